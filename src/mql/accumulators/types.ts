@@ -1,0 +1,31 @@
+import type { Evaluator } from "../types.ts";
+
+/**
+ * One `$group` accumulator's algebra. State is opaque and kept as small as the maths allows (a number for
+ * `$sum`, `{sum, count}` for `$avg`…). `add` returns the new state (it may mutate and return the old one).
+ */
+export interface AccumulatorSpec<S = unknown> {
+  /** Operator name, e.g. `$avg`. */
+  readonly name: string;
+  init(): S;
+  add(state: S, value: unknown): S;
+  /** Combines two partial states (present where the maths allows, e.g. not for `$first` over unordered parts). */
+  readonly merge?: (a: S, b: S) => S;
+  result(state: S): unknown;
+  /** Approximate bytes held by a state, for `stateSize`. */
+  stateSize(state: S): number;
+}
+
+/** An accumulator bound to its output field and the expression it reads from each document. */
+export interface CompiledAccumulator {
+  readonly field: string;
+  /** Evaluates the accumulator's input for one document. */
+  readonly argument: Evaluator;
+  readonly spec: AccumulatorSpec;
+}
+
+/** A compiled `$group` stage: the key expression and one accumulator per output field. */
+export interface CompiledGroup {
+  readonly key: Evaluator;
+  readonly accumulators: readonly CompiledAccumulator[];
+}

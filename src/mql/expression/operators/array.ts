@@ -1,0 +1,3 @@
+import type { OperatorTable } from "../context.ts";
+
+export const arrayOperators: OperatorTable = {};
