@@ -8,7 +8,7 @@ export type Vars = Record<string, unknown>;
 export type Evaluator = (root: Doc, vars: Vars) => unknown;
 
 /** A compiled query filter. */
-export type Predicate = (doc: Doc) => boolean;
+export type Predicate = (doc: Doc, vars?: Vars) => boolean;
 
 /** Options shared by every compile function. */
 export interface CompileOptions {

@@ -1,0 +1,147 @@
+/**
+ * The plan: what `src/pipeline` produces from a processor definition and `src/runtime` executes.
+ * Every MQL spec in it is already compiled; every option already validated and defaulted as ASP does.
+ */
+import type { CompiledGroup, Doc, Evaluator, Predicate } from "../mql/index.ts";
+
+/** `{connectionName, db, coll}` as in `options.dlq`. */
+export interface DlqTarget {
+  readonly connectionName: string;
+  readonly db: string;
+  readonly coll: string;
+}
+
+/** The connection types Eddy knows (ASP's names; `File` is an Eddy extension for JSON Lines files/stdin). */
+export type ConnectionType = "Cluster" | "Kafka" | "Sample" | "Https" | "File";
+
+/** What the planner needs to know about the connection registry. */
+export interface ConnectionCatalog {
+  get(name: string): { readonly name: string; readonly type: ConnectionType } | undefined;
+}
+
+export interface ProcessorPlan {
+  readonly name: string;
+  readonly source: SourcePlan;
+  /** Stages between the source and the sink, in order. At most one is a window. */
+  readonly stages: readonly StagePlan[];
+  /** Undefined for an ephemeral (`sp process`) processor without a sink. */
+  readonly sink: SinkPlan | undefined;
+  readonly dlq: DlqTarget | undefined;
+  /** The definition as given (for stats/`pipeline` echo). */
+  readonly definition: { readonly name: string; readonly pipeline: readonly unknown[]; readonly options: Doc };
+}
+
+interface SourceCommon {
+  /** Event-time expression (`timeField`); undefined ⇒ the source's own timestamp. */
+  readonly timeField: Evaluator | undefined;
+  /** Field receiving the document timestamp, default `_ts`. */
+  readonly tsFieldName: string;
+}
+
+export type SourcePlan =
+  | (SourceCommon & { readonly kind: "documents"; readonly documents: readonly Doc[] | Evaluator })
+  | (SourceCommon & { readonly kind: "sample"; readonly connectionName: string; readonly dataset: string })
+  | (SourceCommon & { readonly kind: "file"; readonly connectionName: string })
+  | (SourceCommon & {
+      readonly kind: "changeStream";
+      readonly connectionName: string;
+      readonly db: string | undefined;
+      readonly coll: string | readonly string[] | undefined;
+      /** `config` as validated (fullDocument, fullDocumentBeforeChange, fullDocumentOnly, pipeline, startAfter, startAtOperationTime, maxAwaitTimeMS…). */
+      readonly config: Doc;
+      readonly initialSync: { readonly enable: boolean; readonly parallelism: number } | undefined;
+    })
+  | (SourceCommon & {
+      readonly kind: "kafka";
+      readonly connectionName: string;
+      readonly topics: readonly string[];
+      readonly partitionIdleTimeoutMs: number | undefined;
+      /** `config` as validated (auto_offset_reset, group_id, enable_auto_commit, keyFormat, keyFormatError). */
+      readonly config: Doc;
+    });
+
+/** ASP engine operator class name, used in `operatorName` of DLQ records and in verbose stats. */
+export type OperatorName = string;
+
+export type StagePlan =
+  | { readonly kind: "match"; readonly operatorName: OperatorName; readonly path: string; readonly predicate: Predicate }
+  | {
+      /** `$project`, `$addFields`/`$set`, `$unset`, `$replaceRoot`/`$replaceWith`, `$redact`. Returns undefined to drop (redact prune). */
+      readonly kind: "transform";
+      readonly operatorName: OperatorName;
+      readonly path: string;
+      readonly apply: (doc: Doc) => Doc | undefined;
+    }
+  | { readonly kind: "unwind"; readonly operatorName: OperatorName; readonly path: string; readonly apply: (doc: Doc) => Doc[] }
+  | {
+      readonly kind: "validate";
+      readonly operatorName: "ValidateOperator";
+      readonly path: string;
+      readonly predicate: Predicate;
+      readonly action: "discard" | "dlq";
+    }
+  | {
+      readonly kind: "setStreamMeta";
+      readonly operatorName: OperatorName;
+      readonly path: string;
+      /** Keys without the `stream.` prefix, e.g. `coll`. */
+      readonly fields: ReadonlyArray<readonly [string, Evaluator]>;
+    }
+  | { readonly kind: "window"; readonly operatorName: OperatorName; readonly path: string; readonly window: WindowPlan }
+  | {
+      /** Connector-backed stages (`$lookup`, `$cachedLookup`, `$https`, `$externalFunction`): options validated, executed by connectors. */
+      readonly kind: "lookup" | "cachedLookup" | "https" | "externalFunction";
+      readonly operatorName: OperatorName;
+      readonly path: string;
+      readonly connectionName: string | undefined;
+      readonly options: Doc;
+    };
+
+export interface WindowPlan {
+  readonly type: "tumbling" | "hopping" | "session";
+  /** Tumbling/hopping window length. */
+  readonly intervalMs: number;
+  /** Hopping: distance between window starts; tumbling: equals intervalMs; session: 0. */
+  readonly hopMs: number;
+  /** Session gap. */
+  readonly gapMs: number;
+  readonly offsetMs: number;
+  readonly allowedLatenessMs: number;
+  readonly idleTimeoutMs: number | undefined;
+  readonly boundary: "eventTime" | "processingTime";
+  /** Session windows: partition key expression. */
+  readonly partitionBy: Evaluator | undefined;
+  readonly pipeline: readonly WindowStagePlan[];
+}
+
+/** Stages allowed inside a window's pipeline: the stateless ones above plus the blocking ones. */
+export type WindowStagePlan =
+  | Exclude<StagePlan, { kind: "window" } | { kind: "setStreamMeta" } | { kind: "cachedLookup" }>
+  | { readonly kind: "group"; readonly operatorName: "GroupOperator"; readonly path: string; readonly group: CompiledGroup }
+  | {
+      readonly kind: "sort";
+      readonly operatorName: "SortOperator";
+      readonly path: string;
+      readonly compare: (a: Doc, b: Doc) => number;
+    }
+  | { readonly kind: "limit"; readonly operatorName: "LimitOperator"; readonly path: string; readonly limit: number }
+  | { readonly kind: "count"; readonly operatorName: "GroupOperator"; readonly path: string; readonly field: string };
+
+export type SinkPlan =
+  | {
+      readonly kind: "merge";
+      readonly operatorName: "MergeOperator";
+      readonly path: string;
+      readonly connectionName: string;
+      /** Literal or compiled expression for db and coll. */
+      readonly db: Evaluator;
+      readonly coll: Evaluator;
+      readonly options: Doc;
+    }
+  | {
+      readonly kind: "emit";
+      readonly operatorName: "KafkaEmitOperator" | "TimeseriesEmitOperator";
+      readonly path: string;
+      readonly connectionName: string;
+      readonly options: Doc;
+    };
