@@ -66,8 +66,8 @@ export function bsonTag(value: object): string | undefined {
 export function bsonTypeOf(value: unknown): BsonTypeName {
   switch (typeof value) {
     case "number":
-      if (Number.isInteger(value)) {
-        if (value >= INT32_MIN && value <= INT32_MAX && !Object.is(value, -0)) return "int";
+      if (Number.isInteger(value) && !Object.is(value, -0)) {
+        if (value >= INT32_MIN && value <= INT32_MAX) return "int";
         if (Number.isSafeInteger(value)) return "long";
       }
       return "double";
