@@ -35,7 +35,7 @@ function normaliseNumbers(value: unknown): unknown {
   if (tag === "Long") {
     const long = value as Long;
     const n = long.toNumber();
-    return Math.abs(n) <= 2 ** 53 ? n : long;
+    return BigInt(n) === long.toBigInt() ? n : long;
   }
   if (tag !== undefined || value instanceof Date || value instanceof RegExp) return value;
   const obj = value as Record<string, unknown>;
