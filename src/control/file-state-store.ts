@@ -1,0 +1,96 @@
+/**
+ * The embedded default state store: one canonical Extended JSON file per record under
+ * `<dir>/<collection>/`, written to a temporary file, fsynced and renamed into place, so a `kill -9` at any
+ * moment leaves every record whole.
+ */
+import { EJSON } from "bson";
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { StateStore } from "./state-store.ts";
+
+const SUFFIX = ".json";
+const TEMP_MARK = ".tmp-";
+
+export class FileStateStore implements StateStore {
+  private readonly dir: string;
+  private counter = 0;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  async get<T>(collection: string, id: string): Promise<T | undefined> {
+    const text = await readFile(this.file(collection, id), "utf8").catch(ignoreMissing);
+    return text === undefined ? undefined : (EJSON.parse(text, { relaxed: false }) as T);
+  }
+
+  async put(collection: string, id: string, value: unknown): Promise<void> {
+    const dir = this.collectionDir(collection);
+    await mkdir(dir, { recursive: true });
+    const target = this.file(collection, id);
+    const temp = `${target}${TEMP_MARK}${process.pid}-${this.counter++}`;
+    const handle = await open(temp, "w");
+    try {
+      await handle.writeFile(EJSON.stringify(value, { relaxed: false }));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+    await syncDirectory(dir);
+  }
+
+  async delete(collection: string, id: string): Promise<boolean> {
+    const removed = await unlink(this.file(collection, id)).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return false;
+        throw error;
+      },
+    );
+    if (removed) await syncDirectory(this.collectionDir(collection));
+    return removed;
+  }
+
+  async list<T>(collection: string): Promise<Array<{ id: string; value: T }>> {
+    const dir = this.collectionDir(collection);
+    const names = (await readdir(dir).catch(ignoreMissing)) ?? [];
+    const out: Array<{ id: string; value: T }> = [];
+    for (const name of names.sort()) {
+      if (name.includes(TEMP_MARK)) {
+        // A write that a crash interrupted before its rename: the record it was replacing is intact.
+        await rm(join(dir, name), { force: true });
+        continue;
+      }
+      if (!name.endsWith(SUFFIX)) continue;
+      const id = decodeURIComponent(name.slice(0, -SUFFIX.length));
+      const value = await this.get<T>(collection, id);
+      if (value !== undefined) out.push({ id, value });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
+
+  private collectionDir(collection: string): string {
+    return join(this.dir, encodeURIComponent(collection));
+  }
+
+  private file(collection: string, id: string): string {
+    return join(this.collectionDir(collection), encodeURIComponent(id) + SUFFIX);
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): undefined {
+  if (error.code === "ENOENT") return undefined;
+  throw error;
+}

@@ -1,0 +1,9 @@
+/** Where the control plane keeps processor definitions, states, stats history and checkpoints. */
+export interface StateStore {
+  get<T>(collection: string, id: string): Promise<T | undefined>;
+  /** Replaces the record atomically: after a crash a reader sees the old or the new value, never a mix. */
+  put(collection: string, id: string, value: unknown): Promise<void>;
+  delete(collection: string, id: string): Promise<boolean>;
+  list<T>(collection: string): Promise<Array<{ id: string; value: T }>>;
+  close(): Promise<void>;
+}
