@@ -1,0 +1,51 @@
+import { MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MongoDlqWriter } from "../../../src/connectors/mongodb/dlq-writer.ts";
+import { operatorErrorRecord } from "../../../src/runtime/dlq.ts";
+import { testServices, uniqueName } from "../../support/services.ts";
+
+describe("MongoDlqWriter", () => {
+  let client: MongoClient;
+  const db = uniqueName("dlq");
+
+  beforeAll(async () => {
+    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client.db(db).dropDatabase();
+    await client.close();
+  });
+
+  it("writes ASP-shaped DLQ records to the configured collection, in order", async () => {
+    const writer = new MongoDlqWriter(client, { db, coll: "orders_dlq" });
+    const records = [1, 2].map((n) =>
+      operatorErrorRecord({
+        streamMeta: { source: { type: "generated" } },
+        reason: "Failed to process input document in AddFieldsOperator with error: can't $divide by zero",
+        operatorName: "AddFieldsOperator",
+        doc: { n },
+        processorName: "orders",
+        now: 1_700_000_000_000,
+      }),
+    );
+    await writer.write(records);
+    await writer.write([]);
+    const stored = await client
+      .db(db)
+      .collection("orders_dlq")
+      .find({}, { projection: { _id: 0 } })
+      .toArray();
+    expect(stored.map((r) => r.doc)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(Object.keys(stored[0])).toEqual([
+      "_stream_meta",
+      "errInfo",
+      "operatorName",
+      "doc",
+      "processorName",
+      "dlqTime",
+    ]);
+    expect(stored[0].dlqTime).toEqual(new Date(1_700_000_000_000));
+  });
+});

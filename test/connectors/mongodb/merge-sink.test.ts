@@ -1,0 +1,173 @@
+import { MongoClient, ObjectId } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MergeSink, type MergeSinkPlan } from "../../../src/connectors/mongodb/merge-sink.ts";
+import type { Doc } from "../../../src/mql/index.ts";
+import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
+import { testServices, uniqueName } from "../../support/services.ts";
+
+const catalog = new MapConnectionCatalog([{ name: "db", type: "Cluster", config: {} }]);
+
+function mergePlan(merge: Doc): MergeSinkPlan {
+  const plan = planProcessor(
+    {
+      name: "t",
+      pipeline: [
+        { $source: { documents: [] } },
+        { $merge: { ...merge, into: { connectionName: "db", ...(merge.into as Doc) } } },
+      ],
+    },
+    { connections: catalog },
+  );
+  if (plan.sink?.kind !== "merge") throw new Error("expected a $merge sink");
+  return plan.sink;
+}
+
+describe("MergeSink", () => {
+  let client: MongoClient;
+  const db = uniqueName("merge");
+
+  beforeAll(async () => {
+    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client.db(db).dropDatabase();
+    await client.close();
+  });
+
+  const contents = (coll: string) =>
+    client
+      .db(db)
+      .collection(coll)
+      .find({}, { sort: { _id: 1 } })
+      .toArray();
+
+  it("merges by default: inserts new documents and sets fields on existing ones, in order", async () => {
+    const sink = new MergeSink(client, mergePlan({ into: { db, coll: "default" } }));
+    await sink.write([
+      { _id: 1, a: 1, b: 1 },
+      { _id: 2, a: 2 },
+    ]);
+    const result = await sink.write([
+      { _id: 1, a: 10 },
+      { _id: 1, c: 3 },
+    ]);
+    expect(result.failures).toBeUndefined();
+    expect(result.bytes).toBeGreaterThan(0);
+    expect(await contents("default")).toEqual([
+      { _id: 1, a: 10, b: 1, c: 3 },
+      { _id: 2, a: 2 },
+    ]);
+  });
+
+  it("gives documents without _id a new ObjectId", async () => {
+    const sink = new MergeSink(client, mergePlan({ into: { db, coll: "noid" } }));
+    await sink.write([{ x: 1 }, { x: 2 }]);
+    const docs = await contents("noid");
+    expect(docs).toHaveLength(2);
+    expect(docs.every((d) => d._id instanceof ObjectId)).toBe(true);
+  });
+
+  it("supports replace, keepExisting and delete, and discard for unmatched documents", async () => {
+    const coll = "modes";
+    await client
+      .db(db)
+      .collection(coll)
+      .insertMany([
+        { _id: 1, a: 1, keep: true },
+        { _id: 2, a: 2 },
+        { _id: 3, a: 3 },
+      ] as Doc[]);
+    await new MergeSink(client, mergePlan({ into: { db, coll }, whenMatched: "replace" })).write([
+      { _id: 1, a: 100 },
+    ]);
+    await new MergeSink(client, mergePlan({ into: { db, coll }, whenMatched: "keepExisting" })).write([
+      { _id: 2, a: 200 },
+      { _id: 4, a: 4 },
+    ]);
+    await new MergeSink(
+      client,
+      mergePlan({ into: { db, coll }, whenMatched: "delete", whenNotMatched: "discard" }),
+    ).write([{ _id: 3 }, { _id: 99 }]);
+    await new MergeSink(client, mergePlan({ into: { db, coll }, whenNotMatched: "discard" })).write([
+      { _id: 5, a: 5 },
+    ]);
+    expect(await contents(coll)).toEqual([
+      { _id: 1, a: 100 },
+      { _id: 2, a: 2 },
+      { _id: 4, a: 4 },
+    ]);
+  });
+
+  it("routes each document by dynamic db/coll expressions and chooses the mode per document", async () => {
+    const plan = mergePlan({
+      into: { db, coll: { $concat: ["dyn_", "$kind"] } },
+      whenMatched: { $cond: { if: "$gone", then: "delete", else: "replace" } },
+    });
+    const sink = new MergeSink(client, plan);
+    await sink.write([
+      { _id: 1, kind: "a", v: 1 },
+      { _id: 1, kind: "b", v: 1 },
+      { _id: 1, kind: "a", v: 2 },
+    ]);
+    await sink.write([{ _id: 1, kind: "b", gone: true }]);
+    expect(await contents("dyn_a")).toEqual([{ _id: 1, kind: "a", v: 2 }]);
+    expect(await contents("dyn_b")).toEqual([]);
+  });
+
+  it("applies an update pipeline with $$new to matched documents and inserts unmatched ones", async () => {
+    const coll = "pipeline";
+    await client
+      .db(db)
+      .collection(coll)
+      .insertOne({ _id: 1, total: 5 } as Doc);
+    const sink = new MergeSink(
+      client,
+      mergePlan({
+        into: { db, coll },
+        whenMatched: [{ $set: { total: { $add: ["$total", "$$new.amount"] } } }],
+      }),
+    );
+    await sink.write([
+      { _id: 1, amount: 3 },
+      { _id: 2, amount: 7 },
+    ]);
+    expect(await contents(coll)).toEqual([
+      { _id: 1, total: 8 },
+      { _id: 2, amount: 7 },
+    ]);
+  });
+
+  it("fails only the documents that cannot be written and writes the rest of the batch", async () => {
+    const sink = new MergeSink(client, mergePlan({ into: { db, coll: "$target" }, on: ["key"] }));
+    const result = await sink.write([
+      { _id: 1, key: "a", target: "bad" },
+      { _id: 2, target: "bad" },
+      { _id: 3, key: "c", target: 42 },
+      { _id: 4, key: "d", target: "bad" },
+    ]);
+    expect(result.failures?.map((f) => f.index)).toEqual([1, 2]);
+    expect(result.failures?.[0].message).toBe(
+      "$merge write error: 'on' field 'key' cannot be missing, null, undefined or an array",
+    );
+    expect(result.failures?.[1].message).toContain(
+      "Failed to evaluate target namespace in MergeOperator with error:",
+    );
+    expect((await contents("bad")).map((d) => d._id)).toEqual([1, 4]);
+  });
+
+  it("reports a duplicate key error for one document in ASP's words and keeps going", async () => {
+    const coll = "dupes";
+    await client.db(db).collection(coll).createIndex({ email: 1 }, { unique: true });
+    const sink = new MergeSink(client, mergePlan({ into: { db, coll } }));
+    const result = await sink.write([
+      { _id: 1, email: "a@x" },
+      { _id: 2, email: "a@x" },
+      { _id: 3, email: "c@x" },
+    ]);
+    expect(result.failures?.map((f) => f.index)).toEqual([1]);
+    expect(result.failures?.[0].message).toMatch(/^code = DuplicateKey, reason = /);
+    expect((await contents(coll)).map((d) => d._id)).toEqual([1, 3]);
+  });
+});
