@@ -1,0 +1,74 @@
+/**
+ * A `Kafka` connection as ASP defines it (asp-compat §8): `bootstrapServers` (comma-separated), optional
+ * `authentication {mechanism, username, password}` and `security {protocol, brokerPublicCertificate}`,
+ * turned into client options. Settings may sit in `config` (Eddy's workspace shape) or at the top level.
+ */
+import type { Doc } from "../../mql/index.ts";
+
+export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+
+export interface KafkaClientOptions {
+  readonly clientId: string;
+  readonly bootstrapBrokers: string[];
+  readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
+  readonly tls?: { readonly ca?: string; readonly rejectUnauthorized?: boolean };
+}
+
+export class KafkaConnectionError extends Error {
+  override readonly name = "KafkaConnectionError";
+}
+
+const MECHANISMS: Readonly<Record<string, SaslMechanism>> = {
+  PLAIN: "PLAIN",
+  "SCRAM-256": "SCRAM-SHA-256",
+  "SCRAM-SHA-256": "SCRAM-SHA-256",
+  "SCRAM-512": "SCRAM-SHA-512",
+  "SCRAM-SHA-512": "SCRAM-SHA-512",
+};
+
+const PROTOCOLS = ["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] as const;
+
+export function kafkaClientOptions(connection: Doc, clientId: string): KafkaClientOptions {
+  const settings = { ...connection, ...((connection.config as Doc | undefined) ?? {}) };
+  const servers = settings.bootstrapServers;
+  if (typeof servers !== "string" || servers.trim() === "") {
+    throw new KafkaConnectionError(
+      'Kafka connection needs bootstrapServers, a comma-separated "host:port" list (e.g. "127.0.0.1:9092")',
+    );
+  }
+  const bootstrapBrokers = servers
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const security = (settings.security as Doc | undefined) ?? {};
+  const protocol = String(security.protocol ?? (settings.authentication ? "SASL_PLAINTEXT" : "PLAINTEXT"));
+  if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw new KafkaConnectionError(
+      `security.protocol must be one of ${PROTOCOLS.join(", ")}, got ${protocol}`,
+    );
+  }
+  const options: { -readonly [K in keyof KafkaClientOptions]: KafkaClientOptions[K] } = {
+    clientId,
+    bootstrapBrokers,
+  };
+  if (protocol.startsWith("SASL")) options.sasl = saslOptions(settings.authentication);
+  if (protocol === "SASL_SSL" || protocol === "SSL") {
+    const ca = security.brokerPublicCertificate;
+    options.tls = typeof ca === "string" && ca !== "" ? { ca } : {};
+  }
+  return options;
+}
+
+function saslOptions(value: unknown): NonNullable<KafkaClientOptions["sasl"]> {
+  const auth = (value ?? {}) as Doc;
+  const mechanism = MECHANISMS[String(auth.mechanism ?? "PLAIN").toUpperCase()];
+  if (!mechanism) {
+    throw new KafkaConnectionError(
+      `authentication.mechanism must be PLAIN, SCRAM-256 or SCRAM-512, got ${String(auth.mechanism)}`,
+    );
+  }
+  if (typeof auth.username !== "string" || typeof auth.password !== "string") {
+    throw new KafkaConnectionError("authentication needs username and password (use {{VAR}} for secrets)");
+  }
+  return { mechanism, username: auth.username, password: auth.password };
+}
