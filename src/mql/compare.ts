@@ -86,7 +86,8 @@ export function compareNumbers(a: unknown, b: unknown, ta = bsonTypeOf(a), tb = 
 function exactInteger(value: unknown): bigint | undefined {
   if (typeof value === "number") return Number.isInteger(value) ? BigInt(value) : undefined;
   if (typeof value === "bigint") return value;
-  if (typeof value === "object" && value !== null && bsonTag(value) === "Long") return (value as Long).toBigInt();
+  if (typeof value === "object" && value !== null && bsonTag(value) === "Long")
+    return (value as Long).toBigInt();
   return undefined;
 }
 
@@ -99,7 +100,8 @@ export function toDecimal(value: unknown): Decimal {
   if (tag === "Decimal128") {
     const text = String(value);
     if (text === "NaN" || text === "-NaN") return new Decimal(NaN);
-    if (text === "Infinity" || text === "-Infinity") return new Decimal(text === "Infinity" ? Infinity : -Infinity);
+    if (text === "Infinity" || text === "-Infinity")
+      return new Decimal(text === "Infinity" ? Infinity : -Infinity);
     return new Decimal(text);
   }
   return new Decimal(toJsNumber(value));

@@ -14,4 +14,6 @@ export type Predicate = (doc: Doc, vars?: Vars) => boolean;
 export interface CompileOptions {
   /** JSON path of the spec being compiled, used in every error message (e.g. `pipeline[2].$match`). */
   readonly path?: string;
+  /** Variables the caller defines (e.g. `$lookup.let`, `$merge`'s `new`), usable as `$$name`. */
+  readonly variables?: readonly string[];
 }

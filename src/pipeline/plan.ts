@@ -2,7 +2,7 @@
  * The plan: what `src/pipeline` produces from a processor definition and `src/runtime` executes.
  * Every MQL spec in it is already compiled; every option already validated and defaulted as ASP does.
  */
-import type { CompiledGroup, Doc, Evaluator, Predicate } from "../mql/index.ts";
+import type { CompiledGroup, Doc, Evaluator, Predicate, Vars } from "../mql/index.ts";
 
 /** `{connectionName, db, coll}` as in `options.dlq`. */
 export interface DlqTarget {
@@ -11,12 +11,26 @@ export interface DlqTarget {
   readonly coll: string;
 }
 
-/** The connection types Eddy knows (ASP's names; `File` is an Eddy extension for JSON Lines files/stdin). */
-export type ConnectionType = "Cluster" | "Kafka" | "Sample" | "Https" | "File";
+/**
+ * The connection types Eddy knows (ASP's names; `File` is an Eddy extension for JSON Lines files/stdin).
+ * `S3`, `AWSLambda` and `TestLog` (ASP's built-in `__testLog`) are recognised so definitions using them
+ * validate; their connectors may not exist yet.
+ */
+export type ConnectionType =
+  "Cluster" | "Kafka" | "Sample" | "Https" | "File" | "S3" | "AWSLambda" | "TestLog";
+
+/** One registered connection. `config` holds the type's settings (clusterName/uri, bootstrapServers, url, path…). */
+export interface ConnectionEntry {
+  readonly name: string;
+  readonly type: ConnectionType;
+  readonly config?: Doc;
+}
 
 /** What the planner needs to know about the connection registry. */
 export interface ConnectionCatalog {
-  get(name: string): { readonly name: string; readonly type: ConnectionType } | undefined;
+  get(name: string): ConnectionEntry | undefined;
+  /** Known names, for "unknown connection" hints. */
+  names?(): readonly string[];
 }
 
 export interface ProcessorPlan {
@@ -28,7 +42,11 @@ export interface ProcessorPlan {
   readonly sink: SinkPlan | undefined;
   readonly dlq: DlqTarget | undefined;
   /** The definition as given (for stats/`pipeline` echo). */
-  readonly definition: { readonly name: string; readonly pipeline: readonly unknown[]; readonly options: Doc };
+  readonly definition: {
+    readonly name: string;
+    readonly pipeline: readonly unknown[];
+    readonly options: Doc;
+  };
 }
 
 interface SourceCommon {
@@ -64,15 +82,25 @@ export type SourcePlan =
 export type OperatorName = string;
 
 export type StagePlan =
-  | { readonly kind: "match"; readonly operatorName: OperatorName; readonly path: string; readonly predicate: Predicate }
+  | {
+      readonly kind: "match";
+      readonly operatorName: OperatorName;
+      readonly path: string;
+      readonly predicate: Predicate;
+    }
   | {
       /** `$project`, `$addFields`/`$set`, `$unset`, `$replaceRoot`/`$replaceWith`, `$redact`. Returns undefined to drop (redact prune). */
       readonly kind: "transform";
       readonly operatorName: OperatorName;
       readonly path: string;
-      readonly apply: (doc: Doc) => Doc | undefined;
+      readonly apply: (doc: Doc, vars?: Vars) => Doc | undefined;
     }
-  | { readonly kind: "unwind"; readonly operatorName: OperatorName; readonly path: string; readonly apply: (doc: Doc) => Doc[] }
+  | {
+      readonly kind: "unwind";
+      readonly operatorName: OperatorName;
+      readonly path: string;
+      readonly apply: (doc: Doc, vars?: Vars) => Doc[];
+    }
   | {
       readonly kind: "validate";
       readonly operatorName: "ValidateOperator";
@@ -87,7 +115,12 @@ export type StagePlan =
       /** Keys without the `stream.` prefix, e.g. `coll`. */
       readonly fields: ReadonlyArray<readonly [string, Evaluator]>;
     }
-  | { readonly kind: "window"; readonly operatorName: OperatorName; readonly path: string; readonly window: WindowPlan }
+  | {
+      readonly kind: "window";
+      readonly operatorName: OperatorName;
+      readonly path: string;
+      readonly window: WindowPlan;
+    }
   | {
       /** Connector-backed stages (`$lookup`, `$cachedLookup`, `$https`, `$externalFunction`): options validated, executed by connectors. */
       readonly kind: "lookup" | "cachedLookup" | "https" | "externalFunction";
@@ -95,6 +128,10 @@ export type StagePlan =
       readonly path: string;
       readonly connectionName: string | undefined;
       readonly options: Doc;
+      /** Compiled expression options keyed by their path inside the stage (e.g. `path`, `parameters.lat`, `headers.X-Req`, `partitionBy`). */
+      readonly evaluators?: Readonly<Record<string, Evaluator>>;
+      /** `$https`/`$externalFunction` `payload`: the request body built from the document. */
+      readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
     };
 
 export interface WindowPlan {
@@ -117,15 +154,30 @@ export interface WindowPlan {
 /** Stages allowed inside a window's pipeline: the stateless ones above plus the blocking ones. */
 export type WindowStagePlan =
   | Exclude<StagePlan, { kind: "window" } | { kind: "setStreamMeta" } | { kind: "cachedLookup" }>
-  | { readonly kind: "group"; readonly operatorName: "GroupOperator"; readonly path: string; readonly group: CompiledGroup }
+  | {
+      readonly kind: "group";
+      readonly operatorName: "GroupOperator";
+      readonly path: string;
+      readonly group: CompiledGroup;
+    }
   | {
       readonly kind: "sort";
       readonly operatorName: "SortOperator";
       readonly path: string;
       readonly compare: (a: Doc, b: Doc) => number;
     }
-  | { readonly kind: "limit"; readonly operatorName: "LimitOperator"; readonly path: string; readonly limit: number }
-  | { readonly kind: "count"; readonly operatorName: "GroupOperator"; readonly path: string; readonly field: string };
+  | {
+      readonly kind: "limit";
+      readonly operatorName: "LimitOperator";
+      readonly path: string;
+      readonly limit: number;
+    }
+  | {
+      readonly kind: "count";
+      readonly operatorName: "GroupOperator";
+      readonly path: string;
+      readonly field: string;
+    };
 
 export type SinkPlan =
   | {
@@ -137,11 +189,46 @@ export type SinkPlan =
       readonly db: Evaluator;
       readonly coll: Evaluator;
       readonly options: Doc;
+      /** Fields identifying the target document (default `["_id"]`). */
+      readonly on?: readonly string[];
+      readonly whenMatched?: MergeWhenMatched;
+      readonly whenNotMatched?: MergeWhenNotMatched;
+      /** `let` variables for a pipeline `whenMatched` (default `{new: "$$ROOT"}`), evaluated against the incoming document. */
+      readonly let?: ReadonlyArray<readonly [string, Evaluator]>;
+      readonly parallelism?: number;
     }
   | {
       readonly kind: "emit";
-      readonly operatorName: "KafkaEmitOperator" | "TimeseriesEmitOperator";
+      readonly operatorName:
+        "KafkaEmitOperator" | "TimeseriesEmitOperator" | "S3EmitOperator" | "TestLogEmitOperator";
+      readonly path: string;
+      readonly connectionName: string;
+      readonly options: Doc;
+      /**
+       * Compiled expression options: Kafka `topic`, `config.key`, `config.headers`, `config.tombstoneWhen`;
+       * time-series `db`, `coll`; S3 `path`. Literals compile to constant evaluators.
+       */
+      readonly evaluators?: Readonly<Record<string, Evaluator>>;
+    }
+  | {
+      /** Newer ASP terminal stages Eddy validates but may not run yet: `$https` without `as`, `$externalFunction` with `execution: "async"`, `$iceberg`. */
+      readonly kind: "connector";
+      readonly stage: "$https" | "$externalFunction" | "$iceberg";
+      readonly operatorName: OperatorName;
       readonly path: string;
       readonly connectionName: string;
       readonly options: Doc;
     };
+
+export type MergeMode = "merge" | "replace" | "keepExisting" | "delete";
+
+export type MergeWhenMatched =
+  | { readonly kind: "mode"; readonly mode: MergeMode }
+  /** Update pipeline applied to the existing document; `vars` carries the `let` variables (`new`). */
+  | { readonly kind: "pipeline"; readonly apply: (existing: Doc, vars: Vars) => Doc }
+  /** Expression resolving per document to one of the modes (checked at run time). */
+  | { readonly kind: "expression"; readonly evaluate: Evaluator };
+
+export type MergeWhenNotMatched =
+  | { readonly kind: "mode"; readonly mode: "insert" | "discard" }
+  | { readonly kind: "expression"; readonly evaluate: Evaluator };

@@ -1,3 +1,4 @@
+import type { MqlCompileError } from "../errors.ts";
 import type { Evaluator } from "../types.ts";
 
 /**
@@ -28,4 +29,28 @@ export interface CompiledAccumulator {
 export interface CompiledGroup {
   readonly key: Evaluator;
   readonly accumulators: readonly CompiledAccumulator[];
+}
+
+/** What an accumulator's compiler gets: its path (ending in the operator) and a way to compile arguments. */
+export interface AccumulatorContext {
+  /** Path of the accumulator, e.g. `pipeline[1].$group.total.$sum`. */
+  readonly path: string;
+  /** The accumulator name, e.g. `$sum`. */
+  readonly operator: string;
+  compile(expr: unknown, path: string): Evaluator;
+  error(detail: string, path?: string): MqlCompileError;
+}
+
+/** A compiled accumulator before it is bound to an output field. */
+export interface AccumulatorBinding {
+  readonly argument: Evaluator;
+  readonly spec: AccumulatorSpec;
+}
+
+/** Compiles the value under an accumulator's key (`{$topN: <args>}`) into its argument and algebra. */
+export type AccumulatorCompiler = (args: unknown, ctx: AccumulatorContext) => AccumulatorBinding;
+
+/** Forgets a spec's state type so specs with different states can share one list (states stay opaque). */
+export function opaqueSpec<S>(spec: AccumulatorSpec<S>): AccumulatorSpec {
+  return spec as unknown as AccumulatorSpec;
 }

@@ -2,12 +2,12 @@ import { isPlainObject } from "../bson-types.ts";
 import { MqlCompileError, MqlRuntimeError } from "../errors.ts";
 import type { CompileOptions, Doc, Evaluator, Vars } from "../types.ts";
 import { describeValue, type ExprContext, type OperatorTable } from "./context.ts";
-import { compilePathReader } from "./field-path.ts";
+import { compilePathReader, compileRootPathReader } from "./field-path.ts";
 import { OPERATORS } from "./operators/index.ts";
 
 export interface ExpressionOptions extends CompileOptions {
-  /** Variables the caller defines (e.g. `$lookup.let`, `$merge`'s `new`), usable as `$$name`. */
-  readonly variables?: readonly string[];
+  /** Field paths and `$$CURRENT` read `vars.CURRENT` instead of the root (for `$redact`'s subdocument walk). */
+  readonly currentFromVars?: boolean;
 }
 
 /** Variables every expression may read; `REMOVE` yields missing, the `$redact` ones yield their keywords. */
@@ -27,7 +27,13 @@ const SYSTEM_VARIABLES: Readonly<Record<string, Evaluator>> = {
  * values: callers must not mutate what they get back.
  */
 export function compileExpression(expr: unknown, options: ExpressionOptions = {}): Evaluator {
-  const scope = new Scope(options.path ?? "", "", new Set(options.variables ?? []), false, OPERATORS);
+  const scope = new Scope(
+    options.path ?? "",
+    "",
+    new Set(options.variables ?? []),
+    options.currentFromVars === true,
+    OPERATORS,
+  );
   return scope.compile(expr, options.path ?? "");
 }
 
@@ -73,7 +79,13 @@ class Scope implements ExprContext {
     for (const name of names) validateVariableName(name, this);
     const merged = new Set(this.variables);
     for (const name of names) merged.add(name);
-    return new Scope(this.path, this.operator, merged, this.currentRebound || names.includes("CURRENT"), this.operators);
+    return new Scope(
+      this.path,
+      this.operator,
+      merged,
+      this.currentRebound || names.includes("CURRENT"),
+      this.operators,
+    );
   }
 
   error(detail: string, path: string = this.path): MqlCompileError {
@@ -96,13 +108,11 @@ class Scope implements ExprContext {
     if (expr.startsWith("$$")) return this.compileVariable(expr.slice(2), path);
     if (expr === "$") throw this.error("'$' by itself is not a valid field path", path);
     const parts = splitPath(expr.slice(1), this, path);
-    const read = compilePathReader(parts);
-    if (this.currentRebound) return (_root, vars) => read(vars.CURRENT);
-    if (parts.length === 1) {
-      const [field] = parts;
-      return (root) => root[field];
+    if (this.currentRebound) {
+      const read = compilePathReader(parts);
+      return (_root, vars) => read(vars.CURRENT);
     }
-    return (root) => read(root);
+    return compileRootPathReader(parts);
   }
 
   private compileVariable(text: string, path: string): Evaluator {
@@ -148,8 +158,10 @@ class Scope implements ExprContext {
     const fields: Array<[string, Evaluator]> = [];
     for (const key of keys) {
       const childPath = path ? `${path}.${key}` : key;
-      if (key.startsWith("$")) throw this.error(`field name '${key}' may not start with '$' in an expression object`, childPath);
-      if (key.includes(".")) throw this.error(`field name '${key}' may not contain '.' in an expression object`, childPath);
+      if (key.startsWith("$"))
+        throw this.error(`field name '${key}' may not start with '$' in an expression object`, childPath);
+      if (key.includes("."))
+        throw this.error(`field name '${key}' may not contain '.' in an expression object`, childPath);
       fields.push([key, this.compile(expr[key], childPath)]);
     }
     return (root, vars) => {
@@ -187,7 +199,9 @@ function splitPath(text: string, ctx: ExprContext, path: string): string[] {
 function validateVariableName(name: string, ctx: ExprContext): void {
   if (name === "CURRENT") return;
   if (!/^[a-z\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*$/.test(name)) {
-    throw ctx.error(`'${name}' is not a valid variable name: it must start with a lowercase letter or a non-ASCII character and contain only letters, digits and '_'`);
+    throw ctx.error(
+      `'${name}' is not a valid variable name: it must start with a lowercase letter or a non-ASCII character and contain only letters, digits and '_'`,
+    );
   }
 }
 

@@ -77,5 +77,7 @@ export function describeValue(value: unknown): string {
 
 /** A child variable scope at run time: reads fall through to `parent`, writes stay local. */
 export function childVars(parent: Vars): Vars {
-  return Object.create(parent) as Vars;
+  // A copy, not Object.create(parent): per-document parents would each become a prototype, which V8
+  // handles an order of magnitude slower.
+  return { ...parent };
 }

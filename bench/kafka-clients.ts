@@ -1,0 +1,196 @@
+// Produce and consume throughput of @platformatic/kafka and kafkajs against the test broker
+// (scripts/services, or KAFKA_BROKERS). Each round writes N messages in batches with acks=leader,
+// then reads them all back with a new consumer group from the earliest offset. Rounds alternate
+// between the clients; the median round is reported.
+//
+//   node bench/kafka-clients.ts [--messages 100000] [--size 256] [--batch 500] [--rounds 3] [--json]
+import {
+  Admin,
+  Consumer as PlatformaticConsumer,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer as PlatformaticProducer,
+} from "@platformatic/kafka";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { startServices } from "../scripts/services/services.ts";
+
+const { values: options } = parseArgs({
+  options: {
+    messages: { type: "string", default: "100000" },
+    size: { type: "string", default: "256" },
+    batch: { type: "string", default: "500" },
+    rounds: { type: "string", default: "3" },
+    json: { type: "boolean", default: false },
+  },
+});
+const messageCount = Number(options.messages);
+const valueSize = Number(options.size);
+const batchSize = Number(options.batch);
+const rounds = Number(options.rounds);
+
+interface Round {
+  produceMsgPerSec: number;
+  /** From the first message received to the last: excludes joining the group. */
+  consumeMsgPerSec: number;
+  /** From subscribing to the first message: group join and first fetch. */
+  firstMessageMs: number;
+}
+type Client = "@platformatic/kafka" | "kafkajs";
+type Runner = (brokers: string[], topic: string, values: Buffer[]) => Promise<Round>;
+
+function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+}
+
+function rate(count: number, startNs: bigint): number {
+  return Math.round(count / (Number(process.hrtime.bigint() - startNs) / 1e9));
+}
+
+const platformatic: Runner = async (brokers, topic, values) => {
+  const producer = new PlatformaticProducer({
+    clientId: "bench-platformatic",
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.LEADER,
+  });
+  let start = process.hrtime.bigint();
+  for (let offset = 0; offset < values.length; offset += batchSize) {
+    await producer.send({
+      messages: values.slice(offset, offset + batchSize).map((value) => ({ topic, value })),
+    });
+  }
+  const produceMsgPerSec = rate(values.length, start);
+  await producer.close();
+
+  const consumer = new PlatformaticConsumer({
+    clientId: "bench-platformatic",
+    groupId: uniqueName("bench"),
+    bootstrapBrokers: brokers,
+  });
+  start = process.hrtime.bigint();
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: false,
+  });
+  let received = 0;
+  let first = 0n;
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", () => {
+      if (received++ === 0) first = process.hrtime.bigint();
+      if (received === values.length) resolve();
+    });
+    stream.once("error", reject);
+  });
+  const consumeMsgPerSec = rate(received - 1, first);
+  const firstMessageMs = Math.round(Number(first - start) / 1e6);
+  await stream.close();
+  await consumer.close(true);
+  return { produceMsgPerSec, consumeMsgPerSec, firstMessageMs };
+};
+
+const kafkajs: Runner = async (brokers, topic, values) => {
+  const kafka = new Kafka({ clientId: "bench-kafkajs", brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let start = process.hrtime.bigint();
+  for (let offset = 0; offset < values.length; offset += batchSize) {
+    await producer.send({
+      topic,
+      acks: 1,
+      messages: values.slice(offset, offset + batchSize).map((value) => ({ value })),
+    });
+  }
+  const produceMsgPerSec = rate(values.length, start);
+  await producer.disconnect();
+
+  const consumer = kafka.consumer({ groupId: uniqueName("bench") });
+  start = process.hrtime.bigint();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let received = 0;
+  let first = 0n;
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        autoCommit: false,
+        // eachBatch is kafkajs's fastest API and the shape Eddy consumes in (batches).
+        eachBatch: async ({ batch }) => {
+          if (received === 0) first = process.hrtime.bigint();
+          received += batch.messages.length;
+          if (received >= values.length) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  // The first batch arrived at `first`; its messages count as already received then.
+  const consumeMsgPerSec = rate(received, first);
+  const firstMessageMs = Math.round(Number(first - start) / 1e6);
+  await consumer.disconnect();
+  return { produceMsgPerSec, consumeMsgPerSec, firstMessageMs };
+};
+
+const runners: Record<Client, Runner> = { "@platformatic/kafka": platformatic, kafkajs };
+
+function median(numbers: number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const services = await startServices();
+try {
+  const brokers = services.endpoints.kafkaBrokers;
+  const admin = new Admin({ clientId: "bench-admin", bootstrapBrokers: brokers });
+  const values = Array.from({ length: messageCount }, () => randomBytes(valueSize));
+  const results: Record<Client, Round[]> = { "@platformatic/kafka": [], kafkajs: [] };
+  // One warm-up round each (JIT, connections), not reported.
+  for (let round = -1; round < rounds; round++) {
+    const order: Client[] =
+      round % 2 === 0 ? ["kafkajs", "@platformatic/kafka"] : ["@platformatic/kafka", "kafkajs"];
+    for (const client of order) {
+      const topic = uniqueName("bench");
+      await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+      const count = round < 0 ? Math.min(values.length, 10_000) : values.length;
+      const result = await runners[client](brokers, topic, values.slice(0, count));
+      await admin.deleteTopics({ topics: [topic] });
+      if (round >= 0) results[client].push(result);
+    }
+  }
+  await admin.close();
+
+  const summary = Object.fromEntries(
+    (Object.keys(results) as Client[]).map((client) => [
+      client,
+      {
+        produceMsgPerSec: median(results[client].map((r) => r.produceMsgPerSec)),
+        consumeMsgPerSec: median(results[client].map((r) => r.consumeMsgPerSec)),
+        firstMessageMs: median(results[client].map((r) => r.firstMessageMs)),
+        rounds: results[client],
+      },
+    ]),
+  );
+  const report = {
+    broker: "Apache Kafka 4.4.0 (KRaft, single node, loopback)",
+    node: process.version,
+    messages: messageCount,
+    valueBytes: valueSize,
+    batch: batchSize,
+    rounds,
+    results: summary,
+  };
+  if (options.json) {
+    console.log(JSON.stringify(report));
+  } else {
+    console.log(
+      `${messageCount} messages of ${valueSize} B, batches of ${batchSize}, median of ${rounds} rounds`,
+    );
+    for (const [client, figures] of Object.entries(summary)) {
+      console.log(
+        `${client.padEnd(20)} produce ${String(figures.produceMsgPerSec).padStart(9)} msg/s   consume ${String(figures.consumeMsgPerSec).padStart(9)} msg/s   first message after ${figures.firstMessageMs} ms`,
+      );
+    }
+  }
+} finally {
+  await services.stop();
+}

@@ -1,0 +1,26 @@
+import { processIo, type CliIo, type Command } from "./io.ts";
+import { USAGE } from "./commands/help.ts";
+
+/** Command name → loader; each command lives in src/cli/commands/<name>.ts and is imported only when used. */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  process: async () => (await import("./commands/process.ts")).processCommand,
+  lint: async () => (await import("./commands/lint.ts")).lintCommand as Command,
+  demo: async () => (await import("./commands/demo.ts")).demoCommand,
+  help: async () => (await import("./commands/help.ts")).helpCommand,
+};
+
+/** Entry point of the `sp` command (bin/sp.js); returns the exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    io.stdout.write(USAGE + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
+    io.stderr.write(`sp: unknown command '${name}'\n\n${USAGE}\n`);
+    return 2;
+  }
+  const command = await load();
+  return command(args, io);
+}

@@ -1,0 +1,119 @@
+/**
+ * `$lookup` and `$cachedLookup` against a MongoDB collection (asp-compat §2.3, §2.4). The equality form
+ * fetches the foreign documents of a whole batch with one query and hands each input document the ones that
+ * match it under MongoDB's `$lookup` rules (evaluated by Eddy's own query compiler). The `let`/`pipeline`
+ * form runs the pipeline on the server per document, with the `let` values bound as literals.
+ */
+import type { MongoClient } from "mongodb";
+import { compileExpression, type Doc, type Evaluator, type Vars } from "../../mql/index.ts";
+import { compileQuery } from "../../mql/query/compile.ts";
+import { compileAddFields } from "../../mql/stages/add-fields.ts";
+import { bindVariables } from "./bind-variables.ts";
+import { LookupCache } from "./lookup-cache.ts";
+
+export interface LookupSpec {
+  readonly from: { readonly db: string; readonly coll: string };
+  readonly localField?: string;
+  readonly foreignField?: string;
+  readonly as: string;
+  readonly let?: Readonly<Record<string, Evaluator>>;
+  readonly pipeline?: readonly Doc[];
+  /** `$cachedLookup`: results per local value are reused for `ttlMs`. */
+  readonly cache?: { readonly ttlMs: number; readonly maxBytes: number };
+}
+
+const RESULTS_VAR = "lookupResults";
+
+export class Lookup {
+  private readonly client: MongoClient;
+  private readonly spec: LookupSpec;
+  private readonly setResults: (doc: Doc, vars: Vars) => Doc;
+  private readonly readLocal: Evaluator | undefined;
+  private readonly cache: LookupCache | undefined;
+
+  constructor(client: MongoClient, spec: LookupSpec, path: string) {
+    this.client = client;
+    this.spec = spec;
+    this.setResults = compileAddFields({ [spec.as]: `$$${RESULTS_VAR}` }, { path, variables: [RESULTS_VAR] });
+    this.readLocal = spec.localField === undefined ? undefined : compileExpression(`$${spec.localField}`);
+    this.cache = spec.cache && new LookupCache(spec.cache.ttlMs, spec.cache.maxBytes);
+  }
+
+  /** Adds the `as` field to every document of the batch, in order. */
+  async apply(docs: readonly Doc[], varsOf: (i: number) => Vars): Promise<Doc[]> {
+    if (this.spec.pipeline !== undefined || this.readLocal === undefined) {
+      const out: Doc[] = [];
+      for (let i = 0; i < docs.length; i++) out.push(await this.withPipeline(docs[i], varsOf(i)));
+      return out;
+    }
+    return this.withEquality(docs, varsOf);
+  }
+
+  private async withEquality(docs: readonly Doc[], varsOf: (i: number) => Vars): Promise<Doc[]> {
+    const readLocal = this.readLocal as Evaluator;
+    const locals = docs.map((doc, i) => localValues(readLocal(doc, varsOf(i))));
+    const foreign = await this.fetchForeign(locals.flat());
+    const foreignField = this.spec.foreignField as string;
+    return docs.map((doc, i) => {
+      const matches = compileQuery(matchFilter(foreignField, locals[i]));
+      return this.setResults(doc, { [RESULTS_VAR]: foreign.filter((f) => matches(f)) });
+    });
+  }
+
+  /** Foreign documents that may match any of `values` (from the cache where fresh). */
+  private async fetchForeign(values: readonly unknown[]): Promise<Doc[]> {
+    const foreignField = this.spec.foreignField as string;
+    const coll = this.client.db(this.spec.from.db).collection<Doc>(this.spec.from.coll);
+    if (!this.cache) return coll.find(matchFilter(foreignField, values)).toArray();
+    const { hits, misses } = this.cache.lookup(values);
+    if (misses.length > 0) {
+      const fetched = await coll.find(matchFilter(foreignField, misses)).toArray();
+      for (const value of misses) {
+        const matches = compileQuery(matchFilter(foreignField, [value]));
+        this.cache.store(
+          value,
+          fetched.filter((f) => matches(f)),
+        );
+      }
+      hits.push(...fetched);
+    }
+    return dedupe(hits);
+  }
+
+  private async withPipeline(doc: Doc, vars: Vars): Promise<Doc> {
+    const bound: Record<string, unknown> = {};
+    for (const [name, evaluate] of Object.entries(this.spec.let ?? {})) bound[name] = evaluate(doc, vars);
+    const stages: Doc[] = bindVariables(this.spec.pipeline ?? [], bound) as Doc[];
+    if (this.readLocal !== undefined) {
+      stages.unshift({
+        $match: matchFilter(this.spec.foreignField as string, localValues(this.readLocal(doc, vars))),
+      });
+    }
+    const coll = this.client.db(this.spec.from.db).collection<Doc>(this.spec.from.coll);
+    const results = await coll.aggregate<Doc>(stages).toArray();
+    return this.setResults(doc, { [RESULTS_VAR]: results });
+  }
+}
+
+/** `$lookup` treats an array local value as its elements, and missing as null. */
+function localValues(value: unknown): unknown[] {
+  if (value === undefined) return [null];
+  return Array.isArray(value) ? (value.length === 0 ? [] : value) : [value];
+}
+
+function matchFilter(foreignField: string, values: readonly unknown[]): Doc {
+  return { [foreignField]: { $in: values.length === 0 ? [] : values } };
+}
+
+function dedupe(docs: readonly Doc[]): Doc[] {
+  const seen = new Set<unknown>();
+  const out: Doc[] = [];
+  for (const doc of docs) {
+    const key = doc._id === undefined ? doc : String(doc._id);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(doc);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+import type { Evaluator } from "../../mql/index.ts";
+import { resolveConnection, type PlanContext } from "../context.ts";
+import type { SinkPlan, StagePlan } from "../plan.ts";
+import { Spec } from "../spec.ts";
+import { compileOption } from "./expressions.ts";
+import { readParallelism } from "./lookup.ts";
+import { planPayload } from "./payload.ts";
+
+/**
+ * `$externalFunction` (AWS Lambda, asp-compat §2.6). `execution: "sync"` (default) needs `as` unless last;
+ * `async` must not set `as` and, as the last stage, is a sink.
+ */
+export function planExternalFunction(
+  value: unknown,
+  path: string,
+  ctx: PlanContext,
+  isLast: boolean,
+): StagePlan | SinkPlan | undefined {
+  const spec = Spec.open(value, path, "$externalFunction", ctx.issues, [
+    "connectionName",
+    "functionName",
+    "execution",
+    "as",
+    "onError",
+    "payload",
+    "parallelism",
+    "partitionBy",
+  ]);
+  if (!spec) return undefined;
+  const errorsBefore = ctx.issues.size;
+  const connection = resolveConnection(
+    ctx,
+    spec,
+    "connectionName",
+    ["AWSLambda"],
+    "Only AWS Lambda connection type is supported for $externalFunction",
+  );
+  spec.string("functionName", true);
+  const execution = spec.enumOf("execution", ["sync", "async"] as const) ?? "sync";
+  const as = spec.string("as");
+  if (execution === "async" && as !== undefined)
+    spec.error("as", "$externalFunction.as cannot be set when execution is async");
+  if (execution === "sync" && as === undefined && !spec.has("as") && !isLast) {
+    spec.error("as", "$externalFunction.as must be specified unless it is the last stage");
+  }
+  spec.enumOf("onError", ["dlq", "ignore", "fail"] as const);
+  const parallelism = readParallelism(spec);
+  if (execution === "async" && parallelism !== undefined && parallelism > 1) {
+    spec.error("parallelism", "parallelism greater than 1 requires execution sync");
+  }
+  const evaluators: Record<string, Evaluator> = {};
+  compileOption(ctx, spec, "partitionBy", evaluators);
+  const payload = planPayload(spec, ctx, "$externalFunction");
+  if (ctx.issues.size > errorsBefore || !connection || payload === undefined) return undefined;
+  if (isLast && execution === "async") {
+    return {
+      kind: "connector",
+      stage: "$externalFunction",
+      operatorName: "ExternalFunctionOperator",
+      path,
+      connectionName: connection.name,
+      options: spec.value,
+    };
+  }
+  return {
+    kind: "externalFunction",
+    operatorName: "ExternalFunctionOperator",
+    path,
+    connectionName: connection.name,
+    options: spec.value,
+    evaluators,
+    ...(payload ? { payload } : {}),
+  };
+}

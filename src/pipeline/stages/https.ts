@@ -1,0 +1,95 @@
+import type { Evaluator } from "../../mql/index.ts";
+import { resolveConnection, type PlanContext } from "../context.ts";
+import type { SinkPlan, StagePlan } from "../plan.ts";
+import { Spec } from "../spec.ts";
+import { checkStringOrExpression, compileOption, compileOptionMap } from "./expressions.ts";
+import { planPayload } from "./payload.ts";
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+const MAX_TIMEOUT_SEC = 899;
+
+/**
+ * `$https` (asp-compat §2.5). Mid-pipeline it needs `as`; as the last stage without `as` it is a sink (newer
+ * ASP) and is planned as a `connector` sink.
+ */
+export function planHttps(
+  value: unknown,
+  path: string,
+  ctx: PlanContext,
+  isLast: boolean,
+): StagePlan | SinkPlan | undefined {
+  const spec = Spec.open(value, path, "$https", ctx.issues, [
+    "connectionName",
+    "path",
+    "method",
+    "parameters",
+    "headers",
+    "as",
+    "onError",
+    "payload",
+    "config",
+  ]);
+  if (!spec) return undefined;
+  const errorsBefore = ctx.issues.size;
+  const connection = resolveConnection(
+    ctx,
+    spec,
+    "connectionName",
+    ["Https"],
+    "Only https connection type is supported for $https",
+  );
+  const evaluators: Record<string, Evaluator> = {};
+  if (checkStringOrExpression(spec, "path")) compileOption(ctx, spec, "path", evaluators);
+  spec.enumOf("method", METHODS);
+  compileOptionMap(ctx, spec, "parameters", evaluators);
+  checkHeaders(spec);
+  compileOptionMap(ctx, spec, "headers", evaluators);
+  const as = spec.string("as");
+  if (as === undefined && !spec.has("as") && !isLast)
+    spec.error("as", "$https.as must be specified unless $https is the last stage");
+  spec.enumOf("onError", ["dlq", "ignore", "fail"] as const);
+  const payload = planPayload(spec, ctx, "$https");
+  const config = spec.object("config", ["connectionTimeoutSec", "requestTimeoutSec", "parseJsonStrings"]);
+  if (config) {
+    for (const field of ["connectionTimeoutSec", "requestTimeoutSec"]) {
+      const seconds = config.int(field);
+      if (seconds !== undefined && (seconds < 1 || seconds > MAX_TIMEOUT_SEC)) {
+        config.error(field, `${field} must be between 1 and ${MAX_TIMEOUT_SEC} seconds, got ${seconds}`);
+      }
+    }
+    config.bool("parseJsonStrings");
+  }
+  if (ctx.issues.size > errorsBefore || !connection || payload === undefined) return undefined;
+  if (isLast && as === undefined) {
+    return {
+      kind: "connector",
+      stage: "$https",
+      operatorName: "HttpsOperator",
+      path,
+      connectionName: connection.name,
+      options: spec.value,
+    };
+  }
+  return {
+    kind: "https",
+    operatorName: "HttpsOperator",
+    path,
+    connectionName: connection.name,
+    options: spec.value,
+    evaluators,
+    ...(payload ? { payload } : {}),
+  };
+}
+
+function checkHeaders(spec: Spec): void {
+  const headers = spec.doc("headers");
+  if (!headers) return;
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== "string") {
+      spec.issues.add(
+        `${spec.fieldPath("headers")}.${name}`,
+        "Headers defined in the pipeline operator can only define string values or field path expressions.",
+      );
+    }
+  }
+}

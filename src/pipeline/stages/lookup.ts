@@ -1,0 +1,86 @@
+import { isPlainObject } from "../../mql/bson-types.ts";
+import type { Evaluator } from "../../mql/index.ts";
+import { resolveConnection, type PlanContext } from "../context.ts";
+import type { StagePlan } from "../plan.ts";
+import { Spec } from "../spec.ts";
+import { compileOption, compileOptionMap } from "./expressions.ts";
+
+const MAX_PARALLELISM = 64;
+
+/**
+ * `$lookup` against a remote Atlas collection (asp-compat §2.3): `from {connectionName, db, coll}` plus the
+ * server's equality and `let`/`pipeline` forms. The inner `pipeline` runs on the remote server, so only its
+ * shape is checked here.
+ */
+export function planLookup(value: unknown, path: string, ctx: PlanContext): StagePlan | undefined {
+  const spec = Spec.open(value, path, "$lookup", ctx.issues, [
+    "from",
+    "localField",
+    "foreignField",
+    "as",
+    "let",
+    "pipeline",
+    "parallelism",
+    "partitionBy",
+  ]);
+  if (!spec) return undefined;
+  const errorsBefore = ctx.issues.size;
+  const connectionName = readFrom(spec, ctx, "$lookup", !spec.has("pipeline"));
+  const local = spec.string("localField");
+  const foreign = spec.string("foreignField");
+  if (spec.has("localField") !== spec.has("foreignField")) {
+    spec.missing(spec.has("localField") ? "foreignField" : "localField");
+  } else if (local === undefined && foreign === undefined && !spec.has("pipeline")) {
+    spec.error(undefined, "$lookup needs localField and foreignField, or a pipeline");
+  }
+  spec.string("as", true);
+  const evaluators: Record<string, Evaluator> = {};
+  compileOptionMap(ctx, spec, "let", evaluators);
+  checkRemotePipeline(spec);
+  readParallelism(spec);
+  compileOption(ctx, spec, "partitionBy", evaluators);
+  if (ctx.issues.size > errorsBefore) return undefined;
+  return {
+    kind: "lookup",
+    operatorName: "LookUpOperator",
+    path,
+    connectionName,
+    options: spec.value,
+    evaluators,
+  };
+}
+
+/** `from: {connectionName, db, coll}` on a Cluster connection; returns the connection name. */
+export function readFrom(spec: Spec, ctx: PlanContext, stage: string, required: boolean): string | undefined {
+  const from = spec.object("from", ["connectionName", "db", "coll"], required);
+  if (!from) return undefined;
+  from.string("db", true);
+  from.string("coll", true);
+  const connection = resolveConnection(
+    ctx,
+    from,
+    "connectionName",
+    ["Cluster"],
+    `Only atlas connection type is currently supported for ${stage}`,
+  );
+  return connection?.name;
+}
+
+export function readParallelism(spec: Spec): number | undefined {
+  const parallelism = spec.int("parallelism");
+  if (parallelism !== undefined && (parallelism < 1 || parallelism > MAX_PARALLELISM)) {
+    spec.error("parallelism", `parallelism must be between 1 and ${MAX_PARALLELISM}, got ${parallelism}`);
+  }
+  return parallelism;
+}
+
+function checkRemotePipeline(spec: Spec): void {
+  spec.array("pipeline")?.forEach((stage, i) => {
+    if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
+      spec.issues.add(
+        `${spec.fieldPath("pipeline")}[${i}]`,
+        "A pipeline stage specification object must contain exactly one field.",
+      );
+    }
+  });
+}

@@ -1,0 +1,16 @@
+/** Public API of the stream runtime. */
+export { ProcessorRuntime, type RuntimeOptions } from "./runtime.ts";
+export type { Source, SourceBatch, SourceRecord } from "./source.ts";
+export type { Sink, SinkResult } from "./sink.ts";
+export {
+  JsonLinesDlqWriter,
+  lateRecord,
+  operatorErrorRecord,
+  operatorFailureReason,
+  type DlqWriter,
+} from "./dlq.ts";
+export type { ProcessorStats, OperatorStatsOutput, LatencyStats } from "./stats.ts";
+export { systemClock, type Clock, type Item } from "./types.ts";
+export type { RunContext } from "./context.ts";
+export type { StageRunner } from "./stages.ts";
+export { jsonLogger, silentLogger, type Logger } from "./log.ts";

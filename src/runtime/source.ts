@@ -1,0 +1,48 @@
+import type { Doc } from "../mql/index.ts";
+
+/**
+ * What a source connector implements. The runtime pulls batches (`next`) and never asks for more than a
+ * bounded number ahead of what it has processed, so a source that reads only when asked gets back-pressure
+ * for free.
+ */
+export interface Source {
+  /** `_stream_meta.source.type`: `generated`, `kafka`, `atlas`, `file`… */
+  readonly type: string;
+  /** ASP operator class name used in DLQ records and stats, e.g. `DocumentsDataSourceOperator`. */
+  readonly operatorName: string;
+  /** Opens connections / evaluates inline documents. Throws (the processor fails) on a broken configuration. */
+  start(): Promise<void>;
+  /**
+   * The next batch. A batch with no records and `idle: true` means nothing arrived for a while (sources must
+   * return one within about a second when they have nothing, so idle timers can run). `undefined` means the
+   * source is finite and has drained.
+   */
+  next(): Promise<SourceBatch | undefined>;
+  /** Source positions for a checkpoint (Kafka offsets, resume token, line number…). */
+  positions(): Doc;
+  close(): Promise<void>;
+}
+
+export interface SourceBatch {
+  readonly records: readonly SourceRecord[];
+  /** True when the source had nothing to hand over (records is empty). */
+  readonly idle?: boolean;
+  /** Partitions the source considers idle right now (e.g. Kafka partitions without data). */
+  readonly idlePartitions?: readonly (string | number)[];
+}
+
+/** One message as the source read it. */
+export interface SourceRecord {
+  /** The parsed document; undefined when `error` is set. */
+  readonly doc: Doc | undefined;
+  /** Partition the record came from; watermarks are kept per partition. */
+  readonly partition: string | number;
+  /** The source's own timestamp for the record (epoch ms): Kafka timestamp, clusterTime, read time… */
+  readonly timestamp: number;
+  /** Extra `_stream_meta.source` fields (`topic`, `partition`, `offset`, `key`, …); `type` is added by the runtime. */
+  readonly meta: Doc | undefined;
+  /** Size in bytes as received (counted in `inputMessageSize`). */
+  readonly size: number;
+  /** Set when the message could not be turned into a document: it goes to the DLQ with `raw` as `doc`. */
+  readonly error?: { readonly message: string; readonly raw: unknown };
+}

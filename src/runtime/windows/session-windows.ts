@@ -1,0 +1,163 @@
+import type { Evaluator } from "../../mql/index.ts";
+import type { WindowPlan } from "../../pipeline/plan.ts";
+import { failDocument, type RunContext } from "../context.ts";
+import { lateRecord } from "../dlq.ts";
+import type { OperatorStats } from "../stats.ts";
+import type { Item } from "../types.ts";
+import { BufferContents, type InnerPipeline } from "./inner-pipeline.ts";
+import { groupKeyOf } from "../../mql/group-key.ts";
+import { pushAll } from "./time-windows.ts";
+import type { WindowRunner } from "./window-runner.ts";
+
+interface Session {
+  start: number;
+  last: number;
+  readonly partition: unknown;
+  readonly contents: BufferContents;
+}
+
+/**
+ * `$sessionWindow`: per `partitionBy` value, a session spans `[first event, last event + gap)`; a document
+ * overlapping several sessions merges them. A session closes when `watermark − allowedLateness ≥ last + gap`.
+ */
+export class SessionWindowRunner implements WindowRunner {
+  readonly stats: OperatorStats;
+  watermark = -Infinity;
+  private readonly plan: WindowPlan;
+  private readonly partitionBy: Evaluator;
+  private readonly inner: InnerPipeline;
+  private readonly ctx: RunContext;
+  private readonly sessions = new Map<string, Session[]>();
+  private closedThrough = -Infinity;
+  /** Lower bound of the smallest session end (may be stale-low after merges; a scan fixes it). */
+  private nextEnd = Infinity;
+
+  constructor(plan: WindowPlan, inner: InnerPipeline, ctx: RunContext, stats: OperatorStats) {
+    if (!plan.partitionBy) throw new Error("$sessionWindow plan without partitionBy");
+    this.plan = plan;
+    this.partitionBy = plan.partitionBy;
+    this.inner = inner;
+    this.ctx = ctx;
+    this.stats = stats;
+  }
+
+  process(items: Item[]): Item[] {
+    const out: Item[] = [];
+    for (const item of items) {
+      pushAll(out, this.advance(item.watermarkBefore));
+      this.assign(item);
+    }
+    return out;
+  }
+
+  advance(watermark: number): Item[] {
+    if (!(watermark > this.watermark)) return [];
+    this.watermark = watermark;
+    const limit = watermark - this.plan.allowedLatenessMs;
+    if (limit > this.closedThrough) this.closedThrough = limit;
+    if (this.nextEnd > this.closedThrough) return [];
+    return this.closeWhere((s) => s.last + this.plan.gapMs <= this.closedThrough);
+  }
+
+  idle(): Item[] {
+    return [];
+  }
+
+  tick(): Item[] {
+    return [];
+  }
+
+  flush(): Item[] {
+    return this.closeWhere(() => true);
+  }
+
+  stateSize(): number {
+    let bytes = 0;
+    for (const list of this.sessions.values()) for (const s of list) bytes += s.contents.stateSize();
+    return bytes;
+  }
+
+  stateSummary(): { openWindows: number; entries: number } {
+    let openWindows = 0;
+    let entries = 0;
+    for (const list of this.sessions.values()) {
+      openWindows += list.length;
+      for (const s of list) entries += s.contents.entryCount();
+    }
+    return { openWindows, entries };
+  }
+
+  private assign(item: Item): void {
+    let partition: unknown;
+    try {
+      partition = this.partitionBy(item.doc, item.vars);
+    } catch (error) {
+      failDocument(this.ctx, this.stats, item, error);
+      return;
+    }
+    const key = groupKeyOf(partition);
+    const gap = this.plan.gapMs;
+    const t = item.eventTime;
+    const list = this.sessions.get(key) ?? [];
+    const overlapping = list.filter((s) => s.start < t + gap && t < s.last + gap);
+    if (overlapping.length === 0 && t <= this.closedThrough) {
+      this.ctx.deadLetter(
+        lateRecord(item.doc, [t], this.ctx.processorName, this.ctx.clock.now()),
+        this.stats,
+      );
+      return;
+    }
+    const entered = this.inner.enter([item]);
+    if (entered.length === 0) return;
+    let session: Session;
+    if (overlapping.length === 0) {
+      session = {
+        start: t,
+        last: t,
+        partition: partition === undefined ? null : partition,
+        contents: this.inner.newBufferContents(),
+      };
+      list.push(session);
+      this.sessions.set(key, list);
+    } else {
+      session = overlapping[0];
+      for (const other of overlapping.slice(1)) {
+        session.start = Math.min(session.start, other.start);
+        session.last = Math.max(session.last, other.last);
+        session.contents.absorb(other.contents);
+        list.splice(list.indexOf(other), 1);
+      }
+      session.start = Math.min(session.start, t);
+      session.last = Math.max(session.last, t);
+    }
+    for (const entry of entered) session.contents.add(entry);
+    if (session.last + gap < this.nextEnd) this.nextEnd = session.last + gap;
+  }
+
+  private closeWhere(shouldClose: (s: Session) => boolean): Item[] {
+    const closing: Session[] = [];
+    for (const [key, list] of this.sessions) {
+      const keep = list.filter((s) => !shouldClose(s));
+      for (const s of list) if (shouldClose(s)) closing.push(s);
+      if (keep.length === 0) this.sessions.delete(key);
+      else this.sessions.set(key, keep);
+    }
+    const gap = this.plan.gapMs;
+    closing.sort((a, b) => a.last + gap - (b.last + gap) || a.start - b.start);
+    const out: Item[] = [];
+    for (const s of closing) {
+      pushAll(
+        out,
+        this.inner.closeWindow(
+          s.contents,
+          { start: new Date(s.start), end: new Date(s.last + gap), partition: s.partition },
+          this.stats,
+        ),
+      );
+    }
+    this.nextEnd = Infinity;
+    for (const list of this.sessions.values())
+      for (const s of list) this.nextEnd = Math.min(this.nextEnd, s.last + gap);
+    return out;
+  }
+}

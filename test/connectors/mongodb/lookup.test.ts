@@ -1,0 +1,112 @@
+import { MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lookup } from "../../../src/connectors/mongodb/lookup.ts";
+import { LookupCache } from "../../../src/connectors/mongodb/lookup-cache.ts";
+import { compileExpression, type Doc } from "../../../src/mql/index.ts";
+import { testServices, uniqueName } from "../../support/services.ts";
+
+const noVars = () => ({});
+
+describe("Lookup", () => {
+  let client: MongoClient;
+  const db = uniqueName("lookup");
+
+  beforeAll(async () => {
+    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
+    await client.connect();
+    await client
+      .db(db)
+      .collection<Doc>("products")
+      .insertMany([
+        { _id: 1, sku: "a", tags: ["x"], price: 10 },
+        { _id: 2, sku: "b", tags: ["x", "y"], price: 20 },
+        { _id: 3, sku: null, price: 0 },
+        { _id: 4, price: 1 },
+      ]);
+  });
+
+  afterAll(async () => {
+    await client.db(db).dropDatabase();
+    await client.close();
+  });
+
+  const ids = (docs: unknown) => (docs as Doc[]).map((d) => d._id).sort();
+
+  it("joins a batch by equality with MongoDB's rules for arrays, null and missing", async () => {
+    const lookup = new Lookup(
+      client,
+      { from: { db, coll: "products" }, localField: "sku", foreignField: "sku", as: "product" },
+      "pipeline[1].$lookup",
+    );
+    const out = await lookup.apply(
+      [{ sku: "a" }, { sku: ["a", "b"] }, { sku: "zzz" }, {}, { sku: [] }],
+      noVars,
+    );
+    expect(ids(out[0].product)).toEqual([1]);
+    expect(ids(out[1].product)).toEqual([1, 2]);
+    expect(out[2].product).toEqual([]);
+    expect(ids(out[3].product)).toEqual([3, 4]);
+    expect(out[4].product).toEqual([]);
+  });
+
+  it("matches a scalar local value against array foreign fields and writes dotted `as` paths", async () => {
+    const lookup = new Lookup(
+      client,
+      { from: { db, coll: "products" }, localField: "tag", foreignField: "tags", as: "info.products" },
+      "p",
+    );
+    const [out] = await lookup.apply([{ tag: "y", info: { keep: 1 } }], noVars);
+    expect(out.info).toMatchObject({ keep: 1 });
+    expect(ids((out.info as Doc).products)).toEqual([2]);
+  });
+
+  it("runs the let/pipeline form per document with the variables bound", async () => {
+    const lookup = new Lookup(
+      client,
+      {
+        from: { db, coll: "products" },
+        let: { max: compileExpression("$budget") },
+        pipeline: [{ $match: { $expr: { $lte: ["$price", "$$max"] } } }, { $project: { _id: 1 } }],
+        as: "affordable",
+      },
+      "p",
+    );
+    const out = await lookup.apply([{ budget: 10 }, { budget: 0 }], noVars);
+    expect(ids(out[0].affordable)).toEqual([1, 3, 4]);
+    expect(ids(out[1].affordable)).toEqual([3]);
+  });
+
+  it("serves $cachedLookup from its cache until the TTL passes", async () => {
+    const lookup = new Lookup(
+      client,
+      {
+        from: { db, coll: "products" },
+        localField: "sku",
+        foreignField: "sku",
+        as: "p",
+        cache: { ttlMs: 60_000, maxBytes: 1 << 20 },
+      },
+      "p",
+    );
+    expect(ids((await lookup.apply([{ sku: "a" }], noVars))[0].p)).toEqual([1]);
+    await client.db(db).collection<Doc>("products").insertOne({ _id: 5, sku: "a" });
+    expect(ids((await lookup.apply([{ sku: "a" }], noVars))[0].p)).toEqual([1]);
+    await client.db(db).collection<Doc>("products").deleteOne({ _id: 5 });
+  });
+});
+
+describe("LookupCache", () => {
+  it("expires entries after the TTL and evicts expired, then oldest, entries when full", () => {
+    let now = 0;
+    const cache = new LookupCache(1000, 400, () => now);
+    cache.store("a", [{ _id: 1 }]);
+    cache.store("b", [{ _id: 2 }]);
+    expect(cache.lookup(["a", "b", "c"]).misses).toEqual(["c"]);
+    now = 1500;
+    expect(cache.lookup(["a"]).misses).toEqual(["a"]);
+    cache.store("big", [{ x: "y".repeat(300) }]);
+    cache.store("c", [{ _id: 3 }]);
+    expect(cache.sizeBytes).toBeLessThanOrEqual(400);
+    expect(cache.lookup(["c"]).hits).toEqual([{ _id: 3 }]);
+  });
+});
