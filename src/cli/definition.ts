@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { EJSON } from "bson";
+import { loadWorkspaceVariables, resolvePlaceholders } from "../control/placeholders.ts";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
 import { catalogOf, parseConnections } from "../pipeline/connections.ts";
@@ -60,7 +62,9 @@ export async function loadCatalog(
   stdin: NodeJS.ReadableStream,
 ): Promise<ConnectionCatalog> {
   if (path === undefined) return catalogOf();
-  return catalogOf(parseConnections(parseJsonText(await readText(path, stdin), path)));
+  const raw = parseJsonText(await readText(path, stdin), path);
+  const variables = await loadWorkspaceVariables(path === "-" ? process.cwd() : dirname(path));
+  return catalogOf(parseConnections(resolvePlaceholders(raw, variables, { file: path })));
 }
 
 type Planner = (

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { bsonTypeOf, MqlRuntimeError, type Doc } from "../mql/index.ts";
+import { bsonTypeOf, MqlRuntimeError, type Doc, type Vars } from "../mql/index.ts";
 import type { ProcessorPlan, StagePlan } from "../pipeline/plan.ts";
 import { failDocument, type RunContext } from "./context.ts";
 import { operatorErrorRecord, operatorFailureReason, safeSize, type DlqWriter } from "./dlq.ts";
@@ -7,7 +7,7 @@ import type { Sink } from "./sink.ts";
 import type { Source, SourceBatch } from "./source.ts";
 import { createStatelessRunner, isStatelessStage, type StageRunner } from "./stages.ts";
 import { StatsCollector, type OperatorStats, type ProcessorStats } from "./stats.ts";
-import { NO_VARS, systemClock, type Clock, type Item } from "./types.ts";
+import { systemClock, type Clock, type Item } from "./types.ts";
 import { WatermarkTracker } from "./watermark.ts";
 import { createWindowRunner, type WindowRunner } from "./windows/index.ts";
 
@@ -175,6 +175,8 @@ export class ProcessorRuntime {
     const { timeField, tsFieldName } = this.plan.source;
     const op = this.sourceOp;
     const items: Item[] = [];
+    // `$$NOW` is one instant per batch, so every document of a batch sees the same time.
+    const vars: Vars = Object.freeze({ NOW: new Date(wallNow) });
     for (const record of batch.records) {
       this.collector.inputMessageCount++;
       this.collector.inputMessageSize += record.size;
@@ -209,7 +211,7 @@ export class ProcessorRuntime {
         let value: unknown;
         let error: unknown;
         try {
-          value = timeField(doc, NO_VARS);
+          value = timeField(doc, vars);
           if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
             error = new MqlRuntimeError(
               "timeField",
@@ -222,7 +224,7 @@ export class ProcessorRuntime {
         }
         if (error !== undefined) {
           doc._stream_meta = meta;
-          failDocument(this.ctx, op, { doc, vars: NO_VARS, eventTime, watermarkBefore: 0 }, error);
+          failDocument(this.ctx, op, { doc, vars: vars, eventTime, watermarkBefore: 0 }, error);
           continue;
         }
         eventTime = (value as Date).getTime();
@@ -231,7 +233,7 @@ export class ProcessorRuntime {
       doc._stream_meta = meta;
       const watermarkBefore = this.tracker.current;
       this.tracker.observe(record.partition, eventTime, wallNow);
-      items.push({ doc, vars: NO_VARS, eventTime, watermarkBefore });
+      items.push({ doc, vars: vars, eventTime, watermarkBefore });
     }
     op.outputMessageCount += items.length;
     return items;

@@ -6,16 +6,17 @@ import { reportError } from "../errors.ts";
 import type { CliIo } from "../io.ts";
 import { runProcessor } from "../run-processor.ts";
 
-export const PROCESS_USAGE = `usage: sp process <definition.json | -> [--connections FILE] [--dlq FILE] [--stats]
+export const PROCESS_USAGE = `usage: sp process <definition.json | -> [--connections FILE] [--dlq FILE] [--stats] [--dry-run]
 
 Runs a processor ephemerally, like ASP's sp.process(): without a sink each output document is printed as
 one line of relaxed Extended JSON on stdout. Dead-letter records go to stderr as {"_dlqMessage": …} lines,
 or to FILE (JSON Lines) with --dlq. --stats prints the final stats as JSON on stderr.
-The definition is {name, pipeline, options} or a bare pipeline array.`;
+With a $merge or $emit sink the documents are written there, as ASP does; --dry-run prints them on stdout
+instead. The definition is {name, pipeline, options} or a bare pipeline array.`;
 
 export async function processCommand(args: readonly string[], io: CliIo): Promise<number> {
   try {
-    const parsed = parseArgs(args, { valued: ["connections", "dlq"], flags: ["stats", "help"] });
+    const parsed = parseArgs(args, { valued: ["connections", "dlq"], flags: ["stats", "help", "dry-run"] });
     if (parsed.flags.has("help")) {
       io.stdout.write(PROCESS_USAGE + "\n");
       return 0;
@@ -28,8 +29,12 @@ export async function processCommand(args: readonly string[], io: CliIo): Promis
     const planProcessor = await loadPlanner();
     const plan = planProcessor(definition, { connections: catalog, ephemeral: true });
     const dlqFile = parsed.options.get("dlq");
-    const dlq = dlqFile ? new JsonLinesDlqWriter(dlqFile) : new JsonLinesDlqWriter(io.stderr, { wrap: true });
-    const stats = await runProcessor(plan, catalog, io, { dlq });
+    const dlq = dlqFile
+      ? new JsonLinesDlqWriter(dlqFile)
+      : plan.dlq && !parsed.flags.has("dry-run")
+        ? undefined
+        : new JsonLinesDlqWriter(io.stderr, { wrap: true });
+    const stats = await runProcessor(plan, catalog, io, { dlq, dryRun: parsed.flags.has("dry-run") });
     if (parsed.flags.has("stats")) io.stderr.write(EJSON.stringify(stats, { relaxed: true }) + "\n");
     return 0;
   } catch (error) {

@@ -39,14 +39,39 @@ export class Lookup {
     this.cache = spec.cache && new LookupCache(spec.cache.ttlMs, spec.cache.maxBytes);
   }
 
-  /** Adds the `as` field to every document of the batch, in order. */
-  async apply(docs: readonly Doc[], varsOf: (i: number) => Vars): Promise<Doc[]> {
+  /**
+   * Adds the `as` field to every document of the batch, in order. A document whose `let` variables fail to
+   * evaluate is reported to `onError` and comes back undefined; server errors are thrown.
+   */
+  async apply(
+    docs: readonly Doc[],
+    varsOf: (i: number) => Vars,
+    onError: (i: number, error: unknown) => void = (_i, error) => {
+      throw error;
+    },
+  ): Promise<Array<Doc | undefined>> {
     if (this.spec.pipeline !== undefined || this.readLocal === undefined) {
-      const out: Doc[] = [];
-      for (let i = 0; i < docs.length; i++) out.push(await this.withPipeline(docs[i], varsOf(i)));
+      const out: Array<Doc | undefined> = [];
+      for (let i = 0; i < docs.length; i++) {
+        let bound: Record<string, unknown>;
+        try {
+          bound = this.letValues(docs[i], varsOf(i));
+        } catch (error) {
+          onError(i, error);
+          out.push(undefined);
+          continue;
+        }
+        out.push(await this.withPipeline(docs[i], varsOf(i), bound));
+      }
       return out;
     }
     return this.withEquality(docs, varsOf);
+  }
+
+  private letValues(doc: Doc, vars: Vars): Record<string, unknown> {
+    const bound: Record<string, unknown> = {};
+    for (const [name, evaluate] of Object.entries(this.spec.let ?? {})) bound[name] = evaluate(doc, vars);
+    return bound;
   }
 
   private async withEquality(docs: readonly Doc[], varsOf: (i: number) => Vars): Promise<Doc[]> {
@@ -80,9 +105,7 @@ export class Lookup {
     return dedupe(hits);
   }
 
-  private async withPipeline(doc: Doc, vars: Vars): Promise<Doc> {
-    const bound: Record<string, unknown> = {};
-    for (const [name, evaluate] of Object.entries(this.spec.let ?? {})) bound[name] = evaluate(doc, vars);
+  private async withPipeline(doc: Doc, vars: Vars, bound: Record<string, unknown>): Promise<Doc> {
     const stages: Doc[] = bindVariables(this.spec.pipeline ?? [], bound) as Doc[];
     if (this.readLocal !== undefined) {
       stages.unshift({

@@ -5,7 +5,8 @@ import { LookupCache } from "../../../src/connectors/mongodb/lookup-cache.ts";
 import { compileExpression, type Doc } from "../../../src/mql/index.ts";
 import { testServices, uniqueName } from "../../support/services.ts";
 
-const noVars = () => ({});
+const run = async (lookup: Lookup, docs: Doc[]): Promise<Doc[]> =>
+  (await lookup.apply(docs, () => ({}))) as Doc[];
 
 describe("Lookup", () => {
   let client: MongoClient;
@@ -16,7 +17,7 @@ describe("Lookup", () => {
     await client.connect();
     await client
       .db(db)
-      .collection<Doc>("products")
+      .collection<{ _id: number; [key: string]: unknown }>("products")
       .insertMany([
         { _id: 1, sku: "a", tags: ["x"], price: 10 },
         { _id: 2, sku: "b", tags: ["x", "y"], price: 20 },
@@ -38,10 +39,7 @@ describe("Lookup", () => {
       { from: { db, coll: "products" }, localField: "sku", foreignField: "sku", as: "product" },
       "pipeline[1].$lookup",
     );
-    const out = await lookup.apply(
-      [{ sku: "a" }, { sku: ["a", "b"] }, { sku: "zzz" }, {}, { sku: [] }],
-      noVars,
-    );
+    const out = await run(lookup, [{ sku: "a" }, { sku: ["a", "b"] }, { sku: "zzz" }, {}, { sku: [] }]);
     expect(ids(out[0].product)).toEqual([1]);
     expect(ids(out[1].product)).toEqual([1, 2]);
     expect(out[2].product).toEqual([]);
@@ -55,7 +53,7 @@ describe("Lookup", () => {
       { from: { db, coll: "products" }, localField: "tag", foreignField: "tags", as: "info.products" },
       "p",
     );
-    const [out] = await lookup.apply([{ tag: "y", info: { keep: 1 } }], noVars);
+    const [out] = await run(lookup, [{ tag: "y", info: { keep: 1 } }]);
     expect(out.info).toMatchObject({ keep: 1 });
     expect(ids((out.info as Doc).products)).toEqual([2]);
   });
@@ -71,7 +69,7 @@ describe("Lookup", () => {
       },
       "p",
     );
-    const out = await lookup.apply([{ budget: 10 }, { budget: 0 }], noVars);
+    const out = await run(lookup, [{ budget: 10 }, { budget: 0 }]);
     expect(ids(out[0].affordable)).toEqual([1, 3, 4]);
     expect(ids(out[1].affordable)).toEqual([3]);
   });
@@ -88,10 +86,13 @@ describe("Lookup", () => {
       },
       "p",
     );
-    expect(ids((await lookup.apply([{ sku: "a" }], noVars))[0].p)).toEqual([1]);
-    await client.db(db).collection<Doc>("products").insertOne({ _id: 5, sku: "a" });
-    expect(ids((await lookup.apply([{ sku: "a" }], noVars))[0].p)).toEqual([1]);
-    await client.db(db).collection<Doc>("products").deleteOne({ _id: 5 });
+    expect(ids((await run(lookup, [{ sku: "a" }]))[0].p)).toEqual([1]);
+    await client
+      .db(db)
+      .collection<{ _id: number; [key: string]: unknown }>("products")
+      .insertOne({ _id: 5, sku: "a" });
+    expect(ids((await run(lookup, [{ sku: "a" }]))[0].p)).toEqual([1]);
+    await client.db(db).collection<{ _id: number; [key: string]: unknown }>("products").deleteOne({ _id: 5 });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSink, createSource, UnavailableConnectorError } from "../../src/cli/assemble.ts";
+import { createSink, createSource, UnavailableConnectorError } from "../../src/connectors/factory.ts";
 import { SampleSource } from "../../src/connectors/sample/source.ts";
 import { catalogOf, planProcessor } from "../../src/pipeline/index.ts";
 import type { Doc } from "../../src/mql/index.ts";

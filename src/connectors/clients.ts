@@ -1,0 +1,53 @@
+/**
+ * The clients a running processor opens, one per named connection and shared by its source, stages, sink
+ * and DLQ; all closed together when the processor stops.
+ */
+import { MongoClient } from "mongodb";
+import type { Doc } from "../mql/index.ts";
+import type { ConnectionCatalog } from "../pipeline/plan.ts";
+import { kafkaClientOptions, type KafkaClientOptions } from "./kafka/connection.ts";
+
+export class ConnectorConfigError extends Error {
+  override readonly name = "ConnectorConfigError";
+}
+
+export class ConnectorClients {
+  private readonly catalog: ConnectionCatalog;
+  private readonly mongo = new Map<string, MongoClient>();
+
+  constructor(catalog: ConnectionCatalog) {
+    this.catalog = catalog;
+  }
+
+  /** A MongoClient for a Cluster connection; `config.uri` holds the connection string. */
+  mongoClient(connectionName: string): MongoClient {
+    let client = this.mongo.get(connectionName);
+    if (!client) {
+      const uri = this.settings(connectionName).uri;
+      if (typeof uri !== "string" || uri === "") {
+        throw new ConnectorConfigError(
+          `connection '${connectionName}' needs config.uri, a MongoDB connection string (e.g. "{{MONGODB_URI}}")`,
+        );
+      }
+      client = new MongoClient(uri, { serverSelectionTimeoutMS: 30_000, appName: "eddy" });
+      this.mongo.set(connectionName, client);
+    }
+    return client;
+  }
+
+  kafka(connectionName: string, clientId: string): KafkaClientOptions {
+    return kafkaClientOptions(this.settings(connectionName), clientId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.mongo.values()].map((client) => client.close().catch(() => undefined)));
+    this.mongo.clear();
+  }
+
+  /** The entry's `config` merged over its top-level settings (ASP API bodies keep them at the top). */
+  private settings(connectionName: string): Doc {
+    const entry = this.catalog.get(connectionName);
+    if (!entry) throw new ConnectorConfigError(`unknown connection '${connectionName}'`);
+    return { ...entry, ...(entry.config ?? {}) } as Doc;
+  }
+}

@@ -1,0 +1,117 @@
+/** Maps a plan's source, sink, connector-backed stages and DLQ to the connectors that run them. */
+import { DocumentsSource } from "./documents/source.ts";
+import { FileSource } from "./file/source.ts";
+import { JsonLinesSink } from "./file/sink.ts";
+import { SampleSource } from "./sample/source.ts";
+import { ChangeStreamSource } from "./mongodb/change-stream-source.ts";
+import { MergeSink } from "./mongodb/merge-sink.ts";
+import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
+import { KafkaEmitSink } from "./kafka/emit-sink.ts";
+import { createLookupStage, type ConnectorStagePlan } from "./mongodb/lookup-stage.ts";
+import type { ConnectorClients } from "./clients.ts";
+import type { Doc } from "../mql/index.ts";
+import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
+import type { DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
+import type { StatsCollector } from "../runtime/stats.ts";
+
+/** Thrown when a plan needs a connector this build cannot run yet (the processor does not start). */
+export class UnavailableConnectorError extends Error {
+  override readonly name = "UnavailableConnectorError";
+}
+
+/**
+ * Picks the connector for the plan's `$source`. Sample connections take Eddy's optional `config`
+ * `{rate (per second, or "unlimited"), count, seed}`; File connections `{path}` ("-" = stdin); Cluster
+ * connections `{uri}`.
+ */
+export function createSource(
+  plan: ProcessorPlan,
+  catalog: ConnectionCatalog,
+  stdin: NodeJS.ReadableStream,
+  clients?: ConnectorClients,
+): Source {
+  const source = plan.source;
+  switch (source.kind) {
+    case "documents":
+      return new DocumentsSource(source.documents);
+    case "sample": {
+      const config = catalog.get(source.connectionName)?.config ?? {};
+      return new SampleSource(source.dataset, {
+        rate: config.rate === "unlimited" ? Infinity : numberOption(config, "rate"),
+        count: numberOption(config, "count"),
+        seed: numberOption(config, "seed"),
+      });
+    }
+    case "file": {
+      const path = catalog.get(source.connectionName)?.config?.path;
+      if (typeof path !== "string") {
+        throw new UnavailableConnectorError(
+          `connection '${source.connectionName}' needs config.path (a file name, or "-" for stdin)`,
+        );
+      }
+      return new FileSource(path === "-" ? stdin : path);
+    }
+    case "changeStream":
+      return new ChangeStreamSource(required(clients).mongoClient(source.connectionName), source);
+    default:
+      throw new UnavailableConnectorError(
+        `the ${source.kind} source connector is not available in this build yet`,
+      );
+  }
+}
+
+/**
+ * The sink: stdout JSON Lines for an ephemeral processor without one (and ASP's `__testLog`, and every
+ * sink when `dryRun` asks to print what would be written), `$merge` to MongoDB, `$emit` to Kafka.
+ */
+export function createSink(
+  plan: ProcessorPlan,
+  catalog: ConnectionCatalog,
+  stdout: NodeJS.WritableStream,
+  clients?: ConnectorClients,
+  options: { dryRun?: boolean } = {},
+): Sink {
+  const sink = plan.sink;
+  if (!sink) return new JsonLinesSink(stdout, { operatorName: "StdoutSinkOperator" });
+  if (options.dryRun) return new JsonLinesSink(stdout, { operatorName: sink.operatorName });
+  if (catalog.get(sink.connectionName)?.type === "TestLog")
+    return new JsonLinesSink(stdout, { operatorName: "TestLogSinkOperator" });
+  if (sink.kind === "merge") return new MergeSink(required(clients).mongoClient(sink.connectionName), sink);
+  if (sink.kind === "emit" && sink.operatorName === "KafkaEmitOperator") {
+    return new KafkaEmitSink(required(clients).kafka(sink.connectionName, `eddy-${plan.name}`), sink);
+  }
+  throw new UnavailableConnectorError(
+    `the ${sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,
+  );
+}
+
+/** `options.dlq` as a MongoDB collection, or undefined when the processor has none. */
+export function createDlqWriter(plan: ProcessorPlan, clients: ConnectorClients): DlqWriter | undefined {
+  if (!plan.dlq) return undefined;
+  return new MongoDlqWriter(clients.mongoClient(plan.dlq.connectionName), plan.dlq);
+}
+
+/** The runtime's factory for connector-backed stages (`$lookup`, `$cachedLookup`). */
+export function connectorStages(
+  clients: ConnectorClients,
+): (stage: ConnectorStagePlan, ctx: RunContext, stats: StatsCollector) => StageRunner {
+  return (stage, ctx, stats) => {
+    if ((stage.kind === "lookup" || stage.kind === "cachedLookup") && stage.connectionName !== undefined) {
+      return createLookupStage(stage, clients.mongoClient(stage.connectionName), ctx, stats);
+    }
+    throw new UnavailableConnectorError(
+      `${stage.path}: the ${stage.kind} stage is not available in this build yet`,
+    );
+  };
+}
+
+function required(clients: ConnectorClients | undefined): ConnectorClients {
+  if (!clients)
+    throw new UnavailableConnectorError("this command cannot open connections to external servers");
+  return clients;
+}
+
+function numberOption(config: Doc, key: string): number | undefined {
+  const value = config[key];
+  return typeof value === "number" ? value : undefined;
+}
