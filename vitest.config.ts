@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Starts MongoDB (stand-in), Kafka, Redis and PostgreSQL once per run; see docs/testing.md.
     globalSetup: ["test/support/global-setup.ts"],
+    setupFiles: ["test/support/fast-check.ts"],
   },
 });

@@ -1,6 +1,12 @@
 import { Binary, Decimal128, Long, MaxKey, MinKey, ObjectId, Timestamp } from "bson";
 import { describe, expect, it } from "vitest";
-import { bsonTypeOf, compareValues, compileExpression, MqlCompileError, valuesEqual } from "../../src/mql/index.ts";
+import {
+  bsonTypeOf,
+  compareValues,
+  compileExpression,
+  MqlCompileError,
+  valuesEqual,
+} from "../../src/mql/index.ts";
 
 describe("bsonTypeOf", () => {
   it("classifies JS numbers the way MongoDB's JSON parser does", () => {

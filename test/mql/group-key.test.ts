@@ -36,7 +36,13 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   v: fc.oneof(
     { weight: 4, arbitrary: scalar },
     { weight: 1, arbitrary: fc.array(tie("v"), { maxLength: 3 }) },
-    { weight: 1, arbitrary: fc.dictionary(fc.constantFrom("a", "b", "a,b"), tie("v"), { maxKeys: 2 }) },
+    {
+      weight: 1,
+      arbitrary: fc.dictionary(fc.constantFrom("a", "b", "a,b"), tie("v"), {
+        maxKeys: 2,
+        noNullPrototype: true,
+      }),
+    },
   ),
 })).v;
 

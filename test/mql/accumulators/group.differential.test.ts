@@ -22,7 +22,10 @@ const scalar = fc.oneof(
 const value = fc.oneof(
   { weight: 5, arbitrary: scalar },
   { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) },
-  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom("a", "b", "c"), scalar, { maxKeys: 2 }) },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(fc.constantFrom("a", "b", "c"), scalar, { maxKeys: 2, noNullPrototype: true }),
+  },
 );
 /** Integers and binary fractions (no denormals, where mingo's percentile misbehaves). */
 const numeric = fc.oneof(
@@ -121,7 +124,10 @@ describe("$group against mingo", () => {
     const withObjects = docs(value).chain((rows) =>
       fc
         .array(
-          fc.option(fc.dictionary(fc.constantFrom("a", "b", "c"), scalar, { maxKeys: 2 }), { nil: null }),
+          fc.option(
+            fc.dictionary(fc.constantFrom("a", "b", "c"), scalar, { maxKeys: 2, noNullPrototype: true }),
+            { nil: null },
+          ),
           {
             minLength: rows.length,
             maxLength: rows.length,

@@ -192,7 +192,7 @@ describe("array operators against mingo", () => {
   });
 
   it("$objectToArray and $arrayToObject round trip", () => {
-    const obj = fc.dictionary(fc.constantFrom("a", "b", "c"), scalar, { maxKeys: 3 });
+    const obj = fc.dictionary(fc.constantFrom("a", "b", "c"), scalar, { maxKeys: 3, noNullPrototype: true });
     const pairs = fc.array(fc.tuple(fc.constantFrom("a", "b", "c"), scalar), { maxLength: 4 });
     fc.assert(
       fc.property(obj, pairs, (o, p) => {

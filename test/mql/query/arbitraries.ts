@@ -32,11 +32,20 @@ export const value: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) 
     { depthSize: "small", withCrossShrink: true },
     { arbitrary: scalar, weight: 5 },
     { arbitrary: fc.array(tie("value"), { maxLength: 3 }), weight: 2 },
-    { arbitrary: fc.dictionary(fc.constantFrom(...FIELDS, "0"), tie("value"), { maxKeys: 3 }), weight: 2 },
+    {
+      arbitrary: fc.dictionary(fc.constantFrom(...FIELDS, "0"), tie("value"), {
+        maxKeys: 3,
+        noNullPrototype: true,
+      }),
+      weight: 2,
+    },
   ),
 })).value;
 
-export const document = fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 3 });
+export const document = fc.dictionary(fc.constantFrom(...FIELDS), value, {
+  maxKeys: 3,
+  noNullPrototype: true,
+});
 
 export const fieldPath = fc.constantFrom(
   "a",

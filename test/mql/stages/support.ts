@@ -15,7 +15,7 @@ const scalar = fc.oneof(
 /** Values up to three levels deep: scalars, subdocuments, arrays of scalars and subdocuments. */
 export const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, tie("object"), tie("array")),
-  object: fc.dictionary(fc.constantFrom(...FIELDS), tie("value"), { maxKeys: 3 }),
+  object: fc.dictionary(fc.constantFrom(...FIELDS), tie("value"), { maxKeys: 3, noNullPrototype: true }),
   array: fc.array(tie("value"), { maxLength: 3 }),
 })).value;
 
@@ -25,7 +25,7 @@ export const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
  */
 export const flatValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, tie("object"), tie("array")),
-  object: fc.dictionary(fc.constantFrom(...FIELDS), tie("value"), { maxKeys: 3 }),
+  object: fc.dictionary(fc.constantFrom(...FIELDS), tie("value"), { maxKeys: 3, noNullPrototype: true }),
   array: fc.array(fc.oneof(scalar, tie("object")), { maxLength: 3 }),
 })).value;
 
@@ -33,7 +33,7 @@ function documentOf(values: fc.Arbitrary<unknown>): fc.Arbitrary<Doc> {
   return fc
     .tuple(
       fc.integer({ min: 1, max: 1000 }),
-      fc.dictionary(fc.constantFrom(...FIELDS), values, { maxKeys: 3 }),
+      fc.dictionary(fc.constantFrom(...FIELDS), values, { maxKeys: 3, noNullPrototype: true }),
     )
     .map(([id, fields]) => ({ _id: id, ...fields }));
 }
