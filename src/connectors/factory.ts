@@ -7,8 +7,10 @@ import { ChangeStreamSource } from "./mongodb/change-stream-source.ts";
 import { MergeSink } from "./mongodb/merge-sink.ts";
 import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
 import { KafkaEmitSink } from "./kafka/emit-sink.ts";
+import { KafkaSource } from "./kafka/source.ts";
 import { createLookupStage, type ConnectorStagePlan } from "./mongodb/lookup-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
+import { randomUUID } from "node:crypto";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
 import type { DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
@@ -22,7 +24,7 @@ export class UnavailableConnectorError extends Error {
 /**
  * Picks the connector for the plan's `$source`. Sample connections take Eddy's optional `config`
  * `{rate (per second, or "unlimited"), count, seed}`; File connections `{path}` ("-" = stdin); Cluster
- * connections `{uri}`.
+ * connections `{uri}`; Kafka connections `{bootstrapServers, authentication?, security?}`.
  */
 export function createSource(
   plan: ProcessorPlan,
@@ -53,6 +55,11 @@ export function createSource(
     }
     case "changeStream":
       return new ChangeStreamSource(required(clients).mongoClient(source.connectionName), source);
+    case "kafka":
+      return new KafkaSource(required(clients).kafka(source.connectionName, `eddy-${plan.name}`), source, {
+        // An ephemeral processor without group_id reads alone, from auto_offset_reset.
+        fallbackGroupId: `eddy-process-${plan.name}-${randomUUID()}`,
+      });
     default:
       throw new UnavailableConnectorError(
         `the ${source.kind} source connector is not available in this build yet`,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createSink, createSource, UnavailableConnectorError } from "../../src/connectors/factory.ts";
+import { ConnectorClients } from "../../src/connectors/clients.ts";
+import { KafkaSource } from "../../src/connectors/kafka/source.ts";
 import { SampleSource } from "../../src/connectors/sample/source.ts";
 import { catalogOf, planProcessor } from "../../src/pipeline/index.ts";
 import type { Doc } from "../../src/mql/index.ts";
@@ -22,13 +24,22 @@ describe("assembling connectors for a plan", () => {
     expect(docs).toHaveLength(3);
   });
 
-  it("explains a File connection without a path and a source kind this build cannot run", () => {
+  it("explains a File connection without a path, and external connectors without clients", () => {
     const noPath = catalogOf([{ name: "in", type: "File", config: {} }]);
     const { plan: p } = plan([{ $source: { connectionName: "in" } }], noPath);
     expect(() => createSource(p, noPath, process.stdin)).toThrow(/connection 'in' needs config.path/);
     const kafka = catalogOf([{ name: "k", type: "Kafka", config: { bootstrapServers: "localhost:9092" } }]);
     const { plan: kp } = plan([{ $source: { connectionName: "k", topic: "t" } }], kafka);
     expect(() => createSource(kp, kafka, process.stdin)).toThrow(UnavailableConnectorError);
+    expect(createSource(kp, kafka, process.stdin, new ConnectorClients(kafka))).toBeInstanceOf(KafkaSource);
+  });
+
+  it("names what a Cluster connection without a uri needs", () => {
+    const cluster = catalogOf([{ name: "c", type: "Cluster", config: { clusterName: "Cluster0" } }]);
+    const { plan: p } = plan([{ $source: { connectionName: "c", db: "d", coll: "x" } }], cluster);
+    expect(() => createSource(p, cluster, process.stdin, new ConnectorClients(cluster))).toThrow(
+      "connection 'c' needs config.uri, a MongoDB connection string",
+    );
   });
 
   it("prints to stdout without a sink", () => {

@@ -1,0 +1,123 @@
+import { Producer } from "@platformatic/kafka";
+import { Binary } from "bson";
+import { describe, expect, it } from "vitest";
+import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
+import { KafkaSource, type KafkaSourcePlan } from "../../../src/connectors/kafka/source.ts";
+import type { Doc } from "../../../src/mql/index.ts";
+import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
+import type { SourceRecord } from "../../../src/runtime/source.ts";
+import { testServices, uniqueName } from "../../support/services.ts";
+
+const catalog = new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]);
+const client = (id: string) =>
+  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, id);
+
+function sourcePlan(source: Doc): KafkaSourcePlan {
+  const plan = planProcessor(
+    { name: "ksrc", pipeline: [{ $source: { connectionName: "k", ...source } }] },
+    {
+      connections: catalog,
+      ephemeral: true,
+    },
+  );
+  if (plan.source.kind !== "kafka") throw new Error("expected a Kafka source");
+  return plan.source;
+}
+
+async function produce(
+  topic: string,
+  messages: Array<{ key?: Buffer; value: string; headers?: Map<Buffer, Buffer> }>,
+) {
+  const producer = new Producer({ ...client("eddy-test-producer"), autocreateTopics: true });
+  await producer.send({ messages: messages.map((m) => ({ topic, ...m, value: Buffer.from(m.value) })) });
+  await producer.close();
+}
+
+async function read(source: KafkaSource, count: number): Promise<SourceRecord[]> {
+  const records: SourceRecord[] = [];
+  for (let i = 0; i < 60 && records.length < count; i++)
+    records.push(...((await source.next())?.records ?? []));
+  return records;
+}
+
+describe("KafkaSource", () => {
+  it("reads JSON documents with their key, headers and position, and dead-letters bad values", async () => {
+    const topic = uniqueName("src");
+    const intKey = Buffer.from([0, 0, 0, 7]);
+    await produce(topic, [
+      {
+        key: intKey,
+        value: '{"a":1,"when":{"$date":"2024-01-01T00:00:00Z"}}',
+        headers: new Map([[Buffer.from("h"), Buffer.from("v")]]),
+      },
+      { value: "not json" },
+      { key: Buffer.from([1]), value: '{"a":3}' },
+    ]);
+    const source = new KafkaSource(
+      client("eddy-test-src"),
+      sourcePlan({ topic, config: { auto_offset_reset: "earliest", keyFormat: "int" } }),
+      { fallbackGroupId: uniqueName("g") },
+    );
+    await source.start();
+    const records = await read(source, 3);
+    await source.close();
+
+    expect(records[0].doc).toEqual({ a: 1, when: new Date("2024-01-01T00:00:00Z") });
+    expect(records[0].partition).toBe(`${topic}:0`);
+    expect(records[0].meta).toMatchObject({ topic, partition: 0, offset: 0, key: 7 });
+    expect(
+      ((records[0].meta?.headers as Array<{ k: string; v: Binary }>)[0].v as Binary).value().toString(),
+    ).toBe("v");
+    expect(records[1].doc).toBeUndefined();
+    expect(records[1].error?.raw).toEqual({ base64: Buffer.from("not json").toString("base64") });
+    expect(records[1].meta).toMatchObject({ offset: 1 });
+    expect(records[2].error?.message).toContain("keyFormat int");
+    expect(source.positions()).toEqual({ offsets: { [`${topic}:0`]: "3" } });
+  });
+
+  it("passes bad keys through with keyFormatError passThrough", async () => {
+    const topic = uniqueName("pass");
+    await produce(topic, [{ key: Buffer.from([1]), value: '{"a":1}' }]);
+    const source = new KafkaSource(
+      client("eddy-test-pass"),
+      sourcePlan({
+        topic,
+        config: { auto_offset_reset: "earliest", keyFormat: "long", keyFormatError: "passThrough" },
+      }),
+      { fallbackGroupId: uniqueName("g") },
+    );
+    await source.start();
+    const [record] = await read(source, 1);
+    await source.close();
+    expect(record.doc).toEqual({ a: 1 });
+    expect(record.meta?.key).toBeUndefined();
+  });
+
+  it("resumes from checkpointed offsets, else from the group's committed offsets", async () => {
+    const topic = uniqueName("resume");
+    const group = uniqueName("g");
+    await produce(
+      topic,
+      [0, 1, 2, 3].map((n) => ({ value: JSON.stringify({ n }) })),
+    );
+    const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
+
+    const first = new KafkaSource(client("eddy-test-r1"), plan, { maxBatchSize: 2 });
+    await first.start();
+    const firstBatch = (await first.next())?.records ?? [];
+    await first.close();
+    expect(firstBatch.map((r) => r.doc?.n)).toEqual([0, 1]);
+
+    const fromGroup = new KafkaSource(client("eddy-test-r2"), plan);
+    await fromGroup.start();
+    expect((await read(fromGroup, 2)).map((r) => r.doc?.n)).toEqual([2, 3]);
+    await fromGroup.close();
+
+    const fromCheckpoint = new KafkaSource(client("eddy-test-r3"), plan, {
+      startOffsets: { [`${topic}:0`]: "1" },
+    });
+    await fromCheckpoint.start();
+    expect((await read(fromCheckpoint, 3)).map((r) => r.doc?.n)).toEqual([1, 2, 3]);
+    await fromCheckpoint.close();
+  });
+});
