@@ -60,10 +60,6 @@ export function createSource(
         // An ephemeral processor without group_id reads alone, from auto_offset_reset.
         fallbackGroupId: `eddy-process-${plan.name}-${randomUUID()}`,
       });
-    default:
-      throw new UnavailableConnectorError(
-        `the ${source.kind} source connector is not available in this build yet`,
-      );
   }
 }
 
