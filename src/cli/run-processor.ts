@@ -32,7 +32,7 @@ export async function runProcessor(
     sink,
     dlq,
     onOutput: options.onOutput,
-    connectorStage: connectorStages(clients),
+    connectorStage: connectorStages(clients, catalog),
   });
   const stop = (): void => runtime.stop();
   process.once("SIGINT", stop);

@@ -9,6 +9,7 @@ import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
 import { KafkaEmitSink } from "./kafka/emit-sink.ts";
 import { KafkaSource } from "./kafka/source.ts";
 import { createLookupStage, type ConnectorStagePlan } from "./mongodb/lookup-stage.ts";
+import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
 import { randomUUID } from "node:crypto";
 import type { Doc } from "../mql/index.ts";
@@ -94,18 +95,34 @@ export function createDlqWriter(plan: ProcessorPlan, clients: ConnectorClients):
   return new MongoDlqWriter(clients.mongoClient(plan.dlq.connectionName), plan.dlq);
 }
 
-/** The runtime's factory for connector-backed stages (`$lookup`, `$cachedLookup`). */
+/** The runtime's factory for connector-backed stages (`$lookup`, `$cachedLookup`, `$https`). */
 export function connectorStages(
   clients: ConnectorClients,
+  catalog: ConnectionCatalog,
 ): (stage: ConnectorStagePlan, ctx: RunContext, stats: StatsCollector) => StageRunner {
   return (stage, ctx, stats) => {
     if ((stage.kind === "lookup" || stage.kind === "cachedLookup") && stage.connectionName !== undefined) {
       return createLookupStage(stage, clients.mongoClient(stage.connectionName), ctx, stats);
     }
+    if (stage.kind === "https" && stage.connectionName !== undefined) {
+      return createHttpsStage(stage, httpsConnection(catalog, stage.connectionName), ctx, stats);
+    }
     throw new UnavailableConnectorError(
       `${stage.path}: the ${stage.kind} stage is not available in this build yet`,
     );
   };
+}
+
+/** An Https connection: `url` (base URL) and static `headers` (values may come from `{{VAR}}`). */
+function httpsConnection(catalog: ConnectionCatalog, name: string): HttpsConnection {
+  const entry = catalog.get(name);
+  const settings = { ...entry, ...(entry?.config ?? {}) } as Doc;
+  if (typeof settings.url !== "string" || settings.url === "") {
+    throw new UnavailableConnectorError(
+      `connection '${name}' needs config.url, the base URL of the HTTP API`,
+    );
+  }
+  return { url: settings.url, headers: (settings.headers as Record<string, string> | undefined) ?? {} };
 }
 
 function required(clients: ConnectorClients | undefined): ConnectorClients {

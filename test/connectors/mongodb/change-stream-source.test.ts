@@ -1,5 +1,4 @@
-import { MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ChangeStreamSource,
   type ChangeStreamSourcePlan,
@@ -7,7 +6,7 @@ import {
 import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
 import type { SourceRecord } from "../../../src/runtime/source.ts";
-import { testServices, uniqueName } from "../../support/services.ts";
+import { useMongoDatabase } from "../../support/mongo.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "db", type: "Cluster", config: {} }]);
 
@@ -30,23 +29,13 @@ async function drain(source: ChangeStreamSource, count: number): Promise<SourceR
 }
 
 describe("ChangeStreamSource", () => {
-  let client: MongoClient;
-  const db = uniqueName("cs");
-
-  beforeAll(async () => {
-    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
-    await client.connect();
-  });
-
-  afterAll(async () => {
-    await client.db(db).dropDatabase();
-    await client.close();
-  });
+  const mongo = useMongoDatabase("cs");
+  const { db } = mongo;
 
   it("hands over insert, update and delete events of a collection with the event time", async () => {
-    const coll = client.db(db).collection<{ _id: number; [key: string]: unknown }>("orders");
+    const coll = mongo.client.db(db).collection<{ _id: number; [key: string]: unknown }>("orders");
     const source = new ChangeStreamSource(
-      client,
+      mongo.client,
       sourcePlan({ db, coll: "orders", config: { fullDocument: "updateLookup" } }),
     );
     await source.start();
@@ -68,9 +57,9 @@ describe("ChangeStreamSource", () => {
   });
 
   it("emits only fullDocument with fullDocumentOnly and applies the server-side pipeline", async () => {
-    const coll = client.db(db).collection<{ _id: number; [key: string]: unknown }>("only");
+    const coll = mongo.client.db(db).collection<{ _id: number; [key: string]: unknown }>("only");
     const source = new ChangeStreamSource(
-      client,
+      mongo.client,
       sourcePlan({
         db,
         coll: "only",
@@ -94,9 +83,9 @@ describe("ChangeStreamSource", () => {
   });
 
   it("resumes after the checkpointed token without losing or repeating events", async () => {
-    const coll = client.db(db).collection<{ _id: number; [key: string]: unknown }>("resume");
+    const coll = mongo.client.db(db).collection<{ _id: number; [key: string]: unknown }>("resume");
     const plan = sourcePlan({ db, coll: "resume" });
-    const first = new ChangeStreamSource(client, plan);
+    const first = new ChangeStreamSource(mongo.client, plan);
     await first.start();
     await coll.insertMany([{ _id: 1 }, { _id: 2 }]);
     const before = await drain(first, 2);
@@ -104,7 +93,7 @@ describe("ChangeStreamSource", () => {
     await first.close();
     await coll.insertMany([{ _id: 3 }, { _id: 4 }]);
 
-    const second = new ChangeStreamSource(client, plan, { resumeAfterToken: token as Doc });
+    const second = new ChangeStreamSource(mongo.client, plan, { resumeAfterToken: token as Doc });
     await second.start();
     const after = await drain(second, 2);
     await second.close();
@@ -114,7 +103,7 @@ describe("ChangeStreamSource", () => {
 
   it("reports idle when nothing happens", async () => {
     const source = new ChangeStreamSource(
-      client,
+      mongo.client,
       sourcePlan({ db, coll: "quiet", config: { maxAwaitTimeMS: 100 } }),
     );
     await source.start();

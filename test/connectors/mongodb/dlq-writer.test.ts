@@ -1,25 +1,14 @@
-import { MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MongoDlqWriter } from "../../../src/connectors/mongodb/dlq-writer.ts";
 import { operatorErrorRecord } from "../../../src/runtime/dlq.ts";
-import { testServices, uniqueName } from "../../support/services.ts";
+import { useMongoDatabase } from "../../support/mongo.ts";
 
 describe("MongoDlqWriter", () => {
-  let client: MongoClient;
-  const db = uniqueName("dlq");
-
-  beforeAll(async () => {
-    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
-    await client.connect();
-  });
-
-  afterAll(async () => {
-    await client.db(db).dropDatabase();
-    await client.close();
-  });
+  const mongo = useMongoDatabase("dlq");
+  const { db } = mongo;
 
   it("writes ASP-shaped DLQ records to the configured collection, in order", async () => {
-    const writer = new MongoDlqWriter(client, { db, coll: "orders_dlq" });
+    const writer = new MongoDlqWriter(mongo.client, { db, coll: "orders_dlq" });
     const records = [1, 2].map((n) =>
       operatorErrorRecord({
         streamMeta: { source: { type: "generated" } },
@@ -32,7 +21,7 @@ describe("MongoDlqWriter", () => {
     );
     await writer.write(records);
     await writer.write([]);
-    const stored = await client
+    const stored = await mongo.client
       .db(db)
       .collection("orders_dlq")
       .find({}, { projection: { _id: 0 } })

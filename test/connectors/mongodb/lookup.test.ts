@@ -1,21 +1,18 @@
-import { MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Lookup } from "../../../src/connectors/mongodb/lookup.ts";
 import { LookupCache } from "../../../src/connectors/mongodb/lookup-cache.ts";
 import { compileExpression, type Doc } from "../../../src/mql/index.ts";
-import { testServices, uniqueName } from "../../support/services.ts";
+import { useMongoDatabase } from "../../support/mongo.ts";
 
 const run = async (lookup: Lookup, docs: Doc[]): Promise<Doc[]> =>
   (await lookup.apply(docs, () => ({}))) as Doc[];
 
 describe("Lookup", () => {
-  let client: MongoClient;
-  const db = uniqueName("lookup");
+  const mongo = useMongoDatabase("lookup");
+  const { db } = mongo;
 
   beforeAll(async () => {
-    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
-    await client.connect();
-    await client
+    await mongo.client
       .db(db)
       .collection<{ _id: number; [key: string]: unknown }>("products")
       .insertMany([
@@ -26,16 +23,11 @@ describe("Lookup", () => {
       ]);
   });
 
-  afterAll(async () => {
-    await client.db(db).dropDatabase();
-    await client.close();
-  });
-
   const ids = (docs: unknown) => (docs as Doc[]).map((d) => d._id).sort();
 
   it("joins a batch by equality with MongoDB's rules for arrays, null and missing", async () => {
     const lookup = new Lookup(
-      client,
+      mongo.client,
       { from: { db, coll: "products" }, localField: "sku", foreignField: "sku", as: "product" },
       "pipeline[1].$lookup",
     );
@@ -49,7 +41,7 @@ describe("Lookup", () => {
 
   it("matches a scalar local value against array foreign fields and writes dotted `as` paths", async () => {
     const lookup = new Lookup(
-      client,
+      mongo.client,
       { from: { db, coll: "products" }, localField: "tag", foreignField: "tags", as: "info.products" },
       "p",
     );
@@ -60,7 +52,7 @@ describe("Lookup", () => {
 
   it("runs the let/pipeline form per document with the variables bound", async () => {
     const lookup = new Lookup(
-      client,
+      mongo.client,
       {
         from: { db, coll: "products" },
         let: { max: compileExpression("$budget") },
@@ -76,7 +68,7 @@ describe("Lookup", () => {
 
   it("serves $cachedLookup from its cache until the TTL passes", async () => {
     const lookup = new Lookup(
-      client,
+      mongo.client,
       {
         from: { db, coll: "products" },
         localField: "sku",
@@ -87,12 +79,15 @@ describe("Lookup", () => {
       "p",
     );
     expect(ids((await run(lookup, [{ sku: "a" }]))[0].p)).toEqual([1]);
-    await client
+    await mongo.client
       .db(db)
       .collection<{ _id: number; [key: string]: unknown }>("products")
       .insertOne({ _id: 5, sku: "a" });
     expect(ids((await run(lookup, [{ sku: "a" }]))[0].p)).toEqual([1]);
-    await client.db(db).collection<{ _id: number; [key: string]: unknown }>("products").deleteOne({ _id: 5 });
+    await mongo.client
+      .db(db)
+      .collection<{ _id: number; [key: string]: unknown }>("products")
+      .deleteOne({ _id: 5 });
   });
 });
 

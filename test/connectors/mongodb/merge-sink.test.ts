@@ -1,9 +1,9 @@
-import { MongoClient, ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ObjectId } from "mongodb";
+import { describe, expect, it } from "vitest";
 import { MergeSink, type MergeSinkPlan } from "../../../src/connectors/mongodb/merge-sink.ts";
 import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
-import { testServices, uniqueName } from "../../support/services.ts";
+import { useMongoDatabase } from "../../support/mongo.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "db", type: "Cluster", config: {} }]);
 
@@ -23,28 +23,18 @@ function mergePlan(merge: Doc): MergeSinkPlan {
 }
 
 describe("MergeSink", () => {
-  let client: MongoClient;
-  const db = uniqueName("merge");
-
-  beforeAll(async () => {
-    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
-    await client.connect();
-  });
-
-  afterAll(async () => {
-    await client.db(db).dropDatabase();
-    await client.close();
-  });
+  const mongo = useMongoDatabase("merge");
+  const { db } = mongo;
 
   const contents = (coll: string) =>
-    client
+    mongo.client
       .db(db)
       .collection(coll)
       .find({}, { sort: { _id: 1 } })
       .toArray();
 
   it("merges by default: inserts new documents and sets fields on existing ones, in order", async () => {
-    const sink = new MergeSink(client, mergePlan({ into: { db, coll: "default" } }));
+    const sink = new MergeSink(mongo.client, mergePlan({ into: { db, coll: "default" } }));
     await sink.write([
       { _id: 1, a: 1, b: 1 },
       { _id: 2, a: 2 },
@@ -62,7 +52,7 @@ describe("MergeSink", () => {
   });
 
   it("gives documents without _id a new ObjectId", async () => {
-    const sink = new MergeSink(client, mergePlan({ into: { db, coll: "noid" } }));
+    const sink = new MergeSink(mongo.client, mergePlan({ into: { db, coll: "noid" } }));
     await sink.write([{ x: 1 }, { x: 2 }]);
     const docs = await contents("noid");
     expect(docs).toHaveLength(2);
@@ -71,7 +61,7 @@ describe("MergeSink", () => {
 
   it("supports replace, keepExisting and delete, and discard for unmatched documents", async () => {
     const coll = "modes";
-    await client
+    await mongo.client
       .db(db)
       .collection(coll)
       .insertMany([
@@ -79,18 +69,18 @@ describe("MergeSink", () => {
         { _id: 2, a: 2 },
         { _id: 3, a: 3 },
       ] as Doc[]);
-    await new MergeSink(client, mergePlan({ into: { db, coll }, whenMatched: "replace" })).write([
+    await new MergeSink(mongo.client, mergePlan({ into: { db, coll }, whenMatched: "replace" })).write([
       { _id: 1, a: 100 },
     ]);
-    await new MergeSink(client, mergePlan({ into: { db, coll }, whenMatched: "keepExisting" })).write([
+    await new MergeSink(mongo.client, mergePlan({ into: { db, coll }, whenMatched: "keepExisting" })).write([
       { _id: 2, a: 200 },
       { _id: 4, a: 4 },
     ]);
     await new MergeSink(
-      client,
+      mongo.client,
       mergePlan({ into: { db, coll }, whenMatched: "delete", whenNotMatched: "discard" }),
     ).write([{ _id: 3 }, { _id: 99 }]);
-    await new MergeSink(client, mergePlan({ into: { db, coll }, whenNotMatched: "discard" })).write([
+    await new MergeSink(mongo.client, mergePlan({ into: { db, coll }, whenNotMatched: "discard" })).write([
       { _id: 5, a: 5 },
     ]);
     expect(await contents(coll)).toEqual([
@@ -105,7 +95,7 @@ describe("MergeSink", () => {
       into: { db, coll: { $concat: ["dyn_", "$kind"] } },
       whenMatched: { $cond: { if: "$gone", then: "delete", else: "replace" } },
     });
-    const sink = new MergeSink(client, plan);
+    const sink = new MergeSink(mongo.client, plan);
     await sink.write([
       { _id: 1, kind: "a", v: 1 },
       { _id: 1, kind: "b", v: 1 },
@@ -118,12 +108,12 @@ describe("MergeSink", () => {
 
   it("applies an update pipeline with $$new to matched documents and inserts unmatched ones", async () => {
     const coll = "pipeline";
-    await client
+    await mongo.client
       .db(db)
       .collection(coll)
       .insertOne({ _id: 1, total: 5 } as Doc);
     const sink = new MergeSink(
-      client,
+      mongo.client,
       mergePlan({
         into: { db, coll },
         whenMatched: [{ $set: { total: { $add: ["$total", "$$new.amount"] } } }],
@@ -140,7 +130,7 @@ describe("MergeSink", () => {
   });
 
   it("fails only the documents that cannot be written and writes the rest of the batch", async () => {
-    const sink = new MergeSink(client, mergePlan({ into: { db, coll: "$target" }, on: ["key"] }));
+    const sink = new MergeSink(mongo.client, mergePlan({ into: { db, coll: "$target" }, on: ["key"] }));
     const result = await sink.write([
       { _id: 1, key: "a", target: "bad" },
       { _id: 2, target: "bad" },
@@ -159,8 +149,8 @@ describe("MergeSink", () => {
 
   it("reports a duplicate key error for one document in ASP's words and keeps going", async () => {
     const coll = "dupes";
-    await client.db(db).collection(coll).createIndex({ email: 1 }, { unique: true });
-    const sink = new MergeSink(client, mergePlan({ into: { db, coll } }));
+    await mongo.client.db(db).collection(coll).createIndex({ email: 1 }, { unique: true });
+    const sink = new MergeSink(mongo.client, mergePlan({ into: { db, coll } }));
     const result = await sink.write([
       { _id: 1, email: "a@x" },
       { _id: 2, email: "a@x" },

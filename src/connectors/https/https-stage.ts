@@ -1,0 +1,240 @@
+/**
+ * `$https` (asp-compat §2.5): one HTTP request per document, up to `concurrency` in flight, results kept in
+ * input order. ASP's error rules: 400/404/410/413/414/431 follow `onError` (dlq by default, ignore, fail);
+ * any other non-2xx fails the processor. Transient failures (network errors, timeouts, 429, 502–504) are
+ * retried with exponential back-off first.
+ */
+import type { Doc, Vars } from "../../mql/index.ts";
+import type { ConnectorStagePlan } from "../mongodb/lookup-stage.ts";
+import { deadLetterDocument } from "../../runtime/context.ts";
+import { operatorFailureReason } from "../../runtime/dlq.ts";
+import type { RunContext, StageRunner } from "../../runtime/index.ts";
+import type { StatsCollector } from "../../runtime/stats.ts";
+import type { Item } from "../../runtime/types.ts";
+import { stringifyExtendedJson } from "../../codec/ejson.ts";
+import { compileAddFields } from "../../mql/stages/add-fields.ts";
+
+export type HttpsStagePlan = ConnectorStagePlan;
+
+export interface HttpsConnection {
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface HttpsOptions {
+  readonly concurrency?: number;
+  readonly retries?: number;
+  readonly backoffMs?: number;
+}
+
+/** Statuses ASP hands to `onError`; every other non-2xx fails the processor. */
+const ON_ERROR_STATUSES = new Set([400, 404, 410, 413, 414, 431]);
+const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+const RESPONSE_VAR = "httpsResponse";
+
+/** Fails the processor (not one document): `onError: "fail"`, unlisted statuses, retries exhausted. */
+export class HttpsProcessorError extends Error {
+  override readonly name = "HttpsProcessorError";
+}
+
+type Outcome =
+  | { readonly kind: "ok"; readonly doc: Doc }
+  | { readonly kind: "dlq"; readonly message: string }
+  | { readonly kind: "pass" };
+
+class DocumentRequestError extends Error {}
+
+export function createHttpsStage(
+  stage: HttpsStagePlan,
+  connection: HttpsConnection,
+  ctx: RunContext,
+  stats: StatsCollector,
+  options: HttpsOptions = {},
+): StageRunner {
+  const op = stats.operator(stage.operatorName);
+  const call = httpsCaller(stage, connection, options);
+  const concurrency = options.concurrency ?? 8;
+  return {
+    stats: op,
+    async process(items) {
+      const outcomes = await mapInOrder(items, concurrency, (item) => call(item.doc, item.vars));
+      const out: Item[] = [];
+      outcomes.forEach((outcome, i) => {
+        if (outcome.kind === "ok") out.push({ ...items[i], doc: outcome.doc });
+        else if (outcome.kind === "pass") out.push(items[i]);
+        else deadLetterDocument(ctx, op, items[i].doc, operatorFailureReason(op.name, outcome.message));
+      });
+      return out;
+    },
+  };
+}
+
+function httpsCaller(
+  stage: HttpsStagePlan,
+  connection: HttpsConnection,
+  options: HttpsOptions,
+): (doc: Doc, vars: Vars) => Promise<Outcome> {
+  const o = stage.options;
+  const evaluators = stage.evaluators ?? {};
+  const method = typeof o.method === "string" ? o.method : "GET";
+  const onError = typeof o.onError === "string" ? o.onError : "dlq";
+  const config = (o.config ?? {}) as Doc;
+  const timeoutMs = ((config.requestTimeoutSec as number | undefined) ?? 60) * 1000;
+  const parseJsonStrings = config.parseJsonStrings === true;
+  const setResult = compileAddFields(
+    { [o.as as string]: `$$${RESPONSE_VAR}` },
+    {
+      path: stage.path,
+      variables: [RESPONSE_VAR],
+    },
+  );
+  const prefixed = (prefix: string) =>
+    Object.entries(evaluators)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, evaluate]) => [key.slice(prefix.length), evaluate] as const);
+  const parameters = prefixed("parameters.");
+  const headers = prefixed("headers.");
+  const retries = options.retries ?? 3;
+  const backoffMs = options.backoffMs ?? 200;
+
+  return async (doc, vars) => {
+    let url: string;
+    let init: RequestInit;
+    try {
+      url = joinUrl(connection.url, evaluators.path ? evaluators.path(doc, vars) : undefined);
+      const query = new URLSearchParams();
+      for (const [name, evaluate] of parameters) {
+        const value = evaluate(doc, vars);
+        if (value !== undefined && value !== null) query.append(name, String(value));
+      }
+      if ([...query].length > 0) url += (url.includes("?") ? "&" : "?") + query.toString();
+      const requestHeaders: Record<string, string> = { ...(connection.headers ?? {}) };
+      for (const [name, evaluate] of headers) {
+        const value = evaluate(doc, vars);
+        if (typeof value !== "string")
+          throw new DocumentRequestError(`header '${name}' must evaluate to a string`);
+        requestHeaders[name] = value;
+      }
+      init = { method, headers: requestHeaders };
+      if (BODY_METHODS.has(method)) {
+        const body = stage.payload ? stage.payload(doc, vars) : doc;
+        init.body = stringifyExtendedJson(body ?? {});
+        requestHeaders["content-type"] ??= "application/json";
+      }
+    } catch (error) {
+      return { kind: "dlq", message: (error as Error).message };
+    }
+    const started = performance.now();
+    const response = await fetchWithRetries(url, init, timeoutMs, retries, backoffMs);
+    const responseTimeMs = Math.round(performance.now() - started);
+    const meta = { url, method, httpStatusCode: response.status, responseTimeMs };
+    if (!response.ok) {
+      const message = `Request failed with status code ${response.status}: ${method} ${url}`;
+      if (!ON_ERROR_STATUSES.has(response.status) || onError === "fail")
+        throw new HttpsProcessorError(message);
+      return onError === "ignore" ? { kind: "pass" } : { kind: "dlq", message };
+    }
+    let body: unknown;
+    try {
+      body = await readBody(response, parseJsonStrings);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (onError === "fail") throw new HttpsProcessorError(message);
+      return onError === "ignore" ? { kind: "pass" } : { kind: "dlq", message };
+    }
+    const withMeta = {
+      ...doc,
+      _stream_meta: { ...((doc._stream_meta as Doc | undefined) ?? {}), https: meta },
+    };
+    return { kind: "ok", doc: body === undefined ? withMeta : setResult(withMeta, { [RESPONSE_VAR]: body }) };
+  };
+}
+
+async function fetchWithRetries(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  retries: number,
+  backoffMs: number,
+): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    let failure: string;
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      if (!TRANSIENT_STATUSES.has(response.status) || attempt >= retries) return response;
+      await response.body?.cancel();
+      failure = `status ${response.status}`;
+    } catch (error) {
+      failure =
+        (error as Error).name === "TimeoutError"
+          ? `timed out after ${timeoutMs} ms`
+          : (error as Error).message;
+      if (attempt >= retries) {
+        throw new HttpsProcessorError(
+          `$https request ${init.method} ${url} failed after ${attempt + 1} attempts: ${failure}`,
+        );
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
+  }
+}
+
+/** JSON (also when no Content-Type is given), text as a string; an empty body sets nothing. */
+async function readBody(response: Response, parseJsonStrings: boolean): Promise<unknown> {
+  const text = await response.text();
+  if (text === "") return undefined;
+  const type = (response.headers.get("content-type") ?? "application/json")
+    .split(";")[0]
+    .trim()
+    .toLowerCase();
+  if (type === "text/plain") return text;
+  if (type !== "application/json" && !type.endsWith("+json")) {
+    throw new Error(`Unsupported response Content-Type: ${type}`);
+  }
+  const parsed: unknown = JSON.parse(text);
+  return parseJsonStrings ? parseNestedJson(parsed) : parsed;
+}
+
+function parseNestedJson(value: unknown): unknown {
+  if (typeof value === "string") {
+    const trimmed = value.trim();
+    if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+      try {
+        return parseNestedJson(JSON.parse(trimmed));
+      } catch {
+        return value;
+      }
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map(parseNestedJson);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, parseNestedJson(v)]));
+  }
+  return value;
+}
+
+/** Base URL and path joined with exactly one `/`. */
+function joinUrl(base: string, path: unknown): string {
+  if (path === undefined || path === null || path === "") return base;
+  if (typeof path !== "string") throw new DocumentRequestError("$https.path must evaluate to a string");
+  return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
+}
+
+async function mapInOrder<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
