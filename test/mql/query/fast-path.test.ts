@@ -38,6 +38,34 @@ describe("the fast path for a top-level field against a literal", () => {
     );
   });
 
+  it("agrees with the general path on dotted paths through subdocuments, arrays and other values", () => {
+    const container = fc.oneof(
+      fieldValue.map((b) => ({ b })),
+      fc.array(
+        fieldValue.map((b) => ({ b })),
+        { maxLength: 2 },
+      ),
+      fieldValue,
+      fc.constant(new Date(0)),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom("$eq", "$gt", "$gte", "$lt", "$lte", "$ne"),
+        operand,
+        container,
+        (op, rhs, a) => {
+          const fast = compileQuery({ "a.b": { [op]: rhs } });
+          const general = compileQuery(
+            op === "$ne" ? { "a.b": { $not: { $eq: rhs } } } : { "a.b": { [op]: rhs, $exists: true } },
+          );
+          const doc = a === undefined ? {} : { a };
+          expect(fast(doc)).toBe(general(doc));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it("also covers implicit equality with booleans", () => {
     const isTrue = compileQuery({ flag: true });
     expect([
