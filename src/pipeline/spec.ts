@@ -14,6 +14,8 @@ export class Spec {
   readonly ctx: string;
   readonly value: Doc;
   readonly issues: IssueList;
+  /** `issues.size` right after `open` reported the unknown fields. */
+  private issuesAtOpen = 0;
 
   private constructor(value: Doc, path: string, ctx: string, issues: IssueList) {
     this.value = value;
@@ -39,7 +41,13 @@ export class Spec {
       if (!allowed.includes(field))
         spec.error(field, `BSON field '${spec.fieldCtx(field)}' is an unknown field.`);
     }
+    spec.issuesAtOpen = issues.size;
     return spec;
+  }
+
+  /** True once any issue was reported after `open` (its own unknown-field reports do not count). */
+  hasIssuesSinceOpen(): boolean {
+    return this.issues.size > this.issuesAtOpen;
   }
 
   has(field: string): boolean {

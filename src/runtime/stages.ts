@@ -37,115 +37,82 @@ export function createStatelessRunner(
   switch (stage.kind) {
     case "match": {
       const predicate = stage.predicate;
-      return {
-        stats: op,
-        process(items) {
-          const out: Item[] = [];
-          for (const item of items) {
-            try {
-              if (predicate(item.doc, item.vars)) out.push(item);
-              else op.filteredMessageCount++;
-            } catch (error) {
-              failDocument(ctx, op, item, error);
-            }
-          }
-          return out;
-        },
-      };
+      return perItemRunner(ctx, op, (item, out) => {
+        if (predicate(item.doc, item.vars)) out.push(item);
+        else op.filteredMessageCount++;
+      });
     }
     case "transform": {
       const apply = stage.apply;
-      return {
-        stats: op,
-        process(items) {
-          const out: Item[] = [];
-          for (const item of items) {
-            try {
-              const doc = apply(item.doc, item.vars);
-              if (doc === undefined) {
-                op.filteredMessageCount++;
-                continue;
-              }
-              item.doc = doc;
-              out.push(item);
-            } catch (error) {
-              failDocument(ctx, op, item, error);
-            }
-          }
-          return out;
-        },
-      };
+      return perItemRunner(ctx, op, (item, out) => {
+        const doc = apply(item.doc, item.vars);
+        if (doc === undefined) {
+          op.filteredMessageCount++;
+          return;
+        }
+        item.doc = doc;
+        out.push(item);
+      });
     }
     case "unwind": {
       const apply = stage.apply;
-      return {
-        stats: op,
-        process(items) {
-          const out: Item[] = [];
-          for (const item of items) {
-            try {
-              const docs = apply(item.doc, item.vars);
-              if (docs.length === 0) op.filteredMessageCount++;
-              for (const doc of docs) {
-                out.push({
-                  doc,
-                  vars: item.vars,
-                  eventTime: item.eventTime,
-                  watermarkBefore: item.watermarkBefore,
-                });
-              }
-            } catch (error) {
-              failDocument(ctx, op, item, error);
-            }
-          }
-          return out;
-        },
-      };
+      return perItemRunner(ctx, op, (item, out) => {
+        const docs = apply(item.doc, item.vars);
+        if (docs.length === 0) op.filteredMessageCount++;
+        for (const doc of docs) {
+          out.push({
+            doc,
+            vars: item.vars,
+            eventTime: item.eventTime,
+            watermarkBefore: item.watermarkBefore,
+          });
+        }
+      });
     }
     case "validate": {
       const { predicate, action } = stage;
-      return {
-        stats: op,
-        process(items) {
-          const out: Item[] = [];
-          for (const item of items) {
-            let valid: boolean;
-            try {
-              valid = predicate(item.doc, item.vars);
-            } catch (error) {
-              failDocument(ctx, op, item, error);
-              continue;
-            }
-            if (valid) out.push(item);
-            else if (action === "dlq") deadLetterDocument(ctx, op, item.doc, VALIDATE_INVALID_REASON);
-            else op.filteredMessageCount++;
-          }
-          return out;
-        },
-      };
+      return perItemRunner(ctx, op, (item, out) => {
+        if (predicate(item.doc, item.vars)) out.push(item);
+        else if (action === "dlq") deadLetterDocument(ctx, op, item.doc, VALIDATE_INVALID_REASON);
+        else op.filteredMessageCount++;
+      });
     }
     case "setStreamMeta": {
       const fields = stage.fields;
-      return {
-        stats: op,
-        process(items) {
-          const out: Item[] = [];
-          for (const item of items) {
-            try {
-              const current = item.vars.$stream ?? item.doc._stream_meta;
-              const meta: Doc = isObject(current) ? { ...current } : {};
-              for (const [key, evaluate] of fields) setDotted(meta, key, evaluate(item.doc, item.vars));
-              item.vars = { ...item.vars, $stream: meta };
-              out.push(item);
-            } catch (error) {
-              failDocument(ctx, op, item, error);
-            }
-          }
-          return out;
-        },
-      };
+      return perItemRunner(ctx, op, (item, out) => {
+        const current = item.vars.$stream ?? item.doc._stream_meta;
+        const meta: Doc = isObject(current) ? { ...current } : {};
+        for (const [key, evaluate] of fields) setDotted(meta, key, evaluate(item.doc, item.vars));
+        item.vars = { ...item.vars, $stream: meta };
+        out.push(item);
+      });
     }
   }
+}
+
+/**
+ * A runner that applies `step` to each item of a batch; `step` pushes what it passes on to `out`. A
+ * per-document error dead-letters that item and the batch goes on; any other error fails the processor.
+ */
+function perItemRunner(
+  ctx: RunContext,
+  op: OperatorStats,
+  step: (item: Item, out: Item[]) => void,
+): StageRunner {
+  return {
+    stats: op,
+    process(items) {
+      const out: Item[] = [];
+      for (const item of items) {
+        try {
+          step(item, out);
+        } catch (error) {
+          failDocument(ctx, op, item, error);
+        }
+      }
+      return out;
+    },
+  };
 }
 
 function isObject(value: unknown): value is Doc {

@@ -1,18 +1,23 @@
-/** Per-operator counters, reported in verbose stats as ASP's `operatorStats[]`. */
-export class OperatorStats {
-  readonly name: string;
+/** Message counters kept per operator and per processor; sizes are bytes. */
+export class MessageCounters {
   inputMessageCount = 0;
   inputMessageSize = 0;
   outputMessageCount = 0;
   outputMessageSize = 0;
   dlqMessageCount = 0;
   dlqMessageSize = 0;
+}
+
+/** Per-operator counters, reported in verbose stats as ASP's `operatorStats[]`. */
+export class OperatorStats extends MessageCounters {
+  readonly name: string;
   /** Documents the operator dropped on purpose ($match false, $validate discard, window gaps…). */
   filteredMessageCount = 0;
   executionTimeMillis = 0;
   stateSize = 0;
 
   constructor(name: string) {
+    super();
     this.name = name;
   }
 }
@@ -53,29 +58,27 @@ export interface LatencyStats {
   readonly sum: number;
 }
 
-export interface OperatorStatsOutput {
-  readonly name: string;
+/** The message counters as reported, sizes divided by the requested scale. */
+export interface MessageCountersOutput {
   readonly inputMessageCount: number;
   readonly inputMessageSize: number;
   readonly outputMessageCount: number;
   readonly outputMessageSize: number;
   readonly dlqMessageCount: number;
   readonly dlqMessageSize: number;
+}
+
+export interface OperatorStatsOutput extends MessageCountersOutput {
+  readonly name: string;
   readonly stateSize: number;
   readonly executionTimeMillis: number;
 }
 
 /** `stats()` with ASP's field names (§7.1). */
-export interface ProcessorStats {
+export interface ProcessorStats extends MessageCountersOutput {
   readonly name: string;
   readonly status: string;
   readonly scaleFactor: number;
-  readonly inputMessageCount: number;
-  readonly inputMessageSize: number;
-  readonly outputMessageCount: number;
-  readonly outputMessageSize: number;
-  readonly dlqMessageCount: number;
-  readonly dlqMessageSize: number;
   readonly stateSize: number;
   readonly watermark?: Date;
   readonly lastMessageIn?: Date;
@@ -84,21 +87,16 @@ export interface ProcessorStats {
 }
 
 /** Counters for one running processor. Sizes are bytes; `snapshot` divides them by `scale`. */
-export class StatsCollector {
+export class StatsCollector extends MessageCounters {
   readonly name: string;
   status = "created";
-  inputMessageCount = 0;
-  inputMessageSize = 0;
-  outputMessageCount = 0;
-  outputMessageSize = 0;
-  dlqMessageCount = 0;
-  dlqMessageSize = 0;
   /** Epoch ms of the last input message. */
   lastMessageIn: number | undefined;
   readonly latency = new LatencyHistogram();
   readonly operators: OperatorStats[] = [];
 
   constructor(name: string) {
+    super();
     this.name = name;
   }
 
@@ -117,12 +115,7 @@ export class StatsCollector {
       name: this.name,
       status: this.status,
       scaleFactor: scale,
-      inputMessageCount: this.inputMessageCount,
-      inputMessageSize: Math.floor(this.inputMessageSize / scale),
-      outputMessageCount: this.outputMessageCount,
-      outputMessageSize: Math.floor(this.outputMessageSize / scale),
-      dlqMessageCount: this.dlqMessageCount,
-      dlqMessageSize: Math.floor(this.dlqMessageSize / scale),
+      ...scaledCounters(this, scale),
       stateSize: Math.floor(state.stateSize / scale),
       ...(state.watermark !== undefined && Number.isFinite(state.watermark)
         ? { watermark: new Date(state.watermark) }
@@ -141,15 +134,21 @@ export class StatsCollector {
       },
       operatorStats: this.operators.map((op) => ({
         name: op.name,
-        inputMessageCount: op.inputMessageCount,
-        inputMessageSize: Math.floor(op.inputMessageSize / scale),
-        outputMessageCount: op.outputMessageCount,
-        outputMessageSize: Math.floor(op.outputMessageSize / scale),
-        dlqMessageCount: op.dlqMessageCount,
-        dlqMessageSize: Math.floor(op.dlqMessageSize / scale),
+        ...scaledCounters(op, scale),
         stateSize: Math.floor(op.stateSize / scale),
         executionTimeMillis: Math.round(op.executionTimeMillis),
       })),
     };
   }
+}
+
+function scaledCounters(counters: MessageCounters, scale: number): MessageCountersOutput {
+  return {
+    inputMessageCount: counters.inputMessageCount,
+    inputMessageSize: Math.floor(counters.inputMessageSize / scale),
+    outputMessageCount: counters.outputMessageCount,
+    outputMessageSize: Math.floor(counters.outputMessageSize / scale),
+    dlqMessageCount: counters.dlqMessageCount,
+    dlqMessageSize: Math.floor(counters.dlqMessageSize / scale),
+  };
 }

@@ -15,7 +15,6 @@ export function planCachedLookup(value: unknown, path: string, ctx: PlanContext)
     "as",
   ]);
   if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
   const ttl = readDuration(spec, "ttl", true);
   if (ttl && ttl.size <= 0) spec.error("ttl.size", "$cachedLookup ttl size must be greater than 0.");
   const maxMem = spec.int("maxMemUsageBytes");
@@ -25,7 +24,7 @@ export function planCachedLookup(value: unknown, path: string, ctx: PlanContext)
   spec.string("localField", true);
   spec.string("foreignField", true);
   spec.string("as", true);
-  if (ctx.issues.size > errorsBefore) return undefined;
+  if (spec.hasIssuesSinceOpen()) return undefined;
   return {
     kind: "cachedLookup",
     operatorName: "CachedLookUpOperator",

@@ -1,9 +1,10 @@
 import { isPlainObject } from "../../mql/bson-types.ts";
-import type { Evaluator } from "../../mql/index.ts";
-import { resolveConnection, type PlanContext } from "../context.ts";
-import type { ConnectionEntry, SinkPlan } from "../plan.ts";
+import type { Doc, Evaluator } from "../../mql/index.ts";
+import type { PlanContext } from "../context.ts";
+import type { ConnectionEntry, ConnectionType, SinkPlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
-import { checkStringOrExpression, compileOption } from "./expressions.ts";
+import { compileOption, compileStringOrExpression } from "./expressions.ts";
+import { resolveFormConnection } from "./open-stage.ts";
 
 const KEY_FORMATS = ["binData", "string", "json", "int", "long"] as const;
 const OUTPUT_FORMATS = ["relaxedJson", "canonicalJson"] as const;
@@ -20,30 +21,16 @@ export function planEmit(value: unknown, path: string, ctx: PlanContext): SinkPl
     Spec.open(value, path, "$emit", ctx.issues, []);
     return undefined;
   }
-  const probe = Spec.open(value, path, "$emit", ctx.issues, Object.keys(value));
-  if (!probe) return undefined;
-  const connection = resolveConnection(
+  const connection = resolveFormConnection(
+    value,
+    path,
     ctx,
-    probe,
-    "connectionName",
+    "$emit",
     ["Kafka", "Cluster", "S3", "TestLog"],
     "$emit needs a Kafka, Cluster (time series) or S3 connection",
+    ALL_FORM_FIELDS,
   );
-  if (!connection) {
-    // Still report unknown fields against the union of every form.
-    Spec.open(value, path, "$emit", ctx.issues, [
-      "connectionName",
-      "topic",
-      "config",
-      "db",
-      "coll",
-      "timeseries",
-      "bucket",
-      "region",
-      "path",
-    ]);
-    return undefined;
-  }
+  if (!connection) return undefined;
   const errorsBefore = ctx.issues.size;
   const evaluators: Record<string, Evaluator> = {};
   const operatorName = emitForm(connection, value, path, ctx, evaluators);
@@ -53,31 +40,33 @@ export function planEmit(value: unknown, path: string, ctx: PlanContext): SinkPl
 
 type EmitOperator = Extract<SinkPlan, { kind: "emit" }>["operatorName"];
 
+/** The fields of each `$emit` form, by connection type; the built-in `__testLog` takes only `connectionName`. */
+const FORM_FIELDS: Partial<Record<ConnectionType, readonly string[]>> = {
+  Kafka: ["connectionName", "topic", "config"],
+  Cluster: ["connectionName", "db", "coll", "timeseries"],
+  S3: ["connectionName", "bucket", "region", "path", "config"],
+};
+const TEST_LOG_FIELDS = ["connectionName"];
+/** Reported against when the connection does not resolve, so no form's field is called unknown. */
+const ALL_FORM_FIELDS = [...new Set(Object.values(FORM_FIELDS).flat())];
+
 function emitForm(
   connection: ConnectionEntry,
-  value: unknown,
+  value: Doc,
   path: string,
   ctx: PlanContext,
   evaluators: Record<string, Evaluator>,
 ): EmitOperator | undefined {
+  const spec = Spec.open(value, path, "$emit", ctx.issues, FORM_FIELDS[connection.type] ?? TEST_LOG_FIELDS);
+  if (!spec) return undefined;
   switch (connection.type) {
-    case "Kafka": {
-      const spec = Spec.open(value, path, "$emit", ctx.issues, ["connectionName", "topic", "config"]);
-      if (!spec) return undefined;
-      if (checkStringOrExpression(spec, "topic", true)) compileOption(ctx, spec, "topic", evaluators);
+    case "Kafka":
+      compileStringOrExpression(ctx, spec, "topic", evaluators, true);
       readKafkaConfig(spec, ctx, evaluators);
       return "KafkaEmitOperator";
-    }
     case "Cluster": {
-      const spec = Spec.open(value, path, "$emit", ctx.issues, [
-        "connectionName",
-        "db",
-        "coll",
-        "timeseries",
-      ]);
-      if (!spec) return undefined;
-      if (checkStringOrExpression(spec, "db", true)) compileOption(ctx, spec, "db", evaluators);
-      if (checkStringOrExpression(spec, "coll", true)) compileOption(ctx, spec, "coll", evaluators);
+      compileStringOrExpression(ctx, spec, "db", evaluators, true);
+      compileStringOrExpression(ctx, spec, "coll", evaluators, true);
       const ts = spec.object(
         "timeseries",
         ["timeField", "metaField", "granularity", "bucketMaxSpanSeconds", "bucketRoundingSeconds"],
@@ -91,17 +80,9 @@ function emitForm(
       return "TimeseriesEmitOperator";
     }
     case "S3": {
-      const spec = Spec.open(value, path, "$emit", ctx.issues, [
-        "connectionName",
-        "bucket",
-        "region",
-        "path",
-        "config",
-      ]);
-      if (!spec) return undefined;
       spec.string("bucket", true);
       spec.string("region");
-      if (checkStringOrExpression(spec, "path", true)) compileOption(ctx, spec, "path", evaluators);
+      compileStringOrExpression(ctx, spec, "path", evaluators, true);
       const config = spec.object("config", [
         "outputFormat",
         "dateFormat",
@@ -120,10 +101,8 @@ function emitForm(
       writeOptions?.int("bytes");
       return "S3EmitOperator";
     }
-    default: {
-      Spec.open(value, path, "$emit", ctx.issues, ["connectionName"]);
+    default:
       return "TestLogEmitOperator";
-    }
   }
 }
 

@@ -49,3 +49,14 @@ export function checkStringOrExpression(spec: Spec, field: string, required = fa
   spec.wrongType(field, "[string, object]");
   return false;
 }
+
+/** Checks a "string or expression" option and, when it is well-formed, compiles it into `into[field]`. */
+export function compileStringOrExpression(
+  ctx: PlanContext,
+  spec: Spec,
+  field: string,
+  into: Record<string, Evaluator>,
+  required = false,
+): void {
+  if (checkStringOrExpression(spec, field, required)) compileOption(ctx, spec, field, into);
+}

@@ -1,10 +1,26 @@
 import type { Evaluator } from "../../mql/index.ts";
-import { resolveConnection, type PlanContext } from "../context.ts";
+import type { PlanContext } from "../context.ts";
 import type { SinkPlan, StagePlan } from "../plan.ts";
-import { Spec } from "../spec.ts";
 import { compileOption } from "./expressions.ts";
 import { readParallelism } from "./lookup.ts";
+import { openConnectedStage, type ConnectedStageRule } from "./open-stage.ts";
 import { planPayload } from "./payload.ts";
+
+const EXTERNAL_FUNCTION: ConnectedStageRule = {
+  stage: "$externalFunction",
+  fields: [
+    "connectionName",
+    "functionName",
+    "execution",
+    "as",
+    "onError",
+    "payload",
+    "parallelism",
+    "partitionBy",
+  ],
+  types: ["AWSLambda"],
+  mismatch: "Only AWS Lambda connection type is supported for $externalFunction",
+};
 
 /**
  * `$externalFunction` (AWS Lambda, asp-compat §2.6). `execution: "sync"` (default) needs `as` unless last;
@@ -16,25 +32,9 @@ export function planExternalFunction(
   ctx: PlanContext,
   isLast: boolean,
 ): StagePlan | SinkPlan | undefined {
-  const spec = Spec.open(value, path, "$externalFunction", ctx.issues, [
-    "connectionName",
-    "functionName",
-    "execution",
-    "as",
-    "onError",
-    "payload",
-    "parallelism",
-    "partitionBy",
-  ]);
-  if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
-  const connection = resolveConnection(
-    ctx,
-    spec,
-    "connectionName",
-    ["AWSLambda"],
-    "Only AWS Lambda connection type is supported for $externalFunction",
-  );
+  const opened = openConnectedStage(value, path, ctx, EXTERNAL_FUNCTION);
+  if (!opened) return undefined;
+  const { spec, connection } = opened;
   spec.string("functionName", true);
   const execution = spec.enumOf("execution", ["sync", "async"] as const) ?? "sync";
   const as = spec.string("as");
@@ -51,7 +51,7 @@ export function planExternalFunction(
   const evaluators: Record<string, Evaluator> = {};
   compileOption(ctx, spec, "partitionBy", evaluators);
   const payload = planPayload(spec, ctx, "$externalFunction");
-  if (ctx.issues.size > errorsBefore || !connection || payload === undefined) return undefined;
+  if (spec.hasIssuesSinceOpen() || !connection || payload === undefined) return undefined;
   if (isLast && execution === "async") {
     return {
       kind: "connector",

@@ -1,12 +1,20 @@
 import type { Evaluator } from "../../mql/index.ts";
-import { resolveConnection, type PlanContext } from "../context.ts";
+import type { PlanContext } from "../context.ts";
 import type { SinkPlan, StagePlan } from "../plan.ts";
-import { Spec } from "../spec.ts";
-import { checkStringOrExpression, compileOption, compileOptionMap } from "./expressions.ts";
+import type { Spec } from "../spec.ts";
+import { compileOptionMap, compileStringOrExpression } from "./expressions.ts";
+import { openConnectedStage, type ConnectedStageRule } from "./open-stage.ts";
 import { planPayload } from "./payload.ts";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 const MAX_TIMEOUT_SEC = 899;
+
+const HTTPS: ConnectedStageRule = {
+  stage: "$https",
+  fields: ["connectionName", "path", "method", "parameters", "headers", "as", "onError", "payload", "config"],
+  types: ["Https"],
+  mismatch: "Only https connection type is supported for $https",
+};
 
 /**
  * `$https` (asp-compat §2.5). Mid-pipeline it needs `as`; as the last stage without `as` it is a sink (newer
@@ -18,28 +26,11 @@ export function planHttps(
   ctx: PlanContext,
   isLast: boolean,
 ): StagePlan | SinkPlan | undefined {
-  const spec = Spec.open(value, path, "$https", ctx.issues, [
-    "connectionName",
-    "path",
-    "method",
-    "parameters",
-    "headers",
-    "as",
-    "onError",
-    "payload",
-    "config",
-  ]);
-  if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
-  const connection = resolveConnection(
-    ctx,
-    spec,
-    "connectionName",
-    ["Https"],
-    "Only https connection type is supported for $https",
-  );
+  const opened = openConnectedStage(value, path, ctx, HTTPS);
+  if (!opened) return undefined;
+  const { spec, connection } = opened;
   const evaluators: Record<string, Evaluator> = {};
-  if (checkStringOrExpression(spec, "path")) compileOption(ctx, spec, "path", evaluators);
+  compileStringOrExpression(ctx, spec, "path", evaluators);
   spec.enumOf("method", METHODS);
   compileOptionMap(ctx, spec, "parameters", evaluators);
   checkHeaders(spec);
@@ -59,7 +50,7 @@ export function planHttps(
     }
     config.bool("parseJsonStrings");
   }
-  if (ctx.issues.size > errorsBefore || !connection || payload === undefined) return undefined;
+  if (spec.hasIssuesSinceOpen() || !connection || payload === undefined) return undefined;
   if (isLast && as === undefined) {
     return {
       kind: "connector",

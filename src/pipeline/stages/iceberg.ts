@@ -1,11 +1,11 @@
-import { resolveConnection, type PlanContext } from "../context.ts";
+import type { PlanContext } from "../context.ts";
 import type { SinkPlan } from "../plan.ts";
-import { Spec } from "../spec.ts";
 import { checkStringOrExpression } from "./expressions.ts";
+import { openConnectedStage, type ConnectedStageRule } from "./open-stage.ts";
 
-/** `$iceberg` (newer ASP sink, P2): options validated, planned as a `connector` sink for a future connector. */
-export function planIceberg(value: unknown, path: string, ctx: PlanContext): SinkPlan | undefined {
-  const spec = Spec.open(value, path, "$iceberg", ctx.issues, [
+const ICEBERG: ConnectedStageRule = {
+  stage: "$iceberg",
+  fields: [
     "connectionName",
     "bucket",
     "region",
@@ -16,22 +16,22 @@ export function planIceberg(value: unknown, path: string, ctx: PlanContext): Sin
     "operationType",
     "catalog",
     "config",
-  ]);
-  if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
-  const connection = resolveConnection(
-    ctx,
-    spec,
-    "connectionName",
-    ["S3"],
-    "Only S3 connection type is supported for $iceberg",
-  );
+  ],
+  types: ["S3"],
+  mismatch: "Only S3 connection type is supported for $iceberg",
+};
+
+/** `$iceberg` (newer ASP sink, P2): options validated, planned as a `connector` sink for a future connector. */
+export function planIceberg(value: unknown, path: string, ctx: PlanContext): SinkPlan | undefined {
+  const opened = openConnectedStage(value, path, ctx, ICEBERG);
+  if (!opened) return undefined;
+  const { spec, connection } = opened;
   spec.string("bucket", true);
   spec.string("path");
   spec.string("databaseName", true);
   checkStringOrExpression(spec, "tableName", true);
   spec.doc("catalog");
-  if (ctx.issues.size > errorsBefore || !connection) return undefined;
+  if (spec.hasIssuesSinceOpen() || !connection) return undefined;
   return {
     kind: "connector",
     stage: "$iceberg",

@@ -24,7 +24,6 @@ export function planLookup(value: unknown, path: string, ctx: PlanContext): Stag
     "partitionBy",
   ]);
   if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
   const connectionName = readFrom(spec, ctx, "$lookup", !spec.has("pipeline"));
   const local = spec.string("localField");
   const foreign = spec.string("foreignField");
@@ -39,7 +38,7 @@ export function planLookup(value: unknown, path: string, ctx: PlanContext): Stag
   checkRemotePipeline(spec);
   readParallelism(spec);
   compileOption(ctx, spec, "partitionBy", evaluators);
-  if (ctx.issues.size > errorsBefore) return undefined;
+  if (spec.hasIssuesSinceOpen()) return undefined;
   return {
     kind: "lookup",
     operatorName: "LookUpOperator",

@@ -40,7 +40,6 @@ export function planMerge(value: unknown, path: string, ctx: PlanContext): SinkP
     "parallelism",
   ]);
   if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
   const into = spec.object("into", ["connectionName", "db", "coll"], true);
   const connection =
     into &&
@@ -58,7 +57,7 @@ export function planMerge(value: unknown, path: string, ctx: PlanContext): SinkP
   const whenMatched = readWhenMatched(spec, ctx, letVars?.map(([name]) => name) ?? [DEFAULT_LET]);
   const whenNotMatched = readWhenNotMatched(spec, ctx);
   const parallelism = readParallelism(spec);
-  if (ctx.issues.size > errorsBefore || !connection || !db || !coll) return undefined;
+  if (spec.hasIssuesSinceOpen() || !connection || !db || !coll) return undefined;
   return {
     kind: "merge",
     operatorName: "MergeOperator",

@@ -36,7 +36,6 @@ export function planChangeStreamSource(
     ...CHANGE_STREAM_FIELDS,
   ]);
   if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
   const db = spec.string("db");
   const coll = spec.stringOrStrings("coll");
   if (coll !== undefined && db === undefined && !spec.has("db"))
@@ -48,7 +47,7 @@ export function planChangeStreamSource(
   const tags = spec.array("readPreferenceTags");
   const initialSync = readInitialSync(spec, ctx);
   const common = planSourceCommon(spec, ctx);
-  if (ctx.issues.size > errorsBefore || !common || !config) return undefined;
+  if (spec.hasIssuesSinceOpen() || !common || !config) return undefined;
   if (readPreference !== undefined) config.readPreference = readPreference;
   if (tags !== undefined) config.readPreferenceTags = tags;
   return { kind: "changeStream", connectionName, db, coll, config, initialSync, ...common };

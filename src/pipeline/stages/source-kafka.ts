@@ -24,7 +24,6 @@ export function planKafkaSource(
 ): SourcePlan | undefined {
   const spec = Spec.open(value, path, "$source", ctx.issues, [...COMMON_SOURCE_FIELDS, ...KAFKA_FIELDS]);
   if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
   const topic = spec.stringOrStrings("topic", true);
   const topics = typeof topic === "string" ? [topic] : topic;
   if (topics?.length === 0) spec.error("topic", "$source.topic must name at least one topic");
@@ -33,7 +32,7 @@ export function planKafkaSource(
   spec.object("schemaRegistry", ["connectionName"])?.string("connectionName", true);
   const config = readKafkaConfig(spec, ctx);
   const common = planSourceCommon(spec, ctx);
-  if (ctx.issues.size > errorsBefore || !common || !topics || !config) return undefined;
+  if (spec.hasIssuesSinceOpen() || !common || !topics || !config) return undefined;
   return { kind: "kafka", connectionName, topics, partitionIdleTimeoutMs: idle?.ms, config, ...common };
 }
 

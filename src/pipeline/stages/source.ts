@@ -1,9 +1,10 @@
 import { isPlainObject } from "../../mql/bson-types.ts";
 import { compileExpression, type Doc, type Evaluator } from "../../mql/index.ts";
-import { compileAt, resolveConnection, type PlanContext } from "../context.ts";
+import { compileAt, type PlanContext } from "../context.ts";
 import type { SourcePlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
 import { CHANGE_STREAM_FIELDS, planChangeStreamSource } from "./source-change-stream.ts";
+import { resolveFormConnection } from "./open-stage.ts";
 import { KAFKA_FIELDS, planKafkaSource } from "./source-kafka.ts";
 
 /** Fields every `$source` variant accepts. */
@@ -33,24 +34,16 @@ export function planSource(value: unknown, path: string, ctx: PlanContext): Sour
     ctx.issues.add(path, "$source must contain 'connectionName' field in it");
     return undefined;
   }
-  const probe = Spec.open(value, path, "$source", ctx.issues, Object.keys(value));
-  if (!probe) return undefined;
-  const connection = resolveConnection(
+  const connection = resolveFormConnection(
+    value,
+    path,
     ctx,
-    probe,
-    "connectionName",
+    "$source",
     ["Cluster", "Kafka", "Sample", "File"],
     "$source needs a Cluster (change stream), Kafka, Sample or File connection",
+    [...COMMON_SOURCE_FIELDS, ...CHANGE_STREAM_FIELDS, ...KAFKA_FIELDS],
   );
-  if (!connection) {
-    // Still report fields no $source variant knows.
-    Spec.open(value, path, "$source", ctx.issues, [
-      ...COMMON_SOURCE_FIELDS,
-      ...CHANGE_STREAM_FIELDS,
-      ...KAFKA_FIELDS,
-    ]);
-    return undefined;
-  }
+  if (!connection) return undefined;
   switch (connection.type) {
     case "Cluster":
       return planChangeStreamSource(value, path, ctx, connection.name);

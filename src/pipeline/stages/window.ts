@@ -37,7 +37,6 @@ export function planWindow(
   const type = WINDOW_TYPES[stageName];
   const spec = Spec.open(value, path, stageName, ctx.issues, FIELDS[type]);
   if (!spec) return undefined;
-  const errorsBefore = ctx.issues.size;
 
   const boundary = spec.enumOf("boundary", ["eventTime", "processingTime"] as const) ?? "eventTime";
   const interval =
@@ -76,7 +75,7 @@ export function planWindow(
         WindowStagePlan[] | undefined)
     : spec.missing("pipeline");
   if (pipeline && type === "session") checkSessionPipeline(pipeline, pipelinePath, ctx);
-  if (ctx.issues.size > errorsBefore || !pipeline) return undefined;
+  if (spec.hasIssuesSinceOpen() || !pipeline) return undefined;
 
   const intervalMs = interval ?? 0;
   return {

@@ -7,7 +7,7 @@ import type { Item } from "../types.ts";
 import { BufferContents, type InnerPipeline } from "./inner-pipeline.ts";
 import { groupKeyOf } from "../../mql/group-key.ts";
 import { pushAll } from "./time-windows.ts";
-import type { WindowRunner } from "./window-runner.ts";
+import { ClosingWindowRunner } from "./window-runner.ts";
 
 interface Session {
   start: number;
@@ -20,28 +20,17 @@ interface Session {
  * `$sessionWindow`: per `partitionBy` value, a session spans `[first event, last event + gap)`; a document
  * overlapping several sessions merges them. A session closes when `watermark − allowedLateness ≥ last + gap`.
  */
-export class SessionWindowRunner implements WindowRunner {
-  readonly stats: OperatorStats;
-  watermark = -Infinity;
-  private readonly plan: WindowPlan;
+export class SessionWindowRunner extends ClosingWindowRunner {
   private readonly partitionBy: Evaluator;
-  private readonly inner: InnerPipeline;
-  private readonly ctx: RunContext;
   private readonly sessions = new Map<string, Session[]>();
-  private closedThrough = -Infinity;
-  /** Lower bound of the smallest session end (may be stale-low after merges; a scan fixes it). */
-  private nextEnd = Infinity;
 
   constructor(plan: WindowPlan, inner: InnerPipeline, ctx: RunContext, stats: OperatorStats) {
     if (!plan.partitionBy) throw new Error("$sessionWindow plan without partitionBy");
-    this.plan = plan;
+    super(plan, inner, ctx, stats);
     this.partitionBy = plan.partitionBy;
-    this.inner = inner;
-    this.ctx = ctx;
-    this.stats = stats;
   }
 
-  process(items: Item[]): Item[] {
+  override process(items: Item[]): Item[] {
     const out: Item[] = [];
     for (const item of items) {
       pushAll(out, this.advance(item.watermarkBefore));
@@ -50,34 +39,29 @@ export class SessionWindowRunner implements WindowRunner {
     return out;
   }
 
-  advance(watermark: number): Item[] {
-    if (!(watermark > this.watermark)) return [];
-    this.watermark = watermark;
-    const limit = watermark - this.plan.allowedLatenessMs;
-    if (limit > this.closedThrough) this.closedThrough = limit;
-    if (this.nextEnd > this.closedThrough) return [];
+  protected override closeDue(): Item[] {
     return this.closeWhere((s) => s.last + this.plan.gapMs <= this.closedThrough);
   }
 
-  idle(): Item[] {
+  override idle(): Item[] {
     return [];
   }
 
-  tick(): Item[] {
+  override tick(): Item[] {
     return [];
   }
 
-  flush(): Item[] {
+  override flush(): Item[] {
     return this.closeWhere(() => true);
   }
 
-  stateSize(): number {
+  override stateSize(): number {
     let bytes = 0;
     for (const list of this.sessions.values()) for (const s of list) bytes += s.contents.stateSize();
     return bytes;
   }
 
-  stateSummary(): { openWindows: number; entries: number } {
+  override stateSummary(): { openWindows: number; entries: number } {
     let openWindows = 0;
     let entries = 0;
     for (const list of this.sessions.values()) {

@@ -1,11 +1,8 @@
-import type { WindowPlan } from "../../pipeline/plan.ts";
-import type { RunContext } from "../context.ts";
 import { lateRecord } from "../dlq.ts";
-import type { OperatorStats } from "../stats.ts";
 import type { Item } from "../types.ts";
 import { windowStartsFor } from "./assign.ts";
-import type { InnerPipeline, WindowContents } from "./inner-pipeline.ts";
-import type { WindowRunner } from "./window-runner.ts";
+import type { WindowContents } from "./inner-pipeline.ts";
+import { ClosingWindowRunner } from "./window-runner.ts";
 
 interface OpenWindow {
   readonly start: number;
@@ -14,26 +11,10 @@ interface OpenWindow {
 }
 
 /** `$tumblingWindow` and `$hoppingWindow` (asp-compat §4.2). */
-export class TimeWindowRunner implements WindowRunner {
-  readonly stats: OperatorStats;
-  watermark = -Infinity;
-  private readonly plan: WindowPlan;
-  private readonly inner: InnerPipeline;
-  private readonly ctx: RunContext;
+export class TimeWindowRunner extends ClosingWindowRunner {
   private readonly windows = new Map<number, OpenWindow>();
-  /** Every window with end ≤ this is closed (watermark − allowedLateness, or forced by idleness). */
-  private closedThrough = -Infinity;
-  /** Smallest end among open windows. */
-  private nextEnd = Infinity;
 
-  constructor(plan: WindowPlan, inner: InnerPipeline, ctx: RunContext, stats: OperatorStats) {
-    this.plan = plan;
-    this.inner = inner;
-    this.ctx = ctx;
-    this.stats = stats;
-  }
-
-  process(items: Item[]): Item[] {
+  override process(items: Item[]): Item[] {
     const out: Item[] = [];
     const processingTime = this.plan.boundary === "processingTime";
     if (processingTime) pushAll(out, this.advance(this.ctx.clock.now() - 1));
@@ -45,37 +26,32 @@ export class TimeWindowRunner implements WindowRunner {
     return out;
   }
 
-  advance(watermark: number): Item[] {
-    if (!(watermark > this.watermark)) return [];
-    this.watermark = watermark;
-    const limit = watermark - this.plan.allowedLatenessMs;
-    if (limit > this.closedThrough) this.closedThrough = limit;
-    if (this.nextEnd > this.closedThrough) return [];
+  protected override closeDue(): Item[] {
     return this.closeWhere((w) => w.end <= this.closedThrough);
   }
 
-  idle(idleMs: number): Item[] {
+  override idle(idleMs: number): Item[] {
     const timeout = this.plan.idleTimeoutMs;
     if (timeout === undefined || idleMs < timeout || this.windows.size === 0) return [];
     const watermark = this.watermark;
     return this.closeWhere((w) => w.end - watermark <= idleMs, true);
   }
 
-  tick(): Item[] {
+  override tick(): Item[] {
     return this.plan.boundary === "processingTime" ? this.advance(this.ctx.clock.now() - 1) : [];
   }
 
-  flush(): Item[] {
+  override flush(): Item[] {
     return this.closeWhere(() => true);
   }
 
-  stateSize(): number {
+  override stateSize(): number {
     let bytes = 0;
     for (const w of this.windows.values()) bytes += w.contents.stateSize();
     return bytes;
   }
 
-  stateSummary(): { openWindows: number; entries: number } {
+  override stateSummary(): { openWindows: number; entries: number } {
     let entries = 0;
     for (const w of this.windows.values()) entries += w.contents.entryCount();
     return { openWindows: this.windows.size, entries };
