@@ -3,6 +3,7 @@ import { DocumentsSource } from "../../src/connectors/documents/source.ts";
 import { compileExpression, MqlRuntimeError, type Doc } from "../../src/mql/index.ts";
 import type { StagePlan } from "../../src/pipeline/plan.ts";
 import { ProcessorRuntime } from "../../src/runtime/index.ts";
+import { ASP_DLQ_RECORD_KEYS } from "../support/dlq.ts";
 import {
   addFields,
   CollectSink,
@@ -51,14 +52,7 @@ describe("runtime: source stage", () => {
     expect(out.map((d) => d.ok)).toEqual([true]);
     expect(dlq.records).toHaveLength(2);
     const [missing, number] = dlq.records;
-    expect(Object.keys(missing)).toEqual([
-      "_stream_meta",
-      "errInfo",
-      "operatorName",
-      "doc",
-      "processorName",
-      "dlqTime",
-    ]);
+    expect(Object.keys(missing)).toEqual(ASP_DLQ_RECORD_KEYS);
     expect(missing.operatorName).toBe("DocumentsDataSourceOperator");
     expect((missing.errInfo as Doc).reason).toBe(
       "Failed to process input document in DocumentsDataSourceOperator with error: timeField must evaluate to a date, but it evaluated to missing",

@@ -1,8 +1,9 @@
 // Proves the MongoDB endpoint is a real wire-protocol server driven by the official driver: CRUD,
 // a change stream, and resuming it from a token on a new connection.
 import { MongoClient, type ChangeStreamDocument, type ResumeToken } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requiresRealMongo, testServices, uniqueName } from "../support/services.ts";
+import { describe, expect, it } from "vitest";
+import { useMongoDatabase } from "../support/mongo.ts";
+import { requiresRealMongo, testServices } from "../support/services.ts";
 
 interface Item {
   _id: number;
@@ -10,21 +11,11 @@ interface Item {
 }
 
 describe("MongoDB test server", () => {
-  let client: MongoClient;
-  const dbName = uniqueName("smoke");
-
-  beforeAll(async () => {
-    client = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
-    await client.connect();
-  });
-
-  afterAll(async () => {
-    await client.db(dbName).dropDatabase();
-    await client.close();
-  });
+  const mongo = useMongoDatabase("smoke");
+  const { db: dbName } = mongo;
 
   it("inserts, updates, deletes and finds documents", async () => {
-    const items = client.db(dbName).collection<Item>("crud");
+    const items = mongo.client.db(dbName).collection<Item>("crud");
     await items.insertMany([
       { _id: 1, a: 1 },
       { _id: 2, a: 2 },
@@ -39,7 +30,7 @@ describe("MongoDB test server", () => {
   });
 
   it("streams changes and resumes from a token after reconnecting", async () => {
-    const items = client.db(dbName).collection<Item>("changes");
+    const items = mongo.client.db(dbName).collection<Item>("changes");
     const stream = items.watch<Item>([], { fullDocument: "updateLookup" });
     // Opens the cursor, so that the writes below happen after the stream started.
     expect(await stream.tryNext()).toBeNull();
@@ -65,7 +56,7 @@ describe("MongoDB test server", () => {
   });
 
   requiresRealMongo.it("reports updateDescription on update events (the stand-in does not)", async () => {
-    const items = client.db(dbName).collection<Item & { b?: number }>("update-description");
+    const items = mongo.client.db(dbName).collection<Item & { b?: number }>("update-description");
     const stream = items.watch<Item>();
     await stream.tryNext();
     await items.insertOne({ _id: 1, a: 1, b: 1 });

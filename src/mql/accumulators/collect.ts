@@ -1,7 +1,7 @@
 import { describeForMessage } from "./describe.ts";
-import { bsonTypeOf, isPlainObject } from "../bson-types.ts";
 import { MqlRuntimeError } from "../errors.ts";
 import { groupKeyOf } from "../group-key.ts";
+import { mergeObjectInto } from "../merge-objects.ts";
 import { approximateSize } from "./state-size.ts";
 import type { AccumulatorSpec } from "./types.ts";
 import { unaryAccumulator } from "./unary.ts";
@@ -51,19 +51,12 @@ export function mergeObjectsSpec(path: string): AccumulatorSpec<Record<string, u
     name: "$mergeObjects",
     init: () => ({}),
     add(state, value) {
-      if (value === undefined || value === null) return state;
-      if (!isPlainObject(value)) {
-        throw new MqlRuntimeError(
-          "$mergeObjects",
-          path,
-          `$mergeObjects requires object inputs, but input ${describeForMessage(value)} is of type ${bsonTypeOf(value)}`,
-          40400,
-        );
-      }
-      for (const key of Object.keys(value)) {
-        const v = value[key];
-        if (v !== undefined) state[key] = v;
-      }
+      mergeObjectInto(
+        state,
+        value,
+        describeForMessage,
+        (message) => new MqlRuntimeError("$mergeObjects", path, message, 40400),
+      );
       return state;
     },
     merge: (a, b) => Object.assign(a, b),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MongoDlqWriter } from "../../../src/connectors/mongodb/dlq-writer.ts";
 import { operatorErrorRecord } from "../../../src/runtime/dlq.ts";
+import { ASP_DLQ_RECORD_KEYS } from "../../support/dlq.ts";
 import { useMongoDatabase } from "../../support/mongo.ts";
 
 describe("MongoDlqWriter", () => {
@@ -27,14 +28,7 @@ describe("MongoDlqWriter", () => {
       .find({}, { projection: { _id: 0 } })
       .toArray();
     expect(stored.map((r) => r.doc)).toEqual([{ n: 1 }, { n: 2 }]);
-    expect(Object.keys(stored[0])).toEqual([
-      "_stream_meta",
-      "errInfo",
-      "operatorName",
-      "doc",
-      "processorName",
-      "dlqTime",
-    ]);
+    expect(Object.keys(stored[0])).toEqual(ASP_DLQ_RECORD_KEYS);
     expect(stored[0].dlqTime).toEqual(new Date(1_700_000_000_000));
   });
 });

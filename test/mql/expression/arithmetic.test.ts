@@ -1,19 +1,7 @@
 import { Decimal128, Double, Int32, Long } from "bson";
 import { describe, expect, it } from "vitest";
-import { compileExpression, MqlCompileError, MqlRuntimeError } from "../../../src/mql/index.ts";
-import type { Doc } from "../../../src/mql/types.ts";
-
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
-
-function runtimeError(expr: unknown, doc: Doc = {}): MqlRuntimeError {
-  try {
-    run(expr, doc);
-  } catch (err) {
-    if (err instanceof MqlRuntimeError) return err;
-    throw err;
-  }
-  throw new Error(`expected a runtime error from ${JSON.stringify(expr)}`);
-}
+import { compileExpression, MqlCompileError } from "../../../src/mql/index.ts";
+import { run, runtimeError } from "./support.ts";
 
 const dec = (s: string): Decimal128 => Decimal128.fromString(s);
 

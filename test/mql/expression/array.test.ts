@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { compileExpression } from "../../../src/mql/expression/compile.ts";
 import { MqlCompileError, MqlRuntimeError } from "../../../src/mql/errors.ts";
 import type { Doc } from "../../../src/mql/types.ts";
+import { run } from "./support.ts";
 
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
 const fails =
   (expr: unknown, doc: Doc = {}): (() => unknown) =>
   () =>

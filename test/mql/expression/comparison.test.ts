@@ -1,9 +1,6 @@
 import { Decimal128, Long, MaxKey, MinKey, ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import { compileExpression } from "../../../src/mql/index.ts";
-import type { Doc } from "../../../src/mql/types.ts";
-
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
+import { run } from "./support.ts";
 
 describe("comparison operators", () => {
   it("compare numbers of every type by value", () => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileExpression, MqlRuntimeError } from "../../../src/mql/index.ts";
-import type { Doc } from "../../../src/mql/types.ts";
-
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
+import { MqlRuntimeError } from "../../../src/mql/index.ts";
+import { run } from "./support.ts";
 
 describe("$cond", () => {
   it("accepts the array and object forms", () => {

@@ -1,22 +1,11 @@
 import { Long, ObjectId, Timestamp } from "bson";
 import { describe, expect, it } from "vitest";
-import { compileExpression } from "../../../src/mql/expression/compile.ts";
-import { MqlCompileError, MqlRuntimeError } from "../../../src/mql/errors.ts";
+import { MqlCompileError } from "../../../src/mql/errors.ts";
 import type { Doc } from "../../../src/mql/types.ts";
+import { run, runtimeError } from "./support.ts";
 
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
 const d = (iso: string): Date => new Date(iso);
 const iso = (value: unknown): string => (value as Date).toISOString();
-
-function runtimeError(expr: unknown, doc: Doc = {}): MqlRuntimeError {
-  try {
-    run(expr, doc);
-  } catch (err) {
-    if (err instanceof MqlRuntimeError) return err;
-    throw err;
-  }
-  throw new Error("expected a runtime error");
-}
 
 describe("$dateToString", () => {
   const all = "%Y-%m-%d %H:%M:%S.%L %z %Z | %j %U %w | %G-W%V-%u | %b %B %%";

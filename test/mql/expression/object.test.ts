@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { compileExpression, MqlRuntimeError } from "../../../src/mql/index.ts";
+import { MqlRuntimeError } from "../../../src/mql/index.ts";
 import type { Doc } from "../../../src/mql/types.ts";
-
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
+import { run } from "./support.ts";
 
 describe("$mergeObjects", () => {
   it("merges left to right, skipping null and missing", () => {

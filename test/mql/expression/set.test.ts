@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { compareValues } from "../../../src/mql/compare.ts";
 import { compileExpression } from "../../../src/mql/expression/compile.ts";
 import type { Doc } from "../../../src/mql/types.ts";
+import { run } from "./support.ts";
 
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
 const fails =
   (expr: unknown, doc: Doc = {}): (() => unknown) =>
   () =>

@@ -1,20 +1,7 @@
 import { BSONRegExp } from "bson";
 import { describe, expect, it } from "vitest";
-import { compileExpression } from "../../../src/mql/expression/compile.ts";
-import { MqlCompileError, MqlRuntimeError } from "../../../src/mql/errors.ts";
-import type { Doc } from "../../../src/mql/types.ts";
-
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
-
-function runtimeError(expr: unknown, doc: Doc = {}): MqlRuntimeError {
-  try {
-    run(expr, doc);
-  } catch (err) {
-    if (err instanceof MqlRuntimeError) return err;
-    throw err;
-  }
-  throw new Error("expected a runtime error");
-}
+import { MqlCompileError } from "../../../src/mql/errors.ts";
+import { run, runtimeError } from "./support.ts";
 
 const EMOJI = "a😀b"; // 😀 is 1 code point, 2 UTF-16 units, 4 UTF-8 bytes
 const CJK = "世界x"; // 3 bytes per ideograph

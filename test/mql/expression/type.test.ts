@@ -1,19 +1,8 @@
 import { Binary, Decimal128, Double, Int32, Long, MaxKey, ObjectId, Timestamp } from "bson";
 import { describe, expect, it } from "vitest";
-import { compileExpression, MqlRuntimeError } from "../../../src/mql/index.ts";
+import { MqlRuntimeError } from "../../../src/mql/index.ts";
 import type { Doc } from "../../../src/mql/types.ts";
-
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
-
-function failure(expr: unknown, doc: Doc = {}): MqlRuntimeError {
-  try {
-    run(expr, doc);
-  } catch (err) {
-    if (err instanceof MqlRuntimeError) return err;
-    throw err;
-  }
-  throw new Error(`expected a runtime error from ${JSON.stringify(expr)}`);
-}
+import { run, runtimeError } from "./support.ts";
 
 const bin = (bytes: number[], subtype = 0): Binary => new Binary(Buffer.from(bytes), subtype);
 const convert = (input: unknown, to: unknown, extra: Doc = {}): unknown =>
@@ -32,16 +21,16 @@ describe("$convert", () => {
   });
 
   it("reports overflow, NaN and infinity when converting to integers", () => {
-    expect(failure({ $convert: { input: 3e10, to: "int" } }).message).toBe(
+    expect(runtimeError({ $convert: { input: 3e10, to: "int" } }).message).toBe(
       "Conversion would overflow target type in $convert with no onError value: 30000000000",
     );
-    expect(failure({ $convert: { input: 1.5e19, to: "long" } }).message).toBe(
+    expect(runtimeError({ $convert: { input: 1.5e19, to: "long" } }).message).toBe(
       "Conversion would overflow target type in $convert with no onError value: 1.5e+19",
     );
-    expect(failure({ $toInt: NaN }).message).toBe(
+    expect(runtimeError({ $toInt: NaN }).message).toBe(
       "Attempt to convert NaN value to integer type in $convert with no onError value: nan",
     );
-    expect(failure({ $toLong: -Infinity }).message).toBe(
+    expect(runtimeError({ $toLong: -Infinity }).message).toBe(
       "Attempt to convert infinity value to integer type in $convert with no onError value: -inf",
     );
   });
@@ -52,17 +41,17 @@ describe("$convert", () => {
     expect(convert("1.5e3", "double")).toBe(1500);
     expect(convert("-Infinity", "double")).toBe(-Infinity);
     expect(String(convert("0.1", "decimal"))).toBe("0.1");
-    const err = failure({ $convert: { input: "abc", to: "int" } });
+    const err = runtimeError({ $convert: { input: "abc", to: "int" } });
     expect(err.message).toBe(
       "Failed to parse number 'abc' in $convert with no onError value: Did not consume whole string.",
     );
     expect(err.code).toBe(241);
     expect(err.operator).toBe("$convert");
-    expect(failure({ $toInt: "1.5" }).message).toContain("Did not consume whole string.");
-    expect(failure({ $toInt: "3000000000" }).message).toBe(
+    expect(runtimeError({ $toInt: "1.5" }).message).toContain("Did not consume whole string.");
+    expect(runtimeError({ $toInt: "3000000000" }).message).toBe(
       "Failed to parse number '3000000000' in $convert with no onError value: Overflow",
     );
-    expect(failure({ $toDouble: "" }).message).toBe(
+    expect(runtimeError({ $toDouble: "" }).message).toBe(
       "Failed to parse number '' in $convert with no onError value: No digits",
     );
   });
@@ -92,10 +81,10 @@ describe("$convert", () => {
     expect(convert(new ObjectId("5ab9cbfa31c2ab715d42129e"), "date")).toEqual(new Date(1522125818000));
     expect(convert(new Timestamp({ t: 100, i: 1 }), "date")).toEqual(new Date(100000));
     expect(convert("5ab9cbfa31c2ab715d42129e", "objectId")).toEqual(new ObjectId("5ab9cbfa31c2ab715d42129e"));
-    expect(failure({ $toObjectId: "xyz" }).message).toBe(
+    expect(runtimeError({ $toObjectId: "xyz" }).message).toBe(
       "Failed to parse objectId 'xyz' in $convert with no onError value: Invalid string length for parsing to OID, expected 24 but found 3",
     );
-    expect(failure({ $toDate: new Int32(5) }).message).toBe(
+    expect(runtimeError({ $toDate: new Int32(5) }).message).toBe(
       "Unsupported conversion from int to date in $convert with no onError value",
     );
   });
@@ -105,7 +94,7 @@ describe("$convert", () => {
     expect(run({ $convert: { input: "$missing", to: "int", onNull: 0 } })).toBe(0);
     expect(run({ $convert: { input: null, to: "int" } })).toBeNull();
     expect(run({ $convert: { input: [1], to: "int", onError: "$fallback" } }, { fallback: -1 })).toBe(-1);
-    expect(failure({ $convert: { input: { $literal: [1] }, to: "int" } }).message).toBe(
+    expect(runtimeError({ $convert: { input: { $literal: [1] }, to: "int" } }).message).toBe(
       "Unsupported conversion from array to int in $convert with no onError value",
     );
   });
@@ -137,7 +126,7 @@ describe("$convert binData extensions (ASP)", () => {
       Long.fromString("-9223372036854775807"),
     );
     expect(convert(bin([0x7f]), "long")).toEqual(Long.fromNumber(127));
-    expect(failure({ $convert: { input: bin([1, 2, 3]), to: "int" } }).message).toContain(
+    expect(runtimeError({ $convert: { input: bin([1, 2, 3]), to: "int" } }).message).toContain(
       "binData must be 1, 2 or 4 bytes long, but is 3",
     );
     expect(run({ $convert: { input: bin([1, 2, 3]), to: "long", onError: "wrong width" } })).toBe(
@@ -182,15 +171,15 @@ describe("$convert binData extensions (ASP)", () => {
     expect(uuid.sub_type).toBe(4);
     expect(convert(uuid, "string", { format: "uuid" })).toBe("123e4567-e89b-12d3-a456-426614174000");
     expect(run({ $toString: { $literal: uuid } })).toBe("123e4567-e89b-12d3-a456-426614174000");
-    expect(failure({ $convert: { input: "zz", to: "binData", format: "hex" } }).message).toContain(
+    expect(runtimeError({ $convert: { input: "zz", to: "binData", format: "hex" } }).message).toContain(
       "Input is not a valid hex string",
     );
-    expect(failure({ $convert: { input: "x", to: "binData" } }).message).toContain(
+    expect(runtimeError({ $convert: { input: "x", to: "binData" } }).message).toContain(
       "Format must be specified",
     );
-    expect(failure({ $convert: { input: bin([0xff]), to: "string", format: "utf8" } }).message).toContain(
-      "not valid UTF-8",
-    );
+    expect(
+      runtimeError({ $convert: { input: bin([0xff]), to: "string", format: "utf8" } }).message,
+    ).toContain("not valid UTF-8");
   });
 });
 

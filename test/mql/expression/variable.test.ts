@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileExpression } from "../../../src/mql/index.ts";
-import type { Doc } from "../../../src/mql/types.ts";
-
-const run = (expr: unknown, doc: Doc = {}): unknown => compileExpression(expr, { path: "e" })(doc, {});
+import { run } from "./support.ts";
 
 describe("$let", () => {
   it("binds variables visible in 'in'", () => {

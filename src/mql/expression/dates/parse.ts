@@ -1,7 +1,9 @@
 import {
+  type CalendarParts,
   daysFromCivil,
   daysInMonth,
   isoYearStartDays,
+  localMsFromParts,
   MS_PER_DAY,
   MS_PER_HOUR,
   MS_PER_MINUTE,
@@ -48,27 +50,11 @@ function zoneOf(text: string, name: string): TimeZone {
   return zone;
 }
 
-interface Fields {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  millisecond: number;
-}
-
-function toLocalMs(text: string, f: Fields): number {
+function toLocalMs(text: string, f: CalendarParts): number {
   if (f.month < 1 || f.month > 12 || f.day < 1 || f.day > daysInMonth(f.year, f.month))
     fail(text, "The parsed date was invalid");
   if (f.hour > 23 || f.minute > 59 || f.second > 59) fail(text, "The parsed time was invalid");
-  return (
-    daysFromCivil(f.year, f.month, f.day) * MS_PER_DAY +
-    f.hour * MS_PER_HOUR +
-    f.minute * MS_PER_MINUTE +
-    f.second * MS_PER_SECOND +
-    f.millisecond
-  );
+  return localMsFromParts(f);
 }
 
 function fractionToMs(digits: string | undefined): number {
@@ -99,7 +85,7 @@ export function parseIsoDateString(text: string): ParsedDate {
 
 type Step = (text: string, pos: number, state: FormatState) => number;
 
-interface FormatState extends Fields {
+interface FormatState extends CalendarParts {
   /** Which of year, month, day the format set (MongoDB refuses a string that leaves one out). */
   seen: Set<string>;
   zoneText?: { offset: boolean; text: string };

@@ -1,4 +1,5 @@
 import { bsonTypeOf, isPlainObject } from "../../bson-types.ts";
+import { mergeObjectInto } from "../../merge-objects.ts";
 import type { Doc, Evaluator } from "../../types.ts";
 import { compileArgs, expectObjectArgs, type ExprContext, type OperatorTable } from "../context.ts";
 
@@ -8,18 +9,7 @@ function compileMergeObjects(args: unknown, ctx: ExprContext): Evaluator {
   return (root, vars) => {
     const out: Doc = {};
     for (const item of items) {
-      const v = item(root, vars);
-      if (v === null || v === undefined) continue;
-      if (!isPlainObject(v)) {
-        throw ctx.runtimeError(
-          `$mergeObjects requires object inputs, but input ${describeInput(v)} is of type ${bsonTypeOf(v)}`,
-          40400,
-        );
-      }
-      for (const key of Object.keys(v)) {
-        const field = v[key];
-        if (field !== undefined) out[key] = field;
-      }
+      mergeObjectInto(out, item(root, vars), describeInput, (message) => ctx.runtimeError(message, 40400));
     }
     return out;
   };

@@ -1,4 +1,4 @@
-import { bsonTag } from "../../bson-types.ts";
+import { compileMongoRegex, regexSpecOf, type RegexSpec } from "../../regex.ts";
 
 /** A regex argument MongoDB rejects; `code` is MongoDB's error code. */
 export class RegexArgumentError extends Error {
@@ -10,69 +10,32 @@ export class RegexArgumentError extends Error {
 }
 
 /** Pattern and options of a `regex` argument: a string, a JS RegExp or a BSONRegExp; undefined for other types. */
-export function regexSource(value: unknown): { pattern: string; options: string } | undefined {
+export function regexSource(value: unknown): RegexSpec | undefined {
   if (typeof value === "string") return { pattern: value, options: "" };
-  if (value instanceof RegExp) return { pattern: value.source, options: value.flags.replace(/[gyduv]/g, "") };
-  if (typeof value === "object" && value !== null && bsonTag(value) === "BSONRegExp") {
-    const r = value as { pattern: string; options: string };
-    return { pattern: r.pattern, options: r.options };
-  }
-  return undefined;
-}
-
-/** Removes unescaped whitespace and `#` comments outside character classes (PCRE's extended mode). */
-function stripExtended(pattern: string): string {
-  let out = "";
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === "\\") {
-      out += ch + (pattern[i + 1] ?? "");
-      i++;
-    } else if (inClass) {
-      if (ch === "]") inClass = false;
-      out += ch;
-    } else if (ch === "[") {
-      inClass = true;
-      out += ch;
-    } else if (ch === "#") {
-      while (i < pattern.length && pattern[i] !== "\n") i++;
-    } else if (!/\s/.test(ch)) {
-      out += ch;
-    }
-  }
-  return out;
+  return regexSpecOf(value);
 }
 
 /**
- * Builds the global JS RegExp for a MongoDB pattern and options (i m s x). Unicode mode matches PCRE's
- * UTF-8 mode; patterns that are valid PCRE but not valid in unicode mode fall back to non-unicode mode.
+ * Builds the global JS RegExp for a MongoDB pattern and options (i m s x). Unlike the query `$regex`,
+ * the expressions reject an embedded null byte before looking at the options.
  */
 export function buildRegex(operator: string, pattern: string, options: string): RegExp {
-  if (pattern.includes("\0")) {
-    throw new RegexArgumentError(
-      `${operator}: regular expression cannot contain an embedded null byte`,
-      51109,
-    );
+  if (pattern.includes("\0")) throw nullByteError(operator);
+  const re = compileMongoRegex({ pattern, options }, "g");
+  if (re instanceof RegExp) return re;
+  switch (re.kind) {
+    case "invalidOption":
+      throw new RegexArgumentError(`${operator} invalid flag in regex options: ${re.option}`, 51108);
+    case "nullByte":
+      throw nullByteError(operator);
+    case "invalidPattern":
+      throw new RegexArgumentError(`${operator}: Invalid regular expression: ${re.message}`, 51111);
   }
-  let flags = "g";
-  let source = pattern;
-  for (const option of options) {
-    if (option === "x") source = stripExtended(pattern);
-    else if (option === "i" || option === "m" || option === "s") {
-      if (!flags.includes(option)) flags += option;
-    } else throw new RegexArgumentError(`${operator} invalid flag in regex options: ${option}`, 51108);
-  }
-  try {
-    return new RegExp(source, flags + "u");
-  } catch {
-    try {
-      return new RegExp(source, flags);
-    } catch (err) {
-      throw new RegexArgumentError(
-        `${operator}: Invalid regular expression: ${(err as Error).message}`,
-        51111,
-      );
-    }
-  }
+}
+
+function nullByteError(operator: string): RegexArgumentError {
+  return new RegexArgumentError(
+    `${operator}: regular expression cannot contain an embedded null byte`,
+    51109,
+  );
 }
