@@ -10,7 +10,7 @@ import {
 /**
  * `$percentile` / `$median`, computed exactly: the state keeps every numeric input (as a double) and the
  * result sorts them. `approximate` (MongoDB's t-digest) and `discrete` both return the data value at rank
- * ceil(p·n) (see docs/mql-differences/arrays-accumulators.md); `continuous` interpolates linearly.
+ * ceil(p·n) (see docs/mql-differences.md); `continuous` interpolates linearly.
  */
 export type PercentileMethod = "approximate" | "discrete" | "continuous";
 

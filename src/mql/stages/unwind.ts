@@ -12,7 +12,7 @@ const OPTIONS = new Set(["path", "includeArrayIndex", "preserveNullAndEmptyArray
  * Compiles `$unwind` (`"$path"` or `{path, includeArrayIndex, preserveNullAndEmptyArrays}`). An array yields
  * one document per element; a non-array, non-null value yields the document unchanged; null, missing and
  * empty arrays yield nothing unless preserved (an empty array's field is then removed, as MongoDB does).
- * The array index is a JS number (MongoDB writes a Long; see docs/mql-differences/stages.md).
+ * The array index is a JS number (MongoDB writes a Long; see docs/mql-differences.md).
  */
 export function compileUnwind(spec: unknown, options: CompileOptions = {}): DocExpander {
   const path = options.path ?? "$unwind";

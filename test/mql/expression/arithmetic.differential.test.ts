@@ -25,7 +25,7 @@ const { expr } = fc.letrec<{ expr: unknown; op: unknown }>((tie) => ({
 
 const isNullish = (v: unknown): boolean => v === null || v === undefined;
 
-/** mingo vs MongoDB, each listed in docs/mql-differences/expressions-core.md. */
+/** mingo vs MongoDB, each listed in docs/mql-differences.md. */
 function knownDifference(d: Disagreement): boolean {
   const ours = d.ours;
   const theirs = d.theirs;

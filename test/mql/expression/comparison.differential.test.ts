@@ -39,7 +39,7 @@ function hasMixedTypes(a: unknown, b: unknown): boolean {
 const isContainer = (v: unknown): boolean => Array.isArray(v) || bsonTypeOf(v) === "object";
 
 /**
- * See docs/mql-differences/expressions-core.md: mingo brackets types, and orders arrays and documents with
+ * See docs/mql-differences.md: mingo brackets types, and orders arrays and documents with
  * query semantics (element matching, its own length and field rules) rather than the BSON order.
  */
 function knownDifference(d: Disagreement): boolean {

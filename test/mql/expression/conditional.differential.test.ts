@@ -33,7 +33,7 @@ const { expr } = fc.letrec<{ expr: unknown; op: unknown }>((tie) => ({
 const ORDERED = new Set(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]);
 const TRUTHINESS = new Set(["$and", "$or", "$not", "$cond", "$switch"]);
 
-/** mingo vs MongoDB, each listed in docs/mql-differences/expressions-core.md. */
+/** mingo vs MongoDB, each listed in docs/mql-differences.md. */
 function knownDifference(d: Disagreement): boolean {
   const values = d.args.map(valueOf);
   // MongoDB's aggregation comparisons order values of different types (missing < null < numbers < strings…);

@@ -67,7 +67,7 @@ describe("string operators agree with mingo", () => {
     );
   });
 
-  // Excluded (docs/mql-differences/strings-dates.md): negative start/length and ranges past the end, which
+  // Excluded (docs/mql-differences.md): negative start/length and ranges past the end, which
   // mingo rejects while MongoDB returns "" or clamps to the end of the string.
   it("$substrBytes, including starts and ends inside multi-byte characters", () => {
     fc.assert(

@@ -2,7 +2,7 @@ import { isPlainObject } from "../../../src/mql/bson-types.ts";
 
 /**
  * Cases where mingo (the test oracle) disagrees with real MongoDB. Each is documented in
- * docs/mql-differences/query.md with MongoDB's behaviour; the differential test skips exactly these.
+ * docs/mql-differences.md with MongoDB's behaviour; the differential test skips exactly these.
  */
 export interface KnownMingoDifference {
   readonly name: string;

@@ -190,7 +190,7 @@ describe("$project against mingo", () => {
 
 /**
  * Where a dotted computed field is missing, MongoDB still creates the (empty) parent subdocument and mingo
- * does not (docs/mql-differences/stages.md), so dotted paths get expressions that always have a value.
+ * does not (docs/mql-differences.md), so dotted paths get expressions that always have a value.
  */
 function present(expr: unknown): unknown {
   return typeof expr === "string" && expr.startsWith("$") ? { $ifNull: [expr, "none"] } : expr;

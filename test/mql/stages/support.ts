@@ -21,7 +21,7 @@ export const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 
 /**
  * Like `value`, but no array directly holds an array: mingo does not descend nested arrays in projections
- * where MongoDB's aggregation does (docs/mql-differences/stages.md), so differential tests avoid them.
+ * where MongoDB's aggregation does (docs/mql-differences.md), so differential tests avoid them.
  */
 export const flatValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, tie("object"), tie("array")),
