@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cacheDir, timeouts } from "./config.ts";
+import { waitUntil, type WaitOptions } from "./wait.ts";
 
 const runDirPrefix = "eddy-service-";
 
@@ -52,7 +53,8 @@ async function removeStaleRunDirs(): Promise<void> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM means it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -166,4 +168,23 @@ function tail(file: string, lines: number): string {
   } catch {
     return `(no log at ${file})`;
   }
+}
+
+/** Waits until `server` answers; if it never does, stops it (so no process is left behind) and rethrows. */
+export async function readyOrStop(
+  server: JavaServer,
+  ready: () => Promise<boolean>,
+  options: Omit<WaitOptions, "abortReason" | "diagnostics">,
+): Promise<JavaServer> {
+  try {
+    await waitUntil(ready, {
+      ...options,
+      abortReason: () => server.exitReason(),
+      diagnostics: () => server.logTail(),
+    });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
 }

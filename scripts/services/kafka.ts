@@ -6,9 +6,14 @@ import { rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { spawn } from "node:child_process";
 import { HOST, kafkaSaslUser, ports, timeouts } from "./config.ts";
-import { classDataSharingArgs, makeRunDir, startJavaServer, type JavaServer } from "./java-server.ts";
+import {
+  classDataSharingArgs,
+  makeRunDir,
+  readyOrStop,
+  startJavaServer,
+  type JavaServer,
+} from "./java-server.ts";
 import { resolveClasspath } from "./maven.ts";
-import { waitUntil } from "./wait.ts";
 
 const here = import.meta.dirname;
 
@@ -153,17 +158,9 @@ export async function startKafka(parentWatchJar: string): Promise<JavaServer> {
     parentWatchJar,
   );
   const broker = `${HOST}:${ports.kafka}`;
-  try {
-    await waitUntil(() => isKafkaUp(broker, 1000), {
-      what: `Kafka broker on ${broker}`,
-      timeoutMs: timeouts.kafkaReadyMs,
-      intervalMs: 300,
-      abortReason: server.exitReason,
-      diagnostics: () => server.logTail(),
-    });
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-  return server;
+  return readyOrStop(server, () => isKafkaUp(broker, 1000), {
+    what: `Kafka broker on ${broker}`,
+    timeoutMs: timeouts.kafkaReadyMs,
+    intervalMs: 300,
+  });
 }

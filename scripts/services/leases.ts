@@ -6,18 +6,10 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stateDir } from "./config.ts";
+import { isAlive } from "./java-server.ts";
 
 const leaseDir = join(stateDir, "leases");
 const lockDir = join(stateDir, "lock");
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export async function withLock<T>(timeoutMs: number, body: () => Promise<T>): Promise<T> {
   await mkdir(stateDir, { recursive: true });

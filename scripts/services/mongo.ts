@@ -3,9 +3,8 @@
 import { delimiter, join } from "node:path";
 import { MongoClient } from "mongodb";
 import { HOST, mongoReportedVersion, ports, timeouts } from "./config.ts";
-import { makeRunDir, startJavaServer, type JavaServer } from "./java-server.ts";
+import { makeRunDir, readyOrStop, startJavaServer, type JavaServer } from "./java-server.ts";
 import { compileJava, resolveClasspath } from "./maven.ts";
-import { waitUntil } from "./wait.ts";
 
 const here = import.meta.dirname;
 
@@ -55,16 +54,8 @@ export async function startMongoStandIn(parentWatchJar: string): Promise<JavaSer
     },
     parentWatchJar,
   );
-  try {
-    await waitUntil(() => isMongoUp(standInUri, 1000), {
-      what: `mongo-java-server on ${HOST}:${ports.mongo}`,
-      timeoutMs: timeouts.mongoReadyMs,
-      abortReason: server.exitReason,
-      diagnostics: () => server.logTail(),
-    });
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-  return server;
+  return readyOrStop(server, () => isMongoUp(standInUri, 1000), {
+    what: `mongo-java-server on ${HOST}:${ports.mongo}`,
+    timeoutMs: timeouts.mongoReadyMs,
+  });
 }
