@@ -8,12 +8,12 @@ import { MergeSink } from "./mongodb/merge-sink.ts";
 import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
 import { KafkaEmitSink } from "./kafka/emit-sink.ts";
 import { KafkaSource } from "./kafka/source.ts";
-import { createLookupStage, type ConnectorStagePlan } from "./mongodb/lookup-stage.ts";
+import { createLookupStage } from "./mongodb/lookup-stage.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
 import { randomUUID } from "node:crypto";
 import type { Doc } from "../mql/index.ts";
-import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
+import type { ConnectionCatalog, ConnectorStagePlan, ProcessorPlan } from "../pipeline/plan.ts";
 import type { DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
 import type { StatsCollector } from "../runtime/stats.ts";
 

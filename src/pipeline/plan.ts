@@ -232,3 +232,9 @@ export type MergeWhenMatched =
 export type MergeWhenNotMatched =
   | { readonly kind: "mode"; readonly mode: "insert" | "discard" }
   | { readonly kind: "expression"; readonly evaluate: Evaluator };
+
+/** Stages run by connectors rather than by the runtime itself. */
+export type ConnectorStagePlan = Extract<
+  StagePlan,
+  { kind: "lookup" | "cachedLookup" | "https" | "externalFunction" }
+>;

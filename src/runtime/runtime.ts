@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { bsonTypeOf, MqlRuntimeError, type Doc, type Vars } from "../mql/index.ts";
-import type { ProcessorPlan, StagePlan } from "../pipeline/plan.ts";
+import type { ConnectorStagePlan, ProcessorPlan } from "../pipeline/plan.ts";
 import { failDocument, type RunContext } from "./context.ts";
 import { operatorErrorRecord, operatorFailureReason, safeSize, type DlqWriter } from "./dlq.ts";
 import type { Sink } from "./sink.ts";
@@ -10,11 +10,6 @@ import { StatsCollector, type OperatorStats, type ProcessorStats } from "./stats
 import { systemClock, type Clock, type Item } from "./types.ts";
 import { WatermarkTracker } from "./watermark.ts";
 import { createWindowRunner, type WindowRunner } from "./windows/index.ts";
-
-type ConnectorStagePlan = Extract<
-  StagePlan,
-  { kind: "lookup" | "cachedLookup" | "https" | "externalFunction" }
->;
 
 export interface RuntimeOptions {
   readonly source: Source;

@@ -5,7 +5,7 @@
  * retried with exponential back-off first.
  */
 import type { Doc, Vars } from "../../mql/index.ts";
-import type { ConnectorStagePlan } from "../mongodb/lookup-stage.ts";
+import type { ConnectorStagePlan } from "../../pipeline/plan.ts";
 import { deadLetterDocument } from "../../runtime/context.ts";
 import { operatorFailureReason } from "../../runtime/dlq.ts";
 import type { RunContext, StageRunner } from "../../runtime/index.ts";

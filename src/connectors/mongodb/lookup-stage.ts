@@ -2,24 +2,13 @@
 import type { MongoClient } from "mongodb";
 import { isPlainObject } from "../../mql/bson-types.ts";
 import type { Doc } from "../../mql/index.ts";
-import type { StagePlan } from "../../pipeline/plan.ts";
+import type { ConnectorStagePlan } from "../../pipeline/plan.ts";
+import { DURATION_UNITS, type DurationUnit } from "../../pipeline/duration.ts";
 import type { RunContext, StageRunner } from "../../runtime/index.ts";
 import type { StatsCollector } from "../../runtime/stats.ts";
 import { failDocument } from "../../runtime/context.ts";
 import { Lookup, type LookupSpec } from "./lookup.ts";
 
-export type ConnectorStagePlan = Extract<
-  StagePlan,
-  { kind: "lookup" | "cachedLookup" | "https" | "externalFunction" }
->;
-
-const DURATION_MS: Readonly<Record<string, number>> = {
-  ms: 1,
-  second: 1000,
-  minute: 60_000,
-  hour: 3_600_000,
-  day: 86_400_000,
-};
 /** ASP's default `maxMemUsageBytes` is 10 % of RAM; Eddy defaults to a fixed 64 MiB. */
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -67,7 +56,7 @@ function lookupSpec(stage: ConnectorStagePlan): LookupSpec {
   if (stage.kind === "cachedLookup") {
     const ttl = o.ttl as { size: number; unit: string };
     spec.cache = {
-      ttlMs: ttl.size * (DURATION_MS[ttl.unit] ?? 1000),
+      ttlMs: ttl.size * DURATION_UNITS[ttl.unit as DurationUnit],
       maxBytes: typeof o.maxMemUsageBytes === "number" ? o.maxMemUsageBytes : DEFAULT_CACHE_BYTES,
     };
   }
