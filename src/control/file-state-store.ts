@@ -3,9 +3,9 @@
  * `<dir>/<collection>/`, written to a temporary file, fsynced and renamed into place, so a `kill -9` at any
  * moment leaves every record whole.
  */
-import { EJSON } from "bson";
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { decodeRecord, encodeRecord } from "./record-codec.ts";
 import type { StateStore } from "./state-store.ts";
 
 const SUFFIX = ".json";
@@ -21,7 +21,7 @@ export class FileStateStore implements StateStore {
 
   async get<T>(collection: string, id: string): Promise<T | undefined> {
     const text = await readFile(this.file(collection, id), "utf8").catch(ignoreMissing);
-    return text === undefined ? undefined : (EJSON.parse(text, { relaxed: false }) as T);
+    return text === undefined ? undefined : (decodeRecord(text) as T);
   }
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
@@ -31,7 +31,7 @@ export class FileStateStore implements StateStore {
     const temp = `${target}${TEMP_MARK}${process.pid}-${this.counter++}`;
     const handle = await open(temp, "w");
     try {
-      await handle.writeFile(EJSON.stringify(value, { relaxed: false }));
+      await handle.writeFile(encodeRecord(value));
       await handle.sync();
     } finally {
       await handle.close();

@@ -1,0 +1,42 @@
+/**
+ * Leases decide which `sp serve` instance runs a processor when several share one state store. A lease
+ * carries a fencing token that grows every time the lease changes hands, so a holder that was paused
+ * past its expiry (GC, SIGSTOP, a slow disk) can tell that a newer holder exists and must not write.
+ */
+export interface Lease {
+  /** What is leased, e.g. `processor/default/solarDemo`. */
+  readonly resource: string;
+  /** The instance holding it. */
+  readonly owner: string;
+  /** Fencing token: strictly greater for every new holder of this resource. */
+  readonly token: number;
+  /** Epoch ms after which other instances may take the lease. */
+  readonly expiresAt: number;
+}
+
+export interface LeaseStore {
+  /**
+   * Takes the lease when nobody holds it, the holder's lease expired, or `owner` already holds it.
+   * A new holder gets the previous token + 1; a holder re-acquiring keeps its token. Undefined when
+   * another instance holds an unexpired lease.
+   */
+  tryAcquire(resource: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Extends a lease we hold; undefined when it was lost (expired and taken, or released). */
+  renew(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+  /** Gives the lease up at once so a standby need not wait for it to expire. */
+  release(lease: Lease): Promise<void>;
+  /** The current holder, expired or not (diagnostics); undefined when never taken or released. */
+  holder(resource: string): Promise<Lease | undefined>;
+  close(): Promise<void>;
+}
+
+/** Thrown when an instance finds it no longer holds the lease it was working under. */
+export class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+  constructor(lease: Lease) {
+    super(
+      `lost the lease on ${lease.resource} (fencing token ${lease.token}): another instance took over; ` +
+        "this instance stopped working on it",
+    );
+  }
+}

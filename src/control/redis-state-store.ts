@@ -1,0 +1,48 @@
+import type { RedisClientType } from "redis";
+import { decodeRecord, encodeRecord } from "./record-codec.ts";
+import type { StateStore } from "./state-store.ts";
+
+/**
+ * A state store in Redis, for several `sp serve` instances that share state: one hash per collection,
+ * one canonical Extended JSON field per record. Each put is a single HSET, so readers see the old or the
+ * new record, never a mix.
+ */
+export class RedisStateStore implements StateStore {
+  private readonly client: RedisClientType;
+  private readonly prefix: string;
+  private readonly ownsClient: boolean;
+
+  constructor(client: RedisClientType, options: { prefix?: string; ownsClient?: boolean } = {}) {
+    this.client = client;
+    this.prefix = options.prefix ?? "eddy:";
+    this.ownsClient = options.ownsClient ?? false;
+  }
+
+  async get<T>(collection: string, id: string): Promise<T | undefined> {
+    const text = await this.client.hGet(this.key(collection), id);
+    return text == null ? undefined : (decodeRecord(text) as T);
+  }
+
+  async put(collection: string, id: string, value: unknown): Promise<void> {
+    await this.client.hSet(this.key(collection), id, encodeRecord(value));
+  }
+
+  async delete(collection: string, id: string): Promise<boolean> {
+    return (await this.client.hDel(this.key(collection), id)) > 0;
+  }
+
+  async list<T>(collection: string): Promise<Array<{ id: string; value: T }>> {
+    const all = await this.client.hGetAll(this.key(collection));
+    return Object.keys(all)
+      .sort()
+      .map((id) => ({ id, value: decodeRecord(all[id]) as T }));
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private key(collection: string): string {
+    return `${this.prefix}state:${collection}`;
+  }
+}
