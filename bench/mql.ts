@@ -5,11 +5,16 @@
  *   node bench/mql.ts --json   one JSON object with every figure
  *
  * (a) $match + $addFields + $project over 200k IoT-like events; (b) $group by device (1,000 keys) with
- * $avg/$max/$count. Each contender is warmed up, run REPEATS times, and the median reported. mingo one
+ * $avg/$max/$count. Each contender is warmed up, run REPEATS times, and the median reported; Eddy and the
+ * hand-written loop run in alternation and their ratio is the median of the per-round ratios, so a load
+ * change on a shared machine hits both sides of a ratio alike; a full garbage collection before every timed
+ * run keeps one contender's garbage from being collected in the other's time. mingo one
  * event at a time (a new aggregate call per event) is too slow for 200k events: it runs on a sample of
  * ONE_AT_A_TIME_SAMPLE events and its rate is extrapolated (reported as `extrapolatedFromSample`).
  */
 import { deepStrictEqual } from "node:assert";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Aggregator } from "mingo";
 import { compileGroup } from "../src/mql/accumulators/group.ts";
 import { groupKeyOf } from "../src/mql/group-key.ts";
@@ -20,7 +25,8 @@ import type { Doc, Vars } from "../src/mql/types.ts";
 
 const EVENTS = 200_000;
 const DEVICES = 1_000;
-const REPEATS = 5;
+const REPEATS = 15;
+const MINGO_REPEATS = 3;
 const ONE_AT_A_TIME_SAMPLE = 5_000;
 
 interface Event {
@@ -108,29 +114,27 @@ const GROUP = {
 };
 
 function eddyGroup(): (events: readonly Doc[]) => Doc[] {
-  const { key, accumulators } = compileGroup(GROUP, { path: "pipeline[0].$group" });
+  const group = compileGroup(GROUP, { path: "pipeline[0].$group" });
+  const { key, accumulators } = group;
   const vars: Vars = {};
-  const count = accumulators.length;
   return (events) => {
     const groups = new Map<string, { id: unknown; states: unknown[] }>();
     for (const event of events) {
       const id = key(event, vars);
       const k = groupKeyOf(id);
-      let group = groups.get(k);
-      if (group === undefined) {
-        group = { id: id === undefined ? null : id, states: accumulators.map((a) => a.spec.init()) };
-        groups.set(k, group);
+      let entry = groups.get(k);
+      if (entry === undefined) {
+        entry = { id: id === undefined ? null : id, states: group.initStates() };
+        groups.set(k, entry);
       }
-      const states = group.states;
-      for (let i = 0; i < count; i++) {
-        const acc = accumulators[i];
-        states[i] = acc.spec.add(states[i], acc.argument(event, vars));
-      }
+      group.accumulate(entry.states, event, vars);
     }
     const out: Doc[] = [];
     for (const { id, states } of groups.values()) {
       const doc: Doc = { _id: id };
-      for (let i = 0; i < count; i++) doc[accumulators[i].field] = accumulators[i].spec.result(states[i]);
+      for (let i = 0; i < accumulators.length; i++) {
+        doc[accumulators[i].field] = accumulators[i].spec.result(states[i]);
+      }
       out.push(doc);
     }
     return out;
@@ -163,17 +167,48 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Events per second of `run` over `inputCount` events: one warm-up, then the median of REPEATS runs. */
-function measure(inputCount: number, run: () => unknown, repeats = REPEATS): number {
+/** Events per second of `run` over `inputCount` events: one warm-up, then the median of `repeats` runs. */
+function measure(inputCount: number, run: () => unknown, repeats: number): number {
   run();
   const rates: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = process.hrtime.bigint();
-    run();
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    rates.push(inputCount / seconds);
-  }
+  for (let i = 0; i < repeats; i++) rates.push(inputCount / secondsOf(run));
   return median(rates);
+}
+
+/**
+ * Eddy against the hand-written loop, alternating one run of each per round (after a warm-up of both):
+ * the median rate of each, and the median of the per-round ratios Eddy / hand loop.
+ */
+function measurePair(
+  inputCount: number,
+  eddy: () => unknown,
+  handLoop: () => unknown,
+): { eddy: number; handLoop: number; ratio: number } {
+  eddy();
+  handLoop();
+  const eddyRates: number[] = [];
+  const handRates: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const e = inputCount / secondsOf(eddy);
+    const h = inputCount / secondsOf(handLoop);
+    eddyRates.push(e);
+    handRates.push(h);
+    ratios.push(e / h);
+  }
+  return { eddy: median(eddyRates), handLoop: median(handRates), ratio: median(ratios) };
+}
+
+// A full collection before each timed run: every run starts from the same heap and pays for its own garbage
+// only, not for what the previous contender left (`--expose-gc` set at run time, so `node bench/mql.ts` works).
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
+function secondsOf(run: () => unknown): number {
+  collectGarbage();
+  const start = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
 function sortById(docs: Doc[]): Doc[] {
@@ -204,18 +239,23 @@ function main(): void {
   const mingoOutA = mingoAgg.run(docs) as Doc[];
   deepStrictEqual(mingoOutA, eddyOutA, "pipeline: mingo's output differs from Eddy's");
 
+  const pairA = measurePair(
+    EVENTS,
+    () => runEddyA(docs),
+    () => handLoopA(events),
+  );
   const a = {
     events: EVENTS,
     matched: eddyOutA.length,
-    eddy: measure(EVENTS, () => runEddyA(docs)),
-    handLoop: measure(EVENTS, () => handLoopA(events)),
-    mingoBatch: measure(EVENTS, () => new Aggregator(PIPELINE_A).run(docs), 3),
+    eddy: pairA.eddy,
+    handLoop: pairA.handLoop,
+    mingoBatch: measure(EVENTS, () => new Aggregator(PIPELINE_A).run(docs), MINGO_REPEATS),
     mingoOneAtATime: measure(
       ONE_AT_A_TIME_SAMPLE,
       () => {
         for (let i = 0; i < ONE_AT_A_TIME_SAMPLE; i++) new Aggregator(PIPELINE_A).run([docs[i]]);
       },
-      3,
+      MINGO_REPEATS,
     ),
     extrapolatedFromSample: ONE_AT_A_TIME_SAMPLE,
   };
@@ -229,28 +269,34 @@ function main(): void {
   const mingoOutB = sortById(new Aggregator(mingoGroup).run(docs) as Doc[]);
   if (mingoOutB.length !== eddyOutB.length) throw new Error("group: mingo's group count differs from Eddy's");
 
+  const pairB = measurePair(
+    EVENTS,
+    () => runEddyB(docs),
+    () => handLoopGroup(events),
+  );
   const b = {
     events: EVENTS,
     groups: eddyOutB.length,
-    eddy: measure(EVENTS, () => runEddyB(docs)),
-    handLoop: measure(EVENTS, () => handLoopGroup(events)),
-    mingoBatch: measure(EVENTS, () => new Aggregator(mingoGroup).run(docs), 3),
+    eddy: pairB.eddy,
+    handLoop: pairB.handLoop,
+    mingoBatch: measure(EVENTS, () => new Aggregator(mingoGroup).run(docs), MINGO_REPEATS),
   };
 
   const result = {
     node: process.version,
     repeats: REPEATS,
+    mingoRepeats: MINGO_REPEATS,
     pipeline: {
       ...a,
       ratioEddyToMingoOneAtATime: a.eddy / a.mingoOneAtATime,
       ratioEddyToMingoBatch: a.eddy / a.mingoBatch,
-      ratioEddyToHandLoop: a.eddy / a.handLoop,
+      ratioEddyToHandLoop: pairA.ratio,
       targets: { eddyToMingoOneAtATime: 100, eddyToHandLoop: 0.5 },
     },
     group: {
       ...b,
       ratioEddyToMingoBatch: b.eddy / b.mingoBatch,
-      ratioEddyToHandLoop: b.eddy / b.handLoop,
+      ratioEddyToHandLoop: pairB.ratio,
       targets: { eddyToHandLoop: 0.3 },
     },
   };
@@ -261,7 +307,7 @@ function main(): void {
   const rate = (n: number): string => `${Math.round(n).toLocaleString("en-US")} events/s`;
   const ratio = (n: number): string => (n >= 10 ? `${n.toFixed(0)}×` : `${(n * 100).toFixed(0)}%`);
   console.log(
-    `Node ${process.version}, ${EVENTS.toLocaleString("en-US")} events, median of ${REPEATS} runs\n`,
+    `Node ${process.version}, ${EVENTS.toLocaleString("en-US")} events, median of ${REPEATS} runs (mingo: ${MINGO_REPEATS})\n`,
   );
   console.log(`(a) $match + $addFields + $project (${a.matched} of ${EVENTS} events match)`);
   console.log(`  Eddy compiled            ${rate(a.eddy)}`);

@@ -1,7 +1,9 @@
 // The real Apache Kafka broker (jars from Maven Central), one node in KRaft mode, storage formatted
-// afresh in a temporary directory on every start.
+// afresh in a temporary directory on every start (or, for fault-injection tests, kept in a data
+// directory of the caller's across restarts: see private.ts).
 import { Admin } from "@platformatic/kafka";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { spawn } from "node:child_process";
@@ -43,7 +45,18 @@ export async function isKafkaUp(broker: string, timeoutMs = 2000): Promise<boole
   }
 }
 
-function serverProperties(logDir: string): string {
+/** The ports one broker listens on; the shared test broker uses `ports` from config.ts. */
+export interface KafkaPorts {
+  readonly kafka: number;
+  readonly kafkaController: number;
+  readonly kafkaSasl: number;
+}
+
+function serverProperties(
+  logDir: string,
+  ports: KafkaPorts,
+  extra: Readonly<Record<string, string>> = {},
+): string {
   const jaas = (module: string, options = "") =>
     `org.apache.kafka.common.security.${module} required${options};`;
   const { username, password } = kafkaSaslUser;
@@ -69,7 +82,10 @@ function serverProperties(logDir: string): string {
     "share.coordinator.state.topic.replication.factor=1",
     "share.coordinator.state.topic.min.isr=1",
     "group.initial.rebalance.delay.ms=0",
-    "auto.create.topics.enable=true",
+    `auto.create.topics.enable=${extra["auto.create.topics.enable"] ?? "true"}`,
+    ...Object.entries(extra)
+      .filter(([key]) => key !== "auto.create.topics.enable")
+      .map(([key, value]) => `${key}=${value}`),
     "",
   ].join("\n");
 }
@@ -104,41 +120,59 @@ function runToCompletion(command: string, args: string[], cwd: string): Promise<
   });
 }
 
-export async function startKafka(parentWatchJar: string): Promise<JavaServer> {
+export interface StartKafkaOptions {
+  /** Default: the shared test ports from config.ts. */
+  readonly ports?: KafkaPorts;
+  /**
+   * Keep the log in this directory instead of a fresh one inside the run directory; it is formatted
+   * only if it holds no `meta.properties` yet, so a restart finds its topics and messages again.
+   */
+  readonly dataDir?: string;
+  /** Extra or overriding `server.properties` entries, e.g. `{"auto.create.topics.enable": "false"}`. */
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+export async function startKafka(
+  parentWatchJar: string,
+  options: StartKafkaOptions = {},
+): Promise<JavaServer> {
   const classpath = await kafkaClasspath();
+  const listen = options.ports ?? ports;
   const runDir = await makeRunDir("kafka");
-  const dataDir = join(runDir, "data");
+  const dataDir = options.dataDir ?? join(runDir, "data");
   const propertiesFile = join(runDir, "server.properties");
   const log4jFile = join(runDir, "log4j2.properties");
-  await writeFile(propertiesFile, serverProperties(dataDir));
+  await writeFile(propertiesFile, serverProperties(dataDir, listen, options.properties));
   await writeFile(log4jFile, log4jConfig);
   const jvmArgs = [`-Dlog4j2.configurationFile=${log4jFile}`, "-Xms256m", "-Xmx1g"];
 
   const { username, password } = kafkaSaslUser;
   const scram = (mechanism: string) => `${mechanism}=[name=${username},password=${password}]`;
+  const formatted = options.dataDir !== undefined && existsSync(join(dataDir, "meta.properties"));
   try {
-    await runToCompletion(
-      "java",
-      [
-        ...classDataSharingArgs("kafka-storage-tool", [classpath]).args,
-        // A short-lived tool: the C1 compiler alone starts it faster.
-        "-XX:TieredStopAtLevel=1",
-        ...jvmArgs,
-        "-cp",
-        classpath,
-        "kafka.tools.StorageTool",
-        "format",
-        "--cluster-id",
-        newClusterId(),
-        "--config",
-        propertiesFile,
-        "--add-scram",
-        scram("SCRAM-SHA-256"),
-        "--add-scram",
-        scram("SCRAM-SHA-512"),
-      ],
-      runDir,
-    );
+    if (!formatted)
+      await runToCompletion(
+        "java",
+        [
+          ...classDataSharingArgs("kafka-storage-tool", [classpath]).args,
+          // A short-lived tool: the C1 compiler alone starts it faster.
+          "-XX:TieredStopAtLevel=1",
+          ...jvmArgs,
+          "-cp",
+          classpath,
+          "kafka.tools.StorageTool",
+          "format",
+          "--cluster-id",
+          newClusterId(),
+          "--config",
+          propertiesFile,
+          "--add-scram",
+          scram("SCRAM-SHA-256"),
+          "--add-scram",
+          scram("SCRAM-SHA-512"),
+        ],
+        runDir,
+      );
   } catch (error) {
     await rm(runDir, { recursive: true, force: true });
     throw new Error(`formatting Kafka storage in ${dataDir} failed: ${(error as Error).message}`, {
@@ -157,7 +191,7 @@ export async function startKafka(parentWatchJar: string): Promise<JavaServer> {
     },
     parentWatchJar,
   );
-  const broker = `${HOST}:${ports.kafka}`;
+  const broker = `${HOST}:${listen.kafka}`;
   return readyOrStop(server, () => isKafkaUp(broker, 1000), {
     what: `Kafka broker on ${broker}`,
     timeoutMs: timeouts.kafkaReadyMs,

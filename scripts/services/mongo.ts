@@ -30,12 +30,35 @@ export async function isMongoUp(uri: string, timeoutMs = 2000): Promise<boolean>
   }
 }
 
-export async function startMongoStandIn(parentWatchJar: string): Promise<JavaServer> {
-  const classpath = await mongoClasspath();
+let h2ClasspathPromise: Promise<string> | undefined;
+
+/** The classpath with the H2 MVStore backend as well (only fault-injection tests need it). */
+export function mongoH2Classpath(): Promise<string> {
+  return (h2ClasspathPromise ??= resolveClasspath("mongo-h2", join(here, "mongo-h2", "pom.xml")));
+}
+
+export interface StartMongoOptions {
+  /** Default: the shared test port from config.ts. */
+  readonly port?: number;
+  /**
+   * Keep documents and the oplog in this H2 MVStore file (mongo-java-server-h2-backend) instead of
+   * memory, so a restarted server still has them and change streams resume from earlier tokens.
+   */
+  readonly h2File?: string;
+}
+
+export async function startMongoStandIn(
+  parentWatchJar: string,
+  options: StartMongoOptions = {},
+): Promise<JavaServer> {
+  const classpath = await (options.h2File === undefined ? mongoClasspath() : mongoH2Classpath());
+  const port = options.port ?? ports.mongo;
+  const uri = `mongodb://${HOST}:${port}/?directConnection=true`;
   const launcherJar = await compileJava(
     "mongo-launcher",
     [join(here, "mongo", "EddyMongoServer.java")],
-    classpath,
+    // Compiled against the in-memory classpath (the H2 backend is loaded reflectively), so both share one jar.
+    await mongoClasspath(),
   );
   const runDir = await makeRunDir("mongo");
   const server = startJavaServer(
@@ -43,19 +66,20 @@ export async function startMongoStandIn(parentWatchJar: string): Promise<JavaSer
       name: "mongo",
       runDir,
       classpath: [launcherJar, ...classpath.split(delimiter)],
-      jvmArgs: ["-Xmx1g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"],
+      jvmArgs: ["-Xmx4g", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"],
       mainClass: "EddyMongoServer",
       args: [
         HOST,
-        String(ports.mongo),
+        String(port),
         mongoReportedVersion.version,
         String(mongoReportedVersion.wireVersion),
+        ...(options.h2File === undefined ? [] : [options.h2File]),
       ],
     },
     parentWatchJar,
   );
-  return readyOrStop(server, () => isMongoUp(standInUri, 1000), {
-    what: `mongo-java-server on ${HOST}:${ports.mongo}`,
+  return readyOrStop(server, () => isMongoUp(uri, 1000), {
+    what: `mongo-java-server on ${HOST}:${port}`,
     timeoutMs: timeouts.mongoReadyMs,
   });
 }

@@ -1,6 +1,32 @@
 import type { CliIo } from "./io.ts";
-import { jsonLogger } from "../runtime/index.ts";
+import { jsonLogger } from "../runtime/log.ts";
 import { UsageError } from "./args.ts";
+
+/** Exit codes of the `sp` command (docs/cli.md). */
+export const EXIT = {
+  ok: 0,
+  /** The operation failed: the server refused it (4xx other than auth, 5xx) or a processor failed. */
+  failed: 1,
+  /** Usage error or invalid local files; nothing was sent. */
+  usage: 2,
+  /** No server answered at the URL. */
+  unreachable: 3,
+  /** The server refused the API token (401/403). */
+  auth: 4,
+} as const;
+
+/** An error the CLI reports as it is: `message` on stderr, then `hint` (what to do next), exit `exitCode`. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  readonly exitCode: number;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { exitCode?: number; hint?: string } = {}) {
+    super(message);
+    this.exitCode = options.exitCode ?? EXIT.failed;
+    this.hint = options.hint;
+  }
+}
 
 interface IssueLike {
   readonly path: string;
@@ -14,6 +40,11 @@ export function reportError(error: unknown, io: CliIo, logJson: boolean): number
     io.stderr.write(`invalid processor definition (StreamProcessorInvalidOptions):\n`);
     for (const issue of issues) io.stderr.write(`  ${issue.path ? `${issue.path}: ` : ""}${issue.message}\n`);
     return 2;
+  }
+  if (error instanceof CliError) {
+    io.stderr.write(`sp: ${error.message}\n`);
+    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+    return error.exitCode;
   }
   if (error instanceof UsageError) {
     io.stderr.write(`sp: ${error.message}\n`);

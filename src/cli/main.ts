@@ -7,6 +7,14 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   lint: async () => (await import("./commands/lint.ts")).lintCommand as Command,
   demo: async () => (await import("./commands/demo.ts")).demoCommand,
   help: async () => (await import("./commands/help.ts")).helpCommand,
+  serve: async () => (await import("./commands/serve.ts")).serveCommand,
+  workspaces: async () => (await import("./commands/workspaces.ts")).workspacesCommand,
+  processors: async () => (await import("./commands/processors.ts")).processorsCommand,
+  list: async () => (await import("./commands/processors.ts")).processorsShortcut("list"),
+  start: async () => (await import("./commands/processors.ts")).processorsShortcut("start"),
+  stop: async () => (await import("./commands/processors.ts")).processorsShortcut("stop"),
+  restart: async () => (await import("./commands/processors.ts")).processorsShortcut("restart"),
+  stats: async () => (await import("./commands/processors.ts")).processorsShortcut("stats"),
 };
 
 /** Entry point of the `sp` command (bin/sp.js); returns the exit code. */

@@ -52,10 +52,30 @@ export function stringifyExtendedJson(value: unknown, options: StringifyOptions 
   return writeRelaxed(value, isoDates);
 }
 
+/** Strings that need no escaping in JSON (printable ASCII without `"` and `\\`): quoted as they are. */
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function writeString(value: string): string {
+  return value.length <= 64 && PLAIN_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+// Field names repeat from document to document: their quoted form is kept (up to a bound).
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 10_000;
+
+function quoteKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key) + ":";
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
 function writeRelaxed(value: unknown, isoDates: boolean): string {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      return writeString(value);
     case "number":
       return writeDouble(value);
     case "boolean":
@@ -90,7 +110,7 @@ function writeRelaxed(value: unknown, isoDates: boolean): string {
     if (v === undefined) continue;
     if (!first) out += ",";
     first = false;
-    out += JSON.stringify(key) + ":" + writeRelaxed(v, isoDates);
+    out += quoteKey(key) + writeRelaxed(v, isoDates);
   }
   return out + "}";
 }
@@ -102,12 +122,22 @@ function writeDouble(n: number): string {
 
 const MAX_RELAXED_DATE = 253402300799999; // 9999-12-31T23:59:59.999Z
 
+// Consecutive documents mostly carry the same instants (`_ts` of one batch, window bounds): the last
+// rendering per format is reused, since toISOString() dominates the cost of writing a date.
+const lastDate = { ms: NaN, text: "", iso: false };
+
 function writeDate(date: Date, isoDates: boolean): string {
   const ms = date.getTime();
   if (ms !== ms) return "null";
-  if (isoDates) return `"${date.toISOString()}"`;
-  if (ms >= 0 && ms <= MAX_RELAXED_DATE) return `{"$date":"${date.toISOString()}"}`;
-  return `{"$date":{"$numberLong":"${ms}"}}`;
+  if (ms === lastDate.ms && isoDates === lastDate.iso) return lastDate.text;
+  let text: string;
+  if (isoDates) text = `"${date.toISOString()}"`;
+  else if (ms >= 0 && ms <= MAX_RELAXED_DATE) text = `{"$date":"${date.toISOString()}"}`;
+  else text = `{"$date":{"$numberLong":"${ms}"}}`;
+  lastDate.ms = ms;
+  lastDate.text = text;
+  lastDate.iso = isoDates;
+  return text;
 }
 
 function writeRegex(pattern: string, flags: string): string {

@@ -2,13 +2,19 @@
  * The clients a running processor opens, one per named connection and shared by its source, stages, sink
  * and DLQ; all closed together when the processor stops.
  */
+import { ConnectorError } from "../runtime/errors.ts";
 import { MongoClient } from "mongodb";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
 import { kafkaClientOptions, type KafkaClientOptions } from "./kafka/connection.ts";
 
-export class ConnectorConfigError extends Error {
+/** A configuration problem: retrying cannot help, so the processor fails at once. */
+export class ConnectorConfigError extends ConnectorError {
   override readonly name = "ConnectorConfigError";
+
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }
 
 export class ConnectorClients {

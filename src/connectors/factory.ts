@@ -1,10 +1,12 @@
 /** Maps a plan's source, sink, connector-backed stages and DLQ to the connectors that run them. */
+import { ConnectorError } from "../runtime/errors.ts";
 import { DocumentsSource } from "./documents/source.ts";
 import { FileSource } from "./file/source.ts";
 import { JsonLinesSink } from "./file/sink.ts";
 import { SampleSource } from "./sample/source.ts";
 import { ChangeStreamSource } from "./mongodb/change-stream-source.ts";
 import { MergeSink } from "./mongodb/merge-sink.ts";
+import { TimeseriesEmitSink } from "./mongodb/timeseries-sink.ts";
 import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
 import { KafkaEmitSink } from "./kafka/emit-sink.ts";
 import { KafkaSource } from "./kafka/source.ts";
@@ -12,31 +14,41 @@ import { createLookupStage } from "./mongodb/lookup-stage.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
 import { randomUUID } from "node:crypto";
+import type { ResumeToken } from "mongodb";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog, ConnectorStagePlan, ProcessorPlan } from "../pipeline/plan.ts";
 import type { DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
 import type { StatsCollector } from "../runtime/stats.ts";
 
 /** Thrown when a plan needs a connector this build cannot run yet (the processor does not start). */
-export class UnavailableConnectorError extends Error {
+/** A configuration problem: retrying cannot help, so the processor fails at once. */
+export class UnavailableConnectorError extends ConnectorError {
   override readonly name = "UnavailableConnectorError";
+
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }
 
 /**
  * Picks the connector for the plan's `$source`. Sample connections take Eddy's optional `config`
  * `{rate (per second, or "unlimited"), count, seed}`; File connections `{path}` ("-" = stdin); Cluster
  * connections `{uri}`; Kafka connections `{bootstrapServers, authentication?, security?}`.
+ * `options.positions` are a checkpoint's source positions to resume from (`Source.positions()` of the
+ * same kind of source); without them the source starts as configured.
  */
 export function createSource(
   plan: ProcessorPlan,
   catalog: ConnectionCatalog,
   stdin: NodeJS.ReadableStream,
   clients?: ConnectorClients,
+  options: { positions?: Doc } = {},
 ): Source {
   const source = plan.source;
+  const positions = options.positions ?? {};
   switch (source.kind) {
     case "documents":
-      return new DocumentsSource(source.documents);
+      return new DocumentsSource(source.documents, { position: numberOption(positions, "position") });
     case "sample": {
       const config = catalog.get(source.connectionName)?.config ?? {};
       return new SampleSource(source.dataset, {
@@ -52,21 +64,25 @@ export function createSource(
           `connection '${source.connectionName}' needs config.path (a file name, or "-" for stdin)`,
         );
       }
-      return new FileSource(path === "-" ? stdin : path);
+      return new FileSource(path === "-" ? stdin : path, { line: numberOption(positions, "line") });
     }
     case "changeStream":
-      return new ChangeStreamSource(required(clients).mongoClient(source.connectionName), source);
+      return new ChangeStreamSource(required(clients).mongoClient(source.connectionName), source, {
+        resumeAfterToken: positions.resumeToken as ResumeToken | undefined,
+      });
     case "kafka":
       return new KafkaSource(required(clients).kafka(source.connectionName, `eddy-${plan.name}`), source, {
         // An ephemeral processor without group_id reads alone, from auto_offset_reset.
         fallbackGroupId: `eddy-process-${plan.name}-${randomUUID()}`,
+        startOffsets: positions.offsets as Record<string, string> | undefined,
       });
   }
 }
 
 /**
  * The sink: stdout JSON Lines for an ephemeral processor without one (and ASP's `__testLog`, and every
- * sink when `dryRun` asks to print what would be written), `$merge` to MongoDB, `$emit` to Kafka.
+ * sink when `dryRun` asks to print what would be written), `$merge` to MongoDB, `$emit` to Kafka or to a
+ * MongoDB time-series collection.
  */
 export function createSink(
   plan: ProcessorPlan,
@@ -83,6 +99,9 @@ export function createSink(
   if (sink.kind === "merge") return new MergeSink(required(clients).mongoClient(sink.connectionName), sink);
   if (sink.kind === "emit" && sink.operatorName === "KafkaEmitOperator") {
     return new KafkaEmitSink(required(clients).kafka(sink.connectionName, `eddy-${plan.name}`), sink);
+  }
+  if (sink.kind === "emit" && sink.operatorName === "TimeseriesEmitOperator") {
+    return new TimeseriesEmitSink(required(clients).mongoClient(sink.connectionName), sink);
   }
   throw new UnavailableConnectorError(
     `the ${sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,

@@ -1,4 +1,6 @@
 import type { RedisClientType } from "redis";
+import type { LeaseStore } from "./leases/lease.ts";
+import { RedisLeaseStore } from "./leases/redis-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
 import type { StateStore } from "./state-store.ts";
 
@@ -40,6 +42,10 @@ export class RedisStateStore implements StateStore {
 
   async close(): Promise<void> {
     if (this.ownsClient) this.client.destroy();
+  }
+
+  leases(): LeaseStore {
+    return new RedisLeaseStore(this.client, { prefix: this.prefix });
   }
 
   private key(collection: string): string {

@@ -1,3 +1,5 @@
+import type { LeaseStore } from "./leases/lease.ts";
+
 /** Where the control plane keeps processor definitions, states, stats history and checkpoints. */
 export interface StateStore {
   get<T>(collection: string, id: string): Promise<T | undefined>;
@@ -6,4 +8,9 @@ export interface StateStore {
   delete(collection: string, id: string): Promise<boolean>;
   list<T>(collection: string): Promise<Array<{ id: string; value: T }>>;
   close(): Promise<void>;
+  /**
+   * Leases over the same server, for stores that several `sp serve` instances can share (MongoDB, Redis);
+   * absent for the embedded file store.
+   */
+  leases?(): LeaseStore;
 }

@@ -3,14 +3,25 @@ import type { Binary, Long, ObjectId, Timestamp } from "bson";
 import { bsonTag } from "./bson-types.ts";
 
 /**
+ * Starts the key of every value that is not a string. A string key is the string itself (so the common
+ * `_id: "$device_id"` groups look up the very string they read, whose hash V8 has already cached); only a
+ * string that itself starts with this character is escaped, which keeps the two kinds apart.
+ */
+const NOT_A_STRING = "\u0001"; // charCode 1, tested as such in groupKeyOf
+const ESCAPED_STRING = NOT_A_STRING + "s";
+
+/**
  * A canonical string for grouping: two values get the same key exactly when MongoDB's comparison calls them
  * equal (1, 1.0, Long(1) and Decimal128("1.0") share a key; object field order matters; null and missing
  * share a key, as they do in `$group`). Strings and JS numbers take a fast path without recursion.
  */
 export function groupKeyOf(value: unknown): string {
-  if (typeof value === "string") return "s" + value;
-  if (typeof value === "number") return numberKey(value);
-  return encode(value, true);
+  if (typeof value === "string") return value.charCodeAt(0) === 1 ? ESCAPED_STRING + value : value;
+  if (typeof value === "number") return NOT_A_STRING + numberKey(value);
+  if (typeof value === "object" && value !== null && bsonTag(value) === "BSONSymbol") {
+    return groupKeyOf(String((value as { value: string }).value));
+  }
+  return NOT_A_STRING + encode(value);
 }
 
 function numberKey(value: number): string {
@@ -26,11 +37,12 @@ function decimalKey(text: string): string {
   return d.isZero() ? "n0" : "n" + d.toString();
 }
 
-function encode(value: unknown, topLevel: boolean): string {
+/** The key of a value other than a top-level string, symbol or number (no `NOT_A_STRING` prefix). */
+function encode(value: unknown): string {
   switch (typeof value) {
     case "string":
       // Inside composites a length prefix keeps `["a,b"]` apart from `["a","b"]`.
-      return topLevel ? "s" + value : "s" + value.length + ":" + value;
+      return "s" + value.length + ":" + value;
     case "number":
       return numberKey(value);
     case "bigint":
@@ -47,7 +59,7 @@ function encode(value: unknown, topLevel: boolean): string {
   if (value === null) return "z";
   if (Array.isArray(value)) {
     let out = "[";
-    for (const item of value) out += encode(item, false) + ",";
+    for (const item of value) out += encode(item) + ",";
     return out + "]";
   }
   if (value instanceof Date) return "d" + value.getTime();
@@ -82,7 +94,7 @@ function encode(value: unknown, topLevel: boolean): string {
       return "r" + r.pattern.length + ":" + r.pattern + "/" + r.options;
     }
     case "BSONSymbol":
-      return encode(String((value as { value: string }).value), topLevel);
+      return encode(String((value as { value: string }).value));
     default:
       return "?" + String(value);
   }
@@ -93,7 +105,7 @@ function encodeObject(obj: Record<string, unknown>): string {
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     if (v === undefined) continue;
-    out += key.length + ":" + key + "=" + encode(v, false) + ",";
+    out += key.length + ":" + key + "=" + encode(v) + ",";
   }
   return out + "}";
 }

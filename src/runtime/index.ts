@@ -1,7 +1,21 @@
 /** Public API of the stream runtime. */
 export { ProcessorRuntime, type RuntimeOptions } from "./runtime.ts";
 export type { Source, SourceBatch, SourceRecord } from "./source.ts";
-export type { Sink, SinkResult } from "./sink.ts";
+export type { Sink, SinkResult, SinkWriteContext } from "./sink.ts";
+export {
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  MemoryCheckpointStore,
+  type Checkpoint,
+  type CheckpointInfo,
+  type CheckpointStore,
+} from "./checkpoint.ts";
+export { ConnectorError, isRetryable } from "./errors.ts";
+export {
+  ProcessorSupervisor,
+  type ProcessorParts,
+  type SupervisorOptions,
+  type SupervisorStatus,
+} from "./supervisor.ts";
 export {
   JsonLinesDlqWriter,
   lateRecord,

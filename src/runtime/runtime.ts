@@ -2,14 +2,23 @@ import { performance } from "node:perf_hooks";
 import { bsonTypeOf, MqlRuntimeError, type Doc, type Vars } from "../mql/index.ts";
 import type { ConnectorStagePlan, ProcessorPlan } from "../pipeline/plan.ts";
 import { failDocument, type RunContext } from "./context.ts";
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  type Checkpoint,
+  type CheckpointInfo,
+  type CheckpointStore,
+} from "./checkpoint.ts";
 import { operatorErrorRecord, operatorFailureReason, safeSize, type DlqWriter } from "./dlq.ts";
-import type { Sink } from "./sink.ts";
+import { ReplayIds } from "./replay-ids.ts";
+import { decodeState, encodeState } from "./state-codec.ts";
+import type { Sink, SinkWriteContext } from "./sink.ts";
 import type { Source, SourceBatch } from "./source.ts";
 import { createStatelessRunner, isStatelessStage, type StageRunner } from "./stages.ts";
 import { StatsCollector, type OperatorStats, type ProcessorStats } from "./stats.ts";
 import { systemClock, type Clock, type Item } from "./types.ts";
 import { WatermarkTracker } from "./watermark.ts";
 import { createWindowRunner, type WindowRunner } from "./windows/index.ts";
+import { checkStateLimit } from "./windows/state-limit.ts";
 
 export interface RuntimeOptions {
   readonly source: Source;
@@ -28,6 +37,27 @@ export interface RuntimeOptions {
   ) => StageRunner;
   /** Called after each batch with the outputs written (the demo prints them). */
   readonly onOutput?: (docs: readonly Doc[]) => void;
+  /** Where checkpoints are saved; without a store the runtime takes none. */
+  readonly checkpoints?: CheckpointStore;
+  /** Time between periodic checkpoints (by `clock`). Default DEFAULT_CHECKPOINT_INTERVAL_MS (5 s). */
+  readonly checkpointIntervalMs?: number;
+  /**
+   * The checkpoint to continue from: operator state, replay ids and stats are restored from it. The
+   * source must already have been created to start from its `sourcePositions`.
+   */
+  readonly resumeFrom?: Checkpoint;
+  /** Called once the source has started. */
+  readonly onRunning?: () => void;
+  /** Called after each checkpoint was saved (before the source acknowledges its positions). */
+  readonly onCheckpoint?: (info: CheckpointInfo) => void;
+  /** Window state limit: above it the processor fails permanently (StateLimitExceededError). */
+  readonly maxStateBytes?: number;
+}
+
+/** A batch as read, with the source's positions right after it. */
+interface ReadBatch {
+  readonly batch: SourceBatch;
+  readonly positions: Doc;
 }
 
 /** Executes one processor plan: pulls source batches, runs the operators, writes the sink and the DLQ. */
@@ -46,6 +76,14 @@ export class ProcessorRuntime {
   private pendingDlq: Doc[] = [];
   private stopped = false;
   private lastInputWall = 0;
+  private readonly replay: ReplayIds;
+  /** Positions after the last batch fully processed (sink and DLQ written). */
+  private positions: Doc | undefined;
+  /** Something was processed since the last checkpoint. */
+  private dirty = false;
+  private nextCheckpointId = 1;
+  /** Clock time of the last checkpoint; -Infinity makes the first batch boundary take one. */
+  private lastCheckpointAt = -Infinity;
 
   constructor(plan: ProcessorPlan, options: RuntimeOptions) {
     this.plan = plan;
@@ -86,47 +124,131 @@ export class ProcessorRuntime {
     this.window = window;
     this.windowIndex = windowIndex;
     this.sinkOp = this.collector.operator(options.sink.operatorName);
+    const resume = options.resumeFrom;
+    const state = resume?.operatorState;
+    this.replay = new ReplayIds(plan.name, state?.replay as Doc | undefined);
+    if (resume) {
+      this.restoreOperators(state ?? {});
+      if (resume.stats) this.collector.restoreCheckpoint(resume.stats);
+      this.nextCheckpointId = resume.id + 1;
+      this.positions = resume.sourcePositions;
+      this.lastCheckpointAt = this.clock.now();
+    }
   }
 
-  /** Runs until a finite source drains or `stop()` is called; returns the final stats. */
+  /**
+   * Runs until a finite source drains or `stop()` is called; returns the final stats. Both end with a
+   * checkpoint (when a store is configured); a failure throws without one.
+   */
   async run(): Promise<ProcessorStats> {
     const { source } = this.options;
     await source.start();
     this.collector.status = "running";
+    this.options.onRunning?.();
     this.lastInputWall = this.clock.now();
     const ahead = Math.max(1, this.options.maxBatchesAhead ?? 2);
-    const queue: Promise<SourceBatch | undefined>[] = [];
-    let tail: Promise<SourceBatch | undefined> = Promise.resolve({ records: [] });
+    const queue: Promise<ReadBatch | undefined>[] = [];
+    // Positions are taken right after each read, so batches read ahead are never in a checkpoint.
+    const read = async (): Promise<ReadBatch | undefined> => {
+      const batch = await source.next();
+      return batch === undefined ? undefined : { batch, positions: source.positions() };
+    };
+    let tail: Promise<ReadBatch | undefined> = Promise.resolve({ batch: { records: [] }, positions: {} });
     let drained = false;
     try {
       while (!this.stopped) {
         while (queue.length < ahead && !drained) {
           // Each read starts after the previous one resolves, so sources never see concurrent next() calls.
-          tail = tail.then((previous) => (previous === undefined ? undefined : source.next()));
+          tail = tail.then((previous) => (previous === undefined ? undefined : read()));
           queue.push(tail);
         }
-        const batch = await queue.shift();
-        if (batch === undefined) {
+        const next = await queue.shift();
+        if (next === undefined) {
           drained = true;
           await this.endOfInput();
+          // The flushed windows are gone: a checkpoint still holding them would emit them again.
+          if (this.window) this.dirty = true;
           break;
         }
-        await this.handleBatch(batch);
+        await this.handleBatch(next.batch);
+        if (this.window) checkStateLimit(this.window.stateSize(), this.options.maxStateBytes);
+        this.positions = next.positions;
+        this.dirty = true;
+        if (this.clock.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.checkpoint();
       }
+      // Graceful stop or end of input: everything processed so far is written, so record where that was.
+      if (this.dirty) await this.checkpoint();
     } catch (error) {
       this.collector.status = "error";
       throw error;
     } finally {
       await source.close();
+      await Promise.allSettled(queue);
     }
-    await Promise.allSettled(queue);
     this.collector.status = "stopped";
     return this.stats({ verbose: true });
   }
 
-  /** Asks the processor to stop after the batch in progress. */
+  /** Asks the processor to stop after the batch in progress (a final checkpoint follows). */
   stop(): void {
     this.stopped = true;
+  }
+
+  private get checkpointIntervalMs(): number {
+    return this.options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+  }
+
+  /**
+   * The barrier: runs between batches, when every output of the batches up to `positions` has been
+   * written to the sink and every dead letter to the DLQ. Saves the checkpoint, then lets the source
+   * acknowledge the positions (never before: an acknowledged event is never replayed).
+   */
+  private async checkpoint(): Promise<void> {
+    const store = this.options.checkpoints;
+    const positions = this.positions;
+    if (!store || positions === undefined) return;
+    const startedAt = performance.now();
+    await this.flushDlq();
+    await this.options.sink.flush?.();
+    const checkpoint: Checkpoint = {
+      id: this.nextCheckpointId,
+      createdAt: this.clock.now(),
+      sourcePositions: positions,
+      operatorState: this.operatorState(),
+      stats: this.collector.toCheckpoint(),
+    };
+    await store.save(checkpoint);
+    const durationMillis = Math.round((performance.now() - startedAt) * 100) / 100;
+    this.nextCheckpointId++;
+    this.lastCheckpointAt = this.clock.now();
+    this.dirty = false;
+    const info: CheckpointInfo = {
+      id: checkpoint.id,
+      durationMillis,
+      sizeBytes: safeSize(checkpoint as unknown as Doc),
+      at: new Date(checkpoint.createdAt),
+    };
+    this.collector.lastCheckpoint = info;
+    this.options.onCheckpoint?.(info);
+    await this.options.source.acknowledge?.(positions);
+  }
+
+  /** State of every stateful operator, BSON/EJSON-serialisable. */
+  private operatorState(): Doc {
+    const state: Doc = { replay: this.replay.snapshot() };
+    if (this.window) {
+      state.window = encodeState(this.window.snapshot());
+      state.watermark = encodeState(this.tracker.snapshot());
+    }
+    return state;
+  }
+
+  private restoreOperators(state: Doc): void {
+    if (!this.window) return;
+    if (state.window !== undefined) this.window.restore(decodeState(state.window as Doc) as Doc);
+    // Partitions count as just seen: the time the processor was down must not make them look idle.
+    if (state.watermark !== undefined)
+      this.tracker.restore(decodeState(state.watermark as Doc) as Doc, { wallNow: this.clock.now() });
   }
 
   stats(options: { verbose?: boolean; scale?: number } = {}): ProcessorStats {
@@ -173,6 +295,7 @@ export class ProcessorRuntime {
     // `$$NOW` is one instant per batch, so every document of a batch sees the same time.
     const vars: Vars = Object.freeze({ NOW: new Date(wallNow) });
     for (const record of batch.records) {
+      const origin = this.replay.inputOrigin(record.partition);
       this.collector.inputMessageCount++;
       this.collector.inputMessageSize += record.size;
       op.inputMessageCount++;
@@ -228,7 +351,7 @@ export class ProcessorRuntime {
       doc._stream_meta = meta;
       const watermarkBefore = this.tracker.current;
       this.tracker.observe(record.partition, eventTime, wallNow);
-      items.push({ doc, vars: vars, eventTime, watermarkBefore });
+      items.push({ doc, vars: vars, eventTime, watermarkBefore, origin });
     }
     op.outputMessageCount += items.length;
     return items;
@@ -236,6 +359,7 @@ export class ProcessorRuntime {
 
   private async runFrom(index: number, input: Item[], startedAt: number): Promise<void> {
     let items = input;
+    if (index === this.windowIndex + 1 && this.window) this.stampWindowResults(items);
     for (let i = index; i < this.runners.length && items.length > 0; i++) {
       const runner = this.runners[i];
       const op = runner.stats;
@@ -244,8 +368,33 @@ export class ProcessorRuntime {
       items = await runner.process(items);
       op.executionTimeMillis += performance.now() - t0;
       op.outputMessageCount += items.length;
+      if (i === this.windowIndex) this.stampWindowResults(items);
     }
     if (items.length > 0) await this.deliver(items, startedAt);
+  }
+
+  /** Window results are new documents: their origin is their place in closing order. */
+  private stampWindowResults(items: Item[]): void {
+    for (const item of items) item.origin = this.replay.windowOrigin();
+  }
+
+  /** Deterministic ids for the sink (`idFor`), computed only when the sink asks. */
+  private writeContext(items: readonly Item[]): SinkWriteContext {
+    let ordinals: number[] | undefined;
+    return {
+      idFor: (index) => {
+        if (!ordinals) {
+          const seen = new Map<string | undefined, number>();
+          ordinals = items.map((item) => {
+            const n = seen.get(item.origin) ?? 0;
+            seen.set(item.origin, n + 1);
+            return n;
+          });
+        }
+        const item = items[index];
+        return this.replay.idFor(item.origin ?? "", ordinals[index], item.eventTime);
+      },
+    };
   }
 
   private async deliver(items: Item[], startedAt: number): Promise<void> {
@@ -253,7 +402,7 @@ export class ProcessorRuntime {
     const op = this.sinkOp;
     op.inputMessageCount += docs.length;
     const t0 = performance.now();
-    const result = await this.options.sink.write(docs);
+    const result = await this.options.sink.write(docs, this.writeContext(items));
     const done = performance.now();
     op.executionTimeMillis += done - t0;
     const failed = result.failures?.length ?? 0;

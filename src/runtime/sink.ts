@@ -1,3 +1,4 @@
+import type { ObjectId } from "bson";
 import type { Doc } from "../mql/index.ts";
 
 /** Where the processor's output goes: `$merge`/`$emit` connectors, or stdout for an ephemeral processor. */
@@ -5,8 +6,22 @@ export interface Sink {
   /** ASP operator class name, e.g. `MergeOperator`. */
   readonly operatorName: string;
   /** Writes one batch, in order. Per-document failures are returned (they go to the DLQ), not thrown. */
-  write(docs: readonly Doc[]): Promise<SinkResult>;
+  write(docs: readonly Doc[], context?: SinkWriteContext): Promise<SinkResult>;
+  /**
+   * Makes everything `write` accepted durable. Sinks that buffer implement it; the runtime calls it at
+   * every checkpoint barrier, before the checkpoint is saved and before any source position is acknowledged.
+   */
+  flush?(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What the runtime knows about a batch beyond the documents. */
+export interface SinkWriteContext {
+  /**
+   * A deterministic `_id` for `docs[index]`: the same when a replay after a crash produces the document
+   * again. Sinks that must invent an `_id` (`$merge` on `_id`) use it so that replays overwrite, not duplicate.
+   */
+  idFor(index: number): ObjectId;
 }
 
 export interface SinkResult {

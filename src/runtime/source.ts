@@ -18,8 +18,19 @@ export interface Source {
    * source is finite and has drained.
    */
   next(): Promise<SourceBatch | undefined>;
-  /** Source positions for a checkpoint (Kafka offsets, resume token, line number…). */
+  /**
+   * Source positions for a checkpoint (Kafka offsets, resume token, line number…): where to start again so
+   * that nothing handed over after the last batch is missed. The runtime calls it right after each `next()`
+   * resolved, so it must describe exactly the records handed over so far (not anything read ahead
+   * internally), and return a new object each time.
+   */
   positions(): Doc;
+  /**
+   * Called after a checkpoint holding `positions` was saved: every record up to there has been written to
+   * the sink and DLQ and will never be needed again (Kafka commits these offsets to the consumer group).
+   * Never called with positions whose results are not written.
+   */
+  acknowledge?(positions: Doc): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -65,6 +65,7 @@ export function createStatelessRunner(
             vars: item.vars,
             eventTime: item.eventTime,
             watermarkBefore: item.watermarkBefore,
+            origin: item.origin,
           });
         }
       });

@@ -1,3 +1,6 @@
+import type { Doc } from "../mql/index.ts";
+import type { CheckpointInfo } from "./checkpoint.ts";
+
 /** Message counters kept per operator and per processor; sizes are bytes. */
 export class MessageCounters {
   inputMessageCount = 0;
@@ -48,7 +51,33 @@ export class LatencyHistogram {
     }
     return 0;
   }
+
+  /**
+   * Cumulative counts at fixed upper bounds (microseconds), as a Prometheus histogram exposes them: each
+   * recorded value counts under the first bound at or above its ~4 % bucket's upper edge.
+   */
+  cumulative(boundsMicros: readonly number[] = LATENCY_BUCKET_BOUNDS_MICROS): LatencyBucket[] {
+    const counts = boundsMicros.map(() => 0);
+    for (const [bucket, times] of this.buckets) {
+      const upper = bucket === 0 ? 0 : 1.04 ** bucket;
+      for (let i = 0; i < boundsMicros.length; i++)
+        if (upper <= boundsMicros[i] * 1.0000001) counts[i] += times;
+    }
+    return boundsMicros.map((le, i) => ({ le, count: counts[i] }));
+  }
 }
+
+/** One cumulative histogram bucket: how many latencies were at most `le` microseconds. */
+export interface LatencyBucket {
+  readonly le: number;
+  readonly count: number;
+}
+
+/** Default histogram bounds: 0.5 ms … 60 s (Prometheus' usual spread, in microseconds). */
+export const LATENCY_BUCKET_BOUNDS_MICROS: readonly number[] = [
+  500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+  5_000_000, 10_000_000, 30_000_000, 60_000_000,
+];
 
 export interface LatencyStats {
   readonly p50: number;
@@ -56,6 +85,8 @@ export interface LatencyStats {
   readonly unit: "microseconds";
   readonly count: number;
   readonly sum: number;
+  /** Eddy extension: cumulative counts at LATENCY_BUCKET_BOUNDS_MICROS (for `/metrics`). */
+  readonly buckets?: readonly LatencyBucket[];
 }
 
 /** The message counters as reported, sizes divided by the requested scale. */
@@ -84,6 +115,10 @@ export interface ProcessorStats extends MessageCountersOutput {
   readonly lastMessageIn?: Date;
   readonly latency?: LatencyStats;
   readonly operatorStats?: readonly OperatorStatsOutput[];
+  /** Eddy extension: the last checkpoint this run took (see docs/checkpoints.md). */
+  readonly lastCheckpoint?: CheckpointInfo;
+  /** Eddy extension: why `status` is `"error"` (retrying, or failed when `retryable` is false). */
+  readonly error?: { readonly reason: string; readonly retryable: boolean };
 }
 
 /** Counters for one running processor. Sizes are bytes; `snapshot` divides them by `scale`. */
@@ -94,6 +129,7 @@ export class StatsCollector extends MessageCounters {
   lastMessageIn: number | undefined;
   readonly latency = new LatencyHistogram();
   readonly operators: OperatorStats[] = [];
+  lastCheckpoint: CheckpointInfo | undefined;
 
   constructor(name: string) {
     super();
@@ -104,6 +140,34 @@ export class StatsCollector extends MessageCounters {
     const stats = new OperatorStats(name);
     this.operators.push(stats);
     return stats;
+  }
+
+  /** The cumulative counters a checkpoint keeps, so stats continue after a resume. */
+  toCheckpoint(): Doc {
+    return {
+      ...countersDoc(this),
+      ...(this.lastMessageIn !== undefined ? { lastMessageIn: this.lastMessageIn } : {}),
+      operators: this.operators.map((op) => ({
+        name: op.name,
+        ...countersDoc(op),
+        filteredMessageCount: op.filteredMessageCount,
+        executionTimeMillis: op.executionTimeMillis,
+      })),
+    };
+  }
+
+  /** Continues from a checkpoint's counters; operators are matched by position and name (same plan). */
+  restoreCheckpoint(saved: Doc): void {
+    restoreCounters(this, saved);
+    if (typeof saved.lastMessageIn === "number") this.lastMessageIn = saved.lastMessageIn;
+    const operators = Array.isArray(saved.operators) ? (saved.operators as Doc[]) : [];
+    this.operators.forEach((op, i) => {
+      const entry = operators[i];
+      if (entry === undefined || entry.name !== op.name) return;
+      restoreCounters(op, entry);
+      op.filteredMessageCount = numberOr(entry.filteredMessageCount, 0);
+      op.executionTimeMillis = numberOr(entry.executionTimeMillis, 0);
+    });
   }
 
   snapshot(
@@ -121,6 +185,7 @@ export class StatsCollector extends MessageCounters {
         ? { watermark: new Date(state.watermark) }
         : {}),
       ...(this.lastMessageIn !== undefined ? { lastMessageIn: new Date(this.lastMessageIn) } : {}),
+      ...(this.lastCheckpoint !== undefined ? { lastCheckpoint: this.lastCheckpoint } : {}),
     };
     if (!options.verbose) return base;
     return {
@@ -131,6 +196,7 @@ export class StatsCollector extends MessageCounters {
         unit: "microseconds",
         count: this.latency.count,
         sum: Math.round(this.latency.sum),
+        buckets: this.latency.cumulative(),
       },
       operatorStats: this.operators.map((op) => ({
         name: op.name,
@@ -140,6 +206,35 @@ export class StatsCollector extends MessageCounters {
       })),
     };
   }
+}
+
+const COUNTER_FIELDS = [
+  "inputMessageCount",
+  "inputMessageSize",
+  "outputMessageCount",
+  "outputMessageSize",
+  "dlqMessageCount",
+  "dlqMessageSize",
+] as const;
+
+function countersDoc(counters: MessageCounters): Doc {
+  const doc: Doc = {};
+  for (const field of COUNTER_FIELDS) doc[field] = counters[field];
+  return doc;
+}
+
+function restoreCounters(counters: MessageCounters, saved: Doc): void {
+  for (const field of COUNTER_FIELDS) counters[field] = numberOr(saved[field], 0);
+}
+
+/** Counts may come back from a store as Long (BSON) when they outgrew int32. */
+function numberOr(value: unknown, fallback: number): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  if (value !== null && typeof value === "object" && "toNumber" in value) {
+    return (value as { toNumber(): number }).toNumber();
+  }
+  return fallback;
 }
 
 function scaledCounters(counters: MessageCounters, scale: number): MessageCountersOutput {

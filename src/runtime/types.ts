@@ -20,6 +20,8 @@ export interface Item {
   eventTime: number;
   /** Combined source watermark just before this document was read (epoch ms). */
   watermarkBefore: number;
+  /** Where the document came from, stable across replays (see replay-ids.ts); set by the runtime. */
+  origin?: string;
 }
 
 /** Shared variables object for documents without per-document metadata (never mutated). */

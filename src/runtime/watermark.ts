@@ -1,3 +1,5 @@
+import type { Doc } from "../mql/index.ts";
+
 interface PartitionState {
   maxEventTime: number;
   lastSeen: number;
@@ -37,6 +39,30 @@ export class WatermarkTracker {
     } else {
       this.recompute(wallNow);
     }
+  }
+
+  /**
+   * Per-partition max event times, idle bookkeeping and the combined watermark, for a checkpoint (plain
+   * numbers and strings: storable as is or through `encodeState`).
+   */
+  snapshot(): Doc {
+    const partitions: unknown[] = [];
+    for (const [partition, state] of this.partitions)
+      partitions.push([partition, state.maxEventTime, state.lastSeen]);
+    return { partitions, idleBySource: [...this.idleBySource], combined: this.combined };
+  }
+
+  /**
+   * Loads a {@link snapshot} into a fresh tracker. With `wallNow`, every partition counts as seen at that
+   * moment: after a restart, the time the processor was down must not make partitions look idle (which
+   * would let the watermark jump ahead on the first partition that delivers).
+   */
+  restore(state: Doc, options: { wallNow?: number } = {}): void {
+    this.partitions.clear();
+    for (const [partition, maxEventTime, lastSeen] of state.partitions as [string | number, number, number][])
+      this.partitions.set(partition, { maxEventTime, lastSeen: options.wallNow ?? lastSeen });
+    this.idleBySource = new Set(state.idleBySource as (string | number)[]);
+    this.combined = state.combined as number;
   }
 
   /** Re-evaluates idleness (call on idle ticks); `idlePartitions` are the ones the source reports idle. */

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { Binary, Decimal128, Long, MaxKey, MinKey, ObjectId, Timestamp } from "bson";
+import { Binary, BSONSymbol, Decimal128, Long, MaxKey, MinKey, ObjectId, Timestamp } from "bson";
 import { describe, expect, it } from "vitest";
 import { valuesEqual } from "../../src/mql/compare.ts";
 import { groupKeyOf } from "../../src/mql/group-key.ts";
@@ -21,7 +21,8 @@ const numeric = base.chain((n) =>
 );
 const scalar = fc.oneof(
   numeric,
-  fc.constantFrom("", "a", "1", "a,b", "z", 'a"'),
+  // "\u0001…" strings look like the keys of non-strings and must be kept apart from them.
+  fc.constantFrom("", "a", "1", "a,b", "z", 'a"', "\u0001", "\u0001n1", "\u0001s", "\u0001sa", "\u0001z"),
   fc.boolean(),
   fc.constant(null),
   fc.constantFrom(
@@ -68,5 +69,15 @@ describe("groupKeyOf", () => {
     expect(groupKeyOf(["a,b"])).not.toBe(groupKeyOf(["a", "b"]));
     expect(groupKeyOf({ a: 1, b: 2 })).not.toBe(groupKeyOf({ b: 2, a: 1 }));
     expect(groupKeyOf(true)).not.toBe(groupKeyOf(1));
+  });
+
+  it("keys a string by the string itself, escaping only strings that start with the non-string marker", () => {
+    expect(groupKeyOf("dev-17")).toBe("dev-17");
+    const markerStrings = ["\u0001", "\u0001n1", "\u0001s", "\u0001sa", "\u0001z", "\u0001[s1:a,]"];
+    const others = [1, null, true, ["a"], { a: 1 }, new Date(0), "a", "n1", "s"];
+    const keys = [...markerStrings, ...others].map(groupKeyOf);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(groupKeyOf(new BSONSymbol("a"))).toBe(groupKeyOf("a"));
+    expect(groupKeyOf(new BSONSymbol("\u0001z"))).toBe(groupKeyOf("\u0001z"));
   });
 });

@@ -1,5 +1,6 @@
 import type { Doc } from "../../mql/index.ts";
 import type { Sink, SinkResult } from "../../runtime/index.ts";
+import { formatTable, type Column } from "../table.ts";
 
 /** Renders window results of the solar demo as one small table per window. */
 export class WindowTableSink implements Sink {
@@ -34,20 +35,16 @@ function time(date: Date | undefined): string {
   return date instanceof Date ? date.toISOString().slice(11, 19) : "?";
 }
 
+const COLUMNS: readonly Column[] = [
+  { header: "device" },
+  { header: "avg watts", align: "right" },
+  { header: "max watts", align: "right" },
+  { header: "readings", align: "right" },
+];
+
 export function renderTable(title: string, rows: readonly Doc[]): string {
-  const header = ["device", "avg watts", "max watts", "readings"];
   const cells = rows.map((r) => [String(r._id), fmt(r.avgWatts), fmt(r.maxWatts), fmt(r.readings)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (values: string[]): string =>
-    "  " + values.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ") + "\n";
-  return (
-    `\n${title}\n` +
-    line(header) +
-    "  " +
-    widths.map((w) => "-".repeat(w)).join("  ") +
-    "\n" +
-    cells.map(line).join("")
-  );
+  return `\n${title}\n` + formatTable(COLUMNS, cells);
 }
 
 function fmt(value: unknown): string {

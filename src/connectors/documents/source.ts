@@ -2,14 +2,19 @@ import { calculateObjectSize } from "bson";
 import { isPlainObject, type Doc, type Evaluator } from "../../mql/index.ts";
 import type { Clock, Source, SourceBatch } from "../../runtime/index.ts";
 import { systemClock } from "../../runtime/index.ts";
+import { ConnectorError } from "../../runtime/errors.ts";
 
 export const NOT_AN_ARRAY = "The documents list expression does not evaluate to an array.";
 export const NOT_AN_ARRAY_OF_OBJECTS =
   "The documents list expression does not evaluate to an array of objects.";
 
-/** Raised by `start()` when `documents` does not produce an array of objects (the processor fails). */
-export class DocumentsSourceError extends Error {
+/** Raised by `start()` when `documents` does not produce an array of objects (the processor fails, no retry). */
+export class DocumentsSourceError extends ConnectorError {
   override readonly name = "DocumentsSourceError";
+
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }
 
 /**
@@ -25,8 +30,13 @@ export class DocumentsSource implements Source {
   private docs: readonly Doc[] = [];
   private position = 0;
 
-  constructor(documents: readonly Doc[] | Evaluator, options: { batchSize?: number; clock?: Clock } = {}) {
+  /** `position` resumes after that many documents (a checkpoint's `positions().position`). */
+  constructor(
+    documents: readonly Doc[] | Evaluator,
+    options: { batchSize?: number; clock?: Clock; position?: number } = {},
+  ) {
     this.spec = documents;
+    this.position = options.position ?? 0;
     this.batchSize = options.batchSize ?? 1000;
     this.clock = options.clock ?? systemClock;
   }

@@ -7,6 +7,7 @@ import {
   type SourceBatch,
   type SourceRecord,
 } from "../../runtime/index.ts";
+import { ConnectorError } from "../../runtime/errors.ts";
 import { parseJsonLine } from "./parse-line.ts";
 
 export interface FileSourceOptions {
@@ -15,6 +16,8 @@ export interface FileSourceOptions {
   readonly clock?: Clock;
   /** With nothing to read for this long, `next()` returns an idle batch. Default 1000 ms. */
   readonly idlePollMs?: number;
+  /** Resume after this many lines (a checkpoint's `positions().line`): they are read and skipped. */
+  readonly line?: number;
 }
 
 /**
@@ -38,6 +41,7 @@ export class FileSource implements Source {
   private carry = "";
   private ended = false;
   private lineNumber = 0;
+  private readonly skipLines: number;
 
   /** `path` is a file name, `"-"` for stdin, or an open readable stream. */
   constructor(path: string | NodeJS.ReadableStream, options: FileSourceOptions = {}) {
@@ -51,6 +55,7 @@ export class FileSource implements Source {
     this.batchSize = options.batchSize ?? 1000;
     this.clock = options.clock ?? systemClock;
     this.idlePollMs = options.idlePollMs ?? 1000;
+    this.skipLines = options.line ?? 0;
   }
 
   async start(): Promise<void> {
@@ -59,7 +64,7 @@ export class FileSource implements Source {
     await new Promise<void>((resolve, reject) => {
       // A missing file surfaces here as a processor error rather than an unhandled stream error later.
       const onError = (error: Error): void =>
-        reject(new Error(`cannot read ${this.label}: ${error.message}`));
+        reject(new ConnectorError(`cannot read ${this.label}: ${error.message}`, { retryable: false }));
       stream.once("error", onError);
       stream.once("readable", () => {
         stream.off("error", onError);
@@ -81,6 +86,7 @@ export class FileSource implements Source {
       if (this.lineIndex < this.lines.length) {
         const line = this.lines[this.lineIndex++];
         this.lineNumber++;
+        if (this.lineNumber <= this.skipLines) continue;
         const record = this.toRecord(line, now);
         if (record) records.push(record);
         continue;

@@ -13,6 +13,7 @@ import type { StatsCollector } from "../../runtime/stats.ts";
 import type { Item } from "../../runtime/types.ts";
 import { stringifyExtendedJson } from "../../codec/ejson.ts";
 import { compileAddFields } from "../../mql/stages/add-fields.ts";
+import { ConnectorError } from "../../runtime/errors.ts";
 
 export type HttpsStagePlan = ConnectorStagePlan;
 
@@ -33,9 +34,22 @@ const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const RESPONSE_VAR = "httpsResponse";
 
-/** Fails the processor (not one document): `onError: "fail"`, unlisted statuses, retries exhausted. */
-export class HttpsProcessorError extends Error {
+/**
+ * Fails the processor (not one document): `onError: "fail"`, unlisted statuses, retries exhausted.
+ * Retryable (the supervisor restarts from the checkpoint) when the endpoint may recover: 5xx, 408, 429,
+ * network errors and timeouts; not for other 4xx or `onError: "fail"`, where a replay fails the same way.
+ */
+export class HttpsProcessorError extends ConnectorError {
   override readonly name = "HttpsProcessorError";
+
+  constructor(message: string, retryable: boolean) {
+    super(message, { retryable });
+  }
+}
+
+/** Statuses after which the same request may succeed later. */
+function isRecoverableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
 }
 
 type Outcome =
@@ -132,7 +146,7 @@ function httpsCaller(
     if (!response.ok) {
       const message = `Request failed with status code ${response.status}: ${method} ${url}`;
       if (!ON_ERROR_STATUSES.has(response.status) || onError === "fail")
-        throw new HttpsProcessorError(message);
+        throw new HttpsProcessorError(message, isRecoverableStatus(response.status));
       return onError === "ignore" ? { kind: "pass" } : { kind: "dlq", message };
     }
     let body: unknown;
@@ -140,7 +154,7 @@ function httpsCaller(
       body = await readBody(response, parseJsonStrings);
     } catch (error) {
       const message = (error as Error).message;
-      if (onError === "fail") throw new HttpsProcessorError(message);
+      if (onError === "fail") throw new HttpsProcessorError(message, false);
       return onError === "ignore" ? { kind: "pass" } : { kind: "dlq", message };
     }
     const withMeta = {
@@ -173,6 +187,7 @@ async function fetchWithRetries(
       if (attempt >= retries) {
         throw new HttpsProcessorError(
           `$https request ${init.method} ${url} failed after ${attempt + 1} attempts: ${failure}`,
+          true,
         );
       }
     }

@@ -3,6 +3,7 @@
  * `authentication {mechanism, username, password}` and `security {protocol, brokerPublicCertificate}`,
  * turned into client options. Settings may sit in `config` (Eddy's workspace shape) or at the top level.
  */
+import { ConnectorError } from "../../runtime/errors.ts";
 import type { Doc } from "../../mql/index.ts";
 
 export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
@@ -14,8 +15,13 @@ export interface KafkaClientOptions {
   readonly tls?: { readonly ca?: string; readonly rejectUnauthorized?: boolean };
 }
 
-export class KafkaConnectionError extends Error {
+/** A configuration problem: retrying cannot help, so the processor fails at once. */
+export class KafkaConnectionError extends ConnectorError {
   override readonly name = "KafkaConnectionError";
+
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }
 
 const MECHANISMS: Readonly<Record<string, SaslMechanism>> = {

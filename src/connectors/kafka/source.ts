@@ -3,10 +3,16 @@
  * (`topic:partition`). Values are parsed as (Extended) JSON; a value that is not, or a key that does not
  * decode under `keyFormat` with `keyFormatError: "dlq"`, becomes a DLQ record carrying the raw bytes
  * (base64), topic, partition and offset. Start position: explicit offsets (a checkpoint), else the
- * consumer group's committed offsets, else `auto_offset_reset`.
+ * consumer group's committed offsets, else `auto_offset_reset`. Offsets are committed to the consumer
+ * group only through `acknowledge`, i.e. after a checkpoint covering them was saved.
+ *
+ * A lost broker connection (a broker restart, a network blip) is survived in place: the message stream
+ * is dropped with whatever it had read ahead and reopened exactly at the positions handed over so far,
+ * with back-off, so nothing is lost or skipped. Only when the brokers stay unreachable for
+ * `reconnectForMs` does `next()` throw a retryable {@link ConnectorError}; authentication failures and
+ * unknown topics throw a non-retryable one at once.
  */
 import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
-import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
@@ -14,6 +20,8 @@ import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts"
 import { parseExtendedJson } from "../../codec/ejson.ts";
 import { decodeHeaders, decodeKey, type KeyFormat } from "./codec.ts";
 import type { KafkaClientOptions } from "./connection.ts";
+import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
+import { retryDelay } from "../retry.ts";
 
 export type KafkaSourcePlan = Extract<SourcePlan, { kind: "kafka" }>;
 
@@ -27,7 +35,17 @@ export interface KafkaSourceOptions {
   readonly maxBatchSize?: number;
   /** How long `next()` waits for a first message before reporting the source idle (default 500 ms). */
   readonly idleWaitMs?: number;
+  /** How long to keep reconnecting after the brokers became unreachable before `next()` throws (default 60 s). */
+  readonly reconnectForMs?: number;
+  /** Called each time the source reopens its stream after a lost connection. */
+  readonly onReconnect?: (reason: string, attempt: number) => void;
 }
+
+type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
+type KafkaStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+
+/** How long closing a client may take when its broker is gone. */
+const CLOSE_TIMEOUT_MS = 3_000;
 
 const EARLIEST = new Set(["earliest", "beginning", "smallest"]);
 
@@ -39,10 +57,24 @@ export class KafkaSource implements Source {
   private readonly options: KafkaSourceOptions;
   private readonly keyFormat: KeyFormat;
   private readonly passThroughBadKeys: boolean;
-  private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
-  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private consumer: KafkaConsumer | undefined;
+  private stream: KafkaStream | undefined;
+  /** Why the stream must be reopened (a broker connection dropped, the stream failed), if it must. */
+  private disruption: string | undefined;
+  private closed = false;
   /** Next offset per `topic:partition` after what was handed over. */
   private readonly nextOffsets = new Map<string, bigint>();
+  /**
+   * Messages the stream delivered and `next()` has not handed over yet. The stream runs in flowing mode
+   * ('data' events), paused while this holds `2 × maxBatchSize`: @platformatic/kafka fetches only while
+   * someone consumes, and pull mode (`read()` + 'readable') can leave its fetch loop stopped for good.
+   */
+  private queue: KafkaMessage[] = [];
+  private wakeReader: (() => void) | undefined;
+  /** Where each assigned partition started, for partitions that have handed nothing over yet. */
+  private readonly startedAt = new Map<string, bigint>();
+  /** False for an ephemeral processor's throw-away group: nothing to commit there. */
+  private commitsOffsets = true;
 
   constructor(client: KafkaClientOptions, plan: KafkaSourcePlan, options: KafkaSourceOptions = {}) {
     this.client = client;
@@ -53,91 +85,175 @@ export class KafkaSource implements Source {
   }
 
   async start(): Promise<void> {
-    const groupId = (this.plan.config.group_id as string | undefined) ?? this.options.fallbackGroupId;
+    const configuredGroup = this.plan.config.group_id as string | undefined;
+    const groupId = configuredGroup ?? this.options.fallbackGroupId;
     if (!groupId) throw new Error("a Kafka source needs config.group_id (or a fallback group)");
-    this.consumer = new Consumer({ ...this.client, groupId, autocommit: false });
-    const earliest = EARLIEST.has(String(this.plan.config.auto_offset_reset ?? "latest"));
-    const startOffsets = Object.entries(this.options.startOffsets ?? {});
-    this.stream = await this.consumer.consume({
+    this.commitsOffsets = configuredGroup !== undefined || this.options.fallbackGroupId === undefined;
+    // Like Java consumers (allow.auto.create.topics): a missing topic is created when the broker allows it,
+    // else the start fails with a non-retryable "Unknown topic".
+    this.consumer = new Consumer({ ...this.client, groupId, autocommit: false, autocreateTopics: true });
+    this.consumer.on("client:broker:disconnect", () => this.disrupt("lost the connection to a broker"));
+    const startOffsets = Object.entries(this.options.startOffsets ?? {}).map(
+      ([key, offset]) => [key, BigInt(offset)] as const,
+    );
+    try {
+      await this.open(startOffsets);
+    } catch (error) {
+      throw kafkaFailure(error, `Kafka $source on ${this.topicList()} could not start`);
+    }
+  }
+
+  /** Opens the message stream at `offsets` (a checkpoint, or what was handed over), else as configured. */
+  private async open(offsets: ReadonlyArray<readonly [string, bigint]>): Promise<void> {
+    const consumer = this.consumer as KafkaConsumer;
+    const fallbackMode = EARLIEST.has(String(this.plan.config.auto_offset_reset ?? "latest"))
+      ? ("earliest" as const)
+      : ("latest" as const);
+    this.disruption = undefined;
+    const stream = await consumer.consume({
       topics: [...this.plan.topics],
       autocommit: false,
       maxWaitTime: 500,
-      ...(startOffsets.length > 0
+      ...(offsets.length > 0
         ? {
             mode: "manual" as const,
-            offsets: startOffsets.map(([key, offset]) => {
+            // Partitions the checkpoint does not name (none of their records had been read) start where a
+            // fresh processor would.
+            fallbackMode,
+            offsets: offsets.map(([key, offset]) => {
               const [topic, partition] = splitPartitionKey(key);
-              return { topic, partition, offset: BigInt(offset) };
+              return { topic, partition, offset };
             }),
           }
-        : {
-            mode: "committed" as const,
-            fallbackMode: earliest ? ("earliest" as const) : ("latest" as const),
-          }),
+        : { mode: "committed" as const, fallbackMode }),
     });
+    this.stream = stream;
+    this.queue = [];
+    const highWater = 2 * (this.options.maxBatchSize ?? 1000);
+    stream.on("data", (message: KafkaMessage) => {
+      if (this.stream !== stream) return; // a stream being replaced after a disruption
+      this.queue.push(message);
+      if (this.queue.length >= highWater) stream.pause();
+      this.wakeReader?.();
+    });
+    // Emitted once offsets are assigned, before they are fetched: a checkpoint taken before a partition
+    // hands anything over must still name where it started, or a resume would start it elsewhere.
+    stream.on("offsets", () => {
+      for (const [key, offset] of stream.offsetsToFetch) {
+        if (!this.nextOffsets.has(key) && !this.startedAt.has(key)) this.startedAt.set(key, offset);
+      }
+    });
+    stream.on("error", (error: Error) => this.disrupt(`the message stream failed: ${error.message}`, error));
+  }
+
+  private disrupt(reason: string, error?: Error): void {
+    if (this.closed) return;
+    this.disruption ??= reason;
+    if (error && !isTransientKafkaError(error)) this.fatal ??= error;
+  }
+
+  /** A non-retryable stream error (e.g. the topic was deleted and auto-creation is off). */
+  private fatal: Error | undefined;
+
+  /**
+   * Drops the stream (and what it read ahead) and reopens it at the handed-over positions, retrying with
+   * back-off while the brokers are unreachable.
+   */
+  private async reconnect(): Promise<void> {
+    const reason = this.disruption ?? "the connection was lost";
+    const stale = this.stream;
+    this.stream = undefined;
+    if (stale) await withTimeout(stale.close(), CLOSE_TIMEOUT_MS);
+    const deadline = Date.now() + (this.options.reconnectForMs ?? 60_000);
+    for (let attempt = 0; ; attempt++) {
+      if (this.fatal) throw kafkaFailure(this.fatal, `Kafka $source on ${this.topicList()} failed`);
+      this.options.onReconnect?.(reason, attempt + 1);
+      try {
+        await this.open(this.positionEntries());
+        return;
+      } catch (error) {
+        const failure = kafkaFailure(
+          error,
+          `Kafka $source on ${this.topicList()} lost its brokers (${reason})`,
+        );
+        if (!failure.retryable || Date.now() >= deadline || this.closed) throw failure;
+        await sleep(retryDelay(attempt, { initialDelayMs: 250, maxDelayMs: 5_000 }));
+      }
+    }
+  }
+
+  private positionEntries(): Array<readonly [string, bigint]> {
+    const entries = new Map(this.startedAt);
+    for (const [key, offset] of this.nextOffsets) entries.set(key, offset);
+    return [...entries];
+  }
+
+  private topicList(): string {
+    return this.plan.topics.map((t) => `'${t}'`).join(", ");
   }
 
   async next(): Promise<SourceBatch | undefined> {
-    const stream = this.stream;
-    if (!stream) throw new Error("KafkaSource.next() before start()");
+    if (!this.consumer) throw new Error("KafkaSource.next() before start()");
+    if (this.disruption !== undefined || !this.stream) await this.reconnect();
+    const stream = this.stream as KafkaStream;
     const max = this.options.maxBatchSize ?? 1000;
-    const records: SourceRecord[] = [];
-    this.drain(stream, records, max);
-    if (records.length === 0) {
+    if (this.queue.length === 0) {
       const ac = new AbortController();
       await Promise.race([
-        once(stream, "readable", { signal: ac.signal }).catch(() => undefined),
+        new Promise<void>((resolve) => (this.wakeReader = resolve)),
         sleep(this.options.idleWaitMs ?? 500, undefined, { signal: ac.signal }).catch(() => undefined),
       ]);
       ac.abort();
-      this.drain(stream, records, max);
+      this.wakeReader = undefined;
     }
+    const messages = this.queue.splice(0, max);
+    if (stream.isPaused() && this.queue.length < max) stream.resume();
+    const records = messages.map((message) => this.toRecord(message));
     return records.length > 0 ? { records } : { records: [], idle: true };
   }
 
   /** Next offset to read per `topic:partition`: what a checkpoint stores. */
   positions(): Doc {
     const offsets: Doc = {};
+    for (const [key, offset] of this.startedAt)
+      if (!this.nextOffsets.has(key)) offsets[key] = offset.toString();
     for (const [key, offset] of this.nextOffsets) offsets[key] = offset.toString();
     return { offsets };
   }
 
-  /** Commits the positions handed over so far to the consumer group (for lag monitoring), then closes. */
-  async close(): Promise<void> {
+  /**
+   * Commits checkpointed offsets to the consumer group (for lag monitoring and for consumers without a
+   * checkpoint); restarts use the checkpoint itself. A failed commit is not an error: the checkpoint is
+   * already safe and the next one commits again.
+   */
+  async acknowledge(positions: Doc): Promise<void> {
     const consumer = this.consumer;
-    if (!consumer) return;
-    if (this.nextOffsets.size > 0 && this.plan.config.enable_auto_commit !== false) {
-      await consumer
-        .commit({
-          offsets: [...this.nextOffsets].map(([key, offset]) => {
-            const [topic, partition] = splitPartitionKey(key);
-            return { topic, partition, offset, leaderEpoch: -1 };
-          }),
-        })
-        .catch(() => undefined);
-    }
-    await this.stream?.close().catch(() => undefined);
-    await consumer.close(true).catch(() => undefined);
+    const offsets = Object.entries((positions.offsets as Doc | undefined) ?? {});
+    if (!consumer || !this.commitsOffsets || offsets.length === 0) return;
+    await consumer
+      .commit({
+        offsets: offsets.map(([key, offset]) => {
+          const [topic, partition] = splitPartitionKey(key);
+          return { topic, partition, offset: BigInt(offset as string), leaderEpoch: -1 };
+        }),
+      })
+      .catch(() => undefined);
   }
 
-  private drain(
-    stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>,
-    records: SourceRecord[],
-    max: number,
-  ): void {
-    while (records.length < max) {
-      const message = stream.read() as KafkaMessage | null;
-      if (message === null) return;
-      records.push(this.toRecord(message));
-    }
+  async close(): Promise<void> {
+    this.closed = true;
+    const consumer = this.consumer;
+    if (!consumer) return;
+    if (this.stream) await withTimeout(this.stream.close(), CLOSE_TIMEOUT_MS);
+    await withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS);
   }
 
   private toRecord(message: KafkaMessage): SourceRecord {
     const partitionKey = `${message.topic}:${message.partition}`;
     this.nextOffsets.set(partitionKey, message.offset + 1n);
     const meta: Doc = { topic: message.topic, partition: message.partition, offset: Number(message.offset) };
-    const headers = decodeHeaders(message.headerEntries.map(([k, v]) => [k.toString(), v] as const));
-    if (headers.length > 0) meta.headers = headers;
+    if (message.headerEntries.length > 0)
+      meta.headers = decodeHeaders(message.headerEntries.map(([k, v]) => [k.toString(), v] as const));
     const value = message.value ?? Buffer.alloc(0);
     const base = { partition: partitionKey, timestamp: Number(message.timestamp), size: value.length, meta };
     try {
@@ -160,6 +276,16 @@ export class KafkaSource implements Source {
 
 function rawError(error: unknown, value: Buffer): { message: string; raw: unknown } {
   return { message: (error as Error).message, raw: { base64: value.toString("base64") } };
+}
+
+/** Waits for `promise` at most `ms`, ignoring its failure (closing clients whose broker is gone). */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([
+    promise.catch(() => undefined),
+    sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined),
+  ]);
+  ac.abort();
 }
 
 function splitPartitionKey(key: string): [string, number] {

@@ -2,13 +2,18 @@
  * `$source` on a MongoDB change stream (asp-compat §1.3): a collection, several collections, a database or
  * the whole cluster. Events are handed over as the server emits them (or just `fullDocument` with
  * `fullDocumentOnly`). The resume token of the last event handed over is the checkpoint position; after a
- * lost connection the stream is reopened after that token, with exponential back-off.
+ * lost connection the stream is reopened after that token, with exponential back-off. Errors that cannot
+ * heal (authentication, an invalid namespace, a token that has left the oplog) throw a non-retryable
+ * {@link ConnectorError} at once; a server that stays unreachable for `reconnectForMs` throws a retryable one.
  */
 import { calculateObjectSize, Timestamp } from "bson";
 import type { ChangeStream, ChangeStreamOptions, Document, MongoClient, ResumeToken } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts";
+import { ConnectorError } from "../../runtime/errors.ts";
+import { mongoFailure } from "./errors.ts";
+import { namespaceProblem } from "./namespace.ts";
 
 export type ChangeStreamSourcePlan = Extract<SourcePlan, { kind: "changeStream" }>;
 
@@ -21,6 +26,8 @@ export interface ChangeStreamSourceOptions {
   readonly onRetry?: (error: Error, attempt: number, delayMs: number) => void;
   /** Upper bound of the reconnect back-off (default 30 s). */
   readonly maxBackoffMs?: number;
+  /** How long to keep reopening a failing stream before `next()` throws (default 60 s). */
+  readonly reconnectForMs?: number;
 }
 
 export class ChangeStreamSource implements Source {
@@ -32,6 +39,7 @@ export class ChangeStreamSource implements Source {
   private stream: ChangeStream | undefined;
   private lastToken: ResumeToken | undefined;
   private failures = 0;
+  private failingSince: number | undefined;
   private closed = false;
   /** The event `start()` may have read while opening the cursor. */
   private buffered: Document[] = [];
@@ -44,11 +52,22 @@ export class ChangeStreamSource implements Source {
   }
 
   async start(): Promise<void> {
-    this.stream = this.open();
-    // Opens the server cursor now, so events written after start() are never missed.
-    await this.stream.tryNext().then((event) => {
+    const { db, coll } = this.plan;
+    if (db !== undefined) {
+      for (const name of Array.isArray(coll) ? coll : [coll ?? "coll"]) {
+        const problem = namespaceProblem(db, name);
+        if (problem !== undefined)
+          throw new ConnectorError(`$source: ${problem}; fix the watched namespace`, { retryable: false });
+      }
+    }
+    try {
+      this.stream = this.open();
+      // Opens the server cursor now, so events written after start() are never missed.
+      const event = await this.stream.tryNext();
       if (event) this.buffered = [event];
-    });
+    } catch (error) {
+      throw mongoFailure(error, `change stream $source on ${this.scope()} could not start`);
+    }
   }
 
   async next(): Promise<SourceBatch | undefined> {
@@ -65,6 +84,7 @@ export class ChangeStreamSource implements Source {
         if (stream.bufferedCount() === 0) break;
       }
       this.failures = 0;
+      this.failingSince = undefined;
     } catch (error) {
       await this.reopenLater(error as Error);
     }
@@ -72,7 +92,13 @@ export class ChangeStreamSource implements Source {
     return { records: events.map((event) => this.toRecord(event)) };
   }
 
+  /**
+   * The driver's resume token once everything `next()` returned has been handed over: the last event's
+   * `_id`, or the server's post-batch token while the stream is quiet, so an idle processor's checkpoint
+   * keeps moving forward in the oplog (and covers the time before its first event).
+   */
   positions(): Doc {
+    if (this.buffered.length === 0) this.lastToken = this.stream?.resumeToken ?? this.lastToken;
     return this.lastToken === undefined ? {} : { resumeToken: this.lastToken };
   }
 
@@ -129,7 +155,20 @@ export class ChangeStreamSource implements Source {
     return this.client.watch(pipeline, options);
   }
 
+  private scope(): string {
+    const { db, coll } = this.plan;
+    if (db === undefined) return "the cluster";
+    if (coll === undefined) return `database ${db}`;
+    return Array.isArray(coll) ? coll.map((c) => `${db}.${c}`).join(", ") : `${db}.${coll}`;
+  }
+
   private async reopenLater(error: Error): Promise<void> {
+    const failure = mongoFailure(error, `change stream $source on ${this.scope()} failed`);
+    const now = Date.now();
+    this.failingSince ??= now;
+    if (!failure.retryable || now - this.failingSince >= (this.options.reconnectForMs ?? 60_000)) {
+      throw failure;
+    }
     this.failures++;
     const delay = Math.min(this.options.maxBackoffMs ?? 30_000, 100 * 2 ** Math.min(this.failures - 1, 16));
     this.options.onRetry?.(error, this.failures, delay);

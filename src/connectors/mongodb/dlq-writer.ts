@@ -2,6 +2,8 @@
 import type { MongoClient } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
 import type { DlqWriter } from "../../runtime/dlq.ts";
+import { withRetries } from "../retry.ts";
+import { isTransientMongoError, mongoFailure } from "./errors.ts";
 
 export class MongoDlqWriter implements DlqWriter {
   private readonly client: MongoClient;
@@ -14,16 +16,25 @@ export class MongoDlqWriter implements DlqWriter {
     this.coll = target.coll;
   }
 
-  /** Inserts the records in order; `_id` is left to the server, as ASP does. */
+  /**
+   * Inserts the records in order; `_id` is left to the server, as ASP does. Transient failures are retried
+   * (a retry after a partial insert may store some records twice: DLQ writes are best-effort, as in ASP).
+   */
   async write(records: readonly Doc[]): Promise<void> {
     if (records.length === 0) return;
-    await this.client
-      .db(this.db)
-      .collection(this.coll)
-      .insertMany(
-        records.map((record) => ({ ...record })),
-        { ordered: true, forceServerObjectId: true },
+    const coll = this.client.db(this.db).collection(this.coll);
+    try {
+      await withRetries(
+        () =>
+          coll.insertMany(
+            records.map((record) => ({ ...record })),
+            { ordered: true, forceServerObjectId: true },
+          ),
+        isTransientMongoError,
       );
+    } catch (error) {
+      throw mongoFailure(error, `writing the dead letter queue ${this.db}.${this.coll} failed`);
+    }
   }
 
   async close(): Promise<void> {}

@@ -10,6 +10,8 @@ import { compileQuery } from "../../mql/query/compile.ts";
 import { compileAddFields } from "../../mql/stages/add-fields.ts";
 import { bindVariables } from "./bind-variables.ts";
 import { LookupCache } from "./lookup-cache.ts";
+import { withRetries } from "../retry.ts";
+import { isTransientMongoError, mongoFailure } from "./errors.ts";
 
 export interface LookupSpec {
   readonly from: { readonly db: string; readonly coll: string };
@@ -68,6 +70,16 @@ export class Lookup {
     return this.withEquality(docs, varsOf);
   }
 
+  /** A read of the foreign collection, retried after transient errors; what still fails is a ConnectorError. */
+  private async read<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetries(task, isTransientMongoError);
+    } catch (error) {
+      const { db, coll } = this.spec.from;
+      throw mongoFailure(error, `$lookup from ${db}.${coll} failed`);
+    }
+  }
+
   private letValues(doc: Doc, vars: Vars): Record<string, unknown> {
     const bound: Record<string, unknown> = {};
     for (const [name, evaluate] of Object.entries(this.spec.let ?? {})) bound[name] = evaluate(doc, vars);
@@ -89,10 +101,10 @@ export class Lookup {
   private async fetchForeign(values: readonly unknown[]): Promise<Doc[]> {
     const foreignField = this.spec.foreignField as string;
     const coll = this.client.db(this.spec.from.db).collection<Doc>(this.spec.from.coll);
-    if (!this.cache) return coll.find(matchFilter(foreignField, values)).toArray();
+    if (!this.cache) return this.read(() => coll.find(matchFilter(foreignField, values)).toArray());
     const { hits, misses } = this.cache.lookup(values);
     if (misses.length > 0) {
-      const fetched = await coll.find(matchFilter(foreignField, misses)).toArray();
+      const fetched = await this.read(() => coll.find(matchFilter(foreignField, misses)).toArray());
       for (const value of misses) {
         const matches = compileQuery(matchFilter(foreignField, [value]));
         this.cache.store(
@@ -113,7 +125,7 @@ export class Lookup {
       });
     }
     const coll = this.client.db(this.spec.from.db).collection<Doc>(this.spec.from.coll);
-    const results = await coll.aggregate<Doc>(stages).toArray();
+    const results = await this.read(() => coll.aggregate<Doc>(stages).toArray());
     return this.setResults(doc, { [RESULTS_VAR]: results });
   }
 }

@@ -1,14 +1,28 @@
 /**
  * `$merge` into MongoDB collections (asp-compat §3.1). Documents are written in order per target namespace
  * through ordered bulk writes; a write error on one document fails only that document (it goes to the DLQ)
- * and the rest of the batch is written. Connection errors are thrown: the processor retries them.
+ * and the rest of the batch is written. Transient errors (a lost connection, a server restarting, "not
+ * primary") are retried here with back-off, re-sending what was not confirmed (upserts are idempotent, so a
+ * short blip is invisible); what still fails afterwards, or cannot heal (authentication, an invalid literal
+ * namespace), is thrown as a {@link ConnectorError} and nothing of the batch is reported as written.
  */
 import { calculateObjectSize, ObjectId } from "bson";
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type MongoClient } from "mongodb";
+import type { AnyBulkWriteOperation, MongoClient } from "mongodb";
 import type { Doc, Vars } from "../../mql/index.ts";
 import type { SinkPlan } from "../../pipeline/plan.ts";
-import type { Sink, SinkResult } from "../../runtime/sink.ts";
+import type { Sink, SinkResult, SinkWriteContext } from "../../runtime/sink.ts";
 import { MergeModeError, resolveWhenMatched, resolveWhenNotMatched } from "./merge-modes.ts";
+import { ConnectorError } from "../../runtime/errors.ts";
+import { withRetries, type RetryPolicy } from "../retry.ts";
+import { isTransientMongoError, mongoFailure } from "./errors.ts";
+import { namespaceProblem } from "./namespace.ts";
+import { bulkFailureIndex, isPerDocumentError, writeErrorMessage } from "./write-errors.ts";
+
+export interface MergeSinkOptions {
+  /** Retries of a write that failed transiently (default 6 attempts, about 11 s of back-off). */
+  readonly retry?: RetryPolicy;
+  readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
 
 export type MergeSinkPlan = Extract<SinkPlan, { kind: "merge" }>;
 
@@ -28,14 +42,17 @@ export class MergeSink implements Sink {
   private readonly client: MongoClient;
   private readonly plan: MergeSinkPlan;
   private readonly on: readonly string[];
+  private readonly options: MergeSinkOptions;
 
-  constructor(client: MongoClient, plan: MergeSinkPlan) {
+  constructor(client: MongoClient, plan: MergeSinkPlan, options: MergeSinkOptions = {}) {
     this.client = client;
     this.plan = plan;
     this.on = plan.on ?? ["_id"];
+    this.options = options;
+    checkLiteralNamespace(plan);
   }
 
-  async write(docs: readonly Doc[]): Promise<SinkResult> {
+  async write(docs: readonly Doc[], context?: SinkWriteContext): Promise<SinkResult> {
     const failures: Failure[] = [];
     const byNamespace = new Map<string, { db: string; coll: string; writes: Write[] }>();
     let bytes = 0;
@@ -45,14 +62,18 @@ export class MergeSink implements Sink {
         const key = `${db}.${coll}`;
         let group = byNamespace.get(key);
         if (!group) byNamespace.set(key, (group = { db, coll, writes: [] }));
-        const write = this.writeFor(doc, index);
+        const write = this.writeFor(doc, index, context);
         if (write) group.writes.push(write);
       } catch (error) {
         failures.push({ index, message: (error as Error).message });
       }
     });
     for (const { db, coll, writes } of byNamespace.values()) {
-      failures.push(...(await this.execute(this.client.db(db).collection(coll), writes)));
+      try {
+        failures.push(...(await this.execute(this.client.db(db).collection(coll), writes)));
+      } catch (error) {
+        throw mongoFailure(error, `$merge to ${db}.${coll} failed`);
+      }
     }
     const failed = new Set(failures.map((f) => f.index));
     docs.forEach((doc, i) => {
@@ -87,11 +108,14 @@ export class MergeSink implements Sink {
         );
       }
     }
+    const problem = namespaceProblem(db as string, coll as string);
+    if (problem !== undefined)
+      throw new Error(`Failed to evaluate target namespace in MergeOperator with error: ${problem}`);
     return [db as string, coll as string];
   }
 
   /** The write for one document, or undefined when its modes say to do nothing. */
-  private writeFor(doc: Doc, index: number): Write | undefined {
+  private writeFor(doc: Doc, index: number, context: SinkWriteContext | undefined): Write | undefined {
     const vars = streamVars(doc);
     let whenMatched;
     let whenNotMatched;
@@ -108,7 +132,7 @@ export class MergeSink implements Sink {
         cause: error,
       });
     }
-    const target = this.withId(doc, whenNotMatched);
+    const target = this.withId(doc, whenNotMatched, () => context?.idFor(index));
     const filter = this.filterFor(target);
     const upsert = whenNotMatched === "insert";
     if (whenMatched.kind === "pipeline") {
@@ -151,10 +175,13 @@ export class MergeSink implements Sink {
     }
   }
 
-  /** `$merge` on `_id` gives a document without one a new ObjectId, as the server does. */
-  private withId(doc: Doc, whenNotMatched: "insert" | "discard"): Doc {
+  /**
+   * `$merge` on `_id` gives a document without one an ObjectId, as the server does — the runtime's
+   * deterministic one when given, so that a replay after a crash overwrites instead of inserting again.
+   */
+  private withId(doc: Doc, whenNotMatched: "insert" | "discard", idFor: () => ObjectId | undefined): Doc {
     if (doc._id !== undefined || !this.on.includes("_id") || whenNotMatched !== "insert") return doc;
-    return { _id: new ObjectId(), ...doc };
+    return { _id: idFor() ?? new ObjectId(), ...doc };
   }
 
   private filterFor(doc: Doc): Doc {
@@ -185,10 +212,8 @@ export class MergeSink implements Sink {
     const flush = async () => {
       while (pending.length > 0) {
         try {
-          await coll.bulkWrite(
-            pending.map((w) => w.op),
-            { ordered: true },
-          );
+          const ops = pending.map((w) => w.op);
+          await this.retrying(() => coll.bulkWrite(ops, { ordered: true }));
           pending = [];
         } catch (error) {
           const failedAt = bulkFailureIndex(error);
@@ -205,7 +230,7 @@ export class MergeSink implements Sink {
       }
       await flush();
       try {
-        await write.run(coll);
+        await this.retrying(() => write.run(coll));
       } catch (error) {
         if (!isPerDocumentError(error)) throw error;
         failures.push({ index: write.index, message: writeErrorMessage(error) });
@@ -213,6 +238,24 @@ export class MergeSink implements Sink {
     }
     await flush();
     return failures;
+  }
+
+  /** Re-sends after transient errors; an ordered bulk write that broke off is re-sent whole (idempotent upserts). */
+  private retrying<T>(task: () => Promise<T>): Promise<T> {
+    return withRetries(task, isTransientMongoError, { ...this.options.retry, onRetry: this.options.onRetry });
+  }
+}
+
+/** A literal `into.db`/`into.coll` that MongoDB cannot accept fails the processor at start, not every document. */
+function checkLiteralNamespace(plan: MergeSinkPlan): void {
+  const into = (plan.options.into ?? {}) as Doc;
+  const literal = (value: unknown) =>
+    typeof value === "string" && !value.startsWith("$") ? value : undefined;
+  const db = literal(into.db);
+  const coll = literal(into.coll);
+  const problem = namespaceProblem(db ?? "db", coll ?? "coll");
+  if (problem !== undefined && (db !== undefined || coll !== undefined)) {
+    throw new ConnectorError(`$merge.into: ${problem}; fix the target namespace`, { retryable: false });
   }
 }
 
@@ -239,50 +282,3 @@ function readPath(doc: Doc, path: string): unknown {
   }
   return value;
 }
-
-function bulkFailureIndex(error: unknown): number | undefined {
-  if (!(error instanceof MongoBulkWriteError)) return undefined;
-  const first = error.writeErrors;
-  const list = Array.isArray(first) ? first : [first];
-  return list.length > 0 ? list[0].index : undefined;
-}
-
-interface ServerErrorLike {
-  code?: number;
-  codeName?: string;
-  errmsg?: string;
-  message?: string;
-  writeErrors?: unknown;
-}
-
-/** ASP's wording: `code = <CodeName>, reason = <server message>`. */
-function writeErrorMessage(error: unknown): string {
-  let e = error as ServerErrorLike;
-  if (error instanceof MongoBulkWriteError) {
-    const list = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-    const first = list[0] as unknown as { code?: number; errmsg?: string };
-    e = { code: first.code, errmsg: first.errmsg };
-  }
-  const name = e.codeName ?? CODE_NAMES[e.code ?? -1] ?? `Location${e.code ?? "Unknown"}`;
-  return `code = ${name}, reason = ${e.errmsg ?? e.message ?? String(error)}`;
-}
-
-function isPerDocumentError(error: unknown): boolean {
-  const code = (error as ServerErrorLike).code;
-  return typeof code === "number" && PER_DOCUMENT_CODES.has(code);
-}
-
-const CODE_NAMES: Readonly<Record<number, string>> = {
-  2: "BadValue",
-  10: "BSONObjectTooLarge",
-  11000: "DuplicateKey",
-  121: "DocumentValidationFailure",
-  66: "ImmutableField",
-  9: "FailedToParse",
-  14: "TypeMismatch",
-  52: "DollarPrefixedFieldName",
-  17419: "Location17419",
-};
-
-/** Server errors that concern one document, not the connection. */
-const PER_DOCUMENT_CODES: ReadonlySet<number> = new Set([2, 9, 10, 14, 52, 66, 121, 11000, 17419, 17280]);

@@ -1,3 +1,5 @@
+import { ConnectorError } from "../../runtime/errors.ts";
+
 /**
  * Leases decide which `sp serve` instance runs a processor when several share one state store. A lease
  * carries a fencing token that grows every time the lease changes hands, so a holder that was paused
@@ -30,13 +32,17 @@ export interface LeaseStore {
   close(): Promise<void>;
 }
 
-/** Thrown when an instance finds it no longer holds the lease it was working under. */
-export class LeaseLostError extends Error {
+/**
+ * Thrown when an instance finds it no longer holds the lease it was working under. Not retryable: the
+ * processor must stop here, since another instance now runs it.
+ */
+export class LeaseLostError extends ConnectorError {
   override readonly name = "LeaseLostError";
   constructor(lease: Lease) {
     super(
       `lost the lease on ${lease.resource} (fencing token ${lease.token}): another instance took over; ` +
         "this instance stopped working on it",
+      { retryable: false },
     );
   }
 }

@@ -2,6 +2,7 @@ import { isPlainObject } from "../bson-types.ts";
 import { MqlCompileError } from "../errors.ts";
 import { compileExpression } from "../expression/compile.ts";
 import type { CompileOptions, Evaluator } from "../types.ts";
+import { groupLoops } from "./group-loops.ts";
 import { ACCUMULATORS } from "./registry.ts";
 import type { AccumulatorContext, CompiledAccumulator, CompiledGroup } from "./types.ts";
 
@@ -20,7 +21,7 @@ export function compileGroup(spec: unknown, options: CompileOptions = {}): Compi
     if (field === "_id") continue;
     accumulators.push(compileField(field, spec[field], `${path}.${field}`));
   }
-  return { key, accumulators };
+  return { key, accumulators, ...groupLoops(accumulators) };
 }
 
 function compileField(field: string, value: unknown, path: string): CompiledAccumulator {

@@ -8,6 +8,10 @@ type Extreme = unknown;
 
 function extremeSpec(name: "$min" | "$max", sign: 1 | -1): AccumulatorSpec<Extreme> {
   const pick = (a: Extreme, b: Extreme): Extreme => {
+    // Two non-NaN JS numbers (the common case) compare directly; ties keep the earlier value, as below.
+    if (typeof a === "number" && typeof b === "number" && a === a && b === b) {
+      return (sign > 0 ? b > a : b < a) ? b : a;
+    }
     if (b === undefined || b === null) return a;
     if (a === undefined) return b;
     return compareValues(b, a) * sign > 0 ? b : a;

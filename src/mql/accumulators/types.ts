@@ -1,5 +1,5 @@
 import type { MqlCompileError } from "../errors.ts";
-import type { Evaluator } from "../types.ts";
+import type { Doc, Evaluator, Vars } from "../types.ts";
 
 /**
  * One `$group` accumulator's algebra. State is opaque and kept as small as the maths allows (a number for
@@ -25,10 +25,22 @@ export interface CompiledAccumulator {
   readonly spec: AccumulatorSpec;
 }
 
-/** A compiled `$group` stage: the key expression and one accumulator per output field. */
+/**
+ * A compiled `$group` stage: the key expression and one accumulator per output field, plus the per-document
+ * loops over all accumulators (generated per stage, so each accumulator's call is monomorphic). States are
+ * arrays with one state per accumulator, in `accumulators` order.
+ */
 export interface CompiledGroup {
   readonly key: Evaluator;
   readonly accumulators: readonly CompiledAccumulator[];
+  /** A fresh state per accumulator. */
+  initStates(): unknown[];
+  /** Evaluates every accumulator's argument on `doc` and adds it to `states` (in place). */
+  accumulate(states: unknown[], doc: Doc, vars: Vars): void;
+  /** Every accumulator's argument for `doc`, for adding one document to several groups (hopping windows). */
+  evaluate(doc: Doc, vars: Vars): unknown[];
+  /** Adds the values `evaluate` returned to `states` (in place). */
+  addValues(states: unknown[], values: readonly unknown[]): void;
 }
 
 /** What an accumulator's compiler gets: its path (ending in the operator) and a way to compile arguments. */

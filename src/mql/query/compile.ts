@@ -1,4 +1,5 @@
 import { isPlainObject, toJsNumber } from "../bson-types.ts";
+import { generateFunction } from "../codegen.ts";
 import { MqlCompileError } from "../errors.ts";
 import { compileExpression } from "../expression/compile.ts";
 import { isTruthy } from "../expression/truthiness.ts";
@@ -139,13 +140,7 @@ class QueryCompiler implements ArrayOperatorContext {
       return this.compileFilter(item, `${path}[${i}]`, inElemMatch);
     });
     if (op === "$and") return allDocTests(tests);
-    const any: DocTest =
-      tests.length === 1
-        ? tests[0]
-        : (doc, vars) => {
-            for (let i = 0; i < tests.length; i++) if (tests[i](doc, vars)) return true;
-            return false;
-          };
+    const any = anyDocTest(tests);
     if (op === "$or") return any;
     return (doc, vars) => !any(doc, vars);
   }
@@ -164,12 +159,43 @@ function join(path: string, key: string): string {
 function allDocTests(tests: readonly DocTest[]): DocTest {
   if (tests.length === 0) return ALWAYS;
   if (tests.length === 1) return tests[0];
-  if (tests.length === 2) {
-    const [a, b] = tests;
-    return (doc, vars) => a(doc, vars) && b(doc, vars);
-  }
-  return (doc, vars) => {
-    for (let i = 0; i < tests.length; i++) if (!tests[i](doc, vars)) return false;
-    return true;
-  };
+  return (
+    generateChain(tests, "&&") ??
+    ((doc, vars) => {
+      for (let i = 0; i < tests.length; i++) if (!tests[i](doc, vars)) return false;
+      return true;
+    })
+  );
+}
+
+const MAX_UNROLLED = 32;
+
+/** The disjunction of document tests (`$or`). */
+function anyDocTest(tests: readonly DocTest[]): DocTest {
+  if (tests.length === 1) return tests[0];
+  return (
+    generateChain(tests, "||") ??
+    ((doc, vars) => {
+      for (let i = 0; i < tests.length; i++) if (tests[i](doc, vars)) return true;
+      return false;
+    })
+  );
+}
+
+/**
+ * `t0(doc, vars) && t1(doc, vars) && …` as a function of its own: each call site sees one target, so the
+ * optimiser inlines the (usually generated, see `fast-path.ts`) tests into one straight-line predicate.
+ */
+function generateChain(tests: readonly DocTest[], operator: "&&" | "||"): DocTest | undefined {
+  // Long lists gain nothing from unrolling (and would hit engines' parameter-count limits).
+  if (tests.length > MAX_UNROLLED) return undefined;
+  const bindings: Record<string, DocTest> = {};
+  const calls = tests.map((test, i) => {
+    bindings[`t${i}`] = test;
+    return `t${i}(doc, vars)`;
+  });
+  return generateFunction<DocTest>(
+    bindings,
+    `return function chain(doc, vars) {\nreturn ${calls.join(` ${operator} `)};\n};`,
+  );
 }

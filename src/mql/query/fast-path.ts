@@ -1,3 +1,4 @@
+import { generateFunction, literal } from "../codegen.ts";
 import type { Doc } from "../types.ts";
 import { bindToPath, notClause, testClause } from "./clause.ts";
 import { compileComparison, type ComparisonOperator } from "./comparison.ts";
@@ -33,7 +34,45 @@ export function compileFastField(field: string, value: unknown): PathTest | unde
   const eq = testClause(compileComparison(op === "$ne" ? "$eq" : op, rhs));
   const slow = bindToPath(field, op === "$ne" ? notClause(eq) : eq);
   const kind = typeof rhs;
-  return build(fastReader(parts), op, rhs as number | string | boolean, kind, slow);
+  const r = rhs as number | string | boolean;
+  return generateFast(parts, op, r, kind, slow) ?? build(fastReader(parts), op, r, kind, slow);
+}
+
+const OPERATOR_SOURCE: Readonly<Record<FastOperator, string>> = {
+  $eq: "===",
+  $ne: "!==",
+  $gt: ">",
+  $gte: ">=",
+  $lt: "<",
+  $lte: "<=",
+};
+
+/**
+ * The generated form of {@link build} over {@link fastReader}: named loads down the path and one
+ * comparison against the literal, in a function of its own (see `codegen.ts`).
+ */
+function generateFast(
+  parts: readonly string[],
+  op: FastOperator,
+  r: number | string | boolean,
+  kind: string,
+  slow: PathTest,
+): PathTest | undefined {
+  let body = `let v = doc[${literal(parts[0])}];\n`;
+  for (let i = 1; i < parts.length; i++) {
+    // The load comes before the prototype test: its inline cache proves the map, which lets the optimiser
+    // fold the test to a constant.
+    body +=
+      `if (typeof v === "object" && v !== null) {\n` +
+      `  const w = v[${literal(parts[i])}];\n` +
+      `  v = Object.getPrototypeOf(v) === OBJECT_PROTOTYPE ? w : undefined;\n` +
+      `} else v = undefined;\n`;
+  }
+  body += `return typeof v === ${literal(kind)} ? v ${OPERATOR_SOURCE[op]} ${literal(r)} : slow(doc);`;
+  return generateFunction<PathTest>(
+    { OBJECT_PROTOTYPE: Object.prototype, slow },
+    `return function fastField(doc) {\n${body}\n};`,
+  );
 }
 
 /**

@@ -4,7 +4,8 @@ import { compileExpression } from "../expression/compile.ts";
 import type { CompileOptions, Doc, Vars } from "../types.ts";
 import { childPath, splitFieldPath } from "./field-name.ts";
 import type { DocTransform } from "./project.ts";
-import { applyComputed, ProjectionNode } from "./projection-tree.ts";
+import { generateStage } from "./projection-codegen.ts";
+import { ProjectionNode } from "./projection-tree.ts";
 
 const NO_VARS: Vars = Object.freeze({}) as Vars;
 
@@ -24,11 +25,15 @@ export function compileAddFields(
   const root = new ProjectionNode();
   parseLevel(spec, [], path, root, stage, options.variables);
   root.freeze();
-  return (doc, vars = NO_VARS) => {
-    const out: Doc = { ...doc };
-    applyComputed(root, out, doc, vars, true);
-    return out;
-  };
+  const apply = root.applier(true);
+  return (
+    generateStage("copy", undefined, apply, NO_VARS) ??
+    ((doc, vars = NO_VARS) => {
+      const out: Doc = { ...doc };
+      apply(out, doc, vars);
+      return out;
+    })
+  );
 }
 
 function parseLevel(

@@ -4,7 +4,13 @@ import { compileExpression } from "../expression/compile.ts";
 import { isTruthy } from "../expression/truthiness.ts";
 import type { CompileOptions, Doc, Vars } from "../types.ts";
 import { childPath, splitFieldPath } from "./field-name.ts";
-import { applyComputed, CHILD, EXCLUDE, INCLUDE, ProjectionNode } from "./projection-tree.ts";
+import {
+  generateIncludeLevel,
+  generateStage,
+  type IncludedField,
+  type IncludeLevel,
+} from "./projection-codegen.ts";
+import { CHILD, EXCLUDE, INCLUDE, ProjectionNode } from "./projection-tree.ts";
 
 /** A compiled per-document stage that reshapes one document. */
 export type DocTransform = (doc: Doc, vars?: Vars) => Doc;
@@ -23,17 +29,22 @@ export function compileProject(spec: unknown, options: CompileOptions = {}): Doc
   const path = options.path ?? STAGE;
   const { root, mode } = parseProjection(spec, path, options.variables);
   if (mode === "exclusion") return (doc) => excludeDoc(root, doc);
-  if (!root.hasComputed) return (doc) => includeDoc(root, doc);
+  const include = includerOf(root);
+  if (!root.hasComputed) return include;
+  const apply = root.applier(false);
+  const start = root.hasProjected ? "include" : "empty";
+  const generated = generateStage(start, include, apply, NO_VARS);
+  if (generated) return generated;
   if (!root.hasProjected) {
     return (doc, vars = NO_VARS) => {
       const out: Doc = {};
-      applyComputed(root, out, doc, vars, false);
+      apply(out, doc, vars);
       return out;
     };
   }
   return (doc, vars = NO_VARS) => {
-    const out = includeDoc(root, doc);
-    applyComputed(root, out, doc, vars, false);
+    const out = include(doc);
+    apply(out, doc, vars);
     return out;
   };
 }
@@ -127,6 +138,28 @@ function isExpressionObject(value: Record<string, unknown>): boolean {
 // Inclusion, phase one: copy the included fields in input order, descending into sub-levels.
 
 function includeDoc(node: ProjectionNode, input: Doc): Doc {
+  return includerOf(node)(input);
+}
+
+/** A level's phase one: generated (`projection-codegen.ts`) when possible; made once, with its sub-levels'. */
+function includerOf(node: ProjectionNode): IncludeLevel {
+  if (node.include) return node.include;
+  const fields: IncludedField[] = [];
+  for (const [key, kind] of node.lookup) {
+    if (kind === INCLUDE) fields.push({ key, child: undefined });
+    else if (kind === CHILD) {
+      // Sub-levels first, so a stage compiled from the root gets all its levels made at compile time.
+      const child = node.children.get(key)!;
+      includerOf(child);
+      fields.push({ key, child });
+    }
+  }
+  node.include = generateIncludeLevel(fields, includeValue) ?? ((input: Doc) => includeLoop(node, input));
+  return node.include;
+}
+
+/** The interpreted form of a generated {@link IncludeLevel}. */
+function includeLoop(node: ProjectionNode, input: Doc): Doc {
   const out: Doc = {};
   const lookup = node.lookup;
   // Documents of a stream mostly share one key order: remember the last one's keys and their kinds, so a

@@ -1,6 +1,7 @@
 import { isPlainObject } from "../bson-types.ts";
 import { MqlCompileError } from "../errors.ts";
 import type { Doc, Evaluator, Vars } from "../types.ts";
+import { generateApplyLevel, type ApplyLevel, type IncludeLevel } from "./projection-codegen.ts";
 
 /** How a field of one level of a projection is handled; the numbers index `ProjectionNode.lookup`. */
 export const INCLUDE = 1;
@@ -25,11 +26,15 @@ export class ProjectionNode {
   orderKeys: string[] = [];
   orderComputed: Array<Evaluator | undefined> = [];
   orderChildren: Array<ProjectionNode | undefined> = [];
-  /** Per-call cache for `includeDoc`: the last input's keys by position and their kinds. */
+  /** Cache for the interpreted `includeLoop` (`project.ts`): the last input's keys by position and their kinds. */
   readonly seenKeys: string[] = [];
   readonly seenKinds: Array<number | undefined> = [];
   /** Filled by `freeze()`: true when some field is included, excluded or descended in phase one. */
   hasProjected = false;
+  /** Phase one of an inclusion level, made once by `$project` when it compiles (see `project.ts`). */
+  include: IncludeLevel | undefined;
+  private applyCopying: ApplyLevel | undefined;
+  private applyInPlace: ApplyLevel | undefined;
 
   /** Adds `parts` as a leaf (include/exclude) or computed field, creating sub-levels; checks collisions. */
   add(
@@ -61,6 +66,16 @@ export class ProjectionNode {
     } else {
       this.lookup.set(part, what);
     }
+  }
+
+  /**
+   * Phase two of this level (computed fields, then sub-levels), made once: a stage asks its root when it
+   * compiles, which makes every sub-level's too. `copy`: copy the subdocuments met on the way (they belong
+   * to the input document).
+   */
+  applier(copy: boolean): ApplyLevel {
+    if (copy) return (this.applyCopying ??= makeApplier(this, true));
+    return (this.applyInPlace ??= makeApplier(this, false));
   }
 
   /** Has a field of this level been specified (leaf, computed or sub-level)? */
@@ -107,6 +122,20 @@ function collision(
  * `copy` is set (their originals belong to the input document).
  */
 export function applyComputed(node: ProjectionNode, out: Doc, root: Doc, vars: Vars, copy: boolean): void {
+  node.applier(copy)(out, root, vars);
+}
+
+function makeApplier(node: ProjectionNode, copy: boolean): ApplyLevel {
+  // Sub-levels first, so a stage compiled from the root gets all its levels made at compile time.
+  for (const child of node.orderChildren) child?.applier(copy);
+  return (
+    generateApplyLevel(node, copy, computedValue) ??
+    ((out, root, vars) => applyComputedLoop(node, out, root, vars, copy))
+  );
+}
+
+/** The interpreted form of a generated {@link ApplyLevel}. */
+function applyComputedLoop(node: ProjectionNode, out: Doc, root: Doc, vars: Vars, copy: boolean): void {
   const keys = node.orderKeys;
   const computed = node.orderComputed;
   const children = node.orderChildren;

@@ -8,6 +8,8 @@ import type { WindowRunner } from "./window-runner.ts";
 
 export type { WindowRunner } from "./window-runner.ts";
 export type { WindowMeta } from "./inner-pipeline.ts";
+export { StateLimitExceededError, WindowStateMismatchError } from "./errors.ts";
+export { checkStateLimit } from "./state-limit.ts";
 
 /** Builds the operator for a `$tumblingWindow` / `$hoppingWindow` / `$sessionWindow` stage. */
 export function createWindowRunner(

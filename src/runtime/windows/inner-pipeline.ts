@@ -6,6 +6,7 @@ import { createStatelessRunner, isStatelessStage, type StageRunner } from "../st
 import type { OperatorStats, StatsCollector } from "../stats.ts";
 import { NO_VARS, type Item } from "../types.ts";
 import { groupKeyOf } from "../../mql/group-key.ts";
+import type { ItemTableReader, ItemTableWriter } from "./item-table.ts";
 
 /** `_stream_meta.window` of one window instance. */
 export interface WindowMeta {
@@ -22,8 +23,13 @@ export interface PreparedEntry {
 }
 
 interface GroupEntry {
+  readonly key: string;
   readonly id: unknown;
   readonly states: unknown[];
+  /** Bytes counted for this entry when it was last measured. */
+  size: number;
+  /** Changed since last measured (queued in `GroupContents.dirty`). */
+  dirty: boolean;
 }
 
 /** What one open window holds: accumulator state per group key, or the documents themselves. */
@@ -33,7 +39,10 @@ export interface WindowContents {
   entryCount(): number;
   /** Runs the rest of the inner pipeline and returns the window's results. */
   close(meta: WindowMeta): Item[];
+  /** Approximate bytes held; kept up to date incrementally, cheap to call per batch. */
   stateSize(): number;
+  /** What a checkpoint needs to rebuild these contents (buffered documents go into `items`). */
+  snapshot(items: ItemTableWriter): Doc;
 }
 
 const ENTRY_OVERHEAD_BYTES = 16;
@@ -92,6 +101,22 @@ export class InnerPipeline {
       failDocument(this.ctx, stats, item, error);
       return "failed";
     }
+  }
+
+  /** What the window's contents are made of, to check a checkpoint's state still fits (e.g. `group(n:$sum)`). */
+  describeContents(): string {
+    if (!this.incremental) return "buffered documents";
+    const fields = this.incremental.group.accumulators.map((a) => `${a.field}: ${a.spec.name}`);
+    return `$group {${fields.join(", ")}}`;
+  }
+
+  /** Rebuilds contents from {@link WindowContents.snapshot} (of a window built for the same plan). */
+  restoreContents(state: Doc, items: ItemTableReader): WindowContents {
+    if (state.kind === "group") {
+      if (!this.incremental) throw new Error("window snapshot holds $group state, but the window buffers");
+      return GroupContents.restore(state, this.incremental.group, this.incremental.stats, this);
+    }
+    return BufferContents.restore(state, items, this);
   }
 
   newContents(): WindowContents {
@@ -211,6 +236,9 @@ export function resultItem(doc: Doc, meta: WindowMeta): Item {
 /** Incremental `$group`: accumulator states per key. */
 class GroupContents implements WindowContents {
   private readonly entries = new Map<string, GroupEntry>();
+  /** Entries changed since `stateSize()` last measured them; `bytes` is exact for all the others. */
+  private dirty: GroupEntry[] = [];
+  private bytes = 0;
   private readonly group: CompiledGroup;
   private readonly stats: OperatorStats;
   private readonly pipeline: InnerPipeline;
@@ -232,8 +260,12 @@ class GroupContents implements WindowContents {
     if (!entry) {
       const states = new Array<unknown>(accumulators.length);
       for (let i = 0; i < accumulators.length; i++) states[i] = accumulators[i].spec.init();
-      entry = { id: prepared.id, states };
+      entry = { key: prepared.key, id: prepared.id, states, size: 0, dirty: false };
       this.entries.set(prepared.key, entry);
+    }
+    if (!entry.dirty) {
+      entry.dirty = true;
+      this.dirty.push(entry);
     }
     const states = entry.states;
     for (let i = 0; i < accumulators.length; i++)
@@ -258,16 +290,53 @@ class GroupContents implements WindowContents {
     }
     this.stats.outputMessageCount += out.length;
     this.entries.clear();
+    this.dirty = [];
+    this.bytes = 0;
     return out;
   }
 
+  /** Re-measures only the entries that changed since the last call (accumulator `stateSize` may walk arrays). */
   stateSize(): number {
-    const accumulators = this.group.accumulators;
-    let bytes = 0;
-    for (const [key, entry] of this.entries) {
-      bytes += ENTRY_OVERHEAD_BYTES + key.length;
-      for (let i = 0; i < accumulators.length; i++) bytes += accumulators[i].spec.stateSize(entry.states[i]);
+    if (this.dirty.length > 0) {
+      for (const entry of this.dirty) {
+        this.bytes -= entry.size;
+        entry.size = this.measure(entry);
+        this.bytes += entry.size;
+        entry.dirty = false;
+      }
+      this.dirty = [];
     }
+    return this.bytes;
+  }
+
+  snapshot(): Doc {
+    const entries: unknown[][] = [];
+    for (const entry of this.entries.values()) entries.push([entry.key, entry.id, entry.states]);
+    return { kind: "group", entries };
+  }
+
+  static restore(
+    state: Doc,
+    group: CompiledGroup,
+    stats: OperatorStats,
+    pipeline: InnerPipeline,
+  ): GroupContents {
+    const contents = new GroupContents(group, stats, pipeline);
+    const width = group.accumulators.length;
+    for (const [key, id, states] of state.entries as [string, unknown, unknown[]][]) {
+      if (states.length !== width)
+        throw new Error(`window snapshot has ${states.length} accumulator states per key, expected ${width}`);
+      const entry: GroupEntry = { key, id, states, size: 0, dirty: true };
+      contents.entries.set(key, entry);
+      contents.dirty.push(entry);
+    }
+    return contents;
+  }
+
+  private measure(entry: GroupEntry): number {
+    const accumulators = this.group.accumulators;
+    let bytes = ENTRY_OVERHEAD_BYTES + entry.key.length;
+    for (let i = 0; i < accumulators.length; i++) bytes += accumulators[i].spec.stateSize(entry.states[i]);
     return bytes;
   }
 }
@@ -306,6 +375,17 @@ class BufferContents implements WindowContents {
 
   stateSize(): number {
     return this.bytes;
+  }
+
+  snapshot(items: ItemTableWriter): Doc {
+    return { kind: "buffer", items: this.items.map((item) => items.ref(item)), bytes: this.bytes };
+  }
+
+  static restore(state: Doc, items: ItemTableReader, pipeline: InnerPipeline): BufferContents {
+    const contents = new BufferContents(pipeline);
+    contents.items = (state.items as number[]).map((index) => items.item(index));
+    contents.bytes = state.bytes as number;
+    return contents;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Evaluator } from "../../mql/index.ts";
+import type { Doc, Evaluator } from "../../mql/index.ts";
 import type { WindowPlan } from "../../pipeline/plan.ts";
 import { failDocument, type RunContext } from "../context.ts";
 import { lateRecord } from "../dlq.ts";
@@ -7,6 +7,7 @@ import type { Item } from "../types.ts";
 import { BufferContents, type InnerPipeline } from "./inner-pipeline.ts";
 import { groupKeyOf } from "../../mql/group-key.ts";
 import { pushAll } from "./time-windows.ts";
+import type { ItemTableReader, ItemTableWriter } from "./item-table.ts";
 import { ClosingWindowRunner } from "./window-runner.ts";
 
 interface Session {
@@ -23,6 +24,10 @@ interface Session {
 export class SessionWindowRunner extends ClosingWindowRunner {
   private readonly partitionBy: Evaluator;
   private readonly sessions = new Map<string, Session[]>();
+  /** Totals over every open session, kept as sessions change so stats and limit checks never walk them. */
+  private openSessions = 0;
+  private entries = 0;
+  private bytes = 0;
 
   constructor(plan: WindowPlan, inner: InnerPipeline, ctx: RunContext, stats: OperatorStats) {
     if (!plan.partitionBy) throw new Error("$sessionWindow plan without partitionBy");
@@ -56,19 +61,46 @@ export class SessionWindowRunner extends ClosingWindowRunner {
   }
 
   override stateSize(): number {
-    let bytes = 0;
-    for (const list of this.sessions.values()) for (const s of list) bytes += s.contents.stateSize();
-    return bytes;
+    return this.bytes;
   }
 
   override stateSummary(): { openWindows: number; entries: number } {
-    let openWindows = 0;
-    let entries = 0;
-    for (const list of this.sessions.values()) {
-      openWindows += list.length;
-      for (const s of list) entries += s.contents.entryCount();
+    return { openWindows: this.openSessions, entries: this.entries };
+  }
+
+  protected override snapshotWindows(items: ItemTableWriter): unknown[] {
+    const out: unknown[] = [];
+    for (const [key, list] of this.sessions) {
+      out.push({
+        key,
+        sessions: list.map((s) => ({
+          start: s.start,
+          last: s.last,
+          partition: s.partition,
+          contents: s.contents.snapshot(items),
+        })),
+      });
     }
-    return { openWindows, entries };
+    return out;
+  }
+
+  protected override restoreWindows(windows: readonly unknown[], items: ItemTableReader): void {
+    const gap = this.plan.gapMs;
+    for (const saved of windows as Doc[]) {
+      const list: Session[] = (saved.sessions as Doc[]).map((s) => ({
+        start: s.start as number,
+        last: s.last as number,
+        partition: s.partition,
+        contents: BufferContents.restore(s.contents as Doc, items, this.inner),
+      }));
+      this.sessions.set(saved.key as string, list);
+      for (const s of list) {
+        this.openSessions++;
+        this.entries += s.contents.entryCount();
+        this.bytes += s.contents.stateSize();
+        if (s.last + gap < this.nextEnd) this.nextEnd = s.last + gap;
+      }
+    }
   }
 
   private assign(item: Item): void {
@@ -103,6 +135,7 @@ export class SessionWindowRunner extends ClosingWindowRunner {
       };
       list.push(session);
       this.sessions.set(key, list);
+      this.openSessions++;
     } else {
       session = overlapping[0];
       for (const other of overlapping.slice(1)) {
@@ -110,11 +143,15 @@ export class SessionWindowRunner extends ClosingWindowRunner {
         session.last = Math.max(session.last, other.last);
         session.contents.absorb(other.contents);
         list.splice(list.indexOf(other), 1);
+        this.openSessions--;
       }
       session.start = Math.min(session.start, t);
       session.last = Math.max(session.last, t);
     }
+    const bytesBefore = session.contents.stateSize();
     for (const entry of entered) session.contents.add(entry);
+    this.bytes += session.contents.stateSize() - bytesBefore;
+    this.entries += entered.length;
     if (session.last + gap < this.nextEnd) this.nextEnd = session.last + gap;
   }
 
@@ -130,6 +167,9 @@ export class SessionWindowRunner extends ClosingWindowRunner {
     closing.sort((a, b) => a.last + gap - (b.last + gap) || a.start - b.start);
     const out: Item[] = [];
     for (const s of closing) {
+      this.openSessions--;
+      this.entries -= s.contents.entryCount();
+      this.bytes -= s.contents.stateSize();
       pushAll(
         out,
         this.inner.closeWindow(

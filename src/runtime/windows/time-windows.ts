@@ -1,7 +1,9 @@
+import type { Doc } from "../../mql/index.ts";
 import { lateRecord } from "../dlq.ts";
 import type { Item } from "../types.ts";
 import { windowStartsFor } from "./assign.ts";
 import type { WindowContents } from "./inner-pipeline.ts";
+import type { ItemTableReader, ItemTableWriter } from "./item-table.ts";
 import { ClosingWindowRunner } from "./window-runner.ts";
 
 interface OpenWindow {
@@ -55,6 +57,22 @@ export class TimeWindowRunner extends ClosingWindowRunner {
     let entries = 0;
     for (const w of this.windows.values()) entries += w.contents.entryCount();
     return { openWindows: this.windows.size, entries };
+  }
+
+  protected override snapshotWindows(items: ItemTableWriter): unknown[] {
+    const out: unknown[] = [];
+    for (const w of this.windows.values()) out.push({ start: w.start, contents: w.contents.snapshot(items) });
+    return out;
+  }
+
+  protected override restoreWindows(windows: readonly unknown[], items: ItemTableReader): void {
+    for (const saved of windows as Doc[]) {
+      const start = saved.start as number;
+      const contents = this.inner.restoreContents(saved.contents as Doc, items);
+      const window = { start, end: start + this.plan.intervalMs, contents };
+      this.windows.set(start, window);
+      if (window.end < this.nextEnd) this.nextEnd = window.end;
+    }
   }
 
   private assign(item: Item): void {

@@ -1,9 +1,14 @@
+import type { Doc } from "../../mql/index.ts";
 import type { WindowPlan } from "../../pipeline/plan.ts";
 import type { RunContext } from "../context.ts";
 import type { StageRunner } from "../stages.ts";
 import type { OperatorStats } from "../stats.ts";
 import type { Item } from "../types.ts";
 import type { InnerPipeline } from "./inner-pipeline.ts";
+import { WindowStateMismatchError } from "./errors.ts";
+import { ItemTableReader, ItemTableWriter } from "./item-table.ts";
+
+const SNAPSHOT_VERSION = 1;
 
 /** A window operator: a stage that also reacts to watermarks, idleness and end of input. */
 export interface WindowRunner extends StageRunner {
@@ -18,7 +23,16 @@ export interface WindowRunner extends StageRunner {
   tick(): Item[];
   /** Closes every open window (a finite source ended). */
   flush(): Item[];
+  /** Approximate bytes of open window state; maintained incrementally, cheap enough to check per batch. */
   stateSize(): number;
+  /**
+   * Everything needed to continue: open windows with their accumulator states or buffered documents, the
+   * watermark and how far windows are closed (so emitted windows are never re-emitted). The result shares
+   * the live state: pass it through `encodeState` (src/runtime/state-codec.ts) before feeding more input.
+   */
+  snapshot(): Doc;
+  /** Loads a {@link snapshot} (after `decodeState`) into a freshly built runner for the same window plan. */
+  restore(state: Doc): void;
   /** Open windows and the group keys / buffered documents they hold (diagnostics, benchmarks). */
   stateSummary(): { openWindows: number; entries: number };
 }
@@ -44,6 +58,48 @@ export abstract class ClosingWindowRunner implements WindowRunner {
     this.ctx = ctx;
     this.stats = stats;
   }
+
+  snapshot(): Doc {
+    const items = new ItemTableWriter();
+    const windows = this.snapshotWindows(items);
+    return {
+      version: SNAPSHOT_VERSION,
+      window: this.describe(),
+      watermark: this.watermark,
+      closedThrough: this.closedThrough,
+      windows,
+      ...items.table(),
+    };
+  }
+
+  restore(state: Doc): void {
+    if (state.version !== SNAPSHOT_VERSION)
+      throw new Error(`unsupported window snapshot version ${String(state.version)}`);
+    if (state.window !== this.describe())
+      throw new WindowStateMismatchError(String(state.window), this.describe());
+    if (this.stateSummary().openWindows > 0) throw new Error("restore() needs a freshly built window runner");
+    this.watermark = state.watermark as number;
+    this.closedThrough = state.closedThrough as number;
+    this.restoreWindows(state.windows as unknown[], new ItemTableReader(state));
+  }
+
+  /** The plan parameters state depends on, e.g. `$hoppingWindow interval 10000 ms hop 5000 ms …`. */
+  private describe(): string {
+    const p = this.plan;
+    const shape =
+      p.type === "session"
+        ? `gap ${p.gapMs} ms`
+        : `interval ${p.intervalMs} ms, hop ${p.hopMs} ms, offset ${p.offsetMs} ms`;
+    return (
+      `a ${p.type} window (${shape}, allowedLateness ${p.allowedLatenessMs} ms, ${p.boundary}) ` +
+      `holding ${this.inner.describeContents()}`
+    );
+  }
+
+  /** Open windows in a storable form (buffered documents go into `items`). */
+  protected abstract snapshotWindows(items: ItemTableWriter): unknown[];
+  /** Re-opens the windows of {@link snapshotWindows} and recomputes derived bookkeeping (`nextEnd`, sizes). */
+  protected abstract restoreWindows(windows: readonly unknown[], items: ItemTableReader): void;
 
   advance(watermark: number): Item[] {
     if (!(watermark > this.watermark)) return [];

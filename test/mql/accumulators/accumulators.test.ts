@@ -74,6 +74,31 @@ describe("$min and $max", () => {
       "9007199254740993",
     );
   });
+
+  it("pick the same value as BSON order on numbers, NaN, ±0 and mixed values (the number fast path)", () => {
+    const item = fc.oneof(
+      fc.double(),
+      fc.constantFrom<unknown>(0, -0, NaN, Infinity, -Infinity, null, undefined, "a", Long.fromNumber(2)),
+    );
+    /** The extreme by `compareValues`, the first of equals kept (what the fast path must agree with). */
+    const reference = (values: readonly unknown[], sign: 1 | -1): unknown => {
+      let best: unknown;
+      for (const v of values) {
+        if (v === null || v === undefined) continue;
+        if (best === undefined || compareValues(v, best) * sign > 0) best = v;
+      }
+      return best === undefined ? null : best;
+    };
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 8 }), (values) => {
+        expect(Object.is(over(maxSpec, values), reference(values, 1))).toBe(true);
+        expect(Object.is(over(minSpec, values), reference(values, -1))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(Object.is(over(maxSpec, [-0, 0]), -0)).toBe(true);
+    expect(Object.is(over(minSpec, [0, -0]), 0)).toBe(true);
+  });
 });
 
 describe("$first, $last, $push, $addToSet, $mergeObjects", () => {

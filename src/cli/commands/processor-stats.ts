@@ -1,0 +1,233 @@
+/** `sp processors stats` / `sp stats`: ASP stats as a table or JSON, once or live with --watch. */
+import { setTimeout as sleep } from "node:timers/promises";
+import { UsageError } from "../args.ts";
+import { ApiError, type Processor, type ProcessorStatsDoc, type StatsReply } from "../client.ts";
+import { CliError, EXIT } from "../errors.ts";
+import { formatBytes, formatCount, formatRate, formatTimestamp, stateLabel } from "../format.ts";
+import type { Remote } from "../remote.ts";
+import { formatTable, terminalWidth, type Column } from "../table.ts";
+
+export const STATS_OPTIONS = { valued: ["interval", "count", "scale"], flags: ["watch", "verbose"] } as const;
+
+/** One processor's line of a stats snapshot. */
+export interface StatsRow {
+  readonly name: string;
+  readonly state: string;
+  readonly stats?: ProcessorStatsDoc;
+  /** Why there are no stats (e.g. the processor is stopped). */
+  readonly error?: string;
+  /** The server's reply as is. */
+  readonly reply?: StatsReply;
+}
+
+interface Snapshot {
+  readonly at: number;
+  readonly rows: readonly StatsRow[];
+  /** The server's reply as is, for `--processor NAME --json`. */
+  readonly reply?: StatsReply;
+}
+
+const CLEAR_SCREEN = "\x1b[H\x1b[2J";
+
+export async function statsCommand(remote: Remote, name: string | undefined): Promise<number> {
+  const { options, flags } = remote.parsed;
+  const verbose = flags.has("verbose");
+  const scale = numberOption(options.get("scale"), "--scale");
+  const fetchSnapshot = (): Promise<Snapshot> => snapshot(remote, name, { verbose, scale });
+  if (!flags.has("watch")) {
+    const once = await fetchSnapshot();
+    const failed = name !== undefined ? once.rows[0] : undefined;
+    if (failed?.error !== undefined) {
+      throw new CliError(`no stats for processor '${name}' (${failed.state}): ${failed.error}`, {
+        hint: `sp processors list shows its state and last error`,
+      });
+    }
+    printSnapshot(remote, once, name, undefined);
+    return EXIT.ok;
+  }
+  return watch(remote, name, fetchSnapshot, {
+    intervalMs: (numberOption(options.get("interval"), "--interval") ?? 1) * 1000,
+    count: numberOption(options.get("count"), "--count"),
+  });
+}
+
+/** Redraws every interval until Ctrl-C (or `count` refreshes); an unreachable server is shown, not fatal. */
+async function watch(
+  remote: Remote,
+  name: string | undefined,
+  fetchSnapshot: () => Promise<Snapshot>,
+  options: { intervalMs: number; count: number | undefined },
+): Promise<number> {
+  const { io } = remote;
+  const interrupted = new AbortController();
+  const stop = (): void => interrupted.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const tty = terminalWidth(io.stdout) !== undefined;
+  let previous: Snapshot | undefined;
+  try {
+    for (let tick = 0; options.count === undefined || tick < options.count; tick++) {
+      if (tick > 0) {
+        const slept = await sleep(options.intervalMs, true, { signal: interrupted.signal }).catch(
+          () => false,
+        );
+        if (!slept) break;
+      }
+      let current: Snapshot;
+      try {
+        current = await fetchSnapshot();
+      } catch (error) {
+        if (!(error instanceof CliError) || error.exitCode !== EXIT.unreachable) throw error;
+        if (remote.json)
+          io.stdout.write(JSON.stringify({ at: new Date().toISOString(), error: error.message }) + "\n");
+        else
+          io.stdout.write(
+            `${tty ? CLEAR_SCREEN : ""}${error.message} — retrying every ${options.intervalMs / 1000}s (Ctrl-C to stop)\n`,
+          );
+        continue;
+      }
+      if (!remote.json) {
+        const title =
+          `workspace ${remote.workspace} at ${formatTimestamp(current.at)} UTC, every ` +
+          `${options.intervalMs / 1000}s (Ctrl-C to stop)\n`;
+        io.stdout.write(tty ? CLEAR_SCREEN + title : `\n${title}`);
+      }
+      printSnapshot(remote, current, name, previous);
+      previous = current;
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  return EXIT.ok;
+}
+
+async function snapshot(
+  remote: Remote,
+  name: string | undefined,
+  options: { verbose: boolean; scale: number | undefined },
+): Promise<Snapshot> {
+  const { client, workspace } = remote;
+  if (name !== undefined) {
+    const processor = await client.getProcessor(workspace, name);
+    const row = await rowOf(remote, processor, options);
+    return { at: Date.now(), rows: [row], ...(row.reply ? { reply: row.reply } : {}) };
+  }
+  const processors = await client.listProcessors(workspace);
+  const rows = await Promise.all(processors.map((p) => rowOf(remote, p, options)));
+  return { at: Date.now(), rows };
+}
+
+async function rowOf(
+  remote: Remote,
+  processor: Processor,
+  options: { verbose: boolean; scale: number | undefined },
+): Promise<StatsRow> {
+  try {
+    const reply = await remote.client.stats(remote.workspace, processor.name, options);
+    return { name: processor.name, state: stateLabel(processor), stats: reply.stats, reply };
+  } catch (error) {
+    if (error instanceof ApiError && error.exitCode === EXIT.failed) {
+      return { name: processor.name, state: stateLabel(processor), error: error.message };
+    }
+    throw error;
+  }
+}
+
+function printSnapshot(
+  remote: Remote,
+  current: Snapshot,
+  name: string | undefined,
+  previous: Snapshot | undefined,
+): void {
+  const { io } = remote;
+  if (remote.json) {
+    const at = new Date(current.at).toISOString();
+    const rows = current.rows.map(({ reply: _reply, ...row }) => row);
+    const doc =
+      name === undefined
+        ? { workspace: remote.workspace, at, results: rows }
+        : (current.reply ?? { ...rows[0], at });
+    io.stdout.write(JSON.stringify(doc) + "\n");
+    return;
+  }
+  if (current.rows.length === 0) {
+    io.stdout.write(
+      `no processors in workspace '${remote.workspace}' — deploy them with: sp processors create\n`,
+    );
+    return;
+  }
+  io.stdout.write(
+    renderStatsTable(current.rows, { previous, at: current.at, width: terminalWidth(io.stdout) }),
+  );
+}
+
+/**
+ * The stats table: counts, sizes, lag and watermark per processor; with a previous snapshot, also input and
+ * output rates per second.
+ */
+export function renderStatsTable(
+  rows: readonly StatsRow[],
+  options: { previous?: { at: number; rows: readonly StatsRow[] }; at?: number; width?: number } = {},
+): string {
+  const { previous } = options;
+  const seconds = previous && options.at !== undefined ? (options.at - previous.at) / 1000 : undefined;
+  const rate = (row: StatsRow, field: "inputMessageCount" | "outputMessageCount"): string => {
+    const before = previous?.rows.find((r) => r.name === row.name)?.stats?.[field];
+    const now = row.stats?.[field];
+    if (seconds === undefined || !(seconds > 0) || typeof before !== "number" || typeof now !== "number")
+      return "-";
+    return formatRate(Math.max(0, now - before) / seconds);
+  };
+  const columns: Column[] = [
+    { header: "NAME" },
+    { header: "STATE" },
+    { header: "IN", align: "right" },
+    ...(previous ? [{ header: "IN/S", align: "right" } as const] : []),
+    { header: "OUT", align: "right" },
+    ...(previous ? [{ header: "OUT/S", align: "right" } as const] : []),
+    { header: "DLQ", align: "right" },
+    { header: "IN SIZE", align: "right" },
+    { header: "OUT SIZE", align: "right" },
+    { header: "LAG", align: "right" },
+    { header: "WATERMARK", shrink: true },
+  ];
+  const cells = rows.map((row) => {
+    const s = row.stats;
+    return [
+      row.name,
+      row.state,
+      formatCount(s?.inputMessageCount),
+      ...(previous ? [rate(row, "inputMessageCount")] : []),
+      formatCount(s?.outputMessageCount),
+      ...(previous ? [rate(row, "outputMessageCount")] : []),
+      formatCount(s?.dlqMessageCount),
+      scaled(s?.inputMessageSize, s),
+      scaled(s?.outputMessageSize, s),
+      lagOf(s),
+      s ? formatTimestamp(s.watermark) : "",
+    ];
+  });
+  return formatTable(columns, cells, { width: options.width });
+}
+
+/** Sizes are bytes unless `scale` made them KiB etc. (ASP's `scaleFactor`); then they are printed as is. */
+function scaled(value: unknown, stats: ProcessorStatsDoc | undefined): string {
+  const factor = stats?.scaleFactor;
+  return typeof factor === "number" && factor !== 1 ? formatCount(value) : formatBytes(value);
+}
+
+/** Kafka offset lag (messages) or change-stream lag (seconds). */
+function lagOf(stats: ProcessorStatsDoc | undefined): string {
+  if (typeof stats?.kafkaTotalOffsetLag === "number") return formatCount(stats.kafkaTotalOffsetLag);
+  if (typeof stats?.changeStreamTimeDifferenceSecs === "number")
+    return `${stats.changeStreamTimeDifferenceSecs}s`;
+  return "-";
+}
+
+function numberOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!(number > 0)) throw new UsageError(`${flag} expects a positive number, got '${value}'`);
+  return number;
+}

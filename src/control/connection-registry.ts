@@ -1,0 +1,191 @@
+/**
+ * The connection registry of each workspace. Bodies are stored as they were sent, `{{VAR}}` placeholders
+ * included; placeholders are resolved only when a processor starts, and responses hide literal secrets.
+ */
+import type { Doc } from "../mql/index.ts";
+import { BUILTIN_CONNECTIONS, catalogOf, parseConnections } from "../pipeline/index.ts";
+import type { ConnectionEntry } from "../pipeline/plan.ts";
+import { hideConnectionSecrets } from "./connection-secrets.ts";
+import { checkConnection } from "./connection-validation.ts";
+import { conflict, invalid, notFound } from "./errors.ts";
+import { MissingVariableError, resolvePlaceholders } from "./placeholders.ts";
+import type { Redactor } from "./redactor.ts";
+import type { StateStore } from "./state-store.ts";
+import type { MapConnectionCatalog } from "../pipeline/connections.ts";
+
+const COLLECTION = "connections";
+
+export interface ConnectionRecord {
+  readonly workspace: string;
+  readonly name: string;
+  readonly type: string;
+  /** The body as sent (placeholders unresolved). */
+  readonly body: Doc;
+  readonly createdAt: Date;
+}
+
+/** A connection as the API shows it. */
+export interface ConnectionView extends Doc {
+  readonly name: string;
+  readonly type: string;
+  readonly workspace: string;
+  readonly builtIn?: boolean;
+  readonly createdAt?: string;
+}
+
+export class ConnectionRegistry {
+  private readonly store: StateStore;
+  private readonly redactor: Redactor;
+
+  constructor(store: StateStore, redactor: Redactor) {
+    this.store = store;
+    this.redactor = redactor;
+  }
+
+  /** Registers the literal secrets of every stored connection with the redactor. */
+  async init(): Promise<void> {
+    for (const { value } of await this.store.list<ConnectionRecord>(COLLECTION)) this.registerSecrets(value);
+  }
+
+  async list(workspace: string): Promise<ConnectionRecord[]> {
+    const prefix = `${workspace}/`;
+    return (await this.store.list<ConnectionRecord>(COLLECTION))
+      .filter((r) => r.id.startsWith(prefix))
+      .map((r) => r.value);
+  }
+
+  async find(workspace: string, name: string): Promise<ConnectionRecord | undefined> {
+    return this.store.get<ConnectionRecord>(COLLECTION, key(workspace, name));
+  }
+
+  async create(workspace: string, body: unknown): Promise<ConnectionRecord> {
+    const check = checkConnection(body);
+    if (check.problems) {
+      const first = check.problems[0];
+      throw invalid(
+        "INVALID_CONNECTION",
+        `invalid connection: ${first.path ? `${first.path}: ` : ""}${first.message}` +
+          (check.problems.length > 1 ? ` (and ${check.problems.length - 1} more)` : ""),
+        check.problems,
+      );
+    }
+    const { entry } = check;
+    if (await this.find(workspace, entry.name)) {
+      throw conflict(
+        "CONNECTION_ALREADY_EXISTS",
+        `a connection named '${entry.name}' already exists in workspace '${workspace}'; ` +
+          "delete it first (no running processor may use it) or pick another name",
+      );
+    }
+    const record: ConnectionRecord = {
+      workspace,
+      name: entry.name,
+      type: entry.type,
+      body: body as Doc,
+      createdAt: new Date(),
+    };
+    this.registerSecrets(record);
+    await this.store.put(COLLECTION, key(workspace, entry.name), record);
+    return record;
+  }
+
+  async delete(workspace: string, name: string): Promise<void> {
+    if (!(await this.store.delete(COLLECTION, key(workspace, name)))) {
+      if (BUILTIN_CONNECTIONS.some((c) => c.name === name)) {
+        throw conflict("CONNECTION_BUILT_IN", `'${name}' is a built-in connection and cannot be deleted`);
+      }
+      throw this.missing(workspace, name);
+    }
+  }
+
+  async deleteAll(workspace: string): Promise<void> {
+    for (const record of await this.list(workspace))
+      await this.store.delete(COLLECTION, key(workspace, record.name));
+  }
+
+  /** The view of one connection (registered or built in), or a not-found error. */
+  async view(workspace: string, name: string): Promise<ConnectionView> {
+    const record = await this.find(workspace, name);
+    if (record) return this.toView(record);
+    const builtIn = BUILTIN_CONNECTIONS.find((c) => c.name === name);
+    if (builtIn) return builtInView(workspace, builtIn);
+    throw this.missing(workspace, name);
+  }
+
+  /** Registered connections plus the built-ins they do not override. */
+  async views(workspace: string): Promise<ConnectionView[]> {
+    const records = await this.list(workspace);
+    const names = new Set(records.map((r) => r.name));
+    return [
+      ...records.map((r) => this.toView(r)),
+      ...BUILTIN_CONNECTIONS.filter((c) => !names.has(c.name)).map((c) => builtInView(workspace, c)),
+    ];
+  }
+
+  /** The workspace's catalog with placeholders unresolved (enough to plan and validate a definition). */
+  async catalog(workspace: string): Promise<MapConnectionCatalog> {
+    return catalogOf((await this.list(workspace)).flatMap((r) => parseConnections([r.body])));
+  }
+
+  /**
+   * The catalog of the connections named in `only` with `{{VAR}}` resolved from `variables` (other
+   * connections' variables need not be set); every resolved value is registered for redaction.
+   * A missing variable is an `invalid` ControlError naming the variable and the connection.
+   */
+  async resolvedCatalog(
+    workspace: string,
+    variables: Readonly<Record<string, string>>,
+    only: ReadonlySet<string>,
+  ): Promise<MapConnectionCatalog> {
+    const entries: ConnectionEntry[] = [];
+    for (const record of await this.list(workspace)) {
+      if (!only.has(record.name)) continue;
+      const file = `connection '${record.name}' in workspace '${workspace}'`;
+      try {
+        const body = resolvePlaceholders(record.body, variables, { file, redactor: this.redactor });
+        entries.push(...parseConnections([body]));
+      } catch (error) {
+        if (error instanceof MissingVariableError) {
+          throw invalid("MISSING_VARIABLE", error.message, [
+            {
+              path: `connections.${record.name}.${error.path}`,
+              message: error.message,
+              expected: `${error.variable} to be set`,
+            },
+          ]);
+        }
+        throw error;
+      }
+    }
+    return catalogOf(entries);
+  }
+
+  private toView(record: ConnectionRecord): ConnectionView {
+    return {
+      ...hideConnectionSecrets(record.body),
+      name: record.name,
+      type: record.type,
+      workspace: record.workspace,
+      createdAt: record.createdAt.toISOString(),
+    };
+  }
+
+  private registerSecrets(record: ConnectionRecord): void {
+    hideConnectionSecrets(record.body, (secret) => this.redactor.add(secret));
+  }
+
+  private missing(workspace: string, name: string): Error {
+    return notFound(
+      "CONNECTION_NOT_FOUND",
+      `no connection named '${name}' in workspace '${workspace}'; list them with GET /api/v1/workspaces/${workspace}/connections`,
+    );
+  }
+}
+
+function key(workspace: string, name: string): string {
+  return `${workspace}/${name}`;
+}
+
+function builtInView(workspace: string, entry: ConnectionEntry): ConnectionView {
+  return { name: entry.name, type: entry.type, workspace, builtIn: true };
+}

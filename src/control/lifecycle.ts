@@ -1,0 +1,64 @@
+/**
+ * Processor states and the transitions between them (asp-compat §6.1): create ⇒ CREATED; start from
+ * CREATED/STOPPED/FAILED ⇒ STARTED; stop from STARTED ⇒ STOPPED; a failure ⇒ FAILED; drop from any state.
+ * Refusals use the engine's wording (`stream processor name already exists: x`, `stream processor does
+ * not exist: x`) followed by what to do instead.
+ */
+import { conflict, type ControlError } from "./errors.ts";
+
+export const PROCESSOR_STATES = ["CREATED", "STARTED", "STOPPED", "FAILED"] as const;
+export type ProcessorState = (typeof PROCESSOR_STATES)[number];
+
+/** Why `start` is not allowed in `state`, or undefined when it is. */
+export function startRefusal(
+  state: ProcessorState,
+  workspace: string,
+  name: string,
+): ControlError | undefined {
+  if (state !== "STARTED") return undefined;
+  return conflict(
+    "PROCESSOR_ALREADY_STARTED",
+    `stream processor name already exists: ${name} — processor '${name}' in workspace '${workspace}' ` +
+      "is already STARTED; stop it first if you want to restart it",
+  );
+}
+
+export function stopRefusal(
+  state: ProcessorState,
+  workspace: string,
+  name: string,
+): ControlError | undefined {
+  if (state === "STARTED") return undefined;
+  return conflict(
+    "PROCESSOR_NOT_STARTED",
+    `stream processor does not exist: ${name} — processor '${name}' in workspace '${workspace}' is ${state}, ` +
+      "not STARTED, so there is nothing to stop; start it first",
+  );
+}
+
+export function modifyRefusal(
+  state: ProcessorState,
+  workspace: string,
+  name: string,
+): ControlError | undefined {
+  if (state !== "STARTED") return undefined;
+  return conflict(
+    "PROCESSOR_RUNNING",
+    `processor '${name}' in workspace '${workspace}' is STARTED; a processor must be stopped before it ` +
+      "can be modified: stop it, modify it, then start it again",
+  );
+}
+
+/** `stats.status` (lower case, ASP's engine values) for a processor state and its supervisor's state. */
+export function statsStatus(state: ProcessorState, supervisorState: string | undefined): string {
+  switch (state) {
+    case "CREATED":
+      return "created";
+    case "STOPPED":
+      return "stopped";
+    case "FAILED":
+      return "error";
+    case "STARTED":
+      return supervisorState === "retrying" || supervisorState === "failed" ? "error" : "running";
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The state store in MongoDB (`EDDY_STATE_URI=mongodb://…`): one MongoDB collection per state collection,
+ * one document per record `{_id, record, updatedAt}`. `record` holds the value as canonical Extended JSON
+ * text (the same codec as the file store): pipelines carry `$`-prefixed keys that MongoDB < 5.0 refuses to
+ * store as field names, and the text keeps Long/Decimal128/-0/NaN exact. Each put is one single-document
+ * replace, so readers see the old or the new record, never a mix.
+ */
+import { MongoClient, type Collection } from "mongodb";
+import type { LeaseStore } from "./leases/lease.ts";
+import { MongoLeaseStore } from "./leases/mongo-lease-store.ts";
+import { decodeRecord, encodeRecord } from "./record-codec.ts";
+import type { StateStore } from "./state-store.ts";
+
+interface StoredRecord {
+  _id: string;
+  record: string;
+  updatedAt: Date;
+}
+
+export interface MongoStateStoreOptions {
+  /** Database holding the state; default: the URI's database, else `eddy`. */
+  readonly db?: string;
+  /** Prefix of the collection names; default `state.`. */
+  readonly prefix?: string;
+}
+
+export class MongoStateStore implements StateStore {
+  private readonly client: MongoClient;
+  private readonly ownsClient: boolean;
+  private readonly dbName: string;
+  private readonly prefix: string;
+
+  constructor(client: MongoClient, options: MongoStateStoreOptions & { ownsClient?: boolean } = {}) {
+    this.client = client;
+    this.ownsClient = options.ownsClient ?? false;
+    this.dbName = options.db ?? "eddy";
+    this.prefix = options.prefix ?? "state.";
+  }
+
+  /** Connects to `uri` (the store closes the client on close). */
+  static async connect(uri: string, options: MongoStateStoreOptions = {}): Promise<MongoStateStore> {
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, appName: "eddy-state" });
+    await client.connect();
+    const db = options.db ?? (databaseInUri(uri) || "eddy");
+    return new MongoStateStore(client, { ...options, db, ownsClient: true });
+  }
+
+  async get<T>(collection: string, id: string): Promise<T | undefined> {
+    const doc = await this.collection(collection).findOne({ _id: id });
+    return doc ? (decodeRecord(doc.record) as T) : undefined;
+  }
+
+  async put(collection: string, id: string, value: unknown): Promise<void> {
+    await this.collection(collection).replaceOne(
+      { _id: id },
+      { record: encodeRecord(value), updatedAt: new Date() },
+      { upsert: true },
+    );
+  }
+
+  async delete(collection: string, id: string): Promise<boolean> {
+    const result = await this.collection(collection).deleteOne({ _id: id });
+    return result.deletedCount > 0;
+  }
+
+  async list<T>(collection: string): Promise<Array<{ id: string; value: T }>> {
+    const docs = await this.collection(collection).find({}).sort({ _id: 1 }).toArray();
+    return docs.map((doc) => ({ id: doc._id, value: decodeRecord(doc.record) as T }));
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
+  }
+
+  leases(): LeaseStore {
+    return new MongoLeaseStore(this.client, { db: this.dbName, collection: `${this.prefix}leases` });
+  }
+
+  private collection(name: string): Collection<StoredRecord> {
+    return this.client.db(this.dbName).collection<StoredRecord>(this.prefix + name);
+  }
+}
+
+/** The database named in a MongoDB URI's path (`mongodb://host/db?…`), or "". */
+export function databaseInUri(uri: string): string {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]*)/.exec(uri);
+  return match ? decodeURIComponent(match[1]) : "";
+}

@@ -1,0 +1,57 @@
+/**
+ * How the control plane runs one started processor: a ProcessorSupervisor (src/runtime/supervisor.ts)
+ * over connectors built from the resolved connection catalog, checkpointing into the state store.
+ */
+import type { Doc } from "../mql/index.ts";
+import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
+import type { CheckpointStore } from "../runtime/checkpoint.ts";
+import type { ProcessorStats } from "../runtime/index.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { SupervisorOptions, SupervisorStatus } from "../runtime/supervisor.ts";
+import { openProcessorParts } from "./processor-parts.ts";
+
+export interface LaunchRequest {
+  readonly plan: ProcessorPlan;
+  /** Resolved connections (secrets filled in). */
+  readonly catalog: ConnectionCatalog;
+  readonly checkpoints: CheckpointStore;
+  readonly onOutput: (docs: readonly Doc[]) => void;
+  readonly onStatus: (status: SupervisorStatus) => void;
+}
+
+/** One running processor, as the manager drives it (the supervisor's surface). */
+export interface ProcessorRun {
+  start(): Promise<void>;
+  stop(): Promise<ProcessorStats>;
+  done(): Promise<ProcessorStats>;
+  stats(options?: { verbose?: boolean; scale?: number }): ProcessorStats;
+  status(): SupervisorStatus;
+}
+
+export type ProcessorLauncher = (request: LaunchRequest) => Promise<ProcessorRun>;
+
+export interface SupervisorLauncherOptions {
+  readonly checkpointIntervalMs?: number;
+  readonly retry?: SupervisorOptions["retry"];
+  /** Where `__testLog` sink output goes. */
+  readonly logger: Logger;
+}
+
+/** The production launcher: a ProcessorSupervisor per processor. */
+export function supervisorLauncher(options: SupervisorLauncherOptions): ProcessorLauncher {
+  return async (request) => {
+    const { ProcessorSupervisor } = await import("../runtime/supervisor.ts");
+    return new ProcessorSupervisor({
+      plan: request.plan,
+      open: (positions) => openProcessorParts(request.plan, request.catalog, positions, options.logger),
+      checkpoints: request.checkpoints,
+      ...(options.checkpointIntervalMs !== undefined
+        ? { checkpointIntervalMs: options.checkpointIntervalMs }
+        : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      onOutput: request.onOutput,
+      onStatus: request.onStatus,
+      logger: options.logger,
+    });
+  };
+}
