@@ -6,7 +6,12 @@ import { ConnectorError } from "../runtime/errors.ts";
 import { MongoClient } from "mongodb";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
-import { kafkaClientOptions, type KafkaClientOptions } from "./kafka/connection.ts";
+import {
+  consumerTuning,
+  kafkaClientOptions,
+  type KafkaClientOptions,
+  type KafkaConsumerTuning,
+} from "./kafka/connection.ts";
 
 /** A configuration problem: retrying cannot help, so the processor fails at once. */
 export class ConnectorConfigError extends ConnectorError {
@@ -43,6 +48,10 @@ export class ConnectorClients {
 
   kafka(connectionName: string, clientId: string): KafkaClientOptions {
     return kafkaClientOptions(this.settings(connectionName), clientId);
+  }
+
+  kafkaConsumerTuning(connectionName: string): KafkaConsumerTuning {
+    return consumerTuning(this.settings(connectionName));
   }
 
   async close(): Promise<void> {

@@ -42,7 +42,11 @@ export function createSource(
   catalog: ConnectionCatalog,
   stdin: NodeJS.ReadableStream,
   clients?: ConnectorClients,
-  options: { positions?: Doc } = {},
+  options: {
+    positions?: Doc;
+    /** Consumer group of a persistent processor whose Kafka `$source` sets no `group_id`. */
+    groupId?: string;
+  } = {},
 ): Source {
   const source = plan.source;
   const positions = options.positions ?? {};
@@ -72,8 +76,10 @@ export function createSource(
       });
     case "kafka":
       return new KafkaSource(required(clients).kafka(source.connectionName, `eddy-${plan.name}`), source, {
+        ...(options.groupId !== undefined ? { groupId: options.groupId } : {}),
         // An ephemeral processor without group_id reads alone, from auto_offset_reset.
         fallbackGroupId: `eddy-process-${plan.name}-${randomUUID()}`,
+        tuning: required(clients).kafkaConsumerTuning(source.connectionName),
         startOffsets: positions.offsets as Record<string, string> | undefined,
       });
   }

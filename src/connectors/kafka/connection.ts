@@ -65,6 +65,42 @@ export function kafkaClientOptions(connection: Doc, clientId: string): KafkaClie
   return options;
 }
 
+/** Consumer-group timing: how fast the broker notices a consumer that died (see `consumerTuning`). */
+export interface KafkaConsumerTuning {
+  readonly sessionTimeout: number;
+  readonly heartbeatInterval: number;
+  readonly rebalanceTimeout: number;
+}
+
+/**
+ * `session.timeout.ms` and `heartbeat.interval.ms` from the connection's `config` (ASP's allow-listed Kafka
+ * keys). Eddy's default session timeout is 10 s rather than the clients' 45–60 s: a processor restarted
+ * after a crash (or taken over by a standby) rejoins its group, and the broker hands the partitions over
+ * only once the dead member's session has timed out.
+ */
+export function consumerTuning(connection: Doc): KafkaConsumerTuning {
+  const config = (connection.config as Doc | undefined) ?? {};
+  const number = (key: string, fallback: number): number => {
+    const value = config[key];
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed <= 0) {
+      throw new KafkaConnectionError(
+        `config.${key} must be a positive integer (milliseconds), got ${String(value)}`,
+      );
+    }
+    return parsed;
+  };
+  const sessionTimeout = number("session.timeout.ms", 10_000);
+  const heartbeatInterval = number("heartbeat.interval.ms", Math.max(1, Math.floor(sessionTimeout / 3)));
+  if (heartbeatInterval >= sessionTimeout) {
+    throw new KafkaConnectionError(
+      `config.heartbeat.interval.ms (${heartbeatInterval}) must be lower than session.timeout.ms (${sessionTimeout})`,
+    );
+  }
+  return { sessionTimeout, heartbeatInterval, rebalanceTimeout: Math.max(sessionTimeout, 30_000) };
+}
+
 function saslOptions(value: unknown): NonNullable<KafkaClientOptions["sasl"]> {
   const auth = (value ?? {}) as Doc;
   const mechanism = MECHANISMS[String(auth.mechanism ?? "PLAIN").toUpperCase()];

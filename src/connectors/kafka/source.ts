@@ -19,7 +19,7 @@ import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts";
 import { parseExtendedJson } from "../../codec/ejson.ts";
 import { decodeHeaders, decodeKey, type KeyFormat } from "./codec.ts";
-import type { KafkaClientOptions } from "./connection.ts";
+import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { retryDelay } from "../retry.ts";
 
@@ -30,8 +30,15 @@ type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 export interface KafkaSourceOptions {
   /** Next offset to read per `topic:partition` (from a checkpoint). */
   readonly startOffsets?: Readonly<Record<string, string | number | bigint>>;
+  /**
+   * The group of a persistent processor whose `$source` sets no `group_id` (ASP: `asp-<processor>-consumer`);
+   * checkpointed offsets are committed to it.
+   */
+  readonly groupId?: string;
   /** Group for ephemeral processors that set none (they get a fresh one, so nothing is shared). */
   readonly fallbackGroupId?: string;
+  /** Session and heartbeat timing of the consumer group (from the connection's config). */
+  readonly tuning?: KafkaConsumerTuning;
   readonly maxBatchSize?: number;
   /** How long `next()` waits for a first message before reporting the source idle (default 500 ms). */
   readonly idleWaitMs?: number;
@@ -86,12 +93,19 @@ export class KafkaSource implements Source {
 
   async start(): Promise<void> {
     const configuredGroup = this.plan.config.group_id as string | undefined;
-    const groupId = configuredGroup ?? this.options.fallbackGroupId;
+    const stableGroup = configuredGroup ?? this.options.groupId;
+    const groupId = stableGroup ?? this.options.fallbackGroupId;
     if (!groupId) throw new Error("a Kafka source needs config.group_id (or a fallback group)");
-    this.commitsOffsets = configuredGroup !== undefined || this.options.fallbackGroupId === undefined;
+    this.commitsOffsets = stableGroup !== undefined || this.options.fallbackGroupId === undefined;
     // Like Java consumers (allow.auto.create.topics): a missing topic is created when the broker allows it,
     // else the start fails with a non-retryable "Unknown topic".
-    this.consumer = new Consumer({ ...this.client, groupId, autocommit: false, autocreateTopics: true });
+    this.consumer = new Consumer({
+      ...this.client,
+      ...this.options.tuning,
+      groupId,
+      autocommit: false,
+      autocreateTopics: true,
+    });
     this.consumer.on("client:broker:disconnect", () => this.disrupt("lost the connection to a broker"));
     const startOffsets = Object.entries(this.options.startOffsets ?? {}).map(
       ([key, offset]) => [key, BigInt(offset)] as const,
