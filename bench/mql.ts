@@ -7,14 +7,12 @@
  * (a) $match + $addFields + $project over 200k IoT-like events; (b) $group by device (1,000 keys) with
  * $avg/$max/$count. Each contender is warmed up, run REPEATS times, and the median reported; Eddy and the
  * hand-written loop run in alternation and their ratio is the median of the per-round ratios, so a load
- * change on a shared machine hits both sides of a ratio alike; a full garbage collection before every timed
- * run keeps one contender's garbage from being collected in the other's time. mingo one
+ * change on a shared machine hits both sides of a ratio alike. (No forced GC between runs: a full collection
+ * shrinks the young generation and slows whichever contender allocates more.) mingo one
  * event at a time (a new aggregate call per event) is too slow for 200k events: it runs on a sample of
  * ONE_AT_A_TIME_SAMPLE events and its rate is extrapolated (reported as `extrapolatedFromSample`).
  */
 import { deepStrictEqual } from "node:assert";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { Aggregator } from "mingo";
 import { compileGroup } from "../src/mql/accumulators/group.ts";
 import { groupKeyOf } from "../src/mql/group-key.ts";
@@ -199,13 +197,7 @@ function measurePair(
   return { eddy: median(eddyRates), handLoop: median(handRates), ratio: median(ratios) };
 }
 
-// A full collection before each timed run: every run starts from the same heap and pays for its own garbage
-// only, not for what the previous contender left (`--expose-gc` set at run time, so `node bench/mql.ts` works).
-setFlagsFromString("--expose-gc");
-const collectGarbage = runInNewContext("gc") as () => void;
-
 function secondsOf(run: () => unknown): number {
-  collectGarbage();
   const start = process.hrtime.bigint();
   run();
   return Number(process.hrtime.bigint() - start) / 1e9;

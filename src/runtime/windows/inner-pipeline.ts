@@ -222,9 +222,7 @@ export class InnerPipeline {
 
 function prepareEntry(group: CompiledGroup, item: Item): PreparedEntry {
   const id = group.key(item.doc, item.vars);
-  const accumulators = group.accumulators;
-  const values = new Array<unknown>(accumulators.length);
-  for (let i = 0; i < accumulators.length; i++) values[i] = accumulators[i].argument(item.doc, item.vars);
+  const values = group.evaluate(item.doc, item.vars);
   return { key: groupKeyOf(id), id: id === undefined ? null : id, values };
 }
 
@@ -255,21 +253,16 @@ class GroupContents implements WindowContents {
 
   add(_item: Item, prepared: PreparedEntry | undefined): void {
     if (!prepared) return;
-    const accumulators = this.group.accumulators;
     let entry = this.entries.get(prepared.key);
     if (!entry) {
-      const states = new Array<unknown>(accumulators.length);
-      for (let i = 0; i < accumulators.length; i++) states[i] = accumulators[i].spec.init();
-      entry = { key: prepared.key, id: prepared.id, states, size: 0, dirty: false };
+      entry = { key: prepared.key, id: prepared.id, states: this.group.initStates(), size: 0, dirty: false };
       this.entries.set(prepared.key, entry);
     }
     if (!entry.dirty) {
       entry.dirty = true;
       this.dirty.push(entry);
     }
-    const states = entry.states;
-    for (let i = 0; i < accumulators.length; i++)
-      states[i] = accumulators[i].spec.add(states[i], prepared.values[i]);
+    this.group.addValues(entry.states, prepared.values);
   }
 
   close(meta: WindowMeta): Item[] {
