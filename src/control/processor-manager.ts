@@ -12,7 +12,12 @@ import type { SupervisorStatus } from "../runtime/supervisor.ts";
 import type { CheckpointStore } from "../runtime/checkpoint.ts";
 import type { ProcessorPlan, ConnectionCatalog } from "../pipeline/plan.ts";
 import { StateStoreCheckpoints } from "./checkpoint-store.ts";
-import { FencedCheckpoints, LeasePlacement, type LeaseSettings, type PlacedProcessor } from "./lease-placement.ts";
+import {
+  FencedCheckpoints,
+  LeasePlacement,
+  type LeaseSettings,
+  type PlacedProcessor,
+} from "./lease-placement.ts";
 import { LeaseLostError } from "./leases/lease.ts";
 import type { LeaseKeeper } from "./leases/lease-keeper.ts";
 import type { ConnectionRegistry } from "./connection-registry.ts";
@@ -125,7 +130,8 @@ export class ProcessorManager {
           (await this.registry.list())
             .filter((r) => r.state === "STARTED")
             .map((r) => ({ id: r.id, key: processorKey(r.workspace, r.name) })),
-        runHere: (processor, keeper) => this.queue.run(processor.key, () => this.runLeased(processor, keeper)),
+        runHere: (processor, keeper) =>
+          this.queue.run(processor.key, () => this.runLeased(processor, keeper)),
         haltHere: async (processor) => {
           await this.queue.run(processor.key, () => this.halt(processor.key));
         },
@@ -420,11 +426,7 @@ export class ProcessorManager {
   }
 
   /** Resolves connections, plans and starts a run; registers it as active. Throws on any failure. */
-  private async launch(
-    record: ProcessorRecord,
-    options: StartOptions,
-    fence?: LeaseKeeper,
-  ): Promise<void> {
+  private async launch(record: ProcessorRecord, options: StartOptions, fence?: LeaseKeeper): Promise<void> {
     const { plan, catalog } = await this.prepare(record, options);
     const stored = this.checkpoints(record.id);
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;

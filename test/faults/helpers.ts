@@ -22,10 +22,7 @@ export async function superviseProcessor(
     plan,
     checkpointIntervalMs: 300,
     retry: { initialDelayMs: 200, maxDelayMs: 2_000, giveUpAfterMs: 120_000 },
-    onStatus: (status) => {
-      statuses.push(status);
-      if (process.env.EDDY_FAULT_DEBUG) console.log("status", JSON.stringify(status));
-    },
+    onStatus: (status) => statuses.push(status),
     async open(positions) {
       const clients = new ConnectorClients(catalog);
       return {

@@ -64,7 +64,8 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     io,
   );
   const leaseTtlMs = integerOption(opt("lease-ttl", "EDDY_LEASE_TTL_MS"), "--lease-ttl", undefined, io);
-  if (port === null || maxBodyBytes === null || checkpointIntervalMs === null || leaseTtlMs === null) return 2;
+  if (port === null || maxBodyBytes === null || checkpointIntervalMs === null || leaseTtlMs === null)
+    return 2;
   const dataDir = resolve(opt("data-dir", "EDDY_DATA_DIR") ?? ".eddy");
   const stateUri = opt("state-uri", "EDDY_STATE_URI");
   const logger = jsonLogger((line) => io.stderr.write(line));
