@@ -2,16 +2,16 @@
 // workspace folder (connections/ + processors/), the shared Kafka broker and the MongoDB stand-in.
 // EDDY_E2E_TRANSCRIPT=FILE writes every command with its output to FILE (the README's transcript).
 import { Producer } from "@platformatic/kafka";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { eventually } from "../server/helpers.ts";
 import { testServices, uniqueName } from "../support/services.ts";
+import { spawnServe } from "../support/sp-serve.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SP = join(ROOT, "bin/sp.js");
@@ -77,19 +77,11 @@ function serverUrl(): string {
 
 async function serve(): Promise<{ child: ChildProcess; url: string }> {
   const { kafkaBrokers, mongodbUri } = testServices();
-  const child = spawn(process.execPath, [SP, "serve", "--port", "0"], {
+  return spawnServe(["--port", "0"], {
     cwd: home,
     env: cleanEnv({ KAFKA_BROKERS: kafkaBrokers.join(","), MONGODB_URI: mongodbUri }),
-    stdio: ["ignore", "pipe", "pipe"],
+    children,
   });
-  children.push(child);
-  const stderr: string[] = [];
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
-  const firstLine = await new Promise<string>((done, fail) => {
-    createInterface({ input: child.stdout! }).once("line", done);
-    child.once("exit", (code) => fail(new Error(`sp serve exited with ${code}: ${stderr.join("")}`)));
-  });
-  return { child, url: (JSON.parse(firstLine) as { url: string }).url };
 }
 
 async function kill(child: ChildProcess): Promise<void> {

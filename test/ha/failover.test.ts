@@ -2,19 +2,18 @@
 // instance holding its lease; when that instance is killed with SIGKILL, the standby takes over after
 // the lease expires and resumes from the last checkpoint, and the window aggregates in MongoDB come out
 // exactly as an uninterrupted run would write them.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "../server/helpers.ts";
+import { spawnServe } from "../support/sp-serve.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const TOKEN = "ha-test-token-0123456789";
 const LEASE_TTL_MS = 2_000;
 const stateDb = uniqueName("eddy_ha_state");
@@ -48,11 +47,8 @@ async function serve(name: string): Promise<Instance> {
   const dataDir = await mkdtemp(join(tmpdir(), `eddy-ha-${name}-`));
   const stateUri = new URL(testServices().mongodbUri);
   stateUri.pathname = `/${stateDb}`;
-  const child = spawn(
-    process.execPath,
+  const { child, url, logs } = await spawnServe(
     [
-      join(ROOT, "bin/sp.js"),
-      "serve",
       "--port",
       "0",
       "--data-dir",
@@ -66,16 +62,9 @@ async function serve(name: string): Promise<Instance> {
       "--checkpoint-interval",
       "300",
     ],
-    { cwd: dataDir, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: dataDir, children },
   );
-  children.push(child);
-  const logs: string[] = [];
-  createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));
-  const firstLine = await new Promise<string>((done, fail) => {
-    createInterface({ input: child.stdout! }).once("line", done);
-    child.once("exit", (code) => fail(new Error(`sp serve exited with ${code}: ${logs.join("\n")}`)));
-  });
-  return { name, child, url: (JSON.parse(firstLine) as { url: string }).url, logs };
+  return { name, child, url, logs };
 }
 
 async function call(instance: Instance, method: string, path: string, body?: unknown) {

@@ -1,16 +1,15 @@
 // `sp serve` as a real process: token file, JSON start line, SIGKILL and restart with a STARTED processor
 // coming back from its checkpoint, graceful SIGTERM.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "./helpers.ts";
+import { spawnServe } from "../support/sp-serve.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const db = uniqueName("eddy_serve");
 const children: ChildProcess[] = [];
 
@@ -22,25 +21,13 @@ afterAll(async () => {
 });
 
 async function serve(dataDir: string): Promise<{ child: ChildProcess; url: string; stderr: string[] }> {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, "bin/sp.js"), "serve", "--port", "0", "--data-dir", dataDir],
-    {
-      cwd: dataDir,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  children.push(child);
-  const stderr: string[] = [];
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
-  const firstLine = await new Promise<string>((done, fail) => {
-    createInterface({ input: child.stdout! }).once("line", done);
-    child.once("exit", (code) => fail(new Error(`sp serve exited with ${code}: ${stderr.join("")}`)));
+  const { child, started, url, logs } = await spawnServe(["--port", "0", "--data-dir", dataDir], {
+    cwd: dataDir,
+    children,
   });
-  const started = JSON.parse(firstLine) as { url: string; tokenFile: string; dataDir: string };
   expect(started.dataDir).toBe(dataDir);
   expect(started.tokenFile).toBe(join(dataDir, "api-token"));
-  return { child, url: started.url, stderr };
+  return { child, url, stderr: logs };
 }
 
 const exited = (child: ChildProcess) =>
