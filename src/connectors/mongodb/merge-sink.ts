@@ -6,7 +6,7 @@
  * short blip is invisible); what still fails afterwards, or cannot heal (authentication, an invalid literal
  * namespace), is thrown as a {@link ConnectorError} and nothing of the batch is reported as written.
  */
-import { calculateObjectSize, ObjectId } from "bson";
+import { ObjectId } from "bson";
 import type { AnyBulkWriteOperation, MongoClient } from "mongodb";
 import type { Doc, Vars } from "../../mql/index.ts";
 import type { SinkPlan } from "../../pipeline/plan.ts";
@@ -16,7 +16,7 @@ import { ConnectorError } from "../../runtime/errors.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
 import { isTransientMongoError, mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
-import { bulkFailureIndex, isPerDocumentError, writeErrorMessage } from "./write-errors.ts";
+import { bulkFailureIndex, isPerDocumentError, sinkResult, writeErrorMessage } from "./write-errors.ts";
 
 export interface MergeSinkOptions {
   /** Retries of a write that failed transiently (default 6 attempts, about 11 s of back-off). */
@@ -55,7 +55,6 @@ export class MergeSink implements Sink {
   async write(docs: readonly Doc[], context?: SinkWriteContext): Promise<SinkResult> {
     const failures: Failure[] = [];
     const byNamespace = new Map<string, { db: string; coll: string; writes: Write[] }>();
-    let bytes = 0;
     docs.forEach((doc, index) => {
       try {
         const [db, coll] = this.namespaceOf(doc);
@@ -75,12 +74,7 @@ export class MergeSink implements Sink {
         throw mongoFailure(error, `$merge to ${db}.${coll} failed`);
       }
     }
-    const failed = new Set(failures.map((f) => f.index));
-    docs.forEach((doc, i) => {
-      if (!failed.has(i)) bytes += calculateObjectSize(doc);
-    });
-    failures.sort((a, b) => a.index - b.index);
-    return failures.length > 0 ? { bytes, failures } : { bytes };
+    return sinkResult(docs, failures);
   }
 
   async close(): Promise<void> {}

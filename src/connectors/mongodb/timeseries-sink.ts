@@ -9,7 +9,6 @@
  * Servers before MongoDB 5.0 (among them the test stand-in, which reports 4.4) have no time-series
  * collections: the collection is then created as a plain one (docs/testing.md).
  */
-import { calculateObjectSize } from "bson";
 import type { CreateCollectionOptions, MongoClient, TimeSeriesCollectionOptions } from "mongodb";
 import type { Doc, Vars } from "../../mql/index.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
@@ -17,7 +16,7 @@ import { withRetries, type RetryPolicy } from "../retry.ts";
 import type { EmitSinkPlan } from "../kafka/emit-sink.ts";
 import { isTransientMongoError, mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
-import { bulkFailureIndex, writeErrorMessage } from "./write-errors.ts";
+import { bulkFailureIndex, sinkResult, writeErrorMessage } from "./write-errors.ts";
 
 export interface TimeseriesOptions {
   readonly timeField: string;
@@ -78,13 +77,7 @@ export class TimeseriesEmitSink implements Sink {
         throw mongoFailure(error, `$emit to time-series collection ${db}.${coll} failed`);
       }
     }
-    const failed = new Set(failures.map((f) => f.index));
-    let bytes = 0;
-    docs.forEach((doc, i) => {
-      if (!failed.has(i)) bytes += calculateObjectSize(doc);
-    });
-    failures.sort((a, b) => a.index - b.index);
-    return failures.length > 0 ? { bytes, failures } : { bytes };
+    return sinkResult(docs, failures);
   }
 
   async close(): Promise<void> {}
