@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { MongoClient, type Collection, type Document } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPrivateMongo, type PrivateMongo } from "../../scripts/services/private.ts";
+import { seededRandom } from "../../src/connectors/sample/solar.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -19,17 +20,8 @@ const EVENTS = 100_000;
 const KILLS = 4;
 const CHECKPOINT_INTERVAL_MS = 500;
 
-/** Deterministic PRNG (mulberry32), so kill points are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so kill points are the same on every run. */
+const seeded = seededRandom;
 
 /** Kill points as fractions of the expected output, sorted, spread over 10 %–90 %. */
 function killPoints(seed: number): number[] {

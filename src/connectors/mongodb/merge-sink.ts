@@ -16,7 +16,8 @@ import { ConnectorError } from "../../runtime/errors.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
 import { isTransientMongoError, mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
-import { bulkFailureIndex, isPerDocumentError, sinkResult, writeErrorMessage } from "./write-errors.ts";
+import { bulkFailureIndex, isPerDocumentError, writeErrorMessage } from "./write-errors.ts";
+import { readPath, sinkResult } from "./write-results.ts";
 
 export interface MergeSinkOptions {
   /** Retries of a write that failed transiently (default 6 attempts, about 11 s of back-off). */
@@ -266,13 +267,4 @@ function withoutFields(doc: Doc, fields: readonly string[]): Doc {
 
 function withOnFields(doc: Doc, filter: Doc): Doc {
   return { ...doc, ...filter };
-}
-
-function readPath(doc: Doc, path: string): unknown {
-  let value: unknown = doc;
-  for (const part of path.split(".")) {
-    if (typeof value !== "object" || value === null) return undefined;
-    value = (value as Doc)[part];
-  }
-  return value;
 }

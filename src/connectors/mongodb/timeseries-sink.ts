@@ -16,7 +16,8 @@ import { withRetries, type RetryPolicy } from "../retry.ts";
 import type { EmitSinkPlan } from "../kafka/emit-sink.ts";
 import { isTransientMongoError, mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
-import { bulkFailureIndex, sinkResult, writeErrorMessage } from "./write-errors.ts";
+import { bulkFailureIndex, writeErrorMessage } from "./write-errors.ts";
+import { readPath, sinkResult } from "./write-results.ts";
 
 export interface TimeseriesOptions {
   readonly timeField: string;
@@ -183,13 +184,4 @@ export class TimeseriesEmitSink implements Sink {
   private retrying<T>(task: () => Promise<T>): Promise<T> {
     return withRetries(task, isTransientMongoError, { ...this.options.retry, onRetry: this.options.onRetry });
   }
-}
-
-function readPath(doc: Doc, path: string): unknown {
-  let value: unknown = doc;
-  for (const part of path.split(".")) {
-    if (typeof value !== "object" || value === null) return undefined;
-    value = (value as Doc)[part];
-  }
-  return value;
 }

@@ -1,8 +1,5 @@
 /** Server write errors that concern one document: which one failed, and ASP's wording for the DLQ. */
-import { calculateObjectSize } from "bson";
 import { MongoBulkWriteError } from "mongodb";
-import type { Doc } from "../../mql/index.ts";
-import type { SinkResult } from "../../runtime/sink.ts";
 
 /** Index (within the ordered bulk write) of the first document the server rejected, if it was a document error. */
 export function bulkFailureIndex(error: unknown): number | undefined {
@@ -51,17 +48,3 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
 
 /** Server errors that concern one document, not the connection. */
 const PER_DOCUMENT_CODES: ReadonlySet<number> = new Set([2, 9, 10, 14, 52, 66, 121, 11000, 17419, 17280]);
-
-/** A sink's result for a batch: the bytes of the documents written and the per-document failures, in order. */
-export function sinkResult(
-  docs: readonly Doc[],
-  failures: Array<{ index: number; message: string }>,
-): SinkResult {
-  const failed = new Set(failures.map((f) => f.index));
-  let bytes = 0;
-  docs.forEach((doc, i) => {
-    if (!failed.has(i)) bytes += calculateObjectSize(doc);
-  });
-  failures.sort((a, b) => a.index - b.index);
-  return failures.length > 0 ? { bytes, failures } : { bytes };
-}
