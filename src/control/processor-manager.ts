@@ -235,7 +235,7 @@ export class ProcessorManager {
       const refusal = stopRefusal(record.state, workspace, name);
       if (refusal) throw refusal;
       const final = await this.halt(processorKey(workspace, name));
-      await this.placement?.unwant(record.id);
+      await this.unplace(record.id);
       const stopped = await this.setState(record, "STOPPED");
       this.options.logger.info("processor stopped", { workspace, processor: name });
       const stats = final
@@ -306,7 +306,7 @@ export class ProcessorManager {
     await this.serial(workspace, name, async () => {
       const record = await this.require(workspace, name);
       await this.halt(processorKey(workspace, name));
-      await this.placement?.unwant(record.id);
+      await this.unplace(record.id);
       await this.registry.delete(workspace, name);
       await this.checkpoints(record.id).clear();
       await this.history.delete(record.id);
@@ -454,13 +454,19 @@ export class ProcessorManager {
    * and competes for its lease; whichever instance takes the lease runs it.
    */
   private async startLeased(record: ProcessorRecord, options: StartOptions): Promise<ProcessorView> {
+    // prepare() also discards the checkpoint for resumeFromCheckpoint: false, so the run must not again.
     await this.prepare(record, options);
-    if (options.resumeFromCheckpoint === false) await this.checkpoints(record.id).clear();
     this.pendingStarts.set(record.id, { ...options, resumeFromCheckpoint: true });
     const started = await this.setState(record, "STARTED");
     this.placement?.want({ id: record.id, key: processorKey(record.workspace, record.name) });
     this.options.logger.info("processor started", { workspace: record.workspace, processor: record.name });
     return this.view(started);
+  }
+
+  /** Stops competing for a processor's lease (stop, drop); a start request's options are no longer pending. */
+  private async unplace(id: string): Promise<void> {
+    this.pendingStarts.delete(id);
+    await this.placement?.unwant(id);
   }
 
   /** This instance took a processor's lease: run it here, its checkpoints fenced by the lease. */
@@ -544,7 +550,7 @@ export class ProcessorManager {
         if (this.active.get(key) !== active) return;
         this.active.delete(key);
         await this.history.saveLast(active.id, active.run.stats({ verbose: true }));
-        await this.placement?.unwant(active.id);
+        await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
         if (record && !this.closing) await this.setState(record, "STOPPED");
         this.options.logger.info("processor finished: its source has no more input", { processor: key });
@@ -567,7 +573,7 @@ export class ProcessorManager {
         // Another instance holds the processor now: it keeps running there, and its stats are its own.
         if (error instanceof LeaseLostError) return;
         await this.history.saveLast(active.id, active.run.stats({ verbose: true }));
-        await this.placement?.unwant(active.id);
+        await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
         // The supervisor's status says how long it retried; the rejection carries only the last error.
         const reason = active.run.status().error?.message;

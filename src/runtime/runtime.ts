@@ -426,10 +426,10 @@ export class ProcessorRuntime {
     this.collector.outputMessageCount += written;
     this.collector.outputMessageSize += result.bytes;
     this.collector.latency.record((done - startedAt) * 1000, written);
-    if (this.options.onOutput)
-      this.options.onOutput(
-        failed === 0 ? docs : docs.filter((_, i) => !result.failures?.some((f) => f.index === i)),
-      );
+    if (this.options.onOutput) {
+      const failedAt = new Set(result.failures?.map((f) => f.index));
+      this.options.onOutput(failed === 0 ? docs : docs.filter((_, i) => !failedAt.has(i)));
+    }
   }
 
   private async endOfInput(): Promise<void> {

@@ -20,6 +20,20 @@ const EVENTS = 100_000;
 const KILLS = 4;
 const CHECKPOINT_INTERVAL_MS = 500;
 
+/** `sp process` arguments of one chaos run: checkpoints in `checkpointDir`, final stats on stderr. */
+function processArgs(definition: string, connections: string, checkpointDir: string): string[] {
+  return [
+    definition,
+    "--connections",
+    connections,
+    "--checkpoint-dir",
+    checkpointDir,
+    "--checkpoint-interval",
+    String(CHECKPOINT_INTERVAL_MS),
+    "--stats",
+  ];
+}
+
 /** Deterministic PRNG, so kill points are the same on every run. */
 const seeded = seededRandom;
 
@@ -161,16 +175,7 @@ describe("chaos: SIGKILL and recover from checkpoints", () => {
         ],
       }),
     );
-    const args = [
-      definition,
-      "--connections",
-      connections,
-      "--checkpoint-dir",
-      checkpointDir,
-      "--checkpoint-interval",
-      String(CHECKPOINT_INTERVAL_MS),
-      "--stats",
-    ];
+    const args = processArgs(definition, connections, checkpointDir);
     try {
       await source.insertOne({ i: -1, v: 0 }); // creates the collection before the stream opens
       const checkpointFile = join(checkpointDir, "checkpoints", "cs_chaos.json");
@@ -244,16 +249,7 @@ describe("chaos: SIGKILL and recover from checkpoints", () => {
         ],
       }),
     );
-    const args = [
-      definition,
-      "--connections",
-      connections,
-      "--checkpoint-dir",
-      checkpointDir,
-      "--checkpoint-interval",
-      String(CHECKPOINT_INTERVAL_MS),
-      "--stats",
-    ];
+    const args = processArgs(definition, connections, checkpointDir);
     const expected = expectedWindows();
     const admin = new Admin({ clientId: "eddy-chaos-admin", bootstrapBrokers: kafkaBrokers });
     const producer = new Producer({ clientId: "eddy-chaos-producer", bootstrapBrokers: kafkaBrokers });
