@@ -6,19 +6,22 @@
  *
  * A window with 10,000 open group keys (`$group` with `$sum`/`$avg`/`$max`/`$push` of a small number, 5 events
  * per key), as a tumbling window (10,000 entries) and a hopping window (60 s, hop 10 s ⇒ 60,000 entries).
- * Per case: `snapshot()` time, `encodeState` time, encoded size as canonical EJSON text and as BSON, encode +
- * write to a FileStateStore (fsync + rename) and read + decode + restore into a fresh runner. Baselines in the
- * same run: the same keys and values as a plain object through `JSON.stringify` + write + fsync and read +
- * `JSON.parse`, and BSON of the raw (unencoded) snapshot. Also the cost of `stateSize()` after a batch that
- * touched 100 keys against a full re-measure, and an alternative record layout (the encoded state as one
- * BSON Binary inside the EJSON record, which canonical EJSON writes as a single base64 string). Each figure is the median of REPEATS runs after a warm-up;
- * the restored runner's results are checked against the original's.
+ * Per case: `snapshot()` time, `encodeState` time, the checkpoint as stored now (operator state as BSON in
+ * ≤ 8 MB binary chunks plus a small head record, `StateStoreCheckpoints` over a FileStateStore: fsync +
+ * rename per file): encoded size, encode + save, load + decode + restore into a fresh runner. For
+ * comparison, the layout before chunking (the encoded state as one canonical EJSON text record). Baselines
+ * in the same run: the same keys and values as a plain object through `JSON.stringify` + write + fsync and
+ * read + `JSON.parse`, and BSON of the raw (unencoded) snapshot. Also the cost of `stateSize()` after a batch
+ * that touched 100 keys against a full re-measure. Each figure is the median of REPEATS runs after a
+ * warm-up; the restored runners' results are checked against the original's.
  */
 import { mkdtemp, open, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Binary, deserialize, EJSON, serialize } from "bson";
+import { EJSON, serialize } from "bson";
+import { DEFAULT_CHUNK_BYTES, StateStoreCheckpoints } from "../src/control/checkpoint-store.ts";
 import { FileStateStore } from "../src/control/file-state-store.ts";
+import { encodeBinaryRecord } from "../src/control/record-codec.ts";
 import type { Doc } from "../src/mql/index.ts";
 import { catalogOf, planProcessor } from "../src/pipeline/index.ts";
 import type { ProcessorPlan } from "../src/pipeline/plan.ts";
@@ -141,35 +144,42 @@ function closeAll(runner: WindowRunner): string {
 async function runCase(name: string, window: Doc, dir: string) {
   const plan = planOf(window);
   const store = new FileStateStore(join(dir, name));
+  const checkpoints = new StateStoreCheckpoints(store, name);
   const runner = filledRunner(plan);
   const summary = runner.stateSummary();
   const samples: Record<string, number[]> = {};
   const record = (metric: string, ms: number) => (samples[metric] ??= []).push(ms);
-  let sizes = { ejson: 0, bson: 0, rawBson: 0, json: 0 };
+  let sizes = { ejson: 0, bson: 0, stored: 0, rawBson: 0, json: 0 };
   let restored: WindowRunner | undefined;
+  let restoredEjson: WindowRunner | undefined;
 
   for (let r = 0; r <= REPEATS; r++) {
     const warm = r === 0;
     const snap = time(() => runner.snapshot());
     const encoded = time(() => encodeState(snap.value));
     const text = EJSON.stringify(encoded.value, { relaxed: false });
-    const write = await timeAsync(async () => store.put("checkpoints", name, encodeState(runner.snapshot())));
-    const read = await timeAsync(async () => {
-      const doc = await store.get<Doc>("checkpoints", name);
-      const fresh = newRunner(plan);
-      fresh.restore(decodeState(doc as Doc) as Doc);
-      return fresh;
-    });
-    // Alternative layout: the encoded state as one BSON Binary inside the EJSON record (one base64 string).
-    const writeBinary = await timeAsync(async () =>
-      store.put("checkpoints", `${name}-bson`, {
-        state: new Binary(serialize(encodeState(runner.snapshot()))),
+    const write = await timeAsync(async () =>
+      checkpoints.save({
+        id: r + 1,
+        createdAt: Date.now(),
+        sourcePositions: {},
+        operatorState: { window: encodeState(runner.snapshot()) },
       }),
     );
-    const readBinary = await timeAsync(async () => {
-      const doc = await store.get<{ state: Binary }>("checkpoints", `${name}-bson`);
+    const read = await timeAsync(async () => {
+      const checkpoint = await checkpoints.load();
       const fresh = newRunner(plan);
-      fresh.restore(decodeState(deserialize((doc as { state: Binary }).state.value())) as Doc);
+      fresh.restore(decodeState(checkpoint?.operatorState?.window as Doc) as Doc);
+      return fresh;
+    });
+    // The layout before chunking: the encoded state as one canonical EJSON text record.
+    const writeEjson = await timeAsync(async () =>
+      store.put("checkpoints", `${name}-ejson`, encodeState(runner.snapshot())),
+    );
+    const readEjson = await timeAsync(async () => {
+      const doc = await store.get<Doc>("checkpoints", `${name}-ejson`);
+      const fresh = newRunner(plan);
+      fresh.restore(decodeState(doc as Doc) as Doc);
       return fresh;
     });
     const plain = plainEquivalent(runner);
@@ -181,9 +191,11 @@ async function runCase(name: string, window: Doc, dir: string) {
     const rawBson = time(() => serialize(snap.value));
     if (warm) {
       restored = read.value;
+      restoredEjson = readEjson.value;
       sizes = {
         ejson: Buffer.byteLength(text),
         bson: bson.value.length,
+        stored: encodeBinaryRecord({ window: encoded.value }).length,
         rawBson: rawBson.value.length,
         json: Buffer.byteLength(jsonText.value),
       };
@@ -193,10 +205,8 @@ async function runCase(name: string, window: Doc, dir: string) {
     record("encodeMs", encoded.ms);
     record("encodeWriteMs", write.ms);
     record("readRestoreMs", read.ms);
-    record("encodeWriteBinaryMs", writeBinary.ms);
-    record("readRestoreBinaryMs", readBinary.ms);
-    if (readBinary.value.stateSize() !== runner.stateSize())
-      throw new Error("BSON layout restored other state");
+    record("encodeWriteEjsonMs", writeEjson.ms);
+    record("readRestoreEjsonMs", readEjson.ms);
     record("jsonStringifyMs", jsonText.ms);
     record("jsonWriteMs", jsonWrite.ms + jsonText.ms);
     record("jsonReadMs", jsonRead.ms);
@@ -217,8 +227,16 @@ async function runCase(name: string, window: Doc, dir: string) {
   }
   const bytes = runner.stateSize();
   // Same results after restore (the restored copy missed the touched batches: feed them too).
-  for (let r = 0; r < REPEATS; r++) restored?.process(touched);
-  const verified = restored !== undefined && closeAll(restored) === closeAll(runner);
+  for (let r = 0; r < REPEATS; r++) {
+    restored?.process(touched);
+    restoredEjson?.process(touched);
+  }
+  const expected = closeAll(runner);
+  const verified =
+    restored !== undefined &&
+    restoredEjson !== undefined &&
+    closeAll(restored) === expected &&
+    closeAll(restoredEjson) === expected;
 
   const m = (metric: string) => Number(median(samples[metric]).toFixed(2));
   return {
@@ -229,11 +247,13 @@ async function runCase(name: string, window: Doc, dir: string) {
     encodeMs: m("encodeMs"),
     ejsonBytes: sizes.ejson,
     bsonBytes: sizes.bson,
+    storedBytes: sizes.stored,
+    chunks: Math.max(1, Math.ceil(sizes.stored / DEFAULT_CHUNK_BYTES)),
     ejsonBytesPerEntry: Math.round(sizes.ejson / summary.entries),
     encodeWriteMs: m("encodeWriteMs"),
     readRestoreMs: m("readRestoreMs"),
-    encodeWriteBinaryMs: m("encodeWriteBinaryMs"),
-    readRestoreBinaryMs: m("readRestoreBinaryMs"),
+    encodeWriteEjsonMs: m("encodeWriteEjsonMs"),
+    readRestoreEjsonMs: m("readRestoreEjsonMs"),
     stateSizeIncrementalMs: m("stateSizeIncrementalMs"),
     stateSizeFullMs: m("stateSizeFullMs"),
     baseline: {
@@ -246,11 +266,11 @@ async function runCase(name: string, window: Doc, dir: string) {
     },
     ratios: {
       ejsonBytesToJson: Number((sizes.ejson / sizes.json).toFixed(2)),
+      storedBytesToEjson: Number((sizes.stored / sizes.ejson).toFixed(2)),
+      readRestoreToEjson: Number((m("readRestoreMs") / m("readRestoreEjsonMs")).toFixed(2)),
       bsonBytesToRawBson: Number((sizes.bson / sizes.rawBson).toFixed(2)),
       encodeWriteToJsonWrite: Number((m("encodeWriteMs") / m("jsonWriteMs")).toFixed(2)),
       readRestoreToJsonRead: Number((m("readRestoreMs") / m("jsonReadMs")).toFixed(2)),
-      binaryWriteToJsonWrite: Number((m("encodeWriteBinaryMs") / m("jsonWriteMs")).toFixed(2)),
-      binaryReadRestoreToJsonRead: Number((m("readRestoreBinaryMs") / m("jsonReadMs")).toFixed(2)),
       bsonSerializeToRaw: Number((m("bsonSerializeMs") / m("rawBsonSerializeMs")).toFixed(2)),
     },
     verified,
@@ -274,24 +294,28 @@ if (json) {
     ["stateSize (accounted bytes)", (r) => r.stateSizeBytes.toLocaleString()],
     ["snapshot()", (r) => `${r.snapshotMs} ms`],
     ["encodeState", (r) => `${r.encodeMs} ms`],
-    ["EJSON canonical text", (r) => `${r.ejsonBytes.toLocaleString()} B (${r.ejsonBytesPerEntry} B/entry)`],
-    ["BSON", (r) => `${r.bsonBytes.toLocaleString()} B`],
-    ["encode + FileStateStore.put", (r) => `${r.encodeWriteMs} ms`],
-    ["get + decode + restore", (r) => `${r.readRestoreMs} ms`],
-    ["… state as BSON Binary: encode+put", (r) => `${r.encodeWriteBinaryMs} ms`],
-    ["… state as BSON Binary: get+restore", (r) => `${r.readRestoreBinaryMs} ms`],
+    ["stored: BSON chunks (≤ 8 MB)", (r) => `${r.storedBytes.toLocaleString()} B in ${r.chunks}`],
+    ["stored: encode + save", (r) => `${r.encodeWriteMs} ms`],
+    ["stored: load + decode + restore", (r) => `${r.readRestoreMs} ms`],
+    [
+      "before: EJSON canonical text record",
+      (r) => `${r.ejsonBytes.toLocaleString()} B (${r.ejsonBytesPerEntry} B/entry)`,
+    ],
+    ["before: encode + put", (r) => `${r.encodeWriteEjsonMs} ms`],
+    ["before: get + decode + restore", (r) => `${r.readRestoreEjsonMs} ms`],
+    ["BSON of the encoded state", (r) => `${r.bsonBytes.toLocaleString()} B`],
     ["stateSize() after 100-key batch", (r) => `${r.stateSizeIncrementalMs} ms`],
     ["stateSize() full re-measure", (r) => `${r.stateSizeFullMs} ms`],
     ["baseline JSON text", (r) => `${r.baseline.jsonBytes.toLocaleString()} B`],
     ["baseline JSON stringify+write+fsync", (r) => `${r.baseline.jsonWriteMs} ms`],
     ["baseline JSON read+parse", (r) => `${r.baseline.jsonReadMs} ms`],
     ["baseline BSON of raw snapshot", (r) => `${r.baseline.rawBsonBytes.toLocaleString()} B`],
+    ["ratio stored bytes / EJSON bytes", (r) => `${r.ratios.storedBytesToEjson}×`],
+    ["ratio stored restore / EJSON restore", (r) => `${r.ratios.readRestoreToEjson}×`],
     ["ratio EJSON bytes / JSON bytes", (r) => `${r.ratios.ejsonBytesToJson}×`],
     ["ratio BSON bytes / raw BSON bytes", (r) => `${r.ratios.bsonBytesToRawBson}×`],
     ["ratio write / baseline write", (r) => `${r.ratios.encodeWriteToJsonWrite}×`],
     ["ratio read+restore / baseline read", (r) => `${r.ratios.readRestoreToJsonRead}×`],
-    ["ratio Binary write / baseline write", (r) => `${r.ratios.binaryWriteToJsonWrite}×`],
-    ["ratio Binary read / baseline read", (r) => `${r.ratios.binaryReadRestoreToJsonRead}×`],
     ["restored results identical", (r) => String(r.verified)],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));

@@ -3,8 +3,9 @@ import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
 import {
   ConnectorError,
   jsonLogger,
+  MemoryCheckpointStore,
   ProcessorSupervisor,
-  type CheckpointStore,
+  type CheckpointSlots,
   type DlqWriter,
   type ProcessorParts,
   type ProcessorStats,
@@ -14,7 +15,13 @@ import {
 } from "../runtime/index.ts";
 import type { CliIo } from "./io.ts";
 import { ConnectorClients } from "../connectors/clients.ts";
-import { connectorStages, createDlqWriter, createSink, createSource } from "../connectors/factory.ts";
+import {
+  connectorStages,
+  createCheckpoints,
+  createDlqWriter,
+  createSink,
+  createSource,
+} from "../connectors/factory.ts";
 
 /** What `onStart` gets: the running processor (the demo stops it after `--seconds`). */
 export interface RunningProcessor {
@@ -31,8 +38,11 @@ export interface RunProcessorOptions {
   readonly dryRun?: boolean;
   readonly onOutput?: (docs: readonly Doc[]) => void;
   readonly onStart?: (processor: RunningProcessor) => void;
-  /** Checkpoints to resume from and save to (`--checkpoint-dir`); default: in memory only. */
-  readonly checkpoints?: CheckpointStore;
+  /**
+   * Checkpoints to resume from and save to (`--checkpoint-dir`); default: in memory only. Slot 1 is used
+   * only by an exactly-once sink (see `createCheckpoints`).
+   */
+  readonly checkpoints?: CheckpointSlots;
   readonly checkpointIntervalMs?: number;
   /** Stop gracefully once this many documents were written (after the batch that reaches it). */
   readonly limit?: number;
@@ -56,7 +66,7 @@ export async function runProcessor(
   const supervisor = new ProcessorSupervisor({
     plan,
     open: (positions) => openParts(plan, catalog, io, options, positions),
-    checkpoints: options.checkpoints,
+    checkpoints: createCheckpoints(plan, catalog, options.checkpoints ?? (() => new MemoryCheckpointStore())),
     checkpointIntervalMs: options.checkpointIntervalMs,
     retry: options.retry,
     logger: jsonLogger((line) => io.stderr.write(line)),

@@ -10,14 +10,16 @@ import { TimeseriesEmitSink } from "./mongodb/timeseries-sink.ts";
 import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
 import { KafkaEmitSink } from "./kafka/emit-sink.ts";
 import { KafkaSource } from "./kafka/source.ts";
+import { exactlyOnceSettings, fenceAndReadMarker } from "./kafka/transactions.ts";
 import { createLookupStage } from "./mongodb/lookup-stage.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
-import type { ConnectorClients } from "./clients.ts";
+import { ConnectorClients } from "./clients.ts";
 import { randomUUID } from "node:crypto";
 import type { ResumeToken } from "mongodb";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog, ConnectorStagePlan, ProcessorPlan } from "../pipeline/plan.ts";
-import type { DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
+import type { CheckpointStore, DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
+import { TwoPhaseCheckpoints, type CheckpointSlots } from "../runtime/index.ts";
 import type { StatsCollector } from "../runtime/stats.ts";
 
 /** Thrown when a plan needs a connector this build cannot run yet (the processor does not start). */
@@ -104,7 +106,9 @@ export function createSink(
     return new JsonLinesSink(stdout, { operatorName: "TestLogSinkOperator" });
   if (sink.kind === "merge") return new MergeSink(required(clients).mongoClient(sink.connectionName), sink);
   if (sink.kind === "emit" && sink.operatorName === "KafkaEmitOperator") {
-    return new KafkaEmitSink(required(clients).kafka(sink.connectionName, `eddy-${plan.name}`), sink);
+    return new KafkaEmitSink(required(clients).kafka(sink.connectionName, `eddy-${plan.name}`), sink, {
+      exactlyOnce: exactlyOnceSettings(plan.name, sink),
+    });
   }
   if (sink.kind === "emit" && sink.operatorName === "TimeseriesEmitOperator") {
     return new TimeseriesEmitSink(required(clients).mongoClient(sink.connectionName), sink);
@@ -112,6 +116,22 @@ export function createSink(
   throw new UnavailableConnectorError(
     `the ${sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,
   );
+}
+
+/**
+ * Where a processor's checkpoints go: slot 0 of `slots`, or, when its sink commits transactionally
+ * (exactly-once Kafka `$emit`), both slots, chosen between at load by the sink's last committed marker.
+ */
+export function createCheckpoints(
+  plan: ProcessorPlan,
+  catalog: ConnectionCatalog,
+  slots: CheckpointSlots,
+): CheckpointStore {
+  const sink = plan.sink;
+  const exactlyOnce = sink && exactlyOnceSettings(plan.name, sink);
+  if (!sink || !exactlyOnce) return slots(0);
+  const client = new ConnectorClients(catalog).kafka(sink.connectionName, `eddy-${plan.name}`);
+  return new TwoPhaseCheckpoints([slots(0), slots(1)], () => fenceAndReadMarker(client, exactlyOnce));
 }
 
 /** `options.dlq` as a MongoDB collection, or undefined when the processor has none. */

@@ -1,7 +1,7 @@
 /**
  * The embedded default state store: one canonical Extended JSON file per record under
- * `<dir>/<collection>/`, written to a temporary file, fsynced and renamed into place, so a `kill -9` at any
- * moment leaves every record whole.
+ * `<dir>/<collection>/` (`<id>.json`; binary records: `<id>.bin`), written to a temporary file, fsynced and
+ * renamed into place, so a `kill -9` at any moment leaves every record whole.
  */
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { decodeRecord, encodeRecord } from "./record-codec.ts";
 import type { StateStore } from "./state-store.ts";
 
 const SUFFIX = ".json";
+const BYTES_SUFFIX = ".bin";
 const TEMP_MARK = ".tmp-";
 
 export class FileStateStore implements StateStore {
@@ -25,29 +26,21 @@ export class FileStateStore implements StateStore {
   }
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
-    const dir = this.collectionDir(collection);
-    await mkdir(dir, { recursive: true });
-    const target = this.file(collection, id);
-    const temp = `${target}${TEMP_MARK}${process.pid}-${this.counter++}`;
-    const handle = await open(temp, "w");
-    try {
-      await handle.writeFile(encodeRecord(value));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-    await syncDirectory(dir);
+    await this.replace(collection, this.file(collection, id), encodeRecord(value));
+  }
+
+  async putBytes(collection: string, id: string, bytes: Uint8Array): Promise<void> {
+    await this.replace(collection, this.file(collection, id, BYTES_SUFFIX), bytes);
+  }
+
+  async getBytes(collection: string, id: string): Promise<Uint8Array | undefined> {
+    return readFile(this.file(collection, id, BYTES_SUFFIX)).catch(ignoreMissing);
   }
 
   async delete(collection: string, id: string): Promise<boolean> {
-    const removed = await unlink(this.file(collection, id)).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === "ENOENT") return false;
-        throw error;
-      },
-    );
+    const removed =
+      (await unlinkIfPresent(this.file(collection, id))) ||
+      (await unlinkIfPresent(this.file(collection, id, BYTES_SUFFIX)));
     if (removed) await syncDirectory(this.collectionDir(collection));
     return removed;
   }
@@ -72,13 +65,39 @@ export class FileStateStore implements StateStore {
 
   async close(): Promise<void> {}
 
+  /** Writes `target` as a temporary file, fsyncs it and renames it into place. */
+  private async replace(collection: string, target: string, data: string | Uint8Array): Promise<void> {
+    const dir = this.collectionDir(collection);
+    await mkdir(dir, { recursive: true });
+    const temp = `${target}${TEMP_MARK}${process.pid}-${this.counter++}`;
+    const handle = await open(temp, "w");
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+    await syncDirectory(dir);
+  }
+
   private collectionDir(collection: string): string {
     return join(this.dir, encodeURIComponent(collection));
   }
 
-  private file(collection: string, id: string): string {
-    return join(this.collectionDir(collection), encodeURIComponent(id) + SUFFIX);
+  private file(collection: string, id: string, suffix = SUFFIX): string {
+    return join(this.collectionDir(collection), encodeURIComponent(id) + suffix);
   }
+}
+
+async function unlinkIfPresent(path: string): Promise<boolean> {
+  return unlink(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return false;
+      throw error;
+    },
+  );
 }
 
 async function syncDirectory(dir: string): Promise<void> {

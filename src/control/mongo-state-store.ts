@@ -2,10 +2,11 @@
  * The state store in MongoDB (`EDDY_STATE_URI=mongodb://…`): one MongoDB collection per state collection,
  * one document per record `{_id, record, updatedAt}`. `record` holds the value as canonical Extended JSON
  * text (the same codec as the file store): pipelines carry `$`-prefixed keys that MongoDB < 5.0 refuses to
- * store as field names, and the text keeps Long/Decimal128/-0/NaN exact. Each put is one single-document
- * replace, so readers see the old or the new record, never a mix.
+ * store as field names, and the text keeps Long/Decimal128/-0/NaN exact. Binary records are
+ * `{_id, bytes: BinData, updatedAt}`. Each put is one single-document replace, so readers see the old or
+ * the new record, never a mix.
  */
-import { MongoClient, type Collection } from "mongodb";
+import { Binary, MongoClient, type Collection } from "mongodb";
 import type { LeaseStore } from "./leases/lease.ts";
 import { MongoLeaseStore } from "./leases/mongo-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
@@ -14,6 +15,12 @@ import type { StateStore } from "./state-store.ts";
 interface StoredRecord {
   _id: string;
   record: string;
+  updatedAt: Date;
+}
+
+interface StoredBytes {
+  _id: string;
+  bytes: Binary;
   updatedAt: Date;
 }
 
@@ -58,6 +65,19 @@ export class MongoStateStore implements StateStore {
     );
   }
 
+  async putBytes(collection: string, id: string, bytes: Uint8Array): Promise<void> {
+    await this.collection<StoredBytes>(collection).replaceOne(
+      { _id: id },
+      { bytes: new Binary(bytes), updatedAt: new Date() },
+      { upsert: true },
+    );
+  }
+
+  async getBytes(collection: string, id: string): Promise<Uint8Array | undefined> {
+    const doc = await this.collection<StoredBytes>(collection).findOne({ _id: id });
+    return doc ? doc.bytes.value() : undefined;
+  }
+
   async delete(collection: string, id: string): Promise<boolean> {
     const result = await this.collection(collection).deleteOne({ _id: id });
     return result.deletedCount > 0;
@@ -76,8 +96,8 @@ export class MongoStateStore implements StateStore {
     return new MongoLeaseStore(this.client, { db: this.dbName, collection: `${this.prefix}leases` });
   }
 
-  private collection(name: string): Collection<StoredRecord> {
-    return this.client.db(this.dbName).collection<StoredRecord>(this.prefix + name);
+  private collection<T extends { _id: string } = StoredRecord>(name: string): Collection<T> {
+    return this.client.db(this.dbName).collection<T>(this.prefix + name);
   }
 }
 

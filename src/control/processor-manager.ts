@@ -6,7 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Doc } from "../mql/index.ts";
-import type { ProcessorStats } from "../runtime/index.ts";
+import { slotKey, type ProcessorStats } from "../runtime/index.ts";
+import { createCheckpoints } from "../connectors/factory.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { SupervisorStatus } from "../runtime/supervisor.ts";
 import type { CheckpointStore } from "../runtime/checkpoint.ts";
@@ -283,7 +284,7 @@ export class ProcessorManager {
       if (newName !== record.name && (await this.registry.find(workspace, newName))) {
         throw this.duplicate(workspace, newName);
       }
-      if (!resume) await this.checkpoints(record.id).clear();
+      if (!resume) await this.clearCheckpoints(record.id);
       const modified: ProcessorRecord = {
         ...record,
         name: newName,
@@ -308,7 +309,7 @@ export class ProcessorManager {
       await this.halt(processorKey(workspace, name));
       await this.unplace(record.id);
       await this.registry.delete(workspace, name);
-      await this.checkpoints(record.id).clear();
+      await this.clearCheckpoints(record.id);
       await this.history.delete(record.id);
       this.taps.delete(record.id);
       this.lastStatus.delete(record.id);
@@ -428,7 +429,7 @@ export class ProcessorManager {
   /** Resolves connections, plans and starts a run; registers it as active. Throws on any failure. */
   private async launch(record: ProcessorRecord, options: StartOptions, fence?: LeaseKeeper): Promise<void> {
     const { plan, catalog } = await this.prepare(record, options);
-    const stored = this.checkpoints(record.id);
+    const stored = createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
     const tap = new SampleTap();
     this.taps.set(record.id, tap);
@@ -498,7 +499,7 @@ export class ProcessorManager {
     const pipeline = withStartPosition(resolved.pipeline, options, catalog);
     const definition = { name, pipeline, options: resolved.options };
     const plan = planDefinition(definition, catalog, definition);
-    if (options.resumeFromCheckpoint === false) await this.checkpoints(record.id).clear();
+    if (options.resumeFromCheckpoint === false) await this.clearCheckpoints(record.id);
     return { plan, catalog };
   }
 
@@ -644,8 +645,13 @@ export class ProcessorManager {
     return this.queue.run(processorKey(workspace, name), operation);
   }
 
-  private checkpoints(id: string): StateStoreCheckpoints {
-    return new StateStoreCheckpoints(this.options.store, id);
+  private checkpointSlot(id: string, slot: 0 | 1): StateStoreCheckpoints {
+    return new StateStoreCheckpoints(this.options.store, slotKey(id, slot));
+  }
+
+  /** Forgets both slots: slot 1 exists only for exactly-once sinks, clearing it otherwise is harmless. */
+  private async clearCheckpoints(id: string): Promise<void> {
+    await Promise.all([this.checkpointSlot(id, 0).clear(), this.checkpointSlot(id, 1).clear()]);
   }
 
   private duplicate(workspace: string, name: string): ControlError {

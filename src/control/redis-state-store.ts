@@ -1,4 +1,4 @@
-import type { RedisClientType } from "redis";
+import { RESP_TYPES, type RedisClientType } from "redis";
 import type { LeaseStore } from "./leases/lease.ts";
 import { RedisLeaseStore } from "./leases/redis-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
@@ -6,8 +6,8 @@ import type { StateStore } from "./state-store.ts";
 
 /**
  * A state store in Redis, for several `sp serve` instances that share state: one hash per collection,
- * one canonical Extended JSON field per record. Each put is a single HSET, so readers see the old or the
- * new record, never a mix.
+ * one canonical Extended JSON field per record (binary records: the raw bytes). Each put is a single HSET,
+ * so readers see the old or the new record, never a mix.
  */
 export class RedisStateStore implements StateStore {
   private readonly client: RedisClientType;
@@ -27,6 +27,19 @@ export class RedisStateStore implements StateStore {
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
     await this.client.hSet(this.key(collection), id, encodeRecord(value));
+  }
+
+  async putBytes(collection: string, id: string, bytes: Uint8Array): Promise<void> {
+    await this.client.hSet(
+      this.key(collection),
+      id,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    );
+  }
+
+  async getBytes(collection: string, id: string): Promise<Uint8Array | undefined> {
+    const binary = this.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    return (await binary.hGet(this.key(collection), id)) ?? undefined;
   }
 
   async delete(collection: string, id: string): Promise<boolean> {

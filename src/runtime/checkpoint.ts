@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import type { Doc } from "../mql/index.ts";
 
 /**
@@ -17,6 +18,11 @@ export interface Checkpoint {
   readonly operatorState?: Doc;
   /** Cumulative counters, so stats continue after a resume instead of starting from zero. */
   readonly stats?: Doc;
+  /**
+   * With an exactly-once sink: the marker the sink commits together with the output up to this
+   * checkpoint. The checkpoint counts only once the sink's last committed marker equals it.
+   */
+  readonly commitMarker?: number;
 }
 
 /** Where one processor's last checkpoint is kept. Only the newest checkpoint matters. */
@@ -65,3 +71,11 @@ export interface CheckpointInfo {
  * than this); long enough that the write (one fsynced file or one document) costs nothing noticeable.
  */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5_000;
+
+/**
+ * A new commit marker for an exactly-once sink: random rather than the checkpoint id, so a marker left in
+ * Kafka by an earlier history of the processor (checkpoints cleared, ids restarted) never matches a new one.
+ */
+export function newCommitMarker(): number {
+  return randomInt(1, 2 ** 47);
+}

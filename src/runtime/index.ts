@@ -9,6 +9,7 @@ export {
   type CheckpointInfo,
   type CheckpointStore,
 } from "./checkpoint.ts";
+export { TwoPhaseCheckpoints, slotKey, type CheckpointSlots } from "./two-phase-checkpoints.ts";
 export { ConnectorError, isRetryable } from "./errors.ts";
 export {
   ProcessorSupervisor,

@@ -7,6 +7,7 @@ import {
   type Checkpoint,
   type CheckpointInfo,
   type CheckpointStore,
+  newCommitMarker,
 } from "./checkpoint.ts";
 import { operatorErrorRecord, operatorFailureReason, safeSize, type DlqWriter } from "./dlq.ts";
 import { ReplayIds } from "./replay-ids.ts";
@@ -84,6 +85,8 @@ export class ProcessorRuntime {
   private nextCheckpointId = 1;
   /** Clock time of the last checkpoint; -Infinity makes the first batch boundary take one. */
   private lastCheckpointAt = -Infinity;
+  /** The sink write in flight (at most one); see `deliver`. */
+  private writing: Promise<void> | undefined;
 
   constructor(plan: ProcessorPlan, options: RuntimeOptions) {
     this.plan = plan;
@@ -171,19 +174,23 @@ export class ProcessorRuntime {
           break;
         }
         await this.handleBatch(next.batch);
+        // Nothing to overlap while the source is quiet: a failed write surfaces now, not at the next checkpoint.
+        if (next.batch.records.length === 0) await this.writesSettled();
         if (this.window) checkStateLimit(this.window.stateSize(), this.options.maxStateBytes);
         this.positions = next.positions;
         this.dirty = true;
         if (this.clock.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.checkpoint();
       }
       // Graceful stop or end of input: everything processed so far is written, so record where that was.
+      await this.writesSettled();
+      await this.flushDlq(); // the last write's per-document failures
       if (this.dirty) await this.checkpoint();
     } catch (error) {
       this.collector.status = "error";
       throw error;
     } finally {
       await source.close();
-      await Promise.allSettled(queue);
+      await Promise.allSettled([...queue, this.writing]);
     }
     this.collector.status = "stopped";
     return this.stats({ verbose: true });
@@ -206,18 +213,31 @@ export class ProcessorRuntime {
   private async checkpoint(): Promise<void> {
     const store = this.options.checkpoints;
     const positions = this.positions;
-    if (!store || positions === undefined) return;
+    const { sink } = this.options;
+    if (positions === undefined || (!store && !sink.commit)) return;
+    // The positions cover the last batch handled, whose write may still be in flight.
+    await this.writesSettled();
+    if (!store) {
+      // Nothing to save, but an exactly-once sink still shows its output only when it commits.
+      if (sink.commit) await this.commitWithoutCheckpoint(sink.commit);
+      return;
+    }
     const startedAt = performance.now();
     await this.flushDlq();
-    await this.options.sink.flush?.();
+    await sink.flush?.();
+    const marker = sink.commit ? newCommitMarker() : undefined;
     const checkpoint: Checkpoint = {
       id: this.nextCheckpointId,
       createdAt: this.clock.now(),
       sourcePositions: positions,
       operatorState: this.operatorState(),
       stats: this.collector.toCheckpoint(),
+      ...(marker === undefined ? {} : { commitMarker: marker }),
     };
     await store.save(checkpoint);
+    // Two-phase: the checkpoint is saved first, then the sink commits its marker with the output; after a
+    // crash in between, the marker tells the checkpoint store which of its last two checkpoints counts.
+    if (marker !== undefined) await sink.commit?.(marker);
     const durationMillis = Math.round((performance.now() - startedAt) * 100) / 100;
     this.nextCheckpointId++;
     this.lastCheckpointAt = this.clock.now();
@@ -231,6 +251,14 @@ export class ProcessorRuntime {
     this.collector.lastCheckpoint = info;
     this.options.onCheckpoint?.(info);
     await this.options.source.acknowledge?.(positions);
+  }
+
+  private async commitWithoutCheckpoint(commit: (marker: number) => Promise<void>): Promise<void> {
+    await this.flushDlq();
+    await this.options.sink.flush?.();
+    await commit(newCommitMarker());
+    this.lastCheckpointAt = this.clock.now();
+    this.dirty = false;
   }
 
   /** State of every stateful operator, BSON/EJSON-serialisable. */
@@ -266,6 +294,8 @@ export class ProcessorRuntime {
   private async handleBatch(batch: SourceBatch): Promise<void> {
     const startedAt = performance.now();
     const wallNow = this.clock.now();
+    const assigned = this.options.source.partitions?.();
+    if (assigned) this.tracker.assign(assigned, wallNow);
     if (batch.records.length === 0) {
       if (!this.window) return;
       this.tracker.refresh(wallNow, batch.idlePartitions);
@@ -397,12 +427,35 @@ export class ProcessorRuntime {
     };
   }
 
+  /**
+   * Starts the sink write of `items` once the previous write has been acknowledged, and returns without
+   * waiting for it: the runtime reads and runs the next batch while the sink waits for its server. Writes
+   * stay strictly sequential (order, and a retried write can never overtake a later one); a write's
+   * failure surfaces at the next write, checkpoint or end of run, and every checkpoint waits for the write
+   * in flight, so no position is saved or acknowledged before its output is written.
+   */
   private async deliver(items: Item[], startedAt: number): Promise<void> {
+    const context = this.writeContext(items);
     const docs = items.map((item) => item.doc);
+    this.options.sink.prepare?.(docs);
+    await this.writesSettled();
+    const writing = this.write(docs, context, startedAt);
+    writing.catch(() => undefined); // observed by writesSettled()
+    this.writing = writing;
+  }
+
+  /** Waits for the write in flight; throws its failure. */
+  private async writesSettled(): Promise<void> {
+    const writing = this.writing;
+    this.writing = undefined;
+    await writing;
+  }
+
+  private async write(docs: Doc[], context: SinkWriteContext, startedAt: number): Promise<void> {
     const op = this.sinkOp;
     op.inputMessageCount += docs.length;
     const t0 = performance.now();
-    const result = await this.options.sink.write(docs, this.writeContext(items));
+    const result = await this.options.sink.write(docs, context);
     const done = performance.now();
     op.executionTimeMillis += done - t0;
     const failed = result.failures?.length ?? 0;

@@ -12,6 +12,17 @@ export interface Sink {
    * every checkpoint barrier, before the checkpoint is saved and before any source position is acknowledged.
    */
   flush?(): Promise<void>;
+  /**
+   * Optional: the per-document work of a batch (encoding…) ahead of its `write`, which follows with the same
+   * `docs` array. The runtime calls it while the previous batch's write is still in flight.
+   */
+  prepare?(docs: readonly Doc[]): void;
+  /**
+   * Exactly-once sinks only (Kafka `$emit` with `config.exactlyOnce`): makes everything written since the
+   * last commit visible at once, atomically with `marker`, which the checkpoint saved just before carries.
+   * Output the sink accepted but never committed is discarded when the processor restarts.
+   */
+  readonly commit?: (marker: number) => Promise<void>;
   close(): Promise<void>;
 }
 

@@ -31,6 +31,12 @@ export interface Source {
    * Never called with positions whose results are not written.
    */
   acknowledge?(positions: Doc): Promise<void>;
+  /**
+   * The partitions (as in {@link SourceRecord.partition}) the source reads right now, for sources that know
+   * them before they deliver (Kafka's assigned partitions): each holds the watermark back until it delivers
+   * or is idle. The runtime asks before every batch; return the same array while nothing changed.
+   */
+  partitions?(): readonly (string | number)[];
   close(): Promise<void>;
 }
 

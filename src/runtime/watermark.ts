@@ -9,12 +9,18 @@ interface PartitionState {
  * Watermarks per source partition (max event time − 1 ms), combined by minimum over partitions that are
  * not idle. A partition is idle when the source says so or, with `partitionIdleTimeoutMs`, when nothing came
  * from it for that long (wall clock). The combined watermark never goes backwards.
+ *
+ * Partitions the source is assigned ({@link assign}) count from the start: one that has delivered nothing
+ * holds the watermark back until it does or is idle, so a partition read first cannot run ahead and make
+ * the others' early records late. Partitions the source never named count from their first record.
  */
 export class WatermarkTracker {
   private readonly partitions = new Map<string | number, PartitionState>();
   private readonly idleTimeoutMs: number | undefined;
   private idleBySource = new Set<string | number>();
   private combined = -Infinity;
+  /** The last list {@link assign} registered: a source returning the same array again costs nothing. */
+  private assigned: readonly (string | number)[] | undefined;
 
   constructor(partitionIdleTimeoutMs: number | undefined) {
     this.idleTimeoutMs = partitionIdleTimeoutMs;
@@ -22,6 +28,19 @@ export class WatermarkTracker {
 
   get current(): number {
     return this.combined;
+  }
+
+  /**
+   * Registers the source's assigned partitions (at start and after a rebalance); new ones count as seen
+   * at `wallNow` with nothing delivered. Partitions are never dropped: after a restart a consumer may get
+   * its partitions in steps, and releasing a restored partition would let the watermark run ahead of it.
+   */
+  assign(partitions: readonly (string | number)[], wallNow: number): void {
+    if (partitions === this.assigned) return;
+    this.assigned = partitions;
+    for (const partition of partitions)
+      if (!this.partitions.has(partition))
+        this.partitions.set(partition, { maxEventTime: -Infinity, lastSeen: wallNow });
   }
 
   observe(partition: string | number, eventTime: number, wallNow: number): void {
@@ -42,8 +61,8 @@ export class WatermarkTracker {
   }
 
   /**
-   * Per-partition max event times, idle bookkeeping and the combined watermark, for a checkpoint (plain
-   * numbers and strings: storable as is or through `encodeState`).
+   * Per-partition max event times (-Infinity: assigned, nothing delivered yet), idle bookkeeping and the
+   * combined watermark, for a checkpoint (plain numbers and strings: storable through `encodeState`).
    */
   snapshot(): Doc {
     const partitions: unknown[] = [];
@@ -59,6 +78,7 @@ export class WatermarkTracker {
    */
   restore(state: Doc, options: { wallNow?: number } = {}): void {
     this.partitions.clear();
+    this.assigned = undefined;
     for (const [partition, maxEventTime, lastSeen] of state.partitions as [string | number, number, number][])
       this.partitions.set(partition, { maxEventTime, lastSeen: options.wallNow ?? lastSeen });
     this.idleBySource = new Set(state.idleBySource as (string | number)[]);

@@ -1,7 +1,7 @@
 import { EJSON } from "bson";
 import { StateStoreCheckpoints } from "../../control/checkpoint-store.ts";
 import { FileStateStore } from "../../control/file-state-store.ts";
-import { JsonLinesDlqWriter } from "../../runtime/index.ts";
+import { JsonLinesDlqWriter, slotKey } from "../../runtime/index.ts";
 import { parseArgs, UsageError, type ParsedArgs } from "../args.ts";
 import { loadCatalog, loadPlanner, normalizeDefinition, parseJsonText, readText } from "../definition.ts";
 import { reportError } from "../errors.ts";
@@ -58,7 +58,8 @@ export async function processCommand(args: readonly string[], io: CliIo): Promis
       dlq,
       dryRun: parsed.flags.has("dry-run"),
       checkpoints: checkpointDir
-        ? new StateStoreCheckpoints(new FileStateStore(checkpointDir), plan.name)
+        ? (slot: 0 | 1) =>
+            new StateStoreCheckpoints(new FileStateStore(checkpointDir), slotKey(plan.name, slot))
         : undefined,
       checkpointIntervalMs,
       limit,

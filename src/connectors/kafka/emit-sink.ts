@@ -6,7 +6,7 @@
  * written only after the broker acknowledged it (`acks`). What is still failing after the retries, or cannot
  * heal (authentication, unknown topic with auto-creation off), is thrown as a {@link ConnectorError}.
  */
-import { Producer } from "@platformatic/kafka";
+import { Admin, Producer } from "@platformatic/kafka";
 import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
 import type { SinkPlan } from "../../pipeline/plan.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
@@ -15,17 +15,32 @@ import { encodeHeaders, encodeKey, type KeyFormat } from "./codec.ts";
 import type { KafkaClientOptions } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
+import {
+  addMarker,
+  transactionalProducer,
+  type ExactlyOnceSettings,
+  type KafkaTransaction,
+} from "./transactions.ts";
 
 export interface KafkaEmitSinkOptions {
   /** Retries of a batch whose send failed transiently (default 8 attempts, about 16 s of back-off). */
   readonly retry?: RetryPolicy;
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** `config.exactlyOnce`: write through Kafka transactions, one per checkpoint (see transactions.ts). */
+  readonly exactlyOnce?: ExactlyOnceSettings;
 }
 
 export type EmitSinkPlan = Extract<SinkPlan, { kind: "emit" }>;
 
 const ACKS: Readonly<Record<string, number>> = { all: -1, "-1": -1, "0": 0, "1": 1 };
 const NO_VARS: Vars = Object.freeze({});
+
+/** A batch turned into records, with the documents that could not be (by index). */
+interface EncodedBatch {
+  readonly messages: Outgoing[];
+  readonly failures: Array<{ index: number; message: string }>;
+  readonly bytes: number;
+}
 
 interface Outgoing {
   topic: string;
@@ -45,6 +60,11 @@ export class KafkaEmitSink implements Sink {
   private readonly tombstoneWhen: Evaluator | undefined;
   private readonly format: { outputFormat: OutputFormat; dateFormat: DateFormat };
   private readonly options: KafkaEmitSinkOptions;
+  /** Exactly-once only: the open transaction (begun by the first write after a commit) and the marker admin. */
+  private transaction: KafkaTransaction | undefined;
+  private readonly admin: Admin | undefined;
+  /** Present only for exactly-once: commits the open transaction together with `marker`. */
+  readonly commit?: (marker: number) => Promise<void>;
 
   constructor(client: KafkaClientOptions, plan: EmitSinkPlan, options: KafkaEmitSinkOptions = {}) {
     this.options = options;
@@ -65,16 +85,38 @@ export class KafkaEmitSink implements Sink {
       outputFormat: (config.outputFormat as OutputFormat | undefined) ?? "relaxedJson",
       dateFormat: (config.dateFormat as DateFormat | undefined) ?? "default",
     };
+    const compression =
+      (config.compression_type as "none" | "gzip" | "snappy" | "lz4" | "zstd" | undefined) ?? "none";
+    const exactlyOnce = options.exactlyOnce;
+    if (exactlyOnce) {
+      this.producer = transactionalProducer(client, exactlyOnce, { compression });
+      this.admin = new Admin(client);
+      this.commit = (marker) => this.commitTransaction(exactlyOnce, marker);
+      return;
+    }
     this.producer = new Producer({
       ...client,
       acks: ACKS[String(config.acks ?? "all")] ?? -1,
-      compression:
-        (config.compression_type as "none" | "gzip" | "snappy" | "lz4" | "zstd" | undefined) ?? "none",
+      compression,
       autocreateTopics: true,
     });
   }
 
+  /** Batches `prepare` encoded while the previous send was in flight, until their `write`. */
+  private readonly prepared = new WeakMap<readonly Doc[], EncodedBatch>();
+
+  prepare(docs: readonly Doc[]): void {
+    this.prepared.set(docs, this.encode(docs));
+  }
+
   async write(docs: readonly Doc[]): Promise<SinkResult> {
+    const { messages, failures, bytes } = this.prepared.get(docs) ?? this.encode(docs);
+    this.prepared.delete(docs);
+    if (messages.length > 0) await this.send(messages);
+    return failures.length > 0 ? { bytes, failures } : { bytes };
+  }
+
+  private encode(docs: readonly Doc[]): EncodedBatch {
     const failures: Array<{ index: number; message: string }> = [];
     const messages: Outgoing[] = [];
     let bytes = 0;
@@ -87,11 +129,11 @@ export class KafkaEmitSink implements Sink {
         failures.push({ index, message: (error as Error).message });
       }
     });
-    if (messages.length > 0) await this.send(messages);
-    return failures.length > 0 ? { bytes, failures } : { bytes };
+    return { messages, failures, bytes };
   }
 
   private async send(messages: Outgoing[]): Promise<void> {
+    if (this.options.exactlyOnce) return this.sendInTransaction(messages);
     try {
       await withRetries(() => this.producer.send({ messages }), isTransientKafkaError, {
         attempts: 8,
@@ -104,12 +146,46 @@ export class KafkaEmitSink implements Sink {
     }
   }
 
+  /**
+   * No retries inside a transaction: a failed send fails the run, the transaction is aborted (here, or by
+   * the fencing of the next run) and the processor restarts from its last checkpoint, whose output is
+   * exactly what Kafka committed.
+   */
+  private async sendInTransaction(messages: Outgoing[]): Promise<void> {
+    try {
+      this.transaction ??= await this.producer.beginTransaction();
+      await this.transaction.send({ messages });
+    } catch (error) {
+      throw kafkaFailure(
+        error,
+        `Kafka transactional $emit (${this.options.exactlyOnce?.transactionalId}) failed`,
+      );
+    }
+  }
+
+  private async commitTransaction(settings: ExactlyOnceSettings, marker: number): Promise<void> {
+    try {
+      const transaction = (this.transaction ??= await this.producer.beginTransaction());
+      await addMarker(transaction, this.admin as Admin, settings, marker);
+      await transaction.commit();
+      this.transaction = undefined;
+    } catch (error) {
+      throw kafkaFailure(error, `Kafka transaction commit (${settings.transactionalId}) failed`);
+    }
+  }
+
   async close(): Promise<void> {
-    await this.producer.close();
+    const open = this.transaction;
+    this.transaction = undefined;
+    // Uncommitted output must never become visible; the next run's fencing would abort it too.
+    if (open && !open.completed) await open.abort().catch(() => undefined);
+    await Promise.allSettled([this.producer.close(), this.admin?.close()]);
   }
 
   private messageFor(doc: Doc): Outgoing {
-    const vars = doc._stream_meta === undefined ? NO_VARS : { $stream: doc._stream_meta };
+    // `$$stream` only for the expressions that may read it (none with a literal topic and no key/headers).
+    const evaluates = this.fixedTopic === undefined || this.key || this.headers || this.tombstoneWhen;
+    const vars = !evaluates || doc._stream_meta === undefined ? NO_VARS : { $stream: doc._stream_meta };
     const topic = this.fixedTopic ?? this.topic(doc, vars);
     if (typeof topic !== "string" || topic === "") {
       throw new Error(

@@ -35,6 +35,9 @@ function permanentReason(error: unknown): string | undefined {
     if (k.code === "PLT_KFK_USER" && typeof k.message === "string" && /^Unknown topics? /.test(k.message)) {
       return `${k.message.replace(/\.$/, "")}: the topic does not exist and the broker does not create topics automatically; create it or fix the topic name`;
     }
+    if (k.apiId === "PRODUCER_FENCED" || k.apiId === "TRANSACTIONAL_ID_NOT_FOUND") {
+      return `the transactional id was taken over by another producer (${k.apiId}): another instance runs this processor, or two processors share a config.transactionalId`;
+    }
     if (k.apiId !== undefined && BAD_TOPIC_API_ERRORS.has(k.apiId)) {
       return `invalid topic (${k.apiId}): fix the topic name`;
     }

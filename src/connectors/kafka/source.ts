@@ -222,9 +222,43 @@ export class KafkaSource implements Source {
     }
     const messages = this.queue.splice(0, max);
     if (stream.isPaused() && this.queue.length < max) stream.resume();
+    if (messages.length === 0) return { records: [], idle: true };
     const records = messages.map((message) => this.toRecord(message));
-    return records.length > 0 ? { records } : { records: [], idle: true };
+    this.advanceOffsets(messages);
+    return { records };
   }
+
+  /** Records where each partition continues: after the last of its messages in `messages`. */
+  private advanceOffsets(messages: readonly KafkaMessage[]): void {
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const message = messages[i];
+      const key = `${message.topic}:${message.partition}`;
+      const next = message.offset + 1n;
+      if ((this.nextOffsets.get(key) ?? -1n) < next) this.nextOffsets.set(key, next);
+      // Messages of one partition mostly come in one run: the rest of the run cannot be later.
+      while (
+        i > 0 &&
+        messages[i - 1].partition === message.partition &&
+        messages[i - 1].topic === message.topic
+      )
+        i--;
+    }
+  }
+
+  /** The group's current assignment as `topic:partition`s (the watermark waits for each of them). */
+  partitions(): readonly string[] {
+    const assignments = this.consumer?.assignments ?? null;
+    if (assignments !== this.assignmentsSeen) {
+      this.assignmentsSeen = assignments;
+      this.assigned = (assignments ?? []).flatMap(({ topic, partitions }) =>
+        partitions.map((p) => `${topic}:${p}`),
+      );
+    }
+    return this.assigned;
+  }
+
+  private assignmentsSeen: KafkaConsumer["assignments"] = null;
+  private assigned: readonly string[] = [];
 
   /** Next offset to read per `topic:partition`: what a checkpoint stores. */
   positions(): Doc {
@@ -263,28 +297,46 @@ export class KafkaSource implements Source {
   }
 
   private toRecord(message: KafkaMessage): SourceRecord {
-    const partitionKey = `${message.topic}:${message.partition}`;
-    this.nextOffsets.set(partitionKey, message.offset + 1n);
     const meta: Doc = { topic: message.topic, partition: message.partition, offset: Number(message.offset) };
     if (message.headerEntries.length > 0)
       meta.headers = decodeHeaders(message.headerEntries.map(([k, v]) => [k.toString(), v] as const));
     const value = message.value ?? Buffer.alloc(0);
-    const base = { partition: partitionKey, timestamp: Number(message.timestamp), size: value.length, meta };
+    let error: { message: string; raw: unknown } | undefined;
+    let doc: Doc | undefined;
     try {
       const key = decodeKey(message.key, this.keyFormat);
       if (key !== undefined) meta.key = key;
-    } catch (error) {
-      if (!this.passThroughBadKeys) return { ...base, doc: undefined, error: rawError(error, value) };
+    } catch (thrown) {
+      if (!this.passThroughBadKeys) error = rawError(thrown, value);
     }
-    try {
-      const doc = parseExtendedJson(value.toString("utf8"));
-      if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-        return { ...base, doc: undefined, error: rawError(new Error("value is not a JSON object"), value) };
+    if (error === undefined) {
+      try {
+        const parsed = parseExtendedJson(value.toString("utf8"));
+        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) doc = parsed as Doc;
+        else error = rawError(new Error("value is not a JSON object"), value);
+      } catch (thrown) {
+        error = rawError(thrown, value);
       }
-      return { ...base, doc: doc as Doc };
-    } catch (error) {
-      return { ...base, doc: undefined, error: rawError(error, value) };
     }
+    return {
+      doc,
+      partition: this.partitionKey(message.topic, message.partition),
+      timestamp: Number(message.timestamp),
+      size: value.length,
+      meta,
+      error,
+    };
+  }
+
+  private lastPartition: { topic: string; partition: number; key: string } | undefined;
+
+  /** `topic:partition`, the same string for consecutive messages of one partition. */
+  private partitionKey(topic: string, partition: number): string {
+    const last = this.lastPartition;
+    if (last !== undefined && last.partition === partition && last.topic === topic) return last.key;
+    const key = `${topic}:${partition}`;
+    this.lastPartition = { topic, partition, key };
+    return key;
   }
 }
 

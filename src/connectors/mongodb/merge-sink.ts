@@ -58,11 +58,12 @@ export class MergeSink implements Sink {
     const byNamespace = new Map<string, { db: string; coll: string; writes: Write[] }>();
     docs.forEach((doc, index) => {
       try {
-        const [db, coll] = this.namespaceOf(doc);
+        const vars = streamVars(doc);
+        const [db, coll] = this.namespaceOf(doc, vars);
         const key = `${db}.${coll}`;
         let group = byNamespace.get(key);
         if (!group) byNamespace.set(key, (group = { db, coll, writes: [] }));
-        const write = this.writeFor(doc, index, context);
+        const write = this.writeFor(doc, vars, index, context);
         if (write) group.writes.push(write);
       } catch (error) {
         failures.push({ index, message: (error as Error).message });
@@ -80,8 +81,10 @@ export class MergeSink implements Sink {
 
   async close(): Promise<void> {}
 
-  private namespaceOf(doc: Doc): [string, string] {
-    const vars = streamVars(doc);
+  /** The last namespace that passed `namespaceProblem` (most batches write to one). */
+  private checkedNamespace: readonly [string, string] | undefined;
+
+  private namespaceOf(doc: Doc, vars: Vars): readonly [string, string] {
     let db: unknown;
     let coll: unknown;
     try {
@@ -93,6 +96,8 @@ export class MergeSink implements Sink {
         { cause: error },
       );
     }
+    const checked = this.checkedNamespace;
+    if (checked !== undefined && checked[0] === db && checked[1] === coll) return checked;
     for (const [name, value] of [
       ["db", db],
       ["coll", coll],
@@ -106,12 +111,17 @@ export class MergeSink implements Sink {
     const problem = namespaceProblem(db as string, coll as string);
     if (problem !== undefined)
       throw new Error(`Failed to evaluate target namespace in MergeOperator with error: ${problem}`);
-    return [db as string, coll as string];
+    this.checkedNamespace = [db as string, coll as string];
+    return this.checkedNamespace;
   }
 
   /** The write for one document, or undefined when its modes say to do nothing. */
-  private writeFor(doc: Doc, index: number, context: SinkWriteContext | undefined): Write | undefined {
-    const vars = streamVars(doc);
+  private writeFor(
+    doc: Doc,
+    vars: Vars,
+    index: number,
+    context: SinkWriteContext | undefined,
+  ): Write | undefined {
     let whenMatched;
     let whenNotMatched;
     try {

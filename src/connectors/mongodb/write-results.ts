@@ -19,6 +19,7 @@ export function sinkResult(
 
 /** The value at a dotted path of plain sub-documents (`on` fields, `timeField`); undefined when missing. */
 export function readPath(doc: Doc, path: string): unknown {
+  if (!path.includes(".")) return doc[path];
   let value: unknown = doc;
   for (const part of path.split(".")) {
     if (typeof value !== "object" || value === null) return undefined;

@@ -116,6 +116,9 @@ function readKafkaConfig(spec: Spec, ctx: PlanContext, evaluators: Record<string
     "acks",
     "compression_type",
     "tombstoneWhen",
+    // Eddy extensions: Kafka transactions, one per checkpoint (docs/checkpoints.md).
+    "exactlyOnce",
+    "transactionalId",
   ]);
   if (!config) return;
   if (config.has("key") && !config.has("keyFormat")) {
@@ -138,4 +141,15 @@ function readKafkaConfig(spec: Spec, ctx: PlanContext, evaluators: Record<string
   }
   config.enumOf("compression_type", COMPRESSION);
   compileOption(ctx, config, "tombstoneWhen", evaluators, "config.tombstoneWhen");
+  const exactlyOnce = config.bool("exactlyOnce");
+  const transactionalId = config.string("transactionalId");
+  if (transactionalId !== undefined && exactlyOnce !== true)
+    config.error("transactionalId", "config.transactionalId needs config.exactlyOnce: true");
+  if (transactionalId === "") config.error("transactionalId", "config.transactionalId must not be empty");
+  if (exactlyOnce === true && acks !== undefined && String(acks) !== "all" && String(acks) !== "-1") {
+    config.error(
+      "acks",
+      `config.exactlyOnce needs acks 'all' (Kafka transactions require it), got '${String(acks)}'; remove acks or set it to 'all'`,
+    );
+  }
 }
