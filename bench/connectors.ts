@@ -208,13 +208,28 @@ async function rawKafkaCopy(brokers: string[], topic: string, target: string, ex
   return seconds;
 }
 
+/**
+ * A new topic, created before the clock starts: an auto-created one costs the first send about 1 s on
+ * either side (LEADER_NOT_AVAILABLE, then the client's 1 s retry delay), which would dwarf the copy itself.
+ */
+async function newTopic(brokers: string[], prefix: string): Promise<string> {
+  const topic = uniqueName(prefix);
+  const admin = new Admin({ clientId: "bench-connectors", bootstrapBrokers: brokers });
+  try {
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+  } finally {
+    await admin.close();
+  }
+  return topic;
+}
+
 async function kafkaToKafka(brokers: string[]) {
   const input = uniqueName("bench_in");
   await produceAll(brokers, input, MESSAGES, (i) => ({ id: i, v: i % 100, name: `sensor-${i % 50}` }));
   log(`(i) produced ${MESSAGES} messages to ${input}`);
   const { rawSeconds, eddySeconds } = await alternate(
-    () => rawKafkaCopy(brokers, input, uniqueName("bench_raw_out"), MESSAGES),
-    () =>
+    async () => rawKafkaCopy(brokers, input, await newTopic(brokers, "bench_raw_out"), MESSAGES),
+    async () =>
       runEddy(
         {
           name: "bench_kafka",
@@ -228,7 +243,7 @@ async function kafkaToKafka(brokers: string[]) {
             },
             { $match: { v: { $gte: 0 } } },
             { $addFields: { doubled: { $multiply: ["$v", 2] } } },
-            { $emit: { connectionName: "k", topic: uniqueName("bench_eddy_out") } },
+            { $emit: { connectionName: "k", topic: await newTopic(brokers, "bench_eddy_out") } },
           ],
         },
         [{ name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } }],
@@ -349,9 +364,10 @@ async function latency(brokers: string[]) {
     { connections: catalog },
   );
   const clients = new ConnectorClients(catalog);
+  const sink = createSink(plan, catalog, process.stdout, clients);
   const runtime = new ProcessorRuntime(plan, {
     source: createSource(plan, catalog, process.stdin, clients),
-    sink: createSink(plan, catalog, process.stdout, clients),
+    sink,
   });
   const running = runtime.run();
 
@@ -405,6 +421,7 @@ async function latency(brokers: string[]) {
   await Promise.race([allReceived, sleep(60_000)]);
   runtime.stop();
   await running;
+  await sink.close(); // its producer would keep the process alive
   await clients.close();
   await stream.close();
   await consumer.close(true);
