@@ -75,7 +75,8 @@ describe("ProcessorSupervisor", () => {
       onStatus: (status) => statuses.push(status),
     });
     await supervisor.start();
-    await until(() => supervisor.status().restarts >= 2);
+    // Each attempt is briefly "running" before its write fails: sample while it waits to retry.
+    await until(() => supervisor.status().restarts >= 2 && supervisor.status().state === "retrying");
     const retrying = supervisor.stats();
     expect(retrying.status).toBe("error");
     expect(retrying.error).toEqual({ reason: "fetch failed", retryable: true });

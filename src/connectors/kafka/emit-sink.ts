@@ -90,8 +90,9 @@ export class KafkaEmitSink implements Sink {
     const exactlyOnce = options.exactlyOnce;
     if (exactlyOnce) {
       this.producer = transactionalProducer(client, exactlyOnce, { compression });
-      this.admin = new Admin(client);
-      this.commit = (marker) => this.commitTransaction(exactlyOnce, marker);
+      const admin = new Admin(client);
+      this.admin = admin;
+      this.commit = (marker) => this.commitTransaction(exactlyOnce, admin, marker);
       return;
     }
     this.producer = new Producer({
@@ -163,10 +164,14 @@ export class KafkaEmitSink implements Sink {
     }
   }
 
-  private async commitTransaction(settings: ExactlyOnceSettings, marker: number): Promise<void> {
+  private async commitTransaction(
+    settings: ExactlyOnceSettings,
+    admin: Admin,
+    marker: number,
+  ): Promise<void> {
     try {
       const transaction = (this.transaction ??= await this.producer.beginTransaction());
-      await addMarker(transaction, this.admin as Admin, settings, marker);
+      await addMarker(transaction, admin, settings, marker);
       await transaction.commit();
       this.transaction = undefined;
     } catch (error) {
