@@ -4,19 +4,14 @@
  */
 import type { Doc } from "../mql/index.ts";
 import type { ProcessorStats } from "../runtime/index.ts";
+import type { MessageCountersOutput } from "../runtime/stats.ts";
 import type { StateStore } from "./state-store.ts";
 
 const COLLECTION = "stats";
 
 /** One periodic snapshot: the cumulative counters at `at`. */
-export interface StatsSnapshot {
+export interface StatsSnapshot extends MessageCountersOutput {
   readonly at: Date;
-  readonly inputMessageCount: number;
-  readonly inputMessageSize: number;
-  readonly outputMessageCount: number;
-  readonly outputMessageSize: number;
-  readonly dlqMessageCount: number;
-  readonly dlqMessageSize: number;
   readonly stateSize: number;
   readonly watermark?: Date;
 }

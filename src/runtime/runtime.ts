@@ -217,14 +217,16 @@ export class ProcessorRuntime {
     if (positions === undefined || (!store && !sink.commit)) return;
     // The positions cover the last batch handled, whose write may still be in flight.
     await this.writesSettled();
-    if (!store) {
-      // Nothing to save, but an exactly-once sink still shows its output only when it commits.
-      if (sink.commit) await this.commitWithoutCheckpoint(sink.commit);
-      return;
-    }
     const startedAt = performance.now();
     await this.flushDlq();
     await sink.flush?.();
+    if (!store) {
+      // Nothing to save, but an exactly-once sink still shows its output only when it commits.
+      await sink.commit?.(newCommitMarker());
+      this.lastCheckpointAt = this.clock.now();
+      this.dirty = false;
+      return;
+    }
     const marker = sink.commit ? newCommitMarker() : undefined;
     const checkpoint: Checkpoint = {
       id: this.nextCheckpointId,
@@ -251,14 +253,6 @@ export class ProcessorRuntime {
     this.collector.lastCheckpoint = info;
     this.options.onCheckpoint?.(info);
     await this.options.source.acknowledge?.(positions);
-  }
-
-  private async commitWithoutCheckpoint(commit: (marker: number) => Promise<void>): Promise<void> {
-    await this.flushDlq();
-    await this.options.sink.flush?.();
-    await commit(newCommitMarker());
-    this.lastCheckpointAt = this.clock.now();
-    this.dirty = false;
   }
 
   /** State of every stateful operator, BSON/EJSON-serialisable. */

@@ -17,6 +17,7 @@ import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
 import {
   addMarker,
+  SHARED_MARKER_TOPIC,
   transactionalProducer,
   type ExactlyOnceSettings,
   type KafkaTransaction,
@@ -31,6 +32,26 @@ export interface KafkaEmitSinkOptions {
 }
 
 export type EmitSinkPlan = Extract<SinkPlan, { kind: "emit" }>;
+
+/** `$emit`'s topic when it is a literal name rather than an expression. */
+function literalTopic(plan: EmitSinkPlan): string | undefined {
+  const topic = plan.options.topic;
+  return typeof topic === "string" && topic !== "" && !topic.startsWith("$") ? topic : undefined;
+}
+
+/** The settings of an exactly-once Kafka `$emit`, or undefined when the sink is anything else. */
+export function exactlyOnceSettings(processorName: string, sink: SinkPlan): ExactlyOnceSettings | undefined {
+  if (sink.kind !== "emit" || sink.operatorName !== "KafkaEmitOperator") return undefined;
+  const config = (sink.options.config as Doc | undefined) ?? {};
+  if (config.exactlyOnce !== true) return undefined;
+  const literal = literalTopic(sink);
+  return {
+    transactionalId:
+      typeof config.transactionalId === "string" ? config.transactionalId : `eddy-${processorName}`,
+    markerTopic: literal ?? SHARED_MARKER_TOPIC,
+    sharedMarkerTopic: literal === undefined,
+  };
+}
 
 const ACKS: Readonly<Record<string, number>> = { all: -1, "-1": -1, "0": 0, "1": 1 };
 const NO_VARS: Vars = Object.freeze({});
@@ -74,9 +95,7 @@ export class KafkaEmitSink implements Sink {
     if (!topic) throw new Error(`${plan.path}: $emit to Kafka needs a topic`);
     this.topic = topic;
     // A literal topic needs no evaluation per document.
-    const literal = plan.options.topic;
-    this.fixedTopic =
-      typeof literal === "string" && !literal.startsWith("$") && literal !== "" ? literal : undefined;
+    this.fixedTopic = literalTopic(plan);
     this.key = evaluators["config.key"];
     this.keyFormat = (config.keyFormat as KeyFormat | undefined) ?? "binData";
     this.headers = evaluators["config.headers"];

@@ -8,8 +8,6 @@
  * Kafka (see `TwoPhaseCheckpoints` and docs/checkpoints.md).
  */
 import { Admin, FindCoordinatorKeyTypes, Producer, type Message } from "@platformatic/kafka";
-import type { Doc } from "../../mql/index.ts";
-import type { SinkPlan } from "../../pipeline/plan.ts";
 import type { KafkaClientOptions } from "./connection.ts";
 import { kafkaFailure } from "./errors.ts";
 
@@ -25,27 +23,10 @@ export interface ExactlyOnceSettings {
   readonly sharedMarkerTopic: boolean;
 }
 
-type EmitPlan = Extract<SinkPlan, { kind: "emit" }>;
-
 /** The client's transaction (its class is not exported). */
 export type KafkaTransaction = Awaited<
   ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>["beginTransaction"]>
 >;
-
-/** The settings of an exactly-once Kafka `$emit`, or undefined when the sink is anything else. */
-export function exactlyOnceSettings(processorName: string, sink: SinkPlan): ExactlyOnceSettings | undefined {
-  if (sink.kind !== "emit" || sink.operatorName !== "KafkaEmitOperator") return undefined;
-  const config = ((sink as EmitPlan).options.config as Doc | undefined) ?? {};
-  if (config.exactlyOnce !== true) return undefined;
-  const topic = (sink as EmitPlan).options.topic;
-  const literal = typeof topic === "string" && topic !== "" && !topic.startsWith("$") ? topic : undefined;
-  return {
-    transactionalId:
-      typeof config.transactionalId === "string" ? config.transactionalId : `eddy-${processorName}`,
-    markerTopic: literal ?? SHARED_MARKER_TOPIC,
-    sharedMarkerTopic: literal === undefined,
-  };
-}
 
 /**
  * A transactional producer. Kafka's `InitProducerId` with an explicit "no previous producer" (-1/-1):

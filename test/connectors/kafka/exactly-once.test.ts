@@ -2,12 +2,12 @@ import { Consumer } from "@platformatic/kafka";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
-import { KafkaEmitSink, type EmitSinkPlan } from "../../../src/connectors/kafka/emit-sink.ts";
 import {
   exactlyOnceSettings,
-  fenceAndReadMarker,
-  SHARED_MARKER_TOPIC,
-} from "../../../src/connectors/kafka/transactions.ts";
+  KafkaEmitSink,
+  type EmitSinkPlan,
+} from "../../../src/connectors/kafka/emit-sink.ts";
+import { fenceAndReadMarker, SHARED_MARKER_TOPIC } from "../../../src/connectors/kafka/transactions.ts";
 import { runProcessor } from "../../../src/cli/run-processor.ts";
 import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor, PlanError } from "../../../src/pipeline/index.ts";
