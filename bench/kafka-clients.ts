@@ -1,7 +1,9 @@
 // Produce and consume throughput of @platformatic/kafka and kafkajs against the test broker
 // (scripts/services, or KAFKA_BROKERS). Each round writes N messages in batches with acks=leader,
 // then reads them all back with a new consumer group from the earliest offset. Rounds alternate
-// between the clients; the median round is reported.
+// between the clients; the median round is reported. A third row is Eddy's `$emit` write path: the same
+// batches encoded by DirectProducer (src/connectors/kafka/direct-producer.ts) over the @platformatic/kafka
+// producer's connections, read back by the @platformatic/kafka consumer.
 //
 //   node bench/kafka-clients.ts [--messages 100000] [--size 256] [--batch 500] [--rounds 3] [--json]
 import {
@@ -15,6 +17,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { startServices } from "../scripts/services/services.ts";
+import { DirectProducer } from "../src/connectors/kafka/direct-producer.ts";
 
 const { values: options } = parseArgs({
   options: {
@@ -32,12 +35,14 @@ const rounds = Number(options.rounds);
 
 interface Round {
   produceMsgPerSec: number;
+  /** Process CPU time (all threads) per message while producing: what the write path costs the host. */
+  produceCpuMicrosPerMsg: number;
   /** From the first message received to the last: excludes joining the group. */
   consumeMsgPerSec: number;
   /** From subscribing to the first message: group join and first fetch. */
   firstMessageMs: number;
 }
-type Client = "@platformatic/kafka" | "kafkajs";
+type Client = "@platformatic/kafka" | "kafkajs" | "eddy DirectProducer";
 type Runner = (brokers: string[], topic: string, values: Buffer[]) => Promise<Round>;
 
 function uniqueName(prefix: string): string {
@@ -48,27 +53,49 @@ function rate(count: number, startNs: bigint): number {
   return Math.round(count / (Number(process.hrtime.bigint() - startNs) / 1e9));
 }
 
+/** Writes `values` in batches through `send`; messages per second and CPU microseconds per message. */
+async function produceAll(values: Buffer[], send: (batch: Buffer[]) => Promise<unknown>) {
+  const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  for (let offset = 0; offset < values.length; offset += batchSize) {
+    await send(values.slice(offset, offset + batchSize));
+  }
+  const used = process.cpuUsage(cpu);
+  return {
+    produceMsgPerSec: rate(values.length, start),
+    produceCpuMicrosPerMsg: Number(((used.user + used.system) / values.length).toFixed(2)),
+  };
+}
+
 const platformatic: Runner = async (brokers, topic, values) => {
   const producer = new PlatformaticProducer({
     clientId: "bench-platformatic",
     bootstrapBrokers: brokers,
     acks: ProduceAcks.LEADER,
   });
-  let start = process.hrtime.bigint();
-  for (let offset = 0; offset < values.length; offset += batchSize) {
-    await producer.send({
-      messages: values.slice(offset, offset + batchSize).map((value) => ({ topic, value })),
-    });
-  }
-  const produceMsgPerSec = rate(values.length, start);
+  const produced = await produceAll(values, (batch) =>
+    producer.send({ messages: batch.map((value) => ({ topic, value })) }),
+  );
   await producer.close();
+  return { ...produced, ...(await platformaticConsume(brokers, topic, values.length)) };
+};
 
+const eddyDirect: Runner = async (brokers, topic, values) => {
+  const producer = new PlatformaticProducer({ clientId: "bench-eddy", bootstrapBrokers: brokers });
+  const direct = new DirectProducer(producer, { acks: ProduceAcks.LEADER });
+  if (!(await direct.available())) throw new Error("the broker does not accept Produce v9");
+  const produced = await produceAll(values, (batch) => direct.send(batch.map((value) => ({ topic, value }))));
+  await producer.close();
+  return { ...produced, ...(await platformaticConsume(brokers, topic, values.length)) };
+};
+
+async function platformaticConsume(brokers: string[], topic: string, count: number) {
   const consumer = new PlatformaticConsumer({
     clientId: "bench-platformatic",
     groupId: uniqueName("bench"),
     bootstrapBrokers: brokers,
   });
-  start = process.hrtime.bigint();
+  const start = process.hrtime.bigint();
   const stream = await consumer.consume({
     topics: [topic],
     mode: MessagesStreamModes.EARLIEST,
@@ -79,7 +106,7 @@ const platformatic: Runner = async (brokers, topic, values) => {
   await new Promise<void>((resolve, reject) => {
     stream.on("data", () => {
       if (received++ === 0) first = process.hrtime.bigint();
-      if (received === values.length) resolve();
+      if (received === count) resolve();
     });
     stream.once("error", reject);
   });
@@ -87,26 +114,20 @@ const platformatic: Runner = async (brokers, topic, values) => {
   const firstMessageMs = Math.round(Number(first - start) / 1e6);
   await stream.close();
   await consumer.close(true);
-  return { produceMsgPerSec, consumeMsgPerSec, firstMessageMs };
-};
+  return { consumeMsgPerSec, firstMessageMs };
+}
 
 const kafkajs: Runner = async (brokers, topic, values) => {
   const kafka = new Kafka({ clientId: "bench-kafkajs", brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  let start = process.hrtime.bigint();
-  for (let offset = 0; offset < values.length; offset += batchSize) {
-    await producer.send({
-      topic,
-      acks: 1,
-      messages: values.slice(offset, offset + batchSize).map((value) => ({ value })),
-    });
-  }
-  const produceMsgPerSec = rate(values.length, start);
+  const produced = await produceAll(values, (batch) =>
+    producer.send({ topic, acks: 1, messages: batch.map((value) => ({ value })) }),
+  );
   await producer.disconnect();
 
   const consumer = kafka.consumer({ groupId: uniqueName("bench") });
-  start = process.hrtime.bigint();
+  const start = process.hrtime.bigint();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let received = 0;
@@ -128,10 +149,14 @@ const kafkajs: Runner = async (brokers, topic, values) => {
   const consumeMsgPerSec = rate(received, first);
   const firstMessageMs = Math.round(Number(first - start) / 1e6);
   await consumer.disconnect();
-  return { produceMsgPerSec, consumeMsgPerSec, firstMessageMs };
+  return { ...produced, consumeMsgPerSec, firstMessageMs };
 };
 
-const runners: Record<Client, Runner> = { "@platformatic/kafka": platformatic, kafkajs };
+const runners: Record<Client, Runner> = {
+  "@platformatic/kafka": platformatic,
+  kafkajs,
+  "eddy DirectProducer": eddyDirect,
+};
 
 function median(numbers: number[]): number {
   const sorted = [...numbers].sort((a, b) => a - b);
@@ -143,11 +168,15 @@ try {
   const brokers = services.endpoints.kafkaBrokers;
   const admin = new Admin({ clientId: "bench-admin", bootstrapBrokers: brokers });
   const values = Array.from({ length: messageCount }, () => randomBytes(valueSize));
-  const results: Record<Client, Round[]> = { "@platformatic/kafka": [], kafkajs: [] };
+  const results: Record<Client, Round[]> = {
+    "@platformatic/kafka": [],
+    kafkajs: [],
+    "eddy DirectProducer": [],
+  };
   // One warm-up round each (JIT, connections), not reported.
   for (let round = -1; round < rounds; round++) {
-    const order: Client[] =
-      round % 2 === 0 ? ["kafkajs", "@platformatic/kafka"] : ["@platformatic/kafka", "kafkajs"];
+    const clients = Object.keys(runners) as Client[];
+    const order = round % 2 === 0 ? clients.toReversed() : clients;
     for (const client of order) {
       const topic = uniqueName("bench");
       await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
@@ -164,6 +193,7 @@ try {
       client,
       {
         produceMsgPerSec: median(results[client].map((r) => r.produceMsgPerSec)),
+        produceCpuMicrosPerMsg: median(results[client].map((r) => r.produceCpuMicrosPerMsg)),
         consumeMsgPerSec: median(results[client].map((r) => r.consumeMsgPerSec)),
         firstMessageMs: median(results[client].map((r) => r.firstMessageMs)),
         rounds: results[client],
@@ -187,7 +217,7 @@ try {
     );
     for (const [client, figures] of Object.entries(summary)) {
       console.log(
-        `${client.padEnd(20)} produce ${String(figures.produceMsgPerSec).padStart(9)} msg/s   consume ${String(figures.consumeMsgPerSec).padStart(9)} msg/s   first message after ${figures.firstMessageMs} ms`,
+        `${client.padEnd(20)} produce ${String(figures.produceMsgPerSec).padStart(9)} msg/s (${figures.produceCpuMicrosPerMsg.toFixed(2)} µs CPU/msg)   consume ${String(figures.consumeMsgPerSec).padStart(9)} msg/s   first message after ${figures.firstMessageMs} ms`,
       );
     }
   }

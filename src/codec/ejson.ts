@@ -53,7 +53,7 @@ export function stringifyExtendedJson(value: unknown, options: StringifyOptions 
 }
 
 /** Strings that need no escaping in JSON (printable ASCII without `"` and `\\`): quoted as they are. */
-const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+export const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 function writeString(value: string): string {
   return value.length <= 64 && PLAIN_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
@@ -63,7 +63,7 @@ function writeString(value: string): string {
 const quotedKeys = new Map<string, string>();
 const MAX_QUOTED_KEYS = 10_000;
 
-function quoteKey(key: string): string {
+export function quoteKey(key: string): string {
   let quoted = quotedKeys.get(key);
   if (quoted === undefined) {
     quoted = JSON.stringify(key) + ":";
@@ -115,18 +115,18 @@ function writeRelaxed(value: unknown, isoDates: boolean): string {
   return out + "}";
 }
 
-function writeDouble(n: number): string {
+export function writeDouble(n: number): string {
   if (Number.isFinite(n)) return Object.is(n, -0) ? '{"$numberDouble":"-0.0"}' : String(n);
   return `{"$numberDouble":"${n !== n ? "NaN" : n > 0 ? "Infinity" : "-Infinity"}"}`;
 }
 
-const MAX_RELAXED_DATE = 253402300799999; // 9999-12-31T23:59:59.999Z
+export const MAX_RELAXED_DATE = 253402300799999; // 9999-12-31T23:59:59.999Z
 
 // Consecutive documents mostly carry the same instants (`_ts` of one batch, window bounds): the last
 // rendering per format is reused, since toISOString() dominates the cost of writing a date.
 const lastDate = { ms: NaN, text: "", iso: false };
 
-function writeDate(date: Date, isoDates: boolean): string {
+export function writeDate(date: Date, isoDates: boolean): string {
   const ms = date.getTime();
   if (ms !== ms) return "null";
   if (ms === lastDate.ms && isoDates === lastDate.iso) return lastDate.text;
@@ -140,7 +140,7 @@ function writeDate(date: Date, isoDates: boolean): string {
   return text;
 }
 
-function writeRegex(pattern: string, flags: string): string {
+export function writeRegex(pattern: string, flags: string): string {
   const options = [...flags]
     .filter((f) => "imsux".includes(f))
     .sort()
@@ -148,7 +148,7 @@ function writeRegex(pattern: string, flags: string): string {
   return `{"$regularExpression":{"pattern":${JSON.stringify(pattern)},"options":"${options}"}}`;
 }
 
-function writeBsonValue(value: object, tag: string): string {
+export function writeBsonValue(value: object, tag: string): string {
   switch (tag) {
     case "ObjectId":
       return `{"$oid":"${(value as ObjectId).toHexString()}"}`;

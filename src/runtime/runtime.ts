@@ -325,9 +325,7 @@ export class ProcessorRuntime {
       op.inputMessageCount++;
       op.inputMessageSize += record.size;
       // A fresh object per document: stages may copy-and-modify it, and nothing may leak between documents.
-      const streamMeta = {
-        source: record.meta ? { type: source.type, ...record.meta } : { type: source.type },
-      };
+      const streamMeta = { source: sourceMeta(source.type, record.meta) };
       if (record.error || record.doc === undefined) {
         this.deadLetter(
           operatorErrorRecord({
@@ -499,4 +497,10 @@ export class ProcessorRuntime {
     this.pendingDlq = [];
     if (this.options.dlq) await this.options.dlq.write(records);
   }
+}
+
+/** `_stream_meta.source`: the record's own object when the source already put `type` first in it. */
+function sourceMeta(type: string, meta: Doc | undefined): Doc {
+  if (meta === undefined) return { type };
+  return meta.type === type ? meta : { type, ...meta };
 }

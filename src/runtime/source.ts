@@ -56,7 +56,11 @@ export interface SourceRecord {
   readonly partition: string | number;
   /** The source's own timestamp for the record (epoch ms): Kafka timestamp, clusterTime, read time… */
   readonly timestamp: number;
-  /** Extra `_stream_meta.source` fields (`topic`, `partition`, `offset`, `key`, …); `type` is added by the runtime. */
+  /**
+   * Extra `_stream_meta.source` fields (`topic`, `partition`, `offset`, `key`, …). The runtime adds `type`
+   * in front, unless the object already starts with the source's `type`: then, being fresh per record, it
+   * is used as it is.
+   */
   readonly meta: Doc | undefined;
   /** Size in bytes as received (counted in `inputMessageSize`). */
   readonly size: number;

@@ -10,10 +10,14 @@ import { Admin, Producer } from "@platformatic/kafka";
 import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
 import type { SinkPlan } from "../../pipeline/plan.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
-import { stringifyExtendedJson, type DateFormat, type OutputFormat } from "../../codec/ejson.ts";
+import type { DateFormat, OutputFormat } from "../../codec/ejson.ts";
+import { ByteBuffer } from "../../codec/byte-buffer.ts";
+import { writeExtendedJson } from "../../codec/json-bytes.ts";
 import { encodeHeaders, encodeKey, type KeyFormat } from "./codec.ts";
 import type { KafkaClientOptions } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
+import { DirectProducer, MAX_RECORD_BYTES } from "./direct-producer.ts";
+import { recordSize } from "./produce-request.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
 import {
   addMarker,
@@ -55,6 +59,7 @@ export function exactlyOnceSettings(processorName: string, sink: SinkPlan): Exac
 
 const ACKS: Readonly<Record<string, number>> = { all: -1, "-1": -1, "0": 0, "1": 1 };
 const NO_VARS: Vars = Object.freeze({});
+const MIN_VALUES_BUFFER = 16 * 1024;
 
 /** A batch turned into records, with the documents that could not be (by index). */
 interface EncodedBatch {
@@ -73,6 +78,8 @@ interface Outgoing {
 export class KafkaEmitSink implements Sink {
   readonly operatorName = "KafkaEmitOperator";
   private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  /** Uncompressed, non-transactional output goes through Eddy's own request encoding. */
+  private readonly direct: DirectProducer | undefined;
   private readonly topic: Evaluator;
   private readonly fixedTopic: string | undefined;
   private readonly key: Evaluator | undefined;
@@ -114,13 +121,13 @@ export class KafkaEmitSink implements Sink {
       this.commit = (marker) => this.commitTransaction(exactlyOnce, admin, marker);
       return;
     }
-    this.producer = new Producer({
-      ...client,
-      acks: ACKS[String(config.acks ?? "all")] ?? -1,
-      compression,
-      autocreateTopics: true,
-    });
+    const acks = ACKS[String(config.acks ?? "all")] ?? -1;
+    this.producer = new Producer({ ...client, acks, compression, autocreateTopics: true });
+    if (compression === "none") this.direct = new DirectProducer(this.producer, { acks });
   }
+
+  /** The size of the last batch's values (plus a margin): the next batch's buffer starts that large. */
+  private valuesSizeHint = MIN_VALUES_BUFFER;
 
   /** Batches `prepare` encoded while the previous send was in flight, until their `write`. */
   private readonly prepared = new WeakMap<readonly Doc[], EncodedBatch>();
@@ -139,23 +146,35 @@ export class KafkaEmitSink implements Sink {
   private encode(docs: readonly Doc[]): EncodedBatch {
     const failures: Array<{ index: number; message: string }> = [];
     const messages: Outgoing[] = [];
+    // Every value of the batch is written into one buffer; each record's value is a view of it.
+    const values = new ByteBuffer(this.valuesSizeHint);
     let bytes = 0;
     docs.forEach((doc, index) => {
+      const start = values.position;
       try {
-        const message = this.messageFor(doc);
+        const message = this.messageFor(doc, values);
+        const size = recordSize(message);
+        if (size > MAX_RECORD_BYTES) {
+          throw new Error(
+            `the record is ${size} bytes, more than a Kafka request of 1 MiB (max.request.size) can carry: ` +
+              "make the document smaller, e.g. $project or $unset fields before $emit",
+          );
+        }
         bytes += message.value?.length ?? 0;
         messages.push(message);
       } catch (error) {
+        values.position = start;
         failures.push({ index, message: (error as Error).message });
       }
     });
+    this.valuesSizeHint = Math.max(MIN_VALUES_BUFFER, Math.ceil(values.position * 1.25));
     return { messages, failures, bytes };
   }
 
   private async send(messages: Outgoing[]): Promise<void> {
     if (this.options.exactlyOnce) return this.sendInTransaction(messages);
     try {
-      await withRetries(() => this.producer.send({ messages }), isTransientKafkaError, {
+      await withRetries(() => this.sendOnce(messages), isTransientKafkaError, {
         attempts: 8,
         ...this.options.retry,
         onRetry: this.options.onRetry,
@@ -164,6 +183,11 @@ export class KafkaEmitSink implements Sink {
       const topics = [...new Set(messages.map((m) => `'${m.topic}'`))].slice(0, 3).join(", ");
       throw kafkaFailure(error, `Kafka $emit to ${topics} failed`);
     }
+  }
+
+  private async sendOnce(messages: Outgoing[]): Promise<void> {
+    if (this.direct && (await this.direct.available())) await this.direct.send(messages);
+    else await this.producer.send({ messages });
   }
 
   /**
@@ -206,7 +230,7 @@ export class KafkaEmitSink implements Sink {
     await Promise.allSettled([this.producer.close(), this.admin?.close()]);
   }
 
-  private messageFor(doc: Doc): Outgoing {
+  private messageFor(doc: Doc, values: ByteBuffer): Outgoing {
     // `$$stream` only for the expressions that may read it (none with a literal topic and no key/headers).
     const evaluates = this.fixedTopic === undefined || this.key || this.headers || this.tombstoneWhen;
     const vars = !evaluates || doc._stream_meta === undefined ? NO_VARS : { $stream: doc._stream_meta };
@@ -234,7 +258,9 @@ export class KafkaEmitSink implements Sink {
       if (typeof tombstone !== "boolean") throw new Error("tombstoneWhen must evaluate to a boolean");
       if (tombstone) return message;
     }
-    message.value = Buffer.from(stringifyExtendedJson(doc, this.format));
+    const start = values.position;
+    writeExtendedJson(values, doc, this.format);
+    message.value = values.view(start);
     return message;
   }
 }

@@ -38,6 +38,9 @@ function permanentReason(error: unknown): string | undefined {
     if (k.apiId === "PRODUCER_FENCED" || k.apiId === "TRANSACTIONAL_ID_NOT_FOUND") {
       return `the transactional id was taken over by another producer (${k.apiId}): another instance runs this processor, or two processors share a config.transactionalId`;
     }
+    if (k.apiId === "MESSAGE_TOO_LARGE" || k.apiId === "RECORD_LIST_TOO_LARGE") {
+      return `the broker refused the request as too large (${k.apiId}): raise the topic's max.message.bytes or make the documents smaller`;
+    }
     if (k.apiId !== undefined && BAD_TOPIC_API_ERRORS.has(k.apiId)) {
       return `invalid topic (${k.apiId}): fix the topic name`;
     }

@@ -297,7 +297,12 @@ export class KafkaSource implements Source {
   }
 
   private toRecord(message: KafkaMessage): SourceRecord {
-    const meta: Doc = { topic: message.topic, partition: message.partition, offset: Number(message.offset) };
+    const meta: Doc = {
+      type: this.type,
+      topic: message.topic,
+      partition: message.partition,
+      offset: Number(message.offset),
+    };
     if (message.headerEntries.length > 0)
       meta.headers = decodeHeaders(message.headerEntries.map(([k, v]) => [k.toString(), v] as const));
     const value = message.value ?? Buffer.alloc(0);

@@ -1,10 +1,11 @@
-import { Consumer } from "@platformatic/kafka";
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
 import { KafkaEmitSink, type EmitSinkPlan } from "../../../src/connectors/kafka/emit-sink.ts";
 import type { Doc } from "../../../src/mql/index.ts";
+import { ConnectorError } from "../../../src/runtime/errors.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
-import { testServices, uniqueName } from "../../support/services.ts";
+import { readMessages, testKafkaClient } from "../../support/kafka.ts";
+import { uniqueName } from "../../support/services.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]);
 
@@ -25,34 +26,20 @@ interface Received {
 }
 
 async function readAll(topics: string[], count: number): Promise<Received[]> {
-  const consumer = new Consumer({
-    ...kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-test-reader"),
-    groupId: uniqueName("reader"),
+  return (await readMessages(topics, count)).map((message) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of message.headers) headers[k.toString()] = v.toString("hex");
+    return {
+      topic: message.topic,
+      key: message.key?.length ? message.key : undefined,
+      value: message.value?.length ? message.value.toString() : undefined,
+      headers,
+    };
   });
-  const stream = await consumer.consume({ topics, mode: "earliest", autocommit: false, maxWaitTime: 200 });
-  const out: Received[] = [];
-  try {
-    for await (const message of stream) {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of message.headers) headers[k.toString()] = v.toString("hex");
-      out.push({
-        topic: message.topic,
-        key: message.key?.length ? message.key : undefined,
-        value: message.value?.length ? message.value.toString() : undefined,
-        headers,
-      });
-      if (out.length >= count) break;
-    }
-  } finally {
-    await stream.close();
-    await consumer.close(true);
-  }
-  return out;
 }
 
 describe("KafkaEmitSink", () => {
-  const client = () =>
-    kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-test-emit");
+  const client = () => testKafkaClient("eddy-test-emit");
 
   it("writes documents as relaxed Extended JSON to per-document topics with keys and headers", async () => {
     const prefix = uniqueName("emit");
@@ -115,5 +102,37 @@ describe("KafkaEmitSink", () => {
       ["k1", "insert"],
       ["k1", null],
     ]);
+  });
+
+  it("splits large batches into requests under 1 MiB and dead-letters a record too large for any", async () => {
+    const topic = uniqueName("large");
+    const sink = new KafkaEmitSink(client(), emitPlan({ topic }));
+    const docs = Array.from({ length: 30 }, (_, i) => ({ i, blob: "x".repeat(100_000) }));
+    docs.splice(7, 0, { i: -1, blob: "y".repeat(1_100_000) });
+    const result = await sink.write(docs);
+    await sink.close();
+    expect(result.failures?.map((f) => f.index)).toEqual([7]);
+    expect(result.failures?.[0].message).toMatch(
+      /^the record is 1100\d{3} bytes, more than a Kafka request of 1 MiB/,
+    );
+    const received = await readAll([topic], 30);
+    expect(received.map((r) => JSON.parse(r.value as string).i)).toEqual(
+      docs.filter((d) => d.i >= 0).map((d) => d.i),
+    );
+  });
+
+  it("compressed output goes through the client's send; a batch the broker refuses as too large fails at once", async () => {
+    const topic = uniqueName("lz4");
+    const sink = new KafkaEmitSink(client(), emitPlan({ topic, config: { compression_type: "lz4" } }));
+    // Random text barely compresses: 30 × 100 kB stays far above the broker's 1 MiB batch limit.
+    const docs = Array.from({ length: 30 }, (_, i) => ({ i, blob: randomBytes(75_000).toString("base64") }));
+    const error = await sink.write(docs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect((error as ConnectorError).retryable).toBe(false);
+    expect((error as Error).message).toContain("refused the request as too large (MESSAGE_TOO_LARGE)");
+    await sink.write(docs.slice(0, 3));
+    await sink.close();
+    const received = await readAll([topic], 3);
+    expect(received.map((r) => JSON.parse(r.value as string).i)).toEqual([0, 1, 2]);
   });
 });
