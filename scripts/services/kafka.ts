@@ -162,8 +162,8 @@ export async function startKafka(
           classpath,
           "kafka.tools.StorageTool",
           "format",
-          "--cluster-id",
-          newClusterId(),
+          // One argument: a base64url id may start with "-", which the tool's parser would take for an option.
+          `--cluster-id=${newClusterId()}`,
           "--config",
           propertiesFile,
           "--add-scram",
