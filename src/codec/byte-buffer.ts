@@ -73,10 +73,6 @@ export class ByteBuffer {
     this.bytes.writeUInt32BE(value, offset);
   }
 
-  int32At(offset: number, value: number): void {
-    this.bytes.writeInt32BE(value, offset);
-  }
-
   int64(value: bigint): void {
     this.ensure(8);
     this.bytes.writeBigInt64BE(value, this.position);
@@ -107,7 +103,7 @@ export class ByteBuffer {
 }
 
 /** Bytes an unsigned varint of `value` takes. */
-export function uvarintSize(value: number): number {
+function uvarintSize(value: number): number {
   let v = value >>> 0;
   let size = 1;
   while (v >= 0x80) {

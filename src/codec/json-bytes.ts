@@ -1,22 +1,21 @@
 /**
- * Relaxed Extended JSON written straight into a `ByteBuffer`, for the `$emit` hot path where a whole batch
- * of documents is encoded back to back into one buffer. The output is byte-identical to
- * `Buffer.from(stringifyExtendedJson(value, options))`: plain JSON values and dates are written byte by
- * byte, while the rare cases (strings needing escapes, non-integer numbers, `bson` values, canonical
- * output) reuse the string writers of ejson.ts.
+ * Eddy's Extended JSON writer, straight into a `ByteBuffer`: the `$emit` hot path encodes a whole batch
+ * back to back into one buffer, and `stringifyExtendedJson` decodes one document's bytes. Plain JSON values
+ * and dates are written byte by byte; the rare cases (strings needing escapes, non-integer numbers, `bson`
+ * values, canonical output) append the text of ejson-text.ts.
  */
 import type { ByteBuffer } from "./byte-buffer.ts";
 import {
+  canonicalExtendedJson,
   MAX_RELAXED_DATE,
   PLAIN_STRING,
   quoteKey,
-  stringifyExtendedJson,
   writeBsonValue,
   writeDate,
   writeDouble,
   writeRegex,
   type StringifyOptions,
-} from "./ejson.ts";
+} from "./ejson-text.ts";
 import { bsonTag } from "../mql/bson-types.ts";
 
 const QUOTE = 0x22;
@@ -34,10 +33,10 @@ const NULL = Buffer.from("null");
 const TRUE = Buffer.from("true");
 const FALSE = Buffer.from("false");
 
-/** Appends `value` as one line of Extended JSON, byte-identical to Buffer.from(stringifyExtendedJson(value, options)). */
+/** Appends `value` as one line of Extended JSON (relaxed unless `options.outputFormat` is canonical). */
 export function writeExtendedJson(out: ByteBuffer, value: unknown, options?: StringifyOptions): void {
   if (options?.outputFormat === "canonicalJson") {
-    out.utf8(stringifyExtendedJson(value, options));
+    out.utf8(canonicalExtendedJson(value, options.dateFormat === "ISO8601"));
     return;
   }
   const start = out.position;

@@ -8,22 +8,41 @@
  * and for transactions, the sink calls `producer.send` as before. A failed request clears the cached
  * metadata so that the sink's retry looks the leaders up again (a leader moved, a topic was just created).
  */
-import { murmur2, produceV9, Writer, type ClusterMetadata, type Producer } from "@platformatic/kafka";
+import {
+  murmur2,
+  produceV9,
+  Writer,
+  type Broker,
+  type ClusterMetadata,
+  type Producer,
+} from "@platformatic/kafka";
 import {
   encodeProduceRequest,
   PRODUCE_API_KEY,
   PRODUCE_VERSION,
   recordSize,
   type ProduceRecord,
+  type ProduceRequest,
 } from "./produce-request.ts";
 
 /**
  * Kafka's default bound on a request (the Java producer's `max.request.size`) and, near enough, on a record
  * batch (the broker's `message.max.bytes`, 1 MiB + 12 bytes): a larger batch would be refused whole.
  */
-export const MAX_REQUEST_BYTES = 1024 * 1024;
+const MAX_REQUEST_BYTES = 1024 * 1024;
 /** The largest record sent: what is left of a request after its own, the topic's and the batch's headers. */
-export const MAX_RECORD_BYTES = MAX_REQUEST_BYTES - 16 * 1024;
+const MAX_RECORD_BYTES = MAX_REQUEST_BYTES - 16 * 1024;
+
+/** Throws when `record` alone is over what one request may carry (its document goes to the DLQ). */
+export function assertRecordFits(record: ProduceRecord): void {
+  const size = recordSize(record);
+  if (size > MAX_RECORD_BYTES) {
+    throw new Error(
+      `the record is ${size} bytes, more than a Kafka request of 1 MiB (max.request.size) can carry: ` +
+        "make the document smaller, e.g. $project or $unset fields before $emit",
+    );
+  }
+}
 
 /** Splits `records` into runs whose encoded size stays under {@link MAX_REQUEST_BYTES}. */
 function requestChunks(records: readonly OutgoingRecord[]): OutgoingRecord[][] {
@@ -103,14 +122,13 @@ export class DirectProducer {
   }
 
   private async sendChunk(records: readonly OutgoingRecord[]): Promise<void> {
-    const topics = [...new Set(records.map((r) => r.topic))];
-    const metadata = await this.producer.metadata({ topics, autocreateTopics: this.autocreateTopics });
-    const requests = this.requestsByLeader(records, metadata);
-    const timestamp = Date.now();
     try {
+      const topics = [...new Set(records.map((r) => r.topic))];
+      const metadata = await this.producer.metadata({ topics, autocreateTopics: this.autocreateTopics });
+      const timestamp = Date.now();
       await Promise.all(
-        [...requests].map(([leader, byTopic]) =>
-          this.sendTo(metadata, leader, {
+        [...this.requestsByLeader(records, metadata)].map(([leader, byTopic]) =>
+          this.sendTo(leader, {
             acks: this.acks,
             timeoutMs: this.timeoutMs,
             timestamp,
@@ -122,22 +140,23 @@ export class DirectProducer {
         ),
       );
     } catch (error) {
+      // Whatever failed (no leader yet, a moved leader, a lost broker), the retry looks leaders up again.
       this.producer.clearMetadata();
       throw error;
     }
   }
 
-  /** leader → topic → partition → records, in input order. */
+  /** Leader broker → topic → partition → records, in input order. */
   private requestsByLeader(records: readonly OutgoingRecord[], metadata: ClusterMetadata) {
-    const byLeader = new Map<number, Map<string, Map<number, ProduceRecord[]>>>();
+    const byLeader = new Map<Broker, Map<string, Map<number, ProduceRecord[]>>>();
     for (const record of records) {
       const topic = metadata.topics.get(record.topic);
       if (!topic || topic.partitionsCount === 0) {
         throw new LeaderNotAvailableError(`topic '${record.topic}' has no partitions yet`);
       }
       const partition = this.partitionFor(record, topic.partitionsCount);
-      const leader = topic.partitions[partition]?.leader ?? -1;
-      if (leader < 0 || !metadata.brokers.has(leader)) {
+      const leader = metadata.brokers.get(topic.partitions[partition]?.leader ?? -1);
+      if (!leader) {
         throw new LeaderNotAvailableError(`partition ${record.topic}:${partition} has no leader yet`);
       }
       let byTopic = byLeader.get(leader);
@@ -162,14 +181,8 @@ export class DirectProducer {
     return next % partitions;
   }
 
-  private async sendTo(
-    metadata: ClusterMetadata,
-    leader: number,
-    request: Parameters<typeof encodeProduceRequest>[0],
-  ): Promise<void> {
-    const broker = metadata.brokers.get(leader);
-    if (!broker) throw new LeaderNotAvailableError(`broker ${leader} is not in the metadata`);
-    const connection = await this.producer.connections.get(broker);
+  private async sendTo(leader: Broker, request: ProduceRequest): Promise<void> {
+    const connection = await this.producer.connections.get(leader);
     const body = encodeProduceRequest(request, this.lastRequestSize);
     this.lastRequestSize = Math.max(1024, body.length + 1024);
     const writer = Writer.create().append(body);

@@ -16,8 +16,7 @@ import { writeExtendedJson } from "../../codec/json-bytes.ts";
 import { encodeHeaders, encodeKey, type KeyFormat } from "./codec.ts";
 import type { KafkaClientOptions } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
-import { DirectProducer, MAX_RECORD_BYTES } from "./direct-producer.ts";
-import { recordSize } from "./produce-request.ts";
+import { assertRecordFits, DirectProducer } from "./direct-producer.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
 import {
   addMarker,
@@ -153,13 +152,7 @@ export class KafkaEmitSink implements Sink {
       const start = values.position;
       try {
         const message = this.messageFor(doc, values);
-        const size = recordSize(message);
-        if (size > MAX_RECORD_BYTES) {
-          throw new Error(
-            `the record is ${size} bytes, more than a Kafka request of 1 MiB (max.request.size) can carry: ` +
-              "make the document smaller, e.g. $project or $unset fields before $emit",
-          );
-        }
+        assertRecordFits(message);
         bytes += message.value?.length ?? 0;
         messages.push(message);
       } catch (error) {
