@@ -58,11 +58,26 @@ async function readTopic(topic: string, count: number): Promise<Received[]> {
   }));
 }
 
+/**
+ * A new topic whose partitions already answer their leader's requests: on a broker that just started, a
+ * write right after the creation can meet NOT_LEADER_OR_FOLLOWER, and these tests send without retrying.
+ */
 async function createTopic(partitions: number): Promise<string> {
   const topic = uniqueName("direct");
   const admin = new Admin(client());
   try {
     await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+    const latest = Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp: -1n }));
+    for (let attempt = 1; ; attempt++) {
+      const ready = await admin.listOffsets({ topics: [{ name: topic, partitions: latest }] }).then(
+        () => true,
+        () => false,
+      );
+      if (ready) break;
+      if (attempt === 40) throw new Error(`topic ${topic} did not become writable`);
+      admin.clearMetadata();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   } finally {
     await admin.close();
   }
