@@ -13,18 +13,14 @@ export function requireToken(req: IncomingMessage, token: string): void {
   const header = req.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) {
-    throw new ApiError(
-      401,
-      "UNAUTHORIZED",
+    throw new ApiError("UNAUTHORIZED",
       "this request needs 'Authorization: Bearer <token>'; the token is the server's --token / EDDY_API_TOKEN, " +
         "or the one `sp serve` wrote to <data dir>/api-token",
       { headers: { "WWW-Authenticate": 'Bearer realm="eddy"' } },
     );
   }
   if (!sameToken(match[1], token)) {
-    throw new ApiError(
-      401,
-      "INVALID_TOKEN",
+    throw new ApiError("INVALID_TOKEN",
       "the bearer token is not valid for this server; use the token in <data dir>/api-token or the server's --token",
       { headers: { "WWW-Authenticate": 'Bearer realm="eddy", error="invalid_token"' } },
     );

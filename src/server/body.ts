@@ -24,9 +24,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 function tooLarge(limit: number, declared: number | undefined): ApiError {
-  return new ApiError(
-    413,
-    "PAYLOAD_TOO_LARGE",
+  return new ApiError("PAYLOAD_TOO_LARGE",
     `the request body ${declared !== undefined ? `(${declared} bytes) ` : ""}is larger than the limit of ${limit} bytes; ` +
       "send a smaller definition, or start the server with a larger --max-body-bytes",
   );
@@ -39,9 +37,7 @@ export function parseJsonBody(bytes: Buffer): unknown {
   const syntax = findJsonSyntaxError(text);
   if (syntax) {
     const where = `line ${syntax.line}, column ${syntax.column} (position ${syntax.offset})`;
-    throw new ApiError(
-      400,
-      "INVALID_JSON",
+    throw new ApiError("INVALID_JSON",
       `the request body is not valid JSON: ${syntax.message} at ${where}; fix the JSON and send it again`,
       { problems: [{ path: "", message: `${syntax.message} at ${where}`, expected: "a JSON document" }] },
     );
@@ -50,7 +46,7 @@ export function parseJsonBody(bytes: Buffer): unknown {
     return EJSON.parse(text, { relaxed: true });
   } catch (error) {
     const message = (error as Error).message;
-    throw new ApiError(400, "INVALID_JSON", `the request body is not valid Extended JSON: ${message}`, {
+    throw new ApiError("INVALID_JSON", `the request body is not valid Extended JSON: ${message}`, {
       problems: [{ path: "", message, expected: "valid Extended JSON values" }],
     });
   }

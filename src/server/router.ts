@@ -29,7 +29,7 @@ export class Router<H> {
     try {
       segments = pathname.split("/").filter(Boolean).map(decodeURIComponent);
     } catch {
-      throw new ApiError(400, "INVALID_PATH", `the path '${pathname}' is not validly URL-encoded`);
+      throw new ApiError("INVALID_PATH", `the path '${pathname}' is not validly URL-encoded`);
     }
     const allowed: string[] = [];
     for (const route of this.routes) {
@@ -41,18 +41,14 @@ export class Router<H> {
       allowed.push(route.method);
     }
     if (allowed.length > 0) {
-      throw new ApiError(
-        405,
-        "METHOD_NOT_ALLOWED",
+      throw new ApiError("METHOD_NOT_ALLOWED",
         `${method} is not allowed on ${pathname}; use ${allowed.join(" or ")}`,
         {
           headers: { Allow: [...new Set(allowed)].join(", ") },
         },
       );
     }
-    throw new ApiError(
-      404,
-      "NOT_FOUND",
+    throw new ApiError("NOT_FOUND",
       `no API endpoint at ${method} ${pathname}; see docs/api.md for the endpoints`,
     );
   }

@@ -37,9 +37,7 @@ export function apiRoutes(): Router<Handler> {
       try {
         await plane.probe();
       } catch (error) {
-        throw new ApiError(
-          503,
-          "NOT_READY",
+        throw new ApiError("NOT_READY",
           `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
         );
       }
@@ -91,7 +89,7 @@ export function apiRoutes(): Router<Handler> {
       );
       const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
       if (inOptions !== undefined && typeof inOptions !== "boolean") {
-        throw new ApiError(400, "INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
+        throw new ApiError("INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
           problems: [
             {
               path: "options.resumeFromCheckpoint",
