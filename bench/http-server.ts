@@ -109,7 +109,13 @@ const CASES: Record<string, Case> = {
 
 const bare = await bareServer();
 const dataDir = await mkdtemp(join(tmpdir(), "eddy-bench-http-"));
-const eddy = await startServer({ port: 0, dataDir, token: TOKEN, envDir: dataDir, logger: jsonLogger(() => {}) });
+const eddy = await startServer({
+  port: 0,
+  dataDir,
+  token: TOKEN,
+  envDir: dataDir,
+  logger: jsonLogger(() => {}),
+});
 const results: Record<string, { baselinePerSecond: number; eddyPerSecond: number; ratio: number }> = {};
 try {
   for (const [name, c] of Object.entries(CASES)) {

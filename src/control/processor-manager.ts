@@ -27,7 +27,13 @@ import { KeyedQueue } from "./keyed-queue.ts";
 import { modifyRefusal, startRefusal, statsStatus, stopRefusal, type ProcessorState } from "./lifecycle.ts";
 import { modifyRefusalReason } from "./modify-rules.ts";
 import { nameProblem } from "./names.ts";
-import { loadWorkspaceVariables, MissingVariableError, resolvePlaceholders } from "./placeholders.ts";
+import { checkCatalogFileAccess, type PipelineAccess } from "./file-access.ts";
+import {
+  envAllowed,
+  loadWorkspaceVariables,
+  MissingVariableError,
+  resolvePlaceholders,
+} from "./placeholders.ts";
 import { connectionsOfPlan } from "./plan-connections.ts";
 import {
   checkDefinition,
@@ -55,6 +61,8 @@ export interface ProcessorManagerOptions {
   /** Where `.env`/`config.txt` are read for workspaces without their own folder. */
   readonly envDir: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** What pipelines may read (`sp serve`: an allow-list of variables, File paths in allowed folders); absent: all. */
+  readonly access?: PipelineAccess;
   /** How often running processors' stats are added to the stats history (default 10 s). */
   readonly statsIntervalMs?: number;
   /**
@@ -491,11 +499,16 @@ export class ProcessorManager {
     options: StartOptions,
   ): Promise<{ plan: ProcessorPlan; catalog: ConnectionCatalog }> {
     const { workspace, name } = record;
-    const variables = await loadWorkspaceVariables(this.options.envDir, this.options.env ?? process.env);
-    const resolved = this.resolveDefinition(record, variables);
+    const env = this.options.env ?? process.env;
+    const { access } = this.options;
+    const variables = await loadWorkspaceVariables(this.options.envDir, env, access?.env);
+    const withheld = (variable: string): boolean =>
+      env[variable] !== undefined && !envAllowed(variable, access?.env);
+    const resolved = this.resolveDefinition(record, variables, withheld);
     const unresolved = await this.options.connections.catalog(workspace);
     const used = connectionsOfPlan(planDefinition({ name, ...resolved }, unresolved, { name, ...resolved }));
-    const catalog = await this.options.connections.resolvedCatalog(workspace, variables, used);
+    const catalog = await this.options.connections.resolvedCatalog(workspace, variables, used, withheld);
+    if (access) await checkCatalogFileAccess(catalog, used, access.files, workspace);
     const pipeline = withStartPosition(resolved.pipeline, options, catalog);
     const definition = { name, pipeline, options: resolved.options };
     const plan = planDefinition(definition, catalog, definition);
@@ -507,12 +520,14 @@ export class ProcessorManager {
   private resolveDefinition(
     record: ProcessorRecord,
     variables: Readonly<Record<string, string>>,
+    withheld: (variable: string) => boolean,
   ): { pipeline: readonly unknown[]; options: Doc } {
     const file = `processor '${record.name}' in workspace '${record.workspace}'`;
     try {
       return resolvePlaceholders({ pipeline: record.pipeline, options: record.options }, variables, {
         file,
         redactor: this.options.redactor,
+        withheld,
       });
     } catch (error) {
       if (!(error instanceof MissingVariableError)) throw error;

@@ -95,7 +95,8 @@ export function checkBody(
   }
   if (problems.length > 0) {
     const first = problems[0];
-    throw new ApiError("INVALID_BODY",
+    throw new ApiError(
+      "INVALID_BODY",
       `the request body does not fit ${what}: ${first.path ? `${first.path}: ` : ""}${first.message}` +
         (problems.length > 1 ? ` (and ${problems.length - 1} more)` : "") +
         "; see problems[] for each one",

@@ -41,14 +41,16 @@ export class Router<H> {
       allowed.push(route.method);
     }
     if (allowed.length > 0) {
-      throw new ApiError("METHOD_NOT_ALLOWED",
+      throw new ApiError(
+        "METHOD_NOT_ALLOWED",
         `${method} is not allowed on ${pathname}; use ${allowed.join(" or ")}`,
         {
           headers: { Allow: [...new Set(allowed)].join(", ") },
         },
       );
     }
-    throw new ApiError("NOT_FOUND",
+    throw new ApiError(
+      "NOT_FOUND",
       `no API endpoint at ${method} ${pathname}; see docs/api.md for the endpoints`,
     );
   }

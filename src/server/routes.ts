@@ -37,7 +37,8 @@ export function apiRoutes(): Router<Handler> {
       try {
         await plane.probe();
       } catch (error) {
-        throw new ApiError("NOT_READY",
+        throw new ApiError(
+          "NOT_READY",
           `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
         );
       }
