@@ -429,7 +429,7 @@ export class ProcessorManager {
   /** Resolves connections, plans and starts a run; registers it as active. Throws on any failure. */
   private async launch(record: ProcessorRecord, options: StartOptions, fence?: LeaseKeeper): Promise<void> {
     const { plan, catalog } = await this.prepare(record, options);
-    const stored = createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
+    const stored = await createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
     const tap = new SampleTap();
     this.taps.set(record.id, tap);
