@@ -16,7 +16,10 @@ import { testLog } from "./test-log/spec.ts";
 const SPECS: readonly ConnectorSpec[] = [cluster, kafka, sample, https, file, s3, awsLambda, testLog];
 
 /** The connector registry: what the planner, the connection validator, the factory and `sp schema` consult. */
-export const CONNECTORS: ConnectorCatalog & { readonly specs: readonly ConnectorSpec[]; find(t: string): ConnectorSpec | undefined } = {
+export const CONNECTORS: ConnectorCatalog & {
+  readonly specs: readonly ConnectorSpec[];
+  find(t: string): ConnectorSpec | undefined;
+} = {
   specs: SPECS,
   find(typeOrAlias: string): ConnectorSpec | undefined {
     const wanted = typeOrAlias.toLowerCase();

@@ -28,4 +28,3 @@ export class MapConnectionCatalog implements ConnectionCatalog {
 export function catalogOf(...lists: ReadonlyArray<readonly ConnectionEntry[]>): MapConnectionCatalog {
   return new MapConnectionCatalog(lists.flat());
 }
-

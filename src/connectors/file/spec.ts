@@ -12,7 +12,11 @@ export const file = defineConnector<Record<string, never>>({
     required: ["path"],
   },
   checkConnection: (connection) =>
-    requireStringSetting(connection, "path", 'a File connection needs path, a JSON Lines file (or "-" for stdin)'),
+    requireStringSetting(
+      connection,
+      "path",
+      'a File connection needs path, a JSON Lines file (or "-" for stdin)',
+    ),
   source: {
     fields: { properties: {} },
     plan: () => ({ options: {} }),

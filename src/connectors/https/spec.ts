@@ -23,10 +23,15 @@ export const https = defineConnector({
 });
 
 function checkHttps(connection: ConnectionSettings): SettingProblem[] {
-  const problems = requireStringSetting(connection, "url", "an Https connection needs url, the base URL of the API", {
-    pattern: /^https?:\/\//,
-    text: "an http:// or https:// URL",
-  });
+  const problems = requireStringSetting(
+    connection,
+    "url",
+    "an Https connection needs url, the base URL of the API",
+    {
+      pattern: /^https?:\/\//,
+      text: "an http:// or https:// URL",
+    },
+  );
   const { settings, pathOf } = connection;
   if (settings.headers === undefined) return problems;
   if (!isPlainObject(settings.headers)) {

@@ -174,9 +174,13 @@ export const kafka = defineConnector<KafkaSourceOptions, KafkaEmitOptions>({
   },
   async openSink(sink, ctx) {
     const { KafkaEmitSink, exactlyOnceSettings } = await import("./emit-sink.ts");
-    return new KafkaEmitSink(required(ctx.clients).kafka(sink.connectionName, `eddy-${ctx.plan.name}`), sink, {
-      exactlyOnce: exactlyOnceSettings(ctx.plan.name, sink),
-    });
+    return new KafkaEmitSink(
+      required(ctx.clients).kafka(sink.connectionName, `eddy-${ctx.plan.name}`),
+      sink,
+      {
+        exactlyOnce: exactlyOnceSettings(ctx.plan.name, sink),
+      },
+    );
   },
   async openCheckpoints(sink, plan, settings, slots) {
     const { exactlyOnceSettings } = await import("./emit-sink.ts");
@@ -203,7 +207,13 @@ function planKafkaSource(spec: Spec, ctx: PlanContext) {
 
 function readSourceConfig(spec: Spec, ctx: PlanContext): KafkaSourceOptions["config"] | undefined {
   const config = spec.has("config")
-    ? spec.object("config", ["auto_offset_reset", "group_id", "enable_auto_commit", "keyFormat", "keyFormatError"])
+    ? spec.object("config", [
+        "auto_offset_reset",
+        "group_id",
+        "enable_auto_commit",
+        "keyFormat",
+        "keyFormatError",
+      ])
     : undefined;
   if (spec.has("config") && !config) return undefined;
   const groupId = config?.string("group_id");

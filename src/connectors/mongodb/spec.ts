@@ -38,7 +38,8 @@ const stringOrExpression = { anyOf: [{ type: "string" }, { type: "object" }] };
 export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptions>({
   type: "Cluster",
   aliases: ["cluster", "atlas"],
-  description: "A MongoDB deployment: change-stream `$source`, `$merge`, time-series `$emit`, `$lookup`, DLQ.",
+  description:
+    "A MongoDB deployment: change-stream `$source`, `$merge`, time-series `$emit`, `$lookup`, DLQ.",
   connection: {
     properties: {
       uri: { type: "string", description: 'MongoDB connection string, e.g. "{{MONGODB_URI}}".' },

@@ -23,7 +23,6 @@ export interface SampleSourceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-
 const IDLE_POLL_MS = 1000;
 
 /** A `Sample` connection's generator (`sample_stream_solar`), paced at `rate` documents per second. */

@@ -19,7 +19,10 @@ export const sample = defineConnector<SampleOptions>({
   description: "Generated sample data (ASP's `sample_stream_solar`), paced by Eddy's optional settings.",
   connection: {
     properties: {
-      dataset: { enum: [...SAMPLE_DATASETS], description: "Dataset to generate; default: the connection's name." },
+      dataset: {
+        enum: [...SAMPLE_DATASETS],
+        description: "Dataset to generate; default: the connection's name.",
+      },
       rate: {
         anyOf: [{ type: "number", exclusiveMinimum: 0 }, { const: "unlimited" }],
         description: 'Documents per second, or "unlimited" (default 1).',
@@ -84,4 +87,3 @@ function checkSample({ name, settings, pathOf }: ConnectionSettings): SettingPro
   }
   return problems;
 }
-

@@ -113,5 +113,11 @@ function planDocumentsSource(value: Doc, path: string, ctx: PlanContext): Source
   const common = planSourceCommon(spec, ctx);
   if (!documents || !common) return undefined;
   const options: DocumentsSourceOptions = { documents };
-  return { type: "documents", connectionName: undefined, options, partitionIdleTimeoutMs: undefined, ...common };
+  return {
+    type: "documents",
+    connectionName: undefined,
+    options,
+    partitionIdleTimeoutMs: undefined,
+    ...common,
+  };
 }
