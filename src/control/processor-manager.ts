@@ -103,6 +103,12 @@ interface Active {
   stopping: boolean;
 }
 
+/** A processor's plan and the catalog its connectors open with, built once per start. */
+interface Prepared {
+  readonly plan: ProcessorPlan;
+  readonly catalog: ConnectionCatalog;
+}
+
 export class ProcessorManager {
   private readonly options: ProcessorManagerOptions;
   private readonly registry: ProcessorRegistry;
@@ -116,8 +122,8 @@ export class ProcessorManager {
   private statsTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly placement: LeasePlacement | undefined;
-  /** Start options of a start request served here, used when this instance takes the lease. */
-  private readonly pendingStarts = new Map<string, StartOptions>();
+  /** A start request served here, with its plan, used when this instance takes the lease. */
+  private readonly pendingStarts = new Map<string, { options: StartOptions; prepared: Prepared }>();
 
   constructor(options: ProcessorManagerOptions) {
     this.options = options;
@@ -426,9 +432,14 @@ export class ProcessorManager {
     await this.placement?.close();
   }
 
-  /** Resolves connections, plans and starts a run; registers it as active. Throws on any failure. */
-  private async launch(record: ProcessorRecord, options: StartOptions, fence?: LeaseKeeper): Promise<void> {
-    const { plan, catalog } = await this.prepare(record, options);
+  /** Resolves connections, plans (unless `prepared` carries the plan) and starts a run; registers it as active. Throws on any failure. */
+  private async launch(
+    record: ProcessorRecord,
+    options: StartOptions,
+    fence?: LeaseKeeper,
+    prepared?: Prepared,
+  ): Promise<void> {
+    const { plan, catalog } = prepared ?? (await this.prepare(record, options));
     const stored = await createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
     const tap = new SampleTap();
@@ -456,8 +467,8 @@ export class ProcessorManager {
    */
   private async startLeased(record: ProcessorRecord, options: StartOptions): Promise<ProcessorView> {
     // prepare() also discards the checkpoint for resumeFromCheckpoint: false, so the run must not again.
-    await this.prepare(record, options);
-    this.pendingStarts.set(record.id, { ...options, resumeFromCheckpoint: true });
+    const prepared = await this.prepare(record, options);
+    this.pendingStarts.set(record.id, { options: { ...options, resumeFromCheckpoint: true }, prepared });
     const started = await this.setState(record, "STARTED");
     this.placement?.want({ id: record.id, key: processorKey(record.workspace, record.name) });
     this.options.logger.info("processor started", { workspace: record.workspace, processor: record.name });
@@ -475,10 +486,10 @@ export class ProcessorManager {
     const record = await this.registry.find(...splitKey(processor.key));
     if (!record || record.id !== processor.id || record.state !== "STARTED") return;
     if (this.active.has(processor.key) || this.closing) return;
-    const options = this.pendingStarts.get(record.id) ?? {};
+    const pending = this.pendingStarts.get(record.id);
     this.pendingStarts.delete(record.id);
     try {
-      await this.launch(record, options, keeper);
+      await this.launch(record, pending?.options ?? {}, keeper, pending?.prepared);
     } catch (error) {
       await this.fail(record, error);
       throw error;
@@ -486,19 +497,21 @@ export class ProcessorManager {
   }
 
   /** The plan and resolved catalog of a stored processor; throws on a missing variable or a bad definition. */
-  private async prepare(
-    record: ProcessorRecord,
-    options: StartOptions,
-  ): Promise<{ plan: ProcessorPlan; catalog: ConnectionCatalog }> {
+  private async prepare(record: ProcessorRecord, options: StartOptions): Promise<Prepared> {
     const { workspace, name } = record;
     const variables = await loadWorkspaceVariables(this.options.envDir, this.options.env ?? process.env);
     const resolved = this.resolveDefinition(record, variables);
+    // Planning needs connection names and types only; settings (with their `{{VAR}}`s) are read when the
+    // connectors open, so only the connections the plan uses are resolved, and the plan is built once.
     const unresolved = await this.options.connections.catalog(workspace);
-    const used = connectionsOfPlan(planDefinition({ name, ...resolved }, unresolved, { name, ...resolved }));
-    const catalog = await this.options.connections.resolvedCatalog(workspace, variables, used);
-    const pipeline = withStartPosition(resolved.pipeline, options, catalog);
+    const pipeline = withStartPosition(resolved.pipeline, options, unresolved);
     const definition = { name, pipeline, options: resolved.options };
-    const plan = planDefinition(definition, catalog, definition);
+    const plan = planDefinition(definition, unresolved, definition);
+    const catalog = await this.options.connections.resolvedCatalog(
+      workspace,
+      variables,
+      connectionsOfPlan(plan),
+    );
     if (options.resumeFromCheckpoint === false) await this.clearCheckpoints(record.id);
     return { plan, catalog };
   }
