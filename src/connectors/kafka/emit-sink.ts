@@ -1,5 +1,5 @@
 /**
- * `$emit` to Kafka (asp-compat §3.2): topic, key, headers and tombstones per document; the value is the
+ * `$emit` to Kafka (docs/asp-semantics.md §3.2): topic, key, headers and tombstones per document; the value is the
  * document as relaxed (or canonical) Extended JSON. A document whose topic, key or headers cannot be
  * produced fails alone (DLQ). Broker errors are retried here with back-off (a broker restart or a network
  * blip is invisible; a retried batch may be produced twice: at-least-once, as ASP); a batch is reported as

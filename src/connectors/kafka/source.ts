@@ -1,5 +1,5 @@
 /**
- * `$source` on Kafka topics (asp-compat §1.2). Each partition is its own watermark partition
+ * `$source` on Kafka topics (docs/asp-semantics.md §1.2). Each partition is its own watermark partition
  * (`topic:partition`). Values are parsed as (Extended) JSON; a value that is not, or a key that does not
  * decode under `keyFormat` with `keyFormatError: "dlq"`, becomes a DLQ record carrying the raw bytes
  * (base64), topic, partition and offset. Start position: explicit offsets (a checkpoint), else the

@@ -1,5 +1,5 @@
 /**
- * Kafka: a `Kafka` connection (docs/asp-semantics.md §Kafka), `$source` reading topics and `$emit` writing one.
+ * Kafka: a `Kafka` connection (docs/asp-semantics.md §1.2, §3.2), `$source` reading topics and `$emit` writing one.
  * Pure: the client modules are imported when a source or sink is opened.
  */
 import { isPlainObject } from "../../mql/bson-types.ts";

@@ -23,7 +23,7 @@ export interface ClusterSourceOptions {
   readonly initialSync: { readonly enable: boolean; readonly parallelism: number } | undefined;
 }
 
-/** `$source` on a Cluster connection: a collection, database or cluster change stream (docs/asp-semantics.md §Change streams). */
+/** `$source` on a Cluster connection: a collection, database or cluster change stream (docs/asp-semantics.md §1.3). */
 export function planChangeStreamSource(
   spec: Spec,
   ctx: PlanContext,

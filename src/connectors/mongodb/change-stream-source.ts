@@ -1,5 +1,5 @@
 /**
- * `$source` on a MongoDB change stream (asp-compat §1.3): a collection, several collections, a database or
+ * `$source` on a MongoDB change stream (docs/asp-semantics.md §1.3): a collection, several collections, a database or
  * the whole cluster. Events are handed over as the server emits them (or just `fullDocument` with
  * `fullDocumentOnly`). The resume token of the last event handed over is the checkpoint position; after a
  * lost connection the stream is reopened after that token, with exponential back-off. Errors that cannot

@@ -1,5 +1,5 @@
 /**
- * `$emit` to a MongoDB time-series collection (asp-compat §3.3): `{connectionName, db, coll, timeseries:
+ * `$emit` to a MongoDB time-series collection (docs/asp-semantics.md §3.3): `{connectionName, db, coll, timeseries:
  * {timeField, metaField?, granularity?, bucketMaxSpanSeconds?, bucketRoundingSeconds?}}`. The collection
  * is created with those options when it does not exist yet; documents are inserted in order. A document
  * whose `timeField` is not a date, or whose dynamic `db`/`coll` does not evaluate to a valid name, goes to
