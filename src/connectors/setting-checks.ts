@@ -1,16 +1,10 @@
 /** Checks shared by connection specs' `checkConnection`; `{{VAR}}` placeholders pass any pattern. */
 import type { ConnectionSettings, SettingProblem } from "../pipeline/connector-specs.ts";
+import { typeName } from "../pipeline/errors.ts";
 
 const PLACEHOLDER = /\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}/;
 
-/** A description of a value for `got`: its JSON type, "missing" or "null". */
-export function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "missing";
-  if (Array.isArray(value)) return "array";
-  if (value instanceof Date) return "date";
-  return typeof value === "object" ? "object" : typeof value;
-}
+export { typeName } from "../pipeline/errors.ts";
 
 /** `key` must be a non-empty string (matching `pattern` unless it holds a placeholder). */
 export function requireStringSetting(

@@ -5,14 +5,7 @@
  * spec imports no client library and `sp lint`/`sp schema` load none.
  */
 import type { Doc } from "../mql/index.ts";
-import type {
-  ConnectionTypeSpec,
-  EmitForm,
-  FieldSchemas,
-  SettingProblem,
-  ConnectionSettings,
-  SourceForm,
-} from "../pipeline/connector-specs.ts";
+import type { ConnectionTypeSpec, EmitForm, SourceForm } from "../pipeline/connector-specs.ts";
 import type { EmitPlan, ProcessorPlan, SourcePlan } from "../pipeline/plan.ts";
 import type { CheckpointSlots, CheckpointStore, Sink, Source } from "../runtime/index.ts";
 import type { ConnectorClients } from "./clients.ts";
@@ -40,12 +33,10 @@ export interface OpenSinkContext {
 }
 
 /** A spec as a type's folder declares it, with its options' types. */
-export interface ConnectorDefinition<TSource = never, TEmit = never> {
-  readonly type: string;
-  readonly aliases: readonly string[];
-  readonly description: string;
-  readonly connection: FieldSchemas;
-  checkConnection?(connection: ConnectionSettings): SettingProblem[];
+export interface ConnectorDefinition<TSource = never, TEmit = never> extends Omit<
+  ConnectionTypeSpec,
+  "source" | "emit"
+> {
   readonly source?: SourceForm<TSource>;
   readonly emit?: EmitForm<TEmit>;
   openSource?(source: SourcePlan<TSource>, ctx: OpenSourceContext): Promise<Source>;
