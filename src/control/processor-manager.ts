@@ -39,9 +39,9 @@ import {
 import type { ProcessorLauncher, ProcessorRun } from "./processor-launcher.ts";
 import { processorKey, ProcessorRegistry, type ProcessorRecord } from "./processor-registry.ts";
 import type { Redactor } from "./redactor.ts";
-import { SampleTap } from "./sample-tap.ts";
 import type { StateStore } from "./state-store.ts";
-import { StatsHistory, type StatsSnapshot } from "./stats-history.ts";
+import { ProcessorObservations } from "./processor-observations.ts";
+import type { StatsSnapshot } from "./stats-history.ts";
 import { EMPTY_STATS, statsReply, type StatsRequest } from "./stats-view.ts";
 import type { WorkspaceRegistry } from "./workspace-registry.ts";
 
@@ -112,14 +112,9 @@ interface Prepared {
 export class ProcessorManager {
   private readonly options: ProcessorManagerOptions;
   private readonly registry: ProcessorRegistry;
-  private readonly history: StatsHistory;
+  private readonly observations: ProcessorObservations;
   private readonly queue = new KeyedQueue();
   private readonly active = new Map<string, Active>();
-  /** Sample taps by processor id; kept after a stop so recent outputs stay visible. */
-  private readonly taps = new Map<string, SampleTap>();
-  /** Last supervisor status by processor id (shown for FAILED processors). */
-  private readonly lastStatus = new Map<string, SupervisorStatus>();
-  private statsTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly placement: LeasePlacement | undefined;
   /** A start request served here, with its plan, used when this instance takes the lease. */
@@ -128,7 +123,7 @@ export class ProcessorManager {
   constructor(options: ProcessorManagerOptions) {
     this.options = options;
     this.registry = new ProcessorRegistry(options.store);
-    this.history = new StatsHistory(options.store);
+    this.observations = new ProcessorObservations(options.store, options.redactor, options.logger);
     if (options.leases) {
       this.placement = new LeasePlacement({
         ...options.leases,
@@ -153,8 +148,7 @@ export class ProcessorManager {
 
   /** Starts the stats history timer and brings back every processor that was STARTED. */
   async resumeStarted(): Promise<void> {
-    this.statsTimer = setInterval(() => void this.recordStats(), this.options.statsIntervalMs ?? 10_000);
-    this.statsTimer.unref();
+    this.observations.startRecording(this.options.statsIntervalMs ?? 10_000, () => this.active.values());
     if (this.placement) {
       this.placement.start();
       return;
@@ -316,9 +310,7 @@ export class ProcessorManager {
       await this.unplace(record.id);
       await this.registry.delete(workspace, name);
       await this.clearCheckpoints(record.id);
-      await this.history.delete(record.id);
-      this.taps.delete(record.id);
-      this.lastStatus.delete(record.id);
+      await this.observations.forget(record.id);
       this.options.logger.info("processor dropped", { workspace, processor: name });
     });
   }
@@ -345,13 +337,13 @@ export class ProcessorManager {
     };
     const stats = active
       ? statsReply(toDoc(active.run.stats(request)), identity, request, true)
-      : statsReply((await this.history.get(record.id)).last ?? EMPTY_STATS, identity, request);
+      : statsReply((await this.observations.history.get(record.id)).last ?? EMPTY_STATS, identity, request);
     return { ok: 1, ns: `${workspace}.${name}`, stats, pipeline: record.pipeline };
   }
 
   async statsHistory(workspace: string, name: string): Promise<readonly StatsSnapshot[]> {
     const record = await this.require(workspace, name);
-    return (await this.history.get(record.id)).history;
+    return (await this.observations.history.get(record.id)).history;
   }
 
   /** Up to `limit` recent outputs; waits up to `timeoutMs` for the first ones while the processor runs. */
@@ -363,7 +355,7 @@ export class ProcessorManager {
     signal?: AbortSignal,
   ): Promise<Doc[]> {
     const record = await this.require(workspace, name);
-    const tap = this.taps.get(record.id);
+    const tap = this.observations.tap(record.id);
     if (!tap) return [];
     const running = this.active.has(processorKey(workspace, name));
     return tap.take(limit, running ? timeoutMs : 0, signal);
@@ -396,8 +388,8 @@ export class ProcessorManager {
       const active = this.active.get(processorKey(record.workspace, record.name));
       const stats = active
         ? toDoc(active.run.stats({ verbose: true }))
-        : (await this.history.get(record.id)).last;
-      const status = active?.run.status() ?? this.lastStatus.get(record.id);
+        : (await this.observations.history.get(record.id)).last;
+      const status = active?.run.status() ?? this.observations.status(record.id);
       out.push({
         workspace: record.workspace,
         name: record.name,
@@ -415,7 +407,7 @@ export class ProcessorManager {
    */
   async shutdown(): Promise<void> {
     this.closing = true;
-    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.observations.stopRecording();
     await Promise.all(
       [...this.active.keys()].map((key) =>
         this.queue
@@ -442,14 +434,13 @@ export class ProcessorManager {
     const { plan, catalog } = prepared ?? (await this.prepare(record, options));
     const stored = await createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
-    const tap = new SampleTap();
-    this.taps.set(record.id, tap);
+    const tap = this.observations.openTap(record.id);
     const run = await this.options.launch({
       plan,
       catalog,
       checkpoints,
       onOutput: (docs) => tap.push(docs),
-      onStatus: (status) => this.onStatus(record.id, status),
+      onStatus: (status) => this.observations.setStatus(record.id, status),
     });
     await run.start();
     const key = processorKey(record.workspace, record.name);
@@ -542,7 +533,7 @@ export class ProcessorManager {
     active.stopping = true;
     try {
       const stats = await active.run.stop();
-      await this.history.saveLast(active.id, stats);
+      await this.observations.history.saveLast(active.id, stats);
       return stats;
     } catch (error) {
       this.options.logger.warn("processor stop reported an error", {
@@ -552,7 +543,7 @@ export class ProcessorManager {
       return undefined;
     } finally {
       this.active.delete(key);
-      this.taps.get(active.id)?.wake();
+      this.observations.tap(active.id)?.wake();
     }
   }
 
@@ -563,7 +554,7 @@ export class ProcessorManager {
       .run(key, async () => {
         if (this.active.get(key) !== active) return;
         this.active.delete(key);
-        await this.history.saveLast(active.id, active.run.stats({ verbose: true }));
+        await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
         await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
         if (record && !this.closing) await this.setState(record, "STOPPED");
@@ -586,7 +577,7 @@ export class ProcessorManager {
         this.active.delete(key);
         // Another instance holds the processor now: it keeps running there, and its stats are its own.
         if (error instanceof LeaseLostError) return;
-        await this.history.saveLast(active.id, active.run.stats({ verbose: true }));
+        await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
         await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
         // The supervisor's status says how long it retried; the rejection carries only the last error.
@@ -599,13 +590,6 @@ export class ProcessorManager {
           error: this.message(failure),
         }),
       );
-  }
-
-  private onStatus(id: string, status: SupervisorStatus): void {
-    const redacted = status.error
-      ? { ...status, error: { ...status.error, message: this.options.redactor.redact(status.error.message) } }
-      : status;
-    this.lastStatus.set(id, redacted);
   }
 
   private async fail(record: ProcessorRecord, error: unknown): Promise<ProcessorRecord> {
@@ -623,22 +607,9 @@ export class ProcessorManager {
   private async setState(record: ProcessorRecord, state: ProcessorState): Promise<ProcessorRecord> {
     const { errorMsg: _cleared, ...rest } = record;
     const updated: ProcessorRecord = { ...rest, state, lastStateChange: new Date() };
-    if (state === "STARTED") this.lastStatus.delete(record.id);
+    if (state === "STARTED") this.observations.clearStatus(record.id);
     await this.registry.put(updated);
     return updated;
-  }
-
-  private async recordStats(): Promise<void> {
-    for (const active of this.active.values()) {
-      try {
-        await this.history.record(active.id, active.run.stats({ verbose: true }));
-      } catch (error) {
-        this.options.logger.warn("could not record stats history", {
-          processorId: active.id,
-          error: this.message(error),
-        });
-      }
-    }
   }
 
   private async require(workspace: string, name: string): Promise<ProcessorRecord> {
@@ -677,7 +648,7 @@ export class ProcessorManager {
   private view(record: ProcessorRecord): ProcessorView {
     const active = this.active.get(processorKey(record.workspace, record.name));
     const status =
-      active?.run.status() ?? (record.state === "FAILED" ? this.lastStatus.get(record.id) : undefined);
+      active?.run.status() ?? (record.state === "FAILED" ? this.observations.status(record.id) : undefined);
     return {
       id: record.id,
       name: record.name,
