@@ -3,6 +3,7 @@
  * whose message is the server's `detail` and whose hint says what to do next.
  */
 import { CliError, EXIT } from "./errors.ts";
+import type { ErrorCode } from "../errors/codes.ts";
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -113,6 +114,11 @@ export class ApiError extends CliError {
     this.status = status;
     this.errorCode = body?.errorCode;
     this.problems = body?.problems ?? [];
+  }
+
+  /** Whether the server answered with `code` (one of src/errors/codes.ts). */
+  is(code: ErrorCode): boolean {
+    return this.errorCode === code;
   }
 }
 

@@ -1,18 +1,15 @@
 import type { CliIo } from "./io.ts";
 import { jsonLogger } from "../runtime/log.ts";
 import { UsageError } from "./args.ts";
+import { EXIT_CODES } from "../errors/codes.ts";
 
-/** Exit codes of the `sp` command (docs/cli.md). */
+/** Exit codes of the `sp` command (defined with their meaning in src/errors/codes.ts). */
 export const EXIT = {
-  ok: 0,
-  /** The operation failed: the server refused it (4xx other than auth, 5xx) or a processor failed. */
-  failed: 1,
-  /** Usage error or invalid local files; nothing was sent. */
-  usage: 2,
-  /** No server answered at the URL. */
-  unreachable: 3,
-  /** The server refused the API token (401/403). */
-  auth: 4,
+  ok: EXIT_CODES.ok.code,
+  failed: EXIT_CODES.failed.code,
+  usage: EXIT_CODES.usage.code,
+  unreachable: EXIT_CODES.unreachable.code,
+  auth: EXIT_CODES.auth.code,
 } as const;
 
 /** An error the CLI reports as it is: `message` on stderr, then `hint` (what to do next), exit `exitCode`. */

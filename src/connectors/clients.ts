@@ -31,7 +31,12 @@ export class ConnectorClients {
           `connection '${connectionName}' needs config.uri, a MongoDB connection string (e.g. "{{MONGODB_URI}}")`,
         );
       }
-      client = new MongoClient(uri, { serverSelectionTimeoutMS: 30_000, appName: "eddy" });
+      // The driver lets these options win over the URI's: keep a timeout the connection string sets.
+      const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
+      client = new MongoClient(uri, {
+        ...(timeoutInUri ? {} : { serverSelectionTimeoutMS: 30_000 }),
+        appName: "eddy",
+      });
       this.mongo.set(connectionName, client);
     }
     return client;

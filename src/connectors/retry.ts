@@ -39,10 +39,22 @@ export async function withRetries<T>(
   } = {},
 ): Promise<T> {
   const attempts = Math.max(1, policy.attempts ?? DEFAULT_RETRY_POLICY.attempts);
+  let previous: unknown;
   for (let attempt = 0; ; attempt++) {
     try {
       return await task(attempt);
     } catch (error) {
+      // A retry can fail for a reason the first failure caused (a MongoDB client whose first connect timed
+      // out is closed: "Topology is closed"); keep the first failure as the cause, which says what went wrong.
+      if (
+        previous !== undefined &&
+        error instanceof Error &&
+        error.cause === undefined &&
+        error !== previous
+      ) {
+        Object.defineProperty(error, "cause", { value: previous, configurable: true });
+      }
+      previous ??= error;
       if (attempt + 1 >= attempts || !isTransient(error)) throw error;
       const delay = retryDelay(attempt, policy);
       policy.onRetry?.(error, attempt + 1, delay);

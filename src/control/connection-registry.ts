@@ -137,13 +137,18 @@ export class ConnectionRegistry {
     workspace: string,
     variables: Readonly<Record<string, string>>,
     only: ReadonlySet<string>,
+    withheld?: (variable: string) => boolean,
   ): Promise<MapConnectionCatalog> {
     const entries: ConnectionEntry[] = [];
     for (const record of await this.list(workspace)) {
       if (!only.has(record.name)) continue;
       const file = `connection '${record.name}' in workspace '${workspace}'`;
       try {
-        const body = resolvePlaceholders(record.body, variables, { file, redactor: this.redactor });
+        const body = resolvePlaceholders(record.body, variables, {
+          file,
+          redactor: this.redactor,
+          withheld,
+        });
         entries.push(...parseConnections([body]));
       } catch (error) {
         if (error instanceof MissingVariableError) {

@@ -7,7 +7,11 @@ import { hostname } from "node:os";
 import type { Doc } from "../mql/index.ts";
 import type { Logger } from "../runtime/log.ts";
 import { ConnectionRegistry, type ConnectionView } from "./connection-registry.ts";
+import { checkConnection } from "./connection-validation.ts";
+import { lockDataDir, prepareDataDir, type DataDirLock } from "./data-dir.ts";
 import { conflict } from "./errors.ts";
+import { checkFileAccess, type PipelineAccess } from "./file-access.ts";
+import { DEFAULT_ENV_ALLOW_LIST, placeholdersIn, type EnvAllowList } from "./placeholders.ts";
 import { openStateStore } from "./open-state-store.ts";
 import { supervisorLauncher, type ProcessorLauncher } from "./processor-launcher.ts";
 import { ProcessorManager } from "./processor-manager.ts";
@@ -25,6 +29,10 @@ export interface ControlPlaneOptions {
   /** Folder whose `.env`/`config.txt` fill `{{VAR}}` (default: the working directory). */
   readonly envDir?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Environment variables placeholders may read (default: names starting with EDDY_; docs/security.md). */
+  readonly variables?: EnvAllowList;
+  /** Folders File connections may read (default: `envDir`); the data directory never. */
+  readonly fileRoots?: readonly string[];
   readonly checkpointIntervalMs?: number;
   readonly retry?: SupervisorOptions["retry"];
   readonly statsIntervalMs?: number;
@@ -56,8 +64,18 @@ export class ControlPlane {
   readonly connections: ConnectionRegistry;
   readonly processors: ProcessorManager;
 
-  private constructor(store: StateStore, options: ControlPlaneOptions) {
+  private readonly access: PipelineAccess;
+
+  private readonly lock: DataDirLock | undefined;
+
+  private constructor(store: StateStore, options: ControlPlaneOptions, lock: DataDirLock | undefined) {
     this.store = store;
+    this.lock = lock;
+    const envDir = options.envDir ?? process.cwd();
+    this.access = {
+      env: options.variables ?? DEFAULT_ENV_ALLOW_LIST,
+      files: { roots: options.fileRoots ?? [envDir], forbidden: [options.dataDir] },
+    };
     this.redactor = new Redactor();
     this.logger = redactingLogger(options.logger, this.redactor);
     this.workspaces = new WorkspaceRegistry(store);
@@ -68,8 +86,9 @@ export class ControlPlane {
       connections: this.connections,
       redactor: this.redactor,
       logger: this.logger,
-      envDir: options.envDir ?? process.cwd(),
+      envDir,
       env: options.env,
+      access: this.access,
       statsIntervalMs: options.statsIntervalMs,
       ...(store.leases
         ? {
@@ -92,8 +111,17 @@ export class ControlPlane {
 
   /** Opens the state store and the registries; call `resume()` to bring STARTED processors back. */
   static async open(options: ControlPlaneOptions): Promise<ControlPlane> {
-    const store = await openStateStore({ dataDir: options.dataDir, stateUri: options.stateUri });
-    const plane = new ControlPlane(store, options);
+    await prepareDataDir(options.dataDir);
+    // The file store lives in the data directory: one server at a time (shared stores have leases).
+    const lock = options.stateUri?.trim() ? undefined : await lockDataDir(options.dataDir);
+    let store: StateStore;
+    try {
+      store = await openStateStore({ dataDir: options.dataDir, stateUri: options.stateUri });
+    } catch (error) {
+      await lock?.release();
+      throw error;
+    }
+    const plane = new ControlPlane(store, options, lock);
     await plane.workspaces.init();
     await plane.connections.init();
     return plane;
@@ -148,6 +176,7 @@ export class ControlPlane {
 
   async createConnection(workspace: string, body: unknown): Promise<ConnectionView> {
     await this.workspaces.require(workspace);
+    await this.checkFilePath(workspace, body);
     const record = await this.connections.create(workspace, body);
     this.logger.info("connection created", { workspace, connection: record.name, type: record.type });
     return this.connections.view(workspace, record.name);
@@ -167,6 +196,14 @@ export class ControlPlane {
     this.logger.info("connection deleted", { workspace, connection: name });
   }
 
+  /** A File connection's literal path must be readable under the access policy (one with `{{VAR}}` is checked at start). */
+  private async checkFilePath(workspace: string, body: unknown): Promise<void> {
+    const { entry } = checkConnection(body);
+    const path = entry?.config?.path;
+    if (entry?.type !== "File" || typeof path !== "string" || placeholdersIn(path).length > 0) return;
+    await checkFileAccess(path, this.access.files, `connection '${entry.name}' in workspace '${workspace}'`);
+  }
+
   /** Throws when the state store cannot be read (`/ready`). */
   async probe(): Promise<void> {
     await this.store.get<Doc>("workspaces", "default");
@@ -176,5 +213,6 @@ export class ControlPlane {
   async close(): Promise<void> {
     await this.processors.shutdown();
     await this.store.close();
+    await this.lock?.release();
   }
 }

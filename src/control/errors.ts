@@ -1,8 +1,9 @@
 /**
- * Errors of the control plane. Each carries a kind (what went wrong, which the HTTP layer turns into a
- * status code), a stable code, a message that says what to do next and, for bad definitions, every problem
- * with its JSON path.
+ * Errors of the control plane. Each carries a kind (what went wrong), a stable code from the registry
+ * (src/errors/codes.ts, which also gives its HTTP status), a message that says what to do next and, for bad
+ * definitions, every problem with its JSON path.
  */
+import type { ErrorCode } from "../errors/codes.ts";
 
 /** One problem in a request body or definition. */
 export interface Problem {
@@ -22,10 +23,10 @@ export type ControlErrorKind =
 export class ControlError extends Error {
   override readonly name = "ControlError";
   readonly kind: ControlErrorKind;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly problems: readonly Problem[] | undefined;
 
-  constructor(kind: ControlErrorKind, code: string, message: string, problems?: readonly Problem[]) {
+  constructor(kind: ControlErrorKind, code: ErrorCode, message: string, problems?: readonly Problem[]) {
     super(message);
     this.kind = kind;
     this.code = code;
@@ -33,15 +34,15 @@ export class ControlError extends Error {
   }
 }
 
-export function notFound(code: string, message: string): ControlError {
+export function notFound(code: ErrorCode, message: string): ControlError {
   return new ControlError("not-found", code, message);
 }
 
-export function conflict(code: string, message: string): ControlError {
+export function conflict(code: ErrorCode, message: string): ControlError {
   return new ControlError("conflict", code, message);
 }
 
-export function invalid(code: string, message: string, problems?: readonly Problem[]): ControlError {
+export function invalid(code: ErrorCode, message: string, problems?: readonly Problem[]): ControlError {
   return new ControlError("invalid", code, message, problems);
 }
 

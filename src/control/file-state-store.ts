@@ -1,7 +1,7 @@
 /**
  * The embedded default state store: one canonical Extended JSON file per record under
  * `<dir>/<collection>/` (`<id>.json`; binary records: `<id>.bin`), written to a temporary file, fsynced and
- * renamed into place, so a `kill -9` at any moment leaves every record whole.
+ * renamed into place, so a `kill -9` at any moment leaves every record whole. Folders are 0700, files 0600.
  */
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -68,9 +68,10 @@ export class FileStateStore implements StateStore {
   /** Writes `target` as a temporary file, fsyncs it and renames it into place. */
   private async replace(collection: string, target: string, data: string | Uint8Array): Promise<void> {
     const dir = this.collectionDir(collection);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const temp = `${target}${TEMP_MARK}${process.pid}-${this.counter++}`;
-    const handle = await open(temp, "w");
+    // Records hold connection secrets: readable by the server's user only.
+    const handle = await open(temp, "w", 0o600);
     try {
       await handle.writeFile(data);
       await handle.sync();

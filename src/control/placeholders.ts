@@ -1,6 +1,8 @@
 /**
  * `{{VAR}}` placeholders in workspace files (connections, processors), resolved from the environment,
- * `.env` and `config.txt`, with every resolved value registered for redaction.
+ * `.env` and `config.txt`, with every resolved value registered for redaction. Under `sp serve` only an
+ * allow-list of environment variables resolves (docs/security.md): a pipeline must not read the server's
+ * environment through a placeholder.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,10 +16,14 @@ export class MissingVariableError extends Error {
   readonly file: string;
   readonly path: string;
 
-  constructor(variable: string, file: string, path: string) {
+  constructor(variable: string, file: string, path: string, withheld = false) {
     super(
-      `${file}: ${path} uses {{${variable}}} but ${variable} is not set; ` +
-        `export it, or add ${variable}=<value> to .env or config.txt in the workspace`,
+      withheld
+        ? `${file}: ${path} uses {{${variable}}}, which is set in the server's environment but not allowed in ` +
+            `placeholders; add ${variable}=<value> to .env or config.txt in the server's --env-dir, name it with ` +
+            `--allow-env ${variable}, or give it the prefix the server allows (--env-prefix, default ${DEFAULT_ENV_PREFIX})`
+        : `${file}: ${path} uses {{${variable}}} but ${variable} is not set; ` +
+            `export it, or add ${variable}=<value> to .env or config.txt in the workspace`,
     );
     this.variable = variable;
     this.file = file;
@@ -42,13 +48,35 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
+/** Which environment variables placeholders may read (`sp serve`); absent: all of them (`sp process`). */
+export interface EnvAllowList {
+  /** Variables whose name starts with one of these resolve. */
+  readonly prefixes: readonly string[];
+  /** And these, by name. */
+  readonly names: readonly string[];
+}
+
+export const DEFAULT_ENV_PREFIX = "EDDY_";
+export const DEFAULT_ENV_ALLOW_LIST: EnvAllowList = { prefixes: [DEFAULT_ENV_PREFIX], names: [] };
+
+/** The server's own secrets: never resolved from the environment, whatever the allow-list says. */
+const SERVER_SECRETS = new Set(["EDDY_API_TOKEN", "EDDY_STATE_URI"]);
+
+/** Whether `allow` lets a placeholder read environment variable `name`. */
+export function envAllowed(name: string, allow: EnvAllowList | undefined): boolean {
+  if (!allow) return true;
+  if (SERVER_SECRETS.has(name)) return false;
+  return allow.names.includes(name) || allow.prefixes.some((prefix) => name.startsWith(prefix));
+}
+
 /**
- * Variables for a workspace folder: `config.txt`, then `.env`, then the process environment (later wins).
- * Missing files are fine.
+ * Variables for a workspace folder: `config.txt`, then `.env`, then the process environment (later wins;
+ * only the variables `allow` names, when given). Missing files are fine.
  */
 export async function loadWorkspaceVariables(
   dir: string,
   env: NodeJS.ProcessEnv = process.env,
+  allow?: EnvAllowList,
 ): Promise<Record<string, string>> {
   const vars: Record<string, string> = {};
   for (const name of ["config.txt", ".env"]) {
@@ -58,7 +86,9 @@ export async function loadWorkspaceVariables(
     });
     Object.assign(vars, parseEnvFile(text));
   }
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) vars[key] = value;
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && envAllowed(key, allow)) vars[key] = value;
+  }
   return vars;
 }
 
@@ -69,33 +99,41 @@ export async function loadWorkspaceVariables(
 export function resolvePlaceholders<T>(
   value: T,
   variables: Readonly<Record<string, string>>,
-  options: { file: string; redactor?: Redactor; path?: string },
+  options: { file: string; redactor?: Redactor; path?: string; withheld?: (name: string) => boolean },
 ): T {
-  return resolve(value, variables, options.file, options.redactor, options.path ?? "") as T;
+  const where = { file: options.file, redactor: options.redactor, withheld: options.withheld };
+  return resolve(value, variables, where, options.path ?? "") as T;
+}
+
+interface Where {
+  readonly file: string;
+  readonly redactor: Redactor | undefined;
+  /** Whether a missing variable is one the allow-list kept out (for the error message). */
+  readonly withheld: ((name: string) => boolean) | undefined;
 }
 
 function resolve(
   value: unknown,
   variables: Readonly<Record<string, string>>,
-  file: string,
-  redactor: Redactor | undefined,
+  where: Where,
   path: string,
 ): unknown {
   if (typeof value === "string") {
     if (!value.includes("{{")) return value;
     return value.replace(PLACEHOLDER, (_match, name: string) => {
       const resolved = variables[name];
-      if (resolved === undefined) throw new MissingVariableError(name, file, path || "(root)");
-      redactor?.add(resolved);
+      if (resolved === undefined) {
+        throw new MissingVariableError(name, where.file, path || "(root)", where.withheld?.(name) ?? false);
+      }
+      where.redactor?.add(resolved);
       return resolved;
     });
   }
-  if (Array.isArray(value))
-    return value.map((item, i) => resolve(item, variables, file, redactor, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map((item, i) => resolve(item, variables, where, `${path}[${i}]`));
   if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      out[key] = resolve(item, variables, file, redactor, path ? `${path}.${key}` : key);
+      out[key] = resolve(item, variables, where, path ? `${path}.${key}` : key);
     }
     return out;
   }

@@ -27,7 +27,13 @@ import { KeyedQueue } from "./keyed-queue.ts";
 import { modifyRefusal, startRefusal, statsStatus, stopRefusal, type ProcessorState } from "./lifecycle.ts";
 import { modifyRefusalReason } from "./modify-rules.ts";
 import { nameProblem } from "./names.ts";
-import { loadWorkspaceVariables, MissingVariableError, resolvePlaceholders } from "./placeholders.ts";
+import { checkCatalogFileAccess, type PipelineAccess } from "./file-access.ts";
+import {
+  envAllowed,
+  loadWorkspaceVariables,
+  MissingVariableError,
+  resolvePlaceholders,
+} from "./placeholders.ts";
 import { connectionsOfPlan } from "./plan-connections.ts";
 import {
   checkDefinition,
@@ -55,6 +61,8 @@ export interface ProcessorManagerOptions {
   /** Where `.env`/`config.txt` are read for workspaces without their own folder. */
   readonly envDir: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** What pipelines may read (`sp serve`: an allow-list of variables, File paths in allowed folders); absent: all. */
+  readonly access?: PipelineAccess;
   /** How often running processors' stats are added to the stats history (default 10 s). */
   readonly statsIntervalMs?: number;
   /**
@@ -490,19 +498,21 @@ export class ProcessorManager {
   /** The plan and resolved catalog of a stored processor; throws on a missing variable or a bad definition. */
   private async prepare(record: ProcessorRecord, options: StartOptions): Promise<Prepared> {
     const { workspace, name } = record;
-    const variables = await loadWorkspaceVariables(this.options.envDir, this.options.env ?? process.env);
-    const resolved = this.resolveDefinition(record, variables);
+    const env = this.options.env ?? process.env;
+    const { access } = this.options;
+    const variables = await loadWorkspaceVariables(this.options.envDir, env, access?.env);
+    const withheld = (variable: string): boolean =>
+      env[variable] !== undefined && !envAllowed(variable, access?.env);
+    const resolved = this.resolveDefinition(record, variables, withheld);
     // Planning needs connection names and types only; settings (with their `{{VAR}}`s) are read when the
     // connectors open, so only the connections the plan uses are resolved, and the plan is built once.
     const unresolved = await this.options.connections.catalog(workspace);
     const pipeline = withStartPosition(resolved.pipeline, options, unresolved);
     const definition = { name, pipeline, options: resolved.options };
     const plan = planDefinition(definition, unresolved, definition);
-    const catalog = await this.options.connections.resolvedCatalog(
-      workspace,
-      variables,
-      connectionsOfPlan(plan),
-    );
+    const used = connectionsOfPlan(plan);
+    const catalog = await this.options.connections.resolvedCatalog(workspace, variables, used, withheld);
+    if (access) await checkCatalogFileAccess(catalog, used, access.files, workspace);
     if (options.resumeFromCheckpoint === false) await this.clearCheckpoints(record.id);
     return { plan, catalog };
   }
@@ -511,12 +521,14 @@ export class ProcessorManager {
   private resolveDefinition(
     record: ProcessorRecord,
     variables: Readonly<Record<string, string>>,
+    withheld: (variable: string) => boolean,
   ): { pipeline: readonly unknown[]; options: Doc } {
     const file = `processor '${record.name}' in workspace '${record.workspace}'`;
     try {
       return resolvePlaceholders({ pipeline: record.pipeline, options: record.options }, variables, {
         file,
         redactor: this.options.redactor,
+        withheld,
       });
     } catch (error) {
       if (!(error instanceof MissingVariableError)) throw error;

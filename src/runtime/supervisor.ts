@@ -202,7 +202,11 @@ export class ProcessorSupervisor {
         });
         this.setStatus({
           state: "retrying",
-          error: { message, retryable: true, at: now },
+          error: {
+            message: `${message}, retrying in ${Math.ceil(delay / 1000)} s (attempt ${attempt})`,
+            retryable: true,
+            at: now,
+          },
           restarts: this.current.restarts,
           nextRetryAt: now + delay,
         });

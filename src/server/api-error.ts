@@ -2,27 +2,8 @@
  * Atlas-style error bodies: `{error: <status>, reason, errorCode, detail, problems?}`. `detail` says what
  * went wrong and what to do next; `problems` lists every problem of a bad body with its JSON path.
  */
-import { ControlError, type ControlErrorKind, type Problem } from "../control/errors.ts";
-
-const REASONS: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  409: "Conflict",
-  413: "Payload Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Entity",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
-const STATUS_OF: Readonly<Record<ControlErrorKind, number>> = {
-  invalid: 400,
-  "not-found": 404,
-  conflict: 409,
-  "start-failed": 422,
-};
+import { ControlError, type Problem } from "../control/errors.ts";
+import { REASON_PHRASES, statusOf, type ErrorCode } from "../errors/codes.ts";
 
 export interface ErrorBody {
   readonly error: number;
@@ -35,19 +16,18 @@ export interface ErrorBody {
 export class ApiError extends Error {
   override readonly name = "ApiError";
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly problems: readonly Problem[] | undefined;
   /** Extra response headers (e.g. `Allow`, `WWW-Authenticate`). */
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(
-    status: number,
-    code: string,
+    code: ErrorCode,
     detail: string,
     options: { problems?: readonly Problem[]; headers?: Record<string, string> } = {},
   ) {
     super(detail);
-    this.status = status;
+    this.status = statusOf(code);
     this.code = code;
     this.problems = options.problems;
     this.headers = options.headers ?? {};
@@ -56,7 +36,7 @@ export class ApiError extends Error {
   body(): ErrorBody {
     return {
       error: this.status,
-      reason: REASONS[this.status] ?? "Error",
+      reason: REASON_PHRASES[this.status] ?? "Error",
       errorCode: this.code,
       detail: this.message,
       ...(this.problems && this.problems.length > 0 ? { problems: this.problems } : {}),
@@ -68,11 +48,10 @@ export class ApiError extends Error {
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ControlError) {
-    return new ApiError(STATUS_OF[error.kind], error.code, error.message, { problems: error.problems });
+    return new ApiError(error.code, error.message, { problems: error.problems });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new ApiError(
-    500,
     "INTERNAL_ERROR",
     `the server failed to handle the request: ${message}; check the server log, and report it if it persists`,
   );

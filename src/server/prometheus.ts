@@ -7,6 +7,7 @@ import type { Doc } from "../mql/index.ts";
 import { PROCESSOR_STATES } from "../control/lifecycle.ts";
 import type { ProcessorMetrics } from "../control/processor-manager.ts";
 import { LATENCY_BUCKET_BOUNDS_MICROS, type LatencyBucket } from "../runtime/stats.ts";
+import { MonotonicCounters } from "./monotonic-counters.ts";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -27,7 +28,12 @@ const COUNTERS: ReadonlyArray<readonly [string, string, string]> = [
   ["eddy_processor_dlq_bytes_total", "dlqMessageSize", "Bytes sent to the dead letter queue."],
 ];
 
-export function renderMetrics(processors: readonly ProcessorMetrics[], now = Date.now()): string {
+/** `counters` (kept by the caller across scrapes) makes every counter series monotonic. */
+export function renderMetrics(
+  processors: readonly ProcessorMetrics[],
+  counters = new MonotonicCounters(),
+  now = Date.now(),
+): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string, lines: string[]): void => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
@@ -42,7 +48,12 @@ export function renderMetrics(processors: readonly ProcessorMetrics[], now = Dat
       name,
       "counter",
       help,
-      processors.filter((p) => p.stats).map((p) => `${name}${labels(p)} ${num((p.stats as Doc)[field])}`),
+      processors
+        .filter((p) => p.stats)
+        .map(
+          (p) =>
+            `${name}${labels(p)} ${counters.adjust(`${name}${labels(p)}`, num((p.stats as Doc)[field]))}`,
+        ),
     );
   }
 
@@ -92,7 +103,10 @@ export function renderMetrics(processors: readonly ProcessorMetrics[], now = Dat
     "eddy_processor_restarts_total",
     "counter",
     "Automatic restarts after transient errors since the processor last started.",
-    processors.map((p) => `eddy_processor_restarts_total${labels(p)} ${p.restarts}`),
+    processors.map(
+      (p) =>
+        `eddy_processor_restarts_total${labels(p)} ${counters.adjust(`eddy_processor_restarts_total${labels(p)}`, p.restarts)}`,
+    ),
   );
   family(
     "eddy_processor_state",

@@ -24,7 +24,7 @@ export function integerParam(
 }
 
 function badParam(name: string, expected: string, got: string): ApiError {
-  return new ApiError(400, "INVALID_QUERY", `query parameter ${name} must be ${expected}, got '${got}'`, {
+  return new ApiError("INVALID_QUERY", `query parameter ${name} must be ${expected}, got '${got}'`, {
     problems: [
       { path: `query.${name}`, message: `${name} must be ${expected}`, expected, got: JSON.stringify(got) },
     ],

@@ -96,7 +96,6 @@ export function checkBody(
   if (problems.length > 0) {
     const first = problems[0];
     throw new ApiError(
-      400,
       "INVALID_BODY",
       `the request body does not fit ${what}: ${first.path ? `${first.path}: ` : ""}${first.message}` +
         (problems.length > 1 ? ` (and ${problems.length - 1} more)` : "") +

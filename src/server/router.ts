@@ -29,7 +29,7 @@ export class Router<H> {
     try {
       segments = pathname.split("/").filter(Boolean).map(decodeURIComponent);
     } catch {
-      throw new ApiError(400, "INVALID_PATH", `the path '${pathname}' is not validly URL-encoded`);
+      throw new ApiError("INVALID_PATH", `the path '${pathname}' is not validly URL-encoded`);
     }
     const allowed: string[] = [];
     for (const route of this.routes) {
@@ -42,7 +42,6 @@ export class Router<H> {
     }
     if (allowed.length > 0) {
       throw new ApiError(
-        405,
         "METHOD_NOT_ALLOWED",
         `${method} is not allowed on ${pathname}; use ${allowed.join(" or ")}`,
         {
@@ -51,7 +50,6 @@ export class Router<H> {
       );
     }
     throw new ApiError(
-      404,
       "NOT_FOUND",
       `no API endpoint at ${method} ${pathname}; see docs/api.md for the endpoints`,
     );

@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";
+import { MonotonicCounters } from "./monotonic-counters.ts";
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { booleanParam, integerParam } from "./query.ts";
 import { checkBody, MODIFY_BODY, PROCESSOR_BODY, START_BODY, WORKSPACE_BODY } from "./request-schema.ts";
@@ -31,6 +32,7 @@ const WS = "/api/v1/workspaces/:ws";
 const PROCESSOR = `${WS}/processors/:name`;
 
 export function apiRoutes(): Router<Handler> {
+  const counters = new MonotonicCounters();
   return new Router<Handler>()
     .add("GET", "/health", async () => ok({ status: "ok" }))
     .add("GET", "/ready", async ({ plane }) => {
@@ -38,7 +40,6 @@ export function apiRoutes(): Router<Handler> {
         await plane.probe();
       } catch (error) {
         throw new ApiError(
-          503,
           "NOT_READY",
           `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
         );
@@ -47,7 +48,7 @@ export function apiRoutes(): Router<Handler> {
     })
     .add("GET", "/metrics", async ({ plane }) => ({
       status: 200,
-      text: renderMetrics(await plane.processors.metrics()),
+      text: renderMetrics(await plane.processors.metrics(), counters),
       contentType: PROMETHEUS_CONTENT_TYPE,
     }))
     .add("GET", "/api/v1/workspaces", async ({ plane }) => ok({ results: await plane.listWorkspaces() }))
@@ -91,7 +92,7 @@ export function apiRoutes(): Router<Handler> {
       );
       const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
       if (inOptions !== undefined && typeof inOptions !== "boolean") {
-        throw new ApiError(400, "INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
+        throw new ApiError("INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
           problems: [
             {
               path: "options.resumeFromCheckpoint",

@@ -1,33 +1,47 @@
 /**
- * `sp serve`'s HTTP server (node:http): routing, bearer auth, size-limited JSON bodies, Atlas-style errors,
- * redacted responses and one JSON access-log line per request. All behaviour lives in the control plane.
+ * `sp serve`'s HTTP server on Fastify (why Fastify: docs/security.md, "The HTTP server"): Host check, bearer
+ * auth and routing before any body is read, size-limited JSON bodies, Atlas-style errors, redacted responses
+ * and one JSON access-log line per request. All behaviour lives in the control plane.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EJSON } from "bson";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { ControlPlane, type ControlPlaneOptions } from "../control/control-plane.ts";
 import { jsonLogger, type Logger } from "../runtime/log.ts";
 import { ApiError, toApiError } from "./api-error.ts";
-import { requireToken } from "./auth.ts";
-import { DEFAULT_MAX_BODY_BYTES, parseJsonBody, readBody } from "./body.ts";
-import { apiRoutes, type Reply } from "./routes.ts";
+import { publicPaths, requireToken } from "./auth.ts";
+import { DEFAULT_MAX_BODY_BYTES, parseJsonBody, tooLarge } from "./body.ts";
+import { hostCheck } from "./host-check.ts";
+import { apiRoutes, type Handler, type Reply } from "./routes.ts";
+import type { RouteMatch } from "./router.ts";
 
 export const DEFAULT_PORT = 8470;
 export const DEFAULT_HOST = "127.0.0.1";
+/** How long a client may take to send a whole request (headers and body) before the server gives up. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface ServerOptions {
   readonly host?: string;
   /** 0 picks a free port. Default 8470. */
   readonly port?: number;
   readonly dataDir: string;
-  /** Bearer token required on mutating requests. */
+  /** Bearer token required on every request except /health, /ready (and /metrics with `publicMetrics`). */
   readonly token: string;
   readonly stateUri?: string;
   readonly maxBodyBytes?: number;
+  /** Names besides the bound address that clients may send as `Host` (a proxy's or a DNS name). */
+  readonly allowedHosts?: readonly string[];
+  /** Serve /metrics without a token (for scrapers that cannot send one). Default false. */
+  readonly publicMetrics?: boolean;
+  /** Default DEFAULT_REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number;
   /** Structured log lines (default: JSON lines on stderr); secrets are redacted before they reach it. */
   readonly logger?: Logger;
   readonly envDir?: string;
   readonly env?: NodeJS.ProcessEnv;
+  readonly variables?: ControlPlaneOptions["variables"];
+  readonly fileRoots?: ControlPlaneOptions["fileRoots"];
   readonly checkpointIntervalMs?: number;
   readonly statsIntervalMs?: number;
   readonly retry?: ControlPlaneOptions["retry"];
@@ -44,6 +58,14 @@ export interface EddyServer {
   close(): Promise<void>;
 }
 
+/** What the checks before the body found out about a request. */
+interface Routed {
+  readonly started: number;
+  readonly url: URL;
+  route?: RouteMatch<Handler>;
+  errorCode?: string;
+}
+
 export async function startServer(options: ServerOptions): Promise<EddyServer> {
   const plane = await ControlPlane.open({
     dataDir: options.dataDir,
@@ -51,6 +73,8 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     logger: options.logger ?? jsonLogger(),
     envDir: options.envDir,
     env: options.env,
+    variables: options.variables,
+    fileRoots: options.fileRoots,
     checkpointIntervalMs: options.checkpointIntervalMs,
     statsIntervalMs: options.statsIntervalMs,
     retry: options.retry,
@@ -58,56 +82,99 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     leaseTtlMs: options.leaseTtlMs,
   });
   plane.redactor.add(options.token);
-  const routes = apiRoutes();
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = plane.logger;
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const started = performance.now();
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const abort = new AbortController();
-    res.once("close", () => abort.abort());
-    let reply: Reply;
-    let apiError: ApiError | undefined;
-    try {
-      const route = routes.match(req.method ?? "GET", url.pathname);
-      requireToken(req, options.token);
-      reply = await route.handler({
-        req,
-        params: route.params,
-        query: url.searchParams,
-        plane,
-        signal: abort.signal,
-        body: async () => parseJsonBody(await readBody(req, maxBodyBytes)),
-      });
-    } catch (error) {
-      apiError = toApiError(error);
-      if (apiError.status >= 500)
-        log.error("request failed", { path: url.pathname, error: (error as Error).stack ?? String(error) });
-      reply = { status: apiError.status, json: apiError.body() };
-    }
-    const bodyTooLarge = apiError?.status === 413;
-    send(res, reply, plane, { ...apiError?.headers, ...(bodyTooLarge ? { Connection: "close" } : {}) });
-    if (bodyTooLarge) res.once("finish", () => req.socket.destroySoon());
-    log.info("http request", {
-      method: req.method,
-      path: url.pathname,
-      status: reply.status,
-      durationMs: Math.round((performance.now() - started) * 10) / 10,
-      ...(apiError ? { errorCode: apiError.code } : {}),
-    });
-  };
-
-  const server = createServer((req, res) => void handle(req, res));
   const host = options.host ?? DEFAULT_HOST;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? DEFAULT_PORT, host, () => {
-      server.off("error", reject);
-      resolve();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const routes = apiRoutes();
+  const open = publicPaths({ publicMetrics: options.publicMetrics ?? false });
+  const checkHost = hostCheck(host, options.allowedHosts);
+  const routed = new WeakMap<FastifyRequest, Routed>();
+
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBodyBytes,
+    requestTimeout,
+    // Given to node:http itself: its headers timeout is fixed when the server is created (default 60 s, and
+    // longer than the request timeout it would win), and it checks timeouts only this often (default 30 s).
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(requestTimeout, 5_000),
+    },
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+
+  // Bodies arrive as bytes whatever their Content-Type; the route decides whether it wants one.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  // Everything that needs no body runs first, so a refused request is never read.
+  app.addHook("onRequest", async (request) => {
+    const state: Routed = { started: performance.now(), url: new URL(request.url, "http://localhost") };
+    routed.set(request, state);
+    checkHost(request.headers.host);
+    state.route = routes.match(request.method, state.url.pathname);
+    if (!open.has(state.url.pathname)) requireToken(request.headers.authorization, options.token);
+  });
+
+  const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const state = routed.get(request);
+    if (!state?.route) throw new Error("request reached its handler without a route");
+    const abort = new AbortController();
+    reply.raw.once("close", () => abort.abort());
+    const result = await state.route.handler({
+      req: request.raw as IncomingMessage,
+      params: state.route.params,
+      query: state.url.searchParams,
+      plane,
+      signal: abort.signal,
+      body: async () => (Buffer.isBuffer(request.body) ? parseJsonBody(request.body) : undefined),
+    });
+    send(reply, result, plane, {});
+  };
+  app.all("/*", dispatch);
+  app.setNotFoundHandler(dispatch);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const apiError = toApiError(asApiError(error, request, maxBodyBytes));
+    const state = routed.get(request);
+    if (state) state.errorCode = apiError.code;
+    if (apiError.status >= 500) {
+      log.error("request failed", { path: request.url, error: error.stack ?? String(error) });
+    }
+    send(reply, { status: apiError.status, json: apiError.body() }, plane, {
+      ...apiError.headers,
+      // The rest of a refused body is not read: the connection cannot carry another request.
+      ...(apiError.status === 413 ? { Connection: "close" } : {}),
     });
   });
-  const { port } = server.address() as AddressInfo;
+
+  app.addHook("onResponse", async (request, reply) => {
+    const state = routed.get(request);
+    log.info("http request", {
+      method: request.method,
+      path: state?.url.pathname ?? request.url,
+      status: reply.statusCode,
+      ...(state ? { durationMs: Math.round((performance.now() - state.started) * 10) / 10 } : {}),
+      ...(state?.errorCode ? { errorCode: state.errorCode } : {}),
+    });
+  });
+
+  // A malformed request never reaches a route; answer it when the socket still can, never throw.
+  app.server.on("clientError", (error: NodeJS.ErrnoException) => {
+    log.warn("malformed http request", { error: error.code ?? error.message });
+  });
+
+  try {
+    await app.listen({ port: options.port ?? DEFAULT_PORT, host });
+  } catch (error) {
+    await plane.close();
+    throw error;
+  }
+  const { port } = app.server.address() as AddressInfo;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const resumed = plane.resume().catch((error: unknown) => {
     log.error("could not resume started processors", { error: (error as Error).message });
@@ -120,11 +187,10 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     resumed,
     close: () => {
       closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        const stopped = app.close();
         await resumed;
         await plane.close();
-        server.closeAllConnections();
+        app.server.closeAllConnections();
         await stopped;
       })();
       return closing;
@@ -132,22 +198,45 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
   };
 }
 
-function send(res: ServerResponse, reply: Reply, plane: ControlPlane, headers: Record<string, string>): void {
+/** Fastify's own request errors (body too large, bad Content-Length, bad URL) in the API's terms. */
+function asApiError(error: FastifyError, request: FastifyRequest, maxBodyBytes: number): unknown {
+  if (error instanceof ApiError) return error;
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE": {
+      const declared = Number(request.headers["content-length"]);
+      return tooLarge(maxBodyBytes, Number.isFinite(declared) && declared > 0 ? declared : undefined);
+    }
+    case "FST_ERR_BAD_URL":
+      return new ApiError("INVALID_PATH", `the path '${request.url}' is not validly URL-encoded`);
+    default:
+      if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
+        return new ApiError(
+          "BAD_REQUEST",
+          `the request is malformed: ${error.message}; send a well-formed HTTP request`,
+        );
+      }
+      return error;
+  }
+}
+
+function send(
+  reply: FastifyReply,
+  result: Reply,
+  plane: ControlPlane,
+  headers: Record<string, string>,
+): void {
   const { redactor } = plane;
   let body: string;
   let contentType: string;
-  if ("json" in reply) {
-    body = redactor.redact(EJSON.stringify(redactor.redactDeep(reply.json), { relaxed: true }));
+  if ("json" in result) {
+    body = redactor.redact(EJSON.stringify(redactor.redactDeep(result.json), { relaxed: true }));
     contentType = "application/json; charset=utf-8";
   } else {
-    body = redactor.redact(reply.text);
-    contentType = reply.contentType;
+    body = redactor.redact(result.text);
+    contentType = result.contentType;
   }
-  res.writeHead(reply.status, {
-    "Content-Type": contentType,
-    "Content-Length": Buffer.byteLength(body),
-    "Cache-Control": "no-store",
-    ...headers,
-  });
-  res.end(res.req.method === "HEAD" ? undefined : body);
+  void reply
+    .code(result.status)
+    .headers({ "Content-Type": contentType, "Cache-Control": "no-store", ...headers })
+    .send(body);
 }

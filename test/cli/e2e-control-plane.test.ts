@@ -77,7 +77,7 @@ function serverUrl(): string {
 
 async function serve(): Promise<{ child: ChildProcess; url: string }> {
   const { kafkaBrokers, mongodbUri } = testServices();
-  return spawnServe(["--port", "0"], {
+  return spawnServe(["--port", "0", "--allow-env", "KAFKA_BROKERS", "--allow-env", "MONGODB_URI"], {
     cwd: home,
     env: cleanEnv({ KAFKA_BROKERS: kafkaBrokers.join(","), MONGODB_URI: mongodbUri }),
     children,

@@ -69,7 +69,7 @@ describe("service endpoints", () => {
 });
 
 describe("authentication", () => {
-  it("requires the bearer token on mutating requests, leaving state unchanged", async () => {
+  it("requires the bearer token on every API request, leaving state unchanged", async () => {
     const missing = await expectRefused(
       server.api("POST", "/api/v1/workspaces", { name: "nope" }, { token: null }),
       401,
@@ -86,7 +86,8 @@ describe("authentication", () => {
       401,
       "INVALID_TOKEN",
     );
-    expect((await server.api("GET", "/api/v1/workspaces", undefined, { token: null })).status).toBe(200);
+    // Reads need it too, also from loopback (test/server/security.test.ts has the rest).
+    expect((await server.api("GET", "/api/v1/workspaces", undefined, { token: null })).status).toBe(401);
   });
 });
 

@@ -33,9 +33,13 @@ async function moved(name: string, beyond = 0): Promise<number> {
   );
 }
 
+/** The server's allow-list of environment variables that placeholders may read (docs/security.md). */
+const ALLOWED_VARIABLES = { prefixes: [], names: ["KAFKA_SECRET", "BAD_HOST", "ATLAS_URI"] };
+
 beforeAll(async () => {
   mongo = new MongoClient(testServices().mongodbUri);
   server = await startTestServer({
+    variables: ALLOWED_VARIABLES,
     env: {
       ...process.env,
       KAFKA_SECRET: SECRET,
@@ -376,6 +380,7 @@ describe("server restart", () => {
 
     server = await startTestServer({
       dataDir: server.dataDir,
+      variables: ALLOWED_VARIABLES,
       env: { ...process.env, KAFKA_SECRET: SECRET, BAD_HOST: HOST_SECRET },
     });
     await server.resumed;

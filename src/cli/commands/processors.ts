@@ -275,10 +275,10 @@ function startStep(remote: Remote, action: string) {
       }
     },
     hint: (name: string, error: ApiError): string | undefined => {
-      if (error.errorCode === "PROCESSOR_ALREADY_STARTED") {
+      if (error.is("PROCESSOR_ALREADY_STARTED")) {
         return `it is running; to restart it: sp processors restart --processor ${name}`;
       }
-      if (error.errorCode === "MISSING_VARIABLE") {
+      if (error.is("MISSING_VARIABLE")) {
         return `set the variable where sp serve runs (its environment, or .env / config.txt in its --env-dir), then start again`;
       }
       if (error.status === 409) return `check its state with sp processors list`;

@@ -1,8 +1,10 @@
 /** `sp serve`: the long-running server holding workspaces, connections and processors (docs/api.md). */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile, chmod } from "node:fs/promises";
+import { readFile, writeFile, chmod } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { prepareDataDir } from "../../control/data-dir.ts";
 import { describeStateStore } from "../../control/open-state-store.ts";
+import { DEFAULT_ENV_PREFIX } from "../../control/placeholders.ts";
 import { jsonLogger } from "../../runtime/log.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from "../../server/server.ts";
 import { parseArgs, UsageError } from "../args.ts";
@@ -10,16 +12,28 @@ import type { CliIo } from "../io.ts";
 
 export const SERVE_USAGE = `usage: sp serve [--host HOST] [--port PORT] [--data-dir DIR] [--token TOKEN] [--state-uri URI]
                 [--max-body-bytes N] [--env-dir DIR] [--checkpoint-interval MS] [--lease-ttl MS]
+                [--allowed-host NAME]... [--public-metrics] [--allow-env NAME]... [--env-prefix PREFIX]...
+                [--allow-dir DIR]...
 
 Runs the Eddy server: the HTTP API (docs/api.md) on http://HOST:PORT (default ${DEFAULT_HOST}:${DEFAULT_PORT}),
 with workspaces, connections and processors kept in a state store. Processors that were STARTED come back
 (from their checkpoint) when the server restarts.
-  --data-dir DIR        where state lives (default .eddy, or EDDY_DATA_DIR)
-  --token TOKEN         bearer token for POST/PATCH/DELETE (or EDDY_API_TOKEN); without one the server
-                        keeps a generated token in DIR/api-token (mode 0600), which the CLI reads
+  --data-dir DIR        where state lives (default .eddy, or EDDY_DATA_DIR); mode 0700, and locked: a second
+                        server on the same DIR (with the file state store) is refused
+  --token TOKEN         bearer token for every request but /health and /ready (or EDDY_API_TOKEN); without
+                        one the server keeps a generated token in DIR/api-token (mode 0600), which the CLI reads
   --state-uri URI       mongodb://… or redis://… state store (or EDDY_STATE_URI); default: files in DIR/state
   --max-body-bytes N    request body limit (default 1048576)
-  --env-dir DIR         folder whose .env / config.txt fill {{VAR}} (default: the working directory)
+  --env-dir DIR         the workspace folder: its .env / config.txt fill {{VAR}} (default: the working directory)
+  --allow-env NAME      an environment variable {{NAME}} may read (repeatable, or EDDY_ALLOW_ENV=A,B);
+                        besides these, only variables starting with a --env-prefix resolve
+  --env-prefix PREFIX   environment variables with this prefix resolve (repeatable, or EDDY_ENV_PREFIXES;
+                        default EDDY_; EDDY_API_TOKEN and EDDY_STATE_URI never do)
+  --allow-dir DIR       a folder File connections may read (repeatable, or EDDY_ALLOW_DIRS=A,B; default: the
+                        --env-dir folder); the data directory is always refused
+  --allowed-host NAME   a Host name clients may use besides the bound address (repeatable, or
+                        EDDY_ALLOWED_HOSTS=A,B): a proxy's or DNS name; others get 421 (DNS rebinding)
+  --public-metrics      serve /metrics without the token (for scrapers that cannot send one)
   --checkpoint-interval MS  how often running processors checkpoint (or EDDY_CHECKPOINT_INTERVAL_MS)
   --lease-ttl MS        with a shared MongoDB/Redis state store, several servers share the processors: each
                         runs on one server, and a standby takes over at most MS after it dies (default 15000,
@@ -42,7 +56,8 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
         "checkpoint-interval",
         "lease-ttl",
       ],
-      flags: ["help"],
+      repeated: ["allowed-host", "allow-env", "env-prefix", "allow-dir"],
+      flags: ["help", "public-metrics"],
     });
     if (parsed.flags.has("help")) {
       io.stdout.write(SERVE_USAGE + "\n");
@@ -66,11 +81,19 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   const leaseTtlMs = integerOption(opt("lease-ttl", "EDDY_LEASE_TTL_MS"), "--lease-ttl", undefined, io);
   if (port === null || maxBodyBytes === null || checkpointIntervalMs === null || leaseTtlMs === null)
     return 2;
+  /** A repeatable option's values, else its environment variable's comma-separated list. */
+  const list = (name: string, env: string): string[] | undefined =>
+    parsed.lists.get(name) ??
+    process.env[env]
+      ?.split(",")
+      .map((item) => item.trim())
+      .filter(Boolean);
   const dataDir = resolve(opt("data-dir", "EDDY_DATA_DIR") ?? ".eddy");
+  const envDir = resolve(opt("env-dir") ?? ".");
   const stateUri = opt("state-uri", "EDDY_STATE_URI");
   const logger = jsonLogger((line) => io.stderr.write(line));
   try {
-    await mkdir(dataDir, { recursive: true });
+    await prepareDataDir(dataDir);
     const token = opt("token", "EDDY_API_TOKEN") ?? (await localToken(dataDir));
     const server = await startServer({
       host: opt("host") ?? DEFAULT_HOST,
@@ -80,7 +103,14 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       stateUri,
       maxBodyBytes,
       logger,
-      envDir: resolve(opt("env-dir") ?? "."),
+      envDir,
+      variables: {
+        prefixes: list("env-prefix", "EDDY_ENV_PREFIXES") ?? [DEFAULT_ENV_PREFIX],
+        names: list("allow-env", "EDDY_ALLOW_ENV") ?? [],
+      },
+      fileRoots: (list("allow-dir", "EDDY_ALLOW_DIRS") ?? [envDir]).map((dir) => resolve(dir)),
+      allowedHosts: list("allowed-host", "EDDY_ALLOWED_HOSTS") ?? [],
+      publicMetrics: parsed.flags.has("public-metrics"),
       ...(checkpointIntervalMs !== undefined ? { checkpointIntervalMs } : {}),
       ...(leaseTtlMs !== undefined ? { leaseTtlMs } : {}),
     });

@@ -68,6 +68,18 @@ function permanentReason(error: unknown): string | undefined {
   return undefined;
 }
 
+/** "cannot reach MongoDB at host:port (reason)" when server selection found no server, else undefined. */
+export function unreachableReason(error: unknown): string | undefined {
+  for (const e of errorChain(error)) {
+    if (!(e instanceof MongoServerSelectionError)) continue;
+    const servers = [...(e.reason?.servers ?? new Map()).entries()];
+    const hosts = servers.map(([address]) => address).join(", ") || "the configured hosts";
+    const reason = servers.map(([, server]) => server.error?.message).find((m) => m) ?? e.message;
+    return `cannot reach MongoDB at ${hosts} (${reason})`;
+  }
+  return undefined;
+}
+
 /** True when the operation may succeed if tried again. */
 export function isTransientMongoError(error: unknown): boolean {
   if (error instanceof ConnectorError) return error.retryable;
@@ -95,6 +107,9 @@ export function isTransientMongoError(error: unknown): boolean {
  */
 export function mongoFailure(error: unknown, action: string): ConnectorError {
   if (error instanceof ConnectorError) return error;
+  const unreachable = unreachableReason(error);
+  if (unreachable !== undefined)
+    return new ConnectorError(`${action}: ${unreachable}`, { retryable: true, cause: error });
   const permanent = permanentReason(error);
   if (permanent !== undefined)
     return new ConnectorError(`${action}: ${permanent} (${messageOf(error)})`, {
