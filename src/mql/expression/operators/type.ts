@@ -6,6 +6,7 @@ import { convertValue, type ConvertOptions, DEFAULT_CONVERT_OPTIONS } from "../c
 import { ConversionFailure } from "../convert/failure.ts";
 import { resolveConvertTarget, type ConvertTarget } from "../convert/target.ts";
 import { isLiteralExpression } from "../compile.ts";
+import { hashedIndexKey } from "../hashed-index-key.ts";
 import {
   compileArgs,
   describeValue,
@@ -117,6 +118,10 @@ export const typeOperators = foldConstants({
   $type: (args, ctx) => {
     const [arg] = compileArgs(args, ctx, 1);
     return (root, vars) => bsonTypeOf(arg(root, vars));
+  },
+  $toHashedIndexKey: (args, ctx) => {
+    const [arg] = compileArgs(args, ctx, 1);
+    return (root, vars) => hashedIndexKey(arg(root, vars));
   },
   $isNumber: (args, ctx) => {
     const [arg] = compileArgs(args, ctx, 1);

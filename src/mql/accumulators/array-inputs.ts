@@ -1,0 +1,60 @@
+import { bsonTypeOf } from "../bson-types.ts";
+import { MqlRuntimeError } from "../errors.ts";
+import { groupKeyOf } from "../group-key.ts";
+import { addToSetSpec } from "./collect.ts";
+import { describeForMessage } from "./describe.ts";
+import { approximateSize } from "./state-size.ts";
+import type { AccumulatorSpec } from "./types.ts";
+import { unaryAccumulator } from "./unary.ts";
+
+/** The arrays these accumulators take: missing adds nothing, anything else that is not an array fails. */
+function arrayInput(value: unknown, operator: string, path: string): readonly unknown[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value;
+  throw new MqlRuntimeError(
+    operator,
+    path,
+    `${operator} requires array inputs, but input ${describeForMessage(value)} is of type ${bsonTypeOf(value)}`,
+    14, // TypeMismatch
+  );
+}
+
+/** `$concatArrays` (MongoDB 8.1 accumulator): the elements of every input array, in arrival order. */
+export function concatArraysSpec(path: string): AccumulatorSpec<unknown[]> {
+  return {
+    name: "$concatArrays",
+    init: () => [],
+    add(state, value) {
+      const items = arrayInput(value, "$concatArrays", path);
+      if (items) for (const item of items) state.push(item);
+      return state;
+    },
+    merge: (a, b) => {
+      for (const v of b) a.push(v);
+      return a;
+    },
+    result: (state) => state.slice(),
+    stateSize: approximateSize,
+  };
+}
+
+/** `$setUnion` (MongoDB 8.1 accumulator): the distinct elements of every input array (no order promised). */
+export function setUnionSpec(path: string): AccumulatorSpec<Map<string, unknown>> {
+  return {
+    ...addToSetSpec,
+    name: "$setUnion",
+    add(state, value) {
+      const items = arrayInput(value, "$setUnion", path);
+      if (items) {
+        for (const item of items) {
+          const key = groupKeyOf(item);
+          if (!state.has(key)) state.set(key, item);
+        }
+      }
+      return state;
+    },
+  };
+}
+
+export const compileConcatArraysAccumulator = unaryAccumulator((ctx) => concatArraysSpec(ctx.path));
+export const compileSetUnionAccumulator = unaryAccumulator((ctx) => setUnionSpec(ctx.path));
