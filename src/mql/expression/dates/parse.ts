@@ -162,7 +162,8 @@ const minutesOffsetStep: Step = (text, pos, state) => {
 };
 
 const STEPS: Readonly<Record<string, Step>> = {
-  Y: digits(4, 4, (s, v) => {
+  // timelib reads up to 4 digits for a year (1.1.1 with %V.%u.%G is year 1).
+  Y: digits(1, 4, (s, v) => {
     s.year = v;
     s.seen.add("year");
   }),
@@ -179,7 +180,7 @@ const STEPS: Readonly<Record<string, Step>> = {
   S: digits(1, 2, (s, v) => (s.second = v)),
   L: digits(1, 3, (s, _v, raw) => (s.millisecond = fractionToMs(raw))),
   j: digits(1, 3, (s, v) => (s.yearDay = v)),
-  G: digits(4, 4, (s, v) => (s.isoYear = v)),
+  G: digits(1, 4, (s, v) => (s.isoYear = v)),
   V: digits(1, 2, (s, v) => (s.isoWeek = v)),
   u: digits(1, 1, (s, v) => (s.isoDay = v)),
   z: zoneStep,

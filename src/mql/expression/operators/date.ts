@@ -141,7 +141,7 @@ function compileFormatArg<T>(
     if (typeof format !== "string") {
       throw ctx.runtimeError(
         `${ctx.operator} requires that 'format' be a string, found: ${describeTyped(format)}`,
-        18533,
+        ctx.operator === "$dateFromString" ? 40684 : 18533,
       );
     }
     let compiled = cache.get(format);

@@ -293,14 +293,14 @@ function indexOf(unit: "bytes" | "cp"): OperatorCompiler {
       if (typeof text !== "string") {
         throw ctx.runtimeError(
           `${ctx.operator} requires a string as the first argument, found: ${bsonTypeOf(text)}`,
-          40091,
+          unit === "bytes" ? 40091 : 40093,
         );
       }
       const sub = token(root, vars);
       if (typeof sub !== "string") {
         throw ctx.runtimeError(
           `${ctx.operator} requires a string as the second argument, found: ${bsonTypeOf(sub)}`,
-          40092,
+          unit === "bytes" ? 40092 : 40094,
         );
       }
       const from = readIndex(start, root, vars, "starting") ?? 0;
