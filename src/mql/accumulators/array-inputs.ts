@@ -1,9 +1,8 @@
 import { bsonTypeOf } from "../bson-types.ts";
 import { MqlRuntimeError } from "../errors.ts";
 import { groupKeyOf } from "../group-key.ts";
-import { addToSetSpec } from "./collect.ts";
+import { addToSetSpec, pushSpec } from "./collect.ts";
 import { describeForMessage } from "./describe.ts";
-import { approximateSize } from "./state-size.ts";
 import type { AccumulatorSpec } from "./types.ts";
 import { unaryAccumulator } from "./unary.ts";
 
@@ -22,19 +21,13 @@ function arrayInput(value: unknown, operator: string, path: string): readonly un
 /** `$concatArrays` (MongoDB 8.1 accumulator): the elements of every input array, in arrival order. */
 export function concatArraysSpec(path: string): AccumulatorSpec<unknown[]> {
   return {
+    ...pushSpec,
     name: "$concatArrays",
-    init: () => [],
     add(state, value) {
       const items = arrayInput(value, "$concatArrays", path);
       if (items) for (const item of items) state.push(item);
       return state;
     },
-    merge: (a, b) => {
-      for (const v of b) a.push(v);
-      return a;
-    },
-    result: (state) => state.slice(),
-    stateSize: approximateSize,
   };
 }
 

@@ -401,6 +401,12 @@ function anyNullish(...values: readonly unknown[]): boolean {
   return false;
 }
 
+/** The weekday a week starts on (only read for unit "week"); null when `startOfWeek` is null or missing. */
+function weekStart(startOfWeek: DeferredArg<number>, root: Doc, vars: Vars): number | null {
+  const raw = startOfWeek.raw(root, vars);
+  return anyNullish(raw) ? null : startOfWeek.check(raw);
+}
+
 function checkedDate(ms: number, ctx: ExprContext): Date {
   const date = new Date(ms);
   if (Number.isNaN(date.getTime())) throw ctx.runtimeError(`${ctx.operator} overflowed`, 5166406);
@@ -451,12 +457,8 @@ const $dateDiff: OperatorCompiler = (args, ctx) => {
     const endMs = checkDateArg(rawEnd, ctx, "endDate");
     const u = unit.check(rawUnit);
     const z = zone.check(rawZone);
-    let sow = 0;
-    if (u === "week") {
-      const rawWeek = startOfWeek.raw(root, vars);
-      if (anyNullish(rawWeek)) return null;
-      sow = startOfWeek.check(rawWeek);
-    }
+    const sow = u === "week" ? weekStart(startOfWeek, root, vars) : 0;
+    if (sow === null) return null;
     return Long.fromNumber(dateDifference(startMs, endMs, u, z, sow));
   };
 };
@@ -484,12 +486,8 @@ const $dateTrunc: OperatorCompiler = (args, ctx) => {
       );
     }
     const z = zone.check(rawZone);
-    let sow = 0;
-    if (u === "week") {
-      const rawWeek = startOfWeek.raw(root, vars);
-      if (anyNullish(rawWeek)) return null;
-      sow = startOfWeek.check(rawWeek);
-    }
+    const sow = u === "week" ? weekStart(startOfWeek, root, vars) : 0;
+    if (sow === null) return null;
     return checkedDate(truncateDate(ms, u, size, z, sow), ctx);
   };
 };
