@@ -130,12 +130,29 @@ function slowPath(
   if (kind === DECIMAL) return toDecimal128(decimals(decimalOf(a), decimalOf(b)));
   if (kind === DOUBLE) return doubles(numberOf(a), numberOf(b));
   if (kind === LONG) return longOrDouble(longs(bigintOf(a), bigintOf(b)));
-  return doubles(numberOf(a), numberOf(b));
+  return exactIfIntegral(doubles(numberOf(a), numberOf(b)), a, b, longs);
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * `r`, computed in doubles from two integers, unless it left the safe-integer range: then the exact result,
+ * a long (MongoDB widens int results that overflow to long, and longs to double only beyond int64).
+ */
+function exactIfIntegral(
+  r: number,
+  a: unknown,
+  b: unknown,
+  longs: (x: bigint, y: bigint) => bigint,
+): unknown {
+  if (r <= MAX_SAFE && r >= -MAX_SAFE) return r;
+  if (!Number.isFinite(r) || !Number.isInteger(numberOf(a)) || !Number.isInteger(numberOf(b))) return r;
+  return longOrDouble(longs(bigintOf(a), bigintOf(b)));
 }
 
 /** `a + b` with MongoDB's result type. Both operands must satisfy {@link isNumericValue}. */
 export const addNumbers: Op = (a, b) => {
-  if (typeof a === "number" && typeof b === "number") return a + b;
+  if (typeof a === "number" && typeof b === "number") return exactIfIntegral(a + b, a, b, (x, y) => x + y);
   return slowPath(
     a,
     b,
@@ -147,7 +164,7 @@ export const addNumbers: Op = (a, b) => {
 
 /** `a - b` with MongoDB's result type. */
 export const subtractNumbers: Op = (a, b) => {
-  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (typeof a === "number" && typeof b === "number") return exactIfIntegral(a - b, a, b, (x, y) => x - y);
   return slowPath(
     a,
     b,
@@ -159,7 +176,7 @@ export const subtractNumbers: Op = (a, b) => {
 
 /** `a * b` with MongoDB's result type. */
 export const multiplyNumbers: Op = (a, b) => {
-  if (typeof a === "number" && typeof b === "number") return a * b;
+  if (typeof a === "number" && typeof b === "number") return exactIfIntegral(a * b, a, b, (x, y) => x * y);
   return slowPath(
     a,
     b,

@@ -50,11 +50,35 @@ export function compileMongoRegex(spec: RegexSpec, extraFlags = ""): RegExp | Re
   try {
     return new RegExp(source, flags + "u");
   } catch {
+    const scripts = withScriptProperties(source);
+    if (scripts !== source) {
+      try {
+        return new RegExp(scripts, flags + "u");
+      } catch {
+        // fall through to non-unicode mode
+      }
+    }
     try {
       return new RegExp(source, flags);
     } catch (error) {
       return { kind: "invalidPattern", message: (error as Error).message };
     }
+  }
+}
+
+/** PCRE names scripts bare (`\p{Latin}`); JS wants `\p{Script=Latin}` for anything not a category. */
+function withScriptProperties(pattern: string): string {
+  return pattern.replace(/\\([pP])\{([A-Za-z_]+)\}/g, (whole, p: string, name: string) =>
+    isUnicodeProperty(name) ? whole : `\\${p}{Script=${name}}`,
+  );
+}
+
+function isUnicodeProperty(name: string): boolean {
+  try {
+    new RegExp(`\\p{${name}}`, "u");
+    return true;
+  } catch {
+    return false;
   }
 }
 

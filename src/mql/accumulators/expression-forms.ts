@@ -59,7 +59,7 @@ function overArrayN(make: (n: number) => AccumulatorSpec<unknown[]>): OperatorCo
     const nOf = ctx.compile(obj.n, `${ctx.path}.n`);
     const input = ctx.compile(obj.input, `${ctx.path}.input`);
     return (root, vars) => {
-      const n = validateN(nOf(root, vars), ctx.operator);
+      const n = validateN(nOf(root, vars));
       if (typeof n === "string") throw ctx.runtimeError(n, 5787902);
       const array = input(root, vars);
       if (array === undefined || array === null) return null;

@@ -1,7 +1,9 @@
 import { describeForMessage } from "./describe.ts";
 import { compareValues } from "../compare.ts";
 import { isPlainObject } from "../bson-types.ts";
-import { isNumericValue, numberOf } from "../numeric.ts";
+import { DECIMAL, decimalOf, isNumericValue, LONG, numberOf, numericKind } from "../numeric.ts";
+
+const TWO_63 = "9223372036854775808";
 import { insertBounded, mergeBounded } from "./ranked.ts";
 import { approximateSize } from "./state-size.ts";
 import {
@@ -12,19 +14,25 @@ import {
 } from "./types.ts";
 
 /** Checks an `n` value; returns the count or an error detail in MongoDB's words. */
-export function validateN(value: unknown, operator: string): number | string {
+export function validateN(value: unknown): number | string {
   if (!isNumericValue(value))
     return `Value for 'n' must be of integral type, but found ${describeForMessage(value)}`;
+  // Any positive 64-bit integer is accepted (MongoDB's `integral64Bit`); beyond 2^53 a count only means "all".
+  const kind = numericKind(value);
   const n = numberOf(value);
-  if (!Number.isInteger(n)) return `Value for 'n' must be of integral type, but found ${n}`;
+  const integral =
+    kind === LONG ||
+    (kind === DECIMAL
+      ? decimalOf(value).isInteger() && decimalOf(value).abs().lt(TWO_63)
+      : Number.isInteger(n) && Math.abs(n) < 2 ** 63);
+  if (!integral) return `Value for 'n' must be of integral type, but found ${describeForMessage(value)}`;
   if (n <= 0) return `'n' must be greater than 0, found ${n}`;
-  if (n > 2 ** 31 - 1) return `${operator}: 'n' cannot be greater than 2147483647, found ${n}`;
-  return n;
+  return Math.min(n, Number.MAX_SAFE_INTEGER);
 }
 
 /** Reads a constant `n` from a group accumulator's arguments (a literal positive integer). */
 export function constantN(args: Record<string, unknown>, ctx: AccumulatorContext): number {
-  const n = validateN(args.n, ctx.operator);
+  const n = validateN(args.n);
   if (typeof n === "string") {
     const hint =
       typeof args.n === "string" || isPlainObject(args.n) ? " (Eddy requires a constant n in $group)" : "";

@@ -1,7 +1,9 @@
+import { compileConcatArraysAccumulator, compileSetUnionAccumulator } from "./array-inputs.ts";
 import { compileAddToSet, compileMergeObjects, compilePush } from "./collect.ts";
 import { compileFirst, compileLast } from "./first-last.ts";
 import { compileMax, compileMin } from "./min-max.ts";
 import { compileFirstN, compileLastN, compileMaxN, compileMinN } from "./n-family.ts";
+import { compileUserAccumulator } from "./javascript.ts";
 import { compileMedian, compilePercentile } from "./percentile.ts";
 import { compileStdDevPop, compileStdDevSamp } from "./std-dev.ts";
 import { compileAvg, compileCount, compileSum } from "./sum-avg.ts";
@@ -32,4 +34,7 @@ export const ACCUMULATORS: Readonly<Record<string, AccumulatorCompiler>> = {
   $minN: compileMinN,
   $median: compileMedian,
   $percentile: compilePercentile,
+  $concatArrays: compileConcatArraysAccumulator,
+  $setUnion: compileSetUnionAccumulator,
+  $accumulator: compileUserAccumulator,
 };

@@ -43,7 +43,7 @@ export function isLiteralExpression(expr: unknown): boolean {
   if (Array.isArray(expr)) return expr.every(isLiteralExpression);
   if (isPlainObject(expr)) {
     const keys = Object.keys(expr);
-    if (keys.length === 1 && keys[0] === "$literal") return true;
+    if (keys.length === 1 && (keys[0] === "$literal" || keys[0] === "$const")) return true;
     return keys.every((k) => !k.startsWith("$") && isLiteralExpression(expr[k]));
   }
   return true;

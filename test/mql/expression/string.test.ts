@@ -151,10 +151,10 @@ describe("regex operators", () => {
       { match: "a", idx: 0, captures: [] },
       { match: "a", idx: 2, captures: [] },
     ]);
+    // No empty match at the end of the input (MongoDB stops once the search would start there).
     expect(run({ $regexFindAll: { input: "😀b", regex: "x*" } })).toEqual([
       { match: "", idx: 0, captures: [] },
       { match: "", idx: 1, captures: [] },
-      { match: "", idx: 2, captures: [] },
     ]);
     expect(run({ $regexMatch: { input: "ABC", regex: "^abc$", options: "i" } })).toBe(true);
   });

@@ -43,28 +43,48 @@ export function constantString(expr: unknown): string | undefined {
 }
 
 /**
+ * An argument whose value is read first and checked later, so an operator can return null when any of its
+ * arguments is null or missing before it type-checks the others (MongoDB's `$dateDiff`, `$dateTrunc`…).
+ */
+export interface DeferredArg<T> {
+  /** The argument's value as evaluated (constants are returned as written). */
+  readonly raw: Evaluator;
+  /** Validates a non-null value, with MongoDB's runtime error when it is invalid. */
+  readonly check: (value: unknown) => T;
+}
+
+/**
  * Compiles a `timezone` argument. A constant is resolved now (unknown zone ⇒ compile error); otherwise
  * it is resolved per document with MongoDB's runtime errors. Absent ⇒ UTC.
  */
-export function compileTimeZone(expr: unknown, ctx: ExprContext, path: string): ZoneEvaluator {
-  if (expr === undefined) return utcEvaluator;
+export function compileTimeZoneArg(expr: unknown, ctx: ExprContext, path: string): DeferredArg<TimeZone> {
+  if (expr === undefined) return { raw: () => "UTC", check: () => UTC };
   const constant = constantString(expr);
   if (constant !== undefined) {
     const zone = lookupTimeZone(constant);
     if (!zone) throw ctx.error(`unrecognized time zone identifier: "${constant}"`, path);
-    return () => zone;
+    return { raw: () => constant, check: () => zone };
   }
-  if (expr === null) return () => null;
-  const evaluate = ctx.compile(expr, path);
+  return {
+    raw: expr === null ? () => null : ctx.compile(expr, path),
+    check: (name) => {
+      if (typeof name !== "string") {
+        throw ctx.runtimeError(`timezone must evaluate to a string, found ${bsonTypeOf(name)}`, 40517);
+      }
+      const zone = lookupTimeZone(name);
+      if (!zone) throw ctx.runtimeError(`unrecognized time zone identifier: "${name}"`, 40485);
+      return zone;
+    },
+  };
+}
+
+/** {@link compileTimeZoneArg} evaluated at once: the zone, or null when the argument is null or missing. */
+export function compileTimeZone(expr: unknown, ctx: ExprContext, path: string): ZoneEvaluator {
+  if (expr === undefined) return utcEvaluator;
+  const { raw, check } = compileTimeZoneArg(expr, ctx, path);
   return (root, vars) => {
-    const name = evaluate(root, vars);
-    if (isNullish(name)) return null;
-    if (typeof name !== "string") {
-      throw ctx.runtimeError(`timezone must evaluate to a string, found ${bsonTypeOf(name)}`, 40517);
-    }
-    const zone = lookupTimeZone(name);
-    if (!zone) throw ctx.runtimeError(`unrecognized time zone identifier: "${name}"`, 40485);
-    return zone;
+    const name = raw(root, vars);
+    return isNullish(name) ? null : check(name);
   };
 }
 

@@ -11,6 +11,7 @@ import {
 } from "./calendar.ts";
 import { MONTH_NAMES, tokenizeFormat } from "./format.ts";
 import { lookupTimeZone, type TimeZone } from "./timezone.ts";
+import { readZoneDesignator } from "./zone-designator.ts";
 
 /** A date string `$dateFromString` cannot parse; the message is MongoDB's. */
 export class DateParseError extends Error {
@@ -26,28 +27,36 @@ export interface ParsedDate {
   readonly localMs: number;
   readonly zone: TimeZone | undefined;
   /** How the string named its zone: a numeric offset, or an abbreviation such as `Z` (text kept for errors). */
-  readonly zoneText?: { readonly offset: boolean; readonly text: string };
+  readonly zoneText?: ZoneText;
+}
+
+/** How a date string named its zone: a numeric offset, or an abbreviation such as `Z` (text kept for errors). */
+interface ZoneText {
+  readonly offset: boolean;
+  readonly text: string;
 }
 
 export type DateStringParser = (text: string) => ParsedDate;
 
 const ISO_DATE =
-  /^\s*(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*([+-]\d{2}(?::?\d{2})?|[A-Za-z][A-Za-z0-9_+\-/]*)?\s*$/;
+  /^\s*(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*([+-]\S*|[A-Za-z]\S*)?\s*$/;
 
 function fail(text: string, reason: string): never {
   throw new DateParseError(`Error parsing date string '${text}'; ${reason}`);
 }
 
-/** Zone abbreviations timelib resolves to UTC; other names in a date string are refused, as MongoDB does. */
-const UTC_ABBREVIATIONS = new Set(["Z", "UTC", "GMT", "z", "utc", "gmt"]);
-
-function zoneOf(text: string, name: string): TimeZone {
-  if (/^[A-Za-z]/.test(name) && !UTC_ABBREVIATIONS.has(name)) {
-    fail(text, "passing a time zone identifier as part of the string is not allowed");
-  }
-  const zone = lookupTimeZone(UTC_ABBREVIATIONS.has(name) ? "UTC" : name);
-  if (!zone) fail(text, "The timezone could not be found in the database");
-  return zone;
+/** The zone a date string carries at `pos`, and where it ends; fails as MongoDB does for names it refuses. */
+function readZone(text: string, pos: number): { zone: TimeZone; zoneText: ZoneText; end: number } {
+  const read = readZoneDesignator(text.slice(pos));
+  if (!read) return fail(text, "The timezone could not be found in the database");
+  const { designator } = read;
+  if (designator.kind === "identifier")
+    return fail(text, "passing a time zone identifier as part of the string is not allowed");
+  return {
+    zone: designator.zone,
+    zoneText: { offset: designator.kind === "offset", text: designator.text },
+    end: pos + read.length,
+  };
 }
 
 function toLocalMs(text: string, f: CalendarParts): number {
@@ -80,7 +89,10 @@ export function parseIsoDateString(text: string): ParsedDate {
     millisecond: fractionToMs(m[8]),
   });
   if (m[9] === undefined) return { localMs, zone: undefined };
-  return { localMs, zone: zoneOf(text, m[9]), zoneText: { offset: /^[+-]/.test(m[9]), text: m[9] } };
+  const zoneStart = text.lastIndexOf(m[9]);
+  const { zone, zoneText, end } = readZone(text, zoneStart);
+  if (end !== zoneStart + m[9].length) fail(text, "The timezone could not be found in the database");
+  return { localMs, zone, zoneText };
 }
 
 type Step = (text: string, pos: number, state: FormatState) => number;
@@ -88,7 +100,7 @@ type Step = (text: string, pos: number, state: FormatState) => number;
 interface FormatState extends CalendarParts {
   /** Which of year, month, day the format set (MongoDB refuses a string that leaves one out). */
   seen: Set<string>;
-  zoneText?: { offset: boolean; text: string };
+  zoneText?: ZoneText;
   isoYear?: number;
   isoWeek?: number;
   isoDay?: number;
@@ -127,12 +139,12 @@ function monthName(full: boolean): Step {
   };
 }
 
-const offsetStep: Step = (text, pos, state) => {
-  const m = /^([+-])(\d{2}):?(\d{2})?/.exec(text.slice(pos));
-  if (!m) return fail(text, `expected a UTC offset at position ${pos}`);
-  state.zone = zoneOf(text, m[0]);
-  state.zoneText = { offset: true, text: m[0] };
-  return pos + m[0].length;
+/** `%z`: an offset, `GMT+hh[:mm]`, an abbreviation or a military letter, after optional blanks (timelib). */
+const zoneStep: Step = (text, pos, state) => {
+  const { zone, zoneText, end } = readZone(text, pos);
+  state.zone = zone;
+  state.zoneText = zoneText;
+  return end;
 };
 
 const minutesOffsetStep: Step = (text, pos, state) => {
@@ -140,16 +152,18 @@ const minutesOffsetStep: Step = (text, pos, state) => {
   if (!m) return fail(text, `expected a UTC offset in minutes at position ${pos}`);
   const minutes = Number(m[2]);
   const sign = m[1];
-  state.zone = zoneOf(
-    text,
+  const zone = lookupTimeZone(
     `${sign}${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`,
   );
+  if (!zone) return fail(text, "The timezone could not be found in the database");
+  state.zone = zone;
   state.zoneText = { offset: true, text: m[0] };
   return pos + m[0].length;
 };
 
 const STEPS: Readonly<Record<string, Step>> = {
-  Y: digits(4, 4, (s, v) => {
+  // timelib reads up to 4 digits for a year (1.1.1 with %V.%u.%G is year 1).
+  Y: digits(1, 4, (s, v) => {
     s.year = v;
     s.seen.add("year");
   }),
@@ -166,10 +180,10 @@ const STEPS: Readonly<Record<string, Step>> = {
   S: digits(1, 2, (s, v) => (s.second = v)),
   L: digits(1, 3, (s, _v, raw) => (s.millisecond = fractionToMs(raw))),
   j: digits(1, 3, (s, v) => (s.yearDay = v)),
-  G: digits(4, 4, (s, v) => (s.isoYear = v)),
+  G: digits(1, 4, (s, v) => (s.isoYear = v)),
   V: digits(1, 2, (s, v) => (s.isoWeek = v)),
   u: digits(1, 1, (s, v) => (s.isoDay = v)),
-  z: offsetStep,
+  z: zoneStep,
   Z: minutesOffsetStep,
   b: monthName(false),
   B: monthName(true),
@@ -201,6 +215,10 @@ export function compileDateParser(format: string): DateStringParser {
       }
     }
     if (pos !== text.length) fail(text, "Trailing data");
+    const anyIso = state.isoYear !== undefined || state.isoWeek !== undefined || state.isoDay !== undefined;
+    if (anyIso && (state.seen.size > 0 || state.yearDay !== undefined))
+      fail(text, "Mixing of ISO dates with natural dates is not allowed");
+    if (anyIso && state.isoYear === undefined) fail(text, "The parsed date was invalid");
     const iso = state.isoYear !== undefined;
     const complete =
       iso ||

@@ -73,6 +73,10 @@ function fastRoundDouble(n: number, place: number, mode: Rounding): number | und
   return r === 0 && (n < 0 || Object.is(n, -0)) ? -0 : r;
 }
 
+const INT64_MIN = new Decimal34("-9223372036854775808");
+const INT64_MAX = new Decimal34("9223372036854775807");
+
+/** Rounds `x` to `place`; undefined when a long's result leaves the int64 range (MongoDB error 51080). */
 function roundValue(x: unknown, place: number, mode: Rounding): unknown {
   const kind = numericKind(x);
   if (kind === DECIMAL) {
@@ -90,7 +94,8 @@ function roundValue(x: unknown, place: number, mode: Rounding): unknown {
   }
   if (place >= 0) return typeof x === "number" ? x : kind === LONG ? x : numberOf(x);
   const exact = quantize(decimalOf(x), place, mode);
-  return kind === LONG ? Long.fromString(exact.toFixed()) : exact.toNumber();
+  if (kind !== LONG) return exact.toNumber();
+  return exact.lt(INT64_MIN) || exact.gt(INT64_MAX) ? undefined : Long.fromString(exact.toFixed());
 }
 
 /** `$round` / `$trunc`: `[number, place?]`, place an integer in [-20, 100]. */
@@ -123,7 +128,14 @@ export function compileRoundingOperator(mode: Rounding): OperatorCompiler {
         if (Number.isInteger(x) || !Number.isFinite(x)) return x;
         return mode === Decimal34.ROUND_DOWN ? Math.trunc(x) : roundHalfEven(x);
       }
-      return roundValue(x, place, mode);
+      const rounded = roundValue(x, place, mode);
+      if (rounded === undefined) {
+        throw ctx.runtimeError(
+          `invalid conversion from Decimal128 result in ${name} resulting from arguments: [${String(x)}, ${place}]`,
+          51080,
+        );
+      }
+      return rounded;
     };
   };
 }

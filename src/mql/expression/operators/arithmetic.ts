@@ -23,6 +23,9 @@ import { compileRoundingOperator } from "../math/rounding.ts";
 import { trigonometryOperators } from "../math/trigonometry.ts";
 import { compileUnaryMath, formatNumber } from "../math/unary.ts";
 
+/** Beyond this, a sum or product of integers is recomputed exactly (as a long) on the slow path. */
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
 const isNullish = (v: unknown): v is null | undefined => v === null || v === undefined;
 
 /** Milliseconds to move a date by: numbers are rounded to the nearest millisecond, ties away from zero. */
@@ -58,7 +61,10 @@ function compileAdd(args: unknown, ctx: ExprContext): Evaluator {
   return (root, vars) => {
     const x = a(root, vars);
     const y = b(root, vars);
-    if (typeof x === "number" && typeof y === "number") return x + y;
+    if (typeof x === "number" && typeof y === "number") {
+      const r = x + y;
+      if (r <= MAX_SAFE && r >= -MAX_SAFE) return r;
+    }
     return slow(root, vars);
   };
 }
@@ -68,7 +74,10 @@ function compileSubtract(args: unknown, ctx: ExprContext): Evaluator {
   return (root, vars) => {
     const x = a(root, vars);
     const y = b(root, vars);
-    if (typeof x === "number" && typeof y === "number") return x - y;
+    if (typeof x === "number" && typeof y === "number") {
+      const r = x - y;
+      if (r <= MAX_SAFE && r >= -MAX_SAFE) return r;
+    }
     if (isNullish(x) || isNullish(y)) return null;
     const xNumeric = isNumericValue(x);
     const yNumeric = isNumericValue(y);
@@ -100,7 +109,10 @@ function compileMultiply(args: unknown, ctx: ExprContext): Evaluator {
   return (root, vars) => {
     const x = a(root, vars);
     const y = b(root, vars);
-    if (typeof x === "number" && typeof y === "number") return x * y;
+    if (typeof x === "number" && typeof y === "number") {
+      const r = x * y;
+      if (r <= MAX_SAFE && r >= -MAX_SAFE) return r;
+    }
     return slow(root, vars);
   };
 }

@@ -325,6 +325,8 @@ const $zip: OperatorCompiler = (args, ctx) => {
       `inputs must be an array of expressions, found ${describeForMessage(spec.inputs)}`,
       `${ctx.path}.inputs`,
     );
+  if (spec.inputs.length === 0)
+    throw ctx.error("$zip requires at least one input array", `${ctx.path}.inputs`);
   const longest = spec.useLongestLength ?? false;
   if (typeof longest !== "boolean")
     throw ctx.error(
@@ -357,7 +359,6 @@ const $zip: OperatorCompiler = (args, ctx) => {
         );
       arrays.push(array);
     }
-    if (arrays.length === 0) return [];
     let length = arrays[0].length;
     for (const array of arrays)
       length = longest ? Math.max(length, array.length) : Math.min(length, array.length);

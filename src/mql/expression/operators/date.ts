@@ -5,12 +5,13 @@ import { expectObjectArgs, type ExprContext, type OperatorCompiler, type Operato
 import {
   compileOptional,
   compileTimeZone,
+  compileTimeZoneArg,
+  type DeferredArg,
   constantString,
   dateToMs,
   describeTyped,
   integralValue,
   isNullish,
-  type ZoneEvaluator,
 } from "../dates/args.ts";
 import {
   addToDate,
@@ -140,7 +141,7 @@ function compileFormatArg<T>(
     if (typeof format !== "string") {
       throw ctx.runtimeError(
         `${ctx.operator} requires that 'format' be a string, found: ${describeTyped(format)}`,
-        18533,
+        ctx.operator === "$dateFromString" ? 40684 : 18533,
       );
     }
     let compiled = cache.get(format);
@@ -342,63 +343,49 @@ const $dateToParts: OperatorCompiler = (args, ctx) => {
 };
 
 /** Compiles a `unit` argument; a constant is validated now. */
-function compileUnit(
-  expr: unknown,
-  ctx: ExprContext,
-  path: string,
-): (root: Doc, vars: Vars) => TimeUnit | null {
+function compileUnit(expr: unknown, ctx: ExprContext, path: string): DeferredArg<TimeUnit> {
   const describe = (value: unknown): string =>
     `${ctx.operator} parameter 'unit' value cannot be recognized as a time unit: ${typeof value === "string" ? value : describeTyped(value)}`;
   const constant = constantString(expr);
   if (constant !== undefined) {
     if (!TIME_UNITS.has(constant)) throw ctx.error(describe(constant), path);
     const unit = constant as TimeUnit;
-    return () => unit;
+    return { raw: () => unit, check: () => unit };
   }
-  const evaluate = ctx.compile(expr, path);
-  return (root, vars) => {
-    const value = evaluate(root, vars);
-    if (isNullish(value)) return null;
-    if (typeof value !== "string" || !TIME_UNITS.has(value)) throw ctx.runtimeError(describe(value), 5439014);
-    return value as TimeUnit;
+  return {
+    raw: ctx.compile(expr, path),
+    check: (value) => {
+      if (typeof value !== "string" || !TIME_UNITS.has(value))
+        throw ctx.runtimeError(describe(value), 5439014);
+      return value as TimeUnit;
+    },
   };
 }
 
-/** Compiles `startOfWeek` (default Sunday) into a weekday index 0-6; null when it evaluated to null. */
-function compileStartOfWeek(
-  expr: unknown,
-  ctx: ExprContext,
-  path: string,
-): (root: Doc, vars: Vars) => number | null {
+/** Compiles `startOfWeek` (default Sunday) into a weekday index 0-6. */
+function compileStartOfWeek(expr: unknown, ctx: ExprContext, path: string): DeferredArg<number> {
   const describe = (value: unknown): string =>
     `${ctx.operator} parameter 'startOfWeek' value cannot be recognized as a day of a week: ${typeof value === "string" ? value : describeTyped(value)}`;
-  if (expr === undefined) return () => 0;
+  if (expr === undefined) return { raw: () => "sunday", check: () => 0 };
   const constant = constantString(expr);
   if (constant !== undefined) {
     const day = parseStartOfWeek(constant);
     if (day < 0) throw ctx.error(describe(constant), path);
-    return () => day;
+    return { raw: () => constant, check: () => day };
   }
-  const evaluate = ctx.compile(expr, path);
-  return (root, vars) => {
-    const value = evaluate(root, vars);
-    if (isNullish(value)) return null;
-    const day = typeof value === "string" ? parseStartOfWeek(value) : -1;
-    if (day < 0) throw ctx.runtimeError(describe(value), 5439016);
-    return day;
+  return {
+    raw: ctx.compile(expr, path),
+    check: (value) => {
+      const day = typeof value === "string" ? parseStartOfWeek(value) : -1;
+      if (day < 0) throw ctx.runtimeError(describe(value), 5439016);
+      return day;
+    },
   };
 }
 
-function evalDateArg(
-  evaluate: Evaluator,
-  root: Doc,
-  vars: Vars,
-  ctx: ExprContext,
-  name: string,
-): number | null {
-  const value = evaluate(root, vars);
-  if (isNullish(value)) return null;
-  const tag = typeof value === "object" ? bsonTag(value) : undefined;
+/** A non-null date argument as epoch milliseconds; MongoDB's error for other types. */
+function checkDateArg(value: unknown, ctx: ExprContext, name: string): number {
+  const tag = typeof value === "object" && value !== null ? bsonTag(value) : undefined;
   if (!(value instanceof Date) && tag !== "Timestamp" && tag !== "ObjectId") {
     throw ctx.runtimeError(
       `${ctx.operator} requires '${name}' to be a date, but got ${bsonTypeOf(value)}`,
@@ -406,6 +393,18 @@ function evalDateArg(
     );
   }
   return dateToMs(value, ctx);
+}
+
+/** True when any value is null or missing: these operators then return null before checking any argument. */
+function anyNullish(...values: readonly unknown[]): boolean {
+  for (const value of values) if (value === null || value === undefined) return true;
+  return false;
+}
+
+/** The weekday a week starts on (only read for unit "week"); null when `startOfWeek` is null or missing. */
+function weekStart(startOfWeek: DeferredArg<number>, root: Doc, vars: Vars): number | null {
+  const raw = startOfWeek.raw(root, vars);
+  return anyNullish(raw) ? null : startOfWeek.check(raw);
 }
 
 function checkedDate(ms: number, ctx: ExprContext): Date {
@@ -420,13 +419,15 @@ function dateArithmetic(sign: 1 | -1): OperatorCompiler {
     const start = ctx.compile(obj.startDate, `${ctx.path}.startDate`);
     const unit = compileUnit(obj.unit, ctx, `${ctx.path}.unit`);
     const amount = ctx.compile(obj.amount, `${ctx.path}.amount`);
-    const zone: ZoneEvaluator = compileTimeZone(obj.timezone, ctx, `${ctx.path}.timezone`);
+    const zone = compileTimeZoneArg(obj.timezone, ctx, `${ctx.path}.timezone`);
     return (root, vars) => {
-      const startMs = evalDateArg(start, root, vars, ctx, "startDate");
-      const u = unit(root, vars);
+      const rawStart = start(root, vars);
+      const rawUnit = unit.raw(root, vars);
       const rawAmount = amount(root, vars);
-      const z = zone(root, vars);
-      if (startMs === null || u === null || isNullish(rawAmount) || z === null) return null;
+      const rawZone = zone.raw(root, vars);
+      if (anyNullish(rawStart, rawUnit, rawAmount, rawZone)) return null;
+      const startMs = checkDateArg(rawStart, ctx, "startDate");
+      const u = unit.check(rawUnit);
       const n = integralValue(rawAmount);
       if (n === undefined) {
         throw ctx.runtimeError(
@@ -434,7 +435,7 @@ function dateArithmetic(sign: 1 | -1): OperatorCompiler {
           5166405,
         );
       }
-      return checkedDate(addToDate(startMs, u, sign * n, z), ctx);
+      return checkedDate(addToDate(startMs, u, sign * n, zone.check(rawZone)), ctx);
     };
   };
 }
@@ -444,15 +445,19 @@ const $dateDiff: OperatorCompiler = (args, ctx) => {
   const start = ctx.compile(obj.startDate, `${ctx.path}.startDate`);
   const end = ctx.compile(obj.endDate, `${ctx.path}.endDate`);
   const unit = compileUnit(obj.unit, ctx, `${ctx.path}.unit`);
-  const zone = compileTimeZone(obj.timezone, ctx, `${ctx.path}.timezone`);
+  const zone = compileTimeZoneArg(obj.timezone, ctx, `${ctx.path}.timezone`);
   const startOfWeek = compileStartOfWeek(obj.startOfWeek, ctx, `${ctx.path}.startOfWeek`);
   return (root, vars) => {
-    const startMs = evalDateArg(start, root, vars, ctx, "startDate");
-    const endMs = evalDateArg(end, root, vars, ctx, "endDate");
-    const u = unit(root, vars);
-    const z = zone(root, vars);
-    if (startMs === null || endMs === null || u === null || z === null) return null;
-    const sow = u === "week" ? startOfWeek(root, vars) : 0;
+    const rawStart = start(root, vars);
+    const rawEnd = end(root, vars);
+    const rawUnit = unit.raw(root, vars);
+    const rawZone = zone.raw(root, vars);
+    if (anyNullish(rawStart, rawEnd, rawUnit, rawZone)) return null;
+    const startMs = checkDateArg(rawStart, ctx, "startDate");
+    const endMs = checkDateArg(rawEnd, ctx, "endDate");
+    const u = unit.check(rawUnit);
+    const z = zone.check(rawZone);
+    const sow = u === "week" ? weekStart(startOfWeek, root, vars) : 0;
     if (sow === null) return null;
     return Long.fromNumber(dateDifference(startMs, endMs, u, z, sow));
   };
@@ -463,14 +468,16 @@ const $dateTrunc: OperatorCompiler = (args, ctx) => {
   const date = ctx.compile(obj.date, `${ctx.path}.date`);
   const unit = compileUnit(obj.unit, ctx, `${ctx.path}.unit`);
   const binSize = compileOptional(obj.binSize, ctx, `${ctx.path}.binSize`, 1);
-  const zone = compileTimeZone(obj.timezone, ctx, `${ctx.path}.timezone`);
+  const zone = compileTimeZoneArg(obj.timezone, ctx, `${ctx.path}.timezone`);
   const startOfWeek = compileStartOfWeek(obj.startOfWeek, ctx, `${ctx.path}.startOfWeek`);
   return (root, vars) => {
-    const ms = evalDateArg(date, root, vars, ctx, "date");
-    const u = unit(root, vars);
+    const rawDate = date(root, vars);
+    const rawUnit = unit.raw(root, vars);
     const rawSize = binSize(root, vars);
-    const z = zone(root, vars);
-    if (ms === null || u === null || isNullish(rawSize) || z === null) return null;
+    const rawZone = zone.raw(root, vars);
+    if (anyNullish(rawDate, rawUnit, rawSize, rawZone)) return null;
+    const ms = checkDateArg(rawDate, ctx, "date");
+    const u = unit.check(rawUnit);
     const size = integralValue(rawSize);
     if (size === undefined || size <= 0) {
       throw ctx.runtimeError(
@@ -478,7 +485,8 @@ const $dateTrunc: OperatorCompiler = (args, ctx) => {
         5439017,
       );
     }
-    const sow = u === "week" ? startOfWeek(root, vars) : 0;
+    const z = zone.check(rawZone);
+    const sow = u === "week" ? weekStart(startOfWeek, root, vars) : 0;
     if (sow === null) return null;
     return checkedDate(truncateDate(ms, u, size, z, sow), ctx);
   };

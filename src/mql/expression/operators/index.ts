@@ -1,6 +1,7 @@
 import type { OperatorTable } from "../context.ts";
 import { arithmeticOperators } from "./arithmetic.ts";
 import { arrayOperators } from "./array.ts";
+import { bitwiseOperators } from "./bitwise.ts";
 import { booleanOperators } from "./boolean.ts";
 import { comparisonOperators } from "./comparison.ts";
 import { conditionalOperators } from "./conditional.ts";
@@ -16,6 +17,7 @@ import { variableOperators } from "./variable.ts";
 export const OPERATORS: OperatorTable = {
   ...arithmeticOperators,
   ...arrayOperators,
+  ...bitwiseOperators,
   ...booleanOperators,
   ...comparisonOperators,
   ...conditionalOperators,

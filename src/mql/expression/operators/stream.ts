@@ -1,5 +1,6 @@
-import { type Binary, calculateObjectSize, Code, UUID } from "bson";
+import { type Binary, calculateObjectSize, UUID } from "bson";
 import { bsonTypeOf, isPlainObject } from "../../bson-types.ts";
+import { compileJsFunction } from "../../javascript.ts";
 import type { Doc, Evaluator, Vars } from "../../types.ts";
 import {
   compileArgs,
@@ -66,7 +67,7 @@ function compileFunction(args: unknown, ctx: ExprContext): Evaluator {
     throw ctx.error(`$function only supports lang "js", got ${describeValue(obj.lang)}`, `${ctx.path}.lang`);
   if (!Array.isArray(obj.args))
     throw ctx.error(`'args' must be an array, got ${describeValue(obj.args)}`, `${ctx.path}.args`);
-  const fn = compileFunctionBody(obj.body, ctx);
+  const fn = compileJsFunction(obj.body, "body", `${ctx.path}.body`, (detail, at) => ctx.error(detail, at));
   const argList = obj.args.map((arg, i) => ctx.compile(arg, `${ctx.path}.args[${i}]`));
   return (root, vars) => {
     const values = argList.map((arg) => arg(root, vars));
@@ -78,25 +79,6 @@ function compileFunction(args: unknown, ctx: ExprContext): Evaluator {
     }
     return result === undefined ? null : result;
   };
-}
-
-function compileFunctionBody(body: unknown, ctx: ExprContext): (...args: unknown[]) => unknown {
-  const path = `${ctx.path}.body`;
-  if (typeof body === "function") return body as (...args: unknown[]) => unknown;
-  const source = typeof body === "string" ? body : body instanceof Code ? body.code : undefined;
-  if (source === undefined)
-    throw ctx.error(`'body' must be a JavaScript function source string, got ${describeValue(body)}`, path);
-  let fn: unknown;
-  try {
-    fn = new Function(`"use strict"; return (${source});`)();
-  } catch (err) {
-    throw ctx.error(
-      `'body' is not valid JavaScript: ${err instanceof Error ? err.message : String(err)}`,
-      path,
-    );
-  }
-  if (typeof fn !== "function") throw ctx.error("'body' must evaluate to a function", path);
-  return fn as (...args: unknown[]) => unknown;
 }
 
 function compileBinarySize(args: unknown, ctx: ExprContext): Evaluator {

@@ -293,14 +293,14 @@ function indexOf(unit: "bytes" | "cp"): OperatorCompiler {
       if (typeof text !== "string") {
         throw ctx.runtimeError(
           `${ctx.operator} requires a string as the first argument, found: ${bsonTypeOf(text)}`,
-          40091,
+          unit === "bytes" ? 40091 : 40093,
         );
       }
       const sub = token(root, vars);
       if (typeof sub !== "string") {
         throw ctx.runtimeError(
           `${ctx.operator} requires a string as the second argument, found: ${bsonTypeOf(sub)}`,
-          40092,
+          unit === "bytes" ? 40092 : 40094,
         );
       }
       const from = readIndex(start, root, vars, "starting") ?? 0;
@@ -329,7 +329,8 @@ const REGEX_NULL_RESULT: Readonly<Record<RegexMode, unknown>> = { match: false, 
 
 function regexOperator(mode: RegexMode): OperatorCompiler {
   return (args, ctx) => {
-    const obj = expectObjectArgs(args, ctx, ["input", "regex"], ["options"]);
+    // MongoDB treats a missing `input` or `regex` as null.
+    const obj = expectObjectArgs(args, ctx, [], ["input", "regex", "options"]);
     const input = ctx.compile(obj.input, `${ctx.path}.input`);
     const regexArg = ctx.compile(obj.regex, `${ctx.path}.regex`);
     const optionsArg =
@@ -340,11 +341,21 @@ function regexOperator(mode: RegexMode): OperatorCompiler {
       if (!isNullish(options) && typeof options !== "string") {
         throw new RegexArgumentError(`${ctx.operator} needs 'options' to be of type string`, 51106);
       }
-      if (isNullish(raw)) return null;
+      if (typeof options === "string" && options.includes("\0")) {
+        throw new RegexArgumentError(
+          `${ctx.operator}: regular expression options cannot contain an embedded null byte`,
+          51110,
+        );
+      }
+      if (isNullish(raw)) {
+        if (typeof options === "string") buildRegex(ctx.operator, "", options);
+        return null;
+      }
       const source = regexSource(raw);
       if (!source)
         throw new RegexArgumentError(`${ctx.operator} needs 'regex' to be of type string or regex`, 51105);
-      if (source.options !== "" && typeof options === "string" && options !== "") {
+      // Even an empty 'options' string conflicts with a regex that carries options.
+      if (source.options !== "" && typeof options === "string") {
         throw new RegexArgumentError(
           `${ctx.operator} found regex option(s) specified in both 'regex' and 'option' fields`,
           51107,
@@ -391,11 +402,10 @@ function regexOperator(mode: RegexMode): OperatorCompiler {
         cpBase = result.idx;
         utfBase = m.index;
         out.push(result);
-        // An empty match must not repeat: step over one code point.
-        if (m[0] === "") {
-          if (m.index >= text.length) break;
-          regex.lastIndex = utf16IndexOfCodePoint(text, 1, m.index, 0);
-        }
+        // An empty match must not repeat: step over one code point. MongoDB stops once the next search
+        // would start at the end of the input, so an empty match there is not reported.
+        if (m[0] === "") regex.lastIndex = utf16IndexOfCodePoint(text, 1, m.index, 0);
+        if (regex.lastIndex >= text.length) break;
       }
       return out;
     };

@@ -6,6 +6,7 @@ import { convertValue, type ConvertOptions, DEFAULT_CONVERT_OPTIONS } from "../c
 import { ConversionFailure } from "../convert/failure.ts";
 import { resolveConvertTarget, type ConvertTarget } from "../convert/target.ts";
 import { isLiteralExpression } from "../compile.ts";
+import { hashedIndexKey } from "../hashed-index-key.ts";
 import {
   compileArgs,
   describeValue,
@@ -46,7 +47,11 @@ function compileConvert(args: unknown, ctx: ExprContext): Evaluator {
   const format = constantOption<BinaryFormat>(obj, "format", BINARY_FORMATS, ctx);
   const byteOrder = constantOption<ByteOrder>(obj, "byteOrder", BYTE_ORDERS, ctx) ?? "little";
 
-  let target: (root: Parameters<Evaluator>[0], vars: Parameters<Evaluator>[1]) => ConvertTarget | undefined;
+  // A `to` known only at run time may be invalid: that failure is a conversion error (onError applies).
+  let target: (
+    root: Parameters<Evaluator>[0],
+    vars: Parameters<Evaluator>[1],
+  ) => ConvertTarget | string | undefined;
   if (isLiteralExpression(obj.to) && obj.to !== null) {
     const resolved = resolveConvertTarget(obj.to);
     if (typeof resolved === "string") throw ctx.error(resolved, `${ctx.path}.to`);
@@ -55,10 +60,7 @@ function compileConvert(args: unknown, ctx: ExprContext): Evaluator {
     const to = ctx.compile(obj.to, `${ctx.path}.to`);
     target = (root, vars) => {
       const value = to(root, vars);
-      if (value === null || value === undefined) return undefined;
-      const resolved = resolveConvertTarget(value);
-      if (typeof resolved === "string") throw ctx.runtimeError(resolved, 9);
-      return resolved;
+      return value === null || value === undefined ? undefined : resolveConvertTarget(value);
     };
   }
   const optionsFor = (t: ConvertTarget): ConvertOptions => ({ byteOrder, format, subtype: t.subtype });
@@ -69,6 +71,10 @@ function compileConvert(args: unknown, ctx: ExprContext): Evaluator {
     const value = input(root, vars);
     if (value === null || value === undefined) return onNull ? onNull(root, vars) : null;
     if (!t) return null;
+    if (typeof t === "string") {
+      if (onError) return onError(root, vars);
+      throw ctx.runtimeError(t, 9);
+    }
     try {
       return convertValue(value, t.type, t.subtype === undefined ? fixedOptions : optionsFor(t));
     } catch (err) {
@@ -112,6 +118,10 @@ export const typeOperators = foldConstants({
   $type: (args, ctx) => {
     const [arg] = compileArgs(args, ctx, 1);
     return (root, vars) => bsonTypeOf(arg(root, vars));
+  },
+  $toHashedIndexKey: (args, ctx) => {
+    const [arg] = compileArgs(args, ctx, 1);
+    return (root, vars) => hashedIndexKey(arg(root, vars));
   },
   $isNumber: (args, ctx) => {
     const [arg] = compileArgs(args, ctx, 1);

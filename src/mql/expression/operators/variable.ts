@@ -38,4 +38,6 @@ function compileLet(args: unknown, ctx: ExprContext): Evaluator {
 export const variableOperators: OperatorTable = {
   $let: compileLet,
   $literal: (args) => () => args,
+  // MongoDB's undocumented alias of `$literal`, still accepted by the server.
+  $const: (args) => () => args,
 };

@@ -21,7 +21,8 @@ export function regexSource(value: unknown): RegexSpec | undefined {
  */
 export function buildRegex(operator: string, pattern: string, options: string): RegExp {
   if (pattern.includes("\0")) throw nullByteError(operator);
-  const re = compileMongoRegex({ pattern, options }, "g");
+  // "u" (accepted since MongoDB 5.1) asks for UTF-8 matching, which every pattern here already gets.
+  const re = compileMongoRegex({ pattern, options: options.replaceAll("u", "") }, "g");
   if (re instanceof RegExp) return re;
   switch (re.kind) {
     case "invalidOption":
