@@ -1,7 +1,7 @@
 /** Maps a plan's source, sink, connector-backed stages and DLQ to the connectors that run them. */
 import { ConnectorError } from "../runtime/errors.ts";
 import { DocumentsSource } from "./documents/source.ts";
-import { FileSource } from "./file/source.ts";
+import { FileSource, fileSourceSettings } from "./file/source.ts";
 import { JsonLinesSink } from "./file/sink.ts";
 import { SampleSource } from "./sample/source.ts";
 import { ChangeStreamSource } from "./mongodb/change-stream-source.ts";
@@ -64,13 +64,17 @@ export function createSource(
       });
     }
     case "file": {
-      const path = catalog.get(source.connectionName)?.config?.path;
+      const config = catalog.get(source.connectionName)?.config;
+      const path = config?.path;
       if (typeof path !== "string") {
         throw new UnavailableConnectorError(
           `connection '${source.connectionName}' needs config.path (a file name, or "-" for stdin)`,
         );
       }
-      return new FileSource(path === "-" ? stdin : path, { line: numberOption(positions, "line") });
+      return new FileSource(path === "-" ? stdin : path, {
+        ...fileSourceSettings(config),
+        resumeFrom: positions,
+      });
     }
     case "changeStream":
       return new ChangeStreamSource(required(clients).mongoClient(source.connectionName), source, {

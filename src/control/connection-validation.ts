@@ -119,6 +119,7 @@ function settingsProblems(entry: ConnectionEntry, body: Doc): Problem[] {
       break;
     case "File":
       requireString("path", 'a File connection needs path, a JSON Lines file (or "-" for stdin)');
+      fileProblems(settings, body, problems);
       break;
     case "Sample":
       sampleProblems(entry.name, settings, body, problems);
@@ -127,6 +128,28 @@ function settingsProblems(entry: ConnectionEntry, body: Doc): Problem[] {
       break;
   }
   return problems;
+}
+
+function fileProblems(settings: Doc, body: Doc, problems: Problem[]): void {
+  const max = settings.maxLineBytes;
+  if (max !== undefined && !(typeof max === "number" && Number.isInteger(max) && max > 0)) {
+    problems.push({
+      path: settingPath(body, "maxLineBytes"),
+      message: "maxLineBytes is the longest line accepted, in bytes (default 16777216)",
+      expected: "positive integer",
+      got: typeof max === "number" ? String(max) : typeName(max),
+    });
+  }
+  const utf8 = settings.invalidUtf8;
+  if (utf8 !== undefined && utf8 !== "dlq" && utf8 !== "replace") {
+    problems.push({
+      path: settingPath(body, "invalidUtf8"),
+      message:
+        'invalidUtf8 says what happens to a line that is not UTF-8: "dlq" (the default) or "replace" (U+FFFD)',
+      expected: '"dlq" or "replace"',
+      got: typeof utf8 === "string" ? JSON.stringify(utf8) : typeName(utf8),
+    });
+  }
 }
 
 function sampleProblems(name: string, settings: Doc, body: Doc, problems: Problem[]): void {
