@@ -87,6 +87,8 @@ export class ProcessorRuntime {
   private lastCheckpointAt = -Infinity;
   /** The sink write in flight (at most one); see `deliver`. */
   private writing: Promise<void> | undefined;
+  /** Output documents handed to `deliver` that the sink has not accepted (yet). */
+  private unwritten = 0;
 
   constructor(plan: ProcessorPlan, options: RuntimeOptions) {
     this.plan = plan;
@@ -199,6 +201,11 @@ export class ProcessorRuntime {
   /** Asks the processor to stop after the batch in progress (a final checkpoint follows). */
   stop(): void {
     this.stopped = true;
+  }
+
+  /** Output documents this run produced that the sink did not accept (after a failed write: those lost with it). */
+  unwrittenCount(): number {
+    return this.unwritten;
   }
 
   private get checkpointIntervalMs(): number {
@@ -429,6 +436,7 @@ export class ProcessorRuntime {
   private async deliver(items: Item[], startedAt: number): Promise<void> {
     const context = this.writeContext(items);
     const docs = items.map((item) => item.doc);
+    this.unwritten += docs.length;
     this.options.sink.prepare?.(docs);
     await this.writesSettled();
     const writing = this.write(docs, context, startedAt);
@@ -448,6 +456,7 @@ export class ProcessorRuntime {
     op.inputMessageCount += docs.length;
     const t0 = performance.now();
     const result = await this.options.sink.write(docs, context);
+    this.unwritten -= docs.length;
     const done = performance.now();
     op.executionTimeMillis += done - t0;
     const failed = result.failures?.length ?? 0;

@@ -3,6 +3,10 @@ import { LineSplitter, type SplitLine } from "./line-splitter.ts";
 /**
  * The lines of one readable stream, handed over one at a time, with how many lines and bytes were handed
  * over so far. Reads a chunk only when every line of the previous one was taken.
+ *
+ * With `retainBytes`, the lines handed over since the last `release` are kept (up to that many bytes) so
+ * that `rewind` can hand them over again: a stream (stdin) cannot be read twice, and a processor restarted
+ * after a failed write must see again what it read since its checkpoint.
  */
 export class LineReader {
   readonly stream: NodeJS.ReadableStream;
@@ -17,15 +21,47 @@ export class LineReader {
   private lines: SplitLine[] = [];
   private lineIndex = 0;
   private ended = false;
+  private readonly retainBytes: number;
+  private retained: SplitLine[] = [];
+  private retainedBytes = 0;
+  /** The line number (lines taken before it) of `retained[0]`. */
+  private retainedFrom = 0;
 
   constructor(
     stream: NodeJS.ReadableStream,
-    options: { maxLineBytes: number; firstLine?: number; firstByte?: number },
+    options: { maxLineBytes: number; firstLine?: number; firstByte?: number; retainBytes?: number },
   ) {
     this.stream = stream;
     this.splitter = new LineSplitter(options.maxLineBytes);
     this.linesTaken = options.firstLine ?? 0;
     this.bytesTaken = options.firstByte ?? 0;
+    this.retainBytes = options.retainBytes ?? 0;
+    this.retainedFrom = this.linesTaken;
+  }
+
+  /** The lines before line number `line` will not be asked for again. */
+  release(line: number): void {
+    const drop = Math.min(line - this.retainedFrom, this.retained.length);
+    if (drop <= 0) return;
+    for (let i = 0; i < drop; i++) this.retainedBytes -= this.retained[i].consumed;
+    this.retained = this.retained.slice(drop);
+    this.retainedFrom += drop;
+  }
+
+  /** Hands the lines from line number `line` on over again; false when they are no longer kept. */
+  rewind(line: number): boolean {
+    if (line === this.linesTaken) return true;
+    if (line < this.retainedFrom || line > this.linesTaken) return false;
+    const again = this.retained.slice(line - this.retainedFrom);
+    this.retained.length = line - this.retainedFrom;
+    for (const taken of again) {
+      this.retainedBytes -= taken.consumed;
+      this.bytesTaken -= taken.consumed;
+    }
+    this.lines = [...again, ...this.lines.slice(this.lineIndex)];
+    this.lineIndex = 0;
+    this.linesTaken = line;
+    return true;
   }
 
   /** Resolves once the stream can be read; rejects when it cannot be opened (a missing file). */
@@ -60,7 +96,24 @@ export class LineReader {
     const line = this.lines[this.lineIndex++];
     this.linesTaken++;
     this.bytesTaken += line.consumed;
+    if (this.retainBytes > 0) this.retain(line);
     return line;
+  }
+
+  private retain(line: SplitLine): void {
+    this.retained.push(line);
+    this.retainedBytes += line.consumed;
+    if (this.retainedBytes <= this.retainBytes) return;
+    // Over the bound the oldest half is let go (at once, so taking stays linear): a rewind to those lines
+    // is refused instead of memory growing.
+    let drop = 0;
+    let freed = 0;
+    while (drop < this.retained.length && this.retainedBytes - freed > this.retainBytes / 2) {
+      freed += this.retained[drop++].consumed;
+    }
+    this.retained = this.retained.slice(drop);
+    this.retainedBytes -= freed;
+    this.retainedFrom += drop;
   }
 
   /**

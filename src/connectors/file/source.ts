@@ -50,6 +50,8 @@ export function fileSourceSettings(
  * failed) continues where the last one stopped instead of skipping lines the stream no longer has.
  */
 const streamReaders = new WeakMap<NodeJS.ReadableStream, LineReader>();
+/** How much of a stream read since the last checkpoint is kept for a restart to read again. */
+const STREAM_RETAIN_BYTES = 256 * 1024 * 1024;
 
 /**
  * JSON Lines from a file or a stream (stdin): one relaxed or canonical Extended JSON document per line.
@@ -147,14 +149,25 @@ export class FileSource implements Source {
     if (stream && this.path !== undefined) stream.destroy?.();
   }
 
+  async acknowledge(positions: Doc): Promise<void> {
+    const line = numberAt(positions, "line");
+    if (this.path === undefined && line !== undefined) this.reader?.release(line);
+  }
+
+  /**
+   * The stream's reader, shared with the sources that read the stream before: rewound to the checkpoint's
+   * line when it still holds the lines read since (a restart in the same process), else skipping up to it
+   * (a new process fed the same input again).
+   */
   private streamReader(): LineReader {
     const stream = this.givenStream as NodeJS.ReadableStream;
     let reader = streamReaders.get(stream);
     if (!reader) {
-      reader = new LineReader(stream, { maxLineBytes: this.maxLineBytes });
+      reader = new LineReader(stream, { maxLineBytes: this.maxLineBytes, retainBytes: STREAM_RETAIN_BYTES });
       streamReaders.set(stream, reader);
     }
-    this.skipUntilLine = numberAt(this.resumeFrom, "line") ?? 0;
+    const line = numberAt(this.resumeFrom, "line") ?? 0;
+    if (!reader.rewind(line)) this.skipUntilLine = line;
     return reader;
   }
 

@@ -228,13 +228,22 @@ describe("file source: resuming", () => {
     expect(logged[1]).toMatch(/"reason":"its first bytes changed"/);
   });
 
-  it("a source restarted on the same stream continues where the last one stopped", async () => {
-    const stream = chunked(lines(1, 6), 8);
+  it("a source restarted on the same stream reads again what followed its checkpoint, which a stream cannot", async () => {
+    const stream = chunked(lines(1, 8), 8);
     const first = new FileSource(stream, { batchSize: 2 });
     await first.start();
     expect((await first.next())?.records.map((r) => r.doc?.n)).toEqual([1, 2]);
+    await first.acknowledge({ line: 1 });
+    expect((await first.next())?.records.map((r) => r.doc?.n)).toEqual([3, 4]);
     await first.close();
-    const second = new FileSource(stream, { batchSize: 10, resumeFrom: { line: 1 } });
-    expect((await records(second)).map((r) => r.doc?.n)).toEqual([3, 4, 5, 6]);
+    // The checkpoint holds line 1: lines 2-4 were read by the failed run but never written.
+    const second = new FileSource(stream, { batchSize: 3, resumeFrom: { line: 1 } });
+    await second.start();
+    expect((await second.next())?.records.map((r) => r.doc?.n)).toEqual([2, 3, 4]);
+    expect(second.positions()).toEqual({ file: "stream", line: 4 });
+    await second.close();
+    // Released lines cannot be read again: a resume before them skips to where the stream is.
+    const third = new FileSource(stream, { resumeFrom: { line: 0 } });
+    expect((await records(third)).map((r) => r.doc?.n)).toEqual([5, 6, 7, 8]);
   });
 });
