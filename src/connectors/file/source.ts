@@ -64,6 +64,7 @@ const STREAM_RETAIN_BYTES = 256 * 1024 * 1024;
 export class FileSource implements Source {
   readonly type = "file";
   readonly operatorName = "FileSourceOperator";
+  readonly timestampIsReadTime = true;
   private readonly path: string | undefined;
   private readonly givenStream: NodeJS.ReadableStream | undefined;
   private readonly label: string;
