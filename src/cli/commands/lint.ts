@@ -3,14 +3,9 @@ import { parseArgs, UsageError } from "../args.ts";
 import { normalizeDefinition, parseJsonText, readText } from "../definition.ts";
 import type { CliIo } from "../io.ts";
 import type { ConnectionCatalog, ProcessorPlan } from "../../pipeline/plan.ts";
-import {
-  catalogOf,
-  formatIssue,
-  parseConnections,
-  planProcessor,
-  PlanError,
-  type PlanIssue,
-} from "../../pipeline/index.ts";
+import { CONNECTORS } from "../../connectors/registry.ts";
+import { parseConnections } from "../../connectors/connections.ts";
+import { catalogOf, formatIssue, planProcessor, PlanError, type PlanIssue } from "../../pipeline/index.ts";
 import { loadWorkspaceVariables, placeholdersIn, resolvePlaceholders } from "../../control/placeholders.ts";
 import { SAMPLE_DATASETS } from "../../connectors/sample/source.ts";
 
@@ -77,7 +72,7 @@ export function lintDefinition(
   ephemeral = false,
 ): readonly PlanIssue[] {
   try {
-    return runtimeIssues(planProcessor(definition, { connections, ephemeral }));
+    return runtimeIssues(planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral }));
   } catch (error) {
     if (error instanceof PlanError) return error.errors;
     throw error;
@@ -87,11 +82,12 @@ export function lintDefinition(
 /** What the planner accepts but starting the processor would refuse: a Sample source's dataset. */
 function runtimeIssues(plan: ProcessorPlan): readonly PlanIssue[] {
   const source = plan.source;
-  if (source.kind !== "sample" || (SAMPLE_DATASETS as readonly string[]).includes(source.dataset)) return [];
+  const dataset = (source.options as { dataset?: unknown } | undefined)?.dataset;
+  if (source.type !== "Sample" || (SAMPLE_DATASETS as readonly unknown[]).includes(dataset)) return [];
   return [
     {
       path: "pipeline[0].$source.connectionName",
-      message: `Sample connection '${source.connectionName}' generates the dataset '${source.dataset}' (its config.dataset, else its name), which does not exist; set config.dataset to one of: ${SAMPLE_DATASETS.join(", ")}.`,
+      message: `Sample connection '${source.connectionName}' generates the dataset '${String(dataset)}' (its config.dataset, else its name), which does not exist; set config.dataset to one of: ${SAMPLE_DATASETS.join(", ")}.`,
     },
   ];
 }
