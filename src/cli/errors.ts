@@ -1,5 +1,6 @@
 import type { CliIo } from "./io.ts";
 import { jsonLogger } from "../runtime/log.ts";
+import { StoppedWhileFailingError } from "../runtime/supervisor.ts";
 import { UsageError } from "./args.ts";
 import { EXIT_CODES } from "../errors/codes.ts";
 
@@ -48,7 +49,13 @@ export function reportError(error: unknown, io: CliIo, logJson: boolean): number
     return 2;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (logJson) jsonLogger((line) => io.stderr.write(line)).error("processor failed", { error: message });
-  else io.stderr.write(`sp: ${message}\n`);
+  if (logJson) {
+    jsonLogger((line) => io.stderr.write(line)).error("processor failed", {
+      error: message,
+      ...(error instanceof StoppedWhileFailingError
+        ? { documentsNotWritten: error.documentsNotWritten }
+        : {}),
+    });
+  } else io.stderr.write(`sp: ${message}\n`);
   return 1;
 }

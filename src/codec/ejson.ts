@@ -16,7 +16,41 @@ export type { DateFormat, OutputFormat, StringifyOptions } from "./ejson-text.ts
  */
 export function parseExtendedJson(text: string): unknown {
   if (!text.includes('"$')) return JSON.parse(text);
-  return normaliseNumbers(EJSON.parse(text, { relaxed: false }));
+  return rejectInvalidDates(text, normaliseNumbers(EJSON.parse(text, { relaxed: false })));
+}
+
+/**
+ * `bson` turns `{"$date": "not a date"}` into an Invalid Date instead of refusing it; Extended JSON has no
+ * such value, so it is a syntax error (the record goes to the DLQ rather than on as a NaN date). Returns
+ * `value`; only text that holds a `$date` is walked.
+ */
+export function rejectInvalidDates(text: string, value: unknown): unknown {
+  if (!text.includes('"$date"')) return value;
+  const path = invalidDatePath(value, "");
+  if (path !== undefined) {
+    throw new SyntaxError(
+      `the $date at ${path || "the top level"} is not a valid date (Extended JSON wants an ISO-8601 string or {"$numberLong": "<milliseconds>"})`,
+    );
+  }
+  return value;
+}
+
+function invalidDatePath(value: unknown, path: string): string | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? path : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = invalidDatePath(value[i], path === "" ? String(i) : `${path}.${i}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (bsonTag(value) !== undefined || value instanceof RegExp) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = invalidDatePath(item, path === "" ? key : `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** Canonical parsing yields Int32/Double/Long wrappers; Eddy keeps plain numbers wherever they are exact. */

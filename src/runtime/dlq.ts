@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { calculateObjectSize, EJSON } from "bson";
+import { calculateObjectSize } from "bson";
+import { stringifyExtendedJson } from "../codec/ejson.ts";
 import type { Doc } from "../mql/index.ts";
 
 /** Where dead-letter records go. The MongoDB-collection DLQ (`options.dlq`) implements this in its connector. */
@@ -90,7 +91,7 @@ export class JsonLinesDlqWriter implements DlqWriter {
     if (records.length === 0) return;
     let text = "";
     for (const record of records) {
-      text += EJSON.stringify(this.wrap ? { _dlqMessage: record } : record, { relaxed: true }) + "\n";
+      text += stringifyExtendedJson(this.wrap ? { _dlqMessage: record } : record) + "\n";
     }
     await writeWithBackPressure(this.stream, text);
   }

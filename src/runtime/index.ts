@@ -13,6 +13,7 @@ export { TwoPhaseCheckpoints, slotKey, type CheckpointSlots } from "./two-phase-
 export { ConnectorError, isRetryable } from "./errors.ts";
 export {
   ProcessorSupervisor,
+  StoppedWhileFailingError,
   type ProcessorParts,
   type SupervisorOptions,
   type SupervisorStatus,

@@ -78,6 +78,8 @@ export class ProcessorRuntime {
   private stopped = false;
   private lastInputWall = 0;
   private readonly replay: ReplayIds;
+  /** Event times come back the same on a replay (a timeField, or the source's own timestamps). */
+  private readonly replayableTimes: boolean;
   /** Positions after the last batch fully processed (sink and DLQ written). */
   private positions: Doc | undefined;
   /** Something was processed since the last checkpoint. */
@@ -87,6 +89,8 @@ export class ProcessorRuntime {
   private lastCheckpointAt = -Infinity;
   /** The sink write in flight (at most one); see `deliver`. */
   private writing: Promise<void> | undefined;
+  /** Output documents handed to `deliver` that the sink has not accepted (yet). */
+  private unwritten = 0;
 
   constructor(plan: ProcessorPlan, options: RuntimeOptions) {
     this.plan = plan;
@@ -127,7 +131,8 @@ export class ProcessorRuntime {
     this.sinkOp = this.collector.operator(options.sink.operatorName);
     const resume = options.resumeFrom;
     const state = resume?.operatorState;
-    this.replay = new ReplayIds(plan.name, state?.replay as Doc | undefined);
+    this.replay = new ReplayIds(plan.name, state?.replay as Doc | undefined, this.clock.now());
+    this.replayableTimes = plan.source.timeField !== undefined || options.source.timestampIsReadTime !== true;
     if (resume) {
       this.restoreOperators(state ?? {});
       if (resume.stats) this.collector.restoreCheckpoint(resume.stats);
@@ -144,6 +149,7 @@ export class ProcessorRuntime {
   async run(): Promise<ProcessorStats> {
     const { source } = this.options;
     await source.start();
+    if (!this.options.resumeFrom) await this.saveStartingPoint();
     this.collector.status = "running";
     this.options.onRunning?.();
     this.lastInputWall = this.clock.now();
@@ -199,6 +205,11 @@ export class ProcessorRuntime {
     this.stopped = true;
   }
 
+  /** Output documents this run produced that the sink did not accept (after a failed write: those lost with it). */
+  unwrittenCount(): number {
+    return this.unwritten;
+  }
+
   private get checkpointIntervalMs(): number {
     return this.options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
   }
@@ -251,6 +262,23 @@ export class ProcessorRuntime {
     this.collector.lastCheckpoint = info;
     this.options.onCheckpoint?.(info);
     await this.options.source.acknowledge?.(positions);
+  }
+
+  /**
+   * A fresh start saves checkpoint 0 (where the source starts, and the replay run id) before anything is
+   * read: a run killed before its first real checkpoint is replayed with the same derived `_id`s, so its
+   * `$merge` writes are overwritten instead of duplicated. It is not acknowledged (nothing was read).
+   */
+  private async saveStartingPoint(): Promise<void> {
+    const store = this.options.checkpoints;
+    if (!store) return;
+    await store.save({
+      id: 0,
+      createdAt: this.clock.now(),
+      sourcePositions: this.options.source.positions(),
+      operatorState: this.operatorState(),
+      stats: this.collector.toCheckpoint(),
+    });
   }
 
   /** State of every stateful operator, BSON/EJSON-serialisable. */
@@ -412,7 +440,8 @@ export class ProcessorRuntime {
           });
         }
         const item = items[index];
-        return this.replay.idFor(item.origin ?? "", ordinals[index], item.eventTime);
+        const time = this.replayableTimes ? item.eventTime : this.replay.startedAt;
+        return this.replay.idFor(item.origin ?? "", ordinals[index], time);
       },
     };
   }
@@ -427,6 +456,7 @@ export class ProcessorRuntime {
   private async deliver(items: Item[], startedAt: number): Promise<void> {
     const context = this.writeContext(items);
     const docs = items.map((item) => item.doc);
+    this.unwritten += docs.length;
     this.options.sink.prepare?.(docs);
     await this.writesSettled();
     const writing = this.write(docs, context, startedAt);
@@ -446,6 +476,7 @@ export class ProcessorRuntime {
     op.inputMessageCount += docs.length;
     const t0 = performance.now();
     const result = await this.options.sink.write(docs, context);
+    this.unwritten -= docs.length;
     const done = performance.now();
     op.executionTimeMillis += done - t0;
     const failed = result.failures?.length ?? 0;

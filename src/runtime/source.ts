@@ -10,6 +10,11 @@ export interface Source {
   readonly type: string;
   /** ASP operator class name used in DLQ records and stats, e.g. `DocumentsDataSourceOperator`. */
   readonly operatorName: string;
+  /**
+   * True when `SourceRecord.timestamp` is the time the record was read (a file, generated documents): a
+   * replay gives other timestamps, so derived `_id`s must not depend on them.
+   */
+  readonly timestampIsReadTime?: boolean;
   /** Opens connections / evaluates inline documents. Throws (the processor fails) on a broken configuration. */
   start(): Promise<void>;
   /**

@@ -46,6 +46,23 @@ export interface SupervisorStatus {
   readonly nextRetryAt?: number;
 }
 
+/**
+ * The processor was stopped (a timeout, a limit, Ctrl-C, a stop request) while its runs were failing:
+ * what they produced since the last checkpoint was not all written.
+ */
+export class StoppedWhileFailingError extends Error {
+  override readonly name = "StoppedWhileFailingError";
+  /** Output documents not written: the most any failed run since the last checkpoint handed to the sink in vain. */
+  readonly documentsNotWritten: number;
+
+  constructor(cause: unknown, documentsNotWritten: number) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const count = `${documentsNotWritten} document${documentsNotWritten === 1 ? " was" : "s were"} not written`;
+    super(`stopped while the processor was failing (${reason}): ${count}`, { cause });
+    this.documentsNotWritten = documentsNotWritten;
+  }
+}
+
 export const DEFAULT_RETRY = { initialDelayMs: 1_000, maxDelayMs: 60_000, giveUpAfterMs: 5 * 60_000 };
 
 /**
@@ -66,6 +83,8 @@ export class ProcessorSupervisor {
   /** Ends a back-off wait early (stop). */
   private wake: (() => void) | undefined;
   private firstStart: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  /** The last failure since the last checkpoint, and the most documents a failed run left unwritten. */
+  private failing: { error: unknown; unwritten: number } | undefined;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -140,12 +159,12 @@ export class ProcessorSupervisor {
       let parts: ProcessorParts | undefined;
       try {
         const checkpoint = await this.store.load();
-        if (this.stopping) return this.finished();
+        if (this.stopping) return this.stoppedNow();
         const opened = await this.options.open(checkpoint?.sourcePositions);
         parts = opened;
         if (this.stopping) {
           await closeParts(opened);
-          return this.finished();
+          return this.stoppedNow();
         }
         const runtime = permanentOnThrow(
           () =>
@@ -164,17 +183,22 @@ export class ProcessorSupervisor {
               onCheckpoint: () => {
                 failingSince = undefined;
                 attempt = 0;
+                this.failing = undefined;
               },
             }),
         );
         this.runtime = runtime;
         const stats = await runtime.run();
         await closeParts(opened);
+        this.failing = undefined;
         this.setStatus({ state: "stopped", restarts: this.current.restarts });
         return stats;
       } catch (error) {
         if (parts) await closeParts(parts);
-        if (this.stopping) return this.finished();
+        // A replayed run produces again what a failed one could not write, so counts are not added up.
+        const unwritten = this.runtime?.unwrittenCount() ?? 0;
+        this.failing = { error, unwritten: Math.max(this.failing?.unwritten ?? 0, unwritten) };
+        if (this.stopping) return this.stoppedNow();
         const now = Date.now();
         failingSince ??= now;
         const message = errorMessage(error);
@@ -211,14 +235,26 @@ export class ProcessorSupervisor {
           nextRetryAt: now + delay,
         });
         await this.sleep(delay);
-        if (this.stopping) return this.finished();
+        if (this.stopping) return this.stoppedNow();
         this.current = { ...this.current, restarts: this.current.restarts + 1 };
       }
     }
   }
 
-  private finished(): ProcessorStats {
-    this.setStatus({ state: "stopped", restarts: this.current.restarts });
+  /**
+   * Ends the loop on a stop request: stopped; but while runs were failing, what they did not write is
+   * reported as the run's error (StoppedWhileFailingError) rather than hidden behind a clean stop.
+   */
+  private stoppedNow(): ProcessorStats {
+    const failing = this.failing;
+    this.setStatus({
+      state: "stopped",
+      restarts: this.current.restarts,
+      ...(failing
+        ? { error: { message: errorMessage(failing.error), retryable: true, at: Date.now() } }
+        : {}),
+    });
+    if (failing) throw new StoppedWhileFailingError(failing.error, failing.unwritten);
     return this.stats({ verbose: true });
   }
 

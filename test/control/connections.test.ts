@@ -32,6 +32,16 @@ describe("checkConnection", () => {
     });
   });
 
+  it("checks a File connection's line limit and UTF-8 policy", () => {
+    const file = (config: object) =>
+      checkConnection({ name: "in", type: "File", config: { path: "-", ...config } });
+    expect(file({ maxLineBytes: 1024, invalidUtf8: "replace" }).problems).toBeUndefined();
+    expect(file({ maxLineBytes: 0, invalidUtf8: "ignore" }).problems).toEqual([
+      expect.objectContaining({ path: "config.maxLineBytes", expected: "positive integer", got: "0" }),
+      expect.objectContaining({ path: "config.invalidUtf8", got: '"ignore"' }),
+    ]);
+  });
+
   it("reports each problem with its path inside the body", () => {
     expect(checkConnection({ name: "bad name!", type: "Kafka" }).problems).toEqual([
       expect.objectContaining({ path: "name", got: '"bad name!"' }),

@@ -118,13 +118,14 @@ describe("checkpoints: the barrier", () => {
       maxBatchesAhead: 3,
     });
     const stats = await runtime.run();
-    // One checkpoint per batch; each names exactly the documents written before it.
+    // Checkpoint 0 holds the starting point before anything is read (not acknowledged: nothing was); then
+    // one per batch, each naming exactly the documents written before it.
     expect(store.saved.map((c) => c.sourcePositions)).toEqual(
-      [10, 20, 30, 40, 50].map((position) => ({ position })),
+      [0, 10, 20, 30, 40, 50].map((position) => ({ position })),
     );
-    expect(store.saved.map((c) => c.id)).toEqual([1, 2, 3, 4, 5]);
-    expect(store.saved.map((c) => (c.stats as Doc).outputMessageCount)).toEqual([10, 20, 30, 40, 50]);
-    expect(source.acks).toEqual(store.saved.map((c) => c.sourcePositions));
+    expect(store.saved.map((c) => c.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(store.saved.map((c) => (c.stats as Doc).outputMessageCount)).toEqual([0, 10, 20, 30, 40, 50]);
+    expect(source.acks).toEqual(store.saved.slice(1).map((c) => c.sourcePositions));
     expect(stats.lastCheckpoint).toMatchObject({ id: 5 });
     expect(stats.lastCheckpoint?.sizeBytes).toBeGreaterThan(0);
     expect(stats.lastCheckpoint?.durationMillis).toBeGreaterThanOrEqual(0);
@@ -151,7 +152,7 @@ describe("checkpoints: the barrier", () => {
     });
     await runtime.run();
     // The first boundary always checkpoints; then one each 1 s of clock; the end of input takes the last.
-    expect(store.saved.map((c) => (c.sourcePositions as Doc).position)).toEqual([5, 20, 35, 45]);
+    expect(store.saved.map((c) => (c.sourcePositions as Doc).position)).toEqual([0, 5, 20, 35, 45]);
   });
 
   it("takes a final checkpoint on stop, covering the batch in progress", async () => {
@@ -166,7 +167,11 @@ describe("checkpoints: the barrier", () => {
     };
     const stats = await runtime.run();
     expect(sink.docs).toHaveLength(30);
-    expect(store.saved.map((c) => c.sourcePositions)).toEqual([{ position: 10 }, { position: 30 }]);
+    expect(store.saved.map((c) => c.sourcePositions)).toEqual([
+      { position: 0 },
+      { position: 10 },
+      { position: 30 },
+    ]);
     expect(stats.lastCheckpoint?.id).toBe(2);
   });
 

@@ -103,6 +103,21 @@ export class CollectSink implements Sink {
   async close(): Promise<void> {}
 }
 
+/** POSTs each batch to an HTTP endpoint (fetch throws "fetch failed" while nothing listens; HTTP errors throw). */
+export class HttpSink implements Sink {
+  readonly operatorName = "HttpSinkOperator";
+  private readonly url: string;
+  constructor(url: string) {
+    this.url = url;
+  }
+  async write(batch: readonly Doc[]): Promise<SinkResult> {
+    const response = await fetch(this.url, { method: "POST", body: JSON.stringify(batch) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return { bytes: 0 };
+  }
+  async close(): Promise<void> {}
+}
+
 export class MemoryDlq implements DlqWriter {
   readonly records: Doc[] = [];
   async write(records: readonly Doc[]): Promise<void> {

@@ -10,30 +10,15 @@ import {
   ConnectorError,
   MemoryCheckpointStore,
   ProcessorSupervisor,
+  StoppedWhileFailingError,
   type ProcessorParts,
   type Sink,
-  type SinkResult,
   type SupervisorStatus,
 } from "../../src/runtime/index.ts";
-import { CollectSink, documentsPlan } from "./helpers.ts";
+import { CollectSink, documentsPlan, HttpSink } from "./helpers.ts";
 
 const docs = Array.from({ length: 40 }, (_, i) => ({ _id: i }));
 const fastRetry = { initialDelayMs: 20, maxDelayMs: 100 };
-
-/** POSTs each batch to an HTTP endpoint (fetch throws "fetch failed" while nothing listens). */
-class HttpSink implements Sink {
-  readonly operatorName = "HttpSinkOperator";
-  private readonly url: string;
-  constructor(url: string) {
-    this.url = url;
-  }
-  async write(batch: readonly Doc[]): Promise<SinkResult> {
-    const response = await fetch(this.url, { method: "POST", body: JSON.stringify(batch) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    return { bytes: 0 };
-  }
-  async close(): Promise<void> {}
-}
 
 /** A TCP port nothing listens on (yet). */
 async function closedPort(): Promise<number> {
@@ -98,8 +83,9 @@ describe("ProcessorSupervisor", () => {
     expect(stats).toMatchObject({ status: "stopped", inputMessageCount: 40, outputMessageCount: 40 });
     expect(supervisor.status()).toMatchObject({ state: "stopped" });
     expect(statuses.map((s) => s.state)).toContain("retrying");
-    // The first batch never reached a checkpoint, so every attempt started afresh.
-    expect(positions.every((p) => p === undefined)).toBe(true);
+    // The first batch never reached a periodic checkpoint, so every retry started from checkpoint 0.
+    expect(positions[0]).toBeUndefined();
+    expect(positions.slice(1).every((p) => p?.position === 0)).toBe(true);
   });
 
   it("restarts from the last checkpoint with stats that continue, after a failure mid-stream", async () => {
@@ -200,7 +186,7 @@ describe("ProcessorSupervisor", () => {
     expect(status.error?.message).toMatch(/^fetch failed \(still failing after \d+ s of retries\)$/);
   });
 
-  it("stops during a back-off wait without waiting for it", async () => {
+  it("stops during a back-off wait without waiting for it, reporting what was not written", async () => {
     const port = await closedPort();
     const supervisor = new ProcessorSupervisor({
       plan: documentsPlan([]),
@@ -212,7 +198,16 @@ describe("ProcessorSupervisor", () => {
     await until(() => supervisor.status().state === "retrying");
     const stats = await supervisor.stop();
     expect(stats.status).toBe("stopped");
-    expect(supervisor.status().state).toBe("stopped");
-    await expect(supervisor.done()).resolves.toBeDefined();
+    expect(supervisor.status()).toMatchObject({ state: "stopped", error: { message: "fetch failed" } });
+    // A stop must not pass for a clean end while nothing could be written (`sp process` exits 1 on it).
+    const failure = await supervisor.done().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(StoppedWhileFailingError);
+    expect((failure as StoppedWhileFailingError).documentsNotWritten).toBe(40);
+    expect((failure as Error).message).toBe(
+      "stopped while the processor was failing (fetch failed): 40 documents were not written",
+    );
   });
 });

@@ -1,10 +1,13 @@
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { parseArgs, UsageError } from "../args.ts";
-import { loadCatalog, normalizeDefinition, parseJsonText, readText } from "../definition.ts";
+import { normalizeDefinition, parseJsonText, readText } from "../definition.ts";
 import type { CliIo } from "../io.ts";
-import type { ConnectionCatalog } from "../../pipeline/plan.ts";
+import type { ConnectionCatalog, ProcessorPlan } from "../../pipeline/plan.ts";
 import { CONNECTORS } from "../../connectors/registry.ts";
-import { formatIssue, planProcessor, PlanError, type PlanIssue } from "../../pipeline/index.ts";
+import { parseConnections } from "../../connectors/connections.ts";
+import { catalogOf, formatIssue, planProcessor, PlanError, type PlanIssue } from "../../pipeline/index.ts";
+import { loadWorkspaceVariables, placeholdersIn, resolvePlaceholders } from "../../control/placeholders.ts";
+import { SAMPLE_DATASETS } from "../../connectors/sample/source.ts";
 
 export const LINT_USAGE = `usage: sp lint <definition.json ...> [--connections FILE] [--ephemeral]
 
@@ -22,9 +25,10 @@ export async function lintCommand(args: readonly string[], io: LintIo): Promise<
   let files: string[];
   let catalog: ConnectionCatalog;
   let ephemeral: boolean;
+  let parsed: ReturnType<typeof parseArgs>;
   const stdin = io.stdin ?? process.stdin;
   try {
-    const parsed = parseArgs(args, { valued: ["connections"], flags: ["ephemeral", "help"] });
+    parsed = parseArgs(args, { valued: ["connections"], flags: ["ephemeral", "help"] });
     if (parsed.flags.has("help")) {
       io.stdout.write(`${LINT_USAGE}\n`);
       return 0;
@@ -32,9 +36,13 @@ export async function lintCommand(args: readonly string[], io: LintIo): Promise<
     if (parsed.positional.length === 0) throw new UsageError("lint needs at least one definition file");
     files = parsed.positional;
     ephemeral = parsed.flags.has("ephemeral");
-    catalog = await loadCatalog(parsed.options.get("connections"), stdin);
   } catch (error) {
     return usageFailure(error, io);
+  }
+  try {
+    catalog = await loadLintCatalog(parsed.options.get("connections"), stdin, io);
+  } catch (error) {
+    return fileFailure(error, io);
   }
   let invalid = 0;
   for (const file of files) {
@@ -44,7 +52,7 @@ export async function lintCommand(args: readonly string[], io: LintIo): Promise<
       const definition = normalizeDefinition(parseJsonText(await readText(file, stdin), file), name);
       issues = lintDefinition(definition, catalog, ephemeral);
     } catch (error) {
-      return usageFailure(error, io);
+      return fileFailure(error, io);
     }
     if (issues.length === 0) {
       io.stdout.write(`${file}: ok\n`);
@@ -64,20 +72,62 @@ export function lintDefinition(
   ephemeral = false,
 ): readonly PlanIssue[] {
   try {
-    planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral });
-    return [];
+    return runtimeIssues(planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral }));
   } catch (error) {
     if (error instanceof PlanError) return error.errors;
     throw error;
   }
 }
 
+/** What the planner accepts but starting the processor would refuse: a Sample source's dataset. */
+function runtimeIssues(plan: ProcessorPlan): readonly PlanIssue[] {
+  const source = plan.source;
+  const dataset = (source.options as { dataset?: unknown } | undefined)?.dataset;
+  if (source.type !== "Sample" || (SAMPLE_DATASETS as readonly unknown[]).includes(dataset)) return [];
+  return [
+    {
+      path: "pipeline[0].$source.connectionName",
+      message: `Sample connection '${source.connectionName}' generates the dataset '${String(dataset)}' (its config.dataset, else its name), which does not exist; set config.dataset to one of: ${SAMPLE_DATASETS.join(", ")}.`,
+    },
+  ];
+}
+
+/**
+ * The connections file as \`sp process\` loads it, except that a \`{{VAR}}\` that is not set stays as it
+ * is (an opaque value) with a warning, instead of failing the lint.
+ */
+async function loadLintCatalog(
+  path: string | undefined,
+  stdin: NodeJS.ReadableStream,
+  io: LintIo,
+): Promise<ConnectionCatalog> {
+  if (path === undefined) return catalogOf();
+  const raw = parseJsonText(await readText(path, stdin), path);
+  const variables = await loadWorkspaceVariables(path === "-" ? process.cwd() : dirname(path));
+  const opaque: Record<string, string> = {};
+  for (const name of placeholdersIn(raw)) {
+    if (variables[name] !== undefined) continue;
+    opaque[name] = `{{${name}}}`;
+    io.stderr.write(
+      `sp lint: warning: ${path} uses {{${name}}}, which is not set; linted as an opaque value\n`,
+    );
+  }
+  return catalogOf(parseConnections(resolvePlaceholders(raw, { ...variables, ...opaque }, { file: path })));
+}
+
+/** Bad arguments: the message and the usage text. */
 function usageFailure(error: unknown, io: LintIo): number {
+  io.stderr.write(`sp lint: ${error instanceof Error ? error.message : String(error)}\n${LINT_USAGE}\n`);
+  return 2;
+}
+
+/** A file that cannot be read or parsed: what is wrong with it, without the usage text. */
+function fileFailure(error: unknown, io: LintIo): number {
   if (error instanceof PlanError) {
     io.stderr.write(`sp lint: invalid connections file:\n`);
     for (const issue of error.errors) io.stderr.write(`  ${formatIssue(issue)}\n`);
     return 2;
   }
-  io.stderr.write(`sp lint: ${error instanceof Error ? error.message : String(error)}\n${LINT_USAGE}\n`);
+  io.stderr.write(`sp lint: ${error instanceof Error ? error.message : String(error)}\n`);
   return 2;
 }

@@ -24,6 +24,7 @@ export class DocumentsSourceError extends ConnectorError {
 export class DocumentsSource implements Source {
   readonly type = "generated";
   readonly operatorName = "DocumentsDataSourceOperator";
+  readonly timestampIsReadTime = true;
   private readonly spec: readonly Doc[] | Evaluator;
   private readonly batchSize: number;
   private readonly clock: Clock;

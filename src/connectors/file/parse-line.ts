@@ -1,4 +1,5 @@
 import { calculateObjectSize, Double, EJSON, Int32 } from "bson";
+import { rejectInvalidDates } from "../../codec/ejson.ts";
 import { isPlainObject, type Doc } from "../../mql/index.ts";
 
 /** MongoDB's maximum document size. */
@@ -52,8 +53,9 @@ export function parseJsonLine(line: string): ParsedLine {
  */
 export function parseExtendedJson(text: string): unknown {
   if (!text.includes('"$')) return JSON.parse(text);
-  if (text.includes('"$numberLong"')) return unwrapNumbers(EJSON.parse(text, { relaxed: false }));
-  return EJSON.parse(text, { relaxed: true });
+  if (text.includes('"$numberLong"'))
+    return rejectInvalidDates(text, unwrapNumbers(EJSON.parse(text, { relaxed: false })));
+  return rejectInvalidDates(text, EJSON.parse(text, { relaxed: true }));
 }
 
 function unwrapNumbers(value: unknown): unknown {

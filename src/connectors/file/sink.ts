@@ -1,10 +1,10 @@
-import { EJSON } from "bson";
+import { stringifyExtendedJson } from "../../codec/ejson.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { Sink, SinkResult } from "../../runtime/index.ts";
 
 /**
  * Writes each document as one line of relaxed Extended JSON (the `sp process` output without a sink, and
- * the File connection's output). Waits for `drain` so a slow consumer slows the processor down.
+ * the File connection's output); a `$numberLong` beyond 2^53 keeps every digit. Waits for `drain` so a slow consumer slows the processor down.
  */
 export class JsonLinesSink implements Sink {
   readonly operatorName: string;
@@ -19,7 +19,7 @@ export class JsonLinesSink implements Sink {
 
   async write(docs: readonly Doc[]): Promise<SinkResult> {
     let text = "";
-    for (const doc of docs) text += EJSON.stringify(doc, { relaxed: true }) + "\n";
+    for (const doc of docs) text += stringifyExtendedJson(doc) + "\n";
     const bytes = Buffer.byteLength(text);
     if (!this.stream.write(text))
       await new Promise<void>((resolve) => this.stream.once("drain", () => resolve()));

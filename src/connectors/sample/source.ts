@@ -29,6 +29,7 @@ const IDLE_POLL_MS = 1000;
 export class SampleSource implements Source {
   readonly type = "generated";
   readonly operatorName = "SampleDataSourceOperator";
+  readonly timestampIsReadTime = true;
   private readonly dataset: string;
   private readonly rate: number;
   private readonly count: number;

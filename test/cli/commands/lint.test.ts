@@ -80,6 +80,44 @@ describe("sp lint", () => {
     expect(result.stdout).toContain(`${valid}: ok`);
   });
 
+  it("lints with an unset {{VAR}} as an opaque value and a warning", async () => {
+    const withPlaceholder = file("placeholder-connections.json", {
+      connections: [{ name: "atlas", type: "Cluster", config: { uri: "{{EDDY_LINT_UNSET_URI}}" } }],
+    });
+    expect(await run([valid, "--connections", withPlaceholder])).toEqual({
+      code: 0,
+      stdout: `${valid}: ok\n`,
+      stderr: `sp lint: warning: ${withPlaceholder} uses {{EDDY_LINT_UNSET_URI}}, which is not set; linted as an opaque value\n`,
+    });
+  });
+
+  it("checks a Sample connection's dataset as starting the processor does", async () => {
+    const samples = file("sample-connections.json", {
+      connections: [
+        { name: "solar", type: "Sample", config: { rate: 5 } },
+        { name: "fine", type: "Sample", config: { dataset: "sample_stream_solar" } },
+      ],
+    });
+    const uses = (name: string) =>
+      file(`uses-${name}.json`, [{ $source: { connectionName: name } }, { $match: { a: 1 } }]);
+    const unknown = await run([uses("solar"), "--connections", samples, "--ephemeral"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toContain(
+      "pipeline[0].$source.connectionName: Sample connection 'solar' generates the dataset 'solar'",
+    );
+    expect((await run([uses("fine"), "--connections", samples, "--ephemeral"])).code).toBe(0);
+  });
+
+  it("reports a file error without the usage text", async () => {
+    const missing = await run([join(dir, "missing.json")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toContain("usage:");
+    const badJson = await run([valid, "--connections", file("bad-json.json", "{not json")]);
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).not.toContain("usage:");
+    expect((await run([])).stderr).toContain("usage: sp lint");
+  });
+
   it("exits 2 on usage errors", async () => {
     expect((await run([])).code).toBe(2);
     expect((await run([valid, "--bogus"])).code).toBe(2);

@@ -1,12 +1,14 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { Long, ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
-import { FileSource } from "../../../src/connectors/file/source.ts";
+import { JsonLinesSink } from "../../../src/connectors/file/sink.ts";
+import { FileSource, fileSourceSettings } from "../../../src/connectors/file/source.ts";
 import { MAX_NESTING_DEPTH, nestingDepth, parseJsonLine } from "../../../src/connectors/file/parse-line.ts";
 import { DocumentsSource } from "../../../src/connectors/documents/source.ts";
+import type { Doc } from "../../../src/mql/index.ts";
 import type { SourceRecord } from "../../../src/runtime/index.ts";
 import { documentsPlan, runPlan } from "../../runtime/helpers.ts";
 
@@ -100,5 +102,148 @@ describe("file source", () => {
     );
     expect(stats.inputMessageCount).toBe(3);
     void DocumentsSource;
+  });
+});
+
+/** A readable that yields `text` in chunks of `size` bytes (as a file stream would). */
+function chunked(text: string | Buffer, size: number): Readable {
+  const bytes = typeof text === "string" ? Buffer.from(text) : text;
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  return Readable.from(chunks, { objectMode: false });
+}
+
+describe("file source: long lines, encodings, Extended JSON values", () => {
+  it("joins a line spread over many chunks, and dead-letters a line over maxLineBytes with its head and length", async () => {
+    const long = JSON.stringify({ s: "y".repeat(2400) });
+    const text = `{"a":1}\r\n${long}\n{"s":"${"x".repeat(3000)}"}\n{"a":2}`;
+    const out = await records(new FileSource(chunked(text, 100), { maxLineBytes: 3000 }));
+    expect(out[0].doc).toEqual({ a: 1 });
+    expect(out[1].doc).toEqual(JSON.parse(long));
+    expect(out[2].error?.message).toBe(
+      "line of 3008 bytes exceeds the maximum line length of 3000 bytes (config.maxLineBytes of the File connection); the record holds its first 1024 bytes",
+    );
+    expect(out[2].error?.raw).toBe(`{"s":"${"x".repeat(1018)}`);
+    expect(out[2].meta).toEqual({ file: "stream", line: 3 });
+    expect(out[3].doc).toEqual({ a: 2 });
+  });
+
+  it("caps a line at 16 MiB by default without parsing it", async () => {
+    const huge = Buffer.alloc(17 * 1024 * 1024 + 3, "z");
+    huge.write('{"s":"', 0);
+    const input = Buffer.concat([huge, Buffer.from('\n{"after":true}\n')]);
+    const out = await records(new FileSource(chunked(input, 64 * 1024)));
+    expect(out).toHaveLength(2);
+    expect(out[0].error?.message).toMatch(
+      /^line of 17825795 bytes exceeds the maximum line length of 16777216 bytes/,
+    );
+    expect(out[0].error?.raw).toBe('{"s":"' + "z".repeat(1018));
+    expect(out[0].meta).toEqual({ file: "stream", line: 1 });
+    expect(out[1].doc).toEqual({ after: true });
+  });
+
+  it("dead-letters a line that is not UTF-8, unless the connection says to replace", async () => {
+    const input = Buffer.concat([
+      Buffer.from('{"s":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}\n{"ok":1}\n'),
+    ]);
+    const strict = await records(new FileSource(chunked(input, 4)));
+    expect(strict[0].error?.message).toMatch(/^line is not valid UTF-8/);
+    expect(strict[1].doc).toEqual({ ok: 1 });
+    const replaced = await records(new FileSource(chunked(input, 4), { invalidUtf8: "replace" }));
+    expect(replaced.map((r) => r.doc)).toEqual([{ s: "\uFFFD\uFFFD" }, { ok: 1 }]);
+    expect(fileSourceSettings({ path: "-", invalidUtf8: "replace", maxLineBytes: 10 })).toEqual({
+      invalidUtf8: "replace",
+      maxLineBytes: 10,
+    });
+  });
+
+  it("rejects a $date that is not a date as invalid Extended JSON", async () => {
+    expect(parseJsonLine('{"d": {"$date": "not a date"}}').error).toMatch(
+      /the \$date at d is not a valid date/,
+    );
+    expect(parseJsonLine('{"a": [{"$date": "2024-13-45"}], "n": {"$numberLong": "1"}}').error).toMatch(
+      /the \$date at a\.0 is not a valid date/,
+    );
+  });
+
+  it("writes a $numberLong beyond 2^53 with every digit", async () => {
+    const chunks: string[] = [];
+    const sink = new JsonLinesSink(new Writable({ write: (c, _e, cb) => (chunks.push(String(c)), cb()) }));
+    const parsed = parseJsonLine('{"n": {"$numberLong": "9007199254740993"}}');
+    await sink.write([parsed.doc!]);
+    expect(chunks.join("")).toBe('{"n":{"$numberLong":"9007199254740993"}}\n');
+  });
+});
+
+describe("file source: resuming", () => {
+  const lines = (from: number, to: number): string =>
+    Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ n: from + i }) + "\n").join("");
+
+  async function readAll(path: string, resumeFrom?: Doc, logged: string[] = []) {
+    const source = new FileSource(path, {
+      resumeFrom,
+      logger: {
+        info: () => {},
+        error: () => {},
+        warn: (msg, fields) => logged.push(`${msg} ${JSON.stringify(fields)}`),
+      },
+    });
+    await source.start();
+    const docs: unknown[] = [];
+    for (let b = await source.next(); b; b = await source.next())
+      docs.push(...b.records.map((r) => r.doc?.n));
+    const positions = source.positions();
+    await source.close();
+    return { docs, positions };
+  }
+
+  it("continues an appended file after its checkpoint, and starts a replaced file from its beginning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "eddy-file-"));
+    const path = join(dir, "in.jsonl");
+    writeFileSync(path, lines(1, 5));
+    const first = await readAll(path);
+    expect(first.docs).toEqual([1, 2, 3, 4, 5]);
+    expect(first.positions).toMatchObject({ line: 5, offset: Buffer.byteLength(lines(1, 5)) });
+
+    appendFileSync(path, lines(6, 7));
+    const logged: string[] = [];
+    const appended = await readAll(path, first.positions, logged);
+    expect(appended.docs).toEqual([6, 7]);
+    expect(logged).toEqual([]);
+
+    // Replaced by a new file (a new inode, other content), shorter than what was read.
+    writeFileSync(join(dir, "next.jsonl"), lines(100, 102));
+    renameSync(join(dir, "next.jsonl"), path);
+    const replaced = await readAll(path, appended.positions, logged);
+    expect(replaced.docs).toEqual([100, 101, 102]);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^file replaced since the checkpoint: reading it from the beginning/);
+
+    // Rewritten in place (same inode), longer than before but with other first lines.
+    writeFileSync(path, lines(200, 210));
+    const rewritten = await readAll(path, replaced.positions, logged);
+    expect(rewritten.docs).toEqual(Array.from({ length: 11 }, (_, i) => 200 + i));
+    expect(logged[1]).toMatch(/"reason":"its first bytes changed"/);
+  });
+
+  it("a source restarted on the same stream reads again what followed its checkpoint, which a stream cannot", async () => {
+    const stream = chunked(lines(1, 8), 8);
+    const first = new FileSource(stream, { batchSize: 2 });
+    await first.start();
+    expect((await first.next())?.records.map((r) => r.doc?.n)).toEqual([1, 2]);
+    await first.acknowledge({ line: 1 });
+    expect((await first.next())?.records.map((r) => r.doc?.n)).toEqual([3, 4]);
+    await first.close();
+    // The checkpoint holds line 1: lines 2-4 were read by the failed run but never written.
+    const second = new FileSource(stream, { batchSize: 3, resumeFrom: { line: 1 } });
+    await second.start();
+    expect((await second.next())?.records.map((r) => r.doc?.n)).toEqual([2, 3, 4]);
+    expect(second.positions()).toEqual({ file: "stream", line: 4 });
+    await second.close();
+    // Released lines cannot be read again: a resume before them skips to where the stream is.
+    const third = new FileSource(stream, { resumeFrom: { line: 0 } });
+    expect((await records(third)).map((r) => r.doc?.n)).toEqual([5, 6, 7, 8]);
   });
 });
