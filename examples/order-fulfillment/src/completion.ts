@@ -62,14 +62,29 @@ export async function watchCompletion(
       if (isComplete(doc)) complete(doc._id, now);
     }
   };
+  // shoppingCartToOrderTrackingStreamProcessor replaces the whole history document ($merge whenMatched
+  // "replace"): if it ever lands after a terminal event, that event is gone and the order is pending again.
+  const lostSinceCompleted = async (): Promise<number> => {
+    const done = await history.find({ _id: { $in: [...completedAt.keys()] as never[] } }).toArray();
+    const stillComplete = new Set(done.filter(isComplete).map((doc) => doc._id as unknown as string));
+    let lost = 0;
+    for (const id of [...completedAt.keys()]) {
+      if (stillComplete.has(id)) continue;
+      completedAt.delete(id);
+      pending.add(id);
+      lost++;
+    }
+    return lost;
+  };
   return {
     orderSent: (orderId, at) => void sentAt.set(orderId, at),
     async waitForAll(deadline) {
-      while (pending.size > 0 && Date.now() < deadline) {
+      while (Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         await reconcile().catch(() => undefined);
+        if (pending.size === 0 && (await lostSinceCompleted()) === 0) return true;
       }
-      return pending.size === 0;
+      return false;
     },
     latencies: () =>
       [...completedAt].flatMap(([id, at]) => (sentAt.has(id) ? [Math.max(0, at - sentAt.get(id)!)] : [])),

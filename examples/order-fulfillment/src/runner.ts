@@ -34,6 +34,8 @@ export interface ProcessorCounts {
   in: number;
   out: number;
   dlq: number;
+  /** Times the server restarted it after a failure (e.g. the order service being down). */
+  restarts: number;
 }
 
 export interface DemoSummary {
@@ -223,15 +225,20 @@ async function outcomes(client: MongoClient): Promise<Pick<DemoSummary, "outcome
 }
 
 async function processorCounts(eddy: EddyServer): Promise<ProcessorCounts[]> {
-  const reply = JSON.parse(await eddy.spOk(["processors", "stats", "--json"])) as {
+  const stats = JSON.parse(await eddy.spOk(["processors", "stats", "--json"])) as {
     results: Array<{ name: string; state: string; stats?: Record<string, unknown> }>;
   };
+  const list = JSON.parse(await eddy.spOk(["processors", "list", "--json"])) as {
+    results: Array<{ name: string; status?: { restarts?: number } }>;
+  };
+  const restarts = new Map(list.results.map((p) => [p.name, p.status?.restarts ?? 0]));
   const number = (value: unknown) => (typeof value === "number" ? value : 0);
-  return reply.results.map(({ name, state, stats }) => ({
+  return stats.results.map(({ name, state, stats }) => ({
     name,
     state,
     in: number(stats?.inputMessageCount),
     out: number(stats?.outputMessageCount),
     dlq: number(stats?.dlqMessageCount),
+    restarts: restarts.get(name) ?? 0,
   }));
 }

@@ -28,8 +28,16 @@ export function formatSummary(summary: DemoSummary): string {
       { header: "IN", align: "right" },
       { header: "OUT", align: "right" },
       { header: "DLQ", align: "right" },
+      { header: "RESTARTS", align: "right" },
     ],
-    summary.processors.map((p) => [p.name, p.state, String(p.in), String(p.out), String(p.dlq)]),
+    summary.processors.map((p) => [
+      p.name,
+      p.state,
+      String(p.in),
+      String(p.out),
+      String(p.dlq),
+      String(p.restarts),
+    ]),
   );
   return `${lines.join("\n")}\n\n${table}`;
 }

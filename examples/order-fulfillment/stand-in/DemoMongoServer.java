@@ -1,5 +1,6 @@
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.AbstractCursor;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.aggregation.Aggregation;
@@ -7,13 +8,13 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
-import de.bwaldvogel.mongo.oplog.OplogCursor;
-import de.bwaldvogel.mongo.oplog.OplogPosition;
+import io.netty.channel.Channel;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -23,9 +24,11 @@ import java.util.stream.Stream;
  *   is the replacement and whose fullDocument is empty, where MongoDB sends a "replace" event with the new
  *   document;
  * - delivers nothing to database-wide change streams (db.watch()): it looks for a collection named "1";
+ * - sends no postBatchResumeToken, so a stream that has seen no event yet has no resume token, and a
+ *   processor restarted from such a checkpoint starts at "now", losing what happened in between;
  * - omits ns, wallTime and updateDescription, and fills fullDocument on updates without being asked.
- * The demo's processors need the first two, so this launcher replaces the oplog; everything else (queries,
- * writes, the wire protocol) is mongo-java-server's. Not modelled: pre-images (fullDocumentBeforeChange),
+ * The demo needs the first three, so this launcher replaces the oplog and adds postBatchResumeToken to
+ * change-stream cursor replies; everything else (queries, writes, the wire protocol) is mongo-java-server's. Not modelled: pre-images (fullDocumentBeforeChange),
  * invalidate events, capped collections (creating one is still refused; the demo's set-up falls back).
  *
  * Usage: DemoMongoServer <host> <port> <reported version, e.g. 4.4.0> <wire version, e.g. 9>
@@ -67,6 +70,81 @@ public final class DemoMongoServer {
     @Override
     protected Oplog createOplog() {
       return new ChangeEventOplog(this, getCursorRegistry());
+    }
+
+    /** Change-stream replies (aggregate's first batch, getMore's next batch) carry postBatchResumeToken. */
+    @Override
+    public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+      Document response = super.handleCommand(channel, databaseName, command, query);
+      if (response != null
+          && response.get("cursor") instanceof Document cursor
+          && cursor.get("id") instanceof Number id
+          && id.longValue() != 0) {
+        try {
+          if (getCursorRegistry().getCursor(id.longValue()) instanceof ChangeStreamCursor stream) {
+            cursor.put("postBatchResumeToken", stream.resumeToken());
+          }
+        } catch (RuntimeException notFound) {
+          // not a live cursor: nothing to add
+        }
+      }
+      return response;
+    }
+  }
+
+  /** A change stream's cursor: where it is in the oplog, which it reports as postBatchResumeToken. */
+  private static final class ChangeStreamCursor extends AbstractCursor {
+    private final ChangeEventOplog oplog;
+    private final Scope scope;
+    private final Object fullDocument;
+    private final Aggregation aggregation;
+    private long position;
+    private boolean inclusive;
+
+    ChangeStreamCursor(
+        long id, ChangeEventOplog oplog, Scope scope, Object fullDocument, Aggregation aggregation, long position, boolean inclusive) {
+      super(id);
+      this.oplog = oplog;
+      this.scope = scope;
+      this.fullDocument = fullDocument;
+      this.aggregation = aggregation;
+      this.position = position;
+      this.inclusive = inclusive;
+    }
+
+    @Override
+    public boolean isEmpty() {
+      return false;
+    }
+
+    @Override
+    public synchronized List<Document> takeDocuments(int numberToReturn) {
+      ChangeEventOplog.Snapshot snapshot = oplog.after(position, inclusive);
+      Stream<Document> events = aggregation.runStagesAsStream(
+          snapshot.entries().stream().filter(scope::covers).map(entry -> oplog.toEvent(entry, fullDocument)));
+      if (numberToReturn > 0) events = events.limit(numberToReturn);
+      List<Document> documents = events.collect(Collectors.toList());
+      Long last = documents.isEmpty() ? null : tokenValue(documents.get(documents.size() - 1));
+      if (last != null) {
+        position = last;
+        inclusive = false;
+      } else if (documents.isEmpty() && snapshot.head() != null) {
+        // Everything up to the head was scanned: MongoDB's post-batch token moves past it.
+        position = Math.max(position, snapshot.head());
+        inclusive = false;
+      }
+      return documents;
+    }
+
+    synchronized Document resumeToken() {
+      return new Document("_data", Long.toHexString(inclusive ? position - 1 : position));
+    }
+
+    private static Long tokenValue(Document event) {
+      if (event.get("_id") instanceof Document id && id.get("_data") instanceof String data) {
+        return Long.parseUnsignedLong(data, 16);
+      }
+      return null;
     }
   }
 
@@ -127,27 +205,28 @@ public final class DemoMongoServer {
 
     @Override
     public Cursor createCursor(Document changeStream, String namespace, Aggregation aggregation) {
-      OplogPosition start;
+      long start;
+      boolean inclusive = false;
       if (changeStream.get("startAfter") instanceof Document token) {
-        start = OplogPosition.fromDocument(token);
+        start = Long.parseUnsignedLong((String) token.get("_data"), 16);
       } else if (changeStream.get("resumeAfter") instanceof Document token) {
-        start = OplogPosition.fromDocument(token);
+        start = Long.parseUnsignedLong((String) token.get("_data"), 16);
       } else if (changeStream.get("startAtOperationTime") instanceof BsonTimestamp time) {
-        start = new OplogPosition(time).inclusive();
+        start = time.getValue();
+        inclusive = true;
       } else {
-        start = new OplogPosition(new BsonTimestamp(Instant.now(), increment.get()));
+        start = new BsonTimestamp(Instant.now(), increment.get()).getValue();
       }
       Scope scope = Scope.of(namespace, Boolean.TRUE.equals(changeStream.get("allChangesForCluster")));
       Object fullDocument = changeStream.getOrDefault("fullDocument", "default");
-      OplogCursor cursor =
-          new OplogCursor(
-              cursors.generateCursorId(),
-              position -> aggregation.runStagesAsStream(
-                  after(position).filter(scope::covers).map(entry -> toEvent(entry, fullDocument))),
-              start);
+      ChangeStreamCursor cursor =
+          new ChangeStreamCursor(cursors.generateCursorId(), this, scope, fullDocument, aggregation, start, inclusive);
       cursors.add(cursor);
       return cursor;
     }
+
+    /** The entries after a position, and the newest entry's time (copies, so writers never wait on a reader). */
+    record Snapshot(List<Entry> entries, Long head) {}
 
     private synchronized void append(String op, String namespace, Object id, Document document, Document update) {
       int dot = namespace.indexOf('.');
@@ -159,16 +238,17 @@ public final class DemoMongoServer {
           new Entry(new BsonTimestamp(now, increment.incrementAndGet()), now, op, db, coll, id, document, update));
     }
 
-    /** The entries after a position (a snapshot, so writers are not blocked while a cursor reads). */
-    private synchronized Stream<Entry> after(OplogPosition position) {
+    synchronized Snapshot after(long position, boolean inclusive) {
       int low = 0;
       int high = entries.size();
       while (low < high) {
         int middle = (low + high) >>> 1;
-        if (new OplogPosition(entries.get(middle).ts()).isAfter(position)) high = middle;
+        long ts = entries.get(middle).ts().getValue();
+        if (inclusive ? ts >= position : ts > position) high = middle;
         else low = middle + 1;
       }
-      return List.copyOf(entries.subList(low, entries.size())).stream();
+      Long head = entries.isEmpty() ? null : entries.get(entries.size() - 1).ts().getValue();
+      return new Snapshot(List.copyOf(entries.subList(low, entries.size())), head);
     }
 
     private Document lookUp(String namespace, Object id) {
@@ -180,9 +260,9 @@ public final class DemoMongoServer {
       return found.hasNext() ? found.next().cloneDeeply() : null;
     }
 
-    private Document toEvent(Entry entry, Object fullDocumentOption) {
+    Document toEvent(Entry entry, Object fullDocumentOption) {
       Document event =
-          new Document("_id", new Document("_data", new OplogPosition(entry.ts()).toHexString()))
+          new Document("_id", new Document("_data", Long.toHexString(entry.ts().getValue())))
               .append("operationType", entry.op())
               .append("clusterTime", entry.ts())
               .append("wallTime", entry.wall())
