@@ -46,6 +46,8 @@ export async function watchCompletion(
     while (!closed) {
       try {
         const event = await stream.tryNext();
+        // A server that answers an empty getMore at once (the stand-in) must not be polled in a tight loop.
+        if (event === null) await new Promise((resolve) => setTimeout(resolve, 100));
         if (event === null) continue;
         const doc = (event as Document).fullDocument as Document | undefined;
         if (isComplete(doc)) complete(doc!._id, Date.now());

@@ -86,7 +86,7 @@ export async function runDemo(options: DemoOptions, hooks: RunHooks): Promise<De
     }
     const client = new MongoClient(mongo.value);
     cleanups.push(() => client.close());
-    const setup = await setUpDatabases(client);
+    const setup = await setUpDatabases(client, { fresh: mongo.startedHere });
     for (const note of setup.notes) hooks.log(`set-up: ${note}`);
 
     const service = await startOrderService(client, options.seed);

@@ -25,12 +25,17 @@ export interface SetupReport {
   readonly notes: readonly string[];
 }
 
-export async function setUpDatabases(client: MongoClient): Promise<SetupReport> {
-  for (const name of DEMO_DBS) await client.db(name).dropDatabase();
+/** `fresh`: the server was just started for the demo, so there is nothing to drop. */
+export async function setUpDatabases(
+  client: MongoClient,
+  options: { fresh?: boolean } = {},
+): Promise<SetupReport> {
+  if (!options.fresh) for (const name of DEMO_DBS) await client.db(name).dropDatabase();
   const notes: string[] = [];
   let prePostImages = true;
   const create = async (db: Db, name: string, options: Record<string, unknown> = {}): Promise<void> => {
     await db.createCollection(name, options);
+    if (!prePostImages) return;
     try {
       await db.command({ collMod: name, changeStreamPreAndPostImages: { enabled: true } });
     } catch (error) {

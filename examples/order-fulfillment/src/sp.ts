@@ -1,8 +1,11 @@
 // Eddy itself, driven the way a user drives it: `sp serve` as a child process, and the `sp` CLI for
-// deploying the workspace folder, starting processors and reading their stats.
+// deploying the workspace folder, starting processors and reading their stats (its main() called in this
+// process with captured output: the same code path as the command, without a Node start-up per call).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { join, resolve } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { main } from "../../../src/cli/main.ts";
 
 const REPOSITORY = resolve(import.meta.dirname, "../../..");
 const SP = join(REPOSITORY, "bin", "sp.js");
@@ -39,7 +42,7 @@ export async function startEddy(dataDir: string, env: NodeJS.ProcessEnv): Promis
     );
   });
   const { url } = JSON.parse(firstLine) as { url: string };
-  const sp = (args: readonly string[]) => run([...args, "--server", url, "--data-dir", dataDir], env);
+  const sp = (args: readonly string[]) => run([...args, "--server", url, "--data-dir", dataDir]);
   return {
     url,
     dataDir,
@@ -55,18 +58,24 @@ export async function startEddy(dataDir: string, env: NodeJS.ProcessEnv): Promis
   };
 }
 
-function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<SpResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [SP, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.once("error", fail);
-    child.once("close", (code) =>
-      done({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
-    );
-  });
+async function run(args: readonly string[]): Promise<SpResult> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await main([...args], { stdout, stderr, stdin: Readable.from([]) });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+class Capture extends Writable {
+  private readonly chunks: Buffer[] = [];
+
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
+    this.chunks.push(Buffer.from(chunk));
+    done();
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
