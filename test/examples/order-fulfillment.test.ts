@@ -90,8 +90,11 @@ describe.each([
         ].concat(["--outage", "5", "--timeout", "150", "--json"]),
         env,
       );
-      summary = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as DemoSummary;
-    }, 300_000);
+      const last = run.stdout.trim().split("\n").at(-1) ?? "";
+      if (!last.startsWith("{"))
+        throw new Error(`the demo printed no summary (exit ${run.code}): ${run.stderr}`);
+      summary = JSON.parse(last) as DemoSummary;
+    }, 600_000);
 
     afterAll(async () => {
       await client?.close();

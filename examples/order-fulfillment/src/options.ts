@@ -33,7 +33,7 @@ completed and the dead letter queue is empty.
   --orders N             orders to generate (default 200)
   --destination D        where cart events go: mongodb (capped collection, default) or kafka (topic)
   --seed N               seed for customers, items, ids and the order service's decisions (default 1)
-  --timeout S            give up after S seconds of events and processing (default 120)
+  --timeout S            give up S seconds after the first cart event (default 120)
   --rate N               cart events per second (default 50)
   --outage S             fault drill: stop the order service for S seconds a third of the way in
   --json                 print the summary as one JSON object

@@ -111,6 +111,8 @@ export async function runDemo(options: DemoOptions, hooks: RunHooks): Promise<De
     const write = writer?.write ?? mongoCartWriter(client, options.seed);
     const outageAt = options.outageSeconds > 0 ? Math.floor(plan.events.length / 3) : -1;
     let outage: Promise<void> = Promise.resolve();
+    // The timeout counts from the first cart event: starting the servers is not the demo's processing time.
+    const deadline = Date.now() + options.timeoutSeconds * 1000;
     await sendCartEvents(plan.events, write, {
       seed: options.seed,
       rate: options.rate,
@@ -120,7 +122,7 @@ export async function runDemo(options: DemoOptions, hooks: RunHooks): Promise<De
       },
     });
     hooks.log(`sent ${plan.events.length} cart events; waiting for every order's terminal event`);
-    const allDone = await completion.waitForAll(began + options.timeoutSeconds * 1000);
+    const allDone = await completion.waitForAll(deadline);
     await outage;
 
     const summary: DemoSummary = {
