@@ -62,4 +62,10 @@ async function printHistory(orderId: string, json: boolean): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  // Everything the run started is stopped by now (runDemo cleans up in `finally`).
+  process.stderr.write(`demo:orders: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -11,6 +11,7 @@ import {
   type ChangeStreamSourcePlan,
 } from "../../src/connectors/mongodb/change-stream-source.ts";
 import { MergeSink, type MergeSinkPlan } from "../../src/connectors/mongodb/merge-sink.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 import type { Doc } from "../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../src/pipeline/index.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
@@ -19,7 +20,7 @@ import { hasRealMongo, testServices, uniqueName } from "../support/services.ts";
 const catalog = new MapConnectionCatalog([{ name: "db", type: "Cluster", config: {} }]);
 
 function plan(pipeline: Doc[]) {
-  return planProcessor({ name: "t", pipeline }, { connections: catalog });
+  return planProcessor({ name: "t", pipeline }, { connectors: CONNECTORS, connections: catalog });
 }
 
 function sourcePlan(source: Doc): ChangeStreamSourcePlan {
@@ -27,8 +28,8 @@ function sourcePlan(source: Doc): ChangeStreamSourcePlan {
     { $source: { connectionName: "db", ...source } },
     { $merge: { into: { connectionName: "db", db: "x", coll: "y" } } },
   ]);
-  if (planned.source.kind !== "changeStream") throw new Error("expected a change stream source");
-  return planned.source;
+  if (planned.source.type !== "Cluster") throw new Error("expected a change stream source");
+  return planned.source as ChangeStreamSourcePlan;
 }
 
 function mergePlan(merge: Doc): MergeSinkPlan {
