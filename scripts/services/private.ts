@@ -26,6 +26,8 @@ export interface PrivateServer {
 
 export interface PrivateKafka extends PrivateServer {
   readonly brokers: string[];
+  /** The SASL_PLAINTEXT listener (PLAIN and SCRAM users from config.ts `kafkaSaslUser`). */
+  readonly saslBrokers: string[];
 }
 
 export interface PrivateMongo extends PrivateServer {
@@ -46,7 +48,8 @@ export function freePort(): Promise<number> {
 }
 
 let parentWatch: Promise<string> | undefined;
-function parentWatchJar(): Promise<string> {
+/** The jar of the watchdog that stops a Java server when its parent process dies (compiled once). */
+export function parentWatchJar(): Promise<string> {
   return (parentWatch ??= compileJava("parent-watch", [join(here, "java", "ParentWatch.java")], ""));
 }
 
@@ -65,7 +68,10 @@ export async function startPrivateKafka(
     startKafka(await parentWatchJar(), { ports, dataDir, properties: options.properties }),
   );
   await server.start();
-  return Object.assign(server, { brokers: [`${HOST}:${ports.kafka}`] });
+  return Object.assign(server, {
+    brokers: [`${HOST}:${ports.kafka}`],
+    saslBrokers: [`${HOST}:${ports.kafkaSasl}`],
+  });
 }
 
 /**

@@ -7,6 +7,7 @@
  * {@link ConnectorError} at once; a server that stays unreachable for `reconnectForMs` throws a retryable one.
  */
 import { calculateObjectSize, Timestamp } from "bson";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ChangeStream, ChangeStreamOptions, Document, MongoClient, ResumeToken } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
@@ -29,6 +30,12 @@ export interface ChangeStreamSourceOptions {
   readonly maxBackoffMs?: number;
   /** How long to keep reopening a failing stream before `next()` throws (default 60 s). */
   readonly reconnectForMs?: number;
+  /**
+   * The least time between two polls that find nothing (default 50 ms). MongoDB holds an empty getMore for
+   * `maxAwaitTimeMS`, but a server that answers it at once (mongo-java-server, the test stand-in) would
+   * otherwise be polled in a tight loop, one round trip after another, by every idle processor.
+   */
+  readonly idlePollMs?: number;
 }
 
 export class ChangeStreamSource implements Source {
@@ -76,6 +83,7 @@ export class ChangeStreamSource implements Source {
     const max = this.options.maxBatchSize ?? 1000;
     const events = this.buffered;
     this.buffered = [];
+    const polledAt = performance.now();
     try {
       const stream = (this.stream ??= this.open());
       while (events.length < max) {
@@ -89,7 +97,11 @@ export class ChangeStreamSource implements Source {
     } catch (error) {
       await this.reopenLater(error as Error);
     }
-    if (events.length === 0) return { records: [], idle: true };
+    if (events.length === 0) {
+      const early = (this.options.idlePollMs ?? 50) - (performance.now() - polledAt);
+      if (early > 0 && !this.closed) await sleep(early);
+      return { records: [], idle: true };
+    }
     return { records: events.map((event) => this.toRecord(event)) };
   }
 

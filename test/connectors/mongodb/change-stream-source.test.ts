@@ -112,4 +112,33 @@ describe("ChangeStreamSource", () => {
     await source.close();
     expect(batch).toEqual({ records: [], idle: true });
   });
+
+  it("waits out idlePollMs between polls that find nothing, however fast the server answers", async () => {
+    const source = new ChangeStreamSource(
+      mongo.client,
+      sourcePlan({ db, coll: "quiet", config: { maxAwaitTimeMS: 10 } }),
+      { idlePollMs: 100 },
+    );
+    await source.start();
+    const started = performance.now();
+    for (let i = 0; i < 4; i++) expect(await source.next()).toEqual({ records: [], idle: true });
+    const elapsed = performance.now() - started;
+    await source.close();
+    // A lower bound only (sleeping guarantees it): four empty polls cannot take less than four pauses.
+    expect(elapsed).toBeGreaterThanOrEqual(4 * 100 - 5);
+  });
+
+  it("hands over events that arrive without waiting for idlePollMs", async () => {
+    const source = new ChangeStreamSource(mongo.client, sourcePlan({ db, coll: "busy" }), {
+      idlePollMs: 60_000,
+    });
+    await source.start();
+    await mongo.client
+      .db(db)
+      .collection("busy")
+      .insertOne({ _id: 1 as never });
+    const records = await drain(source, 1);
+    await source.close();
+    expect(records.map((r) => r.doc?.documentKey)).toEqual([{ _id: 1 }]);
+  });
 });

@@ -1,0 +1,107 @@
+// Watches orderhistorydb.order_history until every planned order has its terminal status event
+// (invalid, shipped or delayed), timing each one from the cart event that created the order.
+import type { ChangeStream, Document, MongoClient } from "mongodb";
+import { HISTORY_DB } from "./order-service.ts";
+
+/** The history fields that end an order's journey, one per terminal tracking processor. */
+export const TERMINAL_EVENTS = [
+  "create_invalid_order_status_event",
+  "create_shipped_order_status_event",
+  "create_delayed_shipped_order_status_event",
+] as const;
+
+export function isComplete(history: Document | null | undefined): boolean {
+  return (
+    history !== null && history !== undefined && TERMINAL_EVENTS.some((key) => history[key] !== undefined)
+  );
+}
+
+export interface CompletionWatch {
+  /** Records when the cart event that created `orderId` was sent. */
+  orderSent(orderId: string, sentAt: number): void;
+  /** Resolves true once every order completed, false at the deadline. */
+  waitForAll(deadline: number): Promise<boolean>;
+  /** Milliseconds from the cart event to the history update that completed it, per completed order. */
+  latencies(): number[];
+  completedCount(): number;
+  close(): Promise<void>;
+}
+
+export async function watchCompletion(
+  client: MongoClient,
+  orderIds: readonly string[],
+): Promise<CompletionWatch> {
+  const history = client.db(HISTORY_DB).collection("order_history");
+  const pending = new Set(orderIds);
+  const sentAt = new Map<string, number>();
+  const completedAt = new Map<string, number>();
+  const complete = (id: unknown, at: number): void => {
+    if (typeof id !== "string" || !pending.delete(id)) return;
+    completedAt.set(id, at);
+  };
+  const stream: ChangeStream = history.watch([], { fullDocument: "updateLookup" });
+  await stream.tryNext(); // opens the cursor now, so no update is missed
+  let closed = false;
+  const follow = (async () => {
+    while (!closed) {
+      try {
+        const event = await stream.tryNext();
+        // A server that answers an empty getMore at once (the stand-in) must not be polled in a tight loop.
+        if (event === null) await new Promise((resolve) => setTimeout(resolve, 100));
+        if (event === null) continue;
+        const doc = (event as Document).fullDocument as Document | undefined;
+        if (isComplete(doc)) complete(doc!._id, Date.now());
+      } catch {
+        if (!closed) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  })();
+  // A safety net next to the change stream: a periodic look at what is still pending.
+  const reconcile = async (): Promise<void> => {
+    if (pending.size === 0) return;
+    const now = Date.now();
+    for (const doc of await history.find({ _id: { $in: [...pending] as never[] } }).toArray()) {
+      if (isComplete(doc)) complete(doc._id, now);
+    }
+  };
+  // shoppingCartToOrderTrackingStreamProcessor replaces the whole history document ($merge whenMatched
+  // "replace"): if it ever lands after a terminal event, that event is gone and the order is pending again.
+  const lostSinceCompleted = async (): Promise<number> => {
+    const done = await history.find({ _id: { $in: [...completedAt.keys()] as never[] } }).toArray();
+    const stillComplete = new Set(done.filter(isComplete).map((doc) => doc._id as unknown as string));
+    let lost = 0;
+    for (const id of [...completedAt.keys()]) {
+      if (stillComplete.has(id)) continue;
+      completedAt.delete(id);
+      pending.add(id);
+      lost++;
+    }
+    return lost;
+  };
+  return {
+    orderSent: (orderId, at) => void sentAt.set(orderId, at),
+    async waitForAll(deadline) {
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await reconcile().catch(() => undefined);
+        if (pending.size === 0 && (await lostSinceCompleted()) === 0) return true;
+      }
+      return false;
+    },
+    latencies: () =>
+      [...completedAt].flatMap(([id, at]) => (sentAt.has(id) ? [Math.max(0, at - sentAt.get(id)!)] : [])),
+    completedCount: () => completedAt.size,
+    async close() {
+      closed = true;
+      await stream.close().catch(() => undefined);
+      await follow;
+    },
+  };
+}
+
+/** The p-th percentile (0–100) by nearest rank; undefined for no values. */
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
