@@ -28,6 +28,8 @@ export interface DispatchConfig {
   readonly timeoutMs: number;
   readonly jobLeaseMs: number;
   readonly pollIntervalMs: number;
+  /** Claims of all dispatchers take turns (needed on servers without per-document atomic multi-updates). */
+  readonly claimLock: boolean;
   /** Matcher standby: how long a dead matcher's lease lasts before a standby takes over. */
   readonly leaseTtlMs: number;
 }
@@ -97,6 +99,7 @@ export function dispatchConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Dis
     timeoutMs,
     jobLeaseMs: int("FC_DISPATCH_LEASE_MS", Math.max(60_000, 2 * timeoutMs), 1),
     pollIntervalMs: int("FC_DISPATCH_POLL_MS", 200, 1),
+    claimLock: flag("FC_DISPATCH_CLAIM_LOCK", true),
     leaseTtlMs: int("FC_LEASE_TTL_MS", 15_000, 100),
   };
 }

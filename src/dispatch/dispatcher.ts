@@ -6,6 +6,7 @@
  * cancelled, or reclaimed after this dispatcher stalled) is discarded.
  */
 import type { AnyBulkWriteOperation, Document } from "mongodb";
+import type { LeaseStore } from "../control/leases/lease.ts";
 import type { Logger } from "../runtime/log.ts";
 import { nextDelayMs, retryAfterMs, type RetryPolicy } from "./backoff.ts";
 import { breakerTarget, CircuitBreakers, type BreakerOptions } from "./circuit-breaker.ts";
@@ -33,6 +34,8 @@ export interface DispatcherOptions {
   readonly timeoutMs: number;
   /** How long a claim lasts: another dispatcher may take a job whose lease expired (its holder died). */
   readonly leaseMs: number;
+  /** Serializes claims between dispatchers (see JobStore.claim); without it claims rely on per-document atomic updates. */
+  readonly claimLock?: LeaseStore;
   /** Pause between polls when no job is due. */
   readonly pollIntervalMs: number;
   readonly metrics: Metrics;
@@ -108,7 +111,13 @@ export class Dispatcher {
   private async claim(free: number, fullPools: string[]): Promise<Claimed[]> {
     let claimed: Claimed[];
     try {
-      claimed = await this.o.jobs.claim(this.o.owner, Math.min(free, 500), this.o.leaseMs, fullPools);
+      claimed = await this.o.jobs.claim(
+        this.o.owner,
+        Math.min(free, 500),
+        this.o.leaseMs,
+        fullPools,
+        this.o.claimLock,
+      );
     } catch (error) {
       this.o.logger.warn("claiming jobs failed; retrying", { error: (error as Error).message });
       return [];

@@ -4,10 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Filter } from "mongodb";
+import type { LeaseStore } from "../control/leases/lease.ts";
 import type { DispatchCollections } from "./collections.ts";
 import { JOB_STATUSES, type DispatchJob, type DocId, type JobStatus } from "./types.ts";
 
 const DUPLICATE_KEY = 11000;
+/** How long a dispatcher that died while claiming blocks the others. */
+const CLAIM_LOCK_TTL_MS = 5000;
 
 export interface NewJob {
   readonly event_id: DocId;
@@ -100,8 +103,31 @@ export class JobStore {
     limit: number,
     leaseMs: number,
     excludePools: readonly string[] = [],
+    lock?: LeaseStore,
   ): Promise<Claimed[]> {
     if (limit <= 0) return [];
+    if (!lock) return this.claimUnlocked(owner, limit, leaseMs, excludePools);
+    // Claims of all dispatchers take turns: some servers (the test stand-in) do not re-check a multi-document
+    // update's filter atomically per document, so two overlapping claims could both take a job.
+    const held = await lock.tryAcquire(
+      `dispatch/claim/${this.c.jobs.collectionName}`,
+      owner,
+      CLAIM_LOCK_TTL_MS,
+    );
+    if (!held) return [];
+    try {
+      return await this.claimUnlocked(owner, limit, leaseMs, excludePools);
+    } finally {
+      await lock.release(held).catch(() => undefined);
+    }
+  }
+
+  private async claimUnlocked(
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    excludePools: readonly string[],
+  ): Promise<Claimed[]> {
     const now = this.now();
     const due: Filter<DispatchJob> = {
       $or: [
@@ -137,26 +163,61 @@ export class JobStore {
     results: ReadonlyArray<{ claimed: Claimed; result: AttemptResult; at: Date }>,
   ): Promise<number> {
     if (results.length === 0) return 0;
-    const ops: AnyBulkWriteOperation<DispatchJob>[] = results.map(({ claimed, result, at }) => {
+    const ops: AnyBulkWriteOperation<DispatchJob>[] = [];
+    // Deliveries of one claim with the same status code share one update: far fewer writes at high rates.
+    const delivered = new Map<string, { claim: string; statusCode: number; at: Date; ids: string[] }>();
+    for (const { claimed, result, at } of results) {
+      if (result.status === "DELIVERED") {
+        const key = `${claimed.claim}|${result.statusCode}`;
+        const group = delivered.get(key) ?? {
+          claim: claimed.claim,
+          statusCode: result.statusCode,
+          at,
+          ids: [],
+        };
+        group.ids.push(claimed.job._id);
+        delivered.set(key, group);
+        continue;
+      }
       const release = { lease_owner: null, lease_expires_at: null };
-      const set =
-        result.status === "DEFERRED"
-          ? { ...release, status: "RETRY" as const, scheduled_at: result.scheduledAt }
-          : {
-              ...release,
-              status: result.status,
-              last_attempt_at: at,
-              last_status_code: result.statusCode ?? null,
-              last_error: result.status === "DELIVERED" ? null : result.error,
-              ...(result.status === "RETRY" ? { scheduled_at: result.scheduledAt } : {}),
-            };
-      return {
-        updateOne: {
-          filter: { _id: claimed.job._id, lease_owner: claimed.claim, status: "IN_PROGRESS" },
-          update: result.status === "DEFERRED" ? { $set: set } : { $set: set, $inc: { attempts: 1 } },
-        },
+      const filter = { _id: claimed.job._id, lease_owner: claimed.claim, status: "IN_PROGRESS" as const };
+      if (result.status === "DEFERRED") {
+        ops.push({
+          updateOne: {
+            filter,
+            update: { $set: { ...release, status: "RETRY", scheduled_at: result.scheduledAt } },
+          },
+        });
+        continue;
+      }
+      const set = {
+        ...release,
+        status: result.status,
+        last_attempt_at: at,
+        last_status_code: result.statusCode ?? null,
+        last_error: result.error,
+        ...(result.status === "RETRY" ? { scheduled_at: result.scheduledAt } : {}),
       };
-    });
+      ops.push({ updateOne: { filter, update: { $set: set, $inc: { attempts: 1 } } } });
+    }
+    for (const group of delivered.values()) {
+      ops.push({
+        updateMany: {
+          filter: { _id: { $in: group.ids }, lease_owner: group.claim, status: "IN_PROGRESS" },
+          update: {
+            $set: {
+              status: "DELIVERED",
+              lease_owner: null,
+              lease_expires_at: null,
+              last_attempt_at: group.at,
+              last_status_code: group.statusCode,
+              last_error: null,
+            },
+            $inc: { attempts: 1 },
+          },
+        },
+      });
+    }
     const written = await this.c.jobs.bulkWrite(ops, { ordered: false });
     return written.modifiedCount;
   }

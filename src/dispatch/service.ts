@@ -91,6 +91,7 @@ export class DispatchService {
         timeoutMs: c.timeoutMs,
         leaseMs: c.jobLeaseMs,
         pollIntervalMs: c.pollIntervalMs,
+        ...(c.claimLock ? { claimLock: this.leaseStore() } : {}),
         metrics: this.metrics,
         logger: this.logger,
       });
@@ -99,7 +100,7 @@ export class DispatchService {
     if (c.matcher) {
       // One matcher per events stream: standbys wait on the lease and take over when the holder dies.
       this.keeper = new LeaseKeeper({
-        store: new MongoLeaseStore(this.client, { db: c.db, collection: "fc_leases" }),
+        store: this.leaseStore(),
         resource: `dispatch/matcher/${c.resumeTokenKey}`,
         owner: this.owner,
         ttlMs: c.leaseTtlMs,
@@ -110,6 +111,11 @@ export class DispatchService {
       });
       this.keeper.start();
     }
+  }
+
+  /** Leases in the FlowCatalyst database itself (collection fc_leases): no other server to configure. */
+  private leaseStore(): MongoLeaseStore {
+    return new MongoLeaseStore(this.client, { db: this.config.db, collection: "fc_leases" });
   }
 
   private async startMatcher(): Promise<void> {
