@@ -153,9 +153,11 @@ export class Matcher {
         connectionName: "flowcatalyst",
         db: this.o.db,
         coll: this.o.collections.events.collectionName,
+        // The server's cursor batches are larger than the matcher's: a getMore costs a round trip (and, on
+        // some servers, a scan of the oplog), while a processing batch only bounds what a crash replays.
         config: {
           pipeline: [{ $match: { operationType: "insert" } }],
-          batchSize: this.o.batchSize,
+          batchSize: Math.max(this.o.batchSize, 1000),
           maxAwaitTimeMS: 500,
         },
         initialSync: undefined,

@@ -44,6 +44,7 @@ export class DispatchService {
   private matcherError: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private onMatcherStarted: (() => void) | undefined;
 
   private constructor(config: DispatchConfig, logger: Logger, client: MongoClient, positions: StateStore) {
     this.config = config;
@@ -105,11 +106,25 @@ export class DispatchService {
         owner: this.owner,
         ttlMs: c.leaseTtlMs,
         onAcquired: () => this.startMatcher(),
-        onLost: () => this.stopMatcher(),
+        onLost: (error) => {
+          this.logger.warn(
+            "matcher lost its lease: stopping; it restarts if this instance takes the lease again",
+            {
+              error: error.message,
+            },
+          );
+          return this.stopMatcher();
+        },
         onError: (error) =>
           this.logger.warn("matcher lease store error", { error: (error as Error).message }),
       });
       this.keeper.start();
+      // Report "started" once the matcher reads the stream (or, as a standby, after a short wait): events
+      // written after that point are matched even on a first start without a saved token.
+      await Promise.race([
+        new Promise<void>((resolve) => (this.onMatcherStarted = resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, Math.min(2000, c.leaseTtlMs)).unref()),
+      ]);
     }
   }
 
@@ -148,6 +163,7 @@ export class DispatchService {
       this.metrics.set("fc_stream_subscriptions_active", subscriptions.size);
       await matcher.start();
       this.matcherError = undefined;
+      this.onMatcherStarted?.();
     } catch (error) {
       await this.onMatcherFailure(error as Error);
       return;
