@@ -47,7 +47,7 @@ const SECRET = "whsec_" + Buffer.from("bench-secret-0123456789abcdef").toString(
 
 // A deterministic generator, so both matchers see the same subscriptions and events.
 let seed = 42;
-const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 const VOCAB = [
   ["orders", "inventory", "payments", "users", "shipping"],
@@ -98,7 +98,8 @@ function benchMatching(): { indexed: number; scan: number; matches: number } {
     let n = 0;
     for (const s of scanList) {
       if (s.client !== e.client_id) continue;
-      if (s.segments.every((seg, i) => seg === "*" || seg === type[i]) && (!s.filter || s.filter(e as never))) n++;
+      if (s.segments.every((seg, i) => seg === "*" || seg === type[i]) && (!s.filter || s.filter(e as never)))
+        n++;
     }
     return n;
   };
@@ -128,7 +129,14 @@ async function receiver(onRequest: (body: string) => void): Promise<{ url: strin
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { url, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 async function runConcurrently(n: number, send: (i: number) => Promise<unknown>): Promise<number> {
@@ -148,15 +156,25 @@ async function benchDeliveryPath(): Promise<{ signed: number; raw: number }> {
   const key = secretKey(SECRET);
   const body = JSON.stringify({ id: "e", type: "orders:fulfillment:shipment:shipped", data: { amount: 10 } });
   await runConcurrently(1000, (i) => poster.post(rx.url, body, webhookHeaders(key, `w${i}`, body), 5000));
-  const signed = await runConcurrently(DELIVERY_POSTS, (i) => poster.post(rx.url, body, webhookHeaders(key, `w${i}`, body), 5000));
+  const signed = await runConcurrently(DELIVERY_POSTS, (i) =>
+    poster.post(rx.url, body, webhookHeaders(key, `w${i}`, body), 5000),
+  );
   poster.close();
   const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const rawPost = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const req = request(rx.url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.once("end", resolve);
-      });
+      const req = request(
+        rx.url,
+        {
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.once("end", resolve);
+        },
+      );
       req.once("error", reject);
       req.end(body);
     });
@@ -167,7 +185,13 @@ async function benchDeliveryPath(): Promise<{ signed: number; raw: number }> {
   return { signed, raw };
 }
 
-async function benchEndToEnd(): Promise<{ eventsPerSec: number; deliveriesPerSec: number; p99DeliveryMs: number; deliveries: number; mongo: string }> {
+async function benchEndToEnd(): Promise<{
+  eventsPerSec: number;
+  deliveriesPerSec: number;
+  p99DeliveryMs: number;
+  deliveries: number;
+  mongo: string;
+}> {
   const uri = process.env.MONGODB_URI ?? "mongodb://127.0.0.1:27999/?directConnection=true";
   const db = `bench_dispatch_${Date.now().toString(36)}`;
   const client = await new MongoClient(uri, { serverSelectionTimeoutMS: 5000 }).connect();
@@ -180,14 +204,32 @@ async function benchEndToEnd(): Promise<{ eventsPerSec: number; deliveriesPerSec
     latencies.push(lastReceipt - sentAt);
     received++;
   });
-  const types = ["orders:fulfillment:shipment:shipped", "orders:billing:invoice:paid", "inventory:stock:item:low"];
+  const types = [
+    "orders:fulfillment:shipment:shipped",
+    "orders:billing:invoice:paid",
+    "inventory:stock:item:low",
+  ];
   const subs = types.flatMap((type) =>
-    Array.from({ length: SUBS_PER_TYPE }, (_, i) => ({ _id: new ObjectId(), client_id: "acme", name: `${type}-${i}`, event_type_pattern: type, target: rx.url, pool_code: `pool${i % 4}`, active: true, secret: SECRET })),
+    Array.from({ length: SUBS_PER_TYPE }, (_, i) => ({
+      _id: new ObjectId(),
+      client_id: "acme",
+      name: `${type}-${i}`,
+      event_type_pattern: type,
+      target: rx.url,
+      pool_code: `pool${i % 4}`,
+      active: true,
+      secret: SECRET,
+    })),
   );
   await client.db(db).collection("subscriptions").insertMany(subs);
   const service = await DispatchService.start(
     {
-      ...dispatchConfigFromEnv({ FC_MONGO_URL: uri, FC_MONGO_DB: db, FC_METRICS_PORT: "off", FC_DATA_DIR: await mkdtemp(join(tmpdir(), "bench-dispatch-")) }),
+      ...dispatchConfigFromEnv({
+        FC_MONGO_URL: uri,
+        FC_MONGO_DB: db,
+        FC_METRICS_PORT: "off",
+        FC_DATA_DIR: await mkdtemp(join(tmpdir(), "bench-dispatch-")),
+      }),
       pollIntervalMs: 10,
       poolConcurrency: 64,
     },
@@ -196,7 +238,12 @@ async function benchEndToEnd(): Promise<{ eventsPerSec: number; deliveriesPerSec
   const expected = E2E_EVENTS * SUBS_PER_TYPE;
   const started = Date.now();
   for (let i = 0; i < E2E_EVENTS; i += 100) {
-    const batch = Array.from({ length: Math.min(100, E2E_EVENTS - i) }, (_, j) => ({ _id: new ObjectId(), type: types[(i + j) % types.length], client_id: "acme", data: { sentAt: Date.now(), n: i + j } }));
+    const batch = Array.from({ length: Math.min(100, E2E_EVENTS - i) }, (_, j) => ({
+      _id: new ObjectId(),
+      type: types[(i + j) % types.length],
+      client_id: "acme",
+      data: { sentAt: Date.now(), n: i + j },
+    }));
     await client.db(db).collection("events").insertMany(batch);
   }
   const deadline = Date.now() + 600_000;
@@ -237,7 +284,13 @@ const result = {
 };
 if (json) console.log(JSON.stringify(result));
 else {
-  console.log(`matching, ${SUBSCRIPTIONS} subscriptions: ${result.matchEventsPerSec} events/s indexed vs ${result.matchScanBaselineEventsPerSec} scanning (${result.matchSpeedupVsScan}×)`);
-  console.log(`delivery path (sign + POST, ${IN_FLIGHT} in flight): ${result.deliveryPathPerSec}/s vs bare POST ${result.rawPostBaselinePerSec}/s (${result.deliveryPathVsRawPost}×)`);
-  console.log(`end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s, p99 ${result.p99DeliveryMs} ms`);
+  console.log(
+    `matching, ${SUBSCRIPTIONS} subscriptions: ${result.matchEventsPerSec} events/s indexed vs ${result.matchScanBaselineEventsPerSec} scanning (${result.matchSpeedupVsScan}×)`,
+  );
+  console.log(
+    `delivery path (sign + POST, ${IN_FLIGHT} in flight): ${result.deliveryPathPerSec}/s vs bare POST ${result.rawPostBaselinePerSec}/s (${result.deliveryPathVsRawPost}×)`,
+  );
+  console.log(
+    `end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s, p99 ${result.p99DeliveryMs} ms`,
+  );
 }

@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { EJSON } from "bson";
 import { ControlPlane, type ControlPlaneOptions } from "../control/control-plane.ts";
+import type { DispatchConfig } from "../dispatch/config.ts";
+import { DispatchService } from "../dispatch/service.ts";
 import { jsonLogger, type Logger } from "../runtime/log.ts";
 import { ApiError, toApiError } from "./api-error.ts";
 import { requireToken } from "./auth.ts";
@@ -33,6 +35,8 @@ export interface ServerOptions {
   readonly retry?: ControlPlaneOptions["retry"];
   readonly launch?: ControlPlaneOptions["launch"];
   readonly leaseTtlMs?: number;
+  /** Event dispatch (docs/event-dispatch.md) run alongside the processors, with its job routes. */
+  readonly dispatch?: DispatchConfig;
 }
 
 export interface EddyServer {
@@ -58,6 +62,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     leaseTtlMs: options.leaseTtlMs,
   });
   plane.redactor.add(options.token);
+  const dispatch = options.dispatch ? await DispatchService.start(options.dispatch, plane.logger) : undefined;
   const routes = apiRoutes();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = plane.logger;
@@ -77,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
         params: route.params,
         query: url.searchParams,
         plane,
+        ...(dispatch ? { jobs: dispatch.jobs } : {}),
         signal: abort.signal,
         body: async () => parseJsonBody(await readBody(req, maxBodyBytes)),
       });
@@ -123,6 +129,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await resumed;
+        await dispatch?.close();
         await plane.close();
         server.closeAllConnections();
         await stopped;
