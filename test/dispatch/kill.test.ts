@@ -30,7 +30,9 @@ async function startService(env: Record<string, string>): Promise<ChildProcess> 
   const { child, metrics } = await spawnService(env);
   if (env.FC_DISPATCHER_ENABLED === "false") {
     await eventually(async () => {
-      const health = (await (await fetch(`${metrics}/health`)).json()) as { matcher: { role: string; changeStreamConnected: boolean } };
+      const health = (await (await fetch(`${metrics}/health`)).json()) as {
+        matcher: { role: string; changeStreamConnected: boolean };
+      };
       return health.matcher.role === "leader" && health.matcher.changeStreamConnected;
     }, "the matcher to lead");
   }
@@ -62,7 +64,9 @@ async function spawnService(env: Record<string, string>): Promise<{ child: Child
     if (process.env.DISPATCH_TEST_LOG) process.stderr.write(chunk);
   });
   const metrics = await new Promise<string>((resolveStarted, reject) => {
-    child.stdout?.once("data", (line) => resolveStarted((JSON.parse(String(line)) as { metrics: string }).metrics));
+    child.stdout?.once("data", (line) =>
+      resolveStarted((JSON.parse(String(line)) as { metrics: string }).metrics),
+    );
     child.once("exit", (code) => reject(new Error(`run.ts exited with ${code}: ${stderr}`)));
   });
   return { child, metrics };
@@ -100,14 +104,22 @@ describe("kill -9", () => {
         const batch = Array.from({ length: 10 }, () => {
           const _id = new ObjectId();
           eventIds.push(_id);
-          return { _id, type: "orders:fulfillment:shipment:shipped", client_id: "acme", data: { n: inserted } };
+          return {
+            _id,
+            type: "orders:fulfillment:shipment:shipped",
+            client_id: "acme",
+            data: { n: inserted },
+          };
         });
         await db.collection("events").insertMany(batch);
         inserted += batch.length;
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
-    await eventually(async () => (await db.collection("dispatch_jobs").countDocuments()) >= 150, "jobs before the kill");
+    await eventually(
+      async () => (await db.collection("dispatch_jobs").countDocuments()) >= 150,
+      "jobs before the kill",
+    );
     await kill(matcher);
     const atKill = await db.collection("dispatch_jobs").countDocuments();
     expect(atKill).toBeLessThan(EVENTS * 2);
@@ -139,7 +151,8 @@ describe("kill -9", () => {
     await kill(dispatcher);
     dispatcher = await startService({ FC_MATCHER_ENABLED: "false" });
     await eventually(
-      async () => (await db.collection("dispatch_jobs").countDocuments({ status: "DELIVERED" })) === EVENTS * 2,
+      async () =>
+        (await db.collection("dispatch_jobs").countDocuments({ status: "DELIVERED" })) === EVENTS * 2,
       "every job delivered",
       90_000,
     );
