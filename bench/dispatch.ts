@@ -155,9 +155,9 @@ async function benchDeliveryPath(): Promise<{ signed: number; raw: number }> {
   const poster = new WebhookPoster(IN_FLIGHT);
   const key = secretKey(SECRET);
   const body = JSON.stringify({ id: "e", type: "orders:fulfillment:shipment:shipped", data: { amount: 10 } });
-  await runConcurrently(1000, (i) => poster.post(rx.url, body, webhookHeaders(key, `w${i}`, body), 5000));
+  await runConcurrently(1000, (i) => poster.post(rx.url, body, webhookHeaders(key, `w${i}`, body), 60_000));
   const signed = await runConcurrently(DELIVERY_POSTS, (i) =>
-    poster.post(rx.url, body, webhookHeaders(key, `w${i}`, body), 5000),
+    poster.post(rx.url, body, webhookHeaders(key, `w${i}`, body), 60_000),
   );
   poster.close();
   const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
