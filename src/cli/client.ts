@@ -209,6 +209,19 @@ export class EddyClient {
     return (await this.request("GET", `${this.processorPath(workspace, name)}/stats${suffix}`)) as StatsReply;
   }
 
+  /** Dispatch jobs (servers running event dispatch); `query` holds status, subscriptionId, eventId, clientId, limit. */
+  async listDispatchJobs(query: Readonly<Record<string, string>>): Promise<JsonObject[]> {
+    const search = new URLSearchParams(query).toString();
+    const reply = (await this.request("GET", `/dispatch/jobs${search ? `?${search}` : ""}`)) as {
+      results: JsonObject[];
+    };
+    return reply.results;
+  }
+
+  async dispatchJobAction(id: string, action: "retry" | "cancel"): Promise<JsonObject> {
+    return (await this.request("POST", `/dispatch/jobs/${seg(id)}:${action}`)) as JsonObject;
+  }
+
   private processorPath(workspace: string, name: string): string {
     return `/workspaces/${seg(workspace)}/processors/${seg(name)}`;
   }

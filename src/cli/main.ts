@@ -16,6 +16,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   stop: async () => (await import("./commands/processors.ts")).processorsShortcut("stop"),
   restart: async () => (await import("./commands/processors.ts")).processorsShortcut("restart"),
   stats: async () => (await import("./commands/processors.ts")).processorsShortcut("stats"),
+  jobs: async () => (await import("./commands/jobs.ts")).jobsCommand,
 };
 
 /** Entry point of the `sp` command (bin/sp.js); returns the exit code. */

@@ -88,6 +88,13 @@ export const ERROR_CODES = {
   },
   INTERNAL_ERROR: { status: 500, when: "a server bug; the stack is in the server log" },
   NOT_READY: { status: 503, when: "`/ready`: the state store cannot be reached" },
+  DISPATCH_NOT_CONFIGURED: {
+    status: 404,
+    when: "a `/dispatch/jobs` route on a server started without `FC_MONGO_URL` (docs/event-dispatch.md)",
+  },
+  JOB_NOT_FOUND: { status: 404, when: "no dispatch job `<id>`" },
+  JOB_STATE_CONFLICT: { status: 409, when: "retry or cancel of a dispatch job in a state that forbids it" },
+  INVALID_JOB_QUERY: { status: 400, when: "a bad `status`/`limit` filter when listing dispatch jobs" },
 } as const satisfies Readonly<Record<string, ErrorCodeSpec>>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

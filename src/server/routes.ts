@@ -1,6 +1,8 @@
 /** The API's endpoints (docs/api.md), each a thin translation from HTTP to a control-plane call. */
 import type { IncomingMessage } from "node:http";
 import type { ControlPlane } from "../control/control-plane.ts";
+import { dispatchRoutes } from "../dispatch/api-routes.ts";
+import type { JobStore } from "../dispatch/job-store.ts";
 import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";
 import { MonotonicCounters } from "./monotonic-counters.ts";
@@ -14,6 +16,8 @@ export interface RequestContext {
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   readonly plane: ControlPlane;
+  /** Dispatch jobs, when `sp serve` runs event dispatch (FC_MONGO_URL set). */
+  readonly jobs?: JobStore;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** The parsed JSON body (undefined when empty); reading it enforces the size limit. */
@@ -33,7 +37,7 @@ const PROCESSOR = `${WS}/processors/:name`;
 
 export function apiRoutes(): Router<Handler> {
   const counters = new MonotonicCounters();
-  return new Router<Handler>()
+  return dispatchRoutes(new Router<Handler>(), ok)
     .add("GET", "/health", async () => ok({ status: "ok" }))
     .add("GET", "/ready", async ({ plane }) => {
       try {

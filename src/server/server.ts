@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
 import { EJSON } from "bson";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { ControlPlane, type ControlPlaneOptions } from "../control/control-plane.ts";
+import type { DispatchConfig } from "../dispatch/config.ts";
+import { DispatchService } from "../dispatch/service.ts";
 import { jsonLogger, type Logger } from "../runtime/log.ts";
 import { ApiError, toApiError } from "./api-error.ts";
 import { publicPaths, requireToken } from "./auth.ts";
@@ -47,6 +49,8 @@ export interface ServerOptions {
   readonly retry?: ControlPlaneOptions["retry"];
   readonly launch?: ControlPlaneOptions["launch"];
   readonly leaseTtlMs?: number;
+  /** Event dispatch (docs/event-dispatch.md) run alongside the processors, with its job routes. */
+  readonly dispatch?: DispatchConfig;
 }
 
 export interface EddyServer {
@@ -83,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
   });
   plane.redactor.add(options.token);
   const log = plane.logger;
+  const dispatchService = options.dispatch ? await DispatchService.start(options.dispatch, plane.logger) : undefined;
   const host = options.host ?? DEFAULT_HOST;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const routes = apiRoutes();
@@ -130,6 +135,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
       params: state.route.params,
       query: state.url.searchParams,
       plane,
+      ...(dispatchService ? { jobs: dispatchService.jobs } : {}),
       signal: abort.signal,
       body: async () => (Buffer.isBuffer(request.body) ? parseJsonBody(request.body) : undefined),
     });
@@ -189,6 +195,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
       closing ??= (async () => {
         const stopped = app.close();
         await resumed;
+        await dispatchService?.close();
         await plane.close();
         app.server.closeAllConnections();
         await stopped;

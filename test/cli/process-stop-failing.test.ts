@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { reportError } from "../../src/cli/errors.ts";
 import { runProcessor } from "../../src/cli/run-processor.ts";
 import type { Doc } from "../../src/mql/index.ts";
-import { catalogOf, parseConnections, planProcessor } from "../../src/pipeline/index.ts";
+import { parseConnections } from "../../src/connectors/connections.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
+import { catalogOf, planProcessor } from "../../src/pipeline/index.ts";
 import { StoppedWhileFailingError } from "../../src/runtime/index.ts";
 import { HttpSink } from "../runtime/helpers.ts";
 
@@ -39,7 +41,7 @@ function stdinPlan() {
   const catalog = catalogOf(parseConnections([{ name: "in", type: "File", config: { path: "-" } }]));
   const plan = planProcessor(
     { name: "stdin", pipeline: [{ $source: { connectionName: "in" } }, { $project: { _id: 0, n: 1 } }] },
-    { connections: catalog, ephemeral: true },
+    { connections: catalog, connectors: CONNECTORS, ephemeral: true },
   );
   return { plan, catalog };
 }

@@ -75,7 +75,7 @@ describe.each([
       mongo = await mongoServer({});
       client = new MongoClient(mongo.value);
       await client.connect();
-      const env = { ...process.env, MONGODB_URI: mongo.value };
+      const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: mongo.value };
       delete env.KAFKA_BROKERS; // the demo starts a broker of its own: its topic name is fixed
       run = await runDemo(
         [
@@ -122,8 +122,16 @@ describe.each([
 
     it("builds each order's whole history from the generator's plan and the service's decisions", async () => {
       const plan = planCartEvents(seed, ORDERS);
-      const histories = await client.db("orderhistorydb").collection("order_history").find().toArray();
-      const shipments = await client.db("orderservicedb").collection("shipments").find().toArray();
+      const histories = await client
+        .db("orderhistorydb")
+        .collection<{ _id: string; [field: string]: unknown }>("order_history")
+        .find()
+        .toArray();
+      const shipments = await client
+        .db("orderservicedb")
+        .collection<{ _id: string; [field: string]: unknown }>("shipments")
+        .find()
+        .toArray();
       expect(histories.map((h) => h._id).sort()).toEqual(plan.orders.map((o) => o.order_id).sort());
       for (const order of plan.orders) {
         const history = histories.find((h) => h._id === order.order_id)!;

@@ -18,6 +18,7 @@ run processors on a server (a workspace folder holds connections/*.json and proc
   processors create|list|start|stop|restart|drop|stats [--processor NAME]
                                         deploy processors/*.json and manage their lifecycle
   list | start | stop | restart | stats shortcuts for sp processors <action>
+  jobs list|retry|cancel                event-dispatch jobs of a server run with FC_MONGO_URL
 
   help [command]                        show this help, or a command's
 

@@ -7,7 +7,7 @@ import { CONNECTORS } from "../../connectors/registry.ts";
 import { parseConnections } from "../../connectors/connections.ts";
 import { catalogOf, formatIssue, planProcessor, PlanError, type PlanIssue } from "../../pipeline/index.ts";
 import { loadWorkspaceVariables, placeholdersIn, resolvePlaceholders } from "../../control/placeholders.ts";
-import { SAMPLE_DATASETS } from "../../connectors/sample/source.ts";
+import { SAMPLE_DATASETS } from "../../connectors/sample/spec.ts";
 
 export const LINT_USAGE = `usage: sp lint <definition.json ...> [--connections FILE] [--ephemeral]
 

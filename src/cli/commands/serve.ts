@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { prepareDataDir } from "../../control/data-dir.ts";
 import { describeStateStore } from "../../control/open-state-store.ts";
 import { DEFAULT_ENV_PREFIX } from "../../control/placeholders.ts";
+import { dispatchConfigFromEnv } from "../../dispatch/config.ts";
 import { jsonLogger } from "../../runtime/log.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from "../../server/server.ts";
 import { parseArgs, UsageError } from "../args.ts";
@@ -38,6 +39,8 @@ with workspaces, connections and processors kept in a state store. Processors th
   --lease-ttl MS        with a shared MongoDB/Redis state store, several servers share the processors: each
                         runs on one server, and a standby takes over at most MS after it dies (default 15000,
                         or EDDY_LEASE_TTL_MS)
+With FC_MONGO_URL set it also runs event dispatch (matcher + dispatcher, FC_* variables: docs/event-dispatch.md)
+and serves its jobs under /api/v1/dispatch/jobs (sp jobs).
 Prints one JSON line {"url", …} on stdout once listening; logs are JSON lines on stderr.
 SIGINT/SIGTERM stop it gracefully: processors stop with a final checkpoint and stay STARTED.`;
 
@@ -113,6 +116,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       publicMetrics: parsed.flags.has("public-metrics"),
       ...(checkpointIntervalMs !== undefined ? { checkpointIntervalMs } : {}),
       ...(leaseTtlMs !== undefined ? { leaseTtlMs } : {}),
+      ...(process.env.FC_MONGO_URL ? { dispatch: dispatchConfigFromEnv(process.env) } : {}),
     });
     io.stdout.write(
       JSON.stringify({

@@ -1,0 +1,296 @@
+/**
+ * Dispatch jobs in MongoDB: idempotent creation, claiming due jobs under a lease, recording attempt results
+ * (only while the lease is still ours), and the operators' list / retry / cancel.
+ */
+import { randomUUID } from "node:crypto";
+import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Filter } from "mongodb";
+import type { LeaseStore } from "../control/leases/lease.ts";
+import type { DispatchCollections } from "./collections.ts";
+import { JOB_STATUSES, type DispatchJob, type DocId, type JobStatus } from "./types.ts";
+
+const DUPLICATE_KEY = 11000;
+/** How long a dispatcher that died while claiming blocks the others. */
+const CLAIM_LOCK_TTL_MS = 5000;
+
+export interface NewJob {
+  readonly event_id: DocId;
+  readonly subscription_id: DocId;
+  readonly client_id: string;
+  readonly target: string;
+  readonly pool_code: string;
+}
+
+/** A claimed job and the claim token that must accompany its result. */
+export interface Claimed {
+  readonly job: DispatchJob;
+  readonly claim: string;
+}
+
+export type AttemptResult =
+  | { readonly status: "DELIVERED"; readonly statusCode: number }
+  | {
+      readonly status: "RETRY";
+      readonly scheduledAt: Date;
+      readonly error: string;
+      readonly statusCode?: number;
+    }
+  | { readonly status: "FAILED"; readonly error: string; readonly statusCode?: number }
+  /** Not attempted (breaker open, no pool slot): back to RETRY at `scheduledAt` without counting an attempt. */
+  | { readonly status: "DEFERRED"; readonly scheduledAt: Date };
+
+export type JobErrorCode = "JOB_NOT_FOUND" | "JOB_STATE_CONFLICT" | "INVALID_JOB_QUERY";
+
+export class JobOperationError extends Error {
+  override readonly name = "JobOperationError";
+  readonly code: JobErrorCode;
+
+  constructor(message: string, code: JobErrorCode) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface JobQuery {
+  readonly status?: string;
+  readonly subscriptionId?: string;
+  readonly eventId?: string;
+  readonly clientId?: string;
+  readonly limit?: number;
+}
+
+export class JobStore {
+  private readonly c: DispatchCollections;
+  private readonly now: () => Date;
+
+  constructor(collections: DispatchCollections, now: () => Date = () => new Date()) {
+    this.c = collections;
+    this.now = now;
+  }
+
+  /** Inserts the jobs; those already there (a replay) are skipped. Returns the ones actually created. */
+  async create(jobs: readonly NewJob[]): Promise<DispatchJob[]> {
+    if (jobs.length === 0) return [];
+    const now = this.now();
+    const docs: DispatchJob[] = jobs.map((j) => ({
+      _id: new ObjectId().toHexString(),
+      ...j,
+      status: "PENDING",
+      scheduled_at: now,
+      attempts: 0,
+      last_attempt_at: null,
+      last_error: null,
+      created_at: now,
+    }));
+    try {
+      await this.c.jobs.insertMany(docs, { ordered: false });
+      return docs;
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      if (failures.some((f) => f.code !== DUPLICATE_KEY)) throw error;
+      const duplicate = new Set(failures.map((f) => f.index));
+      return docs.filter((_, i) => !duplicate.has(i));
+    }
+  }
+
+  /**
+   * Claims up to `limit` due jobs for `leaseMs`: PENDING/RETRY jobs whose `scheduled_at` has come, and
+   * IN_PROGRESS jobs whose lease expired (their dispatcher died). Each job is taken by one conditional update,
+   * so two dispatchers never hold the same job; `excludePools` skips pools without free slots.
+   */
+  async claim(
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    excludePools: readonly string[] = [],
+    lock?: LeaseStore,
+  ): Promise<Claimed[]> {
+    if (limit <= 0) return [];
+    if (!lock) return this.claimUnlocked(owner, limit, leaseMs, excludePools);
+    // Claims of all dispatchers take turns: some servers (the test stand-in) do not re-check a multi-document
+    // update's filter atomically per document, so two overlapping claims could both take a job.
+    const held = await lock.tryAcquire(
+      `dispatch/claim/${this.c.jobs.collectionName}`,
+      owner,
+      CLAIM_LOCK_TTL_MS,
+    );
+    if (!held) return [];
+    try {
+      return await this.claimUnlocked(owner, limit, leaseMs, excludePools);
+    } finally {
+      await lock.release(held).catch(() => undefined);
+    }
+  }
+
+  private async claimUnlocked(
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    excludePools: readonly string[],
+  ): Promise<Claimed[]> {
+    const now = this.now();
+    const due: Filter<DispatchJob> = {
+      $or: [
+        { status: { $in: ["PENDING", "RETRY"] }, scheduled_at: { $lte: now } },
+        { status: "IN_PROGRESS", lease_expires_at: { $lte: now } },
+      ],
+      ...(excludePools.length > 0 ? { pool_code: { $nin: [...excludePools] } } : {}),
+    };
+    const candidates = await this.c.jobs
+      .find(due, { projection: { _id: 1 }, limit, sort: { scheduled_at: 1 } })
+      .toArray();
+    if (candidates.length === 0) return [];
+    const claim = `${owner}/${randomUUID()}`;
+    await this.c.jobs.updateMany(
+      { _id: { $in: candidates.map((j) => j._id) }, ...due },
+      {
+        $set: {
+          status: "IN_PROGRESS",
+          lease_owner: claim,
+          lease_expires_at: new Date(now.getTime() + leaseMs),
+        },
+      },
+    );
+    const jobs = await this.c.jobs.find({ lease_owner: claim, status: "IN_PROGRESS" }).toArray();
+    return jobs.map((job) => ({ job, claim }));
+  }
+
+  /**
+   * Records attempt results in one bulk write. A result whose claim is no longer the job's (lease expired and
+   * taken, or the job cancelled meanwhile) changes nothing. Returns how many were recorded.
+   */
+  async record(
+    results: ReadonlyArray<{ claimed: Claimed; result: AttemptResult; at: Date }>,
+  ): Promise<number> {
+    if (results.length === 0) return 0;
+    const ops: AnyBulkWriteOperation<DispatchJob>[] = [];
+    // Deliveries of one claim with the same status code share one update: far fewer writes at high rates.
+    const delivered = new Map<string, { claim: string; statusCode: number; at: Date; ids: string[] }>();
+    for (const { claimed, result, at } of results) {
+      if (result.status === "DELIVERED") {
+        const key = `${claimed.claim}|${result.statusCode}`;
+        const group = delivered.get(key) ?? {
+          claim: claimed.claim,
+          statusCode: result.statusCode,
+          at,
+          ids: [],
+        };
+        group.ids.push(claimed.job._id);
+        delivered.set(key, group);
+        continue;
+      }
+      const release = { lease_owner: null, lease_expires_at: null };
+      const filter = { _id: claimed.job._id, lease_owner: claimed.claim, status: "IN_PROGRESS" as const };
+      if (result.status === "DEFERRED") {
+        ops.push({
+          updateOne: {
+            filter,
+            update: { $set: { ...release, status: "RETRY", scheduled_at: result.scheduledAt } },
+          },
+        });
+        continue;
+      }
+      const set = {
+        ...release,
+        status: result.status,
+        last_attempt_at: at,
+        last_status_code: result.statusCode ?? null,
+        last_error: result.error,
+        ...(result.status === "RETRY" ? { scheduled_at: result.scheduledAt } : {}),
+      };
+      ops.push({ updateOne: { filter, update: { $set: set, $inc: { attempts: 1 } } } });
+    }
+    for (const group of delivered.values()) {
+      ops.push({
+        updateMany: {
+          filter: { _id: { $in: group.ids }, lease_owner: group.claim, status: "IN_PROGRESS" },
+          update: {
+            $set: {
+              status: "DELIVERED",
+              lease_owner: null,
+              lease_expires_at: null,
+              last_attempt_at: group.at,
+              last_status_code: group.statusCode,
+              last_error: null,
+            },
+            $inc: { attempts: 1 },
+          },
+        },
+      });
+    }
+    const written = await this.c.jobs.bulkWrite(ops, { ordered: false });
+    return written.modifiedCount;
+  }
+
+  async list(query: JobQuery = {}): Promise<DispatchJob[]> {
+    const filter: Record<string, unknown> = {};
+    if (query.status !== undefined) filter.status = checkStatus(query.status);
+    if (query.subscriptionId !== undefined) filter.subscription_id = { $in: idForms(query.subscriptionId) };
+    if (query.eventId !== undefined) filter.event_id = { $in: idForms(query.eventId) };
+    if (query.clientId !== undefined) filter.client_id = query.clientId;
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new JobOperationError(
+        `limit must be an integer from 1 to 1000, got ${limit}`,
+        "INVALID_JOB_QUERY",
+      );
+    }
+    return this.c.jobs
+      .find(filter as Filter<DispatchJob>, { sort: { created_at: -1, _id: -1 }, limit })
+      .toArray();
+  }
+
+  /** Schedules a FAILED, CANCELLED or waiting (PENDING/RETRY) job for delivery now, with a fresh attempt budget. */
+  async retry(id: string): Promise<DispatchJob> {
+    return this.transition(id, ["FAILED", "CANCELLED", "RETRY", "PENDING"], {
+      status: "PENDING",
+      scheduled_at: this.now(),
+      attempts: 0,
+    });
+  }
+
+  /** Cancels a job that is not finished; a delivery in flight is not interrupted but its result is discarded. */
+  async cancel(id: string): Promise<DispatchJob> {
+    return this.transition(id, ["PENDING", "RETRY", "IN_PROGRESS"], {
+      status: "CANCELLED",
+      lease_owner: null,
+      lease_expires_at: null,
+    });
+  }
+
+  private async transition(
+    id: string,
+    from: readonly JobStatus[],
+    set: Partial<DispatchJob>,
+  ): Promise<DispatchJob> {
+    const updated = await this.c.jobs.findOneAndUpdate(
+      { _id: id, status: { $in: [...from] } },
+      { $set: set },
+      { returnDocument: "after" },
+    );
+    if (updated) return updated;
+    const existing = await this.c.jobs.findOne({ _id: id });
+    if (!existing)
+      throw new JobOperationError(`no dispatch job '${id}': list jobs with 'sp jobs list'`, "JOB_NOT_FOUND");
+    throw new JobOperationError(
+      `dispatch job '${id}' is ${existing.status}; only ${from.join(", ")} jobs can be changed this way`,
+      "JOB_STATE_CONFLICT",
+    );
+  }
+}
+
+function checkStatus(status: string): JobStatus {
+  const upper = status.toUpperCase();
+  if (!(JOB_STATUSES as readonly string[]).includes(upper)) {
+    throw new JobOperationError(
+      `status must be one of ${JOB_STATUSES.join(", ")}, got '${status}'`,
+      "INVALID_JOB_QUERY",
+    );
+  }
+  return upper as JobStatus;
+}
+
+/** An id given on the command line may be an ObjectId's hex or a string id. */
+function idForms(id: string): DocId[] {
+  return ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? [new ObjectId(id), id] : [id];
+}

@@ -1,0 +1,318 @@
+/**
+ * The FlowCatalyst stream processor: reads inserts on `events` in batches, matches each event against the
+ * in-memory subscriptions, writes one dispatch job per match (idempotently), updates the read models and
+ * then saves the resume token — so a crash at any point replays at most the last batch, and the replay
+ * creates no job twice (unique event_id + subscription_id).
+ */
+import {
+  ObjectId,
+  type AnyBulkWriteOperation,
+  type Document,
+  type MongoClient,
+  type ResumeToken,
+} from "mongodb";
+import { ChangeStreamSource } from "../connectors/mongodb/change-stream-source.ts";
+import { errorChain } from "../connectors/retry.ts";
+import type { StateStore } from "../control/state-store.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { DispatchCollections, ReadModelDoc } from "./collections.ts";
+import { EventTypeError } from "./event-type.ts";
+import type { JobStore, NewJob } from "./job-store.ts";
+import type { Metrics } from "./metrics.ts";
+import type { SubscriptionCache } from "./subscription-cache.ts";
+import type { EventDoc } from "./types.ts";
+
+/** What to do when the saved resume token can no longer be resumed from. */
+export type InvalidTokenPolicy = "start-from-now" | "fail";
+
+export const RESUME_TOKENS = "fc_resume_tokens";
+
+export interface SavedPosition {
+  readonly token: ResumeToken;
+  /** The last event processed, to count the gap if the token is ever lost. */
+  readonly lastEventId?: unknown;
+  readonly savedAt: Date;
+}
+
+export interface MatcherOptions {
+  readonly client: MongoClient;
+  readonly db: string;
+  readonly collections: DispatchCollections;
+  readonly subscriptions: SubscriptionCache;
+  readonly jobs: JobStore;
+  readonly positions: StateStore;
+  readonly resumeTokenKey: string;
+  readonly batchSize: number;
+  readonly invalidTokenPolicy: InvalidTokenPolicy;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/** Server codes for a resume token that cannot be used: ChangeStreamHistoryLost, ChangeStreamFatalError, InvalidResumeToken. */
+const LOST_TOKEN_CODES = new Set([286, 280, 260]);
+
+export class ResumeTokenLostError extends Error {
+  override readonly name = "ResumeTokenLostError";
+}
+
+export class Matcher {
+  private source: ChangeStreamSource | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private lastEventId: unknown;
+  private lastSavedToken: string | undefined;
+  private connected = false;
+  private lastEventAt: number | undefined;
+
+  private readonly o: MatcherOptions;
+
+  constructor(options: MatcherOptions) {
+    this.o = options;
+  }
+
+  /** Opens the events stream (after the saved token, if any) and starts processing in the background. */
+  async start(): Promise<void> {
+    const saved = await this.o.positions.get<SavedPosition>(RESUME_TOKENS, this.o.resumeTokenKey);
+    this.lastEventId = saved?.lastEventId;
+    this.source = await this.open(saved);
+    this.running = this.loop();
+  }
+
+  /** Stops after the batch in progress (its token saved). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+    await this.source?.close();
+    this.connected = false;
+    this.o.metrics.set("fc_stream_change_stream_connected", 0);
+  }
+
+  /** Settles when the loop ends: after stop(), or with the error that stopped it. */
+  get done(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  health(): { connected: boolean; lagSeconds: number | undefined } {
+    return {
+      connected: this.connected,
+      lagSeconds:
+        this.lastEventAt === undefined
+          ? undefined
+          : this.o.metrics.value("fc_stream_change_stream_lag_seconds"),
+    };
+  }
+
+  private async open(saved: SavedPosition | undefined): Promise<ChangeStreamSource> {
+    try {
+      const source = this.newSource(saved?.token);
+      await source.start();
+      this.markConnected();
+      return source;
+    } catch (error) {
+      if (!saved || !isLostToken(error)) throw error;
+      return this.resetFromNow(error as Error);
+    }
+  }
+
+  private async resetFromNow(error: Error): Promise<ChangeStreamSource> {
+    if (this.o.invalidTokenPolicy === "fail") {
+      throw new ResumeTokenLostError(
+        `the saved resume token '${this.o.resumeTokenKey}' cannot be resumed (${error.message}); ` +
+          "with FC_STREAM_INVALID_TOKEN_POLICY=fail the matcher stops: delete the token to start from now, " +
+          "or set the policy to start-from-now",
+      );
+    }
+    const skipped = await this.countSkipped();
+    this.o.metrics.inc("fc_stream_resume_token_resets_total");
+    if (skipped !== undefined) this.o.metrics.inc("fc_stream_skipped_events_total", skipped);
+    this.o.logger.warn("resume token invalid or expired: starting from now; events in the gap get no jobs", {
+      resumeTokenKey: this.o.resumeTokenKey,
+      error: error.message,
+      skippedEvents: skipped ?? "unknown",
+    });
+    await this.o.positions.delete(RESUME_TOKENS, this.o.resumeTokenKey);
+    const source = this.newSource(undefined);
+    await source.start();
+    this.markConnected();
+    return source;
+  }
+
+  /** Events after the last one processed, when event ids are ObjectIds (which grow with time). */
+  private async countSkipped(): Promise<number | undefined> {
+    if (!(this.lastEventId instanceof ObjectId)) return undefined;
+    return this.o.collections.events
+      .countDocuments({ _id: { $gt: this.lastEventId } })
+      .catch(() => undefined);
+  }
+
+  private newSource(token: ResumeToken | undefined): ChangeStreamSource {
+    return new ChangeStreamSource(
+      this.o.client,
+      {
+        type: "Cluster",
+        connectionName: "flowcatalyst",
+        options: {
+          db: this.o.db,
+          coll: this.o.collections.events.collectionName,
+          // The server's cursor batches are larger than the matcher's: a getMore costs a round trip (and, on
+          // some servers, a scan of the oplog), while a processing batch only bounds what a crash replays.
+          config: {
+            pipeline: [{ $match: { operationType: "insert" } }],
+            batchSize: Math.max(this.o.batchSize, 1000),
+            maxAwaitTimeMS: 500,
+          },
+          initialSync: undefined,
+        },
+        timeField: undefined,
+        tsFieldName: "_ts",
+        partitionIdleTimeoutMs: undefined,
+      },
+      {
+        ...(token !== undefined ? { resumeAfterToken: token } : {}),
+        maxBatchSize: this.o.batchSize,
+        onRetry: (error, attempt, delayMs) => {
+          this.connected = false;
+          this.o.metrics.set("fc_stream_change_stream_connected", 0);
+          this.o.metrics.inc("fc_stream_errors_total", 1, { kind: "change_stream" });
+          this.o.logger.warn("events change stream lost; reopening", {
+            error: error.message,
+            attempt,
+            delayMs,
+          });
+        },
+      },
+    );
+  }
+
+  private markConnected(): void {
+    this.connected = true;
+    this.o.metrics.set("fc_stream_change_stream_connected", 1);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const source = this.source as ChangeStreamSource;
+      let batch;
+      try {
+        batch = await source.next();
+      } catch (error) {
+        if (this.stopped) return;
+        if (!isLostToken(error)) throw error;
+        await source.close();
+        this.source = await this.resetFromNow(error as Error);
+        continue;
+      }
+      if (!batch) return;
+      this.markConnected();
+      if (batch.records.length > 0) {
+        const started = performance.now();
+        await this.process(batch.records.map((r) => ({ change: r.doc as Document, timestamp: r.timestamp })));
+        this.o.metrics.observe("fc_stream_processing_duration_seconds", (performance.now() - started) / 1000);
+      }
+      await this.saveToken(source);
+    }
+  }
+
+  /** Matches a batch, writes its jobs and read models. Exposed for tests and the benchmark. */
+  async process(changes: ReadonlyArray<{ change: Document; timestamp: number }>): Promise<number> {
+    const events: EventDoc[] = [];
+    for (const { change } of changes) {
+      const event = change.fullDocument as EventDoc | undefined;
+      if (event) events.push(event);
+    }
+    const jobs: NewJob[] = [];
+    let matched = 0;
+    for (const event of events) {
+      let subscriptions;
+      try {
+        subscriptions = this.o.subscriptions.match(event);
+      } catch (error) {
+        if (!(error instanceof EventTypeError)) throw error;
+        this.o.metrics.inc("fc_stream_errors_total", 1, { kind: "invalid_event" });
+        this.o.logger.warn("event skipped", { eventId: String(event._id), error: error.message });
+        continue;
+      }
+      matched += subscriptions.length;
+      for (const s of subscriptions) {
+        jobs.push({
+          event_id: event._id,
+          subscription_id: s.doc._id,
+          client_id: event.client_id,
+          target: s.doc.target,
+          pool_code: typeof s.doc.pool_code === "string" ? s.doc.pool_code : "default",
+        });
+      }
+    }
+    const created = await this.o.jobs.create(jobs);
+    await this.updateReadModels(
+      events,
+      created.map((j) => String(j.subscription_id)),
+    );
+    const m = this.o.metrics;
+    m.inc("fc_stream_events_processed_total", events.length);
+    m.inc("fc_stream_subscriptions_matched_total", matched);
+    m.inc("fc_stream_dispatch_jobs_created_total", created.length);
+    m.set("fc_stream_subscriptions_active", this.o.subscriptions.size);
+    const last = changes[changes.length - 1];
+    if (last) {
+      this.lastEventAt = last.timestamp;
+      m.set("fc_stream_change_stream_lag_seconds", Math.max(0, (Date.now() - last.timestamp) / 1000));
+    }
+    if (events.length > 0) this.lastEventId = events[events.length - 1]._id;
+    return created.length;
+  }
+
+  private async updateReadModels(events: readonly EventDoc[], createdFor: readonly string[]): Promise<void> {
+    if (events.length === 0) return;
+    const now = new Date();
+    const byType = new Map<string, number>();
+    const byClient = new Map<string, { events: number; jobs: number }>();
+    for (const e of events) {
+      byType.set(String(e.type), (byType.get(String(e.type)) ?? 0) + 1);
+      const c = byClient.get(String(e.client_id)) ?? { events: 0, jobs: 0 };
+      c.events++;
+      byClient.set(String(e.client_id), c);
+    }
+    const matchedBySubscription = new Map<string, number>();
+    for (const id of createdFor) matchedBySubscription.set(id, (matchedBySubscription.get(id) ?? 0) + 1);
+    const { eventTypeCounts, subscriptionStats, clientActivity } = this.o.collections;
+    const upsert = (id: string, inc: Record<string, number>): AnyBulkWriteOperation<ReadModelDoc> => ({
+      updateOne: { filter: { _id: id }, update: { $inc: inc, $set: { updated_at: now } }, upsert: true },
+    });
+    await Promise.all([
+      eventTypeCounts.bulkWrite(
+        [...byType].map(([type, n]) => upsert(type, { count: n })),
+        { ordered: false },
+      ),
+      clientActivity.bulkWrite(
+        [...byClient].map(([id, c]) => upsert(id, { events: c.events })),
+        { ordered: false },
+      ),
+      matchedBySubscription.size > 0
+        ? subscriptionStats.bulkWrite(
+            [...matchedBySubscription].map(([id, n]) => upsert(id, { matched: n })),
+            { ordered: false },
+          )
+        : undefined,
+    ]);
+  }
+
+  /** Saves the position after every batch (and, while idle, whenever the server's post-batch token moved). */
+  private async saveToken(source: ChangeStreamSource): Promise<void> {
+    const token = source.positions().resumeToken as ResumeToken | undefined;
+    if (token === undefined) return;
+    const serialized = JSON.stringify(token);
+    if (serialized === this.lastSavedToken) return;
+    const position: SavedPosition = { token, lastEventId: this.lastEventId, savedAt: new Date() };
+    await this.o.positions.put(RESUME_TOKENS, this.o.resumeTokenKey, position);
+    this.lastSavedToken = serialized;
+  }
+}
+
+function isLostToken(error: unknown): boolean {
+  for (const e of errorChain(error)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "number" && LOST_TOKEN_CODES.has(code)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,120 @@
+/**
+ * The active subscriptions, held in memory and indexed by client and event-type pattern, kept current from
+ * a change stream on the `subscriptions` collection. Matching an event is one index lookup in its client's
+ * pattern trie plus the payload filters of the few subscriptions found — never a read of the collection.
+ */
+import type { ChangeStream, ChangeStreamDocument, Collection } from "mongodb";
+import type { Logger } from "../runtime/log.ts";
+import {
+  SubscriptionIndex,
+  type CompiledSubscription,
+  type SubscriptionProblem,
+} from "./subscription-index.ts";
+import type { EventDoc, SubscriptionDoc } from "./types.ts";
+
+export class SubscriptionCache {
+  private readonly index: SubscriptionIndex;
+  private stream: ChangeStream<SubscriptionDoc> | undefined;
+  private closed = false;
+  private loop: Promise<void> | undefined;
+
+  private readonly collection: Collection<SubscriptionDoc>;
+  private readonly logger: Logger;
+
+  constructor(
+    collection: Collection<SubscriptionDoc>,
+    logger: Logger,
+    onFilterError: (subscriptionId: string, error: Error) => void = () => {},
+  ) {
+    this.collection = collection;
+    this.logger = logger;
+    this.index = new SubscriptionIndex({
+      onFilterError,
+      onInvalid: (subscriptionId, error) => logger.warn("invalid subscription", { subscriptionId, error }),
+    });
+  }
+
+  /** Opens the change stream, then loads every subscription; later changes are applied as they come. */
+  async start(): Promise<void> {
+    await this.openAndLoad();
+    this.loop = this.follow();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stream?.close().catch(() => undefined);
+    await this.loop;
+  }
+
+  /** Active subscriptions of `event.client_id` whose pattern and filter match the event. */
+  match(event: EventDoc): CompiledSubscription[] {
+    return this.index.match(event);
+  }
+
+  /** Active, valid subscriptions held. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** Subscriptions left out because their pattern, target or filter is invalid. */
+  problems(): SubscriptionProblem[] {
+    return this.index.problems();
+  }
+
+  private async openAndLoad(): Promise<void> {
+    this.stream = this.collection.watch([], { fullDocument: "updateLookup", maxAwaitTimeMS: 500 });
+    await this.stream.tryNext().then((change) => change && this.onChange(change)); // opens the server cursor first
+    await this.reload();
+  }
+
+  private async reload(): Promise<void> {
+    const all = await this.collection.find({}).toArray();
+    this.index.clear();
+    for (const doc of all) this.index.apply(doc);
+  }
+
+  private async follow(): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      try {
+        const stream = this.stream;
+        if (!stream) throw new Error("the subscriptions change stream is closed");
+        const change = await stream.tryNext();
+        if (change) await this.onChange(change);
+        failures = 0;
+      } catch (error) {
+        if (this.closed) return;
+        failures++;
+        this.logger.warn("subscriptions change stream failed; reopening and reloading", {
+          error: (error as Error).message,
+          attempt: failures,
+        });
+        await this.stream?.close().catch(() => undefined);
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(10_000, 100 * 2 ** Math.min(failures, 10))),
+        );
+        if (!this.closed) await this.openAndLoad().catch(() => undefined);
+      }
+    }
+  }
+
+  private async onChange(change: ChangeStreamDocument<SubscriptionDoc>): Promise<void> {
+    switch (change.operationType) {
+      case "insert":
+      case "replace":
+      case "update": {
+        const doc = change.fullDocument;
+        // Some servers (the test stand-in) send update lookups without `_id`: read everything again.
+        if (!doc || doc._id === undefined) await this.reload();
+        else this.index.apply(doc);
+        return;
+      }
+      case "delete":
+        this.index.remove(String(change.documentKey._id));
+        return;
+      default:
+        // drop, rename, invalidate…: start over from the collection.
+        await this.reload();
+    }
+  }
+}
