@@ -14,6 +14,10 @@ import { fenceAndReadMarker } from "./kafka/transactions.ts";
 import { createLookupStage } from "./mongodb/lookup-stage.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import { ConnectorClients } from "./clients.ts";
+import { HttpsSink } from "./https/https-sink.ts";
+import { postgresClientConfig } from "./postgresql/connection.ts";
+import { postgresEmitSettings } from "./postgresql/spec.ts";
+import { fenceAndReadPostgresMarker, PostgresUpsertSink } from "./postgresql/upsert-sink.ts";
 import { randomUUID } from "node:crypto";
 import type { ResumeToken } from "mongodb";
 import type { Doc } from "../mql/index.ts";
@@ -113,6 +117,19 @@ export function createSink(
   if (sink.kind === "emit" && sink.operatorName === "TimeseriesEmitOperator") {
     return new TimeseriesEmitSink(required(clients).mongoClient(sink.connectionName), sink);
   }
+  if (sink.kind === "emit" && sink.operatorName === "PostgresEmitOperator") {
+    required(clients);
+    return new PostgresUpsertSink(sink, {
+      processorName: plan.name,
+      clientConfig: postgresClientConfig(
+        sink.connectionName,
+        connectionSettings(catalog, sink.connectionName),
+      ),
+    });
+  }
+  if (sink.kind === "connector" && sink.stage === "$https") {
+    return new HttpsSink(sink, httpsConnection(catalog, sink.connectionName));
+  }
   throw new UnavailableConnectorError(
     `the ${sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,
   );
@@ -120,7 +137,8 @@ export function createSink(
 
 /**
  * Where a processor's checkpoints go: slot 0 of `slots`, or, when its sink commits transactionally
- * (exactly-once Kafka `$emit`), both slots, chosen between at load by the sink's last committed marker.
+ * (exactly-once Kafka `$emit`, PostgreSQL `$emit`), both slots, chosen between at load by the sink's last
+ * committed marker.
  */
 export function createCheckpoints(
   plan: ProcessorPlan,
@@ -128,6 +146,16 @@ export function createCheckpoints(
   slots: CheckpointSlots,
 ): CheckpointStore {
   const sink = plan.sink;
+  if (sink?.kind === "emit" && sink.operatorName === "PostgresEmitOperator") {
+    const config = postgresClientConfig(
+      sink.connectionName,
+      connectionSettings(catalog, sink.connectionName),
+    );
+    const { offsetsTable } = postgresEmitSettings(sink.options);
+    return new TwoPhaseCheckpoints([slots(0), slots(1)], () =>
+      fenceAndReadPostgresMarker(config, offsetsTable, plan.name),
+    );
+  }
   const exactlyOnce = sink && exactlyOnceSettings(plan.name, sink);
   if (!sink || !exactlyOnce) return slots(0);
   const client = new ConnectorClients(catalog).kafka(sink.connectionName, `eddy-${plan.name}`);
@@ -158,16 +186,29 @@ export function connectorStages(
   };
 }
 
-/** An Https connection: `url` (base URL) and static `headers` (values may come from `{{VAR}}`). */
+/**
+ * An Https connection: `url` (base URL) and static `headers` (values may come from `{{VAR}}`); for a
+ * terminal `$https`, `maxRetries` and `retryDelayMs`.
+ */
 function httpsConnection(catalog: ConnectionCatalog, name: string): HttpsConnection {
-  const entry = catalog.get(name);
-  const settings = { ...entry, ...(entry?.config ?? {}) } as Doc;
+  const settings = connectionSettings(catalog, name);
   if (typeof settings.url !== "string" || settings.url === "") {
     throw new UnavailableConnectorError(
       `connection '${name}' needs config.url, the base URL of the HTTP API`,
     );
   }
-  return { url: settings.url, headers: (settings.headers as Record<string, string> | undefined) ?? {} };
+  return {
+    url: settings.url,
+    headers: (settings.headers as Record<string, string> | undefined) ?? {},
+    ...(typeof settings.maxRetries === "number" ? { maxRetries: settings.maxRetries } : {}),
+    ...(typeof settings.retryDelayMs === "number" ? { retryDelayMs: settings.retryDelayMs } : {}),
+  };
+}
+
+/** The entry's `config` merged over its top-level settings (ASP API bodies keep them at the top). */
+function connectionSettings(catalog: ConnectionCatalog, name: string): Doc {
+  const entry = catalog.get(name);
+  return { ...entry, ...(entry?.config ?? {}) } as Doc;
 }
 
 function required(clients: ConnectorClients | undefined): ConnectorClients {

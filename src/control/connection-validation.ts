@@ -123,6 +123,15 @@ function settingsProblems(entry: ConnectionEntry, body: Doc): Problem[] {
     case "Sample":
       sampleProblems(entry.name, settings, body, problems);
       break;
+    case "PostgreSQL":
+      if (typeof settings.host !== "string" && settings.uri === undefined && settings.url === undefined)
+        requireString(
+          "connectionString",
+          'a PostgreSQL connection needs connectionString (e.g. "postgres://eddy:{{PG_PASSWORD}}@db:5432/warehouse")',
+          /^postgres(ql)?:\/\//,
+          "a postgres:// or postgresql:// URI",
+        );
+      break;
     default:
       break;
   }

@@ -22,6 +22,8 @@ const TYPE_ALIASES: Readonly<Record<string, ConnectionType>> = {
   s3: "S3",
   awslambda: "AWSLambda",
   testlog: "TestLog",
+  postgresql: "PostgreSQL",
+  postgres: "PostgreSQL",
 };
 
 /** Keys that identify an entry rather than configure it. */

@@ -17,7 +17,7 @@ export interface DlqTarget {
  * validate; their connectors may not exist yet.
  */
 export type ConnectionType =
-  "Cluster" | "Kafka" | "Sample" | "Https" | "File" | "S3" | "AWSLambda" | "TestLog";
+  "Cluster" | "Kafka" | "Sample" | "Https" | "File" | "S3" | "AWSLambda" | "TestLog" | "PostgreSQL";
 
 /** One registered connection. `config` holds the type's settings (clusterName/uri, bootstrapServers, url, path…). */
 export interface ConnectionEntry {
@@ -200,13 +200,17 @@ export type SinkPlan =
   | {
       readonly kind: "emit";
       readonly operatorName:
-        "KafkaEmitOperator" | "TimeseriesEmitOperator" | "S3EmitOperator" | "TestLogEmitOperator";
+        | "KafkaEmitOperator"
+        | "TimeseriesEmitOperator"
+        | "S3EmitOperator"
+        | "TestLogEmitOperator"
+        | "PostgresEmitOperator";
       readonly path: string;
       readonly connectionName: string;
       readonly options: Doc;
       /**
        * Compiled expression options: Kafka `topic`, `config.key`, `config.headers`, `config.tombstoneWhen`;
-       * time-series `db`, `coll`; S3 `path`. Literals compile to constant evaluators.
+       * time-series `db`, `coll`; S3 `path`; PostgreSQL `columns.<name>`, `config.deleteWhen`. Literals compile to constant evaluators.
        */
       readonly evaluators?: Readonly<Record<string, Evaluator>>;
     }

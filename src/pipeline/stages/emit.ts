@@ -5,6 +5,7 @@ import type { ConnectionEntry, ConnectionType, SinkPlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
 import { compileOption, compileStringOrExpression } from "./expressions.ts";
 import { resolveFormConnection } from "./open-stage.ts";
+import { planPostgresEmit, POSTGRES_EMIT_FIELDS } from "../../connectors/postgresql/spec.ts";
 
 const KEY_FORMATS = ["binData", "string", "json", "int", "long"] as const;
 const OUTPUT_FORMATS = ["relaxedJson", "canonicalJson"] as const;
@@ -26,8 +27,8 @@ export function planEmit(value: unknown, path: string, ctx: PlanContext): SinkPl
     path,
     ctx,
     "$emit",
-    ["Kafka", "Cluster", "S3", "TestLog"],
-    "$emit needs a Kafka, Cluster (time series) or S3 connection",
+    ["Kafka", "Cluster", "S3", "TestLog", "PostgreSQL"],
+    "$emit needs a Kafka, Cluster (time series), S3 or PostgreSQL connection",
     ALL_FORM_FIELDS,
   );
   if (!connection) return undefined;
@@ -45,6 +46,7 @@ const FORM_FIELDS: Partial<Record<ConnectionType, readonly string[]>> = {
   Kafka: ["connectionName", "topic", "config"],
   Cluster: ["connectionName", "db", "coll", "timeseries"],
   S3: ["connectionName", "bucket", "region", "path", "config"],
+  PostgreSQL: POSTGRES_EMIT_FIELDS,
 };
 const TEST_LOG_FIELDS = ["connectionName"];
 /** Reported against when the connection does not resolve, so no form's field is called unknown. */
@@ -101,6 +103,9 @@ function emitForm(
       writeOptions?.int("bytes");
       return "S3EmitOperator";
     }
+    case "PostgreSQL":
+      planPostgresEmit(spec, ctx, evaluators);
+      return "PostgresEmitOperator";
     default:
       return "TestLogEmitOperator";
   }
