@@ -158,12 +158,14 @@ export class PostgresUpsertSink implements Sink {
   private async apply(client: pg.Client, rows: readonly Row[], failures: SinkFailure[]): Promise<void> {
     const remove = rows[0].remove;
     const text = remove ? this.statements.delete(rows.length) : this.statements.upsert(rows.length);
+    // Named: PostgreSQL parses and plans a statement of this size once per connection.
+    const name = `eddy_${remove ? "delete" : "upsert"}_${rows.length}`;
     const values: ParameterValue[] = [];
     for (const row of rows) for (const value of row.values) values.push(value);
     for (let attempt = 1; ; attempt++) {
       await client.query(`SAVEPOINT ${SAVEPOINT}`);
       try {
-        await client.query(text, values);
+        await client.query({ name, text, values });
         await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
         return;
       } catch (error) {
