@@ -15,6 +15,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   stop: async () => (await import("./commands/processors.ts")).processorsShortcut("stop"),
   restart: async () => (await import("./commands/processors.ts")).processorsShortcut("restart"),
   stats: async () => (await import("./commands/processors.ts")).processorsShortcut("stats"),
+  migrate: async () => (await import("./commands/migrate.ts")).migrateCommand,
+  validate: async () => (await import("./commands/validate.ts")).validateCommand,
 };
 
 /** Entry point of the `sp` command (bin/sp.js); returns the exit code. */

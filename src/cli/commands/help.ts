@@ -18,6 +18,12 @@ run processors on a server (a workspace folder holds connections/*.json and proc
                                         deploy processors/*.json and manage their lifecycle
   list | start | stop | restart | stats shortcuts for sp processors <action>
 
+move off Atlas Triggers (docs/migrating-from-triggers.md):
+  migrate triggers EXPORT_DIR --out DIR convert an App Services export into a workspace folder
+  validate --left C.db.coll --right C.db.coll
+                                        compare the trigger-fed and the stream-fed copies
+  validate latency                      time probe documents until they reach both copies
+
   help [command]                        show this help, or a command's
 
 A typical session, in the workspace folder:

@@ -94,7 +94,6 @@ function httpsCaller(
   options: HttpsOptions,
 ): (doc: Doc, vars: Vars) => Promise<Outcome> {
   const o = stage.options;
-  const evaluators = stage.evaluators ?? {};
   const method = typeof o.method === "string" ? o.method : "GET";
   const onError = typeof o.onError === "string" ? o.onError : "dlq";
   const config = (o.config ?? {}) as Doc;
