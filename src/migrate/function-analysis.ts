@@ -36,7 +36,8 @@ const COLLECTION_WRITE =
 /** `const audit = context.services.get(…).db("audit").collection("log")`: a collection kept in a variable. */
 const COLLECTION_VARIABLE =
   /(?:const|let|var)\s+([A-Za-z_$][A-Za-z0-9_$]*)\s*=\s*[^;]*?\.db\(\s*["']([^"']+)["']\s*\)\s*\.collection\(\s*["']([^"']+)["']\s*\)/g;
-const WRITE_METHODS = "insertOne|insertMany|updateOne|updateMany|replaceOne|deleteOne|deleteMany|findOneAndUpdate|findOneAndReplace";
+const WRITE_METHODS =
+  "insertOne|insertMany|updateOne|updateMany|replaceOne|deleteOne|deleteMany|findOneAndUpdate|findOneAndReplace";
 /** `doc`, `fullDocument`, `changeEvent.fullDocument`, `event.fullDocument`… as the document variable. */
 const FIELD_FROM_DOC =
   /([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(?:[A-Za-z_][A-Za-z0-9_]*\.)?(?:fullDocument|doc|document|order|record)\.([A-Za-z_][A-Za-z0-9_.]*)(?:\.toString\(\))?\s*[,}\n]/g;

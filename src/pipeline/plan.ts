@@ -222,6 +222,10 @@ export type SinkPlan =
       readonly path: string;
       readonly connectionName: string;
       readonly options: Doc;
+      /** `$https`: compiled `path`, `parameters.*`, `headers.*` (as for the mid-pipeline stage). */
+      readonly evaluators?: Readonly<Record<string, Evaluator>>;
+      /** `$https` `payload`: the request body built from the document. */
+      readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
     };
 
 export type MergeMode = "merge" | "replace" | "keepExisting" | "delete";
