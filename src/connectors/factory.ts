@@ -8,6 +8,7 @@ import { ChangeStreamSource } from "./mongodb/change-stream-source.ts";
 import { MergeSink } from "./mongodb/merge-sink.ts";
 import { TimeseriesEmitSink } from "./mongodb/timeseries-sink.ts";
 import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
+import { KafkaDlqWriter } from "./kafka/dlq-writer.ts";
 import { exactlyOnceSettings, KafkaEmitSink } from "./kafka/emit-sink.ts";
 import { KafkaSource } from "./kafka/source.ts";
 import { fenceAndReadMarker } from "./kafka/transactions.ts";
@@ -162,10 +163,13 @@ export function createCheckpoints(
   return new TwoPhaseCheckpoints([slots(0), slots(1)], () => fenceAndReadMarker(client, exactlyOnce));
 }
 
-/** `options.dlq` as a MongoDB collection, or undefined when the processor has none. */
+/** `options.dlq` as a MongoDB collection or a Kafka topic, or undefined when the processor has none. */
 export function createDlqWriter(plan: ProcessorPlan, clients: ConnectorClients): DlqWriter | undefined {
-  if (!plan.dlq) return undefined;
-  return new MongoDlqWriter(clients.mongoClient(plan.dlq.connectionName), plan.dlq);
+  const dlq = plan.dlq;
+  if (!dlq) return undefined;
+  if (dlq.topic !== undefined)
+    return new KafkaDlqWriter(clients.kafka(dlq.connectionName, `eddy-${plan.name}-dlq`), dlq.topic);
+  return new MongoDlqWriter(clients.mongoClient(dlq.connectionName), dlq);
 }
 
 /** The runtime's factory for connector-backed stages (`$lookup`, `$cachedLookup`, `$https`). */

@@ -4,12 +4,24 @@
  */
 import type { CompiledGroup, Doc, Evaluator, Predicate, Vars } from "../mql/index.ts";
 
-/** `{connectionName, db, coll}` as in `options.dlq`. */
-export interface DlqTarget {
-  readonly connectionName: string;
-  readonly db: string;
-  readonly coll: string;
-}
+/**
+ * `options.dlq`: `{connectionName, db, coll}` on a Cluster connection (ASP), or `{connectionName, topic}` on
+ * a Kafka connection (an Eddy extension: JSON records with `error-message`, `original-topic`, `failed-at`
+ * headers).
+ */
+export type DlqTarget =
+  | {
+      readonly connectionName: string;
+      readonly db: string;
+      readonly coll: string;
+      readonly topic?: undefined;
+    }
+  | {
+      readonly connectionName: string;
+      readonly topic: string;
+      readonly db?: undefined;
+      readonly coll?: undefined;
+    };
 
 /**
  * The connection types Eddy knows (ASP's names; `File` is an Eddy extension for JSON Lines files/stdin).
