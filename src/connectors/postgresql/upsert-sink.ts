@@ -22,7 +22,7 @@ import { messageOf } from "../retry.ts";
 import { connectPostgres } from "./connection.ts";
 import { isRowError, isTransientStatementError, postgresFailure, sqlState } from "./errors.ts";
 import { OffsetsTable } from "./offsets.ts";
-import { postgresEmitSettings, type PostgresEmitSettings } from "./spec.ts";
+import { postgresEmitSettings, type PostgresEmitSettings } from "./emit-form.ts";
 import { rowsPerStatement, Statements } from "./statements.ts";
 import { toParameter, type ParameterValue } from "./values.ts";
 
