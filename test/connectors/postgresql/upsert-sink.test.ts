@@ -9,6 +9,7 @@ import { Statements } from "../../../src/connectors/postgresql/statements.ts";
 import type { Doc } from "../../../src/mql/index.ts";
 import { formatIssue, MapConnectionCatalog, planProcessor, PlanError } from "../../../src/pipeline/index.ts";
 import { testServices, uniqueName } from "../../support/services.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const catalog = new MapConnectionCatalog([
   { name: "wh", type: "PostgreSQL", config: { connectionString: "postgres://x/y" } },
@@ -17,7 +18,7 @@ const catalog = new MapConnectionCatalog([
 function emitPlan(emit: Doc): PostgresEmitPlan {
   const plan = planProcessor(
     { name: "t", pipeline: [{ $source: { documents: [] } }, { $emit: { connectionName: "wh", ...emit } }] },
-    { connections: catalog },
+    { connections: catalog, connectors: CONNECTORS },
   );
   if (plan.sink?.kind !== "emit") throw new Error("expected an $emit sink");
   return plan.sink;
