@@ -3,7 +3,7 @@
  * processing, measured in the same run on the same data.
  *
  *   node bench/connectors.ts [--messages 200000] [--docs 50000] [--rate 10000] [--seconds 10] [--rounds 3]
- *                            [--only kafka|changestream|latency] [--json]
+ *                            [--only kafka|changestream|postgres|latency] [--json]
  *
  * (i)   Kafka → $match/$addFields → Kafka through ProcessorRuntime (KafkaSource, KafkaEmitSink) versus a
  *       raw @platformatic/kafka consumer that re-produces every message it reads. Both read the same
@@ -12,6 +12,11 @@
  * (ii)  Change stream → $merge (ChangeStreamSource, MergeSink) versus a raw driver loop that reads the
  *       same change stream and bulk-upserts each batch. Both replay the same pre-inserted events (startAfter
  *       a marker event). Target: Eddy ≥ 80 % of raw.
+ * (iv)  Change stream → PostgreSQL `$emit` upsert (ChangeStreamSource, PostgresUpsertSink: multi-row
+ *       INSERT … ON CONFLICT DO UPDATE, committed with the checkpoint marker every 1,000 rows) versus a raw
+ *       `pg` loop that reads the same change stream and upserts each batch of up to 1,000 rows with the same
+ *       multi-row statement in its own transaction. PostgreSQL is DATABASE_URL or the machine's
+ *       (postgres://postgres@127.0.0.1:5432/test). Target: Eddy ≥ 80 % of raw.
  * (iii) Latency: events produced at a fixed rate, each carrying its produce time, run Kafka → Eddy
  *       ($addFields) → Kafka; a consumer of the output topic records now − produce time. p50/p99 after a
  *       one-second warm-up.
@@ -28,6 +33,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { MongoClient, type AnyBulkWriteOperation, type Document, type ResumeToken } from "mongodb";
+import pg from "pg";
 import { ConnectorClients } from "../src/connectors/clients.ts";
 import { createSink, createSource } from "../src/connectors/factory.ts";
 import type { Doc } from "../src/mql/index.ts";
@@ -124,9 +130,20 @@ async function runEddy(
       return batch;
     },
   };
+  const commit = sink.commit;
   const countingSink: Sink = {
     operatorName: sink.operatorName,
     close: () => sink.close(),
+    // A sink that commits (PostgreSQL) has written nothing until its commit: the clock runs until then.
+    ...(commit
+      ? {
+          commit: async (marker: number, positions?: Doc) => {
+            await commit(marker, positions);
+            lastOutput = performance.now();
+          },
+          commitDue: () => sink.commitDue?.() ?? false,
+        }
+      : {}),
     async write(docs, context) {
       const t0 = performance.now();
       const result = await sink.write(docs, context);
@@ -336,6 +353,107 @@ async function changeStreamToMerge(uri: string) {
   }
 }
 
+// ---------------------------------------------------------------- (iv) change stream → PostgreSQL
+
+const POSTGRES_URL = process.env.DATABASE_URL ?? `postgres://postgres@${HOST}:${ports.postgres}/test`;
+
+async function rawChangeStreamToPostgres(client: MongoClient, db: string, token: ResumeToken, table: string) {
+  const sql = new pg.Client({ connectionString: POSTGRES_URL });
+  await sql.connect();
+  const stream = client.db(db).collection("events").watch([], { startAfter: token, maxAwaitTimeMS: 200 });
+  const statements = new Map<number, string>();
+  const statement = (rows: number) => {
+    let text = statements.get(rows);
+    if (!text) {
+      const tuples = Array.from({ length: rows }, (_, r) => `($${r * 3 + 1}, $${r * 3 + 2}, $${r * 3 + 3})`);
+      text = `INSERT INTO ${table} (id, v, name) VALUES ${tuples.join(", ")} ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v, name = EXCLUDED.name`;
+      statements.set(rows, text);
+    }
+    return text;
+  };
+  let copied = 0;
+  let first = 0;
+  try {
+    while (copied < DOCS) {
+      const values: unknown[] = [];
+      let rows = 0;
+      while (rows < BATCH) {
+        const event = await stream.tryNext();
+        if (!event) break;
+        const doc = (event as Document).fullDocument as Document;
+        values.push(doc._id, doc.v, doc.name);
+        rows++;
+        if (stream.bufferedCount() === 0) break;
+      }
+      if (rows === 0) continue;
+      if (first === 0) first = performance.now();
+      await sql.query("BEGIN");
+      await sql.query({ name: `raw_${rows}`, text: statement(rows), values });
+      await sql.query("COMMIT");
+      copied += rows;
+    }
+    return (performance.now() - first) / 1000;
+  } finally {
+    await stream.close();
+    await sql.end();
+  }
+}
+
+async function changeStreamToPostgres(uri: string) {
+  const client = new MongoClient(uri);
+  const sql = new pg.Client({ connectionString: POSTGRES_URL });
+  await sql.connect();
+  const db = uniqueName("bench_pg");
+  const tables: string[] = [];
+  const table = async (prefix: string) => {
+    const name = uniqueName(prefix);
+    await sql.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v int, name text)`);
+    tables.push(name);
+    return name;
+  };
+  try {
+    const token = await prepareChangeStream(client, db);
+    log(`(iv) inserted ${DOCS} documents into ${db}.events`);
+    const { rawSeconds, eddySeconds } = await alternate(
+      async () => rawChangeStreamToPostgres(client, db, token, await table("raw_pg")),
+      async () => {
+        const target = await table("eddy_pg");
+        return runEddy(
+          {
+            name: target,
+            pipeline: [
+              { $source: { connectionName: "c", db, coll: "events", config: { startAfter: token } } },
+              {
+                $emit: {
+                  connectionName: "pg",
+                  table: target,
+                  conflictColumns: ["id"],
+                  columns: { id: "fullDocument._id", v: "fullDocument.v", name: "fullDocument.name" },
+                },
+              },
+            ],
+          },
+          [
+            { name: "c", type: "Cluster", config: { uri } },
+            { name: "pg", type: "PostgreSQL", config: { connectionString: POSTGRES_URL } },
+          ],
+          DOCS,
+        );
+      },
+    );
+    return ratioRow("change stream → PostgreSQL upsert", DOCS, eddySeconds, rawSeconds, 0.8);
+  } finally {
+    for (const name of tables) await sql.query(`DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
+    await sql.query(`DELETE FROM eddy_offsets WHERE processor LIKE 'eddy_pg%'`).catch(() => undefined);
+    await sql.end();
+    await client
+      .db(db)
+      .dropDatabase()
+      .catch(() => undefined);
+    await client.close();
+  }
+}
+
 // ---------------------------------------------------------------- (iii) latency at a fixed rate
 
 async function latency(brokers: string[]) {
@@ -464,13 +582,14 @@ const { brokers, services } = await kafkaBrokers();
 let privateMongo: PrivateMongo | undefined;
 try {
   const external = process.env.MONGODB_URI;
-  if (!external && (args.only === undefined || args.only === "changestream"))
+  if (!external && (args.only === undefined || args.only === "changestream" || args.only === "postgres"))
     privateMongo = await startPrivateMongo({ persistent: false });
   const mongoUri = external ?? privateMongo?.uri ?? "";
   const wanted = (name: string) => args.only === undefined || args.only === name;
   const throughput = [];
   if (wanted("kafka")) throughput.push(await kafkaToKafka(brokers));
   if (wanted("changestream")) throughput.push(await changeStreamToMerge(mongoUri));
+  if (wanted("postgres")) throughput.push(await changeStreamToPostgres(mongoUri));
   const lat = wanted("latency") ? await latency(brokers) : undefined;
   const result = {
     throughput,

@@ -17,6 +17,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   restart: async () => (await import("./commands/processors.ts")).processorsShortcut("restart"),
   stats: async () => (await import("./commands/processors.ts")).processorsShortcut("stats"),
   jobs: async () => (await import("./commands/jobs.ts")).jobsCommand,
+  migrate: async () => (await import("./commands/migrate.ts")).migrateCommand,
+  validate: async () => (await import("./commands/validate.ts")).validateCommand,
 };
 
 /** Entry point of the `sp` command (bin/sp.js); returns the exit code. */

@@ -7,13 +7,15 @@ import { DocumentsSource } from "./documents/source.ts";
 import { JsonLinesSink } from "./file/sink.ts";
 import { MergeSink } from "./mongodb/merge-sink.ts";
 import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
+import { KafkaDlqWriter } from "./kafka/dlq-writer.ts";
+import { HttpsSink } from "./https/https-sink.ts";
 import { createLookupStage } from "./mongodb/lookup-stage.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
 import { UnavailableConnectorError } from "./errors.ts";
 import { required } from "./open-helpers.ts";
 import { CONNECTORS } from "./registry.ts";
-import type { ConnectorSpec } from "./spec.ts";
+import type { ConnectorSpec } from "./emit-form.ts";
 import type { Doc } from "../mql/index.ts";
 import type {
   ConnectionCatalog,
@@ -79,6 +81,8 @@ export async function createSink(
   if (!sink) return new JsonLinesSink(stdout, { operatorName: "StdoutSinkOperator" });
   if (options.dryRun) return new JsonLinesSink(stdout, { operatorName: sink.operatorName });
   if (sink.kind === "merge") return new MergeSink(required(clients).mongoClient(sink.connectionName), sink);
+  if (sink.kind === "connector" && sink.stage === "$https")
+    return new HttpsSink(sink, httpsConnection(catalog, sink.connectionName));
   const openSink = sink.kind === "emit" ? specOf(sink.type).openSink : undefined;
   if (sink.kind !== "emit" || !openSink) {
     throw new UnavailableConnectorError(
@@ -115,10 +119,13 @@ function settingsOf(catalog: ConnectionCatalog, name: string): Doc {
   return { ...entry, ...(entry?.config ?? {}) } as Doc;
 }
 
-/** `options.dlq` as a MongoDB collection, or undefined when the processor has none. */
+/** `options.dlq` as a MongoDB collection or a Kafka topic, or undefined when the processor has none. */
 export function createDlqWriter(plan: ProcessorPlan, clients: ConnectorClients): DlqWriter | undefined {
-  if (!plan.dlq) return undefined;
-  return new MongoDlqWriter(clients.mongoClient(plan.dlq.connectionName), plan.dlq);
+  const dlq = plan.dlq;
+  if (!dlq) return undefined;
+  if (dlq.topic !== undefined)
+    return new KafkaDlqWriter(clients.kafka(dlq.connectionName, `eddy-${plan.name}-dlq`), dlq.topic);
+  return new MongoDlqWriter(clients.mongoClient(dlq.connectionName), dlq);
 }
 
 /** The runtime's factory for connector-backed stages (`$lookup`, `$cachedLookup`, `$https`). */
@@ -147,5 +154,10 @@ function httpsConnection(catalog: ConnectionCatalog, name: string): HttpsConnect
       `connection '${name}' needs config.url, the base URL of the HTTP API`,
     );
   }
-  return { url: settings.url, headers: (settings.headers as Record<string, string> | undefined) ?? {} };
+  return {
+    url: settings.url,
+    headers: (settings.headers as Record<string, string> | undefined) ?? {},
+    ...(typeof settings.maxRetries === "number" ? { maxRetries: settings.maxRetries } : {}),
+    ...(typeof settings.retryDelayMs === "number" ? { retryDelayMs: settings.retryDelayMs } : {}),
+  };
 }

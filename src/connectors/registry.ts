@@ -12,8 +12,9 @@ import { file } from "./file/spec.ts";
 import { s3 } from "./s3/spec.ts";
 import { awsLambda } from "./aws-lambda/spec.ts";
 import { testLog } from "./test-log/spec.ts";
+import { postgresql } from "./postgresql/spec.ts";
 
-const SPECS: readonly ConnectorSpec[] = [cluster, kafka, sample, https, file, s3, awsLambda, testLog];
+const SPECS: readonly ConnectorSpec[] = [cluster, kafka, sample, https, file, s3, awsLambda, testLog, postgresql];
 
 /** The connector registry: what the planner, the connection validator, the factory and `sp schema` consult. */
 export const CONNECTORS: ConnectorCatalog & {

@@ -5,11 +5,9 @@
 import type { CompiledGroup, Doc, Evaluator, Predicate, Vars } from "../mql/index.ts";
 
 /** `{connectionName, db, coll}` as in `options.dlq`. */
-export interface DlqTarget {
-  readonly connectionName: string;
-  readonly db: string;
-  readonly coll: string;
-}
+export type DlqTarget =
+  | { readonly connectionName: string; readonly db: string; readonly coll: string; readonly topic?: undefined }
+  | { readonly connectionName: string; readonly topic: string; readonly db?: undefined; readonly coll?: undefined };
 
 /** A connection type's ASP name ("Cluster", "Kafka"…): the connector registry (`src/connectors/registry.ts`) lists them. */
 export type ConnectionType = string;
@@ -194,6 +192,10 @@ export type SinkPlan =
       readonly path: string;
       readonly connectionName: string;
       readonly options: Doc;
+      /** `$https`: compiled `path`, `parameters.*`, `headers.*` (as for the mid-pipeline stage). */
+      readonly evaluators?: Readonly<Record<string, Evaluator>>;
+      /** `$https` `payload`: the request body built from the document. */
+      readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
     };
 
 /** `$emit`: `type` is the connection type whose connector writes it; `options` as its spec typed them. */

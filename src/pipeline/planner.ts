@@ -94,14 +94,26 @@ function parseDefinition(
   return { name: name || options.defaultName, pipeline, options: opts };
 }
 
-/** `options.dlq: {connectionName, db, coll}` on a Cluster connection; `{}` means none. */
+/**
+ * `options.dlq: {connectionName, db, coll}` on a Cluster connection, or (an Eddy extension)
+ * `{connectionName, topic}` on a Kafka connection; `{}` means none.
+ */
 function readDlq(options: Doc, ctx: PlanContext): DlqTarget | undefined {
   const spec = Spec.open(options, "options", "options", ctx.issues, ["dlq", "tier"]);
   spec?.string("tier");
   if (!spec?.has("dlq") || (isPlainObject(options.dlq) && Object.keys(options.dlq).length === 0))
     return undefined;
-  const dlq = spec.object("dlq", ["connectionName", "db", "coll"]);
+  const dlq = spec.object("dlq", ["connectionName", "db", "coll", "topic"]);
   if (!dlq) return undefined;
+  const named = ctx.connections.get(String(dlq.raw("connectionName")));
+  if (named?.type === "Kafka" && dlq.has("topic")) {
+    const topic = dlq.string("topic", true);
+    for (const field of ["db", "coll"])
+      if (dlq.has(field)) dlq.error(field, `a Kafka dead letter queue takes a topic, not ${field}`);
+    if (topic === "") dlq.error("topic", "the dead letter queue topic must not be empty");
+    if (!topic || dlq.hasIssuesSinceOpen()) return undefined;
+    return { connectionName: named.name, topic };
+  }
   const db = dlq.string("db", true);
   const coll = dlq.string("coll", true);
   const connection = resolveConnection(
@@ -111,7 +123,8 @@ function readDlq(options: Doc, ctx: PlanContext): DlqTarget | undefined {
     ["Cluster"],
     "The dead letter queue must use an atlas connection",
   );
-  if (!connection || !db || !coll) return undefined;
+  if (dlq.has("topic")) dlq.error("topic", "a topic needs a Kafka connection for the dead letter queue");
+  if (!connection || !db || !coll || dlq.has("topic")) return undefined;
   return { connectionName: connection.name, db, coll };
 }
 

@@ -21,6 +21,8 @@ export function operatorErrorRecord(args: {
   doc: unknown;
   processorName: string;
   now: number;
+  /** Attempts a sink made before dead-lettering the document (an Eddy extension to the record). */
+  attempts?: number;
 }): Doc {
   const record: Doc = {};
   if (args.streamMeta !== undefined) record._stream_meta = args.streamMeta;
@@ -29,6 +31,7 @@ export function operatorErrorRecord(args: {
   if (args.doc !== undefined) record.doc = boundedDoc(args.doc);
   record.processorName = args.processorName;
   record.dlqTime = new Date(args.now);
+  if (args.attempts !== undefined) record.attempts = args.attempts;
   return record;
 }
 

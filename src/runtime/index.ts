@@ -1,7 +1,7 @@
 /** Public API of the stream runtime. */
 export { ProcessorRuntime, type RuntimeOptions } from "./runtime.ts";
 export type { Source, SourceBatch, SourceRecord } from "./source.ts";
-export type { Sink, SinkResult, SinkWriteContext } from "./sink.ts";
+export type { Sink, SinkFailure, SinkResult, SinkWriteContext } from "./sink.ts";
 export {
   DEFAULT_CHECKPOINT_INTERVAL_MS,
   MemoryCheckpointStore,

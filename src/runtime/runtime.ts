@@ -183,7 +183,11 @@ export class ProcessorRuntime {
         if (this.window) checkStateLimit(this.window.stateSize(), this.options.maxStateBytes);
         this.positions = next.positions;
         this.dirty = true;
-        if (this.clock.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.checkpoint();
+        if (
+          this.clock.now() - this.lastCheckpointAt >= this.checkpointIntervalMs ||
+          this.options.sink.commitDue?.()
+        )
+          await this.checkpoint();
       }
       // Graceful stop or end of input: everything processed so far is written, so record where that was.
       await this.writesSettled();
@@ -231,7 +235,7 @@ export class ProcessorRuntime {
     await sink.flush?.();
     if (!store) {
       // Nothing to save, but an exactly-once sink still shows its output only when it commits.
-      await sink.commit?.(newCommitMarker());
+      await sink.commit?.(newCommitMarker(), positions);
       this.lastCheckpointAt = this.clock.now();
       this.dirty = false;
       return;
@@ -248,7 +252,7 @@ export class ProcessorRuntime {
     await store.save(checkpoint);
     // Two-phase: the checkpoint is saved first, then the sink commits its marker with the output; after a
     // crash in between, the marker tells the checkpoint store which of its last two checkpoints counts.
-    if (marker !== undefined) await sink.commit?.(marker);
+    if (marker !== undefined) await sink.commit?.(marker, positions);
     const durationMillis = Math.round((performance.now() - startedAt) * 100) / 100;
     this.nextCheckpointId++;
     this.lastCheckpointAt = this.clock.now();
@@ -490,6 +494,7 @@ export class ProcessorRuntime {
           doc,
           processorName: this.plan.name,
           now: this.clock.now(),
+          attempts: failure.attempts,
         }),
         op,
       );

@@ -22,7 +22,12 @@ export interface Sink {
    * last commit visible at once, atomically with `marker`, which the checkpoint saved just before carries.
    * Output the sink accepted but never committed is discarded when the processor restarts.
    */
-  readonly commit?: (marker: number) => Promise<void>;
+  readonly commit?: (marker: number, positions?: Doc) => Promise<void>;
+  /**
+   * Optional, for sinks that commit (`commit`): true when the sink wants a checkpoint before the interval
+   * is up (PostgreSQL `$emit` holding `batchSize` rows). The runtime asks after every batch.
+   */
+  commitDue?(): boolean;
   close(): Promise<void>;
 }
 
@@ -38,5 +43,13 @@ export interface SinkWriteContext {
 export interface SinkResult {
   /** Bytes written (counted in `outputMessageSize`). */
   readonly bytes: number;
-  readonly failures?: readonly { readonly index: number; readonly message: string }[];
+  readonly failures?: readonly SinkFailure[];
+}
+
+/** A document the sink could not write: it goes to the DLQ. */
+export interface SinkFailure {
+  readonly index: number;
+  readonly message: string;
+  /** Attempts made before giving up, when the sink retried the document (recorded in the DLQ record). */
+  readonly attempts?: number;
 }

@@ -189,7 +189,7 @@ describe("$emit", () => {
       {
         path: "pipeline[1].$emit.connectionName",
         message:
-          "$emit needs a Kafka, Cluster (time series) or S3 connection (connection 'api' is of type Https)",
+          "$emit needs a Kafka, Cluster (time series), S3 or PostgreSQL connection (connection 'api' is of type Https)",
       },
       { path: "pipeline[1].$emit.to", message: "BSON field '$emit.to' is an unknown field." },
     ]);

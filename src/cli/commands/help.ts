@@ -20,6 +20,12 @@ run processors on a server (a workspace folder holds connections/*.json and proc
   list | start | stop | restart | stats shortcuts for sp processors <action>
   jobs list|retry|cancel                event-dispatch jobs of a server run with FC_MONGO_URL
 
+move off Atlas Triggers (docs/migrating-from-triggers.md):
+  migrate triggers EXPORT_DIR --out DIR convert an App Services export into a workspace folder
+  validate --left C.db.coll --right C.db.coll
+                                        compare the trigger-fed and the stream-fed copies
+  validate latency                      time probe documents until they reach both copies
+
   help [command]                        show this help, or a command's
 
 A typical session, in the workspace folder:

@@ -4,7 +4,7 @@
  * any other non-2xx fails the processor. Transient failures (network errors, timeouts, 429, 502–504) are
  * retried with exponential back-off first.
  */
-import type { Doc, Vars } from "../../mql/index.ts";
+import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
 import type { ConnectorStagePlan } from "../../pipeline/plan.ts";
 import { deadLetterDocument } from "../../runtime/context.ts";
 import { operatorFailureReason } from "../../runtime/dlq.ts";
@@ -20,6 +20,10 @@ export type HttpsStagePlan = ConnectorStagePlan;
 export interface HttpsConnection {
   readonly url: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Terminal `$https`: attempts per document before it is dead-lettered (connection `maxRetries`, default 3). */
+  readonly maxRetries?: number;
+  /** Terminal `$https`: wait before the second attempt, doubling (connection `retryDelayMs`, default 200). */
+  readonly retryDelayMs?: number;
 }
 
 export interface HttpsOptions {
@@ -29,7 +33,7 @@ export interface HttpsOptions {
 }
 
 /** Statuses ASP hands to `onError`; every other non-2xx fails the processor. */
-const ON_ERROR_STATUSES = new Set([400, 404, 410, 413, 414, 431]);
+export const ON_ERROR_STATUSES = new Set([400, 404, 410, 413, 414, 431]);
 const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const RESPONSE_VAR = "httpsResponse";
@@ -90,7 +94,6 @@ function httpsCaller(
   options: HttpsOptions,
 ): (doc: Doc, vars: Vars) => Promise<Outcome> {
   const o = stage.options;
-  const evaluators = stage.evaluators ?? {};
   const method = typeof o.method === "string" ? o.method : "GET";
   const onError = typeof o.onError === "string" ? o.onError : "dlq";
   const config = (o.config ?? {}) as Doc;
@@ -103,12 +106,7 @@ function httpsCaller(
       variables: [RESPONSE_VAR],
     },
   );
-  const prefixed = (prefix: string) =>
-    Object.entries(evaluators)
-      .filter(([key]) => key.startsWith(prefix))
-      .map(([key, evaluate]) => [key.slice(prefix.length), evaluate] as const);
-  const parameters = prefixed("parameters.");
-  const headers = prefixed("headers.");
+  const request = requestBuilder(stage, connection);
   const retries = options.retries ?? 3;
   const backoffMs = options.backoffMs ?? 200;
 
@@ -116,26 +114,7 @@ function httpsCaller(
     let url: string;
     let init: RequestInit;
     try {
-      url = joinUrl(connection.url, evaluators.path ? evaluators.path(doc, vars) : undefined);
-      const query = new URLSearchParams();
-      for (const [name, evaluate] of parameters) {
-        const value = evaluate(doc, vars);
-        if (value !== undefined && value !== null) query.append(name, String(value));
-      }
-      if ([...query].length > 0) url += (url.includes("?") ? "&" : "?") + query.toString();
-      const requestHeaders: Record<string, string> = { ...(connection.headers ?? {}) };
-      for (const [name, evaluate] of headers) {
-        const value = evaluate(doc, vars);
-        if (typeof value !== "string")
-          throw new DocumentRequestError(`header '${name}' must evaluate to a string`);
-        requestHeaders[name] = value;
-      }
-      init = { method, headers: requestHeaders };
-      if (BODY_METHODS.has(method)) {
-        const body = stage.payload ? stage.payload(doc, vars) : doc;
-        init.body = stringifyExtendedJson(body ?? {});
-        requestHeaders["content-type"] ??= "application/json";
-      }
+      ({ url, init } = request(doc, vars));
     } catch (error) {
       return { kind: "dlq", message: (error as Error).message };
     }
@@ -162,6 +141,53 @@ function httpsCaller(
       _stream_meta: { ...((doc._stream_meta as Doc | undefined) ?? {}), https: meta },
     };
     return { kind: "ok", doc: body === undefined ? withMeta : setResult(withMeta, { [RESPONSE_VAR]: body }) };
+  };
+}
+
+/**
+ * Builds the request of one document: URL (base + `path` + `parameters`), the connection's and the
+ * stage's `headers`, and for POST/PUT/PATCH the `payload` (or the document) as relaxed Extended JSON.
+ * Throws for a document whose path or headers do not evaluate to strings.
+ */
+export function requestBuilder(
+  stage: {
+    readonly options: Doc;
+    readonly evaluators?: Readonly<Record<string, Evaluator>>;
+    readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
+  },
+  connection: HttpsConnection,
+  defaultMethod = "GET",
+): (doc: Doc, vars: Vars) => { url: string; init: RequestInit } {
+  const evaluators = stage.evaluators ?? {};
+  const method = typeof stage.options.method === "string" ? stage.options.method : defaultMethod;
+  const prefixed = (prefix: string) =>
+    Object.entries(evaluators)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, evaluate]) => [key.slice(prefix.length), evaluate] as const);
+  const parameters = prefixed("parameters.");
+  const headers = prefixed("headers.");
+  return (doc, vars) => {
+    let url = joinUrl(connection.url, evaluators.path ? evaluators.path(doc, vars) : undefined);
+    const query = new URLSearchParams();
+    for (const [name, evaluate] of parameters) {
+      const value = evaluate(doc, vars);
+      if (value !== undefined && value !== null) query.append(name, String(value));
+    }
+    if ([...query].length > 0) url += (url.includes("?") ? "&" : "?") + query.toString();
+    const requestHeaders: Record<string, string> = { ...(connection.headers ?? {}) };
+    for (const [name, evaluate] of headers) {
+      const value = evaluate(doc, vars);
+      if (typeof value !== "string")
+        throw new DocumentRequestError(`header '${name}' must evaluate to a string`);
+      requestHeaders[name] = value;
+    }
+    const init: RequestInit = { method, headers: requestHeaders };
+    if (BODY_METHODS.has(method)) {
+      const body = stage.payload ? stage.payload(doc, vars) : doc;
+      init.body = stringifyExtendedJson(body ?? {});
+      requestHeaders["content-type"] ??= "application/json";
+    }
+    return { url, init };
   };
 }
 
@@ -237,7 +263,7 @@ function joinUrl(base: string, path: unknown): string {
   return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
 
-async function mapInOrder<T, R>(
+export async function mapInOrder<T, R>(
   items: readonly T[],
   limit: number,
   task: (item: T) => Promise<R>,

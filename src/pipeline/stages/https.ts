@@ -59,6 +59,8 @@ export function planHttps(
       path,
       connectionName: connection.name,
       options: spec.value,
+      evaluators,
+      ...(payload ? { payload } : {}),
     };
   }
   return {

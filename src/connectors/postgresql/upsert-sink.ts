@@ -1,0 +1,286 @@
+/**
+ * PostgreSQL `$emit` (an Eddy extension, see spec.ts): each batch becomes multi-row
+ * `INSERT … ON CONFLICT DO UPDATE` statements (and `DELETE`s for `config.deleteWhen`) inside one open
+ * transaction. The transaction commits at the processor's checkpoint, together with the checkpoint's
+ * marker and positions in the offsets table, so after a crash PostgreSQL holds exactly the output of the
+ * checkpoint the processor resumes from: nothing lost, nothing applied twice. The runtime checkpoints when
+ * `batchSize` rows are pending or the transaction is `batchIntervalMs` old (`commitDue`).
+ *
+ * A row PostgreSQL rejects (class 22 data exceptions, class 23 constraints) is found by halving the
+ * failed statement under savepoints and goes to the DLQ; the rest is written. Statements that fail
+ * transiently (deadlock, serialization, lock timeout) are retried `maxRetries` times in all; a row that
+ * still fails is dead-lettered with its `attempts`. A lost connection loses the open transaction, so it
+ * fails the run (retryable): the processor restarts from its last checkpoint.
+ */
+import { EJSON } from "bson";
+import type pg from "pg";
+import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
+import type { SinkPlan } from "../../pipeline/plan.ts";
+import { ConnectorError } from "../../runtime/errors.ts";
+import type { Sink, SinkFailure, SinkResult } from "../../runtime/sink.ts";
+import { messageOf } from "../retry.ts";
+import { connectPostgres } from "./connection.ts";
+import { isRowError, isTransientStatementError, postgresFailure, sqlState } from "./errors.ts";
+import { OffsetsTable } from "./offsets.ts";
+import { postgresEmitSettings, type PostgresEmitSettings } from "./emit-form.ts";
+import { rowsPerStatement, Statements } from "./statements.ts";
+import { toParameter, type ParameterValue } from "./values.ts";
+
+export type PostgresEmitPlan = Extract<SinkPlan, { kind: "emit" }>;
+
+export interface PostgresUpsertSinkOptions {
+  /** The offsets table's key: the processor's name. */
+  readonly processorName: string;
+  readonly clientConfig: pg.ClientConfig;
+  /** Wait before retrying a transiently failed statement (doubles each attempt; default 100 ms). */
+  readonly retryDelayMs?: number;
+  readonly now?: () => number;
+}
+
+/** One document as a row: parameter values in column order (key columns only for a delete). */
+interface Row {
+  readonly index: number;
+  readonly values: ParameterValue[];
+  readonly remove: boolean;
+}
+
+const NO_VARS: Vars = Object.freeze({});
+const SAVEPOINT = "eddy_rows";
+
+export class PostgresUpsertSink implements Sink {
+  readonly operatorName = "PostgresEmitOperator";
+  readonly commit: (marker: number, positions?: Doc) => Promise<void>;
+  private readonly settings: PostgresEmitSettings;
+  private readonly options: PostgresUpsertSinkOptions;
+  private readonly columns: ReadonlyArray<readonly [string, Evaluator]>;
+  private readonly deleteWhen: Evaluator | undefined;
+  private readonly keyIndexes: readonly number[];
+  private readonly statements: Statements;
+  private readonly offsets: OffsetsTable;
+  private readonly maxRows: number;
+  private readonly now: () => number;
+  private client: Promise<{ client: pg.Client; epoch: string }> | undefined;
+  private transactionOpenedAt: number | undefined;
+  private pendingRows = 0;
+
+  constructor(plan: PostgresEmitPlan, options: PostgresUpsertSinkOptions) {
+    this.settings = postgresEmitSettings(plan.options);
+    this.options = options;
+    this.now = options.now ?? Date.now;
+    const evaluators = plan.evaluators ?? {};
+    this.columns = this.settings.columns.map((column) => {
+      const evaluate = evaluators[`columns.${column}`];
+      if (!evaluate) throw new Error(`${plan.path}: column '${column}' has no compiled expression`);
+      return [column, evaluate] as const;
+    });
+    this.deleteWhen = evaluators["config.deleteWhen"];
+    this.keyIndexes = this.settings.conflictColumns.map((column) => this.settings.columns.indexOf(column));
+    this.statements = new Statements(this.settings);
+    this.offsets = new OffsetsTable(this.settings.offsetsTable, options.processorName);
+    this.maxRows = rowsPerStatement(this.settings, this.settings.batchSize);
+    this.commit = (marker, positions) => this.commitTransaction(marker, positions ?? {});
+  }
+
+  /** True when the open transaction holds `batchSize` rows or is `batchIntervalMs` old. */
+  commitDue(): boolean {
+    if (this.transactionOpenedAt === undefined) return false;
+    return (
+      this.pendingRows >= this.settings.batchSize ||
+      this.now() - this.transactionOpenedAt >= this.settings.batchIntervalMs
+    );
+  }
+
+  async write(docs: readonly Doc[]): Promise<SinkResult> {
+    const failures: SinkFailure[] = [];
+    const rows = this.toRows(docs, failures);
+    if (rows.length === 0) return failures.length > 0 ? { bytes: 0, failures } : { bytes: 0 };
+    const { client } = await this.connection();
+    try {
+      if (this.transactionOpenedAt === undefined) {
+        await client.query("BEGIN");
+        this.transactionOpenedAt = this.now();
+      }
+      const upserts = rows.filter((row) => !row.remove);
+      const deletes = rows.filter((row) => row.remove);
+      for (let i = 0; i < deletes.length; i += this.maxRows)
+        await this.apply(client, deletes.slice(i, i + this.maxRows), failures);
+      for (let i = 0; i < upserts.length; i += this.maxRows)
+        await this.apply(client, upserts.slice(i, i + this.maxRows), failures);
+    } catch (error) {
+      throw this.lost(error, `PostgreSQL $emit to ${this.settings.table} failed`);
+    }
+    this.pendingRows += rows.length;
+    let bytes = 0;
+    for (const row of rows) for (const value of row.values) bytes += sizeOf(value);
+    return failures.length > 0 ? { bytes, failures } : { bytes };
+  }
+
+  async close(): Promise<void> {
+    const opened = this.client;
+    this.client = undefined;
+    if (!opened) return;
+    const connection = await opened.catch(() => undefined);
+    if (!connection) return;
+    // Output that was never committed must not become visible: the next run writes it again.
+    if (this.transactionOpenedAt !== undefined)
+      await connection.client.query("ROLLBACK").catch(() => undefined);
+    this.transactionOpenedAt = undefined;
+    await connection.client.end().catch(() => undefined);
+  }
+
+  /** Rows by conflict key, the last document of the batch winning (one statement may not touch a row twice). */
+  private toRows(docs: readonly Doc[], failures: SinkFailure[]): Row[] {
+    const byKey = new Map<string, Row>();
+    docs.forEach((doc, index) => {
+      const vars = doc._stream_meta === undefined ? NO_VARS : { $stream: doc._stream_meta };
+      try {
+        const remove = this.deleteWhen ? this.deleteWhen(doc, vars) === true : false;
+        const values = this.columns.map(([, evaluate]) => toParameter(evaluate(doc, vars)));
+        const key = this.keyIndexes.map((i) => values[i]);
+        if (key.some((value) => value === null))
+          throw new Error(
+            `conflict columns ${this.settings.conflictColumns.join(", ")} must not be null or missing`,
+          );
+        const keyText = JSON.stringify(key);
+        byKey.delete(keyText); // re-inserted last, so the map keeps document order
+        byKey.set(keyText, { index, values: remove ? key : values, remove });
+      } catch (error) {
+        failures.push({ index, message: messageOf(error) });
+      }
+    });
+    return [...byKey.values()];
+  }
+
+  /**
+   * Runs one statement for `rows` under a savepoint. A rejected row is isolated by halving; a transient
+   * failure is retried, then halved; anything else (connection, missing table) is thrown.
+   */
+  private async apply(client: pg.Client, rows: readonly Row[], failures: SinkFailure[]): Promise<void> {
+    const remove = rows[0].remove;
+    const text = remove ? this.statements.delete(rows.length) : this.statements.upsert(rows.length);
+    // Named: PostgreSQL parses and plans a statement of this size once per connection.
+    const name = `eddy_${remove ? "delete" : "upsert"}_${rows.length}`;
+    const values: ParameterValue[] = [];
+    for (const row of rows) for (const value of row.values) values.push(value);
+    for (let attempt = 1; ; attempt++) {
+      await client.query(`SAVEPOINT ${SAVEPOINT}`);
+      try {
+        await client.query({ name, text, values });
+        await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        return;
+      } catch (error) {
+        await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+        await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        const transient = isTransientStatementError(error);
+        if (!transient && !isRowError(error)) throw error;
+        if (transient && attempt < this.settings.maxRetries) {
+          await sleep((this.options.retryDelayMs ?? 100) * 2 ** (attempt - 1));
+          continue;
+        }
+        if (rows.length === 1) {
+          failures.push({
+            index: rows[0].index,
+            message: `PostgreSQL rejected the row: ${messageOf(error)} (SQLSTATE ${sqlState(error)})`,
+            ...(transient ? { attempts: attempt } : {}),
+          });
+          return;
+        }
+        const half = Math.ceil(rows.length / 2);
+        await this.apply(client, rows.slice(0, half), failures);
+        await this.apply(client, rows.slice(half), failures);
+        return;
+      }
+    }
+  }
+
+  private async commitTransaction(marker: number, positions: Doc): Promise<void> {
+    const { client, epoch } = await this.connection();
+    try {
+      if (this.transactionOpenedAt === undefined) await client.query("BEGIN");
+      const current = await this.offsets.commitMarker(
+        client,
+        epoch,
+        marker,
+        EJSON.stringify(positions, { relaxed: false }),
+      );
+      if (!current) {
+        await client.query("ROLLBACK");
+        this.transactionOpenedAt = undefined;
+        throw new ConnectorError(
+          `PostgreSQL $emit to ${this.settings.table}: another run of processor '${this.options.processorName}' ` +
+            `took over the offsets row in ${this.settings.offsetsTable}; this run stops without committing`,
+          { retryable: false },
+        );
+      }
+      await client.query("COMMIT");
+      this.transactionOpenedAt = undefined;
+      this.pendingRows = 0;
+    } catch (error) {
+      throw this.lost(error, `PostgreSQL commit to ${this.settings.table} failed`);
+    }
+  }
+
+  /** The connection of this run: tables ensured and a new epoch taken (fencing earlier runs). */
+  private connection(): Promise<{ client: pg.Client; epoch: string }> {
+    this.client ??= (async () => {
+      let client: pg.Client | undefined;
+      try {
+        client = await connectPostgres(this.options.clientConfig);
+        await this.offsets.ensure(client);
+        if (this.settings.createTable) await client.query(this.statements.createTable());
+        const { epoch } = await this.offsets.fence(client);
+        return { client, epoch };
+      } catch (error) {
+        await client?.end().catch(() => undefined);
+        throw postgresFailure(error, `PostgreSQL $emit could not connect for ${this.settings.table}`);
+      }
+    })();
+    // A failed connection is not kept: the supervisor's restart builds a new sink anyway.
+    this.client.catch(() => (this.client = undefined));
+    return this.client;
+  }
+
+  /** After a failure inside the transaction, the connection is dropped: its transaction is gone. */
+  private lost(error: unknown, context: string): ConnectorError {
+    const failure = postgresFailure(error, context);
+    const opened = this.client;
+    this.client = undefined;
+    this.transactionOpenedAt = undefined;
+    this.pendingRows = 0;
+    void opened?.then(({ client }) => client.end()).catch(() => undefined);
+    return failure;
+  }
+}
+
+/**
+ * Recovery for `TwoPhaseCheckpoints`: fences earlier runs and returns the last marker committed with the
+ * output, or undefined when none was.
+ */
+export async function fenceAndReadPostgresMarker(
+  clientConfig: pg.ClientConfig,
+  offsetsTable: string,
+  processorName: string,
+): Promise<number | undefined> {
+  let client: pg.Client | undefined;
+  try {
+    client = await connectPostgres(clientConfig);
+    const offsets = new OffsetsTable(offsetsTable, processorName);
+    await offsets.ensure(client);
+    return (await offsets.fence(client)).marker;
+  } catch (error) {
+    throw postgresFailure(error, `PostgreSQL exactly-once recovery for processor '${processorName}' failed`);
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+}
+
+function sizeOf(value: ParameterValue): number {
+  if (value === null) return 0;
+  if (typeof value === "string") return value.length;
+  if (Buffer.isBuffer(value)) return value.length;
+  return 8;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
