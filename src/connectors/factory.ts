@@ -15,7 +15,7 @@ import type { ConnectorClients } from "./clients.ts";
 import { UnavailableConnectorError } from "./errors.ts";
 import { required } from "./open-helpers.ts";
 import { CONNECTORS } from "./registry.ts";
-import type { ConnectorSpec } from "./emit-form.ts";
+import type { ConnectorSpec } from "./spec.ts";
 import type { Doc } from "../mql/index.ts";
 import type {
   ConnectionCatalog,

@@ -2,7 +2,9 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Doc } from "../mql/index.ts";
-import { catalogOf, parseConnections } from "../pipeline/connections.ts";
+import { parseConnections } from "../connectors/connections.ts";
+import { CONNECTORS } from "../connectors/registry.ts";
+import { catalogOf } from "../pipeline/connections.ts";
 import { formatIssue, planProcessor, PlanError } from "../pipeline/index.ts";
 import type { Conversion } from "./convert.ts";
 import { migrationReport } from "./report.ts";
@@ -57,7 +59,7 @@ function lintAll(conversion: Conversion): Map<string, readonly string[]> {
   for (const item of conversion.triggers) {
     if (!item.processor) continue;
     try {
-      planProcessor(item.processor, { connections: catalog, ephemeral: false });
+      planProcessor(item.processor, { connections: catalog, connectors: CONNECTORS, ephemeral: false });
     } catch (error) {
       if (!(error instanceof PlanError)) throw error;
       problems.set(item.trigger.name, error.errors.map(formatIssue));

@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import type { Doc } from "../../mql/index.ts";
-import { ConnectorConfigError } from "../clients.ts";
+import { UnavailableConnectorError } from "../errors.ts";
 
 export function postgresClientConfig(connectionName: string, settings: Doc): pg.ClientConfig {
   const connectionString = settings.connectionString ?? settings.uri ?? settings.url;
@@ -19,7 +19,7 @@ export function postgresClientConfig(connectionName: string, settings: Doc): pg.
     if (typeof settings.password === "string") config.password = settings.password;
     if (typeof settings.database === "string") config.database = settings.database;
   } else {
-    throw new ConnectorConfigError(
+    throw new UnavailableConnectorError(
       `connection '${connectionName}' needs config.connectionString, e.g. "postgres://user:{{PG_PASSWORD}}@host:5432/db"`,
     );
   }

@@ -64,7 +64,7 @@ export class PostgresUpsertSink implements Sink {
   private pendingRows = 0;
 
   constructor(plan: PostgresEmitPlan, options: PostgresUpsertSinkOptions) {
-    this.settings = postgresEmitSettings(plan.options);
+    this.settings = postgresEmitSettings(plan.options as Doc);
     this.options = options;
     this.now = options.now ?? Date.now;
     const evaluators = plan.evaluators ?? {};

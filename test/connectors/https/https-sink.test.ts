@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 import { DocumentsSource } from "../../../src/connectors/documents/source.ts";
 import { HttpsSink, type HttpsSinkPlan } from "../../../src/connectors/https/https-sink.ts";
 import type { Doc } from "../../../src/mql/index.ts";
@@ -17,7 +18,7 @@ function sinkPlan(https: Doc) {
       name: "hooks",
       pipeline: [{ $source: { documents: [] } }, { $https: { connectionName: "api", ...https } }],
     },
-    { connections: catalog },
+    { connections: catalog, connectors: CONNECTORS },
   );
   if (plan.sink?.kind !== "connector") throw new Error("expected a terminal $https");
   return { plan, sink: plan.sink as HttpsSinkPlan };

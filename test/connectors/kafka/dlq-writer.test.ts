@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConnectorClients } from "../../../src/connectors/clients.ts";
 import { createDlqWriter } from "../../../src/connectors/factory.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 import { DocumentsSource } from "../../../src/connectors/documents/source.ts";
 import { JsonLinesSink } from "../../../src/connectors/file/sink.ts";
 import { formatIssue, MapConnectionCatalog, planProcessor, PlanError } from "../../../src/pipeline/index.ts";
@@ -21,7 +22,7 @@ describe("options.dlq on a Kafka connection", () => {
       try {
         planProcessor(
           { name: "p", pipeline: [{ $source: { documents: [] } }], options: { dlq } },
-          { connections: catalog(), ephemeral: true },
+          { connections: catalog(), connectors: CONNECTORS, ephemeral: true },
         );
         return [];
       } catch (error) {
@@ -48,12 +49,12 @@ describe("options.dlq on a Kafka connection", () => {
         ],
         options: { dlq: { connectionName: "kafka", topic } },
       },
-      { connections: catalog(), ephemeral: true },
+      { connections: catalog(), connectors: CONNECTORS, ephemeral: true },
     );
     const clients = new ConnectorClients(catalog());
     const dlq = createDlqWriter(plan, clients);
     const runtime = new ProcessorRuntime(plan, {
-      source: new DocumentsSource(plan.source.kind === "documents" ? (plan.source.documents as never) : []),
+      source: new DocumentsSource([{ d: "1" }, { d: "not a number" }]),
       sink: new JsonLinesSink(new PassThrough(), { operatorName: "StdoutSinkOperator" }),
       dlq,
     });
