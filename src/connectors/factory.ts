@@ -14,6 +14,8 @@ import { fenceAndReadMarker } from "./kafka/transactions.ts";
 import { createLookupStage } from "./mongodb/lookup-stage.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import { ConnectorClients } from "./clients.ts";
+import { readOtlpConfig } from "./otlp/config.ts";
+import { OtlpSource } from "./otlp/source.ts";
 import { randomUUID } from "node:crypto";
 import type { ResumeToken } from "mongodb";
 import type { Doc } from "../mql/index.ts";
@@ -84,6 +86,21 @@ export function createSource(
         tuning: required(clients).kafkaConsumerTuning(source.connectionName),
         startOffsets: positions.offsets as Record<string, string> | undefined,
       });
+    case "otlp": {
+      const { config, problems } = readOtlpConfig(
+        source.connectionName,
+        catalog.get(source.connectionName)?.config,
+      );
+      if (problems.length > 0) {
+        throw new UnavailableConnectorError(
+          `connection '${source.connectionName}': ${problems.map((p) => `config.${p.path}: ${p.message}`).join("; ")}`,
+        );
+      }
+      return new OtlpSource(source.connectionName, config, source.signal, {
+        readerId: plan.name,
+        offset: numberOption(positions, "offset"),
+      });
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { PlanError, parseConnections } from "../pipeline/index.ts";
 import type { ConnectionEntry } from "../pipeline/plan.ts";
 import { kafkaClientOptions } from "../connectors/kafka/connection.ts";
 import { SAMPLE_DATASETS } from "../connectors/sample/source.ts";
+import { readOtlpConfig } from "../connectors/otlp/config.ts";
 import { typeName, type Problem } from "./errors.ts";
 
 const PLACEHOLDER = /\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}/;
@@ -122,6 +123,10 @@ function settingsProblems(entry: ConnectionEntry, body: Doc): Problem[] {
       break;
     case "Sample":
       sampleProblems(entry.name, settings, body, problems);
+      break;
+    case "OTLP":
+      for (const problem of readOtlpConfig(entry.name, entry.config).problems)
+        problems.push(problemAt(body, settingPath(body, problem.path), problem.message));
       break;
     default:
       break;

@@ -22,6 +22,7 @@ const TYPE_ALIASES: Readonly<Record<string, ConnectionType>> = {
   s3: "S3",
   awslambda: "AWSLambda",
   testlog: "TestLog",
+  otlp: "OTLP",
 };
 
 /** Keys that identify an entry rather than configure it. */

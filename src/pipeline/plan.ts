@@ -17,7 +17,7 @@ export interface DlqTarget {
  * validate; their connectors may not exist yet.
  */
 export type ConnectionType =
-  "Cluster" | "Kafka" | "Sample" | "Https" | "File" | "S3" | "AWSLambda" | "TestLog";
+  "Cluster" | "Kafka" | "Sample" | "Https" | "File" | "S3" | "AWSLambda" | "TestLog" | "OTLP";
 
 /** One registered connection. `config` holds the type's settings (clusterName/uri, bootstrapServers, url, path…). */
 export interface ConnectionEntry {
@@ -60,6 +60,12 @@ export type SourcePlan =
   | (SourceCommon & { readonly kind: "documents"; readonly documents: readonly Doc[] | Evaluator })
   | (SourceCommon & { readonly kind: "sample"; readonly connectionName: string; readonly dataset: string })
   | (SourceCommon & { readonly kind: "file"; readonly connectionName: string })
+  /** Eddy's OTLP/HTTP receiver (`src/connectors/otlp/`): one signal's records, in the order accepted. */
+  | (SourceCommon & {
+      readonly kind: "otlp";
+      readonly connectionName: string;
+      readonly signal: "traces" | "metrics" | "logs";
+    })
   | (SourceCommon & {
       readonly kind: "changeStream";
       readonly connectionName: string;

@@ -6,6 +6,7 @@ import { Spec } from "../spec.ts";
 import { CHANGE_STREAM_FIELDS, planChangeStreamSource } from "./source-change-stream.ts";
 import { resolveFormConnection } from "./open-stage.ts";
 import { KAFKA_FIELDS, planKafkaSource } from "./source-kafka.ts";
+import { OTLP_FIELDS, planOtlpSource } from "./source-otlp.ts";
 
 /** Fields every `$source` variant accepts. */
 export const COMMON_SOURCE_FIELDS = [
@@ -39,9 +40,9 @@ export function planSource(value: unknown, path: string, ctx: PlanContext): Sour
     path,
     ctx,
     "$source",
-    ["Cluster", "Kafka", "Sample", "File"],
-    "$source needs a Cluster (change stream), Kafka, Sample or File connection",
-    [...COMMON_SOURCE_FIELDS, ...CHANGE_STREAM_FIELDS, ...KAFKA_FIELDS],
+    ["Cluster", "Kafka", "Sample", "File", "OTLP"],
+    "$source needs a Cluster (change stream), Kafka, Sample, File or OTLP connection",
+    [...COMMON_SOURCE_FIELDS, ...CHANGE_STREAM_FIELDS, ...KAFKA_FIELDS, ...OTLP_FIELDS],
   );
   if (!connection) return undefined;
   switch (connection.type) {
@@ -49,6 +50,8 @@ export function planSource(value: unknown, path: string, ctx: PlanContext): Sour
       return planChangeStreamSource(value, path, ctx, connection.name);
     case "Kafka":
       return planKafkaSource(value, path, ctx, connection.name);
+    case "OTLP":
+      return planOtlpSource(value, path, ctx, connection.name);
     case "Sample": {
       const spec = Spec.open(value, path, "$source", ctx.issues, COMMON_SOURCE_FIELDS);
       const common = spec && planSourceCommon(spec, ctx);
