@@ -13,6 +13,7 @@ import {
   attributes,
   countValue,
   doubleValue,
+  has,
   idHex,
   intValue,
   isZeroId,
@@ -141,7 +142,8 @@ function mapSpan(span: Record<string, unknown>, ctx: ScopeContext, path: string,
   }
   const kind = intValue(span.kind, `${path}.kind`);
   const status = message(span.status, `${path}.status`);
-  const durationNanos = end.nanos.subtract(start.nanos);
+  // Below 2^53 ns (104 days): a plain number.
+  const durationNanos = end.nanos.subtract(start.nanos).toNumber();
   const doc: Doc = {
     _id: traceId + spanId,
     traceId,
@@ -154,7 +156,7 @@ function mapSpan(span: Record<string, unknown>, ctx: ScopeContext, path: string,
     startTimeUnixNano: start.nanos,
     endTimeUnixNano: end.nanos,
     durationNanos,
-    durationMs: durationNanos.toNumber() / 1e6,
+    durationMs: durationNanos / 1e6,
     attributes: attributes(span.attributes, `${path}.attributes`),
     status: {
       code: statusCode(intValue(status?.code, `${path}.status.code`)),
@@ -239,7 +241,7 @@ const POINT_KINDS: readonly PointKind[] = ["gauge", "sum", "histogram", "exponen
 
 function mapMetric(metric: Record<string, unknown>, ctx: ScopeContext, path: string, out: Collector): void {
   const name = stringValue(metric.name, `${path}.name`);
-  const kind = POINT_KINDS.find((candidate) => metric[candidate] != null);
+  const kind = POINT_KINDS.find((candidate) => has(metric, candidate));
   const data = kind && message(metric[kind], `${path}.${kind}`);
   const points = data ? list(data.dataPoints, `${path}.${kind}.dataPoints`) : [];
   if (!kind || !data) {
@@ -314,7 +316,7 @@ const POINT_FIELDS: Readonly<
     optionalDouble(point, doc, "max", path);
     doc.scale = intValue(point.scale, `${path}.scale`);
     doc.zeroCount = countValue(point.zeroCount, `${path}.zeroCount`);
-    if (point.zeroThreshold != null)
+    if (has(point, "zeroThreshold"))
       doc.zeroThreshold = doubleValue(point.zeroThreshold, `${path}.zeroThreshold`);
     for (const side of ["positive", "negative"] as const) {
       const buckets = message(point[side], `${path}.${side}`);
@@ -329,18 +331,18 @@ const POINT_FIELDS: Readonly<
   },
   summary(point, doc, path) {
     doc.count = countValue(point.count, `${path}.count`);
-    doc.sum = point.sum == null ? 0 : doubleValue(point.sum, `${path}.sum`);
+    doc.sum = !has(point, "sum") ? 0 : doubleValue(point.sum, `${path}.sum`);
     doc.quantileValues = list(point.quantileValues, `${path}.quantileValues`).map((q, i) => ({
-      quantile: q.quantile == null ? 0 : doubleValue(q.quantile, `${path}.quantileValues[${i}].quantile`),
-      value: q.value == null ? 0 : doubleValue(q.value, `${path}.quantileValues[${i}].value`),
+      quantile: !has(q, "quantile") ? 0 : doubleValue(q.quantile, `${path}.quantileValues[${i}].quantile`),
+      value: !has(q, "value") ? 0 : doubleValue(q.value, `${path}.quantileValues[${i}].value`),
     }));
   },
 };
 
 /** Gauge and sum points: `asDouble` or `asInt` as `value`. */
 function numberPoint(point: Record<string, unknown>, doc: Doc, path: string): void {
-  if (point.asDouble != null) doc.value = doubleValue(point.asDouble, `${path}.asDouble`);
-  else if (point.asInt != null) doc.value = countValue(point.asInt, `${path}.asInt`, false);
+  if (has(point, "asDouble")) doc.value = doubleValue(point.asDouble, `${path}.asDouble`);
+  else if (has(point, "asInt")) doc.value = countValue(point.asInt, `${path}.asInt`, false);
   else doc.value = null;
 }
 
@@ -350,9 +352,9 @@ function exemplar(e: Record<string, unknown>, path: string): Doc {
     time: time.date,
     timeUnixNano: time.nanos,
     value:
-      e.asDouble != null
+      has(e, "asDouble")
         ? doubleValue(e.asDouble, `${path}.asDouble`)
-        : e.asInt != null
+        : has(e, "asInt")
           ? countValue(e.asInt, `${path}.asInt`, false)
           : null,
     filteredAttributes: attributes(e.filteredAttributes, `${path}.filteredAttributes`),
@@ -365,7 +367,7 @@ function exemplar(e: Record<string, unknown>, path: string): Doc {
 }
 
 function optionalDouble(point: Record<string, unknown>, doc: Doc, field: string, path: string): void {
-  if (point[field] != null) doc[field] = doubleValue(point[field], `${path}.${field}`);
+  if (has(point, field)) doc[field] = doubleValue(point[field], `${path}.${field}`);
 }
 
 function numbers<T>(value: unknown, path: string, convert: (v: unknown, p: string) => T): T[] {

@@ -59,6 +59,7 @@ export class OtlpReceiver {
   private readonly config: OtlpConfig;
   private readonly logger: Logger;
   private readonly name: string;
+  private closing: Promise<void> | undefined;
 
   private constructor(name: string, config: OtlpConfig, spools: Record<Signal, Spool>, logger: Logger) {
     this.name = name;
@@ -132,6 +133,12 @@ export class OtlpReceiver {
   }
 
   async close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -23,11 +23,21 @@ const isLongBits = (value: unknown): value is LongBits =>
 const HEX = /^[0-9a-fA-F]*$/;
 
 /**
+ * Whether a field was sent: protobufjs keeps absent fields' defaults (also of oneof members) on the
+ * prototype, so only own properties count; JSON objects have only own properties.
+ */
+export function has(object: Record<string, unknown>, field: string): boolean {
+  return Object.hasOwn(object, field) && object[field] != null;
+}
+
+/**
  * An id of `bytes` length as lowercase hex; "" when absent or empty. Protobuf gives a Buffer, OTLP/JSON a hex
  * string (the specification's JSON mapping, not base64).
  */
 export function idHex(value: unknown, bytes: number, path: string): string {
   if (value === undefined || value === null) return "";
+  // protobufjs leaves an absent bytes field as its default, an empty array.
+  if (Array.isArray(value) && value.length === 0) return "";
   if (typeof value === "string") {
     if (value === "") return "";
     if (value.length !== bytes * 2 || !HEX.test(value))
@@ -138,21 +148,21 @@ export function message(value: unknown, path: string): Record<string, unknown> |
 export function anyValue(value: unknown, path: string): unknown {
   const any = message(value, path);
   if (!any) return null;
-  if (any.stringValue != null) return stringValue(any.stringValue, `${path}.stringValue`);
-  if (any.intValue != null) return countValue(any.intValue, `${path}.intValue`, false);
-  if (any.doubleValue != null) return doubleValue(any.doubleValue, `${path}.doubleValue`);
-  if (any.boolValue != null) {
+  if (has(any, "stringValue")) return stringValue(any.stringValue, `${path}.stringValue`);
+  if (has(any, "intValue")) return countValue(any.intValue, `${path}.intValue`, false);
+  if (has(any, "doubleValue")) return doubleValue(any.doubleValue, `${path}.doubleValue`);
+  if (has(any, "boolValue")) {
     if (typeof any.boolValue !== "boolean")
       throw new OtlpInputError(`${path}.boolValue: expected a boolean, got ${JSON.stringify(any.boolValue)}`);
     return any.boolValue;
   }
-  if (any.arrayValue != null) {
+  if (has(any, "arrayValue")) {
     const values = list(message(any.arrayValue, `${path}.arrayValue`)?.values, `${path}.arrayValue.values`);
     return values.map((item, i) => anyValue(item, `${path}.arrayValue.values[${i}]`));
   }
-  if (any.kvlistValue != null)
+  if (has(any, "kvlistValue"))
     return attributes(message(any.kvlistValue, `${path}.kvlistValue`)?.values, `${path}.kvlistValue.values`);
-  if (any.bytesValue != null) {
+  if (has(any, "bytesValue")) {
     const bytes = any.bytesValue;
     if (bytes instanceof Uint8Array) return new Binary(bytes);
     if (typeof bytes === "string") return new Binary(Buffer.from(bytes, "base64"));
