@@ -351,12 +351,11 @@ function exemplar(e: Record<string, unknown>, path: string): Doc {
   const doc: Doc = {
     time: time.date,
     timeUnixNano: time.nanos,
-    value:
-      has(e, "asDouble")
-        ? doubleValue(e.asDouble, `${path}.asDouble`)
-        : has(e, "asInt")
-          ? countValue(e.asInt, `${path}.asInt`, false)
-          : null,
+    value: has(e, "asDouble")
+      ? doubleValue(e.asDouble, `${path}.asDouble`)
+      : has(e, "asInt")
+        ? countValue(e.asInt, `${path}.asInt`, false)
+        : null,
     filteredAttributes: attributes(e.filteredAttributes, `${path}.filteredAttributes`),
   };
   const traceId = idHex(e.traceId, 16, `${path}.traceId`);

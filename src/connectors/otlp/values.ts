@@ -84,8 +84,20 @@ export interface NanoTime {
 }
 
 export function nanoTime(value: unknown, path: string): NanoTime {
-  const nanos = int64(value, path);
-  return { nanos: Long.fromBigInt(nanos), date: new Date(Number(nanos / 1_000_000n)) };
+  // protobuf's fixed64 arrives as bits: no BigInt on the hot path.
+  const bits = isLongBits(value) ? value : Long.fromBigInt(int64(value, path), true);
+  return { nanos: Long.fromBits(bits.low, bits.high), date: new Date(floorMillis(bits.low, bits.high)) };
+}
+
+/**
+ * floor((high·2^32 + low) / 10^6) exactly in doubles: high = qh·10^6 + rh, so the quotient is
+ * qh·2^32 + floor((rh·2^32 + low) / 10^6), every term below 2^53.
+ */
+function floorMillis(low: number, high: number): number {
+  const h = high >>> 0;
+  const qh = Math.floor(h / 1_000_000);
+  const rh = h - qh * 1_000_000;
+  return qh * 4294967296 + Math.floor((rh * 4294967296 + (low >>> 0)) / 1_000_000);
 }
 
 /** A count or other 64-bit integer as a document value: a number when exact, else a Long. */
@@ -145,8 +157,15 @@ export function message(value: unknown, path: string): Record<string, unknown> |
  * An AnyValue as a document value: string, boolean, number (int64 beyond 2^53 as Long), array, sub-document
  * for a kvlist, BSON binary for bytes; null when empty.
  */
-export function anyValue(value: unknown, path: string): unknown {
-  const any = message(value, path);
+export function anyValue(value: unknown, listPath: string, index?: number): unknown {
+  // The path is built only when something is wrong (this runs for every attribute).
+  const any =
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  if (any && typeof any.stringValue === "string" && Object.hasOwn(any, "stringValue")) return any.stringValue;
+  const path = index === undefined ? listPath : `${listPath}[${index}].value`;
+  if (!any) return message(value, path) ?? null;
   if (!any) return null;
   if (has(any, "stringValue")) return stringValue(any.stringValue, `${path}.stringValue`);
   if (has(any, "intValue")) return countValue(any.intValue, `${path}.intValue`, false);
@@ -177,8 +196,8 @@ export function attributes(value: unknown, path: string): Doc {
   const items = list(value, path);
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
-    const key = stringValue(item.key, `${path}[${i}].key`);
-    const entry = anyValue(item.value, `${path}[${i}].value`);
+    const key = typeof item.key === "string" ? item.key : stringValue(item.key, `${path}[${i}].key`);
+    const entry = anyValue(item.value, path, i);
     // "__proto__" is a legal attribute name: define it instead of setting the prototype.
     if (key === "__proto__")
       Object.defineProperty(doc, key, { value: entry, enumerable: true, writable: true });

@@ -234,7 +234,7 @@ describe("OTLP receiver: authentication and rate limits", () => {
   it("401 without credentials or with wrong ones; bearer tokens and API keys both work", async () => {
     const none = await send({});
     expect(none.status).toBe(401);
-    expect((await none.json()).message).toMatch(/Authorization: Bearer/);
+    expect(((await none.json()) as { message: string }).message).toMatch(/Authorization: Bearer/);
     expect((await send({ authorization: "Bearer nope" })).status).toBe(401);
     expect((await send({ authorization: "Bearer s3cret" })).status).toBe(200);
     expect((await send({ "x-api-key": "key-1" })).status).toBe(200);
