@@ -24,7 +24,11 @@ import { parseArgs } from "node:util";
 import { context, trace } from "@opentelemetry/api";
 import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { MongoClient } from "mongodb";
 import { ConnectorClients } from "../src/connectors/clients.ts";
 import { createSink, createSource } from "../src/connectors/factory.ts";
@@ -58,7 +62,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function makeBodies(count: number): Uint8Array[] {
   const memory = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ "service.name": "bench", "service.version": "1.0.0", "host.name": "h1" }),
+    resource: resourceFromAttributes({
+      "service.name": "bench",
+      "service.version": "1.0.0",
+      "host.name": "h1",
+    }),
     spanProcessors: [new SimpleSpanProcessor(memory)],
   });
   const tracer = provider.getTracer("bench-scope", "1.0.0");
@@ -66,7 +74,12 @@ function makeBodies(count: number): Uint8Array[] {
   for (let b = 0; b < count; b++) {
     for (let i = 0; i < SPANS_PER_BATCH / 2; i++) {
       const parent = tracer.startSpan("GET /api/orders", {
-        attributes: { "http.method": "GET", "http.route": "/api/orders", "http.status_code": 200, "user.id": i },
+        attributes: {
+          "http.method": "GET",
+          "http.route": "/api/orders",
+          "http.status_code": 200,
+          "user.id": i,
+        },
       });
       const child = tracer.startSpan(
         "SELECT orders",
@@ -85,7 +98,11 @@ function makeBodies(count: number): Uint8Array[] {
 async function post(url: string, body: Uint8Array): Promise<number> {
   const started = performance.now();
   for (;;) {
-    const response = await fetch(url, { method: "POST", body, headers: { "content-type": "application/x-protobuf" } });
+    const response = await fetch(url, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-protobuf" },
+    });
     if (response.status === 200 && (await response.arrayBuffer())) return performance.now() - started;
     if (response.status !== 429 && response.status !== 503)
       throw new Error(`HTTP ${response.status}: ${Buffer.from(await response.arrayBuffer()).toString()}`);
@@ -103,7 +120,12 @@ async function sendAll(url: string, bodies: Uint8Array[]): Promise<void> {
   );
 }
 
-async function waitForCount(client: MongoClient, db: string, coll: string, expected: number): Promise<number> {
+async function waitForCount(
+  client: MongoClient,
+  db: string,
+  coll: string,
+  expected: number,
+): Promise<number> {
   for (;;) {
     const count = await client.db(db).collection(coll).estimatedDocumentCount();
     if (count >= expected) return performance.now();
@@ -208,7 +230,9 @@ try {
   log(`generating ${BATCHES * 2 + latencyBatches + 10} batches of ${SPANS_PER_BATCH} spans with the SDK…`);
   const bodies = makeBodies(BATCHES * 2 + latencyBatches + 10);
   const cost = decodingCost(bodies);
-  log(`decoding: ${cost.decodeMicrosPerSpan} µs/span, decode + map: ${cost.decodeAndMapMicrosPerSpan} µs/span`);
+  log(
+    `decoding: ${cost.decodeMicrosPerSpan} µs/span, decode + map: ${cost.decodeAndMapMicrosPerSpan} µs/span`,
+  );
   const expected = BATCHES * SPANS_PER_BATCH;
 
   // (i) baseline

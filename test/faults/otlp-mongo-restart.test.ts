@@ -53,7 +53,9 @@ describe("OTLP ingest while MongoDB restarts", () => {
   it("acknowledged spans all reach MongoDB exactly once after it comes back", async () => {
     const name = uniqueName("otel_fault");
     const rawConfig = { port: 0, spool: { dir } };
-    const lease: ReceiverLease = await acquireReceiver(name, readOtlpConfig(name, rawConfig).config, { lingerMs: 0 });
+    const lease: ReceiverLease = await acquireReceiver(name, readOtlpConfig(name, rawConfig).config, {
+      lingerMs: 0,
+    });
     const { supervisor } = await superviseProcessor(
       {
         name: "otlp_fault",
@@ -107,7 +109,11 @@ describe("OTLP ingest while MongoDB restarts", () => {
     }
     const expected = acknowledged.size;
     for (let i = 0; i < 600 && (await traces().countDocuments()) < expected; i++) await sleep(200);
-    const ids = (await traces().find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id as string);
+    const ids = (
+      await traces()
+        .find({}, { projection: { _id: 1 } })
+        .toArray()
+    ).map((d) => d._id as string);
     expect(ids.length).toBe(expected);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(acknowledged.has(id)).toBe(true);

@@ -22,7 +22,6 @@ import {
   nanoTime,
   OtlpInputError,
   stringValue,
-  type NanoTime,
 } from "./values.ts";
 
 /** One mapped record and its event time (epoch ms), the source's timestamp for windows. */
@@ -49,21 +48,21 @@ export function mapRequest(signal: Signal, request: unknown, receivedAt: number)
   const out = new Collector();
   switch (signal) {
     case "traces":
-      forEachScope(root.resourceSpans, "resourceSpans", "scopeSpans", out, (scope, ctx, path) =>
+      forEachScope(root.resourceSpans, "resourceSpans", "scopeSpans", (scope, ctx, path) =>
         list(scope.spans, `${path}.spans`).forEach((span, i) =>
           mapSpan(span, ctx, `${path}.spans[${i}]`, out),
         ),
       );
       break;
     case "logs":
-      forEachScope(root.resourceLogs, "resourceLogs", "scopeLogs", out, (scope, ctx, path) =>
+      forEachScope(root.resourceLogs, "resourceLogs", "scopeLogs", (scope, ctx, path) =>
         list(scope.logRecords, `${path}.logRecords`).forEach((record, i) =>
           mapLogRecord(record, ctx, `${path}.logRecords[${i}]`, receivedAt, out),
         ),
       );
       break;
     case "metrics":
-      forEachScope(root.resourceMetrics, "resourceMetrics", "scopeMetrics", out, (scope, ctx, path) =>
+      forEachScope(root.resourceMetrics, "resourceMetrics", "scopeMetrics", (scope, ctx, path) =>
         list(scope.metrics, `${path}.metrics`).forEach((metric, i) =>
           mapMetric(metric, ctx, `${path}.metrics[${i}]`, out),
         ),
@@ -97,7 +96,6 @@ function forEachScope(
   resources: unknown,
   resourceField: string,
   scopeField: string,
-  out: Collector,
   each: (scope: Record<string, unknown>, ctx: ScopeContext, path: string) => void,
 ): void {
   list(resources, resourceField).forEach((resourceItem, r) => {
@@ -119,7 +117,6 @@ function forEachScope(
       each(scopeItem, { serviceName, resource, scope, key }, path);
     });
   });
-  void out;
 }
 
 function common(ctx: ScopeContext, doc: Doc): Doc {

@@ -97,7 +97,11 @@ describe("OTLP receiver: bad input", () => {
   });
 
   it("415 for a content type OTLP does not define, and for an unknown Content-Encoding", async () => {
-    await refused(await post("/v1/traces", "x", { "content-type": "text/plain" }), 415, /Content-Type 'text\/plain'/);
+    await refused(
+      await post("/v1/traces", "x", { "content-type": "text/plain" }),
+      415,
+      /Content-Type 'text\/plain'/,
+    );
     await refused(
       await post("/v1/traces", "{}", { "content-type": "application/json", "content-encoding": "br" }),
       415,
@@ -111,7 +115,11 @@ describe("OTLP receiver: bad input", () => {
       400,
       /not valid JSON.*line 1/,
     );
-    await refused(await post("/v1/traces", "[1]", { "content-type": "application/json" }), 400, /must be a JSON object/);
+    await refused(
+      await post("/v1/traces", "[1]", { "content-type": "application/json" }),
+      400,
+      /must be a JSON object/,
+    );
   });
 
   it("400 for invalid ids and ill-typed fields, naming the JSON path", async () => {
@@ -129,7 +137,9 @@ describe("OTLP receiver: bad input", () => {
       /startTimeUnixNano: expected a 64-bit unsigned integer/,
     );
     const wrongLength = TraceRequest.encode(
-      TraceRequest.fromObject(jsonSpans([{ traceId: Buffer.from("0102", "hex"), spanId: Buffer.alloc(8, 1) }])),
+      TraceRequest.fromObject(
+        jsonSpans([{ traceId: Buffer.from("0102", "hex"), spanId: Buffer.alloc(8, 1) }]),
+      ),
     ).finish();
     await refused(
       await post("/v1/traces", wrongLength, { "content-type": "application/x-protobuf" }),
@@ -165,7 +175,11 @@ describe("OTLP receiver: bad input", () => {
   });
 
   it("404 and 405 for other paths and methods", async () => {
-    await refused(await post("/v1/spans", "{}", { "content-type": "application/json" }), 404, /POST \/v1\/traces/);
+    await refused(
+      await post("/v1/spans", "{}", { "content-type": "application/json" }),
+      404,
+      /POST \/v1\/traces/,
+    );
     const get = await fetch(`${ingest.url}/v1/traces`);
     expect(get.headers.get("allow")).toBe("POST");
     await refused(get, 405, /send POST/);
@@ -180,7 +194,10 @@ describe("OTLP receiver: bad input", () => {
     );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
-      partialSuccess: { rejectedSpans: "2", errorMessage: expect.stringMatching(/non-zero traceId and spanId/) },
+      partialSuccess: {
+        rejectedSpans: "2",
+        errorMessage: expect.stringMatching(/non-zero traceId and spanId/),
+      },
     });
     const pb = TraceRequest.encode(
       TraceRequest.fromObject(jsonSpans([{ traceId: Buffer.alloc(16), spanId: Buffer.alloc(8, 1) }])),

@@ -38,7 +38,11 @@ export async function startIngest(options: {
           name: uniqueName(`ingest_${signal}`),
           pipeline: [
             { $source: { connectionName: name, signal } },
-            { $merge: { into: { connectionName: "mongo", db: options.into.db, coll: options.into.coll(signal) } } },
+            {
+              $merge: {
+                into: { connectionName: "mongo", db: options.into.db, coll: options.into.coll(signal) },
+              },
+            },
           ],
         },
         [

@@ -66,7 +66,10 @@ describe("OTLP logs and metrics from the OpenTelemetry SDK into MongoDB", () => 
       const emitted = memory.getFinishedLogRecords();
       await provider.shutdown();
       const docs = await eventually(async () => {
-        const found = await coll("logs").find({ serviceName: service }).sort({ severityNumber: -1 }).toArray();
+        const found = await coll("logs")
+          .find({ serviceName: service })
+          .sort({ severityNumber: -1 })
+          .toArray();
         return found.length === 2 ? found : undefined;
       });
       const byBody = (body: unknown) => emitted.find((r) => JSON.stringify(r.body) === JSON.stringify(body))!;
@@ -93,11 +96,16 @@ describe("OTLP logs and metrics from the OpenTelemetry SDK into MongoDB", () => 
   ] as const) {
     it(`stores one document per data point the ${label} exporter sends`, async () => {
       const service = `metrics-${label}`;
-      const reader = new PeriodicExportingMetricReader({ exporter: make(ingest.url), exportIntervalMillis: 600_000 });
+      const reader = new PeriodicExportingMetricReader({
+        exporter: make(ingest.url),
+        exportIntervalMillis: 600_000,
+      });
       const provider = new MeterProvider({
         resource: resourceFromAttributes({ "service.name": service }),
         readers: [reader],
-        views: [{ instrumentName: "payload.size", aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+        views: [
+          { instrumentName: "payload.size", aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } },
+        ],
       });
       const meter = provider.getMeter("app-meter", "2.0.0");
       const requests = meter.createCounter("http.requests", { unit: "1", description: "requests served" });
@@ -112,7 +120,7 @@ describe("OTLP logs and metrics from the OpenTelemetry SDK into MongoDB", () => 
       await provider.shutdown();
       const docs = await eventually(async () => {
         const found = await coll("metrics").find({ serviceName: service }).toArray();
-                return found.length === 5 ? found : undefined;
+        return found.length === 5 ? found : undefined;
       });
       const point = (name: string, route?: string) =>
         docs.find((d) => d.name === name && (route === undefined || d.attributes.route === route))!;
@@ -128,13 +136,26 @@ describe("OTLP logs and metrics from the OpenTelemetry SDK into MongoDB", () => 
         resource: { "service.name": service },
       });
       expect(point("http.requests", "/b").value).toBe(4);
-      expect(point("http.latency")).toMatchObject({ type: "histogram", count: 3, sum: 97, min: 5, max: 80, unit: "ms" });
+      expect(point("http.latency")).toMatchObject({
+        type: "histogram",
+        count: 3,
+        sum: 97,
+        min: 5,
+        max: 80,
+        unit: "ms",
+      });
       const histogram = point("http.latency");
       expect(histogram.bucketCounts.reduce((a: number, b: number) => a + b, 0)).toBe(3);
       expect(histogram.explicitBounds.length).toBe(histogram.bucketCounts.length - 1);
       expect(point("queue.depth")).toMatchObject({ type: "gauge", value: 17, attributes: { queue: "q1" } });
       const exponential = point("payload.size");
-      expect(exponential).toMatchObject({ type: "exponentialHistogram", count: 3, sum: 4300, min: 100, max: 4000 });
+      expect(exponential).toMatchObject({
+        type: "exponentialHistogram",
+        count: 3,
+        sum: 4300,
+        min: 100,
+        max: 4000,
+      });
       expect(exponential.positive.bucketCounts.reduce((a: number, b: number) => a + b, 0)).toBe(3);
       for (const doc of docs) {
         expect(doc.time).toBeInstanceOf(Date);

@@ -34,13 +34,23 @@ describe("OTLP traces from the OpenTelemetry SDK into MongoDB", () => {
   async function exportWith(exporter: SpanExporter, service: string): Promise<ReadableSpan[]> {
     const memory = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({ "service.name": service, "deployment.environment": "test", "host.cpu": 4 }),
+      resource: resourceFromAttributes({
+        "service.name": service,
+        "deployment.environment": "test",
+        "host.cpu": 4,
+      }),
       spanProcessors: [new SimpleSpanProcessor(exporter), new SimpleSpanProcessor(memory)],
     });
     const tracer = provider.getTracer("checkout-lib", "1.2.3");
     const parent = tracer.startSpan("GET /cart", {
       kind: SpanKind.SERVER,
-      attributes: { "http.method": "GET", "http.status_code": 500, retry: true, ratio: 0.25, tags: ["a", "b"] },
+      attributes: {
+        "http.method": "GET",
+        "http.status_code": 500,
+        retry: true,
+        ratio: 0.25,
+        tags: ["a", "b"],
+      },
     });
     parent.addEvent("cache miss", { key: "cart:1" });
     parent.setStatus({ code: SpanStatusCode.ERROR, message: "boom" });
@@ -59,7 +69,10 @@ describe("OTLP traces from the OpenTelemetry SDK into MongoDB", () => {
 
   for (const [label, make] of [
     ["protobuf", (url: string) => new ProtoTraceExporter({ url: `${url}/v1/traces` })],
-    ["protobuf + gzip", (url: string) => new ProtoTraceExporter({ url: `${url}/v1/traces`, compression: "gzip" as never })],
+    [
+      "protobuf + gzip",
+      (url: string) => new ProtoTraceExporter({ url: `${url}/v1/traces`, compression: "gzip" as never }),
+    ],
     ["JSON", (url: string) => new JsonTraceExporter({ url: `${url}/v1/traces` })],
   ] as const) {
     it(`stores every span the ${label} exporter sends, field by field`, async () => {
