@@ -2,6 +2,37 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
+/**
+ * The source folders from the bottom layer up: a folder may import the ones before it, never the ones
+ * after it (docs/architecture: mql ← pipeline ← runtime ← connectors ← control ← server ← cli). `codec`
+ * sits on `mql` and every layer above may use it.
+ */
+const LAYERS = ["mql", "codec", "pipeline", "runtime", "connectors", "control", "server", "cli"];
+
+/** One `no-restricted-imports` block per layer, forbidding relative imports of any higher layer. */
+const layerRules = LAYERS.map((layer, i) => {
+  const higher = LAYERS.slice(i + 1);
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      "no-restricted-imports":
+        higher.length === 0
+          ? "off"
+          : [
+              "error",
+              {
+                patterns: [
+                  {
+                    regex: `^(\\.\\./)+(${higher.join("|")})(/|$)`,
+                    message: `src/${layer} must not import from a higher layer (${higher.join(", ")}); layers: ${LAYERS.join(" ← ")}`,
+                  },
+                ],
+              },
+            ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "coverage/", ".services/"] },
   js.configs.recommended,
@@ -15,4 +46,5 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  ...layerRules,
 );

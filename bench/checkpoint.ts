@@ -30,6 +30,7 @@ import { decodeState, encodeState } from "../src/runtime/state-codec.ts";
 import { StatsCollector } from "../src/runtime/stats.ts";
 import { NO_VARS, type Item } from "../src/runtime/types.ts";
 import { createWindowRunner, type WindowRunner } from "../src/runtime/windows/index.ts";
+import { CONNECTORS } from "../src/connectors/registry.ts";
 
 const KEYS = 10_000;
 const EVENTS_PER_KEY = 5;
@@ -56,7 +57,7 @@ const CASES: Record<string, Doc> = {
 function planOf(window: Doc): ProcessorPlan {
   return planProcessor(
     { name: "benchCheckpoint", pipeline: [{ $source: { documents: [], timeField: "$ts" } }, window] },
-    { connections: catalogOf(), ephemeral: true },
+    { connectors: CONNECTORS, connections: catalogOf(), ephemeral: true },
   );
 }
 

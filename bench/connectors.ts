@@ -38,6 +38,7 @@ import { startPrivateMongo, type PrivateMongo } from "../scripts/services/privat
 import { HOST, ports } from "../scripts/services/config.ts";
 import { isKafkaUp } from "../scripts/services/kafka.ts";
 import { startServices, type RunningServices } from "../scripts/services/services.ts";
+import { CONNECTORS } from "../src/connectors/registry.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -102,10 +103,10 @@ async function runEddy(
   expected: number,
 ) {
   const catalog = new MapConnectionCatalog(connections);
-  const plan = planProcessor(definition, { connections: catalog });
+  const plan = planProcessor(definition, { connectors: CONNECTORS, connections: catalog });
   const clients = new ConnectorClients(catalog);
-  const source = createSource(plan, catalog, process.stdin, clients);
-  const sink = createSink(plan, catalog, process.stdout, clients);
+  const source = await createSource(plan, catalog, process.stdin, clients);
+  const sink = await createSink(plan, catalog, process.stdout, clients);
   let firstInput = 0;
   let lastOutput = 0;
   let written = 0;
@@ -361,12 +362,12 @@ async function latency(brokers: string[]) {
         { $emit: { connectionName: "k", topic: output } },
       ],
     },
-    { connections: catalog },
+    { connectors: CONNECTORS, connections: catalog },
   );
   const clients = new ConnectorClients(catalog);
-  const sink = createSink(plan, catalog, process.stdout, clients);
+  const sink = await createSink(plan, catalog, process.stdout, clients);
   const runtime = new ProcessorRuntime(plan, {
-    source: createSource(plan, catalog, process.stdin, clients),
+    source: await createSource(plan, catalog, process.stdin, clients),
     sink,
   });
   const running = runtime.run();

@@ -20,6 +20,7 @@ import { seededRandom } from "../src/connectors/sample/solar.ts";
 import type { Doc } from "../src/mql/index.ts";
 import { catalogOf, planProcessor } from "../src/pipeline/index.ts";
 import { ProcessorRuntime, type Source, type SourceBatch, type SourceRecord } from "../src/runtime/index.ts";
+import { CONNECTORS } from "../src/connectors/registry.ts";
 
 const LINES = 200_000;
 const WINDOW_EVENTS = 600_000;
@@ -102,7 +103,11 @@ const statelessDefinition = {
 
 async function engine(chunks: readonly string[]): Promise<{ ms: number; output: number }> {
   const catalog = catalogOf([{ name: "lines", type: "File", config: { path: "-" } }]);
-  const plan = planProcessor(statelessDefinition, { connections: catalog, ephemeral: true });
+  const plan = planProcessor(statelessDefinition, {
+    connectors: CONNECTORS,
+    connections: catalog,
+    ephemeral: true,
+  });
   const out = nullSink();
   const runtime = new ProcessorRuntime(plan, {
     source: new FileSource(Readable.from(chunks)),
@@ -181,7 +186,11 @@ async function windowCase(): Promise<{
   openWindows: number;
   output: number;
 }> {
-  const plan = planProcessor(windowDefinition, { connections: catalogOf(), ephemeral: true });
+  const plan = planProcessor(windowDefinition, {
+    connectors: CONNECTORS,
+    connections: catalogOf(),
+    ephemeral: true,
+  });
   let peak = { openWindows: 0, entries: 0, bytes: 0 };
   const source = new EventSource(WINDOW_EVENTS, () => {
     peak = runtime.windowState();

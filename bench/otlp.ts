@@ -31,6 +31,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { MongoClient } from "mongodb";
 import { ConnectorClients } from "../src/connectors/clients.ts";
+import { CONNECTORS } from "../src/connectors/registry.ts";
 import { createSink, createSource } from "../src/connectors/factory.ts";
 import { decodeRequest } from "../src/connectors/otlp/decode.ts";
 import { decodeProtobufRequest } from "../src/connectors/otlp/protobuf.ts";
@@ -148,12 +149,12 @@ async function startEddy(uri: string, db: string, spoolDir: string) {
         { $merge: { into: { connectionName: "mongo", db, coll: "traces" } } },
       ],
     },
-    { connections: catalog },
+    { connections: catalog, connectors: CONNECTORS },
   );
   const clients = new ConnectorClients(catalog);
   const runtime = new ProcessorRuntime(plan, {
-    source: createSource(plan, catalog, process.stdin, clients),
-    sink: createSink(plan, catalog, process.stdout, clients),
+    source: await createSource(plan, catalog, process.stdin, clients),
+    sink: await createSink(plan, catalog, process.stdout, clients),
   });
   const running = runtime.run();
   await sleep(300);

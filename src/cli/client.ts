@@ -57,7 +57,7 @@ export interface Processor {
   readonly status?: SupervisorStatus;
 }
 
-/** ASP's stats document (asp-compat.md §7.1); only the fields the CLI reads are typed. */
+/** ASP's stats document (docs/asp-semantics.md §7.1); only the fields the CLI reads are typed. */
 export interface ProcessorStatsDoc extends JsonObject {
   readonly name?: string;
   readonly status?: string;

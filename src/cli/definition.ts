@@ -4,7 +4,8 @@ import { EJSON } from "bson";
 import { loadWorkspaceVariables, resolvePlaceholders } from "../control/placeholders.ts";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
-import { catalogOf, parseConnections } from "../pipeline/connections.ts";
+import { catalogOf } from "../pipeline/connections.ts";
+import { parseConnections } from "../connectors/connections.ts";
 import { UsageError } from "./args.ts";
 
 /** Reads a whole file, or stdin for "-". */
@@ -74,6 +75,9 @@ type Planner = (
 
 /** The planner, loaded lazily so commands that do not plan still start when it is broken. */
 export async function loadPlanner(): Promise<Planner> {
-  const module = (await import("../pipeline/index.ts")) as { planProcessor: Planner };
-  return module.planProcessor;
+  const [{ planProcessor }, { CONNECTORS }] = await Promise.all([
+    import("../pipeline/index.ts"),
+    import("../connectors/registry.ts"),
+  ]);
+  return (definition, options) => planProcessor(definition, { ...options, connectors: CONNECTORS });
 }

@@ -66,7 +66,11 @@ export async function runProcessor(
   const supervisor = new ProcessorSupervisor({
     plan,
     open: (positions) => openParts(plan, catalog, io, options, positions),
-    checkpoints: createCheckpoints(plan, catalog, options.checkpoints ?? (() => new MemoryCheckpointStore())),
+    checkpoints: await createCheckpoints(
+      plan,
+      catalog,
+      options.checkpoints ?? (() => new MemoryCheckpointStore()),
+    ),
     checkpointIntervalMs: options.checkpointIntervalMs,
     retry: options.retry,
     logger: jsonLogger((line) => io.stderr.write(line)),
@@ -109,10 +113,10 @@ async function openParts(
   const clients = new ConnectorClients(catalog);
   try {
     return {
-      source: createSource(plan, catalog, io.stdin, clients, { positions }),
+      source: await createSource(plan, catalog, io.stdin, clients, { positions }),
       sink: options.sink
         ? keptOpenSink(options.sink)
-        : createSink(plan, catalog, io.stdout, clients, { dryRun: options.dryRun }),
+        : await createSink(plan, catalog, io.stdout, clients, { dryRun: options.dryRun }),
       dlq: options.dlq ? keptOpenDlq(options.dlq) : createDlqWriter(plan, clients),
       connectorStage: connectorStages(clients, catalog),
       close: () => clients.close(),

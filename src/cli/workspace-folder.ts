@@ -6,7 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
 import { isPlainObject } from "../mql/bson-types.ts";
-import { parseConnections } from "../pipeline/connections.ts";
+import { parseConnections } from "../connectors/connections.ts";
 import { PlanError } from "../pipeline/errors.ts";
 import { findJsonSyntaxError } from "../server/json-syntax.ts";
 import type { JsonObject, ProcessorDefinition } from "./client.ts";

@@ -2,8 +2,8 @@
  * The clients a running processor opens, one per named connection and shared by its source, stages, sink
  * and DLQ; all closed together when the processor stops.
  */
-import { ConnectorError } from "../runtime/errors.ts";
 import { MongoClient } from "mongodb";
+import { UnavailableConnectorError } from "./errors.ts";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
 import {
@@ -12,15 +12,6 @@ import {
   type KafkaClientOptions,
   type KafkaConsumerTuning,
 } from "./kafka/connection.ts";
-
-/** A configuration problem: retrying cannot help, so the processor fails at once. */
-export class ConnectorConfigError extends ConnectorError {
-  override readonly name = "ConnectorConfigError";
-
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
-}
 
 export class ConnectorClients {
   private readonly catalog: ConnectionCatalog;
@@ -36,7 +27,7 @@ export class ConnectorClients {
     if (!client) {
       const uri = this.settings(connectionName).uri;
       if (typeof uri !== "string" || uri === "") {
-        throw new ConnectorConfigError(
+        throw new UnavailableConnectorError(
           `connection '${connectionName}' needs config.uri, a MongoDB connection string (e.g. "{{MONGODB_URI}}")`,
         );
       }
@@ -62,7 +53,7 @@ export class ConnectorClients {
   /** The entry's `config` merged over its top-level settings (ASP API bodies keep them at the top). */
   private settings(connectionName: string): Doc {
     const entry = this.catalog.get(connectionName);
-    if (!entry) throw new ConnectorConfigError(`unknown connection '${connectionName}'`);
+    if (!entry) throw new UnavailableConnectorError(`unknown connection '${connectionName}'`);
     return { ...entry, ...(entry.config ?? {}) } as Doc;
   }
 }

@@ -1,47 +1,39 @@
-/** Maps a plan's source, sink, connector-backed stages and DLQ to the connectors that run them. */
-import { ConnectorError } from "../runtime/errors.ts";
+/**
+ * Maps a plan's source, sink, connector-backed stages and DLQ to the connectors that run them: `$source` and
+ * `$emit` through the connection type's spec in the registry (its module is loaded then), `$merge`,
+ * `$lookup`, `$https` and the DLQ directly.
+ */
 import { DocumentsSource } from "./documents/source.ts";
-import { FileSource } from "./file/source.ts";
 import { JsonLinesSink } from "./file/sink.ts";
-import { SampleSource } from "./sample/source.ts";
-import { ChangeStreamSource } from "./mongodb/change-stream-source.ts";
 import { MergeSink } from "./mongodb/merge-sink.ts";
-import { TimeseriesEmitSink } from "./mongodb/timeseries-sink.ts";
 import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
-import { exactlyOnceSettings, KafkaEmitSink } from "./kafka/emit-sink.ts";
-import { KafkaSource } from "./kafka/source.ts";
-import { fenceAndReadMarker } from "./kafka/transactions.ts";
 import { createLookupStage } from "./mongodb/lookup-stage.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
-import { ConnectorClients } from "./clients.ts";
-import { readOtlpConfig } from "./otlp/config.ts";
-import { OtlpSource } from "./otlp/source.ts";
-import { randomUUID } from "node:crypto";
-import type { ResumeToken } from "mongodb";
+import type { ConnectorClients } from "./clients.ts";
+import { UnavailableConnectorError } from "./errors.ts";
+import { required } from "./open-helpers.ts";
+import { CONNECTORS } from "./registry.ts";
+import type { ConnectorSpec } from "./spec.ts";
 import type { Doc } from "../mql/index.ts";
-import type { ConnectionCatalog, ConnectorStagePlan, ProcessorPlan } from "../pipeline/plan.ts";
+import type {
+  ConnectionCatalog,
+  ConnectorStagePlan,
+  DocumentsSourceOptions,
+  ProcessorPlan,
+  SourcePlan,
+} from "../pipeline/plan.ts";
 import type { CheckpointStore, DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
-import { TwoPhaseCheckpoints, type CheckpointSlots } from "../runtime/index.ts";
+import type { CheckpointSlots } from "../runtime/index.ts";
 import type { StatsCollector } from "../runtime/stats.ts";
 
-/** Thrown when a plan needs a connector this build cannot run yet (the processor does not start). */
-/** A configuration problem: retrying cannot help, so the processor fails at once. */
-export class UnavailableConnectorError extends ConnectorError {
-  override readonly name = "UnavailableConnectorError";
-
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
-}
+export { UnavailableConnectorError } from "./errors.ts";
 
 /**
- * Picks the connector for the plan's `$source`. Sample connections take Eddy's optional `config`
- * `{rate (per second, or "unlimited"), count, seed}`; File connections `{path}` ("-" = stdin); Cluster
- * connections `{uri}`; Kafka connections `{bootstrapServers, authentication?, security?}`.
- * `options.positions` are a checkpoint's source positions to resume from (`Source.positions()` of the
- * same kind of source); without them the source starts as configured.
+ * Opens the connector for the plan's `$source` (its connection type's `openSource`). `options.positions` are
+ * a checkpoint's source positions to resume from (`Source.positions()` of the same kind of source); without
+ * them the source starts as configured.
  */
-export function createSource(
+export async function createSource(
   plan: ProcessorPlan,
   catalog: ConnectionCatalog,
   stdin: NodeJS.ReadableStream,
@@ -51,104 +43,76 @@ export function createSource(
     /** Consumer group of a persistent processor whose Kafka `$source` sets no `group_id`. */
     groupId?: string;
   } = {},
-): Source {
+): Promise<Source> {
   const source = plan.source;
   const positions = options.positions ?? {};
-  switch (source.kind) {
-    case "documents":
-      return new DocumentsSource(source.documents, { position: numberOption(positions, "position") });
-    case "sample": {
-      const config = catalog.get(source.connectionName)?.config ?? {};
-      return new SampleSource(source.dataset, {
-        rate: config.rate === "unlimited" ? Infinity : numberOption(config, "rate"),
-        count: numberOption(config, "count"),
-        seed: numberOption(config, "seed"),
-      });
-    }
-    case "file": {
-      const path = catalog.get(source.connectionName)?.config?.path;
-      if (typeof path !== "string") {
-        throw new UnavailableConnectorError(
-          `connection '${source.connectionName}' needs config.path (a file name, or "-" for stdin)`,
-        );
-      }
-      return new FileSource(path === "-" ? stdin : path, { line: numberOption(positions, "line") });
-    }
-    case "changeStream":
-      return new ChangeStreamSource(required(clients).mongoClient(source.connectionName), source, {
-        resumeAfterToken: positions.resumeToken as ResumeToken | undefined,
-      });
-    case "kafka":
-      return new KafkaSource(required(clients).kafka(source.connectionName, `eddy-${plan.name}`), source, {
-        ...(options.groupId !== undefined ? { groupId: options.groupId } : {}),
-        // An ephemeral processor without group_id reads alone, from auto_offset_reset.
-        fallbackGroupId: `eddy-process-${plan.name}-${randomUUID()}`,
-        tuning: required(clients).kafkaConsumerTuning(source.connectionName),
-        startOffsets: positions.offsets as Record<string, string> | undefined,
-      });
-    case "otlp": {
-      const { config, problems } = readOtlpConfig(
-        source.connectionName,
-        catalog.get(source.connectionName)?.config,
-      );
-      if (problems.length > 0) {
-        throw new UnavailableConnectorError(
-          `connection '${source.connectionName}': ${problems.map((p) => `config.${p.path}: ${p.message}`).join("; ")}`,
-        );
-      }
-      return new OtlpSource(source.connectionName, config, source.signal, {
-        readerId: plan.name,
-        offset: numberOption(positions, "offset"),
-      });
-    }
+  if (source.type === "documents") {
+    const { documents } = (source as SourcePlan<DocumentsSourceOptions>).options;
+    const position = positions.position;
+    return new DocumentsSource(documents, { position: typeof position === "number" ? position : undefined });
   }
+  const spec = specOf(source.type);
+  if (!spec.openSource)
+    throw new UnavailableConnectorError(`a ${source.type} $source is not available in this build yet`);
+  return spec.openSource(source, {
+    plan,
+    settings: settingsOf(catalog, source.connectionName ?? ""),
+    clients,
+    stdin,
+    positions,
+    ...(options.groupId !== undefined ? { groupId: options.groupId } : {}),
+  });
 }
 
 /**
- * The sink: stdout JSON Lines for an ephemeral processor without one (and ASP's `__testLog`, and every
- * sink when `dryRun` asks to print what would be written), `$merge` to MongoDB, `$emit` to Kafka or to a
- * MongoDB time-series collection.
+ * The sink: stdout JSON Lines for an ephemeral processor without one (and every sink when `dryRun` asks to
+ * print what would be written), `$merge` to MongoDB, `$emit` through its connection type's `openSink`.
  */
-export function createSink(
+export async function createSink(
   plan: ProcessorPlan,
   catalog: ConnectionCatalog,
   stdout: NodeJS.WritableStream,
   clients?: ConnectorClients,
   options: { dryRun?: boolean } = {},
-): Sink {
+): Promise<Sink> {
   const sink = plan.sink;
   if (!sink) return new JsonLinesSink(stdout, { operatorName: "StdoutSinkOperator" });
   if (options.dryRun) return new JsonLinesSink(stdout, { operatorName: sink.operatorName });
-  if (catalog.get(sink.connectionName)?.type === "TestLog")
-    return new JsonLinesSink(stdout, { operatorName: "TestLogSinkOperator" });
   if (sink.kind === "merge") return new MergeSink(required(clients).mongoClient(sink.connectionName), sink);
-  if (sink.kind === "emit" && sink.operatorName === "KafkaEmitOperator") {
-    return new KafkaEmitSink(required(clients).kafka(sink.connectionName, `eddy-${plan.name}`), sink, {
-      exactlyOnce: exactlyOnceSettings(plan.name, sink),
-    });
+  const openSink = sink.kind === "emit" ? specOf(sink.type).openSink : undefined;
+  if (sink.kind !== "emit" || !openSink) {
+    throw new UnavailableConnectorError(
+      `the ${sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,
+    );
   }
-  if (sink.kind === "emit" && sink.operatorName === "TimeseriesEmitOperator") {
-    return new TimeseriesEmitSink(required(clients).mongoClient(sink.connectionName), sink);
-  }
-  throw new UnavailableConnectorError(
-    `the ${sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,
-  );
+  return openSink(sink, { plan, settings: settingsOf(catalog, sink.connectionName), clients, stdout });
 }
 
 /**
- * Where a processor's checkpoints go: slot 0 of `slots`, or, when its sink commits transactionally
- * (exactly-once Kafka `$emit`), both slots, chosen between at load by the sink's last committed marker.
+ * Where a processor's checkpoints go: slot 0 of `slots`, or what the sink's connection type asks for when
+ * its sink commits with them (exactly-once Kafka `$emit`: both slots, chosen between by the sink's marker).
  */
-export function createCheckpoints(
+export async function createCheckpoints(
   plan: ProcessorPlan,
   catalog: ConnectionCatalog,
   slots: CheckpointSlots,
-): CheckpointStore {
+): Promise<CheckpointStore> {
   const sink = plan.sink;
-  const exactlyOnce = sink && exactlyOnceSettings(plan.name, sink);
-  if (!sink || !exactlyOnce) return slots(0);
-  const client = new ConnectorClients(catalog).kafka(sink.connectionName, `eddy-${plan.name}`);
-  return new TwoPhaseCheckpoints([slots(0), slots(1)], () => fenceAndReadMarker(client, exactlyOnce));
+  const open = sink?.kind === "emit" ? specOf(sink.type).openCheckpoints : undefined;
+  if (sink?.kind !== "emit" || !open) return slots(0);
+  return (await open(sink, plan, settingsOf(catalog, sink.connectionName), slots)) ?? slots(0);
+}
+
+function specOf(type: string): ConnectorSpec {
+  const spec = CONNECTORS.find(type);
+  if (!spec) throw new UnavailableConnectorError(`connection type ${type} is not available in this build`);
+  return spec;
+}
+
+/** The entry's `config` merged over its top-level settings (ASP API bodies keep them at the top). */
+function settingsOf(catalog: ConnectionCatalog, name: string): Doc {
+  const entry = catalog.get(name);
+  return { ...entry, ...(entry?.config ?? {}) } as Doc;
 }
 
 /** `options.dlq` as a MongoDB collection, or undefined when the processor has none. */
@@ -177,23 +141,11 @@ export function connectorStages(
 
 /** An Https connection: `url` (base URL) and static `headers` (values may come from `{{VAR}}`). */
 function httpsConnection(catalog: ConnectionCatalog, name: string): HttpsConnection {
-  const entry = catalog.get(name);
-  const settings = { ...entry, ...(entry?.config ?? {}) } as Doc;
+  const settings = settingsOf(catalog, name);
   if (typeof settings.url !== "string" || settings.url === "") {
     throw new UnavailableConnectorError(
       `connection '${name}' needs config.url, the base URL of the HTTP API`,
     );
   }
   return { url: settings.url, headers: (settings.headers as Record<string, string> | undefined) ?? {} };
-}
-
-function required(clients: ConnectorClients | undefined): ConnectorClients {
-  if (!clients)
-    throw new UnavailableConnectorError("this command cannot open connections to external servers");
-  return clients;
-}
-
-function numberOption(config: Doc, key: string): number | undefined {
-  const value = config[key];
-  return typeof value === "number" ? value : undefined;
 }

@@ -3,7 +3,8 @@
  * included; placeholders are resolved only when a processor starts, and responses hide literal secrets.
  */
 import type { Doc } from "../mql/index.ts";
-import { BUILTIN_CONNECTIONS, catalogOf, parseConnections } from "../pipeline/index.ts";
+import { BUILTIN_CONNECTIONS, catalogOf } from "../pipeline/index.ts";
+import { parseConnections } from "../connectors/connections.ts";
 import type { ConnectionEntry } from "../pipeline/plan.ts";
 import { hideConnectionSecrets } from "./connection-secrets.ts";
 import { checkConnection } from "./connection-validation.ts";

@@ -45,11 +45,4 @@ export function invalid(code: string, message: string, problems?: readonly Probl
   return new ControlError("invalid", code, message, problems);
 }
 
-/** The name of a JSON value's type as problems report it (`got`). */
-export function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "missing";
-  if (Array.isArray(value)) return "array";
-  if (value instanceof Date) return "date";
-  return typeof value === "object" ? "object" : typeof value;
-}
+export { typeName } from "../pipeline/errors.ts";

@@ -1,5 +1,5 @@
 /**
- * Processor states and the transitions between them (asp-compat §6.1): create ⇒ CREATED; start from
+ * Processor states and the transitions between them (docs/asp-semantics.md §6.1): create ⇒ CREATED; start from
  * CREATED/STOPPED/FAILED ⇒ STARTED; stop from STARTED ⇒ STOPPED; a failure ⇒ FAILED; drop from any state.
  * Refusals use the engine's wording (`stream processor name already exists: x`, `stream processor does
  * not exist: x`) followed by what to do instead.

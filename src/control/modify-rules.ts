@@ -1,6 +1,6 @@
 /**
  * What `modify` may change while the processor keeps its checkpoint (`resumeFromCheckpoint` true, the
- * default), with ASP's error texts (asp-compat §6 and the engine's modify tests). With
+ * default), with ASP's error texts (docs/asp-semantics.md §6 and the engine's modify tests). With
  * `resumeFromCheckpoint: false` anything may change: the processor starts afresh.
  */
 import { EJSON } from "bson";

@@ -7,6 +7,7 @@ import { isPlainObject } from "../mql/bson-types.ts";
 import type { Doc } from "../mql/index.ts";
 import { PlanError, planProcessor } from "../pipeline/index.ts";
 import type { ConnectionCatalog, ProcessorPlan } from "../pipeline/plan.ts";
+import { CONNECTORS } from "../connectors/registry.ts";
 import { invalid, typeName, type Problem } from "./errors.ts";
 import { nameProblem } from "./names.ts";
 
@@ -51,7 +52,7 @@ export function planDefinition(
   try {
     return planProcessor(
       { name: definition.name, pipeline: definition.pipeline, options: definition.options },
-      { connections: catalog },
+      { connections: catalog, connectors: CONNECTORS },
     );
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;

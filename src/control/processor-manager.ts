@@ -39,9 +39,9 @@ import {
 import type { ProcessorLauncher, ProcessorRun } from "./processor-launcher.ts";
 import { processorKey, ProcessorRegistry, type ProcessorRecord } from "./processor-registry.ts";
 import type { Redactor } from "./redactor.ts";
-import { SampleTap } from "./sample-tap.ts";
 import type { StateStore } from "./state-store.ts";
-import { StatsHistory, type StatsSnapshot } from "./stats-history.ts";
+import { ProcessorObservations } from "./processor-observations.ts";
+import type { StatsSnapshot } from "./stats-history.ts";
 import { EMPTY_STATS, statsReply, type StatsRequest } from "./stats-view.ts";
 import type { WorkspaceRegistry } from "./workspace-registry.ts";
 
@@ -103,26 +103,27 @@ interface Active {
   stopping: boolean;
 }
 
+/** A processor's plan and the catalog its connectors open with, built once per start. */
+interface Prepared {
+  readonly plan: ProcessorPlan;
+  readonly catalog: ConnectionCatalog;
+}
+
 export class ProcessorManager {
   private readonly options: ProcessorManagerOptions;
   private readonly registry: ProcessorRegistry;
-  private readonly history: StatsHistory;
+  private readonly observations: ProcessorObservations;
   private readonly queue = new KeyedQueue();
   private readonly active = new Map<string, Active>();
-  /** Sample taps by processor id; kept after a stop so recent outputs stay visible. */
-  private readonly taps = new Map<string, SampleTap>();
-  /** Last supervisor status by processor id (shown for FAILED processors). */
-  private readonly lastStatus = new Map<string, SupervisorStatus>();
-  private statsTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly placement: LeasePlacement | undefined;
-  /** Start options of a start request served here, used when this instance takes the lease. */
-  private readonly pendingStarts = new Map<string, StartOptions>();
+  /** A start request served here, with its plan, used when this instance takes the lease. */
+  private readonly pendingStarts = new Map<string, { options: StartOptions; prepared: Prepared }>();
 
   constructor(options: ProcessorManagerOptions) {
     this.options = options;
     this.registry = new ProcessorRegistry(options.store);
-    this.history = new StatsHistory(options.store);
+    this.observations = new ProcessorObservations(options.store, options.redactor, options.logger);
     if (options.leases) {
       this.placement = new LeasePlacement({
         ...options.leases,
@@ -147,8 +148,7 @@ export class ProcessorManager {
 
   /** Starts the stats history timer and brings back every processor that was STARTED. */
   async resumeStarted(): Promise<void> {
-    this.statsTimer = setInterval(() => void this.recordStats(), this.options.statsIntervalMs ?? 10_000);
-    this.statsTimer.unref();
+    this.observations.startRecording(this.options.statsIntervalMs ?? 10_000, () => this.active.values());
     if (this.placement) {
       this.placement.start();
       return;
@@ -310,9 +310,7 @@ export class ProcessorManager {
       await this.unplace(record.id);
       await this.registry.delete(workspace, name);
       await this.clearCheckpoints(record.id);
-      await this.history.delete(record.id);
-      this.taps.delete(record.id);
-      this.lastStatus.delete(record.id);
+      await this.observations.forget(record.id);
       this.options.logger.info("processor dropped", { workspace, processor: name });
     });
   }
@@ -339,13 +337,13 @@ export class ProcessorManager {
     };
     const stats = active
       ? statsReply(toDoc(active.run.stats(request)), identity, request, true)
-      : statsReply((await this.history.get(record.id)).last ?? EMPTY_STATS, identity, request);
+      : statsReply((await this.observations.history.get(record.id)).last ?? EMPTY_STATS, identity, request);
     return { ok: 1, ns: `${workspace}.${name}`, stats, pipeline: record.pipeline };
   }
 
   async statsHistory(workspace: string, name: string): Promise<readonly StatsSnapshot[]> {
     const record = await this.require(workspace, name);
-    return (await this.history.get(record.id)).history;
+    return (await this.observations.history.get(record.id)).history;
   }
 
   /** Up to `limit` recent outputs; waits up to `timeoutMs` for the first ones while the processor runs. */
@@ -357,7 +355,7 @@ export class ProcessorManager {
     signal?: AbortSignal,
   ): Promise<Doc[]> {
     const record = await this.require(workspace, name);
-    const tap = this.taps.get(record.id);
+    const tap = this.observations.tap(record.id);
     if (!tap) return [];
     const running = this.active.has(processorKey(workspace, name));
     return tap.take(limit, running ? timeoutMs : 0, signal);
@@ -390,8 +388,8 @@ export class ProcessorManager {
       const active = this.active.get(processorKey(record.workspace, record.name));
       const stats = active
         ? toDoc(active.run.stats({ verbose: true }))
-        : (await this.history.get(record.id)).last;
-      const status = active?.run.status() ?? this.lastStatus.get(record.id);
+        : (await this.observations.history.get(record.id)).last;
+      const status = active?.run.status() ?? this.observations.status(record.id);
       out.push({
         workspace: record.workspace,
         name: record.name,
@@ -409,7 +407,7 @@ export class ProcessorManager {
    */
   async shutdown(): Promise<void> {
     this.closing = true;
-    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.observations.stopRecording();
     await Promise.all(
       [...this.active.keys()].map((key) =>
         this.queue
@@ -426,19 +424,23 @@ export class ProcessorManager {
     await this.placement?.close();
   }
 
-  /** Resolves connections, plans and starts a run; registers it as active. Throws on any failure. */
-  private async launch(record: ProcessorRecord, options: StartOptions, fence?: LeaseKeeper): Promise<void> {
-    const { plan, catalog } = await this.prepare(record, options);
-    const stored = createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
+  /** Resolves connections, plans (unless `prepared` carries the plan) and starts a run; registers it as active. Throws on any failure. */
+  private async launch(
+    record: ProcessorRecord,
+    options: StartOptions,
+    fence?: LeaseKeeper,
+    prepared?: Prepared,
+  ): Promise<void> {
+    const { plan, catalog } = prepared ?? (await this.prepare(record, options));
+    const stored = await createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
-    const tap = new SampleTap();
-    this.taps.set(record.id, tap);
+    const tap = this.observations.openTap(record.id);
     const run = await this.options.launch({
       plan,
       catalog,
       checkpoints,
       onOutput: (docs) => tap.push(docs),
-      onStatus: (status) => this.onStatus(record.id, status),
+      onStatus: (status) => this.observations.setStatus(record.id, status),
     });
     await run.start();
     const key = processorKey(record.workspace, record.name);
@@ -456,8 +458,8 @@ export class ProcessorManager {
    */
   private async startLeased(record: ProcessorRecord, options: StartOptions): Promise<ProcessorView> {
     // prepare() also discards the checkpoint for resumeFromCheckpoint: false, so the run must not again.
-    await this.prepare(record, options);
-    this.pendingStarts.set(record.id, { ...options, resumeFromCheckpoint: true });
+    const prepared = await this.prepare(record, options);
+    this.pendingStarts.set(record.id, { options: { ...options, resumeFromCheckpoint: true }, prepared });
     const started = await this.setState(record, "STARTED");
     this.placement?.want({ id: record.id, key: processorKey(record.workspace, record.name) });
     this.options.logger.info("processor started", { workspace: record.workspace, processor: record.name });
@@ -475,10 +477,10 @@ export class ProcessorManager {
     const record = await this.registry.find(...splitKey(processor.key));
     if (!record || record.id !== processor.id || record.state !== "STARTED") return;
     if (this.active.has(processor.key) || this.closing) return;
-    const options = this.pendingStarts.get(record.id) ?? {};
+    const pending = this.pendingStarts.get(record.id);
     this.pendingStarts.delete(record.id);
     try {
-      await this.launch(record, options, keeper);
+      await this.launch(record, pending?.options ?? {}, keeper, pending?.prepared);
     } catch (error) {
       await this.fail(record, error);
       throw error;
@@ -486,19 +488,21 @@ export class ProcessorManager {
   }
 
   /** The plan and resolved catalog of a stored processor; throws on a missing variable or a bad definition. */
-  private async prepare(
-    record: ProcessorRecord,
-    options: StartOptions,
-  ): Promise<{ plan: ProcessorPlan; catalog: ConnectionCatalog }> {
+  private async prepare(record: ProcessorRecord, options: StartOptions): Promise<Prepared> {
     const { workspace, name } = record;
     const variables = await loadWorkspaceVariables(this.options.envDir, this.options.env ?? process.env);
     const resolved = this.resolveDefinition(record, variables);
+    // Planning needs connection names and types only; settings (with their `{{VAR}}`s) are read when the
+    // connectors open, so only the connections the plan uses are resolved, and the plan is built once.
     const unresolved = await this.options.connections.catalog(workspace);
-    const used = connectionsOfPlan(planDefinition({ name, ...resolved }, unresolved, { name, ...resolved }));
-    const catalog = await this.options.connections.resolvedCatalog(workspace, variables, used);
-    const pipeline = withStartPosition(resolved.pipeline, options, catalog);
+    const pipeline = withStartPosition(resolved.pipeline, options, unresolved);
     const definition = { name, pipeline, options: resolved.options };
-    const plan = planDefinition(definition, catalog, definition);
+    const plan = planDefinition(definition, unresolved, definition);
+    const catalog = await this.options.connections.resolvedCatalog(
+      workspace,
+      variables,
+      connectionsOfPlan(plan),
+    );
     if (options.resumeFromCheckpoint === false) await this.clearCheckpoints(record.id);
     return { plan, catalog };
   }
@@ -529,7 +533,7 @@ export class ProcessorManager {
     active.stopping = true;
     try {
       const stats = await active.run.stop();
-      await this.history.saveLast(active.id, stats);
+      await this.observations.history.saveLast(active.id, stats);
       return stats;
     } catch (error) {
       this.options.logger.warn("processor stop reported an error", {
@@ -539,7 +543,7 @@ export class ProcessorManager {
       return undefined;
     } finally {
       this.active.delete(key);
-      this.taps.get(active.id)?.wake();
+      this.observations.tap(active.id)?.wake();
     }
   }
 
@@ -550,7 +554,7 @@ export class ProcessorManager {
       .run(key, async () => {
         if (this.active.get(key) !== active) return;
         this.active.delete(key);
-        await this.history.saveLast(active.id, active.run.stats({ verbose: true }));
+        await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
         await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
         if (record && !this.closing) await this.setState(record, "STOPPED");
@@ -573,7 +577,7 @@ export class ProcessorManager {
         this.active.delete(key);
         // Another instance holds the processor now: it keeps running there, and its stats are its own.
         if (error instanceof LeaseLostError) return;
-        await this.history.saveLast(active.id, active.run.stats({ verbose: true }));
+        await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
         await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
         // The supervisor's status says how long it retried; the rejection carries only the last error.
@@ -586,13 +590,6 @@ export class ProcessorManager {
           error: this.message(failure),
         }),
       );
-  }
-
-  private onStatus(id: string, status: SupervisorStatus): void {
-    const redacted = status.error
-      ? { ...status, error: { ...status.error, message: this.options.redactor.redact(status.error.message) } }
-      : status;
-    this.lastStatus.set(id, redacted);
   }
 
   private async fail(record: ProcessorRecord, error: unknown): Promise<ProcessorRecord> {
@@ -610,22 +607,9 @@ export class ProcessorManager {
   private async setState(record: ProcessorRecord, state: ProcessorState): Promise<ProcessorRecord> {
     const { errorMsg: _cleared, ...rest } = record;
     const updated: ProcessorRecord = { ...rest, state, lastStateChange: new Date() };
-    if (state === "STARTED") this.lastStatus.delete(record.id);
+    if (state === "STARTED") this.observations.clearStatus(record.id);
     await this.registry.put(updated);
     return updated;
-  }
-
-  private async recordStats(): Promise<void> {
-    for (const active of this.active.values()) {
-      try {
-        await this.history.record(active.id, active.run.stats({ verbose: true }));
-      } catch (error) {
-        this.options.logger.warn("could not record stats history", {
-          processorId: active.id,
-          error: this.message(error),
-        });
-      }
-    }
   }
 
   private async require(workspace: string, name: string): Promise<ProcessorRecord> {
@@ -664,7 +648,7 @@ export class ProcessorManager {
   private view(record: ProcessorRecord): ProcessorView {
     const active = this.active.get(processorKey(record.workspace, record.name));
     const status =
-      active?.run.status() ?? (record.state === "FAILED" ? this.lastStatus.get(record.id) : undefined);
+      active?.run.status() ?? (record.state === "FAILED" ? this.observations.status(record.id) : undefined);
     return {
       id: record.id,
       name: record.name,

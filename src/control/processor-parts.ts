@@ -19,12 +19,12 @@ export async function openProcessorParts(
   const clients = new ConnectorClients(catalog);
   try {
     // A server has no stdin to read and prints no output: `__testLog` output goes to the log.
-    const source = createSource(plan, catalog, Readable.from([]), clients, {
+    const source = await createSource(plan, catalog, Readable.from([]), clients, {
       positions,
       // ASP's default group of a persistent processor (`asp-<processorId>-consumer`), here by name.
       groupId: `asp-${plan.name}-consumer`,
     });
-    const sink = createSink(plan, catalog, testLogStream(plan.name, logger), clients);
+    const sink = await createSink(plan, catalog, testLogStream(plan.name, logger), clients);
     const dlq = createDlqWriter(plan, clients);
     return {
       source,

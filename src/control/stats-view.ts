@@ -1,5 +1,5 @@
 /**
- * ASP's `stats()` reply (asp-compat §7.1) for a processor, live or from the last stats kept: field order
+ * ASP's `stats()` reply (docs/asp-semantics.md §7.1) for a processor, live or from the last stats kept: field order
  * `name, processorId, status, scaleFactor, …counters…, ok`, sizes divided by `scale`, per-operator and
  * latency details only when `verbose`.
  */

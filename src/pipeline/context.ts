@@ -1,4 +1,5 @@
 import { MqlCompileError } from "../mql/errors.ts";
+import type { ConnectorCatalog } from "./connector-specs.ts";
 import type { IssueList } from "./errors.ts";
 import type {
   ConnectionCatalog,
@@ -13,6 +14,8 @@ import type { Spec } from "./spec.ts";
 export interface PlanContext {
   readonly issues: IssueList;
   readonly connections: ConnectionCatalog;
+  /** The connection types this build knows (their `$source`/`$emit` forms). */
+  readonly connectors: ConnectorCatalog;
   /** True for `sp process` (no sink required, no default Kafka consumer group). */
   readonly ephemeral: boolean;
   readonly processorName: string;

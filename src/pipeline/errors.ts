@@ -54,3 +54,12 @@ export class IssueList {
     if (this.items.length > 0) throw new PlanError(this.items);
   }
 }
+
+/** The name of a JSON value's type as problems report it (`got`): its JSON type, "missing" or "null". */
+export function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "missing";
+  if (Array.isArray(value)) return "array";
+  if (value instanceof Date) return "date";
+  return typeof value === "object" ? "object" : typeof value;
+}

@@ -11,13 +11,8 @@ export interface DlqTarget {
   readonly coll: string;
 }
 
-/**
- * The connection types Eddy knows (ASP's names; `File` is an Eddy extension for JSON Lines files/stdin).
- * `S3`, `AWSLambda` and `TestLog` (ASP's built-in `__testLog`) are recognised so definitions using them
- * validate; their connectors may not exist yet.
- */
-export type ConnectionType =
-  "Cluster" | "Kafka" | "Sample" | "Https" | "File" | "S3" | "AWSLambda" | "TestLog" | "OTLP";
+/** A connection type's ASP name ("Cluster", "Kafka"…): the connector registry (`src/connectors/registry.ts`) lists them. */
+export type ConnectionType = string;
 
 /** One registered connection. `config` holds the type's settings (clusterName/uri, bootstrapServers, url, path…). */
 export interface ConnectionEntry {
@@ -49,40 +44,27 @@ export interface ProcessorPlan {
   };
 }
 
-interface SourceCommon {
+/**
+ * `$source`: `type` is the connection type whose connector reads it ("Cluster", "Kafka"…), or "documents" for
+ * inline documents; `options` are that type's `$source` options as its spec typed them, defaults applied.
+ */
+export interface SourcePlan<T = unknown> {
+  readonly type: string;
+  /** Undefined for inline documents. */
+  readonly connectionName: string | undefined;
+  readonly options: T;
   /** Event-time expression (`timeField`); undefined ⇒ the source's own timestamp. */
   readonly timeField: Evaluator | undefined;
   /** Field receiving the document timestamp, default `_ts`. */
   readonly tsFieldName: string;
+  /** How long a quiet partition is ignored by the watermark (Kafka `partitionIdleTimeout`); undefined ⇒ never. */
+  readonly partitionIdleTimeoutMs: number | undefined;
 }
 
-export type SourcePlan =
-  | (SourceCommon & { readonly kind: "documents"; readonly documents: readonly Doc[] | Evaluator })
-  | (SourceCommon & { readonly kind: "sample"; readonly connectionName: string; readonly dataset: string })
-  | (SourceCommon & { readonly kind: "file"; readonly connectionName: string })
-  /** Eddy's OTLP/HTTP receiver (`src/connectors/otlp/`): one signal's records, in the order accepted. */
-  | (SourceCommon & {
-      readonly kind: "otlp";
-      readonly connectionName: string;
-      readonly signal: "traces" | "metrics" | "logs";
-    })
-  | (SourceCommon & {
-      readonly kind: "changeStream";
-      readonly connectionName: string;
-      readonly db: string | undefined;
-      readonly coll: string | readonly string[] | undefined;
-      /** `config` as validated (fullDocument, fullDocumentBeforeChange, fullDocumentOnly, pipeline, startAfter, startAtOperationTime, maxAwaitTimeMS…). */
-      readonly config: Doc;
-      readonly initialSync: { readonly enable: boolean; readonly parallelism: number } | undefined;
-    })
-  | (SourceCommon & {
-      readonly kind: "kafka";
-      readonly connectionName: string;
-      readonly topics: readonly string[];
-      readonly partitionIdleTimeoutMs: number | undefined;
-      /** `config` as validated (auto_offset_reset, group_id, enable_auto_commit, keyFormat, keyFormatError). */
-      readonly config: Doc;
-    });
+/** Inline `documents`: a literal list, or an expression evaluated once. */
+export interface DocumentsSourceOptions {
+  readonly documents: readonly Doc[] | Evaluator;
+}
 
 /** ASP engine operator class name, used in `operatorName` of DLQ records and in verbose stats. */
 export type OperatorName = string;
@@ -203,19 +185,7 @@ export type SinkPlan =
       readonly let?: ReadonlyArray<readonly [string, Evaluator]>;
       readonly parallelism?: number;
     }
-  | {
-      readonly kind: "emit";
-      readonly operatorName:
-        "KafkaEmitOperator" | "TimeseriesEmitOperator" | "S3EmitOperator" | "TestLogEmitOperator";
-      readonly path: string;
-      readonly connectionName: string;
-      readonly options: Doc;
-      /**
-       * Compiled expression options: Kafka `topic`, `config.key`, `config.headers`, `config.tombstoneWhen`;
-       * time-series `db`, `coll`; S3 `path`. Literals compile to constant evaluators.
-       */
-      readonly evaluators?: Readonly<Record<string, Evaluator>>;
-    }
+  | EmitPlan
   | {
       /** Newer ASP terminal stages Eddy validates but may not run yet: `$https` without `as`, `$externalFunction` with `execution: "async"`, `$iceberg`. */
       readonly kind: "connector";
@@ -225,6 +195,22 @@ export type SinkPlan =
       readonly connectionName: string;
       readonly options: Doc;
     };
+
+/** `$emit`: `type` is the connection type whose connector writes it; `options` as its spec typed them. */
+export interface EmitPlan<T = unknown> {
+  readonly kind: "emit";
+  readonly type: string;
+  /** The form's ASP operator, e.g. KafkaEmitOperator, TimeseriesEmitOperator. */
+  readonly operatorName: OperatorName;
+  readonly path: string;
+  readonly connectionName: string;
+  readonly options: T;
+  /**
+   * Compiled expression options keyed by their path (Kafka `topic`, `config.key`…; time-series `db`, `coll`;
+   * S3 `path`). Literals compile to constant evaluators.
+   */
+  readonly evaluators: Readonly<Record<string, Evaluator>>;
+}
 
 export type MergeMode = "merge" | "replace" | "keepExisting" | "delete";
 

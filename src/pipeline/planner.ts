@@ -2,6 +2,7 @@ import { isPlainObject } from "../mql/bson-types.ts";
 import type { Doc } from "../mql/index.ts";
 import type { AnyStagePlan, InnerLocation, PlanContext } from "./context.ts";
 import { resolveConnection } from "./context.ts";
+import type { ConnectorCatalog } from "./connector-specs.ts";
 import { IssueList } from "./errors.ts";
 import type { ConnectionCatalog, DlqTarget, ProcessorPlan, SinkPlan, SourcePlan, StagePlan } from "./plan.ts";
 import { Spec } from "./spec.ts";
@@ -12,6 +13,8 @@ import { checkUnsupportedVariables } from "./variables.ts";
 
 export interface PlanOptions {
   readonly connections: ConnectionCatalog;
+  /** The connection types this build knows: `src/connectors/registry.ts`'s CONNECTORS. */
+  readonly connectors: ConnectorCatalog;
   /** `sp process`: the sink may be omitted (output goes to stdout). */
   readonly ephemeral?: boolean;
   /** Name used when the definition is a bare pipeline array or has no `name`. */
@@ -38,6 +41,7 @@ export function planProcessor(definition: unknown, options: PlanOptions): Proces
   const ctx: PlanContext = {
     issues,
     connections: options.connections,
+    connectors: options.connectors,
     ephemeral: options.ephemeral ?? false,
     processorName: parsed?.name ?? options.defaultName ?? "processor",
     hasDlq: false,

@@ -2,7 +2,7 @@ import { isPlainObject } from "../mql/bson-types.ts";
 import type { IssueList } from "./errors.ts";
 
 /**
- * System variables ASP rejects (asp-compat §0). `$$NOW` is deliberately accepted (see
+ * System variables ASP rejects (docs/asp-semantics.md §0). `$$NOW` is deliberately accepted (see
  * docs/asp-corpus-decisions.md): real processors use it and ASP's own examples run with it.
  */
 const UNSUPPORTED = ["CLUSTER_TIME", "USER_ROLES", "SEARCH_META"];

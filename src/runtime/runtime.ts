@@ -100,9 +100,7 @@ export class ProcessorRuntime {
       deadLetter: (record, operator) => this.deadLetter(record, operator),
     };
     this.sourceOp = this.collector.operator(options.source.operatorName);
-    this.tracker = new WatermarkTracker(
-      plan.source.kind === "kafka" ? plan.source.partitionIdleTimeoutMs : undefined,
-    );
+    this.tracker = new WatermarkTracker(plan.source.partitionIdleTimeoutMs);
     let windowIndex = -1;
     let window: WindowRunner | undefined;
     plan.stages.forEach((stage, index) => {

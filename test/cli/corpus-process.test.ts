@@ -5,10 +5,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Doc } from "../../src/mql/index.ts";
-import { catalogOf, parseConnections, planProcessor } from "../../src/pipeline/index.ts";
+import { catalogOf, planProcessor } from "../../src/pipeline/index.ts";
+import { parseConnections } from "../../src/connectors/connections.ts";
 import { corpusDir, loadCases, typeForRoles, type CorpusCase } from "../pipeline/corpus-cases.ts";
 import { parseMongoshOutput } from "../support/mongosh-output.ts";
 import { file, lines, sp } from "./sp.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 const dir = corpusDir();
 const NEEDS_SERVER = /"\$(lookup|cachedLookup|https|externalFunction|iceberg)"/;
@@ -38,7 +40,11 @@ function plans(c: CorpusCase): boolean {
   try {
     planProcessor(
       { name: c.name, pipeline: c.pipeline, options: c.options },
-      { connections: catalogOf(parseConnections(connectionsFor(c))), ephemeral: true },
+      {
+        connectors: CONNECTORS,
+        connections: catalogOf(parseConnections(connectionsFor(c))),
+        ephemeral: true,
+      },
     );
     return true;
   } catch {

@@ -3,7 +3,9 @@
 import { MongoClient, MongoServerError } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
-import { KafkaEmitSink } from "../../src/connectors/kafka/emit-sink.ts";
+import { KafkaEmitSink, type EmitSinkPlan } from "../../src/connectors/kafka/emit-sink.ts";
+import type { KafkaSourcePlan } from "../../src/connectors/kafka/source.ts";
+import type { ChangeStreamSourcePlan } from "../../src/connectors/mongodb/change-stream-source.ts";
 import { KafkaSource } from "../../src/connectors/kafka/source.ts";
 import { ChangeStreamSource } from "../../src/connectors/mongodb/change-stream-source.ts";
 import { isTransientMongoError, mongoFailure } from "../../src/connectors/mongodb/errors.ts";
@@ -13,6 +15,7 @@ import { MapConnectionCatalog, planProcessor } from "../../src/pipeline/index.ts
 import type { ProcessorPlan } from "../../src/pipeline/plan.ts";
 import { ConnectorError } from "../../src/runtime/errors.ts";
 import { testServices, uniqueName } from "../support/services.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 const catalog = new MapConnectionCatalog([
   { name: "k", type: "Kafka", config: {} },
@@ -20,7 +23,10 @@ const catalog = new MapConnectionCatalog([
 ]);
 
 function plan(pipeline: Doc[]): ProcessorPlan {
-  return planProcessor({ name: "errors", pipeline }, { connections: catalog, ephemeral: true });
+  return planProcessor(
+    { name: "errors", pipeline },
+    { connectors: CONNECTORS, connections: catalog, ephemeral: true },
+  );
 }
 
 async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
@@ -38,8 +44,8 @@ describe("Kafka failure classification", () => {
       { $source: { documents: [] } },
       { $emit: { connectionName: "k", topic: uniqueName("t") } },
     ]);
-    if (p.sink?.kind !== "emit") throw new Error("expected $emit");
-    return p.sink;
+    if (p.sink?.kind !== "emit" || p.sink.type !== "Kafka") throw new Error("expected $emit");
+    return p.sink as EmitSinkPlan;
   };
 
   it("a wrong SASL password is permanent, with a message that says what to fix", async (context) => {
@@ -62,8 +68,8 @@ describe("Kafka failure classification", () => {
     expect(error.message).toMatch(/authentication .*check the connection's authentication/);
 
     const p = plan([{ $source: { connectionName: "k", topic: "any" } }]);
-    if (p.source.kind !== "kafka") throw new Error("expected a Kafka source");
-    const source = new KafkaSource(client, p.source, { fallbackGroupId: uniqueName("g") });
+    if (p.source.type !== "Kafka") throw new Error("expected a Kafka source");
+    const source = new KafkaSource(client, p.source as KafkaSourcePlan, { fallbackGroupId: uniqueName("g") });
     const startError = await failure(source.start());
     await source.close();
     expect(startError.retryable).toBe(false);
@@ -154,8 +160,8 @@ describe("MongoDB failure classification", () => {
   it("a change stream on an invalid namespace fails at start, permanently", async () => {
     const client = new MongoClient(testServices().mongodbUri);
     const p = plan([{ $source: { connectionName: "db", db: "bad/db", coll: "c" } }]);
-    if (p.source.kind !== "changeStream") throw new Error("expected a change stream");
-    const error = await failure(new ChangeStreamSource(client, p.source).start());
+    if (p.source.type !== "Cluster") throw new Error("expected a change stream");
+    const error = await failure(new ChangeStreamSource(client, p.source as ChangeStreamSourcePlan).start());
     await client.close();
     expect(error.retryable).toBe(false);
   });

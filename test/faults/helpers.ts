@@ -7,6 +7,7 @@ import type { Doc } from "../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../src/pipeline/index.ts";
 import type { ConnectionEntry } from "../../src/pipeline/plan.ts";
 import { ProcessorSupervisor, type SupervisorStatus } from "../../src/runtime/supervisor.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -16,7 +17,7 @@ export async function superviseProcessor(
   connections: ConnectionEntry[],
 ): Promise<{ supervisor: ProcessorSupervisor; statuses: SupervisorStatus[] }> {
   const catalog = new MapConnectionCatalog(connections);
-  const plan = planProcessor(definition, { connections: catalog });
+  const plan = planProcessor(definition, { connectors: CONNECTORS, connections: catalog });
   const statuses: SupervisorStatus[] = [];
   const supervisor = new ProcessorSupervisor({
     plan,
@@ -26,8 +27,8 @@ export async function superviseProcessor(
     async open(positions) {
       const clients = new ConnectorClients(catalog);
       return {
-        source: createSource(plan, catalog, process.stdin, clients, { positions }),
-        sink: createSink(plan, catalog, process.stdout, clients),
+        source: await createSource(plan, catalog, process.stdin, clients, { positions }),
+        sink: await createSink(plan, catalog, process.stdout, clients),
         dlq: createDlqWriter(plan, clients),
         connectorStage: connectorStages(clients, catalog),
         close: () => clients.close(),

@@ -5,8 +5,8 @@
 import { Admin } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
-import { KafkaEmitSink } from "../../src/connectors/kafka/emit-sink.ts";
-import { KafkaSource } from "../../src/connectors/kafka/source.ts";
+import { KafkaEmitSink, type EmitSinkPlan } from "../../src/connectors/kafka/emit-sink.ts";
+import { KafkaSource, type KafkaSourcePlan } from "../../src/connectors/kafka/source.ts";
 import { MapConnectionCatalog, planProcessor } from "../../src/pipeline/index.ts";
 import { ConnectorError } from "../../src/runtime/errors.ts";
 import { startPrivateKafka, type PrivateKafka } from "../../scripts/services/private.ts";
@@ -18,6 +18,7 @@ import {
   sleep,
   superviseProcessor,
 } from "./helpers.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 const EVENTS = 6_000;
 const BATCH = 200;
@@ -118,11 +119,11 @@ describe("Kafka broker restart mid-stream", () => {
           { $emit: { connectionName: "k", topic: "no_such_topic_either" } },
         ],
       },
-      { connections: catalog, ephemeral: true },
+      { connectors: CONNECTORS, connections: catalog, ephemeral: true },
     );
     const client = kafkaClientOptions({ bootstrapServers: kafka.brokers.join(",") }, "fault-unknown");
-    if (plan.source.kind !== "kafka" || plan.sink?.kind !== "emit") throw new Error("unexpected plan");
-    const source = new KafkaSource(client, plan.source, { fallbackGroupId: "unknown_g" });
+    if (plan.source.type !== "Kafka" || plan.sink?.kind !== "emit") throw new Error("unexpected plan");
+    const source = new KafkaSource(client, plan.source as KafkaSourcePlan, { fallbackGroupId: "unknown_g" });
     const startError = await source.start().then(
       () => undefined,
       (error: unknown) => error,
@@ -132,7 +133,9 @@ describe("Kafka broker restart mid-stream", () => {
     expect((startError as ConnectorError).retryable).toBe(false);
     expect((startError as Error).message).toMatch(/no_such_topic.*does not exist/);
 
-    const sink = new KafkaEmitSink(client, plan.sink, { retry: { attempts: 2, initialDelayMs: 10 } });
+    const sink = new KafkaEmitSink(client, plan.sink as EmitSinkPlan, {
+      retry: { attempts: 2, initialDelayMs: 10 },
+    });
     const writeError = await sink.write([{ a: 1 }]).then(
       () => undefined,
       (error: unknown) => error,

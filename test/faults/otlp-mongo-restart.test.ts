@@ -113,7 +113,7 @@ describe("OTLP ingest while MongoDB restarts", () => {
       await traces()
         .find({}, { projection: { _id: 1 } })
         .toArray()
-    ).map((d) => d._id as string);
+    ).map((d) => d._id as unknown as string);
     expect(ids.length).toBe(expected);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(acknowledged.has(id)).toBe(true);

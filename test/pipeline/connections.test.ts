@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { catalogOf, MapConnectionCatalog, parseConnections } from "../../src/pipeline/connections.ts";
+import { catalogOf, MapConnectionCatalog } from "../../src/pipeline/connections.ts";
+import { parseConnections } from "../../src/connectors/connections.ts";
 import { PlanError } from "../../src/pipeline/errors.ts";
 
 function errorsOf(value: unknown) {

@@ -3,7 +3,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EJSON } from "bson";
 import type { Doc } from "../../src/mql/index.ts";
-import { catalogOf, parseConnections } from "../../src/pipeline/connections.ts";
+import { catalogOf } from "../../src/pipeline/connections.ts";
+import { parseConnections } from "../../src/connectors/connections.ts";
 import type { ConnectionEntry, ConnectionType } from "../../src/pipeline/plan.ts";
 
 /** One case of the ASP corpus (/work/shared/asp-corpus/pipelines/*.json), reduced to what the tests need. */

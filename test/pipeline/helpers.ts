@@ -1,6 +1,7 @@
 import { catalogOf } from "../../src/pipeline/connections.ts";
 import { planProcessor, PlanError, type PlanIssue } from "../../src/pipeline/index.ts";
 import type { ProcessorPlan } from "../../src/pipeline/plan.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 /** A registry with one connection of every type. */
 export const CONNECTIONS = catalogOf([
@@ -26,7 +27,11 @@ export function plan(
     pipeline,
     options: options.dlq ? { dlq: { connectionName: "atlas", db: "d", coll: "dlq" } } : {},
   };
-  return planProcessor(definition, { connections: CONNECTIONS, ephemeral: options.ephemeral });
+  return planProcessor(definition, {
+    connectors: CONNECTORS,
+    connections: CONNECTIONS,
+    ephemeral: options.ephemeral,
+  });
 }
 
 /** Every issue planning `pipeline` reports ([] when it plans). */

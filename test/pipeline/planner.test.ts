@@ -1,26 +1,37 @@
 import { describe, expect, it } from "vitest";
 import { planProcessor, PlanError, NEEDS_SINK_MESSAGE } from "../../src/pipeline/index.ts";
 import { CONNECTIONS, GROUP, issues, MERGE, plan, SOURCE, stageIssues, TUMBLING } from "./helpers.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 describe("processor definition shape", () => {
   it("accepts {name, pipeline, options} and a bare pipeline array", () => {
     const full = planProcessor(
       { name: "orders", pipeline: [SOURCE, MERGE], options: {} },
-      { connections: CONNECTIONS },
+      { connectors: CONNECTORS, connections: CONNECTIONS },
     );
     expect(full.name).toBe("orders");
     expect(full.definition.pipeline).toHaveLength(2);
-    const bare = planProcessor([SOURCE, MERGE], { connections: CONNECTIONS, defaultName: "file1" });
+    const bare = planProcessor([SOURCE, MERGE], {
+      connectors: CONNECTORS,
+      connections: CONNECTIONS,
+      defaultName: "file1",
+    });
     expect(bare.name).toBe("file1");
     expect(bare.sink?.kind).toBe("merge");
   });
 
   it("rejects unknown top-level fields and a non-array pipeline", () => {
-    expect(() => planProcessor({ name: "x", pipeline: {}, extra: 1 }, { connections: CONNECTIONS })).toThrow(
-      PlanError,
-    );
+    expect(() =>
+      planProcessor(
+        { name: "x", pipeline: {}, extra: 1 },
+        { connectors: CONNECTORS, connections: CONNECTIONS },
+      ),
+    ).toThrow(PlanError);
     try {
-      planProcessor({ name: "x", pipeline: {}, extra: 1 }, { connections: CONNECTIONS });
+      planProcessor(
+        { name: "x", pipeline: {}, extra: 1 },
+        { connectors: CONNECTORS, connections: CONNECTIONS },
+      );
     } catch (error) {
       expect((error as PlanError).errors).toEqual([
         { path: "extra", message: "BSON field 'extra' is an unknown field." },
@@ -250,7 +261,7 @@ describe("options.dlq", () => {
       try {
         planProcessor(
           { name: "p", pipeline: [SOURCE, MERGE], options: { dlq } },
-          { connections: CONNECTIONS },
+          { connectors: CONNECTORS, connections: CONNECTIONS },
         );
         return [];
       } catch (error) {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
+import type { ClusterSourceOptions } from "../../src/connectors/mongodb/change-stream-options.ts";
+import type { DocumentsSourceOptions, SourcePlan } from "../../src/pipeline/plan.ts";
 import { issues, MERGE, plan } from "./helpers.ts";
 
 const withSource = (source: unknown) => [{ $source: source }, MERGE];
+const documentsOf = (source: SourcePlan) => (source as SourcePlan<DocumentsSourceOptions>).options.documents;
 
 describe("$source", () => {
   it("requires connectionName unless documents are given", () => {
@@ -33,17 +36,17 @@ describe("$source", () => {
       const p = plan(
         withSource({ documents: [{ a: 1 }], timeField: { $toDate: "$t" }, tsFieldName: "ingest" }),
       );
-      expect(p.source.kind).toBe("documents");
+      expect(p.source.type).toBe("documents");
       expect(p.source.tsFieldName).toBe("ingest");
       expect(typeof p.source.timeField).toBe("function");
-      if (p.source.kind === "documents") expect(p.source.documents).toEqual([{ a: 1 }]);
+      expect(documentsOf(p.source)).toEqual([{ a: 1 }]);
     });
 
     it("compiles an expression that produces the documents", () => {
       const p = plan(withSource({ documents: { $map: { input: { $range: [0, 3] }, in: { i: "$$this" } } } }));
-      if (p.source.kind !== "documents" || typeof p.source.documents !== "function")
-        throw new Error("expected an expression");
-      expect(p.source.documents({}, {})).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+      const documents = documentsOf(p.source);
+      if (typeof documents !== "function") throw new Error("expected an expression");
+      expect(documents({}, {})).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     });
 
     it("rejects non-object documents and other value types", () => {
@@ -80,9 +83,9 @@ describe("$source", () => {
         }),
       );
       expect(p.source).toMatchObject({
-        kind: "sample",
+        type: "Sample",
         connectionName: "sample_stream_solar",
-        dataset: "sample_stream_solar",
+        options: { dataset: "sample_stream_solar" },
         tsFieldName: "_ts",
       });
     });
@@ -95,7 +98,7 @@ describe("$source", () => {
 
     it("plans a File connection (Eddy extension)", () => {
       expect(plan(withSource({ connectionName: "lines" })).source).toMatchObject({
-        kind: "file",
+        type: "File",
         connectionName: "lines",
       });
     });
@@ -105,15 +108,16 @@ describe("$source", () => {
     it("plans collection, database and cluster scopes with defaults", () => {
       const coll = plan(withSource({ connectionName: "atlas", db: "shop", coll: ["a", "b"] })).source;
       expect(coll).toMatchObject({
-        kind: "changeStream",
-        db: "shop",
-        coll: ["a", "b"],
-        config: { maxAwaitTimeMS: 1000, fullDocumentBeforeChange: "off", fullDocumentOnly: false },
+        type: "Cluster",
+        options: {
+          db: "shop",
+          coll: ["a", "b"],
+          config: { maxAwaitTimeMS: 1000, fullDocumentBeforeChange: "off", fullDocumentOnly: false },
+        },
       });
       expect(plan(withSource({ connectionName: "atlas" })).source).toMatchObject({
-        kind: "changeStream",
-        db: undefined,
-        coll: undefined,
+        type: "Cluster",
+        options: { db: undefined, coll: undefined },
       });
     });
 
@@ -173,9 +177,11 @@ describe("$source", () => {
           config: { fullDocument: "updateLookup", pipeline: [{ $match: {} }] },
         }),
       ).source;
-      expect(source).toMatchObject({ config: { fullDocument: "updateLookup", pipeline: [{ $match: {} }] } });
+      expect(source).toMatchObject({
+        options: { config: { fullDocument: "updateLookup", pipeline: [{ $match: {} }] } },
+      });
       const bare = plan(withSource({ connectionName: "atlas" })).source;
-      if (bare.kind === "changeStream") expect(bare.config.fullDocument).toBeUndefined();
+      expect((bare.options as ClusterSourceOptions).config.fullDocument).toBeUndefined();
     });
 
     it("refuses initialSync together with a window", () => {
@@ -196,15 +202,17 @@ describe("$source", () => {
   describe("kafka", () => {
     it("fills ASP's defaults for a persistent processor", () => {
       expect(plan(withSource({ connectionName: "kafka", topic: "t" })).source).toMatchObject({
-        kind: "kafka",
-        topics: ["t"],
+        type: "Kafka",
         partitionIdleTimeoutMs: undefined,
-        config: {
-          auto_offset_reset: "latest",
-          group_id: "asp-p-consumer",
-          enable_auto_commit: true,
-          keyFormat: "binData",
-          keyFormatError: "dlq",
+        options: {
+          topics: ["t"],
+          config: {
+            auto_offset_reset: "latest",
+            group_id: "asp-p-consumer",
+            enable_auto_commit: true,
+            keyFormat: "binData",
+            keyFormatError: "dlq",
+          },
         },
       });
     });
@@ -214,8 +222,7 @@ describe("$source", () => {
         ephemeral: true,
       }).source;
       expect(source).toMatchObject({
-        topics: ["a", "b"],
-        config: { group_id: undefined, enable_auto_commit: false },
+        options: { topics: ["a", "b"], config: { group_id: undefined, enable_auto_commit: false } },
       });
     });
 
@@ -230,7 +237,7 @@ describe("$source", () => {
       ).source;
       expect(source).toMatchObject({
         partitionIdleTimeoutMs: 30_000,
-        config: { auto_offset_reset: "earliest", group_id: "g", keyFormat: "string" },
+        options: { config: { auto_offset_reset: "earliest", group_id: "g", keyFormat: "string" } },
       });
     });
 

@@ -23,12 +23,14 @@ export function documentsPlan(stages: StagePlan[], source: Partial<SourcePlan> =
   return {
     name: "test",
     source: {
-      kind: "documents",
-      documents: [],
+      type: "documents",
+      connectionName: undefined,
+      options: { documents: [] },
       timeField: undefined,
       tsFieldName: "_ts",
+      partitionIdleTimeoutMs: undefined,
       ...source,
-    } as SourcePlan,
+    },
     stages,
     sink: undefined,
     dlq: undefined,

@@ -15,6 +15,7 @@ import {
 } from "../../src/runtime/index.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 import { CollectSink } from "./helpers.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 const client = (id: string) =>
   kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, id);
@@ -29,7 +30,11 @@ function kafkaPlan(topic: string, group: string) {
         },
       ],
     },
-    { connections: new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]), ephemeral: true },
+    {
+      connectors: CONNECTORS,
+      connections: new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]),
+      ephemeral: true,
+    },
   );
 }
 

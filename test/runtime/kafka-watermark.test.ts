@@ -10,6 +10,7 @@ import { MapConnectionCatalog, planProcessor } from "../../src/pipeline/index.ts
 import { ProcessorRuntime } from "../../src/runtime/index.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 import { CollectSink, MemoryDlq } from "./helpers.ts";
+import { CONNECTORS } from "../../src/connectors/registry.ts";
 
 const client = (id: string) =>
   kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, id);
@@ -38,7 +39,11 @@ function windowPlan(topic: string, group: string) {
         },
       ],
     },
-    { connections: new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]), ephemeral: true },
+    {
+      connectors: CONNECTORS,
+      connections: new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]),
+      ephemeral: true,
+    },
   );
 }
 

@@ -3,6 +3,7 @@ import { parseArgs, UsageError } from "../args.ts";
 import { loadCatalog, normalizeDefinition, parseJsonText, readText } from "../definition.ts";
 import type { CliIo } from "../io.ts";
 import type { ConnectionCatalog } from "../../pipeline/plan.ts";
+import { CONNECTORS } from "../../connectors/registry.ts";
 import { formatIssue, planProcessor, PlanError, type PlanIssue } from "../../pipeline/index.ts";
 
 export const LINT_USAGE = `usage: sp lint <definition.json ...> [--connections FILE] [--ephemeral]
@@ -63,7 +64,7 @@ export function lintDefinition(
   ephemeral = false,
 ): readonly PlanIssue[] {
   try {
-    planProcessor(definition, { connections, ephemeral });
+    planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral });
     return [];
   } catch (error) {
     if (error instanceof PlanError) return error.errors;

@@ -1,5 +1,5 @@
 /**
- * `$https` (asp-compat §2.5): one HTTP request per document, up to `concurrency` in flight, results kept in
+ * `$https` (docs/asp-semantics.md §2.5): one HTTP request per document, up to `concurrency` in flight, results kept in
  * input order. ASP's error rules: 400/404/410/413/414/431 follow `onError` (dlq by default, ignore, fail);
  * any other non-2xx fails the processor. Transient failures (network errors, timeouts, 429, 502–504) are
  * retried with exponential back-off first.

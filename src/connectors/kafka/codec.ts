@@ -6,9 +6,9 @@ import { Binary, Long } from "bson";
 import { bsonTag, bsonTypeOf } from "../../mql/bson-types.ts";
 import { parseExtendedJson, stringifyExtendedJson } from "../../codec/ejson.ts";
 
-export type KeyFormat = "binData" | "string" | "json" | "int" | "long" | "double";
+import type { KeyFormat } from "./spec.ts";
 
-export const KEY_FORMATS: readonly KeyFormat[] = ["binData", "string", "json", "int", "long", "double"];
+export type { KeyFormat } from "./spec.ts";
 
 /** A key or header that cannot be converted; the record goes to the DLQ (or passes on, per `keyFormatError`). */
 export class KafkaCodecError extends Error {

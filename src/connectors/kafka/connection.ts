@@ -1,5 +1,5 @@
 /**
- * A `Kafka` connection as ASP defines it (asp-compat §8): `bootstrapServers` (comma-separated), optional
+ * A `Kafka` connection as ASP defines it (docs/asp-semantics.md §8): `bootstrapServers` (comma-separated), optional
  * `authentication {mechanism, username, password}` and `security {protocol, brokerPublicCertificate}`,
  * turned into client options. Settings may sit in `config` (Eddy's workspace shape) or at the top level.
  */

@@ -1,5 +1,5 @@
 /**
- * `$emit` to Kafka (asp-compat §3.2): topic, key, headers and tombstones per document; the value is the
+ * `$emit` to Kafka (docs/asp-semantics.md §3.2): topic, key, headers and tombstones per document; the value is the
  * document as relaxed (or canonical) Extended JSON. A document whose topic, key or headers cannot be
  * produced fails alone (DLQ). Broker errors are retried here with back-off (a broker restart or a network
  * blip is invisible; a retried batch may be produced twice: at-least-once, as ASP); a batch is reported as
@@ -8,7 +8,8 @@
  */
 import { Admin, Producer } from "@platformatic/kafka";
 import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
-import type { SinkPlan } from "../../pipeline/plan.ts";
+import type { EmitPlan, SinkPlan } from "../../pipeline/plan.ts";
+import type { KafkaEmitOptions } from "./spec.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
 import type { DateFormat, OutputFormat } from "../../codec/ejson.ts";
 import { ByteBuffer } from "../../codec/byte-buffer.ts";
@@ -34,7 +35,7 @@ export interface KafkaEmitSinkOptions {
   readonly exactlyOnce?: ExactlyOnceSettings;
 }
 
-export type EmitSinkPlan = Extract<SinkPlan, { kind: "emit" }>;
+export type EmitSinkPlan = EmitPlan<KafkaEmitOptions>;
 
 /** `$emit`'s topic when it is a literal name rather than an expression. */
 function literalTopic(plan: EmitSinkPlan): string | undefined {
@@ -44,13 +45,14 @@ function literalTopic(plan: EmitSinkPlan): string | undefined {
 
 /** The settings of an exactly-once Kafka `$emit`, or undefined when the sink is anything else. */
 export function exactlyOnceSettings(processorName: string, sink: SinkPlan): ExactlyOnceSettings | undefined {
-  if (sink.kind !== "emit" || sink.operatorName !== "KafkaEmitOperator") return undefined;
-  const config = (sink.options.config as Doc | undefined) ?? {};
-  if (config.exactlyOnce !== true) return undefined;
-  const literal = literalTopic(sink);
+  if (sink.kind !== "emit" || sink.type !== "Kafka") return undefined;
+  // A Kafka-typed $emit plan was produced by the Kafka spec's form.
+  const kafkaSink = sink as EmitSinkPlan;
+  const { config } = kafkaSink.options;
+  if (!config.exactlyOnce) return undefined;
+  const literal = literalTopic(kafkaSink);
   return {
-    transactionalId:
-      typeof config.transactionalId === "string" ? config.transactionalId : `eddy-${processorName}`,
+    transactionalId: config.transactionalId ?? `eddy-${processorName}`,
     markerTopic: literal ?? SHARED_MARKER_TOPIC,
     sharedMarkerTopic: literal === undefined,
   };
@@ -95,23 +97,22 @@ export class KafkaEmitSink implements Sink {
 
   constructor(client: KafkaClientOptions, plan: EmitSinkPlan, options: KafkaEmitSinkOptions = {}) {
     this.options = options;
-    const config = (plan.options.config as Doc | undefined) ?? {};
-    const evaluators = plan.evaluators ?? {};
+    const { config } = plan.options;
+    const evaluators = plan.evaluators;
     const topic = evaluators.topic;
     if (!topic) throw new Error(`${plan.path}: $emit to Kafka needs a topic`);
     this.topic = topic;
     // A literal topic needs no evaluation per document.
     this.fixedTopic = literalTopic(plan);
     this.key = evaluators["config.key"];
-    this.keyFormat = (config.keyFormat as KeyFormat | undefined) ?? "binData";
+    this.keyFormat = config.keyFormat;
     this.headers = evaluators["config.headers"];
     this.tombstoneWhen = evaluators["config.tombstoneWhen"];
     this.format = {
-      outputFormat: (config.outputFormat as OutputFormat | undefined) ?? "relaxedJson",
-      dateFormat: (config.dateFormat as DateFormat | undefined) ?? "default",
+      outputFormat: config.outputFormat,
+      dateFormat: config.dateFormat,
     };
-    const compression =
-      (config.compression_type as "none" | "gzip" | "snappy" | "lz4" | "zstd" | undefined) ?? "none";
+    const compression = config.compression_type;
     const exactlyOnce = options.exactlyOnce;
     if (exactlyOnce) {
       this.producer = transactionalProducer(client, exactlyOnce, { compression });
@@ -120,7 +121,7 @@ export class KafkaEmitSink implements Sink {
       this.commit = (marker) => this.commitTransaction(exactlyOnce, admin, marker);
       return;
     }
-    const acks = ACKS[String(config.acks ?? "all")] ?? -1;
+    const acks = ACKS[config.acks];
     this.producer = new Producer({ ...client, acks, compression, autocreateTopics: true });
     if (compression === "none") this.direct = new DirectProducer(this.producer, { acks });
   }

@@ -1,5 +1,5 @@
 /**
- * `$source` on Kafka topics (asp-compat §1.2). Each partition is its own watermark partition
+ * `$source` on Kafka topics (docs/asp-semantics.md §1.2). Each partition is its own watermark partition
  * (`topic:partition`). Values are parsed as (Extended) JSON; a value that is not, or a key that does not
  * decode under `keyFormat` with `keyFormatError: "dlq"`, becomes a DLQ record carrying the raw bytes
  * (base64), topic, partition and offset. Start position: explicit offsets (a checkpoint), else the
@@ -16,6 +16,7 @@ import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
+import type { KafkaSourceOptions as KafkaSourcePlanOptions } from "./spec.ts";
 import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts";
 import { parseExtendedJson } from "../../codec/ejson.ts";
 import { decodeHeaders, decodeKey, type KeyFormat } from "./codec.ts";
@@ -23,7 +24,7 @@ import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { retryDelay } from "../retry.ts";
 
-export type KafkaSourcePlan = Extract<SourcePlan, { kind: "kafka" }>;
+export type KafkaSourcePlan = SourcePlan<KafkaSourcePlanOptions>;
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
@@ -60,7 +61,7 @@ export class KafkaSource implements Source {
   readonly type = "kafka";
   readonly operatorName = "KafkaConsumerOperator";
   private readonly client: KafkaClientOptions;
-  private readonly plan: KafkaSourcePlan;
+  private readonly plan: KafkaSourcePlanOptions;
   private readonly options: KafkaSourceOptions;
   private readonly keyFormat: KeyFormat;
   private readonly passThroughBadKeys: boolean;
@@ -85,14 +86,14 @@ export class KafkaSource implements Source {
 
   constructor(client: KafkaClientOptions, plan: KafkaSourcePlan, options: KafkaSourceOptions = {}) {
     this.client = client;
-    this.plan = plan;
+    this.plan = plan.options;
     this.options = options;
-    this.keyFormat = (plan.config.keyFormat as KeyFormat | undefined) ?? "binData";
-    this.passThroughBadKeys = plan.config.keyFormatError === "passThrough";
+    this.keyFormat = plan.options.config.keyFormat;
+    this.passThroughBadKeys = plan.options.config.keyFormatError === "passThrough";
   }
 
   async start(): Promise<void> {
-    const configuredGroup = this.plan.config.group_id as string | undefined;
+    const configuredGroup = this.plan.config.group_id;
     const stableGroup = configuredGroup ?? this.options.groupId;
     const groupId = stableGroup ?? this.options.fallbackGroupId;
     if (!groupId) throw new Error("a Kafka source needs config.group_id (or a fallback group)");
@@ -120,7 +121,7 @@ export class KafkaSource implements Source {
   /** Opens the message stream at `offsets` (a checkpoint, or what was handed over), else as configured. */
   private async open(offsets: ReadonlyArray<readonly [string, bigint]>): Promise<void> {
     const consumer = this.consumer as KafkaConsumer;
-    const fallbackMode = EARLIEST.has(String(this.plan.config.auto_offset_reset ?? "latest"))
+    const fallbackMode = EARLIEST.has(this.plan.config.auto_offset_reset)
       ? ("earliest" as const)
       : ("latest" as const);
     this.disruption = undefined;

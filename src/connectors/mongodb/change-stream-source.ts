@@ -1,5 +1,5 @@
 /**
- * `$source` on a MongoDB change stream (asp-compat §1.3): a collection, several collections, a database or
+ * `$source` on a MongoDB change stream (docs/asp-semantics.md §1.3): a collection, several collections, a database or
  * the whole cluster. Events are handed over as the server emits them (or just `fullDocument` with
  * `fullDocumentOnly`). The resume token of the last event handed over is the checkpoint position; after a
  * lost connection the stream is reopened after that token, with exponential back-off. Errors that cannot
@@ -10,12 +10,13 @@ import { calculateObjectSize, Timestamp } from "bson";
 import type { ChangeStream, ChangeStreamOptions, Document, MongoClient, ResumeToken } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
+import type { ClusterSourceOptions } from "./change-stream-options.ts";
 import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts";
 import { ConnectorError } from "../../runtime/errors.ts";
 import { mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
 
-export type ChangeStreamSourcePlan = Extract<SourcePlan, { kind: "changeStream" }>;
+export type ChangeStreamSourcePlan = SourcePlan<ClusterSourceOptions>;
 
 export interface ChangeStreamSourceOptions {
   /** Resume token from a checkpoint; takes precedence over `config.startAfter`/`startAtOperationTime`. */
@@ -34,7 +35,7 @@ export class ChangeStreamSource implements Source {
   readonly type = "atlas";
   readonly operatorName = "ChangeStreamSourceOperator";
   private readonly client: MongoClient;
-  private readonly plan: ChangeStreamSourcePlan;
+  private readonly plan: ClusterSourceOptions;
   private readonly options: ChangeStreamSourceOptions;
   private stream: ChangeStream | undefined;
   private lastToken: ResumeToken | undefined;
@@ -46,7 +47,7 @@ export class ChangeStreamSource implements Source {
 
   constructor(client: MongoClient, plan: ChangeStreamSourcePlan, options: ChangeStreamSourceOptions = {}) {
     this.client = client;
-    this.plan = plan;
+    this.plan = plan.options;
     this.options = options;
     this.lastToken = options.resumeAfterToken;
   }

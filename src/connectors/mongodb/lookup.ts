@@ -1,5 +1,5 @@
 /**
- * `$lookup` and `$cachedLookup` against a MongoDB collection (asp-compat §2.3, §2.4). The equality form
+ * `$lookup` and `$cachedLookup` against a MongoDB collection (docs/asp-semantics.md §2.3, §2.4). The equality form
  * fetches the foreign documents of a whole batch with one query and hands each input document the ones that
  * match it under MongoDB's `$lookup` rules (evaluated by Eddy's own query compiler). The `let`/`pipeline`
  * form runs the pipeline on the server per document, with the `let` values bound as literals.

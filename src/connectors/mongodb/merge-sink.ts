@@ -1,5 +1,5 @@
 /**
- * `$merge` into MongoDB collections (asp-compat §3.1). Documents are written in order per target namespace
+ * `$merge` into MongoDB collections (docs/asp-semantics.md §3.1). Documents are written in order per target namespace
  * through ordered bulk writes; a write error on one document fails only that document (it goes to the DLQ)
  * and the rest of the batch is written. Transient errors (a lost connection, a server restarting, "not
  * primary") are retried here with back-off, re-sending what was not confirmed (upserts are idempotent, so a

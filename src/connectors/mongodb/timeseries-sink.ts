@@ -1,5 +1,5 @@
 /**
- * `$emit` to a MongoDB time-series collection (asp-compat §3.3): `{connectionName, db, coll, timeseries:
+ * `$emit` to a MongoDB time-series collection (docs/asp-semantics.md §3.3): `{connectionName, db, coll, timeseries:
  * {timeField, metaField?, granularity?, bucketMaxSpanSeconds?, bucketRoundingSeconds?}}`. The collection
  * is created with those options when it does not exist yet; documents are inserted in order. A document
  * whose `timeField` is not a date, or whose dynamic `db`/`coll` does not evaluate to a valid name, goes to
@@ -13,19 +13,15 @@ import type { CreateCollectionOptions, MongoClient, TimeSeriesCollectionOptions 
 import type { Doc, Vars } from "../../mql/index.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
-import type { EmitSinkPlan } from "../kafka/emit-sink.ts";
+import type { EmitPlan } from "../../pipeline/plan.ts";
+import type { TimeseriesEmitOptions } from "./spec.ts";
 import { isTransientMongoError, mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
 import { bulkFailureIndex, writeErrorMessage } from "./write-errors.ts";
 import { readPath, sinkResult } from "./write-results.ts";
 
-export interface TimeseriesOptions {
-  readonly timeField: string;
-  readonly metaField?: string;
-  readonly granularity?: "seconds" | "minutes" | "hours";
-  readonly bucketMaxSpanSeconds?: number;
-  readonly bucketRoundingSeconds?: number;
-}
+type TimeseriesOptions = TimeseriesEmitOptions["timeseries"];
+type EmitSinkPlan = EmitPlan<TimeseriesEmitOptions>;
 
 export interface TimeseriesEmitSinkOptions {
   readonly retry?: RetryPolicy;
@@ -48,7 +44,7 @@ export class TimeseriesEmitSink implements Sink {
   constructor(client: MongoClient, plan: EmitSinkPlan, options: TimeseriesEmitSinkOptions = {}) {
     this.client = client;
     this.plan = plan;
-    this.timeseries = plan.options.timeseries as TimeseriesOptions;
+    this.timeseries = plan.options.timeseries;
     this.options = options;
   }
 

@@ -19,7 +19,7 @@ const MIN_TEMP = 5;
 export const SOLAR_FAULT_RATE = 0.005;
 
 /**
- * One `sample_stream_solar` document as ASP's generator writes it (asp-compat §1.4):
+ * One `sample_stream_solar` document as ASP's generator writes it (docs/asp-semantics.md §1.4):
  * `{device_id, group_id, timestamp, max_watts, event_type, obs: {watts, temp}}`, or a fault
  * `{…, event_type: 1, event_details: "Network error"}`. Watts and temperature maxima are halved 00:00–12:00 UTC.
  */

@@ -8,6 +8,7 @@ import {
   type SourceRecord,
 } from "../../runtime/index.ts";
 import { seededRandom, solarDocument } from "./solar.ts";
+import { SAMPLE_DATASETS } from "./spec.ts";
 
 export interface SampleSourceOptions {
   /** Documents per second; `Infinity` generates as fast as the pipeline reads. Default 10. */
@@ -21,8 +22,6 @@ export interface SampleSourceOptions {
   /** Waits `ms` (injectable so tests need no real timers). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
-
-export const SAMPLE_DATASETS = ["sample_stream_solar"] as const;
 
 const IDLE_POLL_MS = 1000;
 

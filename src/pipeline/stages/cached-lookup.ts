@@ -4,7 +4,7 @@ import type { StagePlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
 import { readFrom } from "./lookup.ts";
 
-/** `$cachedLookup` (asp-compat §2.4): equality lookup with a TTL cache; `ttl`, `from`, `as` required. */
+/** `$cachedLookup` (docs/asp-semantics.md §2.4): equality lookup with a TTL cache; `ttl`, `from`, `as` required. */
 export function planCachedLookup(value: unknown, path: string, ctx: PlanContext): StagePlan | undefined {
   const spec = Spec.open(value, path, "$cachedLookup", ctx.issues, [
     "ttl",

@@ -23,7 +23,7 @@ const EXTERNAL_FUNCTION: ConnectedStageRule = {
 };
 
 /**
- * `$externalFunction` (AWS Lambda, asp-compat §2.6). `execution: "sync"` (default) needs `as` unless last;
+ * `$externalFunction` (AWS Lambda, docs/asp-semantics.md §2.6). `execution: "sync"` (default) needs `as` unless last;
  * `async` must not set `as` and, as the last stage, is a sink.
  */
 export function planExternalFunction(

@@ -17,7 +17,7 @@ const HTTPS: ConnectedStageRule = {
 };
 
 /**
- * `$https` (asp-compat §2.5). Mid-pipeline it needs `as`; as the last stage without `as` it is a sink (newer
+ * `$https` (docs/asp-semantics.md §2.5). Mid-pipeline it needs `as`; as the last stage without `as` it is a sink (newer
  * ASP) and is planned as a `connector` sink.
  */
 export function planHttps(

@@ -31,7 +31,7 @@ export type StageBuilder = (
 ) => AnyStagePlan | SinkPlan | undefined;
 
 /**
- * Where a stage may appear (asp-compat §0 placement matrix): `main` is "yes", "window-only", "sink" (last
+ * Where a stage may appear (docs/asp-semantics.md §0 placement matrix): `main` is "yes", "window-only", "sink" (last
  * stage only) or "source" (first stage only).
  */
 export interface StageEntry {

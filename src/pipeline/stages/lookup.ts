@@ -8,7 +8,7 @@ import { compileOption, compileOptionMap } from "./expressions.ts";
 const MAX_PARALLELISM = 64;
 
 /**
- * `$lookup` against a remote Atlas collection (asp-compat §2.3): `from {connectionName, db, coll}` plus the
+ * `$lookup` against a remote Atlas collection (docs/asp-semantics.md §2.3): `from {connectionName, db, coll}` plus the
  * server's equality and `let`/`pipeline` forms. The inner `pipeline` runs on the remote server, so only its
  * shape is checked here.
  */

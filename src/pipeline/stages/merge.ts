@@ -29,7 +29,7 @@ const UPDATE_STAGES: Readonly<Record<string, UpdateCompiler>> = {
   $replaceWith: compileReplaceWith,
 };
 
-/** `$merge` into an Atlas collection (asp-compat §3.1). */
+/** `$merge` into an Atlas collection (docs/asp-semantics.md §3.1). */
 export function planMerge(value: unknown, path: string, ctx: PlanContext): SinkPlan | undefined {
   const spec = Spec.open(value, path, "$merge", ctx.issues, [
     "into",

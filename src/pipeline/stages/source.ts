@@ -1,12 +1,11 @@
 import { isPlainObject } from "../../mql/bson-types.ts";
 import { compileExpression, type Doc, type Evaluator } from "../../mql/index.ts";
+import type { ConnectionTypeSpec, SourceForm } from "../connector-specs.ts";
 import { compileAt, type PlanContext } from "../context.ts";
-import type { SourcePlan } from "../plan.ts";
+import type { DocumentsSourceOptions, SourcePlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
-import { CHANGE_STREAM_FIELDS, planChangeStreamSource } from "./source-change-stream.ts";
+import { mentionList } from "./form-labels.ts";
 import { resolveFormConnection } from "./open-stage.ts";
-import { KAFKA_FIELDS, planKafkaSource } from "./source-kafka.ts";
-import { OTLP_FIELDS, planOtlpSource } from "./source-otlp.ts";
 
 /** Fields every `$source` variant accepts. */
 export const COMMON_SOURCE_FIELDS = [
@@ -16,14 +15,9 @@ export const COMMON_SOURCE_FIELDS = [
   "tsFieldOverride",
 ] as const;
 
-export interface SourceCommonPlan {
-  readonly timeField: Evaluator | undefined;
-  readonly tsFieldName: string;
-}
-
 /**
- * `$source`: inline `documents`, or a connection whose type picks the variant (Cluster ⇒ change stream,
- * Kafka, Sample, File). Each variant parses its own fields strictly.
+ * `$source`: inline `documents`, or a connection whose type picks the form (the type's spec in
+ * `PlanContext.connectors`: Cluster ⇒ change stream, Kafka, Sample, File…). Each form is parsed strictly.
  */
 export function planSource(value: unknown, path: string, ctx: PlanContext): SourcePlan | undefined {
   if (!isPlainObject(value)) {
@@ -35,40 +29,44 @@ export function planSource(value: unknown, path: string, ctx: PlanContext): Sour
     ctx.issues.add(path, "$source must contain 'connectionName' field in it");
     return undefined;
   }
+  const forms = ctx.connectors.specs.filter(
+    (spec): spec is ConnectionTypeSpec & { source: SourceForm<unknown> } => spec.source !== undefined,
+  );
   const connection = resolveFormConnection(
     value,
     path,
     ctx,
     "$source",
-    ["Cluster", "Kafka", "Sample", "File", "OTLP"],
-    "$source needs a Cluster (change stream), Kafka, Sample, File or OTLP connection",
-    [...COMMON_SOURCE_FIELDS, ...CHANGE_STREAM_FIELDS, ...KAFKA_FIELDS, ...OTLP_FIELDS],
+    forms.map((spec) => spec.type),
+    `$source needs a ${mentionList(forms.map((spec) => spec.source.label ?? spec.type))} connection`,
+    [...COMMON_SOURCE_FIELDS, ...forms.flatMap((spec) => Object.keys(spec.source.fields.properties))],
   );
-  if (!connection) return undefined;
-  switch (connection.type) {
-    case "Cluster":
-      return planChangeStreamSource(value, path, ctx, connection.name);
-    case "Kafka":
-      return planKafkaSource(value, path, ctx, connection.name);
-    case "OTLP":
-      return planOtlpSource(value, path, ctx, connection.name);
-    case "Sample": {
-      const spec = Spec.open(value, path, "$source", ctx.issues, COMMON_SOURCE_FIELDS);
-      const common = spec && planSourceCommon(spec, ctx);
-      const dataset =
-        typeof connection.config?.dataset === "string" ? connection.config.dataset : connection.name;
-      return common && { kind: "sample", connectionName: connection.name, dataset, ...common };
-    }
-    default: {
-      const spec = Spec.open(value, path, "$source", ctx.issues, COMMON_SOURCE_FIELDS);
-      const common = spec && planSourceCommon(spec, ctx);
-      return common && { kind: "file", connectionName: connection.name, ...common };
-    }
-  }
+  const form = connection && forms.find((spec) => spec.type === connection.type)?.source;
+  if (!connection || !form) return undefined;
+  const spec = Spec.open(value, path, "$source", ctx.issues, [
+    ...COMMON_SOURCE_FIELDS,
+    ...Object.keys(form.fields.properties),
+  ]);
+  if (!spec) return undefined;
+  const planned = form.plan(spec, ctx, connection);
+  const common = planSourceCommon(spec, ctx);
+  if (spec.hasIssuesSinceOpen() || !planned || !common) return undefined;
+  return {
+    type: connection.type,
+    connectionName: connection.name,
+    options: planned.options,
+    partitionIdleTimeoutMs: planned.partitionIdleTimeoutMs,
+    ...common,
+  };
+}
+
+interface SourceCommonPlan {
+  readonly timeField: Evaluator | undefined;
+  readonly tsFieldName: string;
 }
 
 /** `timeField` and `tsFieldName` (legacy alias `tsFieldOverride`). */
-export function planSourceCommon(spec: Spec, ctx: PlanContext): SourceCommonPlan | undefined {
+function planSourceCommon(spec: Spec, ctx: PlanContext): SourceCommonPlan | undefined {
   const errorsBefore = ctx.issues.size;
   let timeField: Evaluator | undefined;
   if (spec.has("timeField")) {
@@ -113,5 +111,13 @@ function planDocumentsSource(value: Doc, path: string, ctx: PlanContext): Source
     spec.error("documents", "The documents list expression does not evaluate to an array.");
   }
   const common = planSourceCommon(spec, ctx);
-  return documents && common && { kind: "documents", documents, ...common };
+  if (!documents || !common) return undefined;
+  const options: DocumentsSourceOptions = { documents };
+  return {
+    type: "documents",
+    connectionName: undefined,
+    options,
+    partitionIdleTimeoutMs: undefined,
+    ...common,
+  };
 }

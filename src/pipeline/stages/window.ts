@@ -27,7 +27,7 @@ export function isWindowStage(name: string): boolean {
   return name in WINDOW_TYPES;
 }
 
-/** `$tumblingWindow`, `$hoppingWindow`, `$sessionWindow` (asp-compat §4.1). */
+/** `$tumblingWindow`, `$hoppingWindow`, `$sessionWindow` (docs/asp-semantics.md §4.1). */
 export function planWindow(
   value: unknown,
   path: string,

@@ -12,7 +12,7 @@ interface OpenWindow {
   readonly contents: WindowContents;
 }
 
-/** `$tumblingWindow` and `$hoppingWindow` (asp-compat §4.2). */
+/** `$tumblingWindow` and `$hoppingWindow` (docs/asp-semantics.md §4.2). */
 export class TimeWindowRunner extends ClosingWindowRunner {
   private readonly windows = new Map<number, OpenWindow>();
 

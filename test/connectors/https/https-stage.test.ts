@@ -11,6 +11,7 @@ import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index
 import type { RunContext } from "../../../src/runtime/index.ts";
 import { StatsCollector } from "../../../src/runtime/stats.ts";
 import type { Item } from "../../../src/runtime/types.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -74,7 +75,7 @@ describe("$https stage", () => {
           { $https: { connectionName: "api", as: "response", ...https } },
         ],
       },
-      { connections: catalog, ephemeral: true },
+      { connectors: CONNECTORS, connections: catalog, ephemeral: true },
     );
     const dead: Doc[] = [];
     const ctx: RunContext = {

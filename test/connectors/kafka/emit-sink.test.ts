@@ -6,16 +6,17 @@ import { ConnectorError } from "../../../src/runtime/errors.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
 import { readMessages, testKafkaClient } from "../../support/kafka.ts";
 import { uniqueName } from "../../support/services.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]);
 
 function emitPlan(emit: Doc): EmitSinkPlan {
   const plan = planProcessor(
     { pipeline: [{ $source: { documents: [] } }, { $emit: { connectionName: "k", ...emit } }] },
-    { connections: catalog },
+    { connectors: CONNECTORS, connections: catalog },
   );
-  if (plan.sink?.kind !== "emit") throw new Error("expected an $emit sink");
-  return plan.sink;
+  if (plan.sink?.kind !== "emit" || plan.sink.type !== "Kafka") throw new Error("expected an $emit sink");
+  return plan.sink as EmitSinkPlan;
 }
 
 interface Received {

@@ -19,6 +19,7 @@ import {
   type CheckpointStore,
 } from "../../../src/runtime/index.ts";
 import { testServices, uniqueName } from "../../support/services.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const kafka = () => ({
   name: "k",
@@ -29,7 +30,7 @@ const kafka = () => ({
 function plan(emit: Doc, documents: Doc[] = [], name = "eos") {
   return planProcessor(
     { name, pipeline: [{ $source: { documents } }, { $emit: { connectionName: "k", ...emit } }] },
-    { connections: new MapConnectionCatalog([kafka()]) },
+    { connectors: CONNECTORS, connections: new MapConnectionCatalog([kafka()]) },
   );
 }
 

@@ -7,6 +7,7 @@ import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
 import type { SourceRecord } from "../../../src/runtime/source.ts";
 import { testServices, uniqueName } from "../../support/services.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]);
 const client = (id: string) =>
@@ -16,12 +17,13 @@ function sourcePlan(source: Doc): KafkaSourcePlan {
   const plan = planProcessor(
     { name: "ksrc", pipeline: [{ $source: { connectionName: "k", ...source } }] },
     {
+      connectors: CONNECTORS,
       connections: catalog,
       ephemeral: true,
     },
   );
-  if (plan.source.kind !== "kafka") throw new Error("expected a Kafka source");
-  return plan.source;
+  if (plan.source.type !== "Kafka") throw new Error("expected a Kafka source");
+  return plan.source as KafkaSourcePlan;
 }
 
 async function produce(

@@ -7,16 +7,17 @@ import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
 import type { SourceRecord } from "../../../src/runtime/source.ts";
 import { useMongoDatabase } from "../../support/mongo.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "db", type: "Cluster", config: {} }]);
 
 function sourcePlan(source: Doc): ChangeStreamSourcePlan {
   const plan = planProcessor(
     { pipeline: [{ $source: { connectionName: "db", ...source } }] },
-    { connections: catalog, ephemeral: true },
+    { connectors: CONNECTORS, connections: catalog, ephemeral: true },
   );
-  if (plan.source.kind !== "changeStream") throw new Error("expected a change stream source");
-  return plan.source;
+  if (plan.source.type !== "Cluster") throw new Error("expected a change stream source");
+  return plan.source as ChangeStreamSourcePlan;
 }
 
 async function drain(source: ChangeStreamSource, count: number): Promise<SourceRecord[]> {

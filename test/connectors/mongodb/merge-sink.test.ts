@@ -4,6 +4,7 @@ import { MergeSink, type MergeSinkPlan } from "../../../src/connectors/mongodb/m
 import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
 import { useMongoDatabase } from "../../support/mongo.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "db", type: "Cluster", config: {} }]);
 
@@ -16,7 +17,7 @@ function mergePlan(merge: Doc): MergeSinkPlan {
         { $merge: { ...merge, into: { connectionName: "db", ...(merge.into as Doc) } } },
       ],
     },
-    { connections: catalog },
+    { connectors: CONNECTORS, connections: catalog },
   );
   if (plan.sink?.kind !== "merge") throw new Error("expected a $merge sink");
   return plan.sink;

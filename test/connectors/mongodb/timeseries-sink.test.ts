@@ -8,6 +8,7 @@ import { ProcessorRuntime } from "../../../src/runtime/index.ts";
 import { useMongoDatabase } from "../../support/mongo.ts";
 import { hasRealMongo, testServices } from "../../support/services.ts";
 import { MemoryDlq } from "../../runtime/helpers.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 describe("TimeseriesEmitSink ($emit to a time-series collection)", () => {
   const mongo = useMongoDatabase("tsemit");
@@ -19,13 +20,13 @@ describe("TimeseriesEmitSink ($emit to a time-series collection)", () => {
     ]);
     const plan = planProcessor(
       { name: "ts", pipeline: [{ $source: { documents } }, { $emit: { connectionName: "c", ...emit } }] },
-      { connections: catalog },
+      { connectors: CONNECTORS, connections: catalog },
     );
     const clients = new ConnectorClients(catalog);
-    const sink = createSink(plan, catalog, process.stdout, clients);
+    const sink = await createSink(plan, catalog, process.stdout, clients);
     const dlq = new MemoryDlq();
     const stats = await new ProcessorRuntime(plan, {
-      source: createSource(plan, catalog, process.stdin, clients),
+      source: await createSource(plan, catalog, process.stdin, clients),
       sink,
       dlq,
     }).run();

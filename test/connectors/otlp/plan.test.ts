@@ -1,6 +1,7 @@
 // `$source {connectionName, signal}` on an OTLP connection and the connection's settings, as the planner
 // and the control plane's connection check see them.
 import { describe, expect, it } from "vitest";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 import { checkConnection } from "../../../src/control/connection-validation.ts";
 import { MapConnectionCatalog, PlanError, planProcessor } from "../../../src/pipeline/index.ts";
 
@@ -8,7 +9,10 @@ const catalog = new MapConnectionCatalog([{ name: "otel", type: "OTLP", config: 
 
 function problems(source: Record<string, unknown>): string[] {
   try {
-    planProcessor({ name: "p", pipeline: [{ $source: source }] }, { connections: catalog, ephemeral: true });
+    planProcessor(
+      { name: "p", pipeline: [{ $source: source }] },
+      { connections: catalog, connectors: CONNECTORS, ephemeral: true },
+    );
     return [];
   } catch (error) {
     return (error as PlanError).errors.map((e) => `${e.path}: ${e.message}`);
@@ -19,7 +23,7 @@ describe("$source on an OTLP connection", () => {
   it("plans {connectionName, signal} with the common source fields", () => {
     const plan = planProcessor(
       { name: "p", pipeline: [{ $source: { connectionName: "otel", signal: "logs", tsFieldName: "at" } }] },
-      { connections: catalog, ephemeral: true },
+      { connections: catalog, connectors: CONNECTORS, ephemeral: true },
     );
     expect(plan.source).toMatchObject({
       kind: "otlp",

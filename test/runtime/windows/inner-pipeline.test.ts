@@ -3,6 +3,7 @@ import { DocumentsSource } from "../../../src/connectors/documents/source.ts";
 import { MqlRuntimeError, type Doc } from "../../../src/mql/index.ts";
 import { catalogOf, planProcessor } from "../../../src/pipeline/index.ts";
 import { ev, runPlan } from "../helpers.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 /** Plans a tumbling 10 s window (lateness 0) over `docs` with the given inner pipeline, via the real planner. */
 function windowPlan(pipeline: unknown[], extra: unknown[] = []) {
@@ -15,7 +16,7 @@ function windowPlan(pipeline: unknown[], extra: unknown[] = []) {
         ...extra,
       ],
     },
-    { connections: catalogOf(), ephemeral: true },
+    { connectors: CONNECTORS, connections: catalogOf(), ephemeral: true },
   );
 }
 
@@ -87,7 +88,7 @@ describe("window inner pipelines", () => {
           { $addFields: { tag: { $meta: "stream.tag" }, start: { $meta: "stream.window.start" } } },
         ],
       },
-      { connections: catalogOf(), ephemeral: true },
+      { connectors: CONNECTORS, connections: catalogOf(), ephemeral: true },
     );
     const { out } = await runPlan(plan, new DocumentsSource([ev(1, { x: "a" })]));
     expect(out[0].tag).toBe("t-a");

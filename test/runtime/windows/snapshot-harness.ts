@@ -11,6 +11,7 @@ import { WatermarkTracker } from "../../../src/runtime/watermark.ts";
 import { createWindowRunner, type WindowRunner } from "../../../src/runtime/windows/index.ts";
 import { FakeClock } from "../helpers.ts";
 import { differenceBetween } from "./same-value.ts";
+import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 /** Plans `$source` (documents, event time = `t` in epoch ms) followed by one window stage, via the real planner. */
 export function planWindow(windowStage: Doc): ProcessorPlan {
@@ -19,7 +20,7 @@ export function planWindow(windowStage: Doc): ProcessorPlan {
       name: "snap",
       pipeline: [{ $source: { documents: [], timeField: { $toDate: "$t" } } }, windowStage],
     },
-    { connections: catalogOf(), ephemeral: true },
+    { connectors: CONNECTORS, connections: catalogOf(), ephemeral: true },
   );
 }
 

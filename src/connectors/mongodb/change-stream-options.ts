@@ -1,21 +1,11 @@
 import { bsonTag, isPlainObject } from "../../mql/bson-types.ts";
 import type { Doc } from "../../mql/index.ts";
-import type { PlanContext } from "../context.ts";
-import type { SourcePlan } from "../plan.ts";
-import { Spec } from "../spec.ts";
-import { COMMON_SOURCE_FIELDS, planSourceCommon } from "./source.ts";
+import type { PlanContext } from "../../pipeline/context.ts";
+import type { Spec } from "../../pipeline/spec.ts";
 
-export const CHANGE_STREAM_FIELDS = [
-  "db",
-  "coll",
-  "config",
-  "readPreference",
-  "readPreferenceTags",
-  "initialSync",
-] as const;
-const FULL_DOCUMENT = ["default", "updateLookup", "whenAvailable", "required"] as const;
-const BEFORE_CHANGE = ["off", "whenAvailable", "required"] as const;
-const READ_PREFERENCES = [
+export const FULL_DOCUMENT = ["default", "updateLookup", "whenAvailable", "required"] as const;
+export const BEFORE_CHANGE = ["off", "whenAvailable", "required"] as const;
+export const READ_PREFERENCES = [
   "primary",
   "primaryPreferred",
   "secondary",
@@ -24,18 +14,20 @@ const READ_PREFERENCES = [
 ] as const;
 const DEFAULT_MAX_AWAIT_MS = 1000;
 
-/** `$source` on a Cluster connection: a collection, database or cluster change stream (asp-compat §1.3). */
+/** `$source` on a Cluster connection, its options typed with the defaults applied. */
+export interface ClusterSourceOptions {
+  readonly db: string | undefined;
+  readonly coll: string | readonly string[] | undefined;
+  /** fullDocument, fullDocumentBeforeChange ("off"), fullDocumentOnly (false), pipeline, startAfter, startAtOperationTime, maxAwaitTimeMS (1000), batchSize, readPreference, readPreferenceTags. */
+  readonly config: Doc;
+  readonly initialSync: { readonly enable: boolean; readonly parallelism: number } | undefined;
+}
+
+/** `$source` on a Cluster connection: a collection, database or cluster change stream (docs/asp-semantics.md §1.3). */
 export function planChangeStreamSource(
-  value: unknown,
-  path: string,
+  spec: Spec,
   ctx: PlanContext,
-  connectionName: string,
-): SourcePlan | undefined {
-  const spec = Spec.open(value, path, "$source", ctx.issues, [
-    ...COMMON_SOURCE_FIELDS,
-    ...CHANGE_STREAM_FIELDS,
-  ]);
-  if (!spec) return undefined;
+): { options: ClusterSourceOptions } | undefined {
   const db = spec.string("db");
   const coll = spec.stringOrStrings("coll");
   if (coll !== undefined && db === undefined && !spec.has("db"))
@@ -46,11 +38,10 @@ export function planChangeStreamSource(
   const readPreference = spec.enumOf("readPreference", READ_PREFERENCES);
   const tags = spec.array("readPreferenceTags");
   const initialSync = readInitialSync(spec, ctx);
-  const common = planSourceCommon(spec, ctx);
-  if (spec.hasIssuesSinceOpen() || !common || !config) return undefined;
+  if (spec.hasIssuesSinceOpen() || !config) return undefined;
   if (readPreference !== undefined) config.readPreference = readPreference;
   if (tags !== undefined) config.readPreferenceTags = tags;
-  return { kind: "changeStream", connectionName, db, coll, config, initialSync, ...common };
+  return { options: { db, coll, config, initialSync } };
 }
 
 function readChangeStreamConfig(spec: Spec): Doc | undefined {

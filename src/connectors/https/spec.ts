@@ -1,0 +1,57 @@
+/** Https: an HTTP API called by `$https` (the stage's options are planned with the other stages). */
+import { isPlainObject } from "../../mql/bson-types.ts";
+import type { ConnectionSettings, SettingProblem } from "../../pipeline/connector-specs.ts";
+import { defineConnector } from "../spec.ts";
+import { requireStringSetting, typeName } from "../setting-checks.ts";
+
+export const https = defineConnector({
+  type: "Https",
+  aliases: ["https", "http"],
+  description: "An HTTP API called by `$https`.",
+  connection: {
+    properties: {
+      url: { type: "string", description: "Base URL of the API (http:// or https://)." },
+      headers: {
+        type: "object",
+        additionalProperties: { type: "string" },
+        description: "Headers sent with every request; values may be `{{VAR}}` placeholders.",
+      },
+    },
+    required: ["url"],
+  },
+  checkConnection: checkHttps,
+});
+
+function checkHttps(connection: ConnectionSettings): SettingProblem[] {
+  const problems = requireStringSetting(
+    connection,
+    "url",
+    "an Https connection needs url, the base URL of the API",
+    {
+      pattern: /^https?:\/\//,
+      text: "an http:// or https:// URL",
+    },
+  );
+  const { settings, pathOf } = connection;
+  if (settings.headers === undefined) return problems;
+  if (!isPlainObject(settings.headers)) {
+    problems.push({
+      path: pathOf("headers"),
+      message: "headers must be an object of header name → string value",
+      expected: "object",
+      got: typeName(settings.headers),
+    });
+    return problems;
+  }
+  for (const [name, value] of Object.entries(settings.headers)) {
+    if (typeof value !== "string") {
+      problems.push({
+        path: `${pathOf("headers")}.${name}`,
+        message: "a header value must be a string",
+        expected: "string",
+        got: typeName(value),
+      });
+    }
+  }
+  return problems;
+}

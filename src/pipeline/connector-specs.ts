@@ -1,0 +1,88 @@
+/**
+ * What the planner needs to know about connection types. The specs themselves live in `src/connectors/<type>/spec.ts`
+ * and reach the planner through `PlanOptions.connectors`, so this folder names no connector.
+ */
+import type { Doc, Evaluator } from "../mql/index.ts";
+import type { PlanContext } from "./context.ts";
+import type { ConnectionEntry } from "./plan.ts";
+import type { Spec } from "./spec.ts";
+
+/** A JSON Schema (draft 2020-12) fragment, used for `sp schema` and the docs' option tables. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/** A JSON Schema per field of an options document, and which fields are required. */
+export interface FieldSchemas {
+  readonly properties: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+}
+
+/** One problem with a connection's settings; `path` is relative to the connection body. */
+export interface SettingProblem {
+  readonly path: string;
+  readonly message: string;
+  readonly expected?: string;
+  readonly got?: string;
+}
+
+/** A connection's settings (`config` merged over the entry's top-level keys) and where each one is written. */
+export interface ConnectionSettings {
+  readonly name: string;
+  readonly settings: Doc;
+  /** The JSON path of setting `key` in the body as written (`config.key` or `key`). */
+  readonly pathOf: (key: string) => string;
+}
+
+/** The `$source` form of a connection type. */
+export interface SourceForm<T> {
+  /** How mismatch messages name this form, e.g. "Cluster (change stream)"; default: the type name. */
+  readonly label?: string;
+  /** The form's own fields (the common `$source` fields are added by the planner). */
+  readonly fields: FieldSchemas;
+  /**
+   * Reads the options (the document was opened with exactly the form's and the common fields), reporting every
+   * problem on `spec`; returns the typed options with every default applied, or undefined after a problem.
+   */
+  plan(spec: Spec, ctx: PlanContext, connection: ConnectionEntry): SourceFormResult<T> | undefined;
+}
+
+export interface SourceFormResult<T> {
+  readonly options: T;
+  /** How long a partition may stay quiet before the watermark stops waiting for it (Kafka `partitionIdleTimeout`). */
+  readonly partitionIdleTimeoutMs?: number;
+}
+
+/** The `$emit` form of a connection type. */
+export interface EmitForm<T> {
+  readonly label?: string;
+  /** Left out of the "needs a … connection" message (ASP's built-in `__testLog`). */
+  readonly unlisted?: boolean;
+  /** Position in that message when it differs from the registry order (ASP names Kafka first). */
+  readonly mentionOrder?: number;
+  readonly operatorName: string;
+  readonly fields: FieldSchemas;
+  /** Reads the options like `SourceForm.plan`; compiled expressions go into `evaluators` by their path. */
+  plan(spec: Spec, ctx: PlanContext, evaluators: Record<string, Evaluator>): T | undefined;
+}
+
+/** One connection type as the planner and the connection validator see it. */
+export interface ConnectionTypeSpec {
+  /** ASP's type name, e.g. "Kafka". */
+  readonly type: string;
+  /** Other spellings people write (lowercase; matched case-insensitively), e.g. "atlas" for Cluster. */
+  readonly aliases: readonly string[];
+  /** One line for docs and `sp schema`. */
+  readonly description: string;
+  /** The connection's settings (`config`). */
+  readonly connection: FieldSchemas;
+  /** Problems with a connection's settings beyond what `connection` describes (placeholders allowed). */
+  checkConnection?(connection: ConnectionSettings): SettingProblem[];
+  readonly source?: SourceForm<unknown>;
+  readonly emit?: EmitForm<unknown>;
+}
+
+/** The connection types known to a build, in the order messages list them. */
+export interface ConnectorCatalog {
+  readonly specs: readonly ConnectionTypeSpec[];
+  /** The spec for a type name or alias (case-insensitive). */
+  find(typeOrAlias: string): ConnectionTypeSpec | undefined;
+}
