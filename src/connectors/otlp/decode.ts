@@ -1,5 +1,4 @@
 /** A request body (decompressed) → mapped records, for both encodings: the receiver and spool replay share it. */
-import { findJsonSyntaxError } from "../../server/json-syntax.ts";
 import { mapRequest, type MappedRequest } from "./mapping.ts";
 import { decodeProtobufRequest } from "./protobuf.ts";
 import type { Signal } from "./signals.ts";
@@ -37,11 +36,10 @@ function parseBody(signal: Signal, encoding: BodyEncoding, body: Uint8Array): un
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch {
-    const syntax = findJsonSyntaxError(text);
-    const where = syntax ? `: ${syntax.message} at line ${syntax.line}, column ${syntax.column}` : "";
+  } catch (error) {
+    const reason = (error as Error).message.slice(0, 200);
     throw new OtlpInputError(
-      `the body is not valid JSON${where}; send an OTLP/JSON ${REQUEST_NAMES[signal]}`,
+      `the body is not valid JSON (${reason}); send an OTLP/JSON ${REQUEST_NAMES[signal]}`,
     );
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))

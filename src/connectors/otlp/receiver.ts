@@ -5,11 +5,10 @@
  * `partial_success` when some items were rejected. A full spool (the processor behind it is down or slow,
  * e.g. while MongoDB is unreachable) answers 503 with Retry-After: the exporter retries, nothing is dropped.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../runtime/log.ts";
-import { sameToken } from "../../server/auth.ts";
 import { signalSpoolDir, type OtlpConfig } from "./config.ts";
 import { decodeRequest } from "./decode.ts";
 import { readRequestBody } from "./http-body.ts";
@@ -310,4 +309,10 @@ function correlationId(req: IncomingMessage): string {
 function send(res: ServerResponse, status: number, contentType: string, body: string | Uint8Array): void {
   res.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** Constant-time token comparison (both sides hashed to the same length first). */
+function sameToken(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  return timingSafeEqual(a, createHash("sha256").update(expected).digest());
 }

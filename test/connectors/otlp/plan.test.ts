@@ -26,16 +26,16 @@ describe("$source on an OTLP connection", () => {
       { connections: catalog, connectors: CONNECTORS, ephemeral: true },
     );
     expect(plan.source).toMatchObject({
-      kind: "otlp",
+      type: "OTLP",
       connectionName: "otel",
-      signal: "logs",
+      options: { signal: "logs" },
       tsFieldName: "at",
     });
   });
 
   it("requires a known signal and refuses other fields, naming the path", () => {
     expect(problems({ connectionName: "otel" })).toEqual([
-      expect.stringMatching(/^pipeline\[0\]\.\$source\.signal: .*needs signal/),
+      expect.stringMatching(/^pipeline\[0\]\.\$source\.signal: .*missing but a required field/),
     ]);
     expect(problems({ connectionName: "otel", signal: "spans" })).toEqual([
       expect.stringMatching(/signal.*'spans'.*not a valid value/),
