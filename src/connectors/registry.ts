@@ -13,8 +13,20 @@ import { s3 } from "./s3/spec.ts";
 import { awsLambda } from "./aws-lambda/spec.ts";
 import { testLog } from "./test-log/spec.ts";
 import { postgresql } from "./postgresql/spec.ts";
+import { otlp } from "./otlp/spec.ts";
 
-const SPECS: readonly ConnectorSpec[] = [cluster, kafka, sample, https, file, s3, awsLambda, testLog, postgresql];
+const SPECS: readonly ConnectorSpec[] = [
+  cluster,
+  kafka,
+  sample,
+  https,
+  file,
+  s3,
+  awsLambda,
+  testLog,
+  postgresql,
+  otlp,
+];
 
 /** The connector registry: what the planner, the connection validator, the factory and `sp schema` consult. */
 export const CONNECTORS: ConnectorCatalog & {
