@@ -10,10 +10,11 @@
 # listen on 0.0.0.0 inside the container, which requires bearerTokens or apiKeys):
 #   sp workspaces connections create --dir examples/otlp --server http://127.0.0.1:8470
 #
-# Verified without a Docker engine (none on the development machines): the runtime stage's file set
-# was reproduced in a temporary directory (`npm ci --omit=dev --ignore-scripts`, then bin/, src/,
-# package.json), `sp serve` started from it under Node 24 as a non-root user, /health answered 200,
-# and an OTLP receiver in it accepted an export — see docs/otlp.md "Running in a container".
+# Verified without a Docker engine (none on the development machines), on 2026-12-06: the runtime
+# stage's file set was reproduced in a temporary directory (`npm ci --omit=dev --ignore-scripts`, then
+# bin/, src/, package.json), `sp serve` started from it under Node 24 as an unprivileged user (nobody)
+# with EDDY_DATA_DIR on a fresh folder (created 0700, files 0600) and /health answered 200. Not verified:
+# `docker build` itself, the HEALTHCHECK line, and an OTLP export into that set-up (docs/otlp.md).
 
 FROM node:24-slim AS deps
 WORKDIR /app
