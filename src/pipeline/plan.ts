@@ -6,8 +6,18 @@ import type { CompiledGroup, Doc, Evaluator, Predicate, Vars } from "../mql/inde
 
 /** `{connectionName, db, coll}` as in `options.dlq`. */
 export type DlqTarget =
-  | { readonly connectionName: string; readonly db: string; readonly coll: string; readonly topic?: undefined }
-  | { readonly connectionName: string; readonly topic: string; readonly db?: undefined; readonly coll?: undefined };
+  | {
+      readonly connectionName: string;
+      readonly db: string;
+      readonly coll: string;
+      readonly topic?: undefined;
+    }
+  | {
+      readonly connectionName: string;
+      readonly topic: string;
+      readonly db?: undefined;
+      readonly coll?: undefined;
+    };
 
 /** A connection type's ASP name ("Cluster", "Kafka"…): the connector registry (`src/connectors/registry.ts`) lists them. */
 export type ConnectionType = string;

@@ -1,7 +1,7 @@
 /** The API's endpoints (docs/api.md), each a thin translation from HTTP to a control-plane call. */
 import type { IncomingMessage } from "node:http";
 import type { ControlPlane } from "../control/control-plane.ts";
-import { dispatchRoutes } from "../dispatch/api-routes.ts";
+import { dispatchRoutes } from "./dispatch-routes.ts";
 import type { JobStore } from "../dispatch/job-store.ts";
 import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";

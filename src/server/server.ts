@@ -87,7 +87,9 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
   });
   plane.redactor.add(options.token);
   const log = plane.logger;
-  const dispatchService = options.dispatch ? await DispatchService.start(options.dispatch, plane.logger) : undefined;
+  const dispatchService = options.dispatch
+    ? await DispatchService.start(options.dispatch, plane.logger)
+    : undefined;
   const host = options.host ?? DEFAULT_HOST;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const routes = apiRoutes();

@@ -58,7 +58,8 @@ export const postgresql = defineConnector<never, Doc>({
 
 function checkPostgres(connection: ConnectionSettings): SettingProblem[] {
   const { settings } = connection;
-  if (typeof settings.host === "string" || settings.uri !== undefined || settings.url !== undefined) return [];
+  if (typeof settings.host === "string" || settings.uri !== undefined || settings.url !== undefined)
+    return [];
   return requireStringSetting(
     connection,
     "connectionString",

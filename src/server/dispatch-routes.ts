@@ -2,11 +2,11 @@
  * The API routes of event dispatch (docs/api.md, "Dispatch jobs"): list, retry and cancel jobs. Thin
  * translations to JobStore; added to the server's router by src/server/routes.ts.
  */
-import { ApiError } from "../server/api-error.ts";
-import { integerParam } from "../server/query.ts";
-import type { Router } from "../server/router.ts";
-import type { Handler, Reply, RequestContext } from "../server/routes.ts";
-import { JobOperationError, type JobStore } from "./job-store.ts";
+import { ApiError } from "./api-error.ts";
+import { integerParam } from "./query.ts";
+import type { Router } from "./router.ts";
+import type { Handler, Reply, RequestContext } from "./routes.ts";
+import { JobOperationError, type JobStore } from "../dispatch/job-store.ts";
 
 const JOBS = "/api/v1/dispatch/jobs";
 
@@ -46,8 +46,7 @@ async function guarded<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof JobOperationError)
-      throw new ApiError(error.code, error.message);
+    if (error instanceof JobOperationError) throw new ApiError(error.code, error.message);
     throw error;
   }
 }
