@@ -64,7 +64,10 @@ describe("ProcessorSupervisor", () => {
     await until(() => supervisor.status().restarts >= 2 && supervisor.status().state === "retrying");
     const retrying = supervisor.stats();
     expect(retrying.status).toBe("error");
-    expect(retrying.error).toEqual({ reason: "fetch failed", retryable: true });
+    expect(retrying.error).toEqual({
+      reason: expect.stringMatching(/^fetch failed, retrying in \d+ s \(attempt \d+\)$/),
+      retryable: true,
+    });
     expect(supervisor.status().nextRetryAt).toBeGreaterThan(0);
 
     const received: Doc[] = [];
