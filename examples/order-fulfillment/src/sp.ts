@@ -27,9 +27,19 @@ export interface EddyServer {
   stop(): Promise<void>;
 }
 
+/** The `{{VAR}}`s of connections/connections.json: sp serve resolves only the variables it is told to. */
+const CONNECTION_VARIABLES = [
+  "MONGODB_URI",
+  "ORDER_SERVICE_URL",
+  "KAFKA_BOOTSTRAP_SERVERS",
+  "KAFKA_USERNAME",
+  "KAFKA_PASSWORD",
+];
+
 /** Starts `sp serve` on a free loopback port with its state in `dataDir`; `env` resolves the `{{VAR}}`s. */
 export async function startEddy(dataDir: string, env: NodeJS.ProcessEnv): Promise<EddyServer> {
-  const child = spawn(process.execPath, [SP, "serve", "--port", "0", "--data-dir", dataDir], {
+  const allowEnv = CONNECTION_VARIABLES.flatMap((name) => ["--allow-env", name]);
+  const child = spawn(process.execPath, [SP, "serve", "--port", "0", "--data-dir", dataDir, ...allowEnv], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
