@@ -5,7 +5,7 @@
  * for other sources) and `failed-at` (ISO-8601). Sends are retried after transient errors; a DLQ that
  * stays unreachable fails the run (retryable).
  */
-import { Producer } from "@platformatic/kafka";
+import type { Producer } from "@platformatic/kafka";
 import { stringifyExtendedJson } from "../../codec/ejson.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { DlqWriter } from "../../runtime/dlq.ts";
@@ -14,12 +14,21 @@ import type { KafkaClientOptions } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 
 export class KafkaDlqWriter implements DlqWriter {
-  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly client: KafkaClientOptions;
   private readonly topic: string;
+  // Created at the first dead letter: the client library is loaded only by processors that need it.
+  private producer: Promise<Producer<Buffer, Buffer, Buffer, Buffer>> | undefined;
 
   constructor(client: KafkaClientOptions, topic: string) {
-    this.producer = new Producer({ ...client, acks: -1, autocreateTopics: true });
+    this.client = client;
     this.topic = topic;
+  }
+
+  private connect(): Promise<Producer<Buffer, Buffer, Buffer, Buffer>> {
+    this.producer ??= import("@platformatic/kafka").then(
+      ({ Producer }) => new Producer({ ...this.client, acks: -1, autocreateTopics: true }),
+    );
+    return this.producer;
   }
 
   async write(records: readonly Doc[]): Promise<void> {
@@ -34,14 +43,16 @@ export class KafkaDlqWriter implements DlqWriter {
       ]),
     }));
     try {
-      await withRetries(() => this.producer.send({ messages }), isTransientKafkaError);
+      const producer = await this.connect();
+      await withRetries(() => producer.send({ messages }), isTransientKafkaError);
     } catch (error) {
       throw kafkaFailure(error, `writing the dead letter queue topic '${this.topic}' failed`);
     }
   }
 
   async close(): Promise<void> {
-    await this.producer.close().catch(() => undefined);
+    const producer = await this.producer?.catch(() => undefined);
+    await producer?.close().catch(() => undefined);
   }
 }
 
