@@ -96,16 +96,12 @@ function convertTrigger(
     case "SCHEDULED":
       return convertScheduledTrigger(trigger, func, context, notes);
     case "AUTHENTICATION":
-      return {
+      return notConvertible(
         trigger,
         func,
-        status: "not-convertible",
-        replacement: "none",
-        notes: [
-          ...notes,
-          `Authentication triggers fire on App Services logins (${String(trigger.config.operation_type ?? "LOGIN")}), which no change stream sees: keep the trigger, or move the logic into your authentication service.`,
-        ],
-      };
+        notes,
+        `Authentication triggers fire on App Services logins (${String(trigger.config.operation_type ?? "LOGIN")}), which no change stream sees: keep the trigger, or move the logic into your authentication service.`,
+      );
     default:
       return {
         trigger,
@@ -319,16 +315,22 @@ function convertScheduledTrigger(
   notes: string[],
 ): ConvertedTrigger {
   const schedule = typeof trigger.config.schedule === "string" ? trigger.config.schedule : undefined;
-  return {
+  return notConvertible(
     trigger,
     func,
-    status: "not-convertible",
-    replacement: "none",
-    notes: [
-      ...notes,
-      `Scheduled trigger (${schedule ?? "no schedule"}): rewrite the sweep as a query and run it from cron with \`sp process\`.`,
-    ],
-  };
+    notes,
+    `Scheduled trigger (${schedule ?? "no schedule"}): rewrite the sweep as a query and run it from cron with \`sp process\`.`,
+  );
+}
+
+/** A trigger the conversion keeps as it is, with why and what to do instead as its last note. */
+function notConvertible(
+  trigger: ConvertedTrigger["trigger"],
+  func: ConvertedTrigger["func"],
+  notes: readonly string[],
+  reason: string,
+): ConvertedTrigger {
+  return { trigger, func, status: "not-convertible", replacement: "none", notes: [...notes, reason] };
 }
 
 /** `{order_id: "$fullDocument.orderId", …}`. */
