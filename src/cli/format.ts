@@ -21,6 +21,33 @@ export function formatBytes(value: unknown): string {
   return unit === 0 ? `${size} B` : `${size.toFixed(1)} ${units[unit]}`;
 }
 
+/** A count in short human units: 950 → "950", 12_345 → "12.3k", 4_200_000 → "4.2M"; "-" when missing. */
+export function formatCompact(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "-";
+  const units: ReadonlyArray<readonly [number, string]> = [
+    [1e9, "G"],
+    [1e6, "M"],
+    [1e3, "k"],
+  ];
+  for (const [size, suffix] of units) {
+    if (Math.abs(value) >= size) {
+      const scaled = value / size;
+      return `${scaled < 100 ? scaled.toFixed(1) : Math.round(scaled)}${suffix}`;
+    }
+  }
+  return String(Math.round(value));
+}
+
+/** Seconds as "42s", "3m 20s", "2h 5m", "3d 4h"; "-" when missing. */
+export function formatDuration(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "-";
+  const seconds = Math.max(0, Math.round(value));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86_400)}d ${Math.floor((seconds % 86_400) / 3600)}h`;
+}
+
 /** Per-second rate with one decimal below 100; "-" when unknown. */
 export function formatRate(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return "-";

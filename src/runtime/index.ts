@@ -1,6 +1,13 @@
 /** Public API of the stream runtime. */
 export { ProcessorRuntime, type RuntimeOptions } from "./runtime.ts";
-export type { Source, SourceBatch, SourceRecord } from "./source.ts";
+export type {
+  KafkaPartitionLag,
+  Source,
+  SourceBatch,
+  SourceLag,
+  SourceReachability,
+  SourceRecord,
+} from "./source.ts";
 export type { Sink, SinkFailure, SinkResult, SinkWriteContext } from "./sink.ts";
 export {
   DEFAULT_CHECKPOINT_INTERVAL_MS,

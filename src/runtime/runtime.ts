@@ -306,7 +306,9 @@ export class ProcessorRuntime {
   stats(options: { verbose?: boolean; scale?: number } = {}): ProcessorStats {
     const stateSize = this.window?.stateSize() ?? 0;
     if (this.window) this.window.stats.stateSize = stateSize;
-    return this.collector.snapshot({ stateSize, watermark: this.window?.watermark }, options);
+    const stats = this.collector.snapshot({ stateSize, watermark: this.window?.watermark }, options);
+    const lag = this.options.source.lag?.();
+    return lag ? { ...stats, ...lag } : stats;
   }
 
   /** Window state right now: open windows, keys or buffered documents, bytes. */

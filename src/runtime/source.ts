@@ -42,7 +42,45 @@ export interface Source {
    * or is idle. The runtime asks before every batch; return the same array while nothing changed.
    */
   partitions?(): readonly (string | number)[];
+  /**
+   * How far behind the source is and whether it reaches its server, merged into the processor's stats
+   * under ASP's field names. Must be cheap: it is called on every stats request (refresh on a timer).
+   */
+  lag?(): SourceLag;
   close(): Promise<void>;
+}
+
+/** One Kafka partition in `kafkaPartitions[]` (ASP's stats fields). */
+export interface KafkaPartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to read (the last processed + 1); -1 before the partition's start is known. */
+  readonly currentOffset: number;
+  /** Next offset in the last checkpoint committed to the consumer group; -1 before the first. */
+  readonly checkpointOffset: number;
+  /** True when nothing is waiting in the partition (no lag). */
+  readonly isIdle: boolean;
+  /** Log end offset − currentOffset; absent until the log end was read once. */
+  readonly partitionOffsetLag?: number;
+}
+
+/** Whether the source reaches its server right now (for `/health` and `/ready`). */
+export interface SourceReachability {
+  readonly reachable: boolean;
+  readonly lastError?: string;
+  /** Epoch ms since when `reachable` has had its current value. */
+  readonly since: number;
+}
+
+/** ASP's source lag fields (docs/asp-semantics.md §7.1), each only for the sources that have it. */
+export interface SourceLag {
+  readonly kafkaPartitions?: readonly KafkaPartitionLag[];
+  readonly kafkaTotalOffsetLag?: number;
+  readonly kafkaConsumerGroup?: string;
+  /** Seconds between the newest cluster time seen and the last processed event's cluster time. */
+  readonly changeStreamTimeDifferenceSecs?: number;
+  /** Eddy extension. */
+  readonly sourceStatus?: SourceReachability;
 }
 
 export interface SourceBatch {

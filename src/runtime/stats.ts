@@ -1,5 +1,6 @@
 import type { Doc } from "../mql/index.ts";
 import type { CheckpointInfo } from "./checkpoint.ts";
+import type { SourceLag } from "./source.ts";
 
 /** Message counters kept per operator and per processor; sizes are bytes. */
 export class MessageCounters {
@@ -81,6 +82,8 @@ export const LATENCY_BUCKET_BOUNDS_MICROS: readonly number[] = [
 
 export interface LatencyStats {
   readonly p50: number;
+  /** Eddy extension (ASP reports p50 and p99). */
+  readonly p95: number;
   readonly p99: number;
   readonly unit: "microseconds";
   readonly count: number;
@@ -105,8 +108,8 @@ export interface OperatorStatsOutput extends MessageCountersOutput {
   readonly executionTimeMillis: number;
 }
 
-/** `stats()` with ASP's field names (§7.1). */
-export interface ProcessorStats extends MessageCountersOutput {
+/** `stats()` with ASP's field names (§7.1); the source's lag fields come from `Source.lag()`. */
+export interface ProcessorStats extends MessageCountersOutput, SourceLag {
   readonly name: string;
   readonly status: string;
   readonly scaleFactor: number;
@@ -192,6 +195,7 @@ export class StatsCollector extends MessageCounters {
       ...base,
       latency: {
         p50: this.latency.percentile(50),
+        p95: this.latency.percentile(95),
         p99: this.latency.percentile(99),
         unit: "microseconds",
         count: this.latency.count,

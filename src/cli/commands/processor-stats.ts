@@ -3,7 +3,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError } from "../args.ts";
 import { ApiError, type Processor, type ProcessorStatsDoc, type StatsReply } from "../client.ts";
 import { CliError, EXIT } from "../errors.ts";
-import { formatBytes, formatCount, formatRate, formatTimestamp, stateLabel } from "../format.ts";
+import {
+  formatBytes,
+  formatCompact,
+  formatCount,
+  formatDuration,
+  formatRate,
+  formatTimestamp,
+  stateLabel,
+  toDate,
+} from "../format.ts";
 import type { Remote } from "../remote.ts";
 import { formatTable, terminalWidth, type Column } from "../table.ts";
 
@@ -217,11 +226,18 @@ function scaled(value: unknown, stats: ProcessorStatsDoc | undefined): string {
   return typeof factor === "number" && factor !== 1 ? formatCount(value) : formatBytes(value);
 }
 
-/** Kafka offset lag (messages) or change-stream lag (seconds). */
-function lagOf(stats: ProcessorStatsDoc | undefined): string {
-  if (typeof stats?.kafkaTotalOffsetLag === "number") return formatCount(stats.kafkaTotalOffsetLag);
+/**
+ * Kafka offset lag ("12.3k msgs"), change-stream lag ("3m 20s"), else how far a running processor's
+ * watermark is behind the clock.
+ */
+export function lagOf(stats: ProcessorStatsDoc | undefined, now = Date.now()): string {
+  if (typeof stats?.kafkaTotalOffsetLag === "number") {
+    return `${formatCompact(stats.kafkaTotalOffsetLag)} msg${stats.kafkaTotalOffsetLag === 1 ? "" : "s"}`;
+  }
   if (typeof stats?.changeStreamTimeDifferenceSecs === "number")
-    return `${stats.changeStreamTimeDifferenceSecs}s`;
+    return formatDuration(stats.changeStreamTimeDifferenceSecs);
+  const watermark = toDate(stats?.watermark);
+  if (watermark && stats?.status === "running") return formatDuration((now - watermark.getTime()) / 1000);
   return "-";
 }
 

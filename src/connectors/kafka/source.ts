@@ -17,7 +17,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { KafkaSourceOptions as KafkaSourcePlanOptions } from "./spec.ts";
-import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts";
+import type {
+  KafkaPartitionLag,
+  Source,
+  SourceBatch,
+  SourceLag,
+  SourceRecord,
+} from "../../runtime/source.ts";
+import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
 import { parseExtendedJson } from "../../codec/ejson.ts";
 import { decodeHeaders, decodeKey, type KeyFormat } from "./codec.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
@@ -47,6 +54,8 @@ export interface KafkaSourceOptions {
   readonly reconnectForMs?: number;
   /** Called each time the source reopens its stream after a lost connection. */
   readonly onReconnect?: (reason: string, attempt: number) => void;
+  /** How often the partitions' log end offsets are read for the offset lag (default 5 s). */
+  readonly lagIntervalMs?: number;
 }
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -83,6 +92,13 @@ export class KafkaSource implements Source {
   private readonly startedAt = new Map<string, bigint>();
   /** False for an ephemeral processor's throw-away group: nothing to commit there. */
   private commitsOffsets = true;
+  private groupId: string | undefined;
+  /** Log end offset per `topic:partition`, read every `lagIntervalMs`. */
+  private readonly logEnd = new Map<string, bigint>();
+  /** Next offset per `topic:partition` in the last checkpoint committed to the group. */
+  private readonly committed = new Map<string, bigint>();
+  private lagTimer: NodeJS.Timeout | undefined;
+  private readonly reachability = new ReachabilityTracker();
 
   constructor(client: KafkaClientOptions, plan: KafkaSourcePlan, options: KafkaSourceOptions = {}) {
     this.client = client;
@@ -98,6 +114,7 @@ export class KafkaSource implements Source {
     const groupId = stableGroup ?? this.options.fallbackGroupId;
     if (!groupId) throw new Error("a Kafka source needs config.group_id (or a fallback group)");
     this.commitsOffsets = stableGroup !== undefined || this.options.fallbackGroupId === undefined;
+    this.groupId = groupId;
     // Like Java consumers (allow.auto.create.topics): a missing topic is created when the broker allows it,
     // else the start fails with a non-retryable "Unknown topic".
     this.consumer = new Consumer({
@@ -116,6 +133,56 @@ export class KafkaSource implements Source {
     } catch (error) {
       throw kafkaFailure(error, `Kafka $source on ${this.topicList()} could not start`);
     }
+    void this.refreshLag();
+    this.lagTimer = setInterval(() => void this.refreshLag(), this.options.lagIntervalMs ?? 5_000);
+    this.lagTimer.unref();
+  }
+
+  /** Reads the log end offsets; a failure marks the brokers unreachable until a read succeeds again. */
+  private async refreshLag(): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer || this.closed) return;
+    try {
+      const offsets = await consumer.listOffsets({ topics: [...this.plan.topics] });
+      for (const [topic, ends] of offsets)
+        ends.forEach((end, partition) => this.logEnd.set(`${topic}:${partition}`, end));
+      this.reachability.ok();
+    } catch (error) {
+      if (!this.closed)
+        this.reachability.failed(kafkaFailure(error, "reading the log end offsets failed").message);
+    }
+  }
+
+  /** ASP's `kafkaPartitions[]` and `kafkaTotalOffsetLag` (log end offset − next offset to read). */
+  lag(): SourceLag {
+    const keys = new Set<string>([
+      ...this.partitions(),
+      ...this.startedAt.keys(),
+      ...this.nextOffsets.keys(),
+    ]);
+    const partitions: KafkaPartitionLag[] = [];
+    let total = 0;
+    for (const key of [...keys].sort(comparePartitionKeys)) {
+      const [topic, partition] = splitPartitionKey(key);
+      const current = this.nextOffsets.get(key) ?? this.startedAt.get(key);
+      const end = this.logEnd.get(key);
+      const lag = current !== undefined && end !== undefined ? Math.max(0, Number(end - current)) : undefined;
+      total += lag ?? 0;
+      partitions.push({
+        partition,
+        topic,
+        currentOffset: current === undefined ? -1 : Number(current),
+        checkpointOffset: Number(this.committed.get(key) ?? -1n),
+        isIdle: lag === 0,
+        ...(lag !== undefined ? { partitionOffsetLag: lag } : {}),
+      });
+    }
+    return {
+      kafkaPartitions: partitions,
+      kafkaTotalOffsetLag: total,
+      ...(this.groupId !== undefined ? { kafkaConsumerGroup: this.groupId } : {}),
+      sourceStatus: this.reachability.get(),
+    };
   }
 
   /** Opens the message stream at `offsets` (a checkpoint, or what was handed over), else as configured. */
@@ -185,12 +252,14 @@ export class KafkaSource implements Source {
       this.options.onReconnect?.(reason, attempt + 1);
       try {
         await this.open(this.positionEntries());
+        this.reachability.ok();
         return;
       } catch (error) {
         const failure = kafkaFailure(
           error,
           `Kafka $source on ${this.topicList()} lost its brokers (${reason})`,
         );
+        this.reachability.failed(failure.message);
         if (!failure.retryable || Date.now() >= deadline || this.closed) throw failure;
         await sleep(retryDelay(attempt, { initialDelayMs: 250, maxDelayMs: 5_000 }));
       }
@@ -278,6 +347,7 @@ export class KafkaSource implements Source {
   async acknowledge(positions: Doc): Promise<void> {
     const consumer = this.consumer;
     const offsets = Object.entries((positions.offsets as Doc | undefined) ?? {});
+    for (const [key, offset] of offsets) this.committed.set(key, BigInt(offset as string));
     if (!consumer || !this.commitsOffsets || offsets.length === 0) return;
     await consumer
       .commit({
@@ -291,6 +361,7 @@ export class KafkaSource implements Source {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.lagTimer);
     const consumer = this.consumer;
     if (!consumer) return;
     if (this.stream) await withTimeout(this.stream.close(), CLOSE_TIMEOUT_MS);
@@ -358,6 +429,12 @@ async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void>
     sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined),
   ]);
   ac.abort();
+}
+
+function comparePartitionKeys(a: string, b: string): number {
+  const [topicA, partitionA] = splitPartitionKey(a);
+  const [topicB, partitionB] = splitPartitionKey(b);
+  return topicA === topicB ? partitionA - partitionB : topicA < topicB ? -1 : 1;
 }
 
 function splitPartitionKey(key: string): [string, number] {

@@ -12,7 +12,8 @@ import type { ChangeStream, ChangeStreamOptions, Document, MongoClient, ResumeTo
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { ClusterSourceOptions } from "./change-stream-options.ts";
-import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts";
+import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
+import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
 import { ConnectorError } from "../../runtime/errors.ts";
 import { mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
@@ -51,6 +52,11 @@ export class ChangeStreamSource implements Source {
   private closed = false;
   /** The event `start()` may have read while opening the cursor. */
   private buffered: Document[] = [];
+  /** Cluster time (epoch ms) of the last event handed over. */
+  private lastEventTime: number | undefined;
+  /** The last poll found nothing more: the stream has read up to the newest oplog entry. */
+  private caughtUp = false;
+  private readonly reachability = new ReachabilityTracker();
 
   constructor(client: MongoClient, plan: ChangeStreamSourcePlan, options: ChangeStreamSourceOptions = {}) {
     this.client = client;
@@ -94,6 +100,8 @@ export class ChangeStreamSource implements Source {
       }
       this.failures = 0;
       this.failingSince = undefined;
+      this.reachability.ok();
+      this.caughtUp = events.length === 0;
     } catch (error) {
       await this.reopenLater(error as Error);
     }
@@ -115,6 +123,20 @@ export class ChangeStreamSource implements Source {
     return this.lastToken === undefined ? {} : { resumeToken: this.lastToken };
   }
 
+  /**
+   * `changeStreamTimeDifferenceSecs`: 0 once a poll found nothing more to read; while events are pending, the
+   * newest oplog entry is taken to be now (a replica set's cluster time follows the clock: it writes a no-op
+   * at least every 10 s), so this is how old the last handed-over event is.
+   */
+  lag(): SourceLag {
+    const behind =
+      this.caughtUp || this.lastEventTime === undefined ? 0 : Math.max(0, Date.now() - this.lastEventTime);
+    return {
+      changeStreamTimeDifferenceSecs: Math.round(behind / 1000),
+      sourceStatus: this.reachability.get(),
+    };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.stream?.close().catch(() => undefined);
@@ -122,12 +144,13 @@ export class ChangeStreamSource implements Source {
 
   private toRecord(event: Document): SourceRecord {
     this.lastToken = event._id as ResumeToken;
+    this.lastEventTime = eventTime(event);
     const fullDocumentOnly = this.plan.config.fullDocumentOnly === true;
     const doc = (fullDocumentOnly ? (event.fullDocument ?? {}) : this.withNamespace(event)) as Doc;
     return {
       doc,
       partition: 0,
-      timestamp: eventTime(event),
+      timestamp: this.lastEventTime,
       meta: undefined,
       size: calculateObjectSize(doc),
     };
@@ -177,6 +200,7 @@ export class ChangeStreamSource implements Source {
 
   private async reopenLater(error: Error): Promise<void> {
     const failure = mongoFailure(error, `change stream $source on ${this.scope()} failed`);
+    this.reachability.failed(failure.message);
     const now = Date.now();
     this.failingSince ??= now;
     if (!failure.retryable || now - this.failingSince >= (this.options.reconnectForMs ?? 60_000)) {
