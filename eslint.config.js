@@ -68,5 +68,22 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  {
+    // The web console's script runs in the browser.
+    files: ["src/server/console/assets/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        sessionStorage: "readonly",
+        fetch: "readonly",
+        setTimeout: "readonly",
+        AbortController: "readonly",
+        TextDecoderStream: "readonly",
+        uPlot: "readonly",
+      },
+    },
+  },
   ...layerRules,
 );

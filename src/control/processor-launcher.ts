@@ -16,6 +16,7 @@ export interface LaunchRequest {
   readonly catalog: ConnectionCatalog;
   readonly checkpoints: CheckpointStore;
   readonly onOutput: (docs: readonly Doc[]) => void;
+  readonly onDeadLetters?: (records: readonly Doc[]) => void;
   readonly onStatus: (status: SupervisorStatus) => void;
 }
 
@@ -50,6 +51,7 @@ export function supervisorLauncher(options: SupervisorLauncherOptions): Processo
         : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       onOutput: request.onOutput,
+      onDeadLetters: request.onDeadLetters,
       onStatus: request.onStatus,
       logger: options.logger,
     });

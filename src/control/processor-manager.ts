@@ -102,6 +102,10 @@ export interface ProcessorMetrics {
   /** Verbose stats at scale 1: live while running, else the last kept. */
   readonly stats: Doc | undefined;
   readonly restarts: number;
+  /** The stored pipeline (the console draws it; `/health` reads its `$source` connection). */
+  readonly pipeline: readonly unknown[];
+  /** Connections the running processor uses; empty when it is not running here. */
+  readonly connections: readonly string[];
 }
 
 interface Active {
@@ -369,6 +373,12 @@ export class ProcessorManager {
     return tap.take(limit, running ? timeoutMs : 0, signal);
   }
 
+  /** Up to `limit` of the last dead-letter records of the processor's current or last run here. */
+  async recentDeadLetters(workspace: string, name: string, limit: number): Promise<Doc[]> {
+    const record = await this.require(workspace, name);
+    return (await this.observations.deadLetterTap(record.id)?.take(limit, 0)) ?? [];
+  }
+
   /** Names of the STARTED processors of a workspace using connection `connection`. */
   runningUsing(workspace: string, connection: string): string[] {
     return [...this.active.entries()]
@@ -404,6 +414,8 @@ export class ProcessorManager {
         state: record.state,
         stats,
         restarts: status?.restarts ?? 0,
+        pipeline: record.pipeline,
+        connections: active ? [...active.connections] : [],
       });
     }
     return out;
@@ -443,11 +455,13 @@ export class ProcessorManager {
     const stored = await createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
     const tap = this.observations.openTap(record.id);
+    const deadLetters = this.observations.openDeadLetterTap(record.id);
     const run = await this.options.launch({
       plan,
       catalog,
       checkpoints,
       onOutput: (docs) => tap.push(docs),
+      onDeadLetters: (records) => deadLetters.push(records),
       onStatus: (status) => this.observations.setStatus(record.id, status),
     });
     await run.start();

@@ -17,10 +17,14 @@ export interface ObservedRun {
   readonly run: { stats(options: { verbose: boolean }): ProcessorStats };
 }
 
+/** Dead-letter records kept per processor for the console. */
+const DEAD_LETTERS_KEPT = 100;
+
 export class ProcessorObservations {
   readonly history: StatsHistory;
   /** By processor id; kept after a stop so recent outputs stay visible. */
   private readonly taps = new Map<string, SampleTap>();
+  private readonly deadLetterTaps = new Map<string, SampleTap>();
   private readonly statuses = new Map<string, SupervisorStatus>();
   private readonly redactor: Redactor;
   private readonly logger: Logger;
@@ -53,6 +57,17 @@ export class ProcessorObservations {
     return this.taps.get(id);
   }
 
+  /** A fresh tap of the last dead-letter records, for a run that is starting. */
+  openDeadLetterTap(id: string): SampleTap {
+    const tap = new SampleTap(DEAD_LETTERS_KEPT);
+    this.deadLetterTaps.set(id, tap);
+    return tap;
+  }
+
+  deadLetterTap(id: string): SampleTap | undefined {
+    return this.deadLetterTaps.get(id);
+  }
+
   /** Keeps a run's supervisor status, its error message redacted. */
   setStatus(id: string, status: SupervisorStatus): void {
     const redacted = status.error
@@ -73,6 +88,7 @@ export class ProcessorObservations {
   async forget(id: string): Promise<void> {
     await this.history.delete(id);
     this.taps.delete(id);
+    this.deadLetterTaps.delete(id);
     this.statuses.delete(id);
   }
 

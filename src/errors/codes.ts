@@ -87,7 +87,10 @@ export const ERROR_CODES = {
     when: "the processor could not start (e.g. authentication refused); it is FAILED with `errorMsg`",
   },
   INTERNAL_ERROR: { status: 500, when: "a server bug; the stack is in the server log" },
-  NOT_READY: { status: 503, when: "`/ready`: the state store cannot be reached" },
+  NOT_READY: {
+    status: 503,
+    when: "`/ready`: the state store cannot be reached, or a STARTED processor cannot reach its source",
+  },
   DISPATCH_NOT_CONFIGURED: {
     status: 404,
     when: "a `/dispatch/jobs` route on a server started without `FC_MONGO_URL` (docs/event-dispatch.md)",

@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   ) => StageRunner;
   /** Called after each batch with the outputs written (the demo prints them). */
   readonly onOutput?: (docs: readonly Doc[]) => void;
+  /** Called with the dead-letter records of each batch as they go to the DLQ (the console shows them). */
+  readonly onDeadLetters?: (records: readonly Doc[]) => void;
   /** Where checkpoints are saved; without a store the runtime takes none. */
   readonly checkpoints?: CheckpointStore;
   /** Time between periodic checkpoints (by `clock`). Default DEFAULT_CHECKPOINT_INTERVAL_MS (5 s). */
@@ -531,6 +533,7 @@ export class ProcessorRuntime {
     if (this.pendingDlq.length === 0) return;
     const records = this.pendingDlq;
     this.pendingDlq = [];
+    this.options.onDeadLetters?.(records);
     if (this.options.dlq) await this.options.dlq.write(records);
   }
 }

@@ -30,6 +30,8 @@ export interface SupervisorOptions {
   readonly retry?: { initialDelayMs?: number; maxDelayMs?: number; giveUpAfterMs?: number };
   /** Sample taps: the documents written by each batch. */
   readonly onOutput?: (docs: readonly Doc[]) => void;
+  /** The dead-letter records of each batch. */
+  readonly onDeadLetters?: (records: readonly Doc[]) => void;
   readonly onStatus?: (status: SupervisorStatus) => void;
   /** Retries and failures are logged here (default: nowhere; the status carries them too). */
   readonly logger?: Logger;
@@ -174,6 +176,7 @@ export class ProcessorSupervisor {
               dlq: opened.dlq,
               connectorStage: opened.connectorStage,
               onOutput: this.options.onOutput,
+              onDeadLetters: this.options.onDeadLetters,
               checkpoints: this.store,
               checkpointIntervalMs: this.options.checkpointIntervalMs,
               maxStateBytes: this.options.maxStateBytes,

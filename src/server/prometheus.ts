@@ -91,6 +91,37 @@ export function renderMetrics(
           `eddy_processor_watermark_lag_seconds${labels(p)} ${(now - (p.stats?.watermark as Date).getTime()) / 1000}`,
       ),
   );
+  const live = processors.filter((p) => p.state === "STARTED" && p.stats);
+  family(
+    "eddy_source_lag_records",
+    "gauge",
+    "Records between the next offset the processor reads and the partition's log end (Kafka sources).",
+    live.flatMap((p) =>
+      kafkaPartitions(p.stats).map(
+        (part) =>
+          `eddy_source_lag_records${labels(p, { topic: part.topic, partition: String(part.partition) })} ${part.partitionOffsetLag}`,
+      ),
+    ),
+  );
+  family(
+    "eddy_source_lag_seconds",
+    "gauge",
+    "How far the source is behind: a change stream's time difference, else the watermark's lag behind the clock.",
+    live.flatMap((p) => {
+      const seconds = lagSeconds(p.stats as Doc, now);
+      return seconds === undefined ? [] : [`eddy_source_lag_seconds${labels(p)} ${seconds}`];
+    }),
+  );
+  family(
+    "eddy_source_up",
+    "gauge",
+    "1 while a started processor's source reaches its server, 0 while it does not.",
+    live.flatMap((p) => {
+      const status = (p.stats as Doc).sourceStatus;
+      if (!isPlainObject(status)) return [];
+      return [`eddy_source_up${labels(p)} ${status.reachable === false ? 0 : 1}`];
+    }),
+  );
   family(
     "eddy_processor_state_size_bytes",
     "gauge",
@@ -122,6 +153,32 @@ export function renderMetrics(
     `eddy_processors ${processors.length}`,
   ]);
   return out.join("\n") + "\n";
+}
+
+/** `kafkaPartitions[]` entries whose lag is known. */
+function kafkaPartitions(
+  stats: Doc | undefined,
+): Array<{ topic: string; partition: number; partitionOffsetLag: number }> {
+  const partitions = stats?.kafkaPartitions;
+  if (!Array.isArray(partitions)) return [];
+  return partitions.flatMap((part: unknown) =>
+    isPlainObject(part) && part.partitionOffsetLag !== undefined
+      ? [
+          {
+            topic: String(part.topic ?? ""),
+            partition: num(part.partition),
+            partitionOffsetLag: num(part.partitionOffsetLag),
+          },
+        ]
+      : [],
+  );
+}
+
+/** A change stream's `changeStreamTimeDifferenceSecs`, else the watermark's lag (sources with windows). */
+export function lagSeconds(stats: Doc, now: number): number | undefined {
+  if (stats.changeStreamTimeDifferenceSecs !== undefined) return num(stats.changeStreamTimeDifferenceSecs);
+  if (stats.watermark instanceof Date) return Math.max(0, (now - stats.watermark.getTime()) / 1000);
+  return undefined;
 }
 
 function num(value: unknown): number {

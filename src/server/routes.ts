@@ -1,12 +1,13 @@
 /** The API's endpoints (docs/api.md), each a thin translation from HTTP to a control-plane call. */
 import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 import type { ControlPlane } from "../control/control-plane.ts";
 import { dispatchRoutes } from "./dispatch-routes.ts";
 import type { JobStore } from "../dispatch/job-store.ts";
 import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";
-import { MonotonicCounters } from "./monotonic-counters.ts";
-import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
+import { consoleRoutes } from "./console/console-routes.ts";
+import { observabilityRoutes, type Observability } from "./observability.ts";
 import { booleanParam, integerParam } from "./query.ts";
 import { checkBody, MODIFY_BODY, PROCESSOR_BODY, START_BODY, WORKSPACE_BODY } from "./request-schema.ts";
 import { Router } from "./router.ts";
@@ -26,7 +27,9 @@ export interface RequestContext {
 
 export type Reply =
   | { readonly status: number; readonly json: unknown }
-  | { readonly status: number; readonly text: string; readonly contentType: string };
+  | { readonly status: number; readonly text: string; readonly contentType: string }
+  /** A response streamed as it is written (the console's server-sent events); ends with the stream. */
+  | { readonly status: number; readonly stream: Readable; readonly contentType: string };
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
 
@@ -35,26 +38,10 @@ const ok = (json: unknown, status = 200): Reply => ({ status, json });
 const WS = "/api/v1/workspaces/:ws";
 const PROCESSOR = `${WS}/processors/:name`;
 
-export function apiRoutes(): Router<Handler> {
-  const counters = new MonotonicCounters();
-  return dispatchRoutes(new Router<Handler>(), ok)
-    .add("GET", "/health", async () => ok({ status: "ok" }))
-    .add("GET", "/ready", async ({ plane }) => {
-      try {
-        await plane.probe();
-      } catch (error) {
-        throw new ApiError(
-          "NOT_READY",
-          `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
-        );
-      }
-      return ok({ status: "ready" });
-    })
-    .add("GET", "/metrics", async ({ plane }) => ({
-      status: 200,
-      text: renderMetrics(await plane.processors.metrics(), counters),
-      contentType: PROMETHEUS_CONTENT_TYPE,
-    }))
+/** `observability` feeds /health, /ready, /metrics and the console (src/server/observability.ts). */
+export function apiRoutes(observability: Observability): Router<Handler> {
+  const router = consoleRoutes(observabilityRoutes(new Router<Handler>(), observability), observability);
+  return dispatchRoutes(router, ok)
     .add("GET", "/api/v1/workspaces", async ({ plane }) => ok({ results: await plane.listWorkspaces() }))
     .add("POST", "/api/v1/workspaces", async ({ plane, body }) => {
       const { name } = checkBody(await body(), WORKSPACE_BODY, "a workspace {name}");

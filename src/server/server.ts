@@ -13,6 +13,8 @@ import { DispatchService } from "../dispatch/service.ts";
 import { jsonLogger, type Logger } from "../runtime/log.ts";
 import { ApiError, toApiError } from "./api-error.ts";
 import { publicPaths, requireToken } from "./auth.ts";
+import { CONSOLE_PUBLIC_PATHS } from "./console/console-routes.ts";
+import { Observability } from "./observability.ts";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonBody, tooLarge } from "./body.ts";
 import { hostCheck } from "./host-check.ts";
 import { apiRoutes, type Handler, type Reply } from "./routes.ts";
@@ -49,6 +51,8 @@ export interface ServerOptions {
   readonly retry?: ControlPlaneOptions["retry"];
   readonly launch?: ControlPlaneOptions["launch"];
   readonly leaseTtlMs?: number;
+  /** How often the console's figures are sampled (default 2 s). */
+  readonly consoleIntervalMs?: number;
   /** Event dispatch (docs/event-dispatch.md) run alongside the processors, with its job routes. */
   readonly dispatch?: DispatchConfig;
 }
@@ -92,8 +96,15 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     : undefined;
   const host = options.host ?? DEFAULT_HOST;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const routes = apiRoutes();
-  const open = publicPaths({ publicMetrics: options.publicMetrics ?? false });
+  const observability = new Observability(plane, {
+    token: options.token,
+    intervalMs: options.consoleIntervalMs,
+  });
+  const routes = apiRoutes(observability);
+  const open = new Set([
+    ...publicPaths({ publicMetrics: options.publicMetrics ?? false }),
+    ...CONSOLE_PUBLIC_PATHS,
+  ]);
   const checkHost = hostCheck(host, options.allowedHosts);
   const routed = new WeakMap<FastifyRequest, Routed>();
 
@@ -184,6 +195,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
   }
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  observability.start();
   const resumed = plane.resume().catch((error: unknown) => {
     log.error("could not resume started processors", { error: (error as Error).message });
   });
@@ -195,6 +207,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     resumed,
     close: () => {
       closing ??= (async () => {
+        observability.close();
         const stopped = app.close();
         await resumed;
         await dispatchService?.close();
@@ -237,6 +250,18 @@ function send(
   const { redactor } = plane;
   let body: string;
   let contentType: string;
+  if ("stream" in result) {
+    // Taken over from Fastify: an async handler whose streamed reply has not sent its headers yet would
+    // otherwise be answered again (and ended) when it returns.
+    reply.hijack();
+    reply.raw.writeHead(result.status, {
+      "Content-Type": result.contentType,
+      "Cache-Control": "no-store",
+      ...headers,
+    });
+    result.stream.pipe(reply.raw);
+    return;
+  }
   if ("json" in result) {
     body = redactor.redact(EJSON.stringify(redactor.redactDeep(result.json), { relaxed: true }));
     contentType = "application/json; charset=utf-8";

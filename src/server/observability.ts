@@ -1,0 +1,87 @@
+/**
+ * The service endpoints (`/health`, `/ready`, `/metrics`) and what feeds them and the console: the
+ * process collectors and the recent-figures history. One per server.
+ */
+import { connectionHealth, sourceProblems, type ConnectionHealth } from "../control/connection-health.ts";
+import type { ControlPlane } from "../control/control-plane.ts";
+import { ApiError } from "./api-error.ts";
+import { sameToken } from "./auth.ts";
+import { MetricsHistory } from "./console/metrics-history.ts";
+import { MonotonicCounters } from "./monotonic-counters.ts";
+import { ProcessMetrics } from "./process-metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
+import type { Router } from "./router.ts";
+import type { Handler, Reply } from "./routes.ts";
+
+export class Observability {
+  readonly process = new ProcessMetrics();
+  readonly history: MetricsHistory;
+  /** Keeps /metrics counters monotonic across scrapes. */
+  readonly counters = new MonotonicCounters();
+  /** The server's token: /health shows connection errors only to a caller that sends it. */
+  private readonly token: string;
+
+  constructor(plane: ControlPlane, options: { token: string; intervalMs?: number }) {
+    this.token = options.token;
+    this.history = new MetricsHistory(
+      async () => ({ processors: await plane.processors.metrics(), process: await this.process.snapshot() }),
+      options.intervalMs,
+    );
+  }
+
+  start(): void {
+    this.history.start();
+  }
+
+  close(): void {
+    this.history.stop();
+  }
+
+  authorized(authorization: string | undefined): boolean {
+    const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+    return match !== null && sameToken(match[1], this.token);
+  }
+}
+
+const ok = (json: unknown): Reply => ({ status: 200, json });
+
+export function observabilityRoutes(router: Router<Handler>, observability: Observability): Router<Handler> {
+  return router
+    .add("GET", "/health", async ({ plane, req }) => {
+      const connections = connectionHealth(await plane.processors.metrics());
+      // Without the token, which connections exist and whether they are up, but not their errors.
+      const shown = observability.authorized(req.headers.authorization)
+        ? connections
+        : connections.map(({ lastError: _hidden, ...rest }): ConnectionHealth => rest);
+      return ok({
+        status: connections.some((c) => !c.reachable) ? "degraded" : "ok",
+        connections: shown,
+      });
+    })
+    .add("GET", "/ready", async ({ plane }) => {
+      try {
+        await plane.probe();
+      } catch (error) {
+        throw new ApiError(
+          "NOT_READY",
+          `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
+        );
+      }
+      const problems = sourceProblems(await plane.processors.metrics());
+      if (problems.length > 0) {
+        throw new ApiError(
+          "NOT_READY",
+          `${problems.length} started processor${problems.length === 1 ? "" : "s"} cannot reach ${problems.length === 1 ? "its source" : "their sources"}: ` +
+            problems.map((p) => `${p.workspace}/${p.processor} (${p.reason})`).join("; "),
+        );
+      }
+      return ok({ status: "ready" });
+    })
+    .add("GET", "/metrics", async ({ plane }) => ({
+      status: 200,
+      text:
+        renderMetrics(await plane.processors.metrics(), observability.counters) +
+        (await observability.process.render()),
+      contentType: PROMETHEUS_CONTENT_TYPE,
+    }));
+}
