@@ -21,7 +21,10 @@
   const bytes = (n) => {
     const units = ["B", "KiB", "MiB", "GiB"];
     let i = 0;
-    while (n >= 1024 && i < units.length - 1) ((n /= 1024), i++);
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i++;
+    }
     return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
   };
   const duration = (s) => {
