@@ -52,7 +52,10 @@ async function expectRefused(
 
 describe("service endpoints", () => {
   it("answers /health and /ready", async () => {
-    expect((await server.api("GET", "/health", undefined, { token: null })).body).toEqual({ status: "ok" });
+    expect((await server.api("GET", "/health", undefined, { token: null })).body).toEqual({
+      status: "ok",
+      connections: [],
+    });
     expect((await server.api("GET", "/ready", undefined, { token: null })).body).toEqual({ status: "ready" });
   });
 

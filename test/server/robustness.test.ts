@@ -45,7 +45,7 @@ function exchange(parts: readonly (string | Buffer)[], options: { pauseMs?: numb
 async function expectHealthy(): Promise<void> {
   const reply = await server.api("GET", "/health", undefined, { token: null });
   expect(reply.status).toBe(200);
-  expect(reply.body).toEqual({ status: "ok" });
+  expect(reply.body).toMatchObject({ status: "ok" });
 }
 
 function statusOf(response: string): number {

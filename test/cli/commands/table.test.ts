@@ -86,7 +86,9 @@ describe("renderStatsTable", () => {
       "LAG",
       "WATERMARK",
     ]);
-    expect(lines[2]).toMatch(/orders +STARTED +1,500 +1,200 +1 +2\.0 KiB +100 B +7 msgs +2024-03-19 22:16:49/);
+    expect(lines[2]).toMatch(
+      /orders +STARTED +1,500 +1,200 +1 +2\.0 KiB +100 B +7 msgs +2024-03-19 22:16:49/,
+    );
     expect(lines[3]).toMatch(/idle +CREATED +- +- +- +- +- +-$/);
   });
 
