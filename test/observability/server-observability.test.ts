@@ -31,7 +31,11 @@ beforeAll(async () => {
   });
   await producer.close();
   await server.api("POST", C, { name: "kafka", type: "Kafka", config: { bootstrapServers: brokers } });
-  await server.api("POST", C, { name: "gone", type: "Kafka", config: { bootstrapServers: "127.0.0.1:1" } });
+  await server.api("POST", C, {
+    name: "gone",
+    type: "Cluster",
+    config: { uri: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200&connectTimeoutMS=200" },
+  });
 });
 
 afterAll(async () => {
@@ -121,7 +125,7 @@ describe("observability of a running Kafka processor", () => {
     await server.api("POST", P, {
       name: "unreachable",
       pipeline: [
-        { $source: { connectionName: "gone", topic, config: { auto_offset_reset: "earliest" } } },
+        { $source: { connectionName: "gone", db: "d", coll: "c" } },
         { $emit: { connectionName: "__testLog" } },
       ],
     });
