@@ -23,15 +23,10 @@ export class SubscriptionCache {
   private readonly collection: Collection<SubscriptionDoc>;
   private readonly logger: Logger;
 
-  constructor(
-    collection: Collection<SubscriptionDoc>,
-    logger: Logger,
-    onFilterError: (subscriptionId: string, error: Error) => void = () => {},
-  ) {
+  constructor(collection: Collection<SubscriptionDoc>, logger: Logger) {
     this.collection = collection;
     this.logger = logger;
     this.index = new SubscriptionIndex({
-      onFilterError,
       onInvalid: (subscriptionId, error) => logger.warn("invalid subscription", { subscriptionId, error }),
     });
   }
@@ -48,9 +43,12 @@ export class SubscriptionCache {
     await this.loop;
   }
 
-  /** Active subscriptions of `event.client_id` whose pattern and filter match the event. */
-  match(event: EventDoc): CompiledSubscription[] {
-    return this.index.match(event);
+  /** Active subscriptions of `event.client_id` whose pattern and filter match the event (SubscriptionIndex.match). */
+  match(
+    event: EventDoc,
+    onFilterError?: (subscriptionId: string, error: Error) => void,
+  ): CompiledSubscription[] {
+    return this.index.match(event, onFilterError);
   }
 
   /** Active, valid subscriptions held. */
