@@ -204,6 +204,8 @@ interface EndToEnd {
   /** Distinct webhook-ids received (redeliveries counted once). */
   readonly deliveries: number;
   readonly complete: boolean;
+  /** From the first insert until the matcher had created every job. */
+  readonly allJobsCreatedMs: number | null;
   readonly mongo: string;
 }
 
@@ -297,6 +299,7 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
     p99DeliveryMs: latencies[Math.floor(latencies.length * 0.99)] ?? NaN,
     deliveries: delivered.size,
     complete: delivered.size === expected,
+    allJobsCreatedMs: jobsAt > 0 ? jobsAt - started : null,
     mongo: process.env.MONGODB_URI ? "MONGODB_URI" : "private stand-in (mongo-java-server, in memory)",
   };
 }
@@ -311,6 +314,7 @@ const result = {
   endToEndEvents: E2E_EVENTS,
   endToEndDeliveries: e2e.deliveries,
   complete: e2e.complete,
+  allJobsCreatedMs: e2e.allJobsCreatedMs,
   mongo: e2e.mongo,
   subscriptions: SUBSCRIPTIONS,
   matchEventsPerSec: Math.round(matching.indexed),
