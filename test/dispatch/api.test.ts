@@ -226,7 +226,12 @@ describe("GET /api/v1/dispatch/stats and the DLQ", () => {
       async () => (await db().collection("dispatch_dlq").countDocuments()) >= 3,
       "three dead letters",
     );
-    const { status, body } = await api("GET", "/dispatch/stats?verbose=true");
+    // The counters move once the batch's read models are written, after the jobs and dead letters.
+    const { status, body } = await eventually(async () => {
+      const reply = await api("GET", "/dispatch/stats?verbose=true");
+      const counted = reply.body.matcher as { outputMessageCount?: number; dlqMessageCount?: number };
+      return counted.outputMessageCount === 2 && counted.dlqMessageCount === 3 ? reply : undefined;
+    }, "the matcher's counters");
     expect(status).toBe(200);
     const matcher = body.matcher as Record<string, unknown>;
     expect(matcher).toMatchObject({
