@@ -13,7 +13,8 @@ export const JOBS_USAGE = `usage: sp jobs <action> [options]
                    newest jobs first (status PENDING, IN_PROGRESS, RETRY, DELIVERED, FAILED, CANCELLED)
   retry ID...      deliver FAILED, CANCELLED or waiting jobs again now, with a fresh attempt budget
   cancel ID...     cancel PENDING, RETRY or IN_PROGRESS jobs
-  stats [--verbose] the matcher's counters under ASP's stats names (processor flowcatalyst-matcher,
+  stats [--verbose]
+                   the matcher's counters under ASP's stats names (processor flowcatalyst-matcher,
                    dead letters in the dispatch_dlq collection) and the jobs by status
 
 The server must run event dispatch (sp serve with FC_MONGO_URL set).
