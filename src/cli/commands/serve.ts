@@ -41,7 +41,7 @@ with workspaces, connections and processors kept in a state store. Processors th
                         or EDDY_LEASE_TTL_MS)
 With FC_MONGO_URL set it also runs event dispatch (matcher + dispatcher, FC_* variables: docs/event-dispatch.md)
 and serves its jobs under /api/v1/dispatch/jobs (sp jobs).
-Prints one JSON line {"url", …} on stdout once listening; logs are JSON lines on stderr.
+Prints one JSON line {"url", "console", …} on stdout once listening (the web console: docs/console.md); logs are JSON lines on stderr.
 SIGINT/SIGTERM stop it gracefully: processors stop with a final checkpoint and stay STARTED.`;
 
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -121,6 +121,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     io.stdout.write(
       JSON.stringify({
         url: server.url,
+        console: `${server.url}/console`,
         dataDir,
         stateStore: describeStateStore({ dataDir, stateUri }),
         ...(opt("token", "EDDY_API_TOKEN") ? {} : { tokenFile: join(dataDir, "api-token") }),
