@@ -8,13 +8,13 @@ import { ApiError } from "./api-error.ts";
 import { sameToken } from "./auth.ts";
 import { MetricsHistory } from "./console/metrics-history.ts";
 import { MonotonicCounters } from "./monotonic-counters.ts";
-import { ProcessMetrics } from "./process-metrics.ts";
+import { processMetrics } from "./process-metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
 import type { Router } from "./router.ts";
 import type { Handler, Reply } from "./routes.ts";
 
 export class Observability {
-  readonly process = new ProcessMetrics();
+  readonly process = processMetrics();
   readonly history: MetricsHistory;
   /** Keeps /metrics counters monotonic across scrapes. */
   readonly counters = new MonotonicCounters();

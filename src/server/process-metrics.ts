@@ -1,7 +1,8 @@
 /**
  * The server process's own figures (CPU, resident memory, heap, event-loop delay, handles…) from
- * prom-client's default collectors, in a registry of this server's own (two servers in one process, as in
- * tests, do not share one). `/metrics` appends them to the processor series; the console reads `snapshot`.
+ * prom-client's default collectors, in a registry of Eddy's own (not prom-client's global one). The figures
+ * are the process's, so every server in a process (tests start many) shares one: `processMetrics()`.
+ * `/metrics` appends them to the processor series; the console reads `snapshot`.
  */
 import { collectDefaultMetrics, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
 
@@ -12,6 +13,14 @@ export interface ProcessSnapshot {
   readonly heapUsedBytes: number;
   /** p99 of the event-loop delay since the collector started, in seconds. */
   readonly eventLoopDelayP99Seconds: number;
+}
+
+let shared: ProcessMetrics | undefined;
+
+/** The process's collectors, started at the first call (they run an event-loop delay monitor). */
+export function processMetrics(): ProcessMetrics {
+  shared ??= new ProcessMetrics();
+  return shared;
 }
 
 export class ProcessMetrics {

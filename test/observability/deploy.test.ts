@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ProcessMetrics } from "../../src/server/process-metrics.ts";
+import { processMetrics } from "../../src/server/process-metrics.ts";
 import { renderMetrics } from "../../src/server/prometheus.ts";
 import { LATENCY_BUCKET_BOUNDS_MICROS } from "../../src/runtime/stats.ts";
 
@@ -49,7 +49,7 @@ async function exportedFamilies(): Promise<Set<string>> {
           },
         },
       },
-    ]) + (await new ProcessMetrics().render());
+    ]) + (await processMetrics().render());
   return new Set([...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
 }
 
