@@ -6,6 +6,7 @@ import type { JobStore } from "../dispatch/job-store.ts";
 import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";
 import { MonotonicCounters } from "./monotonic-counters.ts";
+import { otlpMetricsText } from "../connectors/otlp/metrics.ts";
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { booleanParam, integerParam } from "./query.ts";
 import { checkBody, MODIFY_BODY, PROCESSOR_BODY, START_BODY, WORKSPACE_BODY } from "./request-schema.ts";
@@ -52,7 +53,7 @@ export function apiRoutes(): Router<Handler> {
     })
     .add("GET", "/metrics", async ({ plane }) => ({
       status: 200,
-      text: renderMetrics(await plane.processors.metrics(), counters),
+      text: renderMetrics(await plane.processors.metrics(), counters) + (await otlpMetricsText()),
       contentType: PROMETHEUS_CONTENT_TYPE,
     }))
     .add("GET", "/api/v1/workspaces", async ({ plane }) => ok({ results: await plane.listWorkspaces() }))
