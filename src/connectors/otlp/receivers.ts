@@ -1,8 +1,8 @@
 /**
  * One receiver per OTLP connection (and settings) in a process, shared by every `$source` that reads it
- * (one per signal, or several processors on the same signal). It outlives its readers for `lingerMs`, so that a processor
- * restarted by its supervisor (after a sink failure, say) finds the port still open and the spool still
- * filling: exporters keep getting answers while the pipeline reconnects.
+ * (one per signal, or several processors on the same signal). It outlives its readers for `lingerMs`, so
+ * that a processor restarted by its supervisor (after a sink failure, say) finds the port still open and
+ * the spool still filling: exporters keep getting answers while the pipeline reconnects.
  */
 import { jsonLogger, type Logger } from "../../runtime/log.ts";
 import type { OtlpConfig } from "./config.ts";
