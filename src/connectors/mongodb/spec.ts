@@ -120,8 +120,11 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
   },
   async openSource(source, ctx) {
     const { ChangeStreamSource } = await import("./change-stream-source.ts");
+    const { initialSyncPosition } = await import("./initial-sync.ts");
+    const initialSync = initialSyncPosition(ctx.positions.initialSync);
     return new ChangeStreamSource(required(ctx.clients).mongoClient(source.connectionName ?? ""), source, {
       resumeAfterToken: ctx.positions.resumeToken as never,
+      ...(initialSync !== undefined ? { initialSync } : {}),
     });
   },
   async openSink(sink, ctx) {
