@@ -92,7 +92,7 @@ describe("ScheduledSource", () => {
     const hour = (h: number) => new Date(`2026-12-06T${String(h).padStart(2, "0")}:30:00Z`);
     await mongo.client
       .db(db)
-      .collection<Doc>(coll)
+      .collection<{ _id: number; [key: string]: unknown }>(coll)
       .insertMany([
         { _id: 1, processed: false, modifiedAt: hour(9) },
         { _id: 2, processed: false, modifiedAt: hour(10) },
@@ -156,7 +156,10 @@ describe("ScheduledSource", () => {
   });
 
   it("fails with the query's error when the server rejects the query", async () => {
-    await mongo.client.db(db).collection<Doc>("bad").insertOne({ _id: 1, processed: false });
+    await mongo.client
+      .db(db)
+      .collection<{ _id: number; [key: string]: unknown }>("bad")
+      .insertOne({ _id: 1, processed: false });
     const source = new ScheduledSource(
       mongo.client,
       { ...options("bad"), filter: { processed: { $noSuchOperator: 1 } } },
