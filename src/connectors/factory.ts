@@ -14,6 +14,7 @@ import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
 import { UnavailableConnectorError } from "./errors.ts";
 import { required } from "./open-helpers.ts";
+import { documentRetryPolicy } from "./document-retries.ts";
 import { CONNECTORS } from "./registry.ts";
 import type { ConnectorSpec } from "./spec.ts";
 import type { Doc } from "../mql/index.ts";
@@ -80,7 +81,10 @@ export async function createSink(
   const sink = plan.sink;
   if (!sink) return new JsonLinesSink(stdout, { operatorName: "StdoutSinkOperator" });
   if (options.dryRun) return new JsonLinesSink(stdout, { operatorName: sink.operatorName });
-  if (sink.kind === "merge") return new MergeSink(required(clients).mongoClient(sink.connectionName), sink);
+  if (sink.kind === "merge") {
+    const documentRetries = documentRetryPolicy(settingsOf(catalog, sink.connectionName));
+    return new MergeSink(required(clients).mongoClient(sink.connectionName), sink, { documentRetries });
+  }
   if (sink.kind === "connector" && sink.stage === "$https")
     return new HttpsSink(sink, httpsConnection(catalog, sink.connectionName));
   const openSink = sink.kind === "emit" ? specOf(sink.type).openSink : undefined;

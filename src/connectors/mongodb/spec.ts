@@ -10,6 +10,7 @@ import { compileStringOrExpression } from "../../pipeline/stages/expressions.ts"
 import { required } from "../open-helpers.ts";
 import { defineConnector } from "../spec.ts";
 import { requireStringSetting } from "../setting-checks.ts";
+import { DOCUMENT_RETRY_SETTINGS } from "../document-retries.ts";
 import {
   BEFORE_CHANGE,
   FULL_DOCUMENT,
@@ -45,6 +46,7 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
       uri: { type: "string", description: 'MongoDB connection string, e.g. "{{MONGODB_URI}}".' },
       clusterName: { type: "string", description: "Atlas cluster name; Eddy needs `uri` instead." },
       dbRoleToExecute: { type: "object", description: "Accepted for ASP compatibility; not used." },
+      ...DOCUMENT_RETRY_SETTINGS,
     },
     required: ["uri"],
   },
