@@ -6,7 +6,8 @@
  * heal (authentication, an invalid namespace, a token that has left the oplog) throw a non-retryable
  * {@link ConnectorError} at once; a server that stays unreachable for `reconnectForMs` throws a retryable one.
  */
-import { calculateObjectSize, Timestamp } from "bson";
+import { Timestamp } from "bson";
+import { bsonSize } from "../../codec/bson-size.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChangeStream, ChangeStreamOptions, Document, MongoClient, ResumeToken } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
@@ -191,7 +192,7 @@ export class ChangeStreamSource implements Source {
       partition: 0,
       timestamp: eventTime(event),
       meta: copiedAt === undefined ? undefined : { initialSync: { phase: "snapshot" } },
-      size: calculateObjectSize(doc),
+      size: bsonSize(doc),
     };
   }
 

@@ -8,7 +8,7 @@
  * `$$lastFiredAt` still the last completed one, so a time-window filter leaves no gap); a run interrupted
  * by a crash runs again (at least once, like every replay).
  */
-import { calculateObjectSize } from "bson";
+import { bsonSize } from "../../codec/bson-size.ts";
 import type { FindCursor, MongoClient } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
 import { bindVariables } from "../mongodb/bind-variables.ts";
@@ -93,7 +93,7 @@ export class ScheduledSource implements Source {
         partition: 0,
         timestamp: firedAt,
         meta: { ...meta },
-        size: calculateObjectSize(doc),
+        size: bsonSize(doc),
       })),
     };
   }
