@@ -252,14 +252,13 @@ export class PostgresUpsertSink implements Sink {
     const { client, epoch } = await this.connection();
     try {
       if (this.transactionOpenedAt === undefined) await client.query("BEGIN");
-      const current = await this.offsets.commitMarker(
+      const committed = await this.offsets.commit(
         client,
         epoch,
         marker,
         EJSON.stringify(positions, { relaxed: false }),
       );
-      if (!current) {
-        await client.query("ROLLBACK");
+      if (!committed) {
         this.transactionOpenedAt = undefined;
         this.written = [];
         throw new ConnectorError(
@@ -268,7 +267,6 @@ export class PostgresUpsertSink implements Sink {
           { retryable: false },
         );
       }
-      await client.query("COMMIT");
       this.transactionOpenedAt = undefined;
       this.pendingRows = 0;
       this.written = [];
