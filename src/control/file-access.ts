@@ -28,20 +28,24 @@ export async function checkFileAccess(path: string, policy: FileAccessPolicy, wh
   const target = await canonical(resolve(path));
   const roots = await Promise.all(policy.roots.map((root) => canonical(resolve(root))));
   const forbidden = await Promise.all(policy.forbidden.map((dir) => canonical(resolve(dir))));
-  const hint =
-    `allowed: ${roots.join(", ") || "(none)"}; move the file there, or start sp serve with ` +
-    "--allow-dir DIR (or EDDY_ALLOW_DIRS=DIR,…) naming its folder";
+  const allowed = roots.join(", ") || "(none)";
   if (forbidden.some((dir) => inside(target, dir))) {
     throw invalid(
       "PATH_NOT_ALLOWED",
-      `${where}: '${path}' is inside the server's data directory, which pipelines may not read; ${hint}`,
-      [{ path: "config.path", message: "inside the server's data directory", expected: "a file in " + hint }],
+      { where, path, reason: "inside the server's data directory, which pipelines may not read", allowed },
+      [
+        {
+          path: "config.path",
+          message: "inside the server's data directory",
+          expected: `a file inside ${roots.join(" or ")}`,
+        },
+      ],
     );
   }
   if (!roots.some((root) => inside(target, root))) {
     throw invalid(
       "PATH_NOT_ALLOWED",
-      `${where}: '${path}' is outside the directories File connections may read; ${hint}`,
+      { where, path, reason: "outside the directories File connections may read", allowed },
       [
         {
           path: "config.path",

@@ -32,7 +32,7 @@ export function planModification(
 ): Modification {
   const name = change.name ?? record.name;
   const nameIssue = nameProblem(name, "name", "processor");
-  if (nameIssue) throw invalid("INVALID_BODY", `name: ${nameIssue.message}`, [nameIssue]);
+  if (nameIssue) throw invalid("INVALID_BODY", { problem: `name: ${nameIssue.message}` }, [nameIssue]);
   const definition: ProcessorDefinition = {
     name,
     pipeline: change.pipeline ?? record.pipeline,
@@ -44,12 +44,7 @@ export function planModification(
     ? modifyRefusalReason(record.pipeline, definition.pipeline, keepsNoPosition(record, catalog))
     : undefined;
   if (reason) {
-    throw invalid(
-      "MODIFY_NEEDS_RESET",
-      `${reason}; send "resumeFromCheckpoint": false to apply this change and start afresh ` +
-        "(the checkpoint and window state are discarded; summary stats are kept)",
-      [{ path: "pipeline", message: reason }],
-    );
+    throw invalid("MODIFY_NEEDS_RESET", { reason }, [{ path: "pipeline", message: reason }]);
   }
   return { definition, resume };
 }

@@ -36,10 +36,7 @@ export function dispatchRoutes(router: Router<Handler>, ok: (json: unknown) => R
 
 function jobsOf(ctx: RequestContext): JobStore {
   if (ctx.jobs) return ctx.jobs;
-  throw new ApiError(
-    "DISPATCH_NOT_CONFIGURED",
-    "this server does not run event dispatch: start sp serve with FC_MONGO_URL (and FC_MONGO_DB) set",
-  );
+  throw ApiError.of("DISPATCH_NOT_CONFIGURED", {});
 }
 
 async function guarded<T>(run: () => Promise<T>): Promise<T> {
