@@ -10,7 +10,7 @@ import { ConnectionRegistry, type ConnectionView } from "./connection-registry.t
 import { checkConnection } from "./connection-validation.ts";
 import { lockDataDir, prepareDataDir, type DataDirLock } from "./data-dir.ts";
 import { conflict } from "./errors.ts";
-import { checkFileAccess, type PipelineAccess } from "./file-access.ts";
+import { checkFileAccess, localFileOf, type PipelineAccess } from "./file-access.ts";
 import { DEFAULT_ENV_ALLOW_LIST, placeholdersIn, type EnvAllowList } from "./placeholders.ts";
 import { openStateStore } from "./open-state-store.ts";
 import { supervisorLauncher, type ProcessorLauncher } from "./processor-launcher.ts";
@@ -193,8 +193,8 @@ export class ControlPlane {
   /** A File connection's literal path must be readable under the access policy (one with `{{VAR}}` is checked at start). */
   private async checkFilePath(workspace: string, body: unknown): Promise<void> {
     const { entry } = checkConnection(body);
-    const path = entry?.config?.path;
-    if (entry?.type !== "File" || typeof path !== "string" || placeholdersIn(path).length > 0) return;
+    const path = localFileOf(entry);
+    if (!entry || path === undefined || placeholdersIn(path).length > 0) return;
     await checkFileAccess(path, this.access.files, `connection '${entry.name}' in workspace '${workspace}'`);
   }
 

@@ -73,7 +73,7 @@ export interface StartOptions {
 
 /**
  * The pipeline with `startAfter`/`startAtOperationTime` put into `$source.config` (they replace each other).
- * Only a change-stream source (a Cluster connection) takes them.
+ * Only a source whose connection type's spec takes start positions (a Cluster change stream) accepts them.
  */
 export function withStartPosition(
   pipeline: readonly unknown[],
@@ -86,13 +86,14 @@ export function withStartPosition(
   const source = isPlainObject(first) && isPlainObject(first.$source) ? (first.$source as Doc) : undefined;
   const connection =
     source && typeof source.connectionName === "string" ? catalog.get(source.connectionName) : undefined;
-  if (!source || connection?.type !== "Cluster") {
+  if (!source || !(connection && CONNECTORS.find(connection.type)?.source?.startPositions)) {
     const field = startAfter !== undefined ? "startAfter" : "startAtOperationTime";
-    throw invalid("INVALID_BODY", { problem: `${field} applies to a MongoDB change-stream $source only` }, [
-      {
-        path: field,
-        message: `${field} applies to a MongoDB change-stream $source (a Cluster connection); this processor's $source is not one`,
-      },
+    const forms = CONNECTORS.specs.flatMap((spec) =>
+      spec.source?.startPositions ? [spec.source.label ?? spec.type] : [],
+    );
+    const takers = `a ${forms.join(" or ")} $source`;
+    throw invalid("INVALID_BODY", { problem: `${field} applies to ${takers} only` }, [
+      { path: field, message: `${field} applies to ${takers}; this processor's $source is not one` },
     ]);
   }
   const config: Doc = { ...((source.config as Doc | undefined) ?? {}) };

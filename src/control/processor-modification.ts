@@ -5,6 +5,7 @@
  */
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
+import { CONNECTORS } from "../connectors/registry.ts";
 import { invalid } from "./errors.ts";
 import { modifyRefusalReason } from "./modify-rules.ts";
 import { nameProblem } from "./names.ts";
@@ -49,11 +50,13 @@ export function planModification(
   return { definition, resume };
 }
 
-/** A sample or inline-documents `$source` has no position to resume from. */
+/** An inline-documents `$source`, or one whose type keeps no position (Sample), has nothing to resume from. */
 function keepsNoPosition(record: ProcessorRecord, catalog: ConnectionCatalog): boolean {
   const first = record.pipeline[0] as Doc | undefined;
   const source = first?.$source as Doc | undefined;
   if (!source) return false;
   if (source.documents !== undefined) return true;
-  return typeof source.connectionName === "string" && catalog.get(source.connectionName)?.type === "Sample";
+  const type =
+    typeof source.connectionName === "string" ? catalog.get(source.connectionName)?.type : undefined;
+  return type !== undefined && CONNECTORS.find(type)?.source?.positionless === true;
 }

@@ -59,6 +59,7 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
     ),
   source: {
     label: "Cluster (change stream)",
+    startPositions: true,
     fields: {
       properties: {
         db: { type: "string", description: "Database to watch; omit for the whole cluster." },
