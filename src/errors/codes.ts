@@ -198,7 +198,7 @@ export const ERROR_CODES = {
   },
   DISPATCH_NOT_CONFIGURED: {
     status: 404,
-    when: "a `/dispatch/jobs` route on a server started without `FC_MONGO_URL` (docs/event-dispatch.md)",
+    when: "a `/dispatch/…` route on a server started without `FC_MONGO_URL` (docs/event-dispatch.md)",
     message:
       "this server does not run event dispatch: start sp serve with FC_MONGO_URL (and FC_MONGO_DB) set",
   },
