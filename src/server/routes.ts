@@ -44,10 +44,7 @@ export function apiRoutes(): Router<Handler> {
       try {
         await plane.probe();
       } catch (error) {
-        throw new ApiError(
-          "NOT_READY",
-          `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
-        );
+        throw ApiError.of("NOT_READY", { error: (error as Error).message });
       }
       return ok({ status: "ready" });
     })
@@ -97,16 +94,20 @@ export function apiRoutes(): Router<Handler> {
       );
       const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
       if (inOptions !== undefined && typeof inOptions !== "boolean") {
-        throw new ApiError("INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
-          problems: [
-            {
-              path: "options.resumeFromCheckpoint",
-              message: "must be a boolean",
-              expected: "boolean",
-              got: typeof inOptions,
-            },
-          ],
-        });
+        throw ApiError.of(
+          "INVALID_BODY",
+          { problem: "options.resumeFromCheckpoint must be a boolean" },
+          {
+            problems: [
+              {
+                path: "options.resumeFromCheckpoint",
+                message: "must be a boolean",
+                expected: "boolean",
+                got: typeof inOptions,
+              },
+            ],
+          },
+        );
       }
       return ok(
         await plane.processors.modify(params.ws, params.name, {

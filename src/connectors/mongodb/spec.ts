@@ -61,6 +61,7 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
     ),
   source: {
     label: "Cluster (change stream)",
+    startPositions: true,
     fields: {
       properties: {
         db: { type: "string", description: "Database to watch; omit for the whole cluster." },
@@ -147,8 +148,16 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
   },
   async loadStages() {
     const { createLookupStage } = await import("./lookup-stage.ts");
-    return (stage, ctx) =>
-      createLookupStage(stage, ctx.clients.mongoClient(stage.connectionName ?? ""), ctx.run, ctx.stats);
+    return (stage, ctx) => {
+      if (stage.kind !== "lookup" && stage.kind !== "cachedLookup")
+        throw new UnavailableConnectorError(`${stage.path}: a Cluster connection does not run ${stage.kind}`);
+      return createLookupStage(
+        stage,
+        ctx.clients.mongoClient(stage.connectionName ?? ""),
+        ctx.run,
+        ctx.stats,
+      );
+    };
   },
   async openDlq(target, ctx) {
     const { MongoDlqWriter } = await import("./dlq-writer.ts");
