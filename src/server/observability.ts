@@ -4,6 +4,7 @@
  */
 import { connectionHealth, sourceProblems, type ConnectionHealth } from "../control/connection-health.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
+import { otlpMetricsText } from "../connectors/otlp/metrics.ts";
 import { ApiError } from "./api-error.ts";
 import { sameToken } from "./auth.ts";
 import { MetricsHistory } from "./console/metrics-history.ts";
@@ -62,18 +63,13 @@ export function observabilityRoutes(router: Router<Handler>, observability: Obse
       try {
         await plane.probe();
       } catch (error) {
-        throw new ApiError(
-          "NOT_READY",
-          `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
-        );
+        throw ApiError.of("NOT_READY", { error: (error as Error).message });
       }
       const problems = sourceProblems(await plane.processors.metrics());
       if (problems.length > 0) {
-        throw new ApiError(
-          "NOT_READY",
-          `${problems.length} started processor${problems.length === 1 ? "" : "s"} cannot reach ${problems.length === 1 ? "its source" : "their sources"}: ` +
-            problems.map((p) => `${p.workspace}/${p.processor} (${p.reason})`).join("; "),
-        );
+        throw ApiError.of("SOURCE_UNREACHABLE", {
+          processors: problems.map((p) => `${p.workspace}/${p.processor} (${p.reason})`).join("; "),
+        });
       }
       return ok({ status: "ready" });
     })
@@ -81,6 +77,7 @@ export function observabilityRoutes(router: Router<Handler>, observability: Obse
       status: 200,
       text:
         renderMetrics(await plane.processors.metrics(), observability.counters) +
+        (await otlpMetricsText()) +
         (await observability.process.render()),
       contentType: PROMETHEUS_CONTENT_TYPE,
     }));

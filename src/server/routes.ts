@@ -83,16 +83,20 @@ export function apiRoutes(observability: Observability): Router<Handler> {
       );
       const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
       if (inOptions !== undefined && typeof inOptions !== "boolean") {
-        throw new ApiError("INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
-          problems: [
-            {
-              path: "options.resumeFromCheckpoint",
-              message: "must be a boolean",
-              expected: "boolean",
-              got: typeof inOptions,
-            },
-          ],
-        });
+        throw ApiError.of(
+          "INVALID_BODY",
+          { problem: "options.resumeFromCheckpoint must be a boolean" },
+          {
+            problems: [
+              {
+                path: "options.resumeFromCheckpoint",
+                message: "must be a boolean",
+                expected: "boolean",
+                got: typeof inOptions,
+              },
+            ],
+          },
+        );
       }
       return ok(
         await plane.processors.modify(params.ws, params.name, {

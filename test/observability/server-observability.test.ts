@@ -137,7 +137,7 @@ describe("observability of a running Kafka processor", () => {
       const reply = await server.api("GET", "/ready", undefined, { token: null });
       return reply.status === 503 ? reply : undefined;
     }, "/ready to fail");
-    expect(ready.body).toMatchObject({ errorCode: "NOT_READY" });
+    expect(ready.body).toMatchObject({ errorCode: "SOURCE_UNREACHABLE" });
     expect(ready.body.detail).toContain("default/unreachable");
 
     const anonymous = await server.api("GET", "/health", undefined, { token: null });
