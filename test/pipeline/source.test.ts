@@ -26,7 +26,7 @@ describe("$source", () => {
       {
         path: "pipeline[0].$source.connectionName",
         message:
-          "$source needs a Cluster (change stream), Kafka, Sample, File or OTLP connection (connection 'api' is of type Https)",
+          "$source needs a Cluster (change stream), Kafka, Sample, File, OTLP or Scheduled (cron query) connection (connection 'api' is of type Https)",
       },
     ]);
   });
