@@ -39,6 +39,7 @@ import {
   checkDefinition,
   planDefinition,
   withStartPosition,
+  type PlanningOptions,
   type ProcessorDefinition,
   type StartOptions,
 } from "./processor-definition.ts";
@@ -188,10 +189,10 @@ export class ProcessorManager {
     return this.view(await this.require(workspace, name));
   }
 
-  async create(workspace: string, body: unknown): Promise<ProcessorView> {
+  async create(workspace: string, body: unknown, planning: PlanningOptions = {}): Promise<ProcessorView> {
     await this.options.workspaces.require(workspace);
     const catalog = await this.options.connections.catalog(workspace);
-    const definition = checkDefinition(body, catalog);
+    const definition = checkDefinition(body, catalog, planning);
     return this.serial(workspace, definition.name, async () => {
       if (await this.registry.find(workspace, definition.name))
         throw this.duplicate(workspace, definition.name);
@@ -206,6 +207,7 @@ export class ProcessorManager {
         createdAt: now,
         lastModified: now,
         lastStateChange: now,
+        ...(planning.ephemeral ? { ephemeral: true } : {}),
       };
       await this.registry.put(record);
       this.options.logger.info("processor created", { workspace, processor: record.name });
@@ -268,11 +270,12 @@ export class ProcessorManager {
         options: { ...record.options, ...(change.options ?? {}) },
       };
       const catalog = await this.options.connections.catalog(workspace);
-      planDefinition(definition, catalog, {
-        name: newName,
-        pipeline: definition.pipeline,
-        options: definition.options,
-      });
+      planDefinition(
+        definition,
+        catalog,
+        { name: newName, pipeline: definition.pipeline, options: definition.options },
+        { ephemeral: record.ephemeral },
+      );
       const resume = change.resumeFromCheckpoint ?? true;
       if (resume) {
         const reason = modifyRefusalReason(
@@ -367,6 +370,39 @@ export class ProcessorManager {
     if (!tap) return [];
     const running = this.active.has(processorKey(workspace, name));
     return tap.take(limit, running ? timeoutMs : 0, signal);
+  }
+
+  /**
+   * A sample cursor's next page: up to `limit` outputs after `position` (from `samplePosition`), waiting up to
+   * `timeoutMs` for new ones while the processor runs. `running` is false once its run ended (a finite source
+   * drained, or it stopped): then nothing more will come.
+   */
+  async sampleAfter(
+    workspace: string,
+    name: string,
+    position: number,
+    limit: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ messages: Doc[]; position: number; running: boolean }> {
+    const record = await this.require(workspace, name);
+    const tap = this.observations.tap(record.id);
+    const running = this.active.has(processorKey(workspace, name));
+    if (!tap) return { messages: [], position, running };
+    // A position past the tap's end belongs to an earlier run: read the new run from its start.
+    const from = position > tap.position ? 0 : position;
+    const page = await tap.after(from, limit, running ? timeoutMs : 0, signal);
+    return {
+      messages: page.docs,
+      position: page.position,
+      running: this.active.has(processorKey(workspace, name)) || page.position < tap.position,
+    };
+  }
+
+  /** Where a sample cursor opened now starts: after the outputs produced so far. */
+  async samplePosition(workspace: string, name: string): Promise<number> {
+    const record = await this.require(workspace, name);
+    return this.observations.tap(record.id)?.position ?? 0;
   }
 
   /** Names of the STARTED processors of a workspace using connection `connection`. */
@@ -509,7 +545,7 @@ export class ProcessorManager {
     const unresolved = await this.options.connections.catalog(workspace);
     const pipeline = withStartPosition(resolved.pipeline, options, unresolved);
     const definition = { name, pipeline, options: resolved.options };
-    const plan = planDefinition(definition, unresolved, definition);
+    const plan = planDefinition(definition, unresolved, definition, { ephemeral: record.ephemeral });
     const used = connectionsOfPlan(plan);
     const catalog = await this.options.connections.resolvedCatalog(workspace, variables, used, withheld);
     if (access) await checkCatalogFileAccess(catalog, used, access.files, workspace);
