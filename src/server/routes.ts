@@ -1,14 +1,15 @@
 /** The API's endpoints (docs/api.md), each a thin translation from HTTP to a control-plane call. */
 import type { IncomingMessage } from "node:http";
 import type { ControlPlane } from "../control/control-plane.ts";
+import { atlasRoutes, type AtlasRouteOptions } from "./atlas/atlas-routes.ts";
 import { dispatchRoutes } from "./dispatch-routes.ts";
 import type { JobStore } from "../dispatch/job-store.ts";
-import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";
 import { MonotonicCounters } from "./monotonic-counters.ts";
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { booleanParam, integerParam } from "./query.ts";
-import { checkBody, MODIFY_BODY, PROCESSOR_BODY, START_BODY, WORKSPACE_BODY } from "./request-schema.ts";
+import { modifyRequest, startRequest } from "./processor-requests.ts";
+import { checkBody, PROCESSOR_BODY, WORKSPACE_BODY } from "./request-schema.ts";
 import { Router } from "./router.ts";
 
 export interface RequestContext {
@@ -25,7 +26,7 @@ export interface RequestContext {
 }
 
 export type Reply =
-  | { readonly status: number; readonly json: unknown }
+  | { readonly status: number; readonly json: unknown; readonly contentType?: string }
   | { readonly status: number; readonly text: string; readonly contentType: string };
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;
@@ -35,9 +36,9 @@ const ok = (json: unknown, status = 200): Reply => ({ status, json });
 const WS = "/api/v1/workspaces/:ws";
 const PROCESSOR = `${WS}/processors/:name`;
 
-export function apiRoutes(): Router<Handler> {
+export function apiRoutes(atlas: AtlasRouteOptions = { hostnames: () => [] }): Router<Handler> {
   const counters = new MonotonicCounters();
-  return dispatchRoutes(new Router<Handler>(), ok)
+  return atlasRoutes(dispatchRoutes(new Router<Handler>(), ok), atlas)
     .add("GET", "/health", async () => ok({ status: "ok" }))
     .add("GET", "/ready", async ({ plane }) => {
       try {
@@ -88,54 +89,16 @@ export function apiRoutes(): Router<Handler> {
     .add("GET", PROCESSOR, async ({ plane, params }) =>
       ok(await plane.processors.get(params.ws, params.name)),
     )
-    .add("PATCH", PROCESSOR, async ({ plane, params, body }) => {
-      const change = checkBody(
-        await body(),
-        MODIFY_BODY,
-        "a modification {name?, pipeline?, options?, resumeFromCheckpoint?}",
-      );
-      const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
-      if (inOptions !== undefined && typeof inOptions !== "boolean") {
-        throw new ApiError("INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
-          problems: [
-            {
-              path: "options.resumeFromCheckpoint",
-              message: "must be a boolean",
-              expected: "boolean",
-              got: typeof inOptions,
-            },
-          ],
-        });
-      }
-      return ok(
-        await plane.processors.modify(params.ws, params.name, {
-          ...(change.name !== undefined ? { name: change.name as string } : {}),
-          ...(change.pipeline !== undefined ? { pipeline: change.pipeline as unknown[] } : {}),
-          ...(change.options !== undefined ? { options } : {}),
-          resumeFromCheckpoint:
-            (change.resumeFromCheckpoint as boolean | undefined) ?? (inOptions as boolean | undefined),
-        }),
-      );
-    })
+    .add("PATCH", PROCESSOR, async ({ plane, params, body }) =>
+      ok(await plane.processors.modify(params.ws, params.name, modifyRequest(await body()))),
+    )
     .add("DELETE", PROCESSOR, async ({ plane, params }) => {
       await plane.processors.drop(params.ws, params.name);
       return ok({ deleted: params.name });
     })
-    .add("POST", `${PROCESSOR}:start`, async ({ plane, params, body }) => {
-      const options = checkBody(
-        await body(),
-        START_BODY,
-        "start options {resumeFromCheckpoint?, startAtOperationTime?, startAfter?}",
-        true,
-      );
-      return ok(
-        await plane.processors.start(params.ws, params.name, {
-          resumeFromCheckpoint: options.resumeFromCheckpoint as boolean | undefined,
-          startAtOperationTime: options.startAtOperationTime,
-          startAfter: options.startAfter as Doc | undefined,
-        }),
-      );
-    })
+    .add("POST", `${PROCESSOR}:start`, async ({ plane, params, body }) =>
+      ok(await plane.processors.start(params.ws, params.name, startRequest(await body()))),
+    )
     .add("POST", `${PROCESSOR}:stop`, async ({ plane, params, body }) => {
       checkBody(await body(), {}, "no options", true);
       return ok(await plane.processors.stop(params.ws, params.name));

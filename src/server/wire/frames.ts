@@ -97,7 +97,7 @@ function parseMsg(frame: Buffer, requestId: number): WireRequest {
       if (nameEnd < 0 || nameEnd >= sectionEnd) throw new FrameError("OP_MSG document sequence has no name");
       const name = frame.toString("utf8", offset + 4, nameEnd);
       const docs: Document[] = [];
-      for (let at = nameEnd + 1; at < sectionEnd; ) {
+      for (let at = nameEnd + 1; at < sectionEnd;) {
         const length = documentLength(frame, at, sectionEnd);
         docs.push(readDocument(frame, at, length));
         at += length;

@@ -68,7 +68,8 @@ export class SampleCursors {
 
   /** Forgets the cursors of a connection that closed. */
   closeAll(connectionId: number): void {
-    for (const [id, cursor] of this.cursors) if (cursor.connectionId === connectionId) this.cursors.delete(id);
+    for (const [id, cursor] of this.cursors)
+      if (cursor.connectionId === connectionId) this.cursors.delete(id);
   }
 
   /** The leading messages whose total size fits one reply (at least one, which the frame limit bounds). */

@@ -4,14 +4,17 @@
  */
 import type { Socket } from "node:net";
 import type { Document } from "bson";
-import {
-  commandNotFound,
-  toCommandError,
-  unauthorized,
-  type CommandError,
-} from "./command-error.ts";
+import { commandNotFound, toCommandError, unauthorized, type CommandError } from "./command-error.ts";
 import type { CommandContext, CommandTable, ConnectionState } from "./command-types.ts";
-import { encodeMsg, encodeReply, FrameError, FrameReader, OP_MSG, parseRequest, type WireRequest } from "./frames.ts";
+import {
+  encodeMsg,
+  encodeReply,
+  FrameError,
+  FrameReader,
+  OP_MSG,
+  parseRequest,
+  type WireRequest,
+} from "./frames.ts";
 
 export type ConnectionContext = Omit<CommandContext, "state" | "signal">;
 
@@ -59,7 +62,9 @@ export class WireConnection {
       frames = this.reader.push(chunk);
       const requests = frames.map(parseRequest);
       for (const request of requests) {
-        this.queue = this.queue.then(() => this.answer(request)).catch((error: unknown) => this.refuse(error));
+        this.queue = this.queue
+          .then(() => this.answer(request))
+          .catch((error: unknown) => this.refuse(error));
       }
     } catch (error) {
       this.refuse(error);
@@ -89,7 +94,10 @@ export class WireConnection {
     const name = Object.keys(request.command)[0] ?? "";
     const spec = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
     try {
-      if (!spec) throw commandNotFound(name);
+      if (!spec) {
+        this.context.log.info("wire command not supported", { command: name, peer: this.state.peer });
+        throw commandNotFound(name);
+      }
       if (!spec.handshake && !this.state.authenticated) throw unauthorized(name);
       return await spec.run(request.command, this.context);
     } catch (error) {
