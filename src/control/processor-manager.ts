@@ -86,6 +86,8 @@ export interface ProcessorView {
   readonly lastStateChange: string;
   readonly errorMsg?: string;
   readonly status?: SupervisorStatus;
+  /** An `sp.process()` processor (no sink needed; dropped when its client is done). */
+  readonly ephemeral?: true;
 }
 
 export interface ModifyRequest {
@@ -602,6 +604,7 @@ export class ProcessorManager {
       .run(key, async () => {
         if (this.active.get(key) !== active) return;
         this.active.delete(key);
+        this.observations.tap(active.id)?.wake();
         await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
         await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
@@ -709,6 +712,7 @@ export class ProcessorManager {
       lastStateChange: record.lastStateChange.toISOString(),
       ...(record.errorMsg !== undefined ? { errorMsg: this.options.redactor.redact(record.errorMsg) } : {}),
       ...(status ? { status } : {}),
+      ...(record.ephemeral ? { ephemeral: true } : {}),
     };
   }
 

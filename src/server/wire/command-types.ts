@@ -17,8 +17,6 @@ export interface ConnectionState {
   authenticated: boolean;
   /** The SCRAM conversation between `saslStart` and `saslContinue`. */
   scram?: ScramConversation;
-  /** `sp.process()` processors this connection created and has not dropped yet (dropped when it closes). */
-  readonly ephemeral: Set<string>;
 }
 
 export interface CommandContext {

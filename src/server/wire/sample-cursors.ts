@@ -1,7 +1,9 @@
 /**
  * The sample cursors of `sp.<name>.sample()` and `sp.process()`: each remembers how far it has read a
  * processor's outputs; a page ends the cursor (id 0) once the processor's run is over and everything it
- * produced has been read. Cursors belong to the connection that opened them and go with it.
+ * produced has been read. Drivers spread commands over pooled connections, so a cursor is not tied to one:
+ * it expires after ten minutes without a page, and an `sp.process()` processor goes with its cursor (ASP
+ * runs those for ten minutes at most).
  */
 import { calculateObjectSize, Long, type Document } from "bson";
 import { randomInt } from "node:crypto";
@@ -11,12 +13,17 @@ import { CommandError } from "./command-error.ts";
 /** How long a page waits for new outputs before it answers with none (mongosh then waits 1 s itself). */
 const PAGE_WAIT_MS = 500;
 const PAGE_MESSAGES = 100;
+export const CURSOR_IDLE_MS = 10 * 60_000;
 
 interface Cursor {
   readonly workspace: string;
   readonly processor: string;
-  readonly connectionId: number;
+  /** The processor is `sp.process()`'s: dropped when the cursor expires. */
+  readonly ephemeral: boolean;
   position: number;
+  lastUsed: number;
+  /** Messages still to return when the sample asked for a `limit`. */
+  remaining: number;
 }
 
 export interface SamplePage {
@@ -30,18 +37,36 @@ export class SampleCursors {
   /** Replies must stay under the wire's maximum message size. */
   private readonly pageBytes: number;
 
-  constructor(processors: ProcessorManager, pageBytes: number) {
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(processors: ProcessorManager, pageBytes: number, idleMs = CURSOR_IDLE_MS) {
     this.processors = processors;
     this.pageBytes = pageBytes;
+    this.sweeper = setInterval(() => void this.expire(idleMs), Math.min(idleMs, 30_000)).unref();
   }
 
-  /** A cursor over the outputs that come after now (`fromStart`: after the run began). */
-  async open(workspace: string, processor: string, connectionId: number, fromStart = false): Promise<Long> {
-    const position = fromStart ? 0 : await this.processors.samplePosition(workspace, processor);
+  /**
+   * A cursor over the outputs that come after now (`fromStart`: from the run's start), ending after `limit`
+   * messages when one is given.
+   */
+  async open(
+    workspace: string,
+    processor: string,
+    options: { fromStart?: boolean; limit?: number; ephemeral?: boolean } = {},
+  ): Promise<Long> {
+    const position = options.fromStart ? 0 : await this.processors.samplePosition(workspace, processor);
     let id: number;
     do id = randomInt(1, 2 ** 47);
     while (this.cursors.has(id));
-    this.cursors.set(id, { workspace, processor, connectionId, position });
+    const remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    this.cursors.set(id, {
+      workspace,
+      processor,
+      ephemeral: options.ephemeral ?? false,
+      position,
+      remaining,
+      lastUsed: Date.now(),
+    });
     return Long.fromNumber(id);
   }
 
@@ -51,25 +76,40 @@ export class SampleCursors {
     if (!cursor || cursor.processor !== processor) {
       throw new CommandError(43, "CursorNotFound", `cursor id ${String(id)} not found for '${processor}'`);
     }
+    cursor.lastUsed = Date.now();
     const page = await this.processors.sampleAfter(
       cursor.workspace,
       cursor.processor,
       cursor.position,
-      PAGE_MESSAGES,
+      Math.min(PAGE_MESSAGES, cursor.remaining),
       PAGE_WAIT_MS,
       signal,
     );
     const messages = this.fitting(page.messages);
     cursor.position = page.position - (page.messages.length - messages.length);
-    const finished = !page.running && messages.length === page.messages.length;
+    cursor.remaining -= messages.length;
+    const drained = !page.running && messages.length === page.messages.length;
+    const finished = drained || cursor.remaining <= 0;
     if (finished) this.cursors.delete(key);
     return { messages, cursorId: Long.fromNumber(finished ? 0 : key) };
   }
 
-  /** Forgets the cursors of a connection that closed. */
-  closeAll(connectionId: number): void {
-    for (const [id, cursor] of this.cursors)
-      if (cursor.connectionId === connectionId) this.cursors.delete(id);
+  /** Stops expiring cursors and drops the `sp.process()` processors still open (the server is stopping). */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.expire(-1);
+  }
+
+  /** Forgets cursors idle for longer than `idleMs`, dropping their `sp.process()` processors. */
+  private async expire(idleMs: number): Promise<void> {
+    const now = Date.now();
+    for (const [id, cursor] of this.cursors) {
+      if (now - cursor.lastUsed <= idleMs) continue;
+      this.cursors.delete(id);
+      if (cursor.ephemeral) {
+        await this.processors.drop(cursor.workspace, cursor.processor).catch(() => undefined);
+      }
+    }
   }
 
   /** The leading messages whose total size fits one reply (at least one, which the frame limit bounds). */

@@ -50,22 +50,20 @@ function filterOf(filter: unknown): (doc: Doc) => boolean {
   }
 }
 
-/** `sp.process()`'s temporary processor: mongosh drops it when it is done (the connection's end does too). */
+/** `sp.process()`'s temporary processor: mongosh drops it when it is done, else it goes when its cursor expires. */
 async function processPipeline(command: Document, ctx: CommandContext): Promise<Document> {
   const pipeline = pipelineOf(command.processStreamProcessor, "processStreamProcessor");
   const processorName = `process-${randomBytes(6).toString("hex")}`;
   const options = isPlainObject(command.options) ? (command.options as Doc) : {};
   const { processors } = ctx.plane;
   await processors.create(ctx.workspace, { name: processorName, pipeline, options }, { ephemeral: true });
-  ctx.state.ephemeral.add(processorName);
   try {
     await processors.start(ctx.workspace, processorName);
   } catch (error) {
     await processors.drop(ctx.workspace, processorName).catch(() => undefined);
-    ctx.state.ephemeral.delete(processorName);
     throw error;
   }
-  const cursorId = await ctx.cursors.open(ctx.workspace, processorName, ctx.state.connectionId, true);
+  const cursorId = await ctx.cursors.open(ctx.workspace, processorName, { fromStart: true, ephemeral: true });
   return { ok: 1, name: processorName, cursorId };
 }
 
@@ -107,7 +105,6 @@ export const STREAM_COMMANDS: CommandTable = {
     run: async (command, ctx) => {
       const processor = name(command, "dropStreamProcessor");
       await ctx.plane.processors.drop(ctx.workspace, processor);
-      ctx.state.ephemeral.delete(processor);
       return { ok: 1 };
     },
   },
@@ -141,10 +138,18 @@ export const STREAM_COMMANDS: CommandTable = {
   startSampleStreamProcessor: {
     run: async (command, ctx) => {
       const processor = name(command, "startSampleStreamProcessor");
+      const { limit } = optionsOf(command);
+      if (limit !== undefined && !(Number.isInteger(Number(limit)) && Number(limit) > 0)) {
+        throw badValue("limit must be a positive integer");
+      }
       await ctx.plane.processors.get(ctx.workspace, processor);
       return {
         ok: 1,
-        cursorId: await ctx.cursors.open(ctx.workspace, processor, ctx.state.connectionId),
+        cursorId: await ctx.cursors.open(
+          ctx.workspace,
+          processor,
+          limit !== undefined ? { limit: Number(limit) } : {},
+        ),
       };
     },
   },

@@ -34,7 +34,6 @@ export class WireConnection {
       connectionId,
       peer: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
       authenticated: false,
-      ephemeral: new Set(),
     };
     this.context = { ...context, state, signal: this.abort.signal };
     this.reader = new FrameReader(context.limits.maxMessageBytes);
@@ -109,20 +108,7 @@ export class WireConnection {
     }
   }
 
-  /** Cursors go with the connection, and so do the `sp.process()` processors it did not drop. */
   private closed(): void {
     this.abort.abort();
-    const { cursors, plane, workspace, state } = this.context;
-    cursors.closeAll(state.connectionId);
-    this.queue = this.queue.then(async () => {
-      for (const processor of state.ephemeral) {
-        await plane.processors.drop(workspace, processor).catch((error: unknown) => {
-          this.context.log.warn("could not drop an sp.process() processor", {
-            processor,
-            error: (error as Error).message,
-          });
-        });
-      }
-    });
   }
 }

@@ -49,6 +49,10 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
     workspace: options.workspace ?? DEFAULT_WORKSPACE,
     cursors: new SampleCursors(plane.processors, Math.floor(maxMessageBytes / 2)),
   };
+  // sp.process() processors left by a server that did not stop cleanly have no client any more.
+  for (const view of await plane.processors.list(context.workspace)) {
+    if (view.ephemeral) await plane.processors.drop(context.workspace, view.name);
+  }
   const connections = new Set<WireConnection>();
   let nextId = 1;
   const server: Server = createServer((socket: Socket) => {
@@ -72,6 +76,7 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
       for (const connection of connections) connection.destroy();
       await closed;
       await Promise.all([...connections].map((connection) => connection.idle()));
+      await context.cursors.close();
     },
   };
 }
