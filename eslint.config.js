@@ -68,5 +68,12 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  {
+    // Scripts that the real mongosh runs (test/server/wire): the shell's globals.
+    files: ["test/server/wire/mongosh-scripts/*.js"],
+    languageOptions: {
+      globals: { sp: "readonly", db: "readonly", print: "readonly", sleep: "readonly", EJSON: "readonly" },
+    },
+  },
   ...layerRules,
 );

@@ -1,5 +1,5 @@
 /** What a wire command handler gets: the connection's state, the server's limits and the control plane. */
-import type { Document, ObjectId } from "bson";
+import type { Document } from "bson";
 import type { ControlPlane } from "../../control/control-plane.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { SampleCursors } from "./sample-cursors.ts";
@@ -7,8 +7,6 @@ import type { ScramConversation, ScramCredentials } from "./scram.ts";
 
 export interface WireLimits {
   readonly maxMessageBytes: number;
-  /** This server's identity in `hello`'s topologyVersion. */
-  readonly processId: ObjectId;
 }
 
 export interface ConnectionState {

@@ -1,7 +1,8 @@
 /**
  * The commands a connecting mongosh or Node driver sends besides the stream commands: the handshake
  * (`hello`/`isMaster`), SASL authentication and the server-information commands mongosh asks at start-up.
- * Eddy presents itself as a standalone server without databases.
+ * Eddy presents itself as a standalone server without databases. Its `hello` carries no topologyVersion,
+ * so drivers poll it instead of streaming (exhaust) hellos, which Eddy does not answer.
  */
 import { Binary, type Document } from "bson";
 import { authenticationFailed, badValue } from "./command-error.ts";
@@ -19,7 +20,6 @@ export function helloReply(command: Document, state: ConnectionState, limits: Wi
   return {
     ...(legacy ? { ismaster: true } : { isWritablePrimary: true }),
     helloOk: true,
-    topologyVersion: { processId: limits.processId, counter: 0 },
     maxBsonObjectSize: 16 * 1024 * 1024,
     maxMessageSizeBytes: limits.maxMessageBytes,
     maxWriteBatchSize: 100_000,

@@ -4,7 +4,6 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
-import { ObjectId } from "bson";
 import type { ControlPlane } from "../../control/control-plane.ts";
 import { DEFAULT_WORKSPACE } from "../../control/workspace-registry.ts";
 import type { CommandTable } from "./command-types.ts";
@@ -42,7 +41,7 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const { plane } = options;
   const context = {
-    limits: { maxMessageBytes, processId: new ObjectId() },
+    limits: { maxMessageBytes },
     credentials: await scramCredentials(options.token),
     log: plane.logger,
     plane,

@@ -13,13 +13,8 @@ sp.modifyMe.modify(
 );
 print("STAGES " + sp.listStreamProcessors({ name: "modifyMe" })[0].pipeline.length);
 sp.modifyMe.modify({ name: "renamed" });
-print(
-  "NAMES " +
-    sp
-      .listStreamProcessors()
-      .map((p) => p.name)
-      .join(","),
-);
+let mine = sp.listStreamProcessors({ name: { $in: ["modifyMe", "renamed"] } });
+print("NAMES " + mine.map((p) => p.name).join(","));
 sp.renamed.start();
 sleep(500);
 print("OUTPUT " + sp.renamed.stats().stats.outputMessageCount);

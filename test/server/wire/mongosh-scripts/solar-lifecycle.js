@@ -30,4 +30,4 @@ print("VERBOSE " + Array.isArray(sp.solarDemo.stats({ verbose: true }).stats.ope
 sp.solarDemo.stop();
 print("STOPPED " + sp.listStreamProcessors({ name: "solarDemo" })[0].state);
 sp.solarDemo.drop();
-print("LEFT " + sp.listStreamProcessors().length);
+print("LEFT " + sp.listStreamProcessors({ name: "solarDemo" }).length);
