@@ -12,7 +12,8 @@ import { checkBody, PROCESSOR_BODY, WORKSPACE_BODY } from "../request-schema.ts"
 import type { Handler, Reply, RequestContext } from "../routes.ts";
 import type { Router } from "../router.ts";
 import { atlasError } from "./atlas-errors.ts";
-import { connection, instance, page, processor } from "./atlas-views.ts";
+import { connection } from "../connection-shape.ts";
+import { instance, page, processor } from "./atlas-views.ts";
 
 const STREAMS = "/api/atlas/v2/groups/:groupId/streams";
 const TENANT = `${STREAMS}/:tenant`;

@@ -5,9 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import type { ConnectionView } from "../../control/connection-registry.ts";
+import { connection } from "../connection-shape.ts";
 import type { WorkspaceView } from "../../control/control-plane.ts";
 import type { ProcessorView } from "../../control/processor-manager.ts";
-import { isPlainObject, type Doc } from "../../mql/index.ts";
+import type { Doc } from "../../mql/index.ts";
 
 /** Atlas's paginated list envelope. */
 export function page(results: readonly unknown[]): Doc {
@@ -35,12 +36,6 @@ export function instance(
     streamConfig: { tier: "SP30" },
     ...(connections ? { connections: connections.map(connection) } : {}),
   };
-}
-
-/** A connection with its settings at the top level, as Atlas returns them (secrets stay redacted). */
-export function connection(view: ConnectionView): Doc {
-  const { workspace: _workspace, createdAt: _createdAt, builtIn: _builtIn, config, ...rest } = view;
-  return { ...rest, ...(isPlainObject(config) ? (config as Doc) : {}) };
 }
 
 export function processor(view: ProcessorView, stats?: Doc): Doc {

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Document } from "bson";
 import type { ProcessorView } from "../../control/processor-manager.ts";
 import { compileQuery, isPlainObject, MqlCompileError, type Doc } from "../../mql/index.ts";
+import { connection } from "../connection-shape.ts";
 import { badValue } from "./command-error.ts";
 import type { CommandContext, CommandTable } from "./command-types.ts";
 
@@ -173,7 +174,7 @@ export const STREAM_COMMANDS: CommandTable = {
   listStreamConnections: {
     run: async (command, ctx) => {
       const matches = filterOf(command.filter);
-      const all = await ctx.plane.listConnections(ctx.workspace);
+      const all = (await ctx.plane.listConnections(ctx.workspace)).map(connection);
       return { ok: 1, connections: all.filter((doc) => matches(doc)) };
     },
   },
