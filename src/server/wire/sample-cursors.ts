@@ -77,14 +77,11 @@ export class SampleCursors {
       throw new CommandError(43, "CursorNotFound", `cursor id ${String(id)} not found for '${processor}'`);
     }
     cursor.lastUsed = Date.now();
-    const page = await this.processors.sampleAfter(
-      cursor.workspace,
-      cursor.processor,
-      cursor.position,
-      Math.min(PAGE_MESSAGES, cursor.remaining),
-      PAGE_WAIT_MS,
+    const page = await this.processors.sampleAfter(cursor.workspace, cursor.processor, cursor.position, {
+      limit: Math.min(PAGE_MESSAGES, cursor.remaining),
+      timeoutMs: PAGE_WAIT_MS,
       signal,
-    );
+    });
     const messages = this.fitting(page.messages);
     cursor.position = page.position - (page.messages.length - messages.length);
     cursor.remaining -= messages.length;

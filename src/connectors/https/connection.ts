@@ -1,0 +1,19 @@
+/** An Https connection's settings as `$https` uses them. */
+import type { Doc } from "../../mql/index.ts";
+import { UnavailableConnectorError } from "../errors.ts";
+import type { HttpsConnection } from "./https-stage.ts";
+
+/** `url` (base URL), static `headers` (values may come from `{{VAR}}`), terminal-`$https` retry settings. */
+export function httpsConnection(settings: Doc, name: string): HttpsConnection {
+  if (typeof settings.url !== "string" || settings.url === "") {
+    throw new UnavailableConnectorError(
+      `connection '${name}' needs config.url, the base URL of the HTTP API`,
+    );
+  }
+  return {
+    url: settings.url,
+    headers: (settings.headers as Record<string, string> | undefined) ?? {},
+    ...(typeof settings.maxRetries === "number" ? { maxRetries: settings.maxRetries } : {}),
+    ...(typeof settings.retryDelayMs === "number" ? { retryDelayMs: settings.retryDelayMs } : {}),
+  };
+}
