@@ -11,7 +11,7 @@ sp.createStreamProcessor("solarDemo", [s, m, e]);
 print("CREATED " + sp.listStreamProcessors({ name: "solarDemo" })[0].state);
 sp.solarDemo.start();
 let stats;
-for (let i = 0; i < 100; i++) {
+for (let i = 0; i < 300; i++) {
   stats = sp.solarDemo.stats();
   if (stats.stats.inputMessageCount > 0) break;
   sleep(100);
