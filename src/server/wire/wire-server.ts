@@ -60,9 +60,18 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
     socket.once("close", () => connections.delete(connection));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(
+              `the MongoDB wire-protocol port ${options.host}:${options.port} is in use; ` +
+                "pick another with --wire-port (0 picks a free one)",
+            )
+          : error,
+      ),
+    );
     server.listen(options.port, options.host, () => {
-      server.off("error", reject);
+      server.removeAllListeners("error");
       resolve();
     });
   });
