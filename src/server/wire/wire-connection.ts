@@ -18,6 +18,9 @@ import {
 
 export type ConnectionContext = Omit<CommandContext, "state" | "signal">;
 
+/** Requests read ahead of their answers: past this, the socket stops reading until the queue drains. */
+const MAX_PENDING = 16;
+
 export class WireConnection {
   private readonly socket: Socket;
   private readonly commands: CommandTable;
@@ -25,6 +28,7 @@ export class WireConnection {
   private readonly reader: FrameReader;
   private readonly abort = new AbortController();
   private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
   private nextRequestId = 1;
 
   constructor(socket: Socket, connectionId: number, commands: CommandTable, context: ConnectionContext) {
@@ -46,7 +50,7 @@ export class WireConnection {
     return this.context.state;
   }
 
-  /** Settles once the command being run (if any) has answered and the clean-up after a close is done. */
+  /** Settles once every request read so far has been answered. */
   idle(): Promise<void> {
     return this.queue;
   }
@@ -61,9 +65,13 @@ export class WireConnection {
       frames = this.reader.push(chunk);
       const requests = frames.map(parseRequest);
       for (const request of requests) {
+        if (++this.pending >= MAX_PENDING) this.socket.pause();
         this.queue = this.queue
           .then(() => this.answer(request))
-          .catch((error: unknown) => this.refuse(error));
+          .catch((error: unknown) => this.refuse(error))
+          .finally(() => {
+            if (--this.pending < MAX_PENDING) this.socket.resume();
+          });
       }
     } catch (error) {
       this.refuse(error);

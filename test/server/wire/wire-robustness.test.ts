@@ -171,6 +171,20 @@ describe("the wire-protocol listener under bad input", () => {
     connection.end();
   });
 
+  it("answers a hundred pipelined requests in order (reading pauses while they queue)", async () => {
+    const connection = await raw();
+    const ids = Array.from({ length: 100 }, (_, i) => 1000 + i);
+    connection.send(Buffer.concat(ids.map((id) => opMsg({ ping: 1, $db: "admin" }, id))));
+    const answered: number[] = [];
+    for (const _ of ids) {
+      const frame = await connection.reply();
+      if (frame === "closed") throw new Error("closed");
+      answered.push(frame.readInt32LE(8));
+    }
+    expect(answered).toEqual(ids);
+    connection.end();
+  });
+
   it("answers an unknown command with CommandNotFound (59)", async () => {
     const client = new MongoClient(uri());
     try {
