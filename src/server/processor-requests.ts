@@ -29,16 +29,20 @@ export function modifyRequest(body: unknown): ModifyRequest {
   );
   const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
   if (inOptions !== undefined && typeof inOptions !== "boolean") {
-    throw new ApiError("INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
-      problems: [
-        {
-          path: "options.resumeFromCheckpoint",
-          message: "must be a boolean",
-          expected: "boolean",
-          got: typeof inOptions,
-        },
-      ],
-    });
+    throw ApiError.of(
+      "INVALID_BODY",
+      { problem: "options.resumeFromCheckpoint must be a boolean" },
+      {
+        problems: [
+          {
+            path: "options.resumeFromCheckpoint",
+            message: "must be a boolean",
+            expected: "boolean",
+            got: typeof inOptions,
+          },
+        ],
+      },
+    );
   }
   return {
     ...(change.name !== undefined ? { name: change.name as string } : {}),

@@ -6,6 +6,7 @@ import { dispatchRoutes } from "./dispatch-routes.ts";
 import type { DispatchApi } from "../dispatch/service.ts";
 import { ApiError } from "./api-error.ts";
 import { MonotonicCounters } from "./monotonic-counters.ts";
+import { otlpMetricsText } from "../connectors/otlp/metrics.ts";
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { booleanParam, integerParam } from "./query.ts";
 import { modifyRequest, startRequest } from "./processor-requests.ts";
@@ -44,16 +45,13 @@ export function apiRoutes(atlas: AtlasRouteOptions = { hostnames: () => [] }): R
       try {
         await plane.probe();
       } catch (error) {
-        throw new ApiError(
-          "NOT_READY",
-          `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
-        );
+        throw ApiError.of("NOT_READY", { error: (error as Error).message });
       }
       return ok({ status: "ready" });
     })
     .add("GET", "/metrics", async ({ plane }) => ({
       status: 200,
-      text: renderMetrics(await plane.processors.metrics(), counters),
+      text: renderMetrics(await plane.processors.metrics(), counters) + (await otlpMetricsText()),
       contentType: PROMETHEUS_CONTENT_TYPE,
     }))
     .add("GET", "/api/v1/workspaces", async ({ plane }) => ok({ results: await plane.listWorkspaces() }))

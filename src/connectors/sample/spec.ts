@@ -34,6 +34,7 @@ export const sample = defineConnector<SampleOptions>({
   checkConnection: checkSample,
   source: {
     fields: { properties: {} },
+    positionless: true,
     plan: (_spec, _ctx, connection) => {
       const dataset = connection.config?.dataset;
       return { options: { dataset: typeof dataset === "string" ? dataset : connection.name } };

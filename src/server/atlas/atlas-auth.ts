@@ -24,12 +24,9 @@ export function requireAtlasAuth(
       ? digest.check(authorization, method, uri, token)
       : undefined;
   if (result === "ok") return;
-  throw new ApiError(
-    result === undefined ? "UNAUTHORIZED" : "INVALID_TOKEN",
-    result === undefined
-      ? "this request needs HTTP Digest authentication (any public key, the server's API token as private key) " +
-          "or 'Authorization: Bearer <token>'"
-      : "the digest credentials are not valid for this server: use the server's API token as the private key",
-    { headers: { "WWW-Authenticate": digest.challenge(result === "stale") } },
-  );
+  // Eddy's own wording (it names the bearer token); the challenge tells Digest clients what to send.
+  const headers = { "WWW-Authenticate": digest.challenge(result === "stale") };
+  throw result === undefined
+    ? ApiError.of("UNAUTHORIZED", {}, { headers })
+    : ApiError.of("INVALID_TOKEN", {}, { headers });
 }
