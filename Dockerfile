@@ -1,10 +1,10 @@
-# Eddy server image: `sp serve` with the API on 8470 and room for OTLP receivers (4318).
+# Eddy server image: `sp serve` with the API on 8470, mongosh's sp on 27117 and room for OTLP receivers (4318).
 #
 # Stage 1 installs production dependencies only; stage 2 holds them, the sources (Node 24 runs the
 # TypeScript directly) and nothing else, and runs as the unprivileged `node` user.
 #
 #   docker build -t eddy .
-#   docker run -p 8470:8470 -p 4318:4318 -v eddy-data:/data eddy
+#   docker run -p 8470:8470 -p 27117:27117 -p 4318:4318 -v eddy-data:/data eddy
 #
 # Then deploy the OTLP connection and processors from the host (examples/otlp; the receiver must
 # listen on 0.0.0.0 inside the container, which requires bearerTokens or apiKeys):
@@ -33,7 +33,7 @@ COPY examples ./examples
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-EXPOSE 8470 4318
+EXPOSE 8470 27117 4318
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8470/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "bin/sp.js"]

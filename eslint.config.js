@@ -85,5 +85,12 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // Scripts that the real mongosh runs (test/server/wire): the shell's globals.
+    files: ["test/server/wire/mongosh-scripts/*.js"],
+    languageOptions: {
+      globals: { sp: "readonly", db: "readonly", print: "readonly", sleep: "readonly", EJSON: "readonly" },
+    },
+  },
   ...layerRules,
 );

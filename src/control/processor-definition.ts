@@ -17,8 +17,17 @@ export interface ProcessorDefinition {
   readonly options: Doc;
 }
 
+export interface PlanningOptions {
+  /** `sp.process()`'s processors: the sink may be omitted (the outputs are only sampled). */
+  readonly ephemeral?: boolean;
+}
+
 /** Checks the definition's shape, then plans it; throws an `invalid` ControlError listing every problem. */
-export function checkDefinition(body: unknown, catalog: ConnectionCatalog): ProcessorDefinition {
+export function checkDefinition(
+  body: unknown,
+  catalog: ConnectionCatalog,
+  planning: PlanningOptions = {},
+): ProcessorDefinition {
   if (!isPlainObject(body)) {
     throw invalid("INVALID_BODY", { problem: "a processor is an object {name, pipeline, options?}" }, [
       {
@@ -39,7 +48,7 @@ export function checkDefinition(body: unknown, catalog: ConnectionCatalog): Proc
     pipeline: body.pipeline as unknown[],
     options: (body.options as Doc | undefined) ?? {},
   };
-  planDefinition(definition, catalog, body);
+  planDefinition(definition, catalog, body, planning);
   return definition;
 }
 
@@ -48,11 +57,12 @@ export function planDefinition(
   definition: ProcessorDefinition,
   catalog: ConnectionCatalog,
   source: unknown = definition,
+  planning: PlanningOptions = {},
 ): ProcessorPlan {
   try {
     return planProcessor(
       { name: definition.name, pipeline: definition.pipeline, options: definition.options },
-      { connections: catalog, connectors: CONNECTORS },
+      { connections: catalog, connectors: CONNECTORS, ephemeral: planning.ephemeral ?? false },
     );
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;

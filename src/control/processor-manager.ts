@@ -24,12 +24,14 @@ import { KeyedQueue } from "./keyed-queue.ts";
 import { modifyRefusal, startRefusal, stopRefusal, type ProcessorState } from "./lifecycle.ts";
 import type { PipelineAccess } from "./file-access.ts";
 import { connectionsOfPlan } from "./plan-connections.ts";
-import { checkDefinition, type StartOptions } from "./processor-definition.ts";
+import { checkDefinition, type PlanningOptions, type StartOptions } from "./processor-definition.ts";
 import type { ProcessorLauncher } from "./processor-launcher.ts";
 import {
   processorDeadLetters,
   processorMetrics,
   processorSample,
+  processorSampleAfter,
+  type SamplePage,
   processorStats,
   type ProcessorMetrics,
 } from "./processor-readings.ts";
@@ -139,10 +141,10 @@ export class ProcessorManager {
     return this.view(await this.require(workspace, name));
   }
 
-  async create(workspace: string, body: unknown): Promise<ProcessorView> {
+  async create(workspace: string, body: unknown, planning: PlanningOptions = {}): Promise<ProcessorView> {
     await this.options.workspaces.require(workspace);
     const catalog = await this.options.connections.catalog(workspace);
-    const definition = checkDefinition(body, catalog);
+    const definition = checkDefinition(body, catalog, planning);
     return this.serial(workspace, definition.name, async () => {
       if (await this.registry.find(workspace, definition.name))
         throw this.duplicate(workspace, definition.name);
@@ -157,6 +159,7 @@ export class ProcessorManager {
         createdAt: now,
         lastModified: now,
         lastStateChange: now,
+        ...(planning.ephemeral ? { ephemeral: true } : {}),
       };
       await this.registry.put(record);
       this.options.logger.info("processor created", { workspace, processor: record.name });
@@ -278,6 +281,31 @@ export class ProcessorManager {
   /** Up to `limit` of the last dead-letter records of the processor's current or last run here. */
   async recentDeadLetters(workspace: string, name: string, limit: number): Promise<Doc[]> {
     return processorDeadLetters(await this.require(workspace, name), this.observations, limit);
+  }
+
+  /**
+   * A sample cursor's next page: up to `limit` outputs after `position` (from `samplePosition`), waiting up to
+   * `timeoutMs` for new ones while the processor runs; `running` is false once nothing more will come.
+   */
+  async sampleAfter(
+    workspace: string,
+    name: string,
+    position: number,
+    wait: { readonly limit: number; readonly timeoutMs: number; readonly signal?: AbortSignal },
+  ): Promise<SamplePage> {
+    return processorSampleAfter(
+      await this.require(workspace, name),
+      this.active,
+      this.observations,
+      position,
+      wait,
+    );
+  }
+
+  /** Where a sample cursor opened now starts: after the outputs produced so far. */
+  async samplePosition(workspace: string, name: string): Promise<number> {
+    const record = await this.require(workspace, name);
+    return this.observations.tap(record.id)?.position ?? 0;
   }
 
   /** Names of the STARTED processors of a workspace using connection `connection`. */
@@ -435,6 +463,7 @@ export class ProcessorManager {
     void this.queue
       .run(key, async () => {
         if (!this.active.deleteIfCurrent(key, active)) return;
+        this.observations.tap(active.id)?.wake();
         await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
         await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));

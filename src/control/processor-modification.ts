@@ -39,7 +39,7 @@ export function planModification(
     pipeline: change.pipeline ?? record.pipeline,
     options: { ...record.options, ...(change.options ?? {}) },
   };
-  planDefinition(definition, catalog);
+  planDefinition(definition, catalog, definition, { ephemeral: record.ephemeral });
   const resume = change.resumeFromCheckpoint ?? true;
   const reason = resume
     ? modifyRefusalReason(record.pipeline, definition.pipeline, keepsNoPosition(record, catalog))

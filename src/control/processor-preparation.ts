@@ -51,7 +51,7 @@ export async function prepareProcessor(
   const unresolved = await settings.connections.catalog(workspace);
   const pipeline = withStartPosition(resolved.pipeline, options, unresolved);
   const definition = { name, pipeline, options: resolved.options };
-  const plan = planDefinition(definition, unresolved, definition);
+  const plan = planDefinition(definition, unresolved, definition, { ephemeral: record.ephemeral });
   const used = connectionsOfPlan(plan);
   const catalog = await settings.connections.resolvedCatalog(workspace, variables, used, withheld);
   if (access) await checkCatalogFileAccess(catalog, used, access.files, workspace);

@@ -50,6 +50,35 @@ export async function processorDeadLetters(
   return (await observations.deadLetterTap(record.id)?.take(limit, 0)) ?? [];
 }
 
+export interface SamplePage {
+  readonly messages: Doc[];
+  /** Where the next page starts. */
+  readonly position: number;
+  /** False once the run is over and every output was read: nothing more will come. */
+  readonly running: boolean;
+}
+
+/** The outputs after `position` (a count of outputs since the run started), for a sample cursor. */
+export async function processorSampleAfter(
+  record: ProcessorRecord,
+  running: RunningProcessors,
+  observations: ProcessorObservations,
+  position: number,
+  wait: { readonly limit: number; readonly timeoutMs: number; readonly signal?: AbortSignal },
+): Promise<SamplePage> {
+  const key = processorKey(record.workspace, record.name);
+  const tap = observations.tap(record.id);
+  if (!tap) return { messages: [], position, running: running.has(key) };
+  // A position past the tap's end belongs to an earlier run: read the new run from its start.
+  const from = position > tap.position ? 0 : position;
+  const page = await tap.after(from, wait.limit, running.has(key) ? wait.timeoutMs : 0, wait.signal);
+  return {
+    messages: page.docs,
+    position: page.position,
+    running: running.has(key) || page.position < tap.position,
+  };
+}
+
 /** One processor's figures for `/metrics`. */
 export interface ProcessorMetrics {
   readonly workspace: string;

@@ -18,6 +18,8 @@ export interface ProcessorRecord {
   readonly lastStateChange: Date;
   /** Why the processor FAILED (secrets redacted). */
   readonly errorMsg?: string;
+  /** Created by `sp.process()`: may have no sink; its client drops it when done. */
+  readonly ephemeral?: boolean;
 }
 
 export class ProcessorRegistry {

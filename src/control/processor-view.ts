@@ -17,6 +17,8 @@ export interface ProcessorView {
   readonly lastStateChange: string;
   readonly errorMsg?: string;
   readonly status?: SupervisorStatus;
+  /** An `sp.process()` processor (no sink needed; dropped when its client is done). */
+  readonly ephemeral?: true;
 }
 
 export function processorView(
@@ -36,5 +38,6 @@ export function processorView(
     lastStateChange: record.lastStateChange.toISOString(),
     ...(record.errorMsg !== undefined ? { errorMsg: redactor.redact(record.errorMsg) } : {}),
     ...(status ? { status } : {}),
+    ...(record.ephemeral ? { ephemeral: true } : {}),
   };
 }

@@ -7,6 +7,8 @@ import type { Doc } from "../mql/index.ts";
 export class SampleTap {
   private readonly capacity: number;
   private readonly buffer: Doc[] = [];
+  /** How many outputs were ever pushed: a reader's position counts from the run's start. */
+  private pushed = 0;
   private waiters: Array<() => void> = [];
 
   constructor(capacity = 1000) {
@@ -15,6 +17,7 @@ export class SampleTap {
 
   /** Called with each batch the sink wrote. */
   push(docs: readonly Doc[]): void {
+    this.pushed += docs.length;
     for (const doc of docs.length > this.capacity ? docs.slice(-this.capacity) : docs) this.buffer.push(doc);
     if (this.buffer.length > this.capacity) this.buffer.splice(0, this.buffer.length - this.capacity);
     if (docs.length > 0) this.wake();
@@ -27,6 +30,28 @@ export class SampleTap {
   async take(limit: number, timeoutMs: number, signal?: AbortSignal): Promise<Doc[]> {
     if (this.buffer.length === 0 && timeoutMs > 0) await this.waitForData(timeoutMs, signal);
     return this.buffer.slice(-limit);
+  }
+
+  /**
+   * Up to `limit` outputs pushed after `position` that are still buffered (older ones are lost), and the
+   * position after them: a cursor's next page. Waits up to `timeoutMs` when there is nothing new yet.
+   */
+  async after(
+    position: number,
+    limit: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ docs: Doc[]; position: number }> {
+    if (position >= this.pushed && timeoutMs > 0) await this.waitForData(timeoutMs, signal);
+    const first = Math.max(position, this.pushed - this.buffer.length);
+    const start = this.buffer.length - (this.pushed - first);
+    const docs = this.buffer.slice(start, start + limit);
+    return { docs, position: first + docs.length };
+  }
+
+  /** The position of the newest output: a cursor opened now reads what comes after it. */
+  get position(): number {
+    return this.pushed;
   }
 
   /** Releases every waiter (the processor stopped). */

@@ -2,14 +2,14 @@
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import type { ControlPlane } from "../control/control-plane.ts";
+import { atlasRoutes, type AtlasRouteOptions } from "./atlas/atlas-routes.ts";
 import { dispatchRoutes } from "./dispatch-routes.ts";
 import type { DispatchApi } from "../dispatch/service.ts";
-import type { Doc } from "../mql/index.ts";
-import { ApiError } from "./api-error.ts";
 import { consoleRoutes } from "./console/console-routes.ts";
 import { observabilityRoutes, type Observability } from "./observability.ts";
 import { booleanParam, integerParam } from "./query.ts";
-import { checkBody, MODIFY_BODY, PROCESSOR_BODY, START_BODY, WORKSPACE_BODY } from "./request-schema.ts";
+import { modifyRequest, startRequest } from "./processor-requests.ts";
+import { checkBody, PROCESSOR_BODY, WORKSPACE_BODY } from "./request-schema.ts";
 import { Router } from "./router.ts";
 
 export interface RequestContext {
@@ -26,7 +26,7 @@ export interface RequestContext {
 }
 
 export type Reply =
-  | { readonly status: number; readonly json: unknown }
+  | { readonly status: number; readonly json: unknown; readonly contentType?: string }
   | { readonly status: number; readonly text: string; readonly contentType: string }
   /** A response streamed as it is written (the console's server-sent events); ends with the stream. */
   | { readonly status: number; readonly stream: Readable; readonly contentType: string };
@@ -38,10 +38,16 @@ const ok = (json: unknown, status = 200): Reply => ({ status, json });
 const WS = "/api/v1/workspaces/:ws";
 const PROCESSOR = `${WS}/processors/:name`;
 
-/** `observability` feeds /health, /ready, /metrics and the console (src/server/observability.ts). */
-export function apiRoutes(observability: Observability): Router<Handler> {
+/**
+ * `observability` feeds /health, /ready, /metrics and the console (src/server/observability.ts);
+ * `atlas` tells the Atlas Admin API routes which hostnames the wire listener answers on.
+ */
+export function apiRoutes(
+  observability: Observability,
+  atlas: AtlasRouteOptions = { hostnames: () => [] },
+): Router<Handler> {
   const router = consoleRoutes(observabilityRoutes(new Router<Handler>(), observability), observability);
-  return dispatchRoutes(router, ok)
+  return atlasRoutes(dispatchRoutes(router, ok), atlas)
     .add("GET", "/api/v1/workspaces", async ({ plane }) => ok({ results: await plane.listWorkspaces() }))
     .add("POST", "/api/v1/workspaces", async ({ plane, body }) => {
       const { name } = checkBody(await body(), WORKSPACE_BODY, "a workspace {name}");
@@ -75,58 +81,16 @@ export function apiRoutes(observability: Observability): Router<Handler> {
     .add("GET", PROCESSOR, async ({ plane, params }) =>
       ok(await plane.processors.get(params.ws, params.name)),
     )
-    .add("PATCH", PROCESSOR, async ({ plane, params, body }) => {
-      const change = checkBody(
-        await body(),
-        MODIFY_BODY,
-        "a modification {name?, pipeline?, options?, resumeFromCheckpoint?}",
-      );
-      const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
-      if (inOptions !== undefined && typeof inOptions !== "boolean") {
-        throw ApiError.of(
-          "INVALID_BODY",
-          { problem: "options.resumeFromCheckpoint must be a boolean" },
-          {
-            problems: [
-              {
-                path: "options.resumeFromCheckpoint",
-                message: "must be a boolean",
-                expected: "boolean",
-                got: typeof inOptions,
-              },
-            ],
-          },
-        );
-      }
-      return ok(
-        await plane.processors.modify(params.ws, params.name, {
-          ...(change.name !== undefined ? { name: change.name as string } : {}),
-          ...(change.pipeline !== undefined ? { pipeline: change.pipeline as unknown[] } : {}),
-          ...(change.options !== undefined ? { options } : {}),
-          resumeFromCheckpoint:
-            (change.resumeFromCheckpoint as boolean | undefined) ?? (inOptions as boolean | undefined),
-        }),
-      );
-    })
+    .add("PATCH", PROCESSOR, async ({ plane, params, body }) =>
+      ok(await plane.processors.modify(params.ws, params.name, modifyRequest(await body()))),
+    )
     .add("DELETE", PROCESSOR, async ({ plane, params }) => {
       await plane.processors.drop(params.ws, params.name);
       return ok({ deleted: params.name });
     })
-    .add("POST", `${PROCESSOR}:start`, async ({ plane, params, body }) => {
-      const options = checkBody(
-        await body(),
-        START_BODY,
-        "start options {resumeFromCheckpoint?, startAtOperationTime?, startAfter?}",
-        true,
-      );
-      return ok(
-        await plane.processors.start(params.ws, params.name, {
-          resumeFromCheckpoint: options.resumeFromCheckpoint as boolean | undefined,
-          startAtOperationTime: options.startAtOperationTime,
-          startAfter: options.startAfter as Doc | undefined,
-        }),
-      );
-    })
+    .add("POST", `${PROCESSOR}:start`, async ({ plane, params, body }) =>
+      ok(await plane.processors.start(params.ws, params.name, startRequest(await body()))),
+    )
     .add("POST", `${PROCESSOR}:stop`, async ({ plane, params, body }) => {
       checkBody(await body(), {}, "no options", true);
       return ok(await plane.processors.stop(params.ws, params.name));

@@ -19,6 +19,9 @@ import { DEFAULT_MAX_BODY_BYTES, parseJsonBody, tooLarge } from "./body.ts";
 import { hostCheck } from "./host-check.ts";
 import { apiRoutes, type Handler, type Reply } from "./routes.ts";
 import type { RouteMatch } from "./router.ts";
+import { startWireServer, type WireServer } from "./wire/wire-server.ts";
+import { ATLAS_PREFIX, requireAtlasAuth } from "./atlas/atlas-auth.ts";
+import { DigestAuth } from "./atlas/digest-auth.ts";
 
 export const DEFAULT_PORT = 8470;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -55,10 +58,16 @@ export interface ServerOptions {
   readonly consoleIntervalMs?: number;
   /** Event dispatch (docs/event-dispatch.md) run alongside the processors, with its job routes. */
   readonly dispatch?: DispatchConfig;
+  /** Also listen for MongoDB wire-protocol clients (mongosh's `sp`, docs/mongosh.md) on this port; 0 picks one. */
+  readonly wirePort?: number;
+  /** Largest wire-protocol message accepted (default 48,000,000 bytes, MongoDB's). */
+  readonly maxMessageBytes?: number;
 }
 
 export interface EddyServer {
   readonly url: string;
+  /** `mongodb://host:port/` when the wire-protocol listener runs. */
+  readonly wireUrl?: string;
   readonly plane: ControlPlane;
   /** Settles when the processors that were STARTED before have been brought back. */
   readonly resumed: Promise<void>;
@@ -100,7 +109,11 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     token: options.token,
     intervalMs: options.consoleIntervalMs,
   });
-  const routes = apiRoutes(observability);
+  let wire: WireServer | undefined;
+  const routes = apiRoutes(observability, {
+    hostnames: () => (wire ? [new URL(wire.url).host] : []),
+  });
+  const digest = new DigestAuth();
   const open = new Set([
     ...publicPaths({ publicMetrics: options.publicMetrics ?? false }),
     ...CONSOLE_PUBLIC_PATHS,
@@ -135,7 +148,11 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
     routed.set(request, state);
     checkHost(request.headers.host);
     state.route = routes.match(request.method, state.url.pathname);
-    if (!open.has(state.url.pathname)) requireToken(request.headers.authorization, options.token);
+    if (state.url.pathname.startsWith(ATLAS_PREFIX)) {
+      requireAtlasAuth(request.headers.authorization, request.method, request.url, options.token, digest);
+    } else if (!open.has(state.url.pathname)) {
+      requireToken(request.headers.authorization, options.token);
+    }
   });
 
   const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -195,6 +212,21 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
   }
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (options.wirePort !== undefined) {
+    try {
+      wire = await startWireServer({
+        plane,
+        token: options.token,
+        host,
+        port: options.wirePort,
+        maxMessageBytes: options.maxMessageBytes,
+      });
+    } catch (error) {
+      await app.close();
+      await plane.close();
+      throw error;
+    }
+  }
   observability.start();
   const resumed = plane.resume().catch((error: unknown) => {
     log.error("could not resume started processors", { error: (error as Error).message });
@@ -203,12 +235,14 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
   let closing: Promise<void> | undefined;
   return {
     url,
+    ...(wire ? { wireUrl: wire.url } : {}),
     plane,
     resumed,
     close: () => {
       closing ??= (async () => {
         observability.close();
         const stopped = app.close();
+        await wire?.close();
         await resumed;
         await dispatchService?.close();
         await plane.close();
@@ -261,7 +295,7 @@ function send(
   }
   if ("json" in result) {
     body = redactor.redact(EJSON.stringify(redactor.redactDeep(result.json), { relaxed: true }));
-    contentType = "application/json; charset=utf-8";
+    contentType = result.contentType ?? "application/json; charset=utf-8";
   } else {
     body = redactor.redact(result.text);
     contentType = result.contentType;

@@ -8,7 +8,7 @@ const SP = join(resolve(import.meta.dirname, "../.."), "bin/sp.js");
 export interface ServeProcess {
   readonly child: ChildProcess;
   /** The start report: `url`, `dataDir`, `stateStore`, `tokenFile`… */
-  readonly started: { url: string; dataDir: string; tokenFile?: string };
+  readonly started: { url: string; wireUrl?: string; dataDir: string; tokenFile?: string };
   readonly url: string;
   /** Every stderr line (JSON log lines) so far. */
   readonly logs: string[];
@@ -19,7 +19,9 @@ export async function spawnServe(
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv; children?: ChildProcess[] },
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [SP, "serve", ...args], {
+  // Tests run side by side: a free wire-protocol port unless the test picks one.
+  const wire = args.includes("--wire-port") ? [] : ["--wire-port", "0"];
+  const child = spawn(process.execPath, [SP, "serve", ...wire, ...args], {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -39,10 +39,14 @@ const CONNECTION_VARIABLES = [
 /** Starts `sp serve` on a free loopback port with its state in `dataDir`; `env` resolves the `{{VAR}}`s. */
 export async function startEddy(dataDir: string, env: NodeJS.ProcessEnv): Promise<EddyServer> {
   const allowEnv = CONNECTION_VARIABLES.flatMap((name) => ["--allow-env", name]);
-  const child = spawn(process.execPath, [SP, "serve", "--port", "0", "--data-dir", dataDir, ...allowEnv], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [SP, "serve", "--port", "0", "--wire-port", "0", "--data-dir", dataDir, ...allowEnv],
+    {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const logs: string[] = [];
   createInterface({ input: child.stderr }).on("line", (line) => logs.push(line));
   const firstLine = await new Promise<string>((done, fail) => {

@@ -8,17 +8,20 @@ import { DEFAULT_ENV_PREFIX } from "../../control/placeholders.ts";
 import { dispatchConfigFromEnv } from "../../dispatch/config.ts";
 import { jsonLogger } from "../../runtime/log.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, startServer } from "../../server/server.ts";
+import { DEFAULT_WIRE_PORT } from "../../server/wire/wire-server.ts";
 import { parseArgs, UsageError } from "../args.ts";
 import type { CliIo } from "../io.ts";
 
-export const SERVE_USAGE = `usage: sp serve [--host HOST] [--port PORT] [--data-dir DIR] [--token TOKEN] [--state-uri URI]
+export const SERVE_USAGE = `usage: sp serve [--host HOST] [--port PORT] [--wire-port PORT] [--data-dir DIR] [--token TOKEN] [--state-uri URI]
                 [--max-body-bytes N] [--env-dir DIR] [--checkpoint-interval MS] [--lease-ttl MS]
                 [--allowed-host NAME]... [--public-metrics] [--allow-env NAME]... [--env-prefix PREFIX]...
                 [--allow-dir DIR]...
 
 Runs the Eddy server: the HTTP API (docs/api.md) on http://HOST:PORT (default ${DEFAULT_HOST}:${DEFAULT_PORT}),
-with workspaces, connections and processors kept in a state store. Processors that were STARTED come back
+and the MongoDB wire protocol for mongosh's sp (docs/mongosh.md) on HOST:WIRE-PORT (default ${DEFAULT_WIRE_PORT};
+user eddy, the token as password), with workspaces, connections and processors kept in a state store. Processors that were STARTED come back
 (from their checkpoint) when the server restarts.
+  --wire-port PORT      the MongoDB wire-protocol port (default ${DEFAULT_WIRE_PORT}; 0 picks a free one, printed as wireUrl)
   --data-dir DIR        where state lives (default .eddy, or EDDY_DATA_DIR); mode 0700, and locked: a second
                         server on the same DIR (with the file state store) is refused
   --token TOKEN         bearer token for every request but /health and /ready (or EDDY_API_TOKEN); without
@@ -41,7 +44,8 @@ with workspaces, connections and processors kept in a state store. Processors th
                         or EDDY_LEASE_TTL_MS)
 With FC_MONGO_URL set it also runs event dispatch (matcher + dispatcher, FC_* variables: docs/event-dispatch.md)
 and serves its jobs under /api/v1/dispatch/jobs (sp jobs).
-Prints one JSON line {"url", "console", …} on stdout once listening (the web console: docs/console.md); logs are JSON lines on stderr.
+Prints one JSON line {"url", "console", "wireUrl", …} on stdout once listening (the web console:
+docs/console.md; mongosh: docs/mongosh.md); logs are JSON lines on stderr.
 SIGINT/SIGTERM stop it gracefully: processors stop with a final checkpoint and stay STARTED.`;
 
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -51,6 +55,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       valued: [
         "host",
         "port",
+        "wire-port",
         "data-dir",
         "token",
         "state-uri",
@@ -74,6 +79,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   const opt = (name: string, env?: string): string | undefined =>
     parsed.options.get(name) ?? (env ? process.env[env] || undefined : undefined);
   const port = integerOption(opt("port"), "--port", DEFAULT_PORT, io);
+  const wirePort = integerOption(opt("wire-port"), "--wire-port", DEFAULT_WIRE_PORT, io);
   const maxBodyBytes = integerOption(opt("max-body-bytes"), "--max-body-bytes", 1024 * 1024, io);
   const checkpointIntervalMs = integerOption(
     opt("checkpoint-interval", "EDDY_CHECKPOINT_INTERVAL_MS"),
@@ -82,7 +88,13 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     io,
   );
   const leaseTtlMs = integerOption(opt("lease-ttl", "EDDY_LEASE_TTL_MS"), "--lease-ttl", undefined, io);
-  if (port === null || maxBodyBytes === null || checkpointIntervalMs === null || leaseTtlMs === null)
+  if (
+    port === null ||
+    wirePort === null ||
+    maxBodyBytes === null ||
+    checkpointIntervalMs === null ||
+    leaseTtlMs === null
+  )
     return 2;
   /** A repeatable option's values, else its environment variable's comma-separated list. */
   const list = (name: string, env: string): string[] | undefined =>
@@ -101,6 +113,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     const server = await startServer({
       host: opt("host") ?? DEFAULT_HOST,
       port,
+      wirePort,
       dataDir,
       token,
       stateUri,
@@ -122,6 +135,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       JSON.stringify({
         url: server.url,
         console: `${server.url}/console`,
+        ...(server.wireUrl ? { wireUrl: server.wireUrl } : {}),
         dataDir,
         stateStore: describeStateStore({ dataDir, stateUri }),
         ...(opt("token", "EDDY_API_TOKEN") ? {} : { tokenFile: join(dataDir, "api-token") }),
