@@ -10,6 +10,7 @@ import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
 import { KafkaDlqWriter } from "./kafka/dlq-writer.ts";
 import { HttpsSink } from "./https/https-sink.ts";
 import { createLookupStage } from "./mongodb/lookup-stage.ts";
+import { mongoForeign } from "./mongodb/lookup.ts";
 import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
 import { UnavailableConnectorError } from "./errors.ts";
@@ -135,7 +136,7 @@ export function connectorStages(
 ): (stage: ConnectorStagePlan, ctx: RunContext, stats: StatsCollector) => StageRunner {
   return (stage, ctx, stats) => {
     if ((stage.kind === "lookup" || stage.kind === "cachedLookup") && stage.connectionName !== undefined) {
-      return createLookupStage(stage, clients.mongoClient(stage.connectionName), ctx, stats);
+      return createLookupStage(stage, mongoForeign(clients.mongoClient(stage.connectionName)), ctx, stats);
     }
     if (stage.kind === "https" && stage.connectionName !== undefined) {
       return createHttpsStage(stage, httpsConnection(catalog, stage.connectionName), ctx, stats);
@@ -146,16 +147,20 @@ export function connectorStages(
   };
 }
 
-/** An Https connection: `url` (base URL) and static `headers` (values may come from `{{VAR}}`). */
-function httpsConnection(catalog: ConnectionCatalog, name: string): HttpsConnection {
+/**
+ * An Https connection: `url` (base URL; `baseUrl`, the seed `sp` tool's name for it, is read the same way)
+ * and static `headers` (values may come from `{{VAR}}`).
+ */
+export function httpsConnection(catalog: ConnectionCatalog, name: string): HttpsConnection {
   const settings = settingsOf(catalog, name);
-  if (typeof settings.url !== "string" || settings.url === "") {
+  const url = settings.url ?? settings.baseUrl;
+  if (typeof url !== "string" || url === "") {
     throw new UnavailableConnectorError(
       `connection '${name}' needs config.url, the base URL of the HTTP API`,
     );
   }
   return {
-    url: settings.url,
+    url,
     headers: (settings.headers as Record<string, string> | undefined) ?? {},
     ...(typeof settings.maxRetries === "number" ? { maxRetries: settings.maxRetries } : {}),
     ...(typeof settings.retryDelayMs === "number" ? { retryDelayMs: settings.retryDelayMs } : {}),

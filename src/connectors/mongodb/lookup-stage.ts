@@ -1,5 +1,4 @@
 /** `$lookup` / `$cachedLookup` plan → a runtime stage backed by {@link Lookup}. */
-import type { MongoClient } from "mongodb";
 import { isPlainObject } from "../../mql/bson-types.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { ConnectorStagePlan } from "../../pipeline/plan.ts";
@@ -7,19 +6,19 @@ import { DURATION_UNITS, type DurationUnit } from "../../pipeline/duration.ts";
 import type { RunContext, StageRunner } from "../../runtime/index.ts";
 import type { StatsCollector } from "../../runtime/stats.ts";
 import { failDocument } from "../../runtime/context.ts";
-import { Lookup, type LookupSpec } from "./lookup.ts";
+import { Lookup, type ForeignCollection, type LookupSpec } from "./lookup.ts";
 
 /** ASP's default `maxMemUsageBytes` is 10 % of RAM; Eddy defaults to a fixed 64 MiB. */
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export function createLookupStage(
   stage: ConnectorStagePlan,
-  client: MongoClient,
+  collections: (db: string, coll: string) => ForeignCollection,
   ctx: RunContext,
   stats: StatsCollector,
 ): StageRunner {
   const op = stats.operator(stage.operatorName);
-  const lookup = new Lookup(client, lookupSpec(stage), stage.path);
+  const lookup = new Lookup(collections, lookupSpec(stage), stage.path);
   return {
     stats: op,
     async process(items) {
