@@ -5,6 +5,7 @@ import { USAGE } from "./commands/help.ts";
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   process: async () => (await import("./commands/process.ts")).processCommand,
   lint: async () => (await import("./commands/lint.ts")).lintCommand as Command,
+  test: async () => (await import("./commands/test.ts")).testCommand,
   schema: async () => (await import("./commands/schema.ts")).schemaCommand as Command,
   demo: async () => (await import("./commands/demo.ts")).demoCommand,
   help: async () => (await import("./commands/help.ts")).helpCommand,

@@ -64,14 +64,27 @@ export function compareList(
     return problems;
   }
   const used = new Set<number>();
+  const unmatched: number[] = [];
   expected.forEach((doc, i) => {
     const at = actual.findIndex((candidate, j) => !used.has(j) && diff(doc, candidate).length === 0);
-    if (at === -1) problems.push({ kind: "missing", index: i, expected: doc });
+    if (at === -1) unmatched.push(i);
     else used.add(at);
   });
-  actual.forEach((doc, j) => {
-    if (!used.has(j)) problems.push({ kind: "unexpected", index: j, actual: doc });
+  // What is left on both sides is paired in order, so a near miss shows its differing fields.
+  const left = actual.map((_, j) => j).filter((j) => !used.has(j));
+  unmatched.forEach((i, n) => {
+    const j = left[n];
+    if (j === undefined) problems.push({ kind: "missing", index: i, expected: expected[i] });
+    else
+      problems.push({
+        kind: "different",
+        index: i,
+        differences: diff(expected[i], actual[j]),
+        actual: actual[j],
+      });
   });
+  for (const j of left.slice(unmatched.length))
+    problems.push({ kind: "unexpected", index: j, actual: actual[j] });
   return problems;
 }
 

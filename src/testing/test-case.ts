@@ -3,6 +3,7 @@
  * already read as relaxed Extended JSON, turned into typed cases. Every problem is reported with its JSON
  * path, all at once (a PlanError, as for processor definitions).
  */
+import { EJSON } from "bson";
 import { isPlainObject, type Doc } from "../mql/index.ts";
 import { IssueList, typeName } from "../pipeline/errors.ts";
 
@@ -78,8 +79,15 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
 const CASE_KEYS = new Set(["name", "start", "steps", "input", "stubs", "flush", "expect"]);
 const STEP_KEYS = new Set(["input", "time", "partition", "advance", "watermark"]);
 
-/** Parses the cases of a test file (`cases[...]`); throws a PlanError with every problem. */
-export function parseCases(value: unknown, path = "cases"): TestCase[] {
+/**
+ * Parses the cases of a test file (`cases[...]`); throws a PlanError with every problem. Extended JSON
+ * (`{"$date": …}`, `{"$oid": …}`) is read as BSON values, whether `value` is parsed text or objects.
+ */
+export function parseCases(input: unknown, path = "cases"): TestCase[] {
+  const value: unknown =
+    input === undefined
+      ? undefined
+      : EJSON.parse(EJSON.stringify(input, { relaxed: true }), { relaxed: true });
   const issues = new IssueList();
   const cases: TestCase[] = [];
   if (!Array.isArray(value) || value.length === 0) {

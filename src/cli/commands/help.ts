@@ -6,7 +6,8 @@ usage: sp <command> [options]
 
 run a processor once, locally:
   process <file.json | ->   run a processor ephemerally (like sp.process); output on stdout
-  lint <file.json ...>      validate processor definitions without running them
+  lint <file.json ...>      validate processor definitions without running them (--atlas: portability)
+  test [PATH ...]           run processor tests (*.test.json) with virtual time, no servers
   schema [--connection TYPE]  print the JSON Schema of a processor definition or a connection type
   demo                      live solar-panel demo: 5 s tumbling windows over sample_stream_solar
 
