@@ -11,6 +11,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   help: async () => (await import("./commands/help.ts")).helpCommand,
   serve: async () => (await import("./commands/serve.ts")).serveCommand,
   workspaces: async () => (await import("./commands/workspaces.ts")).workspacesCommand,
+  // The seed `sp` tool's spellings (../shared/asp-corpus/README.md, "Target 1"): docs/cli.md "Aliases".
+  workspace: async () => (await import("./commands/workspaces.ts")).workspacesCommand,
+  instances: async () => (await import("./commands/workspaces.ts")).workspacesCommand,
+  create: async () => (await import("./commands/create-alias.ts")).createAlias,
   processors: async () => (await import("./commands/processors.ts")).processorsCommand,
   list: async () => (await import("./commands/processors.ts")).processorsShortcut("list"),
   start: async () => (await import("./commands/processors.ts")).processorsShortcut("start"),
