@@ -143,7 +143,7 @@ async function deleteConnection(remote: Remote, name: string): Promise<number> {
 
 /**
  * The deployed connection is the local one: both read as `{name, type, config}` and compared with secrets
- * hidden, as the server lists them. A change only to a literal secret's value is not visible this way
+ * hidden, as the server lists them (without the metadata it adds). A change only to a literal secret's value is not visible this way
  * (use `--replace`); `{{VAR}}` placeholders are compared as written.
  */
 function sameConnection(deployed: Connection, local: JsonObject): boolean {
@@ -154,7 +154,8 @@ function sameConnection(deployed: Connection, local: JsonObject): boolean {
       return undefined;
     }
   };
-  const a = normal(deployed);
+  const { workspace: _w, createdAt: _c, updatedAt: _u, lastModified: _l, id: _i, ...entry } = deployed;
+  const a = normal(entry);
   return a !== undefined && a === normal(local);
 }
 
