@@ -142,6 +142,12 @@ describe("the seed sp tool's routine against sp serve", () => {
     expect(restart.code).toBe(0);
     await eventually(async () => ((await alerts().countDocuments({ tag: "v3" })) > 0 ? true : undefined));
 
+    // A running processor is not replaced behind its back: 409 and what to do.
+    file("processors/iot_alerts.json", processor("v4"));
+    const refused = await sp("processors", "create");
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/it is running: stop it first \(sp processors stop --processor iot_alerts\)/);
+
     const list = await sp("processors", "list");
     expect(list.out).toMatch(/iot_alerts +STARTED/);
     expect(await sp("processors", "stop")).toMatchObject({ code: 0 });

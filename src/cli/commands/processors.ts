@@ -139,7 +139,9 @@ async function createProcessors(remote: Remote, only: string | undefined): Promi
           pipeline,
           options: options ?? {},
         });
-        return { action: replace ? "updated" : "replaced", note: `it was ${existing.state.toLowerCase()}` };
+        return replace
+          ? { action: "updated" }
+          : { action: "replaced", note: `it was ${existing.state.toLowerCase()}` };
       }
     },
     hint: (p, error) => {
