@@ -110,7 +110,7 @@ describe("the seed sp tool's routine against sp serve", () => {
     expect(connections.out).toMatch(/created connection weather_api/);
     expect(connections.code).toBe(0);
     // The routine runs it every time: the second run changes nothing and succeeds.
-    const again = await sp("workspaces", "connections", "create");
+    const again = await sp("create", "connections"); // the tool's docs spell it this way too
     expect(again.out).toMatch(/unchanged connection test_stream/);
     expect(again.code).toBe(0);
 
