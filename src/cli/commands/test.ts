@@ -111,7 +111,7 @@ function jsonReport(results: readonly FileResult[]): object {
   };
 }
 
-/** Runs now, then again (debounced) after each change under `paths`, until Ctrl-C. */
+/** Runs now, then again (debounced) after each change to a JSON file under `paths`, until Ctrl-C. */
 async function watchAndRun(
   paths: readonly string[],
   run: () => Promise<number>,
@@ -128,7 +128,12 @@ async function watchAndRun(
       });
     }, 100);
   };
-  const watchers = paths.map((path) => watch(path, { recursive: true }, rerun));
+  // Test files, processors and connections are all JSON: other files (editor swap files, logs) do not count.
+  const watchers = paths.map((path) =>
+    watch(path, { recursive: true }, (_event, file) => {
+      if (file === null || file.endsWith(".json")) rerun();
+    }),
+  );
   io.stdout.write("watching for changes (Ctrl-C to stop)\n");
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
