@@ -117,8 +117,8 @@ async function openParts(
       sink: options.sink
         ? keptOpenSink(options.sink)
         : await createSink(plan, catalog, io.stdout, clients, { dryRun: options.dryRun }),
-      dlq: options.dlq ? keptOpenDlq(options.dlq) : createDlqWriter(plan, clients),
-      connectorStage: connectorStages(clients, catalog),
+      dlq: options.dlq ? keptOpenDlq(options.dlq) : await createDlqWriter(plan, catalog, clients),
+      connectorStage: await connectorStages(plan, catalog, clients),
       close: () => clients.close(),
     };
   } catch (error) {

@@ -1,22 +1,14 @@
 /**
- * Maps a plan's source, sink, connector-backed stages and DLQ to the connectors that run them: `$source` and
- * `$emit` through the connection type's spec in the registry (its module is loaded then), `$merge`,
- * `$lookup`, `$https` and the DLQ directly.
+ * Maps a plan's source, sink, connector-backed stages and DLQ to the connectors that run them, each through its
+ * connection type's spec in the registry (whose modules are loaded then). Only the built-ins are named here:
+ * inline `documents` and stdout.
  */
 import { DocumentsSource } from "./documents/source.ts";
 import { JsonLinesSink } from "./file/sink.ts";
-import { MergeSink } from "./mongodb/merge-sink.ts";
-import { MongoDlqWriter } from "./mongodb/dlq-writer.ts";
-import { KafkaDlqWriter } from "./kafka/dlq-writer.ts";
-import { HttpsSink } from "./https/https-sink.ts";
-import { createLookupStage } from "./mongodb/lookup-stage.ts";
-import { mongoForeign } from "./mongodb/lookup.ts";
-import { createHttpsStage, type HttpsConnection } from "./https/https-stage.ts";
 import type { ConnectorClients } from "./clients.ts";
 import { UnavailableConnectorError } from "./errors.ts";
-import { required } from "./open-helpers.ts";
 import { CONNECTORS } from "./registry.ts";
-import type { ConnectorSpec } from "./spec.ts";
+import type { ConnectorSpec, StageOpener } from "./spec.ts";
 import type { Doc } from "../mql/index.ts";
 import type {
   ConnectionCatalog,
@@ -24,6 +16,8 @@ import type {
   DocumentsSourceOptions,
   ProcessorPlan,
   SourcePlan,
+  StagePlan,
+  WindowStagePlan,
 } from "../pipeline/plan.ts";
 import type { CheckpointStore, DlqWriter, RunContext, Sink, Source, StageRunner } from "../runtime/index.ts";
 import type { CheckpointSlots } from "../runtime/index.ts";
@@ -69,7 +63,8 @@ export async function createSource(
 
 /**
  * The sink: stdout JSON Lines for an ephemeral processor without one (and every sink when `dryRun` asks to
- * print what would be written), `$merge` to MongoDB, `$emit` through its connection type's `openSink`.
+ * print what would be written), else its connection type's `openSink` (`$emit`) or `openStageSink` (`$merge`,
+ * a terminal `$https`).
  */
 export async function createSink(
   plan: ProcessorPlan,
@@ -81,16 +76,15 @@ export async function createSink(
   const sink = plan.sink;
   if (!sink) return new JsonLinesSink(stdout, { operatorName: "StdoutSinkOperator" });
   if (options.dryRun) return new JsonLinesSink(stdout, { operatorName: sink.operatorName });
-  if (sink.kind === "merge") return new MergeSink(required(clients).mongoClient(sink.connectionName), sink);
-  if (sink.kind === "connector" && sink.stage === "$https")
-    return new HttpsSink(sink, httpsConnection(catalog, sink.connectionName));
-  const openSink = sink.kind === "emit" ? specOf(sink.type).openSink : undefined;
-  if (sink.kind !== "emit" || !openSink) {
+  const spec = specOf(sink.type);
+  const ctx = { plan, settings: settingsOf(catalog, sink.connectionName), clients, stdout };
+  const opened = sink.kind === "emit" ? spec.openSink?.(sink, ctx) : spec.openStageSink?.(sink, ctx);
+  if (!opened) {
     throw new UnavailableConnectorError(
-      `the ${sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,
+      `the ${sink.kind === "connector" ? sink.stage : sink.kind} sink connector ('${sink.connectionName}') is not available in this build yet`,
     );
   }
-  return openSink(sink, { plan, settings: settingsOf(catalog, sink.connectionName), clients, stdout });
+  return opened;
 }
 
 /**
@@ -120,49 +114,50 @@ function settingsOf(catalog: ConnectionCatalog, name: string): Doc {
   return { ...entry, ...(entry?.config ?? {}) } as Doc;
 }
 
-/** `options.dlq` as a MongoDB collection or a Kafka topic, or undefined when the processor has none. */
-export function createDlqWriter(plan: ProcessorPlan, clients: ConnectorClients): DlqWriter | undefined {
+/** The writer of `options.dlq` (its connection type's `openDlq`), or undefined when the processor has none. */
+export async function createDlqWriter(
+  plan: ProcessorPlan,
+  catalog: ConnectionCatalog,
+  clients: ConnectorClients,
+): Promise<DlqWriter | undefined> {
   const dlq = plan.dlq;
   if (!dlq) return undefined;
-  if (dlq.topic !== undefined)
-    return new KafkaDlqWriter(clients.kafka(dlq.connectionName, `eddy-${plan.name}-dlq`), dlq.topic);
-  return new MongoDlqWriter(clients.mongoClient(dlq.connectionName), dlq);
-}
-
-/** The runtime's factory for connector-backed stages (`$lookup`, `$cachedLookup`, `$https`). */
-export function connectorStages(
-  clients: ConnectorClients,
-  catalog: ConnectionCatalog,
-): (stage: ConnectorStagePlan, ctx: RunContext, stats: StatsCollector) => StageRunner {
-  return (stage, ctx, stats) => {
-    if ((stage.kind === "lookup" || stage.kind === "cachedLookup") && stage.connectionName !== undefined) {
-      return createLookupStage(stage, mongoForeign(clients.mongoClient(stage.connectionName)), ctx, stats);
-    }
-    if (stage.kind === "https" && stage.connectionName !== undefined) {
-      return createHttpsStage(stage, httpsConnection(catalog, stage.connectionName), ctx, stats);
-    }
-    throw new UnavailableConnectorError(
-      `${stage.path}: the ${stage.kind} stage is not available in this build yet`,
-    );
-  };
+  const type = catalog.get(dlq.connectionName)?.type ?? "";
+  const open = specOf(type).openDlq;
+  if (!open)
+    throw new UnavailableConnectorError(`a ${type} dead letter queue is not available in this build`);
+  return open(dlq, { plan, settings: settingsOf(catalog, dlq.connectionName), clients });
 }
 
 /**
- * An Https connection: `url` (base URL; `baseUrl`, the seed `sp` tool's name for it, is read the same way)
- * and static `headers` (values may come from `{{VAR}}`).
+ * The runtime's factory for connector-backed stages (`$lookup`, `$cachedLookup`, `$https`…): loads the stage
+ * modules of the connection types the plan's stages use, then builds each stage through its type's opener.
  */
-export function httpsConnection(catalog: ConnectionCatalog, name: string): HttpsConnection {
-  const settings = settingsOf(catalog, name);
-  const url = settings.url ?? settings.baseUrl;
-  if (typeof url !== "string" || url === "") {
-    throw new UnavailableConnectorError(
-      `connection '${name}' needs config.url, the base URL of the HTTP API`,
-    );
+export async function connectorStages(
+  plan: ProcessorPlan,
+  catalog: ConnectionCatalog,
+  clients: ConnectorClients,
+): Promise<(stage: ConnectorStagePlan, ctx: RunContext, stats: StatsCollector) => StageRunner> {
+  const openers = new Map<string, StageOpener>();
+  for (const type of new Set(connectorStageTypes(plan.stages))) {
+    const load = specOf(type).loadStages;
+    if (load) openers.set(type, await load());
   }
-  return {
-    url,
-    headers: (settings.headers as Record<string, string> | undefined) ?? {},
-    ...(typeof settings.maxRetries === "number" ? { maxRetries: settings.maxRetries } : {}),
-    ...(typeof settings.retryDelayMs === "number" ? { retryDelayMs: settings.retryDelayMs } : {}),
+  return (stage, run, stats) => {
+    const open = stage.type === undefined ? undefined : openers.get(stage.type);
+    if (!open || stage.connectionName === undefined) {
+      throw new UnavailableConnectorError(
+        `${stage.path}: the ${stage.kind} stage is not available in this build yet`,
+      );
+    }
+    return open(stage, { settings: settingsOf(catalog, stage.connectionName), clients, run, stats });
   };
+}
+
+/** The connection types of the connector-backed stages, window pipelines included. */
+function connectorStageTypes(stages: ReadonlyArray<StagePlan | WindowStagePlan>): string[] {
+  return stages.flatMap((stage) => {
+    if (stage.kind === "window") return connectorStageTypes(stage.window.pipeline);
+    return "connectionName" in stage && "type" in stage && stage.type !== undefined ? [stage.type] : [];
+  });
 }

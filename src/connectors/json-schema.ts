@@ -3,7 +3,7 @@
  * (`sp schema`). A schema checks shape only: a definition it accepts can still fail `sp lint` (an unknown
  * connection, an invalid expression), but one `sp lint` accepts always validates.
  */
-import type { FieldSchemas, JsonSchema } from "../pipeline/connector-specs.ts";
+import type { ConnectorStageName, FieldSchemas, JsonSchema } from "../pipeline/connector-specs.ts";
 import { STAGES } from "../pipeline/stages/index.ts";
 import { CONNECTORS } from "./registry.ts";
 import type { ConnectorSpec } from "./spec.ts";
@@ -41,8 +41,7 @@ export function processorSchema(): JsonSchema {
                 additionalProperties: false,
                 properties: {
                   connectionName: { type: "string" },
-                  db: { type: "string" },
-                  coll: { type: "string" },
+                  ...Object.assign({}, ...CONNECTORS.specs.map((spec) => spec.dlq?.fields.properties ?? {})),
                 },
               },
               tier: { type: "string" },
@@ -57,7 +56,11 @@ export function processorSchema(): JsonSchema {
         minProperties: 1,
         maxProperties: 1,
         propertyNames: { enum: Object.keys(STAGES) },
-        properties: { $source: { $ref: "#/$defs/source" }, $emit: { $ref: "#/$defs/emit" } },
+        properties: {
+          $source: { $ref: "#/$defs/source" },
+          $emit: { $ref: "#/$defs/emit" },
+          ...connectorStages(),
+        },
       },
       source: {
         description: "`$source`: inline documents, or one form per connection type.",
@@ -132,6 +135,21 @@ export function connectionsFileSchema(): JsonSchema {
     title: "Eddy connections file",
     anyOf: [list, { type: "object", required: ["connections"], properties: { connections: list } }],
   };
+}
+
+/** Each connector-backed stage (`$merge`, `$lookup`…): one form per connection type that serves it. */
+function connectorStages(): Record<string, JsonSchema> {
+  const names = [
+    ...new Set(CONNECTORS.specs.flatMap((spec) => Object.keys(spec.stages ?? {}))),
+  ] as ConnectorStageName[];
+  return Object.fromEntries(
+    names.map((name) => {
+      const forms = withForm((spec) => spec.stages?.[name]?.fields).map(([spec, fields]) =>
+        strictObject(fields, spec.type),
+      );
+      return [name, forms.length === 1 ? forms[0] : { anyOf: forms }];
+    }),
+  );
 }
 
 function withForm(

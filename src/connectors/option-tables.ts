@@ -9,7 +9,7 @@ export const TABLES_START =
   "<!-- generated from src/connectors/*/spec.ts by `npm run docs:connectors`: do not edit -->";
 export const TABLES_END = "<!-- end of generated tables -->";
 
-/** Markdown: one section per connection type with its settings, `$source` and `$emit` options. */
+/** Markdown: one section per connection type with its settings, `$source`, `$emit` and stage options, DLQ. */
 export function connectionTypeTables(): string {
   const sections = CONNECTORS.specs.map((spec) => {
     const parts = [`### ${spec.type}`, "", spec.description];
@@ -29,6 +29,15 @@ export function connectionTypeTables(): string {
         `\`$emit\` options (besides \`connectionName\`; operator ${spec.emit.operatorName}):`,
         "",
         table(spec.emit.fields),
+      );
+    for (const [stage, form] of Object.entries(spec.stages ?? {}))
+      parts.push("", `\`${stage}\` options:`, "", table(form.fields));
+    if (spec.dlq)
+      parts.push(
+        "",
+        "Dead letter queue (`options.dlq`, besides `connectionName`):",
+        "",
+        table(spec.dlq.fields),
       );
     return parts.join("\n");
   });

@@ -11,6 +11,7 @@
  */
 import type { Doc } from "../mql/index.ts";
 import type { Checkpoint, CheckpointStore } from "../runtime/checkpoint.ts";
+import { slotKey } from "../runtime/two-phase-checkpoints.ts";
 import { decodeBinaryRecord, encodeBinaryRecord } from "./record-codec.ts";
 import type { StateStore } from "./state-store.ts";
 
@@ -137,4 +138,14 @@ export class StateStoreCheckpoints implements CheckpointStore {
   private chunkId(set: ChunkSet, index: number): string {
     return `${this.key}@${set.generation}.${index}`;
   }
+}
+
+/** Slot `slot` of processor `id`'s checkpoints (slot 1 is used by exactly-once sinks only). */
+export function processorCheckpoints(store: StateStore, id: string, slot: 0 | 1): StateStoreCheckpoints {
+  return new StateStoreCheckpoints(store, slotKey(id, slot));
+}
+
+/** Forgets both slots: clearing slot 1 when only slot 0 was used is harmless. */
+export async function clearProcessorCheckpoints(store: StateStore, id: string): Promise<void> {
+  await Promise.all([processorCheckpoints(store, id, 0).clear(), processorCheckpoints(store, id, 1).clear()]);
 }

@@ -1,55 +1,52 @@
 /**
- * Owns every processor's lifecycle: create, modify, start, stop, drop, stats and sample, with the
- * definition and state kept in the state store. Operations on one processor run one at a time (a
+ * Owns every processor's lifecycle: create, modify, start, stop, drop, and the end of its runs, with the
+ * definition and state kept in the state store. Its parts: preparing a start (processor-preparation),
+ * checking a modify (processor-modification), the runs active here (running-processors), starts under
+ * leases (leased-starts), reading stats, samples and metrics (processor-readings) and the API view
+ * (processor-view). Operations on one processor run one at a time (a
  * per-processor queue); different processors proceed concurrently. Started processors run under a
  * supervisor and come back after a server restart, resuming from their checkpoint.
  */
 import { randomBytes } from "node:crypto";
 import type { Doc } from "../mql/index.ts";
-import { slotKey, type ProcessorStats } from "../runtime/index.ts";
+import type { ProcessorStats } from "../runtime/index.ts";
 import { createCheckpoints } from "../connectors/factory.ts";
 import type { Logger } from "../runtime/log.ts";
-import type { SupervisorStatus } from "../runtime/supervisor.ts";
 import type { CheckpointStore } from "../runtime/checkpoint.ts";
-import type { ProcessorPlan, ConnectionCatalog } from "../pipeline/plan.ts";
-import { StateStoreCheckpoints } from "./checkpoint-store.ts";
-import {
-  FencedCheckpoints,
-  LeasePlacement,
-  type LeaseSettings,
-  type PlacedProcessor,
-} from "./lease-placement.ts";
+import { clearProcessorCheckpoints, processorCheckpoints } from "./checkpoint-store.ts";
+import { FencedCheckpoints, type LeaseSettings, type PlacedProcessor } from "./lease-placement.ts";
+import { LeasedStarts } from "./leased-starts.ts";
 import { LeaseLostError } from "./leases/lease.ts";
 import type { LeaseKeeper } from "./leases/lease-keeper.ts";
 import type { ConnectionRegistry } from "./connection-registry.ts";
-import { ControlError, conflict, invalid, notFound } from "./errors.ts";
+import { ControlError, conflict, notFound } from "./errors.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import { modifyRefusal, startRefusal, statsStatus, stopRefusal, type ProcessorState } from "./lifecycle.ts";
-import { modifyRefusalReason } from "./modify-rules.ts";
-import { nameProblem } from "./names.ts";
-import { checkCatalogFileAccess, type PipelineAccess } from "./file-access.ts";
-import {
-  envAllowed,
-  loadWorkspaceVariables,
-  MissingVariableError,
-  resolvePlaceholders,
-} from "./placeholders.ts";
+import { modifyRefusal, startRefusal, stopRefusal, type ProcessorState } from "./lifecycle.ts";
+import type { PipelineAccess } from "./file-access.ts";
 import { connectionsOfPlan } from "./plan-connections.ts";
+import { checkDefinition, type StartOptions } from "./processor-definition.ts";
+import type { ProcessorLauncher } from "./processor-launcher.ts";
 import {
-  checkDefinition,
-  planDefinition,
-  withStartPosition,
-  type ProcessorDefinition,
-  type StartOptions,
-} from "./processor-definition.ts";
-import type { ProcessorLauncher, ProcessorRun } from "./processor-launcher.ts";
+  processorMetrics,
+  processorSample,
+  processorStats,
+  type ProcessorMetrics,
+} from "./processor-readings.ts";
+import { planModification, type ModifyRequest } from "./processor-modification.ts";
+import { prepareProcessor, type PreparedProcessor } from "./processor-preparation.ts";
 import { processorKey, ProcessorRegistry, type ProcessorRecord } from "./processor-registry.ts";
+import { processorView, type ProcessorView } from "./processor-view.ts";
 import type { Redactor } from "./redactor.ts";
+import { RunningProcessors, type RunningProcessor } from "./running-processors.ts";
 import type { StateStore } from "./state-store.ts";
 import { ProcessorObservations } from "./processor-observations.ts";
 import type { StatsSnapshot } from "./stats-history.ts";
-import { EMPTY_STATS, statsReply, type StatsRequest } from "./stats-view.ts";
+import { statsReply, type StatsRequest } from "./stats-view.ts";
 import type { WorkspaceRegistry } from "./workspace-registry.ts";
+
+export type { ProcessorMetrics } from "./processor-readings.ts";
+export type { ProcessorView } from "./processor-view.ts";
+export type { ModifyRequest } from "./processor-modification.ts";
 
 export interface ProcessorManagerOptions {
   readonly store: StateStore;
@@ -72,68 +69,21 @@ export interface ProcessorManagerOptions {
   readonly leases?: LeaseSettings;
 }
 
-/** A processor as the API shows it. */
-export interface ProcessorView {
-  readonly id: string;
-  readonly name: string;
-  readonly workspace: string;
-  readonly pipeline: readonly unknown[];
-  readonly options: Doc;
-  readonly state: ProcessorState;
-  readonly createdAt: string;
-  readonly lastModified: string;
-  readonly lastStateChange: string;
-  readonly errorMsg?: string;
-  readonly status?: SupervisorStatus;
-}
-
-export interface ModifyRequest {
-  readonly name?: string;
-  readonly pipeline?: readonly unknown[];
-  readonly options?: Doc;
-  readonly resumeFromCheckpoint?: boolean;
-}
-
-/** One processor's figures for `/metrics`. */
-export interface ProcessorMetrics {
-  readonly workspace: string;
-  readonly name: string;
-  readonly state: ProcessorState;
-  /** Verbose stats at scale 1: live while running, else the last kept. */
-  readonly stats: Doc | undefined;
-  readonly restarts: number;
-}
-
-interface Active {
-  readonly run: ProcessorRun;
-  readonly id: string;
-  readonly connections: ReadonlySet<string>;
-  stopping: boolean;
-}
-
-/** A processor's plan and the catalog its connectors open with, built once per start. */
-interface Prepared {
-  readonly plan: ProcessorPlan;
-  readonly catalog: ConnectionCatalog;
-}
-
 export class ProcessorManager {
   private readonly options: ProcessorManagerOptions;
   private readonly registry: ProcessorRegistry;
   private readonly observations: ProcessorObservations;
   private readonly queue = new KeyedQueue();
-  private readonly active = new Map<string, Active>();
+  private readonly active = new RunningProcessors();
   private closing = false;
-  private readonly placement: LeasePlacement | undefined;
-  /** A start request served here, with its plan, used when this instance takes the lease. */
-  private readonly pendingStarts = new Map<string, { options: StartOptions; prepared: Prepared }>();
+  private readonly leases: LeasedStarts | undefined;
 
   constructor(options: ProcessorManagerOptions) {
     this.options = options;
     this.registry = new ProcessorRegistry(options.store);
     this.observations = new ProcessorObservations(options.store, options.redactor, options.logger);
     if (options.leases) {
-      this.placement = new LeasePlacement({
+      this.leases = new LeasedStarts({
         ...options.leases,
         logger: options.logger,
         wanted: async () =>
@@ -157,8 +107,8 @@ export class ProcessorManager {
   /** Starts the stats history timer and brings back every processor that was STARTED. */
   async resumeStarted(): Promise<void> {
     this.observations.startRecording(this.options.statsIntervalMs ?? 10_000, () => this.active.values());
-    if (this.placement) {
-      this.placement.start();
+    if (this.leases) {
+      this.leases.start();
       return;
     }
     const started = (await this.registry.list()).filter((r) => r.state === "STARTED");
@@ -218,7 +168,7 @@ export class ProcessorManager {
       const record = await this.require(workspace, name);
       const refusal = startRefusal(record.state, workspace, name);
       if (refusal) throw refusal;
-      if (this.placement) return this.startLeased(record, options);
+      if (this.leases) return this.startLeased(record, this.leases, options);
       try {
         await this.launch(record, options);
       } catch (error) {
@@ -259,40 +209,13 @@ export class ProcessorManager {
       const record = await this.require(workspace, name);
       const refusal = modifyRefusal(record.state, workspace, name);
       if (refusal) throw refusal;
-      const newName = change.name ?? record.name;
-      const nameIssue = nameProblem(newName, "name", "processor");
-      if (nameIssue) throw invalid("INVALID_BODY", `name: ${nameIssue.message}`, [nameIssue]);
-      const definition: ProcessorDefinition = {
-        name: newName,
-        pipeline: change.pipeline ?? record.pipeline,
-        options: { ...record.options, ...(change.options ?? {}) },
-      };
       const catalog = await this.options.connections.catalog(workspace);
-      planDefinition(definition, catalog, {
-        name: newName,
-        pipeline: definition.pipeline,
-        options: definition.options,
-      });
-      const resume = change.resumeFromCheckpoint ?? true;
-      if (resume) {
-        const reason = modifyRefusalReason(
-          record.pipeline,
-          definition.pipeline,
-          keepsNoPosition(record, catalog),
-        );
-        if (reason) {
-          throw invalid(
-            "MODIFY_NEEDS_RESET",
-            `${reason}; send "resumeFromCheckpoint": false to apply this change and start afresh ` +
-              "(the checkpoint and window state are discarded; summary stats are kept)",
-            [{ path: "pipeline", message: reason }],
-          );
-        }
-      }
+      const { definition, resume } = planModification(record, change, catalog);
+      const newName = definition.name;
       if (newName !== record.name && (await this.registry.find(workspace, newName))) {
         throw this.duplicate(workspace, newName);
       }
-      if (!resume) await this.clearCheckpoints(record.id);
+      if (!resume) await clearProcessorCheckpoints(this.options.store, record.id);
       const modified: ProcessorRecord = {
         ...record,
         name: newName,
@@ -317,7 +240,7 @@ export class ProcessorManager {
       await this.halt(processorKey(workspace, name));
       await this.unplace(record.id);
       await this.registry.delete(workspace, name);
-      await this.clearCheckpoints(record.id);
+      await clearProcessorCheckpoints(this.options.store, record.id);
       await this.observations.forget(record.id);
       this.options.logger.info("processor dropped", { workspace, processor: name });
     });
@@ -325,7 +248,7 @@ export class ProcessorManager {
 
   /** Drops every processor of a workspace (none may be STARTED). */
   async dropAll(workspace: string): Promise<void> {
-    const running = this.runningIn(workspace);
+    const running = this.active.inWorkspace(workspace);
     if (running.length > 0) {
       throw conflict(
         "WORKSPACE_IN_USE",
@@ -336,17 +259,7 @@ export class ProcessorManager {
   }
 
   async stats(workspace: string, name: string, request: StatsRequest): Promise<Doc> {
-    const record = await this.require(workspace, name);
-    const active = this.active.get(processorKey(workspace, name));
-    const identity = {
-      name: record.name,
-      processorId: record.id,
-      status: statsStatus(record.state, active?.run.status().state),
-    };
-    const stats = active
-      ? statsReply(toDoc(active.run.stats(request)), identity, request, true)
-      : statsReply((await this.observations.history.get(record.id)).last ?? EMPTY_STATS, identity, request);
-    return { ok: 1, ns: `${workspace}.${name}`, stats, pipeline: record.pipeline };
+    return processorStats(await this.require(workspace, name), this.active, this.observations, request);
   }
 
   async statsHistory(workspace: string, name: string): Promise<readonly StatsSnapshot[]> {
@@ -363,23 +276,16 @@ export class ProcessorManager {
     signal?: AbortSignal,
   ): Promise<Doc[]> {
     const record = await this.require(workspace, name);
-    const tap = this.observations.tap(record.id);
-    if (!tap) return [];
-    const running = this.active.has(processorKey(workspace, name));
-    return tap.take(limit, running ? timeoutMs : 0, signal);
+    return processorSample(record, this.active, this.observations, { limit, timeoutMs, signal });
   }
 
   /** Names of the STARTED processors of a workspace using connection `connection`. */
   runningUsing(workspace: string, connection: string): string[] {
-    return [...this.active.entries()]
-      .filter(([key, a]) => key.startsWith(`${workspace}/`) && a.connections.has(connection))
-      .map(([key]) => key.slice(workspace.length + 1));
+    return this.active.usingConnection(workspace, connection);
   }
 
   runningIn(workspace: string): string[] {
-    return [...this.active.keys()]
-      .filter((k) => k.startsWith(`${workspace}/`))
-      .map((k) => k.slice(workspace.length + 1));
+    return this.active.inWorkspace(workspace);
   }
 
   /** Processor counts per workspace (for the workspace list). */
@@ -391,22 +297,7 @@ export class ProcessorManager {
   }
 
   async metrics(): Promise<ProcessorMetrics[]> {
-    const out: ProcessorMetrics[] = [];
-    for (const record of await this.registry.list()) {
-      const active = this.active.get(processorKey(record.workspace, record.name));
-      const stats = active
-        ? toDoc(active.run.stats({ verbose: true }))
-        : (await this.observations.history.get(record.id)).last;
-      const status = active?.run.status() ?? this.observations.status(record.id);
-      out.push({
-        workspace: record.workspace,
-        name: record.name,
-        state: record.state,
-        stats,
-        restarts: status?.restarts ?? 0,
-      });
-    }
-    return out;
+    return processorMetrics(await this.registry.list(), this.active, this.observations);
   }
 
   /**
@@ -417,7 +308,7 @@ export class ProcessorManager {
     this.closing = true;
     this.observations.stopRecording();
     await Promise.all(
-      [...this.active.keys()].map((key) =>
+      this.active.keys().map((key) =>
         this.queue
           .run(key, () => this.halt(key))
           .catch((error: unknown) => {
@@ -429,7 +320,7 @@ export class ProcessorManager {
       ),
     );
     await this.queue.idle();
-    await this.placement?.close();
+    await this.leases?.close();
   }
 
   /** Resolves connections, plans (unless `prepared` carries the plan) and starts a run; registers it as active. Throws on any failure. */
@@ -437,10 +328,12 @@ export class ProcessorManager {
     record: ProcessorRecord,
     options: StartOptions,
     fence?: LeaseKeeper,
-    prepared?: Prepared,
+    prepared?: PreparedProcessor,
   ): Promise<void> {
     const { plan, catalog } = prepared ?? (await this.prepare(record, options));
-    const stored = await createCheckpoints(plan, catalog, (slot) => this.checkpointSlot(record.id, slot));
+    const stored = await createCheckpoints(plan, catalog, (slot) =>
+      processorCheckpoints(this.options.store, record.id, slot),
+    );
     const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
     const tap = this.observations.openTap(record.id);
     const run = await this.options.launch({
@@ -452,8 +345,13 @@ export class ProcessorManager {
     });
     await run.start();
     const key = processorKey(record.workspace, record.name);
-    const active: Active = { run, id: record.id, connections: connectionsOfPlan(plan), stopping: false };
-    this.active.set(key, active);
+    const active: RunningProcessor = {
+      run,
+      id: record.id,
+      connections: connectionsOfPlan(plan),
+      stopping: false,
+    };
+    this.active.add(key, active);
     void run.done().then(
       () => this.finished(key, active),
       (error: unknown) => this.crashed(key, active, error),
@@ -464,20 +362,25 @@ export class ProcessorManager {
    * With leases: checks that the processor can start (variables, connections, pipeline), marks it STARTED
    * and competes for its lease; whichever instance takes the lease runs it.
    */
-  private async startLeased(record: ProcessorRecord, options: StartOptions): Promise<ProcessorView> {
+  private async startLeased(
+    record: ProcessorRecord,
+    leases: LeasedStarts,
+    options: StartOptions,
+  ): Promise<ProcessorView> {
     // prepare() also discards the checkpoint for resumeFromCheckpoint: false, so the run must not again.
     const prepared = await this.prepare(record, options);
-    this.pendingStarts.set(record.id, { options: { ...options, resumeFromCheckpoint: true }, prepared });
     const started = await this.setState(record, "STARTED");
-    this.placement?.want({ id: record.id, key: processorKey(record.workspace, record.name) });
+    leases.want(
+      { id: record.id, key: processorKey(record.workspace, record.name) },
+      { options: { ...options, resumeFromCheckpoint: true }, prepared },
+    );
     this.options.logger.info("processor started", { workspace: record.workspace, processor: record.name });
     return this.view(started);
   }
 
-  /** Stops competing for a processor's lease (stop, drop); a start request's options are no longer pending. */
+  /** Stops competing for a processor's lease (stop, drop, the run ended). */
   private async unplace(id: string): Promise<void> {
-    this.pendingStarts.delete(id);
-    await this.placement?.unwant(id);
+    await this.leases?.unwant(id);
   }
 
   /** This instance took a processor's lease: run it here, its checkpoints fenced by the lease. */
@@ -485,8 +388,7 @@ export class ProcessorManager {
     const record = await this.registry.find(...splitKey(processor.key));
     if (!record || record.id !== processor.id || record.state !== "STARTED") return;
     if (this.active.has(processor.key) || this.closing) return;
-    const pending = this.pendingStarts.get(record.id);
-    this.pendingStarts.delete(record.id);
+    const pending = this.leases?.takePending(record.id);
     try {
       await this.launch(record, pending?.options ?? {}, keeper, pending?.prepared);
     } catch (error) {
@@ -495,47 +397,12 @@ export class ProcessorManager {
     }
   }
 
-  /** The plan and resolved catalog of a stored processor; throws on a missing variable or a bad definition. */
-  private async prepare(record: ProcessorRecord, options: StartOptions): Promise<Prepared> {
-    const { workspace, name } = record;
-    const env = this.options.env ?? process.env;
-    const { access } = this.options;
-    const variables = await loadWorkspaceVariables(this.options.envDir, env, access?.env);
-    const withheld = (variable: string): boolean =>
-      env[variable] !== undefined && !envAllowed(variable, access?.env);
-    const resolved = this.resolveDefinition(record, variables, withheld);
-    // Planning needs connection names and types only; settings (with their `{{VAR}}`s) are read when the
-    // connectors open, so only the connections the plan uses are resolved, and the plan is built once.
-    const unresolved = await this.options.connections.catalog(workspace);
-    const pipeline = withStartPosition(resolved.pipeline, options, unresolved);
-    const definition = { name, pipeline, options: resolved.options };
-    const plan = planDefinition(definition, unresolved, definition);
-    const used = connectionsOfPlan(plan);
-    const catalog = await this.options.connections.resolvedCatalog(workspace, variables, used, withheld);
-    if (access) await checkCatalogFileAccess(catalog, used, access.files, workspace);
-    if (options.resumeFromCheckpoint === false) await this.clearCheckpoints(record.id);
-    return { plan, catalog };
-  }
-
-  /** The stored pipeline and options with `{{VAR}}` filled in (values registered for redaction). */
-  private resolveDefinition(
-    record: ProcessorRecord,
-    variables: Readonly<Record<string, string>>,
-    withheld: (variable: string) => boolean,
-  ): { pipeline: readonly unknown[]; options: Doc } {
-    const file = `processor '${record.name}' in workspace '${record.workspace}'`;
-    try {
-      return resolvePlaceholders({ pipeline: record.pipeline, options: record.options }, variables, {
-        file,
-        redactor: this.options.redactor,
-        withheld,
-      });
-    } catch (error) {
-      if (!(error instanceof MissingVariableError)) throw error;
-      throw invalid("MISSING_VARIABLE", error.message, [
-        { path: error.path, message: error.message, expected: `${error.variable} to be set` },
-      ]);
-    }
+  /** The processor's plan and resolved catalog; discards its checkpoint for `resumeFromCheckpoint: false`. */
+  private async prepare(record: ProcessorRecord, options: StartOptions): Promise<PreparedProcessor> {
+    const prepared = await prepareProcessor(record, options, this.options);
+    if (options.resumeFromCheckpoint === false)
+      await clearProcessorCheckpoints(this.options.store, record.id);
+    return prepared;
   }
 
   /** Stops the active run of `key` (if any) and keeps its final stats. */
@@ -560,12 +427,11 @@ export class ProcessorManager {
   }
 
   /** A run ended without a stop request: its finite source drained. */
-  private finished(key: string, active: Active): void {
+  private finished(key: string, active: RunningProcessor): void {
     if (active.stopping) return;
     void this.queue
       .run(key, async () => {
-        if (this.active.get(key) !== active) return;
-        this.active.delete(key);
+        if (!this.active.deleteIfCurrent(key, active)) return;
         await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
         await this.unplace(active.id);
         const record = await this.registry.find(...splitKey(key));
@@ -581,12 +447,11 @@ export class ProcessorManager {
   }
 
   /** A run failed for good (a permanent error, or retries gave up). */
-  private crashed(key: string, active: Active, error: unknown): void {
+  private crashed(key: string, active: RunningProcessor, error: unknown): void {
     if (active.stopping) return;
     void this.queue
       .run(key, async () => {
-        if (this.active.get(key) !== active) return;
-        this.active.delete(key);
+        if (!this.active.deleteIfCurrent(key, active)) return;
         // Another instance holds the processor now: it keeps running there, and its stats are its own.
         if (error instanceof LeaseLostError) return;
         await this.observations.history.saveLast(active.id, active.run.stats({ verbose: true }));
@@ -641,15 +506,6 @@ export class ProcessorManager {
     return this.queue.run(processorKey(workspace, name), operation);
   }
 
-  private checkpointSlot(id: string, slot: 0 | 1): StateStoreCheckpoints {
-    return new StateStoreCheckpoints(this.options.store, slotKey(id, slot));
-  }
-
-  /** Forgets both slots: slot 1 exists only for exactly-once sinks, clearing it otherwise is harmless. */
-  private async clearCheckpoints(id: string): Promise<void> {
-    await Promise.all([this.checkpointSlot(id, 0).clear(), this.checkpointSlot(id, 1).clear()]);
-  }
-
   private duplicate(workspace: string, name: string): ControlError {
     return conflict(
       "PROCESSOR_ALREADY_EXISTS",
@@ -661,36 +517,12 @@ export class ProcessorManager {
     const active = this.active.get(processorKey(record.workspace, record.name));
     const status =
       active?.run.status() ?? (record.state === "FAILED" ? this.observations.status(record.id) : undefined);
-    return {
-      id: record.id,
-      name: record.name,
-      workspace: record.workspace,
-      pipeline: record.pipeline,
-      options: record.options,
-      state: record.state,
-      createdAt: record.createdAt.toISOString(),
-      lastModified: record.lastModified.toISOString(),
-      lastStateChange: record.lastStateChange.toISOString(),
-      ...(record.errorMsg !== undefined ? { errorMsg: this.options.redactor.redact(record.errorMsg) } : {}),
-      ...(status ? { status } : {}),
-    };
+    return processorView(record, status, this.options.redactor);
   }
 
   private message(error: unknown): string {
     return this.options.redactor.redactError(error);
   }
-}
-
-/** A sample or inline-documents `$source` has no position to resume from. */
-function keepsNoPosition(
-  record: ProcessorRecord,
-  catalog: { get(name: string): { type: string } | undefined },
-): boolean {
-  const first = record.pipeline[0] as Doc | undefined;
-  const source = first?.$source as Doc | undefined;
-  if (!source) return false;
-  if (source.documents !== undefined) return true;
-  return typeof source.connectionName === "string" && catalog.get(source.connectionName)?.type === "Sample";
 }
 
 function splitKey(key: string): [string, string] {

@@ -25,12 +25,12 @@ export async function openProcessorParts(
       groupId: `asp-${plan.name}-consumer`,
     });
     const sink = await createSink(plan, catalog, testLogStream(plan.name, logger), clients);
-    const dlq = createDlqWriter(plan, clients);
+    const dlq = await createDlqWriter(plan, catalog, clients);
     return {
       source,
       sink,
       dlq,
-      connectorStage: connectorStages(clients, catalog),
+      connectorStage: await connectorStages(plan, catalog, clients),
       close: () => clients.close(),
     };
   } catch (error) {

@@ -64,6 +64,31 @@ export interface EmitForm<T> {
   plan(spec: Spec, ctx: PlanContext, evaluators: Record<string, Evaluator>): T | undefined;
 }
 
+/** ASP's stages that run against a connection, besides `$source` and `$emit`. */
+export type ConnectorStageName =
+  "$merge" | "$lookup" | "$cachedLookup" | "$https" | "$externalFunction" | "$iceberg";
+
+/**
+ * A connector-backed stage as one connection type serves it. The stage's grammar is ASP's and planned by
+ * `src/pipeline/stages`; the spec says which types may serve it, which options it takes (the planner accepts
+ * exactly these fields) and how its connector is opened.
+ */
+export interface StageForm {
+  /** ASP's message when the stage names a connection of a type that does not serve it. */
+  readonly mismatch: string;
+  readonly fields: FieldSchemas;
+}
+
+/** `options.dlq` on a connection of this type. */
+export interface DlqForm<T> {
+  /** The fields besides `connectionName`; a connection of this type with all `required` ones picks this form. */
+  readonly fields: FieldSchemas;
+  /** The message when the DLQ's connection is of another type (from the form that applies by default). */
+  readonly mismatch: string;
+  /** Reads the target (the document was opened with every form's fields); undefined after a problem. */
+  plan(dlq: Spec): T | undefined;
+}
+
 /** One connection type as the planner and the connection validator see it. */
 export interface ConnectionTypeSpec {
   /** ASP's type name, e.g. "Kafka". */
@@ -78,6 +103,10 @@ export interface ConnectionTypeSpec {
   checkConnection?(connection: ConnectionSettings): SettingProblem[];
   readonly source?: SourceForm<unknown>;
   readonly emit?: EmitForm<unknown>;
+  /** The connector-backed stages this type serves (`$merge`, `$lookup`, `$https`…). */
+  readonly stages?: Readonly<Partial<Record<ConnectorStageName, StageForm>>>;
+  /** Dead letters written through a connection of this type; the registry's first such type is the default. */
+  readonly dlq?: DlqForm<unknown>;
 }
 
 /** The connection types known to a build, in the order messages list them. */

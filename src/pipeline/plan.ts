@@ -4,20 +4,11 @@
  */
 import type { CompiledGroup, Doc, Evaluator, Predicate, Vars } from "../mql/index.ts";
 
-/** `{connectionName, db, coll}` as in `options.dlq`. */
-export type DlqTarget =
-  | {
-      readonly connectionName: string;
-      readonly db: string;
-      readonly coll: string;
-      readonly topic?: undefined;
-    }
-  | {
-      readonly connectionName: string;
-      readonly topic: string;
-      readonly db?: undefined;
-      readonly coll?: undefined;
-    };
+/**
+ * `options.dlq`: its connection and the target its connection type's DLQ form read (a Cluster's `{db, coll}`,
+ * a Kafka `{topic}`).
+ */
+export type DlqTarget<T = Readonly<Record<string, unknown>>> = { readonly connectionName: string } & T;
 
 /** A connection type's ASP name ("Cluster", "Kafka"…): the connector registry (`src/connectors/registry.ts`) lists them. */
 export type ConnectionType = string;
@@ -120,6 +111,8 @@ export type StagePlan =
   | {
       /** Connector-backed stages (`$lookup`, `$cachedLookup`, `$https`, `$externalFunction`): options validated, executed by connectors. */
       readonly kind: "lookup" | "cachedLookup" | "https" | "externalFunction";
+      /** The connection's type, whose spec opens the stage; undefined with the connection (a `$lookup` without `from`). */
+      readonly type: string | undefined;
       readonly operatorName: OperatorName;
       readonly path: string;
       readonly connectionName: string | undefined;
@@ -178,6 +171,8 @@ export type WindowStagePlan =
 export type SinkPlan =
   | {
       readonly kind: "merge";
+      /** The connection's type, whose spec opens the sink. */
+      readonly type: string;
       readonly operatorName: "MergeOperator";
       readonly path: string;
       readonly connectionName: string;
@@ -198,6 +193,7 @@ export type SinkPlan =
       /** Newer ASP terminal stages Eddy validates but may not run yet: `$https` without `as`, `$externalFunction` with `execution: "async"`, `$iceberg`. */
       readonly kind: "connector";
       readonly stage: "$https" | "$externalFunction" | "$iceberg";
+      readonly type: string;
       readonly operatorName: OperatorName;
       readonly path: string;
       readonly connectionName: string;
@@ -236,6 +232,9 @@ export type MergeWhenMatched =
 export type MergeWhenNotMatched =
   | { readonly kind: "mode"; readonly mode: "insert" | "discard" }
   | { readonly kind: "expression"; readonly evaluate: Evaluator };
+
+/** Sinks that are connector-backed stages rather than `$emit`: `$merge`, a terminal `$https`… */
+export type StageSinkPlan = Exclude<SinkPlan, { kind: "emit" }>;
 
 /** Stages run by connectors rather than by the runtime itself. */
 export type ConnectorStagePlan = Extract<

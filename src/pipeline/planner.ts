@@ -2,7 +2,7 @@ import { isPlainObject } from "../mql/bson-types.ts";
 import type { Doc } from "../mql/index.ts";
 import type { AnyStagePlan, InnerLocation, PlanContext } from "./context.ts";
 import { resolveConnection } from "./context.ts";
-import type { ConnectorCatalog } from "./connector-specs.ts";
+import type { ConnectorCatalog, DlqForm } from "./connector-specs.ts";
 import { IssueList } from "./errors.ts";
 import type { ConnectionCatalog, DlqTarget, ProcessorPlan, SinkPlan, SourcePlan, StagePlan } from "./plan.ts";
 import { Spec } from "./spec.ts";
@@ -95,37 +95,45 @@ function parseDefinition(
 }
 
 /**
- * `options.dlq: {connectionName, db, coll}` on a Cluster connection, or (an Eddy extension)
- * `{connectionName, topic}` on a Kafka connection; `{}` means none.
+ * `options.dlq`: `{connectionName, …}` read by the DLQ form of the connection's type (Cluster `{db, coll}`, an
+ * Eddy extension Kafka `{topic}`); a type's form applies when its required fields are all there, else the
+ * registry's first DLQ form (ASP's Cluster) does and reports what does not fit it. `{}` means none.
  */
 function readDlq(options: Doc, ctx: PlanContext): DlqTarget | undefined {
   const spec = Spec.open(options, "options", "options", ctx.issues, ["dlq", "tier"]);
   spec?.string("tier");
   if (!spec?.has("dlq") || (isPlainObject(options.dlq) && Object.keys(options.dlq).length === 0))
     return undefined;
-  const dlq = spec.object("dlq", ["connectionName", "db", "coll", "topic"]);
-  if (!dlq) return undefined;
-  const named = ctx.connections.get(String(dlq.raw("connectionName")));
-  if (named?.type === "Kafka" && dlq.has("topic")) {
-    const topic = dlq.string("topic", true);
-    for (const field of ["db", "coll"])
-      if (dlq.has(field)) dlq.error(field, `a Kafka dead letter queue takes a topic, not ${field}`);
-    if (topic === "") dlq.error("topic", "the dead letter queue topic must not be empty");
-    if (!topic || dlq.hasIssuesSinceOpen()) return undefined;
-    return { connectionName: named.name, topic };
-  }
-  const db = dlq.string("db", true);
-  const coll = dlq.string("coll", true);
-  const connection = resolveConnection(
-    ctx,
-    dlq,
-    "connectionName",
-    ["Cluster"],
-    "The dead letter queue must use an atlas connection",
+  const forms = ctx.connectors.specs.flatMap((type) =>
+    type.dlq ? [{ type: type.type, form: type.dlq }] : [],
   );
-  if (dlq.has("topic")) dlq.error("topic", "a topic needs a Kafka connection for the dead letter queue");
-  if (!connection || !db || !coll || dlq.has("topic")) return undefined;
-  return { connectionName: connection.name, db, coll };
+  const fieldsOf = (form: DlqForm<unknown>) => Object.keys(form.fields.properties);
+  const dlq = spec.object("dlq", ["connectionName", ...new Set(forms.flatMap(({ form }) => fieldsOf(form)))]);
+  if (!dlq || forms.length === 0) return undefined;
+  const named = ctx.connections.get(String(dlq.raw("connectionName")));
+  const chosen =
+    forms.find(
+      ({ type, form }) =>
+        type === named?.type && (form.fields.required ?? []).every((field) => dlq.has(field)),
+    ) ?? forms[0];
+  const target = chosen.form.plan(dlq);
+  const connection = resolveConnection(ctx, dlq, "connectionName", [chosen.type], chosen.form.mismatch);
+  const own = fieldsOf(chosen.form);
+  for (const { type, form } of forms) {
+    if (form === chosen.form) continue;
+    // Another type's complete form on this connection, or a stray field of it.
+    const complete = (form.fields.required ?? []).every((field) => dlq.has(field));
+    for (const field of fieldsOf(form).filter((name) => !own.includes(name) && dlq.has(name))) {
+      dlq.error(
+        field,
+        complete
+          ? `a ${field} needs a ${type} connection for the dead letter queue`
+          : `a ${chosen.type} dead letter queue takes a ${own.join(" and ")}, not ${field}`,
+      );
+    }
+  }
+  if (!connection || target === undefined || dlq.hasIssuesSinceOpen()) return undefined;
+  return { connectionName: connection.name, ...(target as object) };
 }
 
 function stageNameOf(stage: unknown): string | undefined {

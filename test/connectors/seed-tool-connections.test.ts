@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { checkConnection } from "../../src/control/connection-validation.ts";
 import { SampleSource } from "../../src/connectors/sample/source.ts";
-import { httpsConnection } from "../../src/connectors/factory.ts";
-import { catalogOf } from "../../src/pipeline/index.ts";
+import { httpsConnection } from "../../src/connectors/https/connection.ts";
 import { SAMPLE_DATASETS } from "../../src/connectors/sample/spec.ts";
 
 describe("connection shapes the seed sp tool writes", () => {
   it("accepts an Https connection with baseUrl instead of url, and uses it as the base URL", () => {
     const entry = { name: "api", type: "Https", config: { baseUrl: "https://api.example.com/v1" } };
     expect(checkConnection(entry).problems).toBeUndefined();
-    expect(httpsConnection(catalogOf([entry]), "api").url).toBe("https://api.example.com/v1");
+    expect(httpsConnection(entry.config, "api").url).toBe("https://api.example.com/v1");
     expect(checkConnection({ name: "api", type: "Https", config: {} }).problems?.[0]).toMatchObject({
       message: "an Https connection needs url (or baseUrl), the base URL of the API",
     });

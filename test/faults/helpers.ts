@@ -29,8 +29,8 @@ export async function superviseProcessor(
       return {
         source: await createSource(plan, catalog, process.stdin, clients, { positions }),
         sink: await createSink(plan, catalog, process.stdout, clients),
-        dlq: createDlqWriter(plan, clients),
-        connectorStage: connectorStages(clients, catalog),
+        dlq: await createDlqWriter(plan, catalog, clients),
+        connectorStage: await connectorStages(plan, catalog, clients),
         close: () => clients.close(),
       };
     },

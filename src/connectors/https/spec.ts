@@ -1,8 +1,46 @@
-/** Https: an HTTP API called by `$https` (the stage's options are planned with the other stages). */
+/** Https: an HTTP API called by `$https` (the stage's grammar is planned with the other stages). */
 import { isPlainObject } from "../../mql/bson-types.ts";
-import type { ConnectionSettings, SettingProblem } from "../../pipeline/connector-specs.ts";
+import type { ConnectionSettings, SettingProblem, StageForm } from "../../pipeline/connector-specs.ts";
+import { UnavailableConnectorError } from "../errors.ts";
 import { defineConnector } from "../spec.ts";
+import { httpsConnection } from "./connection.ts";
 import { requireStringSetting, typeName } from "../setting-checks.ts";
+
+const HTTPS_STAGE: StageForm = {
+  mismatch: "Only https connection type is supported for $https",
+  fields: {
+    properties: {
+      connectionName: { type: "string" },
+      path: {
+        anyOf: [{ type: "string" }, { type: "object" }],
+        description: "Appended to the connection's url.",
+      },
+      method: {
+        enum: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        description: "GET mid-pipeline, POST as the sink.",
+      },
+      parameters: { type: "object", description: "Query parameters: name → string or expression." },
+      headers: { type: "object", description: "Request headers: name → string or field path." },
+      as: {
+        type: "string",
+        description: "Where the response goes; omitted on the last stage, `$https` is the sink.",
+      },
+      onError: { enum: ["dlq", "ignore", "fail"], description: "For 400/404/410/413/414/431 (dlq)." },
+      payload: { type: "array", items: { type: "object" }, description: "Stages building the request body." },
+      config: {
+        type: "object",
+        additionalProperties: false,
+        description: "`connectionTimeoutSec`, `requestTimeoutSec` (1–899), `parseJsonStrings`.",
+        properties: {
+          connectionTimeoutSec: { type: "integer" },
+          requestTimeoutSec: { type: "integer" },
+          parseJsonStrings: { type: "boolean" },
+        },
+      },
+    },
+    required: ["connectionName"],
+  },
+};
 
 export const https = defineConnector({
   type: "Https",
@@ -23,6 +61,18 @@ export const https = defineConnector({
     },
   },
   checkConnection: checkHttps,
+  stages: { $https: HTTPS_STAGE },
+  async openStageSink(sink, ctx) {
+    if (sink.kind !== "connector" || sink.stage !== "$https")
+      throw new UnavailableConnectorError(`an Https ${sink.kind} sink does not exist`);
+    const { HttpsSink } = await import("./https-sink.ts");
+    return new HttpsSink(sink, httpsConnection(ctx.settings, sink.connectionName));
+  },
+  async loadStages() {
+    const { createHttpsStage } = await import("./https-stage.ts");
+    return (stage, ctx) =>
+      createHttpsStage(stage, httpsConnection(ctx.settings, stage.connectionName ?? ""), ctx.run, ctx.stats);
+  },
 });
 
 function checkHttps(connection: ConnectionSettings): SettingProblem[] {

@@ -53,7 +53,12 @@ export interface KafkaEmitOptions {
 
 const stringOrExpression = { anyOf: [{ type: "string" }, { type: "object" }] };
 
-export const kafka = defineConnector<KafkaSourceOptions, KafkaEmitOptions>({
+/** `options.dlq {connectionName, topic}` (an Eddy extension): one message per dead letter. */
+export interface KafkaDlqTarget {
+  readonly topic: string;
+}
+
+export const kafka = defineConnector<KafkaSourceOptions, KafkaEmitOptions, KafkaDlqTarget>({
   type: "Kafka",
   aliases: ["kafka"],
   description: "An Apache Kafka cluster (any Kafka-protocol broker): `$source` topics, `$emit` to a topic.",
@@ -157,6 +162,15 @@ export const kafka = defineConnector<KafkaSourceOptions, KafkaEmitOptions>({
     },
     plan: planKafkaEmit,
   },
+  dlq: {
+    fields: { properties: { topic: { type: "string", minLength: 1 } }, required: ["topic"] },
+    mismatch: "A dead letter queue topic needs a Kafka connection",
+    plan(dlq) {
+      const topic = dlq.string("topic", true);
+      if (topic === "") dlq.error("topic", "the dead letter queue topic must not be empty");
+      return topic ? { topic } : undefined;
+    },
+  },
   async openSource(source, ctx) {
     const [{ KafkaSource }, { randomUUID }] = await Promise.all([
       import("./source.ts"),
@@ -189,6 +203,13 @@ export const kafka = defineConnector<KafkaSourceOptions, KafkaEmitOptions>({
     const { fenceAndReadMarker } = await import("./transactions.ts");
     const client = kafkaClientOptions(settings, `eddy-${plan.name}`);
     return new TwoPhaseCheckpoints([slots(0), slots(1)], () => fenceAndReadMarker(client, exactlyOnce));
+  },
+  async openDlq(target, ctx) {
+    const { KafkaDlqWriter } = await import("./dlq-writer.ts");
+    return new KafkaDlqWriter(
+      ctx.clients.kafka(target.connectionName, `eddy-${ctx.plan.name}-dlq`),
+      target.topic,
+    );
   },
 });
 

@@ -7,6 +7,7 @@ import type { Evaluator } from "../../mql/index.ts";
 import type { PlanContext } from "../../pipeline/context.ts";
 import type { Spec } from "../../pipeline/spec.ts";
 import { compileStringOrExpression } from "../../pipeline/stages/expressions.ts";
+import { UnavailableConnectorError } from "../errors.ts";
 import { required } from "../open-helpers.ts";
 import { defineConnector } from "../spec.ts";
 import { requireStringSetting } from "../setting-checks.ts";
@@ -17,6 +18,7 @@ import {
   READ_PREFERENCES,
   type ClusterSourceOptions,
 } from "./change-stream-options.ts";
+import { CACHED_LOOKUP, CLUSTER_DLQ, LOOKUP, MERGE, type ClusterDlqTarget } from "./stage-forms.ts";
 
 const GRANULARITY = ["seconds", "minutes", "hours"] as const;
 
@@ -35,7 +37,7 @@ export interface TimeseriesEmitOptions {
 
 const stringOrExpression = { anyOf: [{ type: "string" }, { type: "object" }] };
 
-export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptions>({
+export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptions, ClusterDlqTarget>({
   type: "Cluster",
   aliases: ["cluster", "atlas"],
   description:
@@ -118,6 +120,8 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
     },
     plan: planTimeseriesEmit,
   },
+  stages: { $merge: MERGE, $lookup: LOOKUP, $cachedLookup: CACHED_LOOKUP },
+  dlq: CLUSTER_DLQ,
   async openSource(source, ctx) {
     const { ChangeStreamSource } = await import("./change-stream-source.ts");
     return new ChangeStreamSource(required(ctx.clients).mongoClient(source.connectionName ?? ""), source, {
@@ -127,6 +131,29 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
   async openSink(sink, ctx) {
     const { TimeseriesEmitSink } = await import("./timeseries-sink.ts");
     return new TimeseriesEmitSink(required(ctx.clients).mongoClient(sink.connectionName), sink);
+  },
+  async openStageSink(sink, ctx) {
+    if (sink.kind !== "merge")
+      throw new UnavailableConnectorError(`a Cluster ${sink.stage} sink does not exist`);
+    const { MergeSink } = await import("./merge-sink.ts");
+    return new MergeSink(required(ctx.clients).mongoClient(sink.connectionName), sink);
+  },
+  async loadStages() {
+    const [{ createLookupStage }, { mongoForeign }] = await Promise.all([
+      import("./lookup-stage.ts"),
+      import("./lookup.ts"),
+    ]);
+    return (stage, ctx) =>
+      createLookupStage(
+        stage,
+        mongoForeign(ctx.clients.mongoClient(stage.connectionName ?? "")),
+        ctx.run,
+        ctx.stats,
+      );
+  },
+  async openDlq(target, ctx) {
+    const { MongoDlqWriter } = await import("./dlq-writer.ts");
+    return new MongoDlqWriter(ctx.clients.mongoClient(target.connectionName), target);
   },
 });
 

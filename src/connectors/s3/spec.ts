@@ -34,6 +34,26 @@ export const s3 = defineConnector<never, Record<string, unknown>>({
     },
     plan: planS3Emit,
   },
+  stages: {
+    $iceberg: {
+      mismatch: "Only S3 connection type is supported for $iceberg",
+      fields: {
+        properties: {
+          connectionName: { type: "string" },
+          bucket: { type: "string" },
+          region: { type: "string" },
+          path: { type: "string" },
+          databaseName: { type: "string" },
+          tableName: { anyOf: [{ type: "string" }, { type: "object" }] },
+          mode: {},
+          operationType: {},
+          catalog: { type: "object" },
+          config: {},
+        },
+        required: ["connectionName", "bucket", "databaseName", "tableName"],
+      },
+    },
+  },
 });
 
 function planS3Emit(

@@ -3,24 +3,8 @@ import type { PlanContext } from "../context.ts";
 import type { SinkPlan, StagePlan } from "../plan.ts";
 import { compileOption } from "./expressions.ts";
 import { readParallelism } from "./lookup.ts";
-import { openConnectedStage, type ConnectedStageRule } from "./open-stage.ts";
+import { openConnectedStage } from "./open-stage.ts";
 import { planPayload } from "./payload.ts";
-
-const EXTERNAL_FUNCTION: ConnectedStageRule = {
-  stage: "$externalFunction",
-  fields: [
-    "connectionName",
-    "functionName",
-    "execution",
-    "as",
-    "onError",
-    "payload",
-    "parallelism",
-    "partitionBy",
-  ],
-  types: ["AWSLambda"],
-  mismatch: "Only AWS Lambda connection type is supported for $externalFunction",
-};
 
 /**
  * `$externalFunction` (AWS Lambda, docs/asp-semantics.md §2.6). `execution: "sync"` (default) needs `as` unless last;
@@ -32,7 +16,7 @@ export function planExternalFunction(
   ctx: PlanContext,
   isLast: boolean,
 ): StagePlan | SinkPlan | undefined {
-  const opened = openConnectedStage(value, path, ctx, EXTERNAL_FUNCTION);
+  const opened = openConnectedStage(value, path, ctx, "$externalFunction");
   if (!opened) return undefined;
   const { spec, connection } = opened;
   spec.string("functionName", true);
@@ -56,6 +40,7 @@ export function planExternalFunction(
     return {
       kind: "connector",
       stage: "$externalFunction",
+      type: connection.type,
       operatorName: "ExternalFunctionOperator",
       path,
       connectionName: connection.name,
@@ -64,6 +49,7 @@ export function planExternalFunction(
   }
   return {
     kind: "externalFunction",
+    type: connection.type,
     operatorName: "ExternalFunctionOperator",
     path,
     connectionName: connection.name,

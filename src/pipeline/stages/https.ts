@@ -3,18 +3,11 @@ import type { PlanContext } from "../context.ts";
 import type { SinkPlan, StagePlan } from "../plan.ts";
 import type { Spec } from "../spec.ts";
 import { compileOptionMap, compileStringOrExpression } from "./expressions.ts";
-import { openConnectedStage, type ConnectedStageRule } from "./open-stage.ts";
+import { openConnectedStage } from "./open-stage.ts";
 import { planPayload } from "./payload.ts";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 const MAX_TIMEOUT_SEC = 899;
-
-const HTTPS: ConnectedStageRule = {
-  stage: "$https",
-  fields: ["connectionName", "path", "method", "parameters", "headers", "as", "onError", "payload", "config"],
-  types: ["Https"],
-  mismatch: "Only https connection type is supported for $https",
-};
 
 /**
  * `$https` (docs/asp-semantics.md §2.5). Mid-pipeline it needs `as`; as the last stage without `as` it is a sink (newer
@@ -26,7 +19,7 @@ export function planHttps(
   ctx: PlanContext,
   isLast: boolean,
 ): StagePlan | SinkPlan | undefined {
-  const opened = openConnectedStage(value, path, ctx, HTTPS);
+  const opened = openConnectedStage(value, path, ctx, "$https");
   if (!opened) return undefined;
   const { spec, connection } = opened;
   const evaluators: Record<string, Evaluator> = {};
@@ -55,6 +48,7 @@ export function planHttps(
     return {
       kind: "connector",
       stage: "$https",
+      type: connection.type,
       operatorName: "HttpsOperator",
       path,
       connectionName: connection.name,
@@ -65,6 +59,7 @@ export function planHttps(
   }
   return {
     kind: "https",
+    type: connection.type,
     operatorName: "HttpsOperator",
     path,
     connectionName: connection.name,

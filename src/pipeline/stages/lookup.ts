@@ -1,9 +1,11 @@
 import { isPlainObject } from "../../mql/bson-types.ts";
 import type { Evaluator } from "../../mql/index.ts";
-import { resolveConnection, type PlanContext } from "../context.ts";
-import type { StagePlan } from "../plan.ts";
+import type { PlanContext } from "../context.ts";
+import type { ConnectionEntry, StagePlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
+import type { ConnectorStageName } from "../connector-specs.ts";
 import { compileOption, compileOptionMap } from "./expressions.ts";
+import { resolveStageConnection, stageFields } from "./open-stage.ts";
 
 const MAX_PARALLELISM = 64;
 
@@ -13,18 +15,9 @@ const MAX_PARALLELISM = 64;
  * shape is checked here.
  */
 export function planLookup(value: unknown, path: string, ctx: PlanContext): StagePlan | undefined {
-  const spec = Spec.open(value, path, "$lookup", ctx.issues, [
-    "from",
-    "localField",
-    "foreignField",
-    "as",
-    "let",
-    "pipeline",
-    "parallelism",
-    "partitionBy",
-  ]);
+  const spec = Spec.open(value, path, "$lookup", ctx.issues, stageFields(ctx, "$lookup"));
   if (!spec) return undefined;
-  const connectionName = readFrom(spec, ctx, "$lookup", !spec.has("pipeline"));
+  const connection = readFrom(spec, ctx, "$lookup", !spec.has("pipeline"));
   const local = spec.string("localField");
   const foreign = spec.string("foreignField");
   if (spec.has("localField") !== spec.has("foreignField")) {
@@ -41,28 +34,27 @@ export function planLookup(value: unknown, path: string, ctx: PlanContext): Stag
   if (spec.hasIssuesSinceOpen()) return undefined;
   return {
     kind: "lookup",
+    type: connection?.type,
     operatorName: "LookUpOperator",
     path,
-    connectionName,
+    connectionName: connection?.name,
     options: spec.value,
     evaluators,
   };
 }
 
-/** `from: {connectionName, db, coll}` on a Cluster connection; returns the connection name. */
-export function readFrom(spec: Spec, ctx: PlanContext, stage: string, required: boolean): string | undefined {
+/** `from: {connectionName, db, coll}` on a connection whose type serves `stage`; returns that connection. */
+export function readFrom(
+  spec: Spec,
+  ctx: PlanContext,
+  stage: ConnectorStageName,
+  required: boolean,
+): ConnectionEntry | undefined {
   const from = spec.object("from", ["connectionName", "db", "coll"], required);
   if (!from) return undefined;
   from.string("db", true);
   from.string("coll", true);
-  const connection = resolveConnection(
-    ctx,
-    from,
-    "connectionName",
-    ["Cluster"],
-    `Only atlas connection type is currently supported for ${stage}`,
-  );
-  return connection?.name;
+  return resolveStageConnection(ctx, from, "connectionName", stage);
 }
 
 export function readParallelism(spec: Spec): number | undefined {

@@ -1,6 +1,6 @@
 import { isPlainObject } from "../../mql/bson-types.ts";
 import { compileExpression, type Doc, type Evaluator, type Vars } from "../../mql/index.ts";
-import { compileAt, resolveConnection, type PlanContext } from "../context.ts";
+import { compileAt, type PlanContext } from "../context.ts";
 import {
   compileAddFields,
   compileProject,
@@ -12,6 +12,7 @@ import type { MergeMode, MergeWhenMatched, MergeWhenNotMatched, SinkPlan } from 
 import { Spec } from "../spec.ts";
 import { checkStringOrExpression } from "./expressions.ts";
 import { readParallelism } from "./lookup.ts";
+import { resolveStageConnection, stageFields } from "./open-stage.ts";
 
 const MODES: readonly MergeMode[] = ["merge", "replace", "keepExisting", "delete"];
 const DEFAULT_LET = "new";
@@ -31,25 +32,10 @@ const UPDATE_STAGES: Readonly<Record<string, UpdateCompiler>> = {
 
 /** `$merge` into an Atlas collection (docs/asp-semantics.md §3.1). */
 export function planMerge(value: unknown, path: string, ctx: PlanContext): SinkPlan | undefined {
-  const spec = Spec.open(value, path, "$merge", ctx.issues, [
-    "into",
-    "on",
-    "whenMatched",
-    "whenNotMatched",
-    "let",
-    "parallelism",
-  ]);
+  const spec = Spec.open(value, path, "$merge", ctx.issues, stageFields(ctx, "$merge"));
   if (!spec) return undefined;
   const into = spec.object("into", ["connectionName", "db", "coll"], true);
-  const connection =
-    into &&
-    resolveConnection(
-      ctx,
-      into,
-      "connectionName",
-      ["Cluster"],
-      "Only atlas merge connection type is currently supported",
-    );
+  const connection = into && resolveStageConnection(ctx, into, "connectionName", "$merge");
   const db = into && namespacePart(ctx, into, "db");
   const coll = into && namespacePart(ctx, into, "coll");
   const on = readOn(spec);
@@ -60,6 +46,7 @@ export function planMerge(value: unknown, path: string, ctx: PlanContext): SinkP
   if (spec.hasIssuesSinceOpen() || !connection || !db || !coll) return undefined;
   return {
     kind: "merge",
+    type: connection.type,
     operatorName: "MergeOperator",
     path,
     connectionName: connection.name,

@@ -1,4 +1,5 @@
 import type { Doc } from "../../mql/index.ts";
+import type { ConnectorStageName, StageForm } from "../connector-specs.ts";
 import { resolveConnection, type PlanContext } from "../context.ts";
 import type { ConnectionEntry, ConnectionType } from "../plan.ts";
 import { Spec } from "../spec.ts";
@@ -9,25 +10,53 @@ export interface ConnectedStageSpec {
   readonly connection: ConnectionEntry | undefined;
 }
 
-/** What a stage that talks to one kind of connection (`$https`, `$externalFunction`, `$iceberg`) accepts. */
-export interface ConnectedStageRule {
-  readonly stage: string;
-  readonly fields: readonly string[];
-  /** Connection types `connectionName` may name, and the message when it names another type. */
-  readonly types: readonly ConnectionType[];
-  readonly mismatch: string;
+/** The connection types whose spec serves `stage`, with their forms, in registry order. */
+function servingForms(ctx: PlanContext, stage: ConnectorStageName): Array<[ConnectionType, StageForm]> {
+  return ctx.connectors.specs.flatMap((spec) => {
+    const form = spec.stages?.[stage];
+    return form ? [[spec.type, form] as [ConnectionType, StageForm]] : [];
+  });
 }
 
-/** Opens such a stage's options and resolves `connectionName`. Undefined when the options are not a document. */
+/** The options `stage` accepts: every serving type's fields (the registry's specs declare them). */
+export function stageFields(ctx: PlanContext, stage: ConnectorStageName): string[] {
+  return [...new Set(servingForms(ctx, stage).flatMap(([, form]) => Object.keys(form.fields.properties)))];
+}
+
+/**
+ * Resolves the connection `spec[field]` names for a connector-backed stage: one of the types whose spec serves
+ * the stage, else ASP's mismatch message for it.
+ */
+export function resolveStageConnection(
+  ctx: PlanContext,
+  spec: Spec,
+  field: string,
+  stage: ConnectorStageName,
+): ConnectionEntry | undefined {
+  const forms = servingForms(ctx, stage);
+  const mismatch = forms[0]?.[1].mismatch ?? `${stage} is not available in this build`;
+  return resolveConnection(
+    ctx,
+    spec,
+    field,
+    forms.map(([type]) => type),
+    mismatch,
+  );
+}
+
+/**
+ * Opens a stage whose top-level `connectionName` names its connection (`$https`, `$externalFunction`,
+ * `$iceberg`) and resolves it. Undefined when the options are not a document.
+ */
 export function openConnectedStage(
   value: unknown,
   path: string,
   ctx: PlanContext,
-  rule: ConnectedStageRule,
+  stage: ConnectorStageName,
 ): ConnectedStageSpec | undefined {
-  const spec = Spec.open(value, path, rule.stage, ctx.issues, rule.fields);
+  const spec = Spec.open(value, path, stage, ctx.issues, stageFields(ctx, stage));
   if (!spec) return undefined;
-  return { spec, connection: resolveConnection(ctx, spec, "connectionName", rule.types, rule.mismatch) };
+  return { spec, connection: resolveStageConnection(ctx, spec, "connectionName", stage) };
 }
 
 /**

@@ -52,7 +52,7 @@ describe("options.dlq on a Kafka connection", () => {
       { connections: catalog(), connectors: CONNECTORS, ephemeral: true },
     );
     const clients = new ConnectorClients(catalog());
-    const dlq = createDlqWriter(plan, clients);
+    const dlq = await createDlqWriter(plan, catalog(), clients);
     const runtime = new ProcessorRuntime(plan, {
       source: new DocumentsSource([{ d: "1" }, { d: "not a number" }]),
       sink: new JsonLinesSink(new PassThrough(), { operatorName: "StdoutSinkOperator" }),

@@ -1,0 +1,63 @@
+/**
+ * Starting processors when several instances share the state store: a start marks the processor STARTED and
+ * competes for its lease; whichever instance takes the lease runs it. A start served here keeps its plan
+ * and options for when this instance is the one that takes the lease.
+ */
+import type { Logger } from "../runtime/log.ts";
+import { LeasePlacement, type LeaseSettings, type PlacedProcessor } from "./lease-placement.ts";
+import type { LeaseKeeper } from "./leases/lease-keeper.ts";
+import type { PreparedProcessor } from "./processor-preparation.ts";
+import type { StartOptions } from "./processor-definition.ts";
+
+/** A start request served by this instance. */
+export interface PendingStart {
+  readonly options: StartOptions;
+  readonly prepared: PreparedProcessor;
+}
+
+export interface LeasedStartsOptions extends LeaseSettings {
+  readonly logger: Logger;
+  /** The STARTED processors (they should run somewhere). */
+  wanted(): Promise<PlacedProcessor[]>;
+  /** This instance took the lease: run the processor here, its checkpoints fenced by `keeper`. */
+  runHere(processor: PlacedProcessor, keeper: LeaseKeeper): Promise<void>;
+  /** This instance lost or gave up the lease: stop the processor here. */
+  haltHere(processor: PlacedProcessor): Promise<void>;
+}
+
+export class LeasedStarts {
+  private readonly placement: LeasePlacement;
+  private readonly pending = new Map<string, PendingStart>();
+
+  constructor(options: LeasedStartsOptions) {
+    this.placement = new LeasePlacement(options);
+  }
+
+  /** Follows the registry: runs here what this instance holds the lease of. */
+  start(): void {
+    this.placement.start();
+  }
+
+  /** Competes for the lease of a processor whose start this instance served. */
+  want(processor: PlacedProcessor, start: PendingStart): void {
+    this.pending.set(processor.id, start);
+    this.placement.want(processor);
+  }
+
+  /** Stops competing for a processor's lease (stop, drop); its start request is no longer pending. */
+  async unwant(id: string): Promise<void> {
+    this.pending.delete(id);
+    await this.placement.unwant(id);
+  }
+
+  /** The start request served here for processor `id`, once. */
+  takePending(id: string): PendingStart | undefined {
+    const pending = this.pending.get(id);
+    this.pending.delete(id);
+    return pending;
+  }
+
+  async close(): Promise<void> {
+    await this.placement.close();
+  }
+}

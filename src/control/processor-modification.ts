@@ -1,0 +1,64 @@
+/**
+ * What a modify request changes: the new definition, checked like a create (name, pipeline, options), and
+ * whether the run may resume from its checkpoint (a change the checkpoint cannot follow needs
+ * `resumeFromCheckpoint: false`).
+ */
+import type { Doc } from "../mql/index.ts";
+import type { ConnectionCatalog } from "../pipeline/plan.ts";
+import { invalid } from "./errors.ts";
+import { modifyRefusalReason } from "./modify-rules.ts";
+import { nameProblem } from "./names.ts";
+import { planDefinition, type ProcessorDefinition } from "./processor-definition.ts";
+import type { ProcessorRecord } from "./processor-registry.ts";
+
+export interface ModifyRequest {
+  readonly name?: string;
+  readonly pipeline?: readonly unknown[];
+  readonly options?: Doc;
+  readonly resumeFromCheckpoint?: boolean;
+}
+
+export interface Modification {
+  readonly definition: ProcessorDefinition;
+  /** False: the checkpoint is discarded and the processor starts afresh. */
+  readonly resume: boolean;
+}
+
+/** The modified definition; throws an invalid-request error when the change cannot be applied. */
+export function planModification(
+  record: ProcessorRecord,
+  change: ModifyRequest,
+  catalog: ConnectionCatalog,
+): Modification {
+  const name = change.name ?? record.name;
+  const nameIssue = nameProblem(name, "name", "processor");
+  if (nameIssue) throw invalid("INVALID_BODY", `name: ${nameIssue.message}`, [nameIssue]);
+  const definition: ProcessorDefinition = {
+    name,
+    pipeline: change.pipeline ?? record.pipeline,
+    options: { ...record.options, ...(change.options ?? {}) },
+  };
+  planDefinition(definition, catalog);
+  const resume = change.resumeFromCheckpoint ?? true;
+  const reason = resume
+    ? modifyRefusalReason(record.pipeline, definition.pipeline, keepsNoPosition(record, catalog))
+    : undefined;
+  if (reason) {
+    throw invalid(
+      "MODIFY_NEEDS_RESET",
+      `${reason}; send "resumeFromCheckpoint": false to apply this change and start afresh ` +
+        "(the checkpoint and window state are discarded; summary stats are kept)",
+      [{ path: "pipeline", message: reason }],
+    );
+  }
+  return { definition, resume };
+}
+
+/** A sample or inline-documents `$source` has no position to resume from. */
+function keepsNoPosition(record: ProcessorRecord, catalog: ConnectionCatalog): boolean {
+  const first = record.pipeline[0] as Doc | undefined;
+  const source = first?.$source as Doc | undefined;
+  if (!source) return false;
+  if (source.documents !== undefined) return true;
+  return typeof source.connectionName === "string" && catalog.get(source.connectionName)?.type === "Sample";
+}
