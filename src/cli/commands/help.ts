@@ -19,6 +19,7 @@ run processors on a server (a workspace folder holds connections/*.json and proc
   processors create|list|start|stop|restart|drop|stats [--processor NAME]
                                         deploy processors/*.json and manage their lifecycle
   list | start | stop | restart | stats shortcuts for sp processors <action>
+  create connections | processors       the seed sp tool's spellings of the two deploy commands
   jobs list|retry|cancel                event-dispatch jobs of a server run with FC_MONGO_URL
 
 move off Atlas Triggers (docs/migrating-from-triggers.md):
