@@ -37,6 +37,8 @@ export interface CaseResult {
   readonly passed: boolean;
   /** Documents that reached the sink, in order. */
   readonly output: readonly Doc[];
+  /** The same documents by where the sink would write them: `db.coll` (`$merge`, time series), the Kafka topic… */
+  readonly targets: Readonly<Record<string, readonly Doc[]>>;
   /** Dead-letter records, in order (captured whether or not the processor sets `options.dlq`). */
   readonly dlq: readonly Doc[];
   /** `$https` requests the stubs saw. */
@@ -88,6 +90,7 @@ export async function runTestCase(options: RunCaseOptions): Promise<CaseResult> 
   } catch (error) {
     return finish(testCase, {
       output: [],
+      targets: {},
       dlq: [],
       requests: [],
       error: `the processor does not plan: ${(error as Error).message}`,
@@ -97,6 +100,8 @@ export async function runTestCase(options: RunCaseOptions): Promise<CaseResult> 
   let now = testCase.start;
   const clock: Clock = { now: () => now };
   const output: Doc[] = [];
+  const targets: Record<string, Doc[]> = {};
+  const targetOf = sinkTarget(plan);
   const dlq: Doc[] = [];
   const requests: StubbedRequest[] = [];
   const source = new ScriptedSource(plan, withInlineDocuments(plan, testCase.steps), testCase.flush, {
@@ -108,7 +113,11 @@ export async function runTestCase(options: RunCaseOptions): Promise<CaseResult> 
   const sink: Sink = {
     operatorName: plan.sink?.operatorName ?? "StdoutSinkOperator",
     write: async (docs) => {
-      for (const doc of docs) output.push(structuredClone(doc));
+      for (const doc of docs) {
+        const copy = structuredClone(doc);
+        output.push(copy);
+        (targets[targetOf(copy)] ??= []).push(copy);
+      }
       return { bytes: 0 };
     },
     close: async () => {},
@@ -143,14 +152,22 @@ export async function runTestCase(options: RunCaseOptions): Promise<CaseResult> 
       maxBatchesAhead: 1,
     });
   } catch (error) {
-    return finish(testCase, { output, dlq, requests, error: (error as Error).message, stats: undefined });
+    return finish(testCase, {
+      output,
+      targets,
+      dlq,
+      requests,
+      error: (error as Error).message,
+      stats: undefined,
+    });
   }
   try {
     const stats = await runtime.run();
-    return finish(testCase, { output, dlq, requests, error: undefined, stats });
+    return finish(testCase, { output, targets, dlq, requests, error: undefined, stats });
   } catch (error) {
     return finish(testCase, {
       output,
+      targets,
       dlq,
       requests,
       error: `the processor failed: ${(error as Error).message}`,
@@ -163,6 +180,7 @@ function finish(
   testCase: TestCase,
   run: {
     output: Doc[];
+    targets: Record<string, Doc[]>;
     dlq: Doc[];
     requests: StubbedRequest[];
     error: string | undefined;
@@ -172,17 +190,52 @@ function finish(
   const check = (expectation: Expectation | undefined, actual: readonly Doc[], runtimeFields: boolean) =>
     expectation === undefined ? [] : compareList(expectation, actual, runtimeFields);
   const outputProblems = check(testCase.output, run.output, true);
+  const targetProblems = Object.entries(testCase.targets).map(
+    ([target, expectation]) => [target, check(expectation, run.targets[target] ?? [], true)] as const,
+  );
   const dlqProblems = check(testCase.dlq, run.dlq, false);
   const report: string[] = [];
   if (run.error !== undefined) report.push(run.error);
   if (testCase.output && outputProblems.length > 0)
     report.push(...formatProblems("output", outputProblems, run.output.length, testCase.output.docs.length));
+  for (const [target, problems] of targetProblems)
+    if (problems.length > 0)
+      report.push(
+        ...formatProblems(
+          `output to ${target}`,
+          problems,
+          run.targets[target]?.length ?? 0,
+          testCase.targets[target].docs.length,
+        ),
+      );
   if (testCase.dlq && dlqProblems.length > 0)
     report.push(...formatProblems("dlq", dlqProblems, run.dlq.length, testCase.dlq.docs.length));
   // Dead letters nobody expected usually explain a missing output: show them.
   if (report.length > 0 && !testCase.dlq)
     for (const record of run.dlq) report.push(`dead letter: ${describeDeadLetter(record)}`);
   return { name: testCase.name, passed: report.length === 0, ...run, outputProblems, dlqProblems, report };
+}
+
+/** Where the sink would write a document (evaluated as the sink does; `?` when the expression fails). */
+function sinkTarget(plan: ProcessorPlan): (doc: Doc) => string {
+  const sink = plan.sink;
+  const safe = (evaluate: Evaluator | undefined, doc: Doc): string => {
+    try {
+      const vars = doc._stream_meta === undefined ? {} : { $stream: doc._stream_meta };
+      const value = evaluate?.(doc, vars);
+      return typeof value === "string" ? value : "?";
+    } catch {
+      return "?";
+    }
+  };
+  if (!sink) return () => "stdout";
+  if (sink.kind === "merge") return (doc) => `${safe(sink.db, doc)}.${safe(sink.coll, doc)}`;
+  if (sink.kind === "emit") {
+    const { topic, db, coll } = sink.evaluators;
+    if (topic) return (doc) => safe(topic, doc);
+    if (db && coll) return (doc) => `${safe(db, doc)}.${safe(coll, doc)}`;
+  }
+  return () => sink.connectionName;
 }
 
 function describeDeadLetter(record: Doc): string {

@@ -67,6 +67,8 @@ export interface TestCase {
   /** End of input closes every open window (as a finite source does); default false: only the watermark does. */
   readonly flush: boolean;
   readonly output: Expectation | undefined;
+  /** Expected documents per sink target (`db.coll`, Kafka topic): for a `$merge` into `coll: "$field"`… */
+  readonly targets: Readonly<Record<string, Expectation>>;
   readonly dlq: Expectation | undefined;
 }
 
@@ -124,27 +126,35 @@ export function parseCase(raw: unknown, path: string, issues: IssueList): TestCa
     issues.add(`${path}.flush`, `expected true or false, got ${typeName(raw.flush)}`);
   const stubs = readStubs(raw.stubs, `${path}.stubs`, issues);
   const expect = isPlainObject(raw.expect) ? raw.expect : undefined;
-  if (!expect) issues.add(`${path}.expect`, `expected {output?, dlq?}, got ${typeName(raw.expect)}`);
+  if (!expect)
+    issues.add(`${path}.expect`, `expected {output?, targets?, dlq?}, got ${typeName(raw.expect)}`);
   else
     for (const key of Object.keys(expect))
-      if (key !== "output" && key !== "dlq")
-        issues.add(`${path}.expect.${key}`, "unknown field (output, dlq)");
+      if (key !== "output" && key !== "dlq" && key !== "targets")
+        issues.add(`${path}.expect.${key}`, "unknown field (output, targets, dlq)");
   const output =
     expect?.output === undefined
       ? undefined
       : readExpectation(expect.output, `${path}.expect.output`, "exact", issues);
+  const targets: Record<string, Expectation> = {};
+  if (expect?.targets !== undefined) {
+    if (!isPlainObject(expect.targets))
+      issues.add(
+        `${path}.expect.targets`,
+        `expected {"db.coll" or topic: documents}, got ${typeName(expect.targets)}`,
+      );
+    else
+      for (const [target, raw] of Object.entries(expect.targets)) {
+        const expectation = readExpectation(raw, `${path}.expect.targets.${target}`, "exact", issues);
+        if (expectation) targets[target] = expectation;
+      }
+  }
   const dlq =
     expect?.dlq === undefined
       ? undefined
       : readExpectation(expect.dlq, `${path}.expect.dlq`, "subset", issues);
-  if (
-    expect &&
-    output === undefined &&
-    dlq === undefined &&
-    expect.output === undefined &&
-    expect.dlq === undefined
-  )
-    issues.add(`${path}.expect`, "expect at least one of output, dlq");
+  if (expect && expect.output === undefined && expect.dlq === undefined && expect.targets === undefined)
+    issues.add(`${path}.expect`, "expect at least one of output, targets, dlq");
   if (name === undefined || start === undefined || steps.some((s) => s === undefined) || !stubs)
     return undefined;
   return {
@@ -154,6 +164,7 @@ export function parseCase(raw: unknown, path: string, issues: IssueList): TestCa
     stubs,
     flush: raw.flush === true,
     output,
+    targets,
     dlq,
   };
 }

@@ -146,6 +146,42 @@ describe("eddy/testing: the processor test driver", () => {
     expect(result.error).toMatch(/no \$https stub matches GET \/x/);
   });
 
+  it("checks the output per sink target ($merge into a collection named by a field)", async () => {
+    const definition = {
+      name: "route",
+      pipeline: [
+        { $source: { connectionName: "events", topic: "t" } },
+        { $merge: { into: { connectionName: "db", db: "d", coll: "$kind" } } },
+      ],
+    };
+    const result = await runTestCase({
+      definition,
+      connections,
+      testCase: oneCase({
+        name: "route",
+        input: [
+          { _id: 1, kind: "a" },
+          { _id: 2, kind: "b" },
+          { _id: 3, kind: "a" },
+        ],
+        expect: {
+          targets: {
+            "d.a": [
+              { _id: 1, kind: "a" },
+              { _id: 3, kind: "a" },
+            ],
+            "d.b": [{ _id: 9, kind: "b" }],
+          },
+        },
+      }),
+    });
+    expect(Object.keys(result.targets)).toEqual(["d.a", "d.b"]);
+    expect(result.report).toEqual([
+      "output to d.b[0]._id: expected 9, got 2",
+      '  actual output to d.b[0]: {"_id":2,"kind":"b","_ts":{"$date":"2026-01-01T00:00:00.000Z"},"_stream_meta":{"source":{"type":"kafka"}}}',
+    ]);
+  });
+
   it("refuses an invalid case with every problem's JSON path", () => {
     expect(() => parseCases([{ name: "", steps: [{ advance: "soon" }], expect: { output: 3 } }])).toThrow(
       /cases\[0\]\.name.*|cases\[0\]\.steps\[0\]\.advance/,

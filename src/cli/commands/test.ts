@@ -105,6 +105,7 @@ function jsonReport(results: readonly FileResult[]): object {
         ...(c.passed ? {} : { report: c.report }),
         ...(c.error !== undefined ? { error: c.error } : {}),
         output: c.output,
+        targets: c.targets,
         dlq: c.dlq,
       })),
     })),
