@@ -221,6 +221,14 @@ export class EddyClient {
     return reply.results;
   }
 
+  /** The matcher's ASP-style stats and the jobs by status (servers running event dispatch). */
+  async dispatchStats(options: { verbose?: boolean } = {}): Promise<JsonObject> {
+    return (await this.request(
+      "GET",
+      `/dispatch/stats${options.verbose ? "?verbose=true" : ""}`,
+    )) as JsonObject;
+  }
+
   async dispatchJobAction(id: string, action: "retry" | "cancel"): Promise<JsonObject> {
     return (await this.request("POST", `/dispatch/jobs/${seg(id)}:${action}`)) as JsonObject;
   }

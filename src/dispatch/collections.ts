@@ -15,6 +15,8 @@ export interface DispatchCollections {
   readonly eventTypeCounts: Collection<ReadModelDoc>;
   readonly subscriptionStats: Collection<ReadModelDoc>;
   readonly clientActivity: Collection<ReadModelDoc>;
+  /** The matcher's dead letters, in ASP's DLQ record shape (src/dispatch/matcher-stats.ts). */
+  readonly deadLetters: Collection<Document>;
 }
 
 export function dispatchCollections(db: Db): DispatchCollections {
@@ -25,6 +27,7 @@ export function dispatchCollections(db: Db): DispatchCollections {
     eventTypeCounts: db.collection<ReadModelDoc>("event_type_counts"),
     subscriptionStats: db.collection<ReadModelDoc>("subscription_stats"),
     clientActivity: db.collection<ReadModelDoc>("client_activity"),
+    deadLetters: db.collection("dispatch_dlq"),
   };
 }
 

@@ -240,6 +240,16 @@ export class JobStore {
       .toArray();
   }
 
+  /** How many jobs are in each status (every status present, 0 when none). */
+  async countByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((status) => [status, 0])) as Record<JobStatus, number>;
+    const groups = await this.c.jobs
+      .aggregate<{ _id: JobStatus; n: number }>([{ $group: { _id: "$status", n: { $sum: 1 } } }])
+      .toArray();
+    for (const { _id, n } of groups) if (_id in counts) counts[_id] = n;
+    return counts;
+  }
+
   /** Schedules a FAILED, CANCELLED or waiting (PENDING/RETRY) job for delivery now, with a fresh attempt budget. */
   async retry(id: string): Promise<DispatchJob> {
     return this.transition(id, ["FAILED", "CANCELLED", "RETRY", "PENDING"], {

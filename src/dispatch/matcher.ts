@@ -18,6 +18,7 @@ import type { Logger } from "../runtime/log.ts";
 import type { DispatchCollections, ReadModelDoc } from "./collections.ts";
 import { EventTypeError } from "./event-type.ts";
 import type { JobStore, NewJob } from "./job-store.ts";
+import type { DeadLetter, MatcherStats } from "./matcher-stats.ts";
 import type { Metrics } from "./metrics.ts";
 import type { SubscriptionCache } from "./subscription-cache.ts";
 import type { EventDoc } from "./types.ts";
@@ -45,6 +46,8 @@ export interface MatcherOptions {
   readonly batchSize: number;
   readonly invalidTokenPolicy: InvalidTokenPolicy;
   readonly metrics: Metrics;
+  /** ASP-style counters and the dead-letter queue (kept by the service across restarts of the matcher). */
+  readonly stats: MatcherStats;
   readonly logger: Logger;
 }
 
@@ -213,23 +216,37 @@ export class Matcher {
     }
   }
 
-  /** Matches a batch, writes its jobs and read models. Exposed for tests and the benchmark. */
+  /**
+   * Matches a batch, writes its jobs, dead letters and read models. An event that cannot be matched (its type
+   * or client_id malformed) and a subscription filter that fails on an event go to the DLQ; the rest of the
+   * batch goes on. Exposed for tests and the benchmark.
+   */
   async process(changes: ReadonlyArray<{ change: Document; timestamp: number }>): Promise<number> {
+    const started = performance.now();
     const events: EventDoc[] = [];
     for (const { change } of changes) {
       const event = change.fullDocument as EventDoc | undefined;
       if (event) events.push(event);
     }
+    this.o.stats.input(events, Date.now());
     const jobs: NewJob[] = [];
+    const deadLetters: DeadLetter[] = [];
     let matched = 0;
     for (const event of events) {
+      const onFilterError = (subscriptionId: string, error: Error): void => {
+        this.o.metrics.inc("fc_stream_errors_total", 1, { kind: "filter" });
+        deadLetters.push({
+          event,
+          message: `the filters of subscription '${subscriptionId}' failed on the event: ${error.message}`,
+        });
+      };
       let subscriptions;
       try {
-        subscriptions = this.o.subscriptions.match(event);
+        subscriptions = this.o.subscriptions.match(event, onFilterError);
       } catch (error) {
         if (!(error instanceof EventTypeError)) throw error;
         this.o.metrics.inc("fc_stream_errors_total", 1, { kind: "invalid_event" });
-        this.o.logger.warn("event skipped", { eventId: String(event._id), error: error.message });
+        deadLetters.push({ event, message: error.message });
         continue;
       }
       matched += subscriptions.length;
@@ -244,14 +261,23 @@ export class Matcher {
       }
     }
     const created = await this.o.jobs.create(jobs);
+    await this.o.stats.deadLetter(deadLetters, Date.now());
+    if (deadLetters.length > 0) {
+      this.o.logger.warn("events dead-lettered", {
+        count: deadLetters.length,
+        first: { eventId: String(deadLetters[0].event._id), reason: deadLetters[0].message },
+      });
+    }
     await this.updateReadModels(
       events,
       created.map((j) => String(j.subscription_id)),
     );
+    this.o.stats.output(created, performance.now() - started);
     const m = this.o.metrics;
     m.inc("fc_stream_events_processed_total", events.length);
     m.inc("fc_stream_subscriptions_matched_total", matched);
     m.inc("fc_stream_dispatch_jobs_created_total", created.length);
+    if (deadLetters.length > 0) m.inc("fc_stream_dlq_events_total", deadLetters.length);
     m.set("fc_stream_subscriptions_active", this.o.subscriptions.size);
     const last = changes[changes.length - 1];
     if (last) {

@@ -113,6 +113,10 @@ export const METRIC_SPECS: Readonly<Record<string, { type: Family["type"]; help:
     type: "counter",
     help: "Times the saved resume token was invalid or expired and the stream restarted from now.",
   },
+  fc_stream_dlq_events_total: {
+    type: "counter",
+    help: "Dead letters written to dispatch_dlq: events with a malformed type or client_id, and subscription filters that failed on an event.",
+  },
   fc_stream_skipped_events_total: {
     type: "counter",
     help: "Events left unprocessed by a resume-token reset (counted where they can be: ObjectId event ids).",

@@ -13,21 +13,37 @@ import { MongoLeaseStore } from "../control/leases/mongo-lease-store.ts";
 import { openStateStore } from "../control/open-state-store.ts";
 import type { StateStore } from "../control/state-store.ts";
 import type { Logger } from "../runtime/log.ts";
+import type { ProcessorStats } from "../runtime/stats.ts";
 import { dispatchCollections, ensureIndexes, type DispatchCollections } from "./collections.ts";
 import type { DispatchConfig } from "./config.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { ErrorRates, type DispatchHealth } from "./health.ts";
 import { JobStore } from "./job-store.ts";
 import { Matcher, ResumeTokenLostError } from "./matcher.ts";
+import { MatcherStats } from "./matcher-stats.ts";
 import { Metrics } from "./metrics.ts";
 import { SubscriptionCache } from "./subscription-cache.ts";
+import type { JobStatus } from "./types.ts";
+
+/** The matcher's stats under ASP's names (a processor named flowcatalyst-matcher), and the jobs by status. */
+export interface DispatchStats {
+  readonly matcher: ProcessorStats;
+  readonly jobs: Readonly<Record<JobStatus, number>>;
+}
+
+/** What the API serves of a running dispatch service. */
+export interface DispatchApi {
+  readonly jobs: JobStore;
+  stats(options?: { verbose?: boolean; scale?: number }): Promise<DispatchStats>;
+}
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-export class DispatchService {
+export class DispatchService implements DispatchApi {
   readonly metrics = new Metrics();
   readonly jobs: JobStore;
   readonly collections: DispatchCollections;
+  private readonly matcherStats: MatcherStats;
   /** The metrics/health server's URL, when FC_METRICS_PORT is set. */
   metricsUrl: string | undefined;
   private readonly config: DispatchConfig;
@@ -53,6 +69,8 @@ export class DispatchService {
     this.positions = positions;
     this.collections = dispatchCollections(client.db(config.db));
     this.jobs = new JobStore(this.collections);
+    this.matcherStats = new MatcherStats(this.collections.deadLetters);
+    this.matcherStats.status = config.matcher ? "standby" : "stopped";
     this.rates = new ErrorRates(this.metrics);
   }
 
@@ -136,13 +154,7 @@ export class DispatchService {
   private async startMatcher(): Promise<void> {
     if (this.closed || this.matcher) return;
     this.logger.info("matcher is the leader: starting", { owner: this.owner });
-    const subscriptions = new SubscriptionCache(this.collections.subscriptions, this.logger, (id, error) => {
-      this.metrics.inc("fc_stream_errors_total", 1, { kind: "filter" });
-      this.logger.warn("subscription filter failed on an event", {
-        subscriptionId: id,
-        error: error.message,
-      });
-    });
+    const subscriptions = new SubscriptionCache(this.collections.subscriptions, this.logger);
     const matcher = new Matcher({
       client: this.client,
       db: this.config.db,
@@ -154,6 +166,7 @@ export class DispatchService {
       batchSize: this.config.batchSize,
       invalidTokenPolicy: this.config.invalidTokenPolicy,
       metrics: this.metrics,
+      stats: this.matcherStats,
       logger: this.logger,
     });
     this.subscriptions = subscriptions;
@@ -163,6 +176,7 @@ export class DispatchService {
       this.metrics.set("fc_stream_subscriptions_active", subscriptions.size);
       await matcher.start();
       this.matcherError = undefined;
+      this.matcherStats.status = "running";
       this.onMatcherStarted?.();
     } catch (error) {
       await this.onMatcherFailure(error as Error);
@@ -177,6 +191,7 @@ export class DispatchService {
   /** A failed matcher restarts from its saved token after a pause, unless the token policy says to stop. */
   private async onMatcherFailure(error: Error): Promise<void> {
     this.matcherError = error.message;
+    this.matcherStats.status = "failed";
     this.metrics.inc("fc_stream_errors_total", 1, { kind: "matcher" });
     this.logger.error("matcher failed", { error: error.message });
     await this.stopMatcher();
@@ -189,10 +204,17 @@ export class DispatchService {
 
   private async stopMatcher(): Promise<void> {
     const { matcher, subscriptions } = this;
+    if (matcher && this.matcherError === undefined)
+      this.matcherStats.status = this.closed ? "stopped" : "standby";
     this.matcher = undefined;
     this.subscriptions = undefined;
     await matcher?.stop().catch(() => undefined);
     await subscriptions?.close();
+  }
+
+  /** The matcher's stats under ASP's names, and the jobs by status. */
+  async stats(options: { verbose?: boolean; scale?: number } = {}): Promise<DispatchStats> {
+    return { matcher: this.matcherStats.snapshot(options), jobs: await this.jobs.countByStatus() };
   }
 
   health(): DispatchHealth {

@@ -17,19 +17,16 @@ export class SubscriptionCache {
   private stream: ChangeStream<SubscriptionDoc> | undefined;
   private closed = false;
   private loop: Promise<void> | undefined;
+  private warnedUnkeyed = false;
+  private reloadCount = 0;
 
   private readonly collection: Collection<SubscriptionDoc>;
   private readonly logger: Logger;
 
-  constructor(
-    collection: Collection<SubscriptionDoc>,
-    logger: Logger,
-    onFilterError: (subscriptionId: string, error: Error) => void = () => {},
-  ) {
+  constructor(collection: Collection<SubscriptionDoc>, logger: Logger) {
     this.collection = collection;
     this.logger = logger;
     this.index = new SubscriptionIndex({
-      onFilterError,
       onInvalid: (subscriptionId, error) => logger.warn("invalid subscription", { subscriptionId, error }),
     });
   }
@@ -46,9 +43,12 @@ export class SubscriptionCache {
     await this.loop;
   }
 
-  /** Active subscriptions of `event.client_id` whose pattern and filter match the event. */
-  match(event: EventDoc): CompiledSubscription[] {
-    return this.index.match(event);
+  /** Active subscriptions of `event.client_id` whose pattern and filter match the event (SubscriptionIndex.match). */
+  match(
+    event: EventDoc,
+    onFilterError?: (subscriptionId: string, error: Error) => void,
+  ): CompiledSubscription[] {
+    return this.index.match(event, onFilterError);
   }
 
   /** Active, valid subscriptions held. */
@@ -67,7 +67,13 @@ export class SubscriptionCache {
     await this.reload();
   }
 
+  /** How often all subscriptions were read: once at start, then only after a stream error or an unkeyed change. */
+  get reloads(): number {
+    return this.reloadCount;
+  }
+
   private async reload(): Promise<void> {
+    this.reloadCount++;
     const all = await this.collection.find({}).toArray();
     this.index.clear();
     for (const doc of all) this.index.apply(doc);
@@ -103,10 +109,14 @@ export class SubscriptionCache {
       case "insert":
       case "replace":
       case "update": {
+        // MongoDB names the changed document in documentKey._id on every event; the looked-up fullDocument is
+        // the whole current document (with its _id), or null when it was deleted before the lookup.
+        const id = (change.documentKey as { _id?: unknown } | undefined)?._id;
         const doc = change.fullDocument;
-        // Some servers (the test stand-in) send update lookups without `_id`: read everything again.
-        if (!doc || doc._id === undefined) await this.reload();
-        else this.index.apply(doc);
+        if (id === undefined || (doc && doc._id === undefined))
+          return this.reloadForUnkeyed(change.operationType);
+        if (doc) this.index.apply(doc);
+        else this.index.remove(String(id));
         return;
       }
       case "delete":
@@ -116,5 +126,20 @@ export class SubscriptionCache {
         // drop, rename, invalidate…: start over from the collection.
         await this.reload();
     }
+  }
+
+  /**
+   * A server whose change events do not say which document changed, or carry a partial document (the test
+   * stand-in's updates and replacements, docs/testing.md): read everything again.
+   */
+  private async reloadForUnkeyed(operationType: string): Promise<void> {
+    if (!this.warnedUnkeyed) {
+      this.warnedUnkeyed = true;
+      this.logger.warn(
+        "the server sends subscription changes without documentKey._id or a full document: each one reloads all subscriptions",
+        { operationType },
+      );
+    }
+    await this.reload();
   }
 }

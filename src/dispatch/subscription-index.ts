@@ -4,7 +4,7 @@
  * found, so its cost does not grow with the number of subscriptions.
  */
 import { compileQuery, type Doc, type Predicate } from "../mql/index.ts";
-import { parsePattern } from "./event-type.ts";
+import { EventTypeError, parsePattern } from "./event-type.ts";
 import { PatternIndex } from "./pattern-index.ts";
 import type { EventDoc, SubscriptionDoc } from "./types.ts";
 
@@ -37,8 +37,19 @@ export class SubscriptionIndex {
     this.hooks = hooks;
   }
 
-  /** Active subscriptions of `event.client_id` whose pattern and filter match the event. */
-  match(event: EventDoc): CompiledSubscription[] {
+  /**
+   * Active subscriptions of `event.client_id` whose pattern and filter match the event. A filter that throws
+   * leaves its subscription out and is reported to `onFilterError` (default: the hook given at construction).
+   */
+  match(
+    event: EventDoc,
+    onFilterError: SubscriptionIndexHooks["onFilterError"] = this.hooks.onFilterError,
+  ): CompiledSubscription[] {
+    if (typeof event.client_id !== "string") {
+      throw new EventTypeError(
+        `event client_id must be a string, got ${JSON.stringify(event.client_id) ?? "nothing"}`,
+      );
+    }
     const index = this.byClient.get(event.client_id);
     if (!index) return [];
     const found = index.match(event.type);
@@ -48,7 +59,7 @@ export class SubscriptionIndex {
       try {
         return s.filter(event as unknown as Doc);
       } catch (error) {
-        this.hooks.onFilterError?.(s.key, error as Error);
+        onFilterError?.(s.key, error as Error);
         return false;
       }
     });

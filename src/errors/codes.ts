@@ -90,7 +90,7 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, when: "`/ready`: the state store cannot be reached" },
   DISPATCH_NOT_CONFIGURED: {
     status: 404,
-    when: "a `/dispatch/jobs` route on a server started without `FC_MONGO_URL` (docs/event-dispatch.md)",
+    when: "a `/dispatch/…` route on a server started without `FC_MONGO_URL` (docs/event-dispatch.md)",
   },
   JOB_NOT_FOUND: { status: 404, when: "no dispatch job `<id>`" },
   JOB_STATE_CONFLICT: { status: 409, when: "retry or cancel of a dispatch job in a state that forbids it" },

@@ -1,17 +1,25 @@
 /**
- * The API routes of event dispatch (docs/api.md, "Dispatch jobs"): list, retry and cancel jobs. Thin
- * translations to JobStore; added to the server's router by src/server/routes.ts.
+ * The API routes of event dispatch (docs/api.md, "Event dispatch"): list, retry and cancel jobs, and the
+ * matcher's stats. Thin translations to JobStore and DispatchService; added to the router by routes.ts.
  */
 import { ApiError } from "./api-error.ts";
-import { integerParam } from "./query.ts";
+import { booleanParam, integerParam } from "./query.ts";
 import type { Router } from "./router.ts";
 import type { Handler, Reply, RequestContext } from "./routes.ts";
-import { JobOperationError, type JobStore } from "../dispatch/job-store.ts";
+import { JobOperationError } from "../dispatch/job-store.ts";
+import type { DispatchApi } from "../dispatch/service.ts";
 
-const JOBS = "/api/v1/dispatch/jobs";
+const DISPATCH = "/api/v1/dispatch";
+const JOBS = `${DISPATCH}/jobs`;
 
 export function dispatchRoutes(router: Router<Handler>, ok: (json: unknown) => Reply): Router<Handler> {
   return router
+    .add("GET", `${DISPATCH}/stats`, async (ctx) => {
+      const { query } = ctx;
+      const verbose = booleanParam(query, "verbose") ?? false;
+      const scale = integerParam(query, "scale", { min: 1, max: 1024 ** 3, default: 1 });
+      return ok(await dispatchOf(ctx).stats({ verbose, scale }));
+    })
     .add("GET", JOBS, async (ctx) => {
       const { query } = ctx;
       const param = (name: string): string | undefined => query.get(name) ?? undefined;
@@ -34,8 +42,12 @@ export function dispatchRoutes(router: Router<Handler>, ok: (json: unknown) => R
     );
 }
 
-function jobsOf(ctx: RequestContext): JobStore {
-  if (ctx.jobs) return ctx.jobs;
+function jobsOf(ctx: RequestContext): DispatchApi["jobs"] {
+  return dispatchOf(ctx).jobs;
+}
+
+function dispatchOf(ctx: RequestContext): DispatchApi {
+  if (ctx.dispatch) return ctx.dispatch;
   throw new ApiError(
     "DISPATCH_NOT_CONFIGURED",
     "this server does not run event dispatch: start sp serve with FC_MONGO_URL (and FC_MONGO_DB) set",

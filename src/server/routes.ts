@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import type { ControlPlane } from "../control/control-plane.ts";
 import { dispatchRoutes } from "./dispatch-routes.ts";
-import type { JobStore } from "../dispatch/job-store.ts";
+import type { DispatchApi } from "../dispatch/service.ts";
 import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";
 import { MonotonicCounters } from "./monotonic-counters.ts";
@@ -16,8 +16,8 @@ export interface RequestContext {
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   readonly plane: ControlPlane;
-  /** Dispatch jobs, when `sp serve` runs event dispatch (FC_MONGO_URL set). */
-  readonly jobs?: JobStore;
+  /** Event dispatch's jobs and stats, when `sp serve` runs it (FC_MONGO_URL set). */
+  readonly dispatch?: DispatchApi;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** The parsed JSON body (undefined when empty); reading it enforces the size limit. */

@@ -137,7 +137,7 @@ export async function startServer(options: ServerOptions): Promise<EddyServer> {
       params: state.route.params,
       query: state.url.searchParams,
       plane,
-      ...(dispatchService ? { jobs: dispatchService.jobs } : {}),
+      ...(dispatchService ? { dispatch: dispatchService } : {}),
       signal: abort.signal,
       body: async () => (Buffer.isBuffer(request.body) ? parseJsonBody(request.body) : undefined),
     });

@@ -161,12 +161,17 @@ describe("matching", () => {
 
   it("keeps read models and exposes the original metric names", async () => {
     const db = mongo.client.db(mongo.db);
-    const counts = await db
-      .collection("event_type_counts")
-      .findOne({ _id: "orders:fulfillment:shipment:shipped" as never });
-    expect(counts?.count).toBeGreaterThanOrEqual(2);
-    const activity = await db.collection("client_activity").findOne({ _id: "acme" as never });
-    expect(activity?.events).toBeGreaterThanOrEqual(4);
+    // The read models are written after the jobs the earlier tests waited for.
+    await eventually(async () => {
+      const counts = await db
+        .collection("event_type_counts")
+        .findOne({ _id: "orders:fulfillment:shipment:shipped" as never });
+      return (counts?.count as number) >= 2;
+    }, "event type counts");
+    await eventually(async () => {
+      const activity = await db.collection("client_activity").findOne({ _id: "acme" as never });
+      return (activity?.events as number) >= 4;
+    }, "client activity");
     const twoId = (await db.collection("subscriptions").findOne({ name: "two" }))?._id;
     const stats = await eventually(async () => {
       const s = await db.collection("subscription_stats").findOne({ _id: String(twoId) as never });

@@ -13,6 +13,9 @@ export const JOBS_USAGE = `usage: sp jobs <action> [options]
                    newest jobs first (status PENDING, IN_PROGRESS, RETRY, DELIVERED, FAILED, CANCELLED)
   retry ID...      deliver FAILED, CANCELLED or waiting jobs again now, with a fresh attempt budget
   cancel ID...     cancel PENDING, RETRY or IN_PROGRESS jobs
+  stats [--verbose]
+                   the matcher's counters under ASP's stats names (processor flowcatalyst-matcher,
+                   dead letters in the dispatch_dlq collection) and the jobs by status
 
 The server must run event dispatch (sp serve with FC_MONGO_URL set).
 
@@ -32,17 +35,18 @@ export async function jobsCommand(args: readonly string[], io: CliIo): Promise<n
     io.stdout.write(JOBS_USAGE + "\n");
     return action === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (!["list", "retry", "cancel"].includes(action)) {
-    io.stderr.write(`sp jobs: unknown action '${action}'; expected one of list, retry, cancel\n`);
+  if (!["list", "retry", "cancel", "stats"].includes(action)) {
+    io.stderr.write(`sp jobs: unknown action '${action}'; expected one of list, retry, cancel, stats\n`);
     return EXIT.usage;
   }
   try {
-    const remote = await remoteContext(rest, io, { valued: Object.keys(FILTERS) });
+    const remote = await remoteContext(rest, io, { valued: Object.keys(FILTERS), flags: ["verbose"] });
     if (remote.parsed.flags.has("help")) {
       io.stdout.write(JOBS_USAGE + "\n");
       return EXIT.ok;
     }
     if (action === "list") return await listJobs(remote);
+    if (action === "stats") return await dispatchStats(remote);
     const ids = remote.parsed.positional;
     if (ids.length === 0)
       throw new UsageError(`${action} needs job ids: sp jobs ${action} ID... (sp jobs list shows them)`);
@@ -93,6 +97,32 @@ async function listJobs(remote: Remote): Promise<number> {
       ]),
       { width: terminalWidth(remote.io.stdout) },
     ),
+  );
+  return EXIT.ok;
+}
+
+async function dispatchStats(remote: Remote): Promise<number> {
+  const reply = await remote.client.dispatchStats({ verbose: remote.parsed.flags.has("verbose") });
+  if (remote.json) {
+    remote.io.stdout.write(JSON.stringify(reply) + "\n");
+    return EXIT.ok;
+  }
+  const matcher = (reply.matcher ?? {}) as Record<string, unknown>;
+  const jobs = (reply.jobs ?? {}) as Record<string, unknown>;
+  const rows: string[][] = [
+    ["processor", String(matcher.name)],
+    ["status", String(matcher.status)],
+    ...["inputMessageCount", "outputMessageCount", "dlqMessageCount"].map((f) => [
+      f,
+      String(matcher[f] ?? 0),
+    ]),
+    ["lastMessageIn", formatTimestamp(matcher.lastMessageIn)],
+    ...Object.entries(jobs).map(([status, n]) => [`jobs ${status}`, String(n)]),
+  ];
+  remote.io.stdout.write(
+    formatTable([{ header: "FIELD" }, { header: "VALUE", align: "right" }], rows, {
+      width: terminalWidth(remote.io.stdout),
+    }),
   );
   return EXIT.ok;
 }
