@@ -265,7 +265,10 @@ describe("sp against sp serve", () => {
         join(bad, "processors/broken.json"),
         '{"name": "broken",\n "pipeline": [{"$match": {}},]}',
       );
-      writeFileSync(join(bad, "processors/noname.json"), JSON.stringify({ pipeline: [{ $match: {} }] }));
+      writeFileSync(
+        join(bad, "processors/noname.json"),
+        JSON.stringify({ name: 7, pipeline: [{ $match: {} }] }),
+      );
       const malformed = await sp(["processors", "create", "--dir", bad]);
       expect(malformed.code).toBe(2);
       expect(malformed.stderr).toContain("nothing was sent");
