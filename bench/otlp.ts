@@ -5,19 +5,22 @@
  *
  *   node bench/otlp.ts [--batches 300] [--senders 8] [--seconds 10] [--json]
  *
- * (i)   Throughput: `--senders` clients post `--batches` distinct batches back to back; spans/s counts
- *       from the first request to the moment every span is in MongoDB (a count of the collection).
- *       Baseline in the same run: the reference bridge's design — an HTTP handler that decodes and maps
- *       the same bodies with the same code and answers after `insertMany` — on the same MongoDB.
- * (ii)  Acknowledgement latency: requests at half the measured stored rate for `--seconds`, each timed
- *       from send to its 200 (the spool's fsync included); p50/p99.
- * (iii) Decoding cost: µs per span of protobuf decoding alone, and of decoding plus mapping to documents.
+ * (i)   Throughput into MongoDB: `--senders` clients post `--batches` distinct batches back to back;
+ *       spans/s counts from the first request to the moment every span is in MongoDB (a count of the
+ *       collection). Baselines in the same run on the same server: the reference bridge's design (an HTTP
+ *       handler that decodes and maps the same bodies with the same code and answers after `insertMany`),
+ *       and the raw driver writing the pre-mapped documents — `insertMany`, and the upserts `$merge` sends.
+ * (ii)  Eddy's own ceiling: (i) again into bench/null-mongo.ts, a wire-protocol endpoint that acknowledges
+ *       writes without storing them, so that MongoDB's cost is out of the figure.
+ * (iii) Acknowledgement latency: requests at half the ceiling of (ii) for `--seconds`, the processor
+ *       writing meanwhile, each timed from send to its 200 (the spool's fsync included); p50/p99.
+ * (iv)  Decoding cost: µs per span of protobuf decoding alone, and of decoding plus mapping to documents.
  *
  * MongoDB is a private in-memory stand-in started for the run, or MONGODB_URI when set.
  */
 import { createServer } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -29,17 +32,19 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { MongoClient } from "mongodb";
+import { MongoClient, type AnyBulkWriteOperation, type Filter } from "mongodb";
 import { ConnectorClients } from "../src/connectors/clients.ts";
 import { CONNECTORS } from "../src/connectors/registry.ts";
 import { createSink, createSource } from "../src/connectors/factory.ts";
 import { decodeRequest } from "../src/connectors/otlp/decode.ts";
 import { decodeProtobufRequest } from "../src/connectors/otlp/protobuf.ts";
 import { closeAllReceivers } from "../src/connectors/otlp/receivers.ts";
+import type { Doc } from "../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../src/pipeline/index.ts";
 import { ProcessorRuntime } from "../src/runtime/index.ts";
 import { startPrivateMongo, type PrivateMongo } from "../scripts/services/private.ts";
 import { freePort } from "../scripts/services/private.ts";
+import { startNullMongo, type NullMongo } from "./null-mongo.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -121,15 +126,18 @@ async function sendAll(url: string, bodies: Uint8Array[]): Promise<void> {
   );
 }
 
-async function waitForCount(
-  client: MongoClient,
-  db: string,
-  coll: string,
-  expected: number,
-): Promise<number> {
+/** Where the documents go, and how many arrived there. */
+interface Target {
+  readonly label: string;
+  readonly uri: string;
+  readonly client: MongoClient;
+  stored(db: string): Promise<number>;
+  drop(db: string): Promise<void>;
+}
+
+async function waitForCount(target: Target, db: string, expected: number): Promise<number> {
   for (;;) {
-    const count = await client.db(db).collection(coll).estimatedDocumentCount();
-    if (count >= expected) return performance.now();
+    if ((await target.stored(db)) >= expected) return performance.now();
     await sleep(20);
   }
 }
@@ -220,92 +228,203 @@ function decodingCost(bodies: Uint8Array[]) {
   };
 }
 
-let privateMongo: PrivateMongo | undefined;
-const spoolDir = await mkdtemp(join(tmpdir(), "eddy-otlp-bench-"));
-try {
-  if (!process.env.MONGODB_URI) privateMongo = await startPrivateMongo({ persistent: false });
-  const uri = process.env.MONGODB_URI ?? privateMongo!.uri;
-  const client = new MongoClient(uri);
-  await client.connect();
-  const latencyBatches = Math.ceil((40_000 * SECONDS) / SPANS_PER_BATCH);
-  log(`generating ${BATCHES * 2 + latencyBatches + 10} batches of ${SPANS_PER_BATCH} spans with the SDK…`);
-  const bodies = makeBodies(BATCHES * 2 + latencyBatches + 10);
-  const cost = decodingCost(bodies);
-  log(
-    `decoding: ${cost.decodeMicrosPerSpan} µs/span, decode + map: ${cost.decodeAndMapMicrosPerSpan} µs/span`,
-  );
-  const expected = BATCHES * SPANS_PER_BATCH;
-
-  // (i) baseline
-  const baseDb = `otlp_bench_base_${Date.now().toString(36)}`;
-  const baseline = await startBaseline(client, baseDb);
-  await sendAll(baseline.url, bodies.slice(BATCHES * 2, BATCHES * 2 + 10)); // warm-up
+/** Spans/s through the baseline bridge and through Eddy into `target`, on distinct bodies. */
+async function throughput(target: Target, bodies: Uint8Array[], warm: Uint8Array[]) {
+  const expected = bodies.length * SPANS_PER_BATCH;
+  const tag = Date.now().toString(36);
+  const baseDb = `otlp_bench_base_${tag}`;
+  const baseline = await startBaseline(target.client, baseDb);
+  await sendAll(baseline.url, warm);
   let t0 = performance.now();
-  await sendAll(baseline.url, bodies.slice(0, BATCHES));
-  const baseDone = await waitForCount(client, baseDb, "traces", expected + 10 * SPANS_PER_BATCH);
+  await sendAll(baseline.url, bodies);
+  const baseDone = await waitForCount(target, baseDb, expected + warm.length * SPANS_PER_BATCH);
   const baselineSpansPerSec = Math.round(expected / ((baseDone - t0) / 1000));
   await baseline.stop();
-  await client.db(baseDb).dropDatabase();
-  log(`baseline (decode + insertMany per request): ${baselineSpansPerSec} spans/s`);
+  await target.drop(baseDb);
+  log(`${target.label}: baseline (decode + insertMany per request): ${baselineSpansPerSec} spans/s`);
 
-  // (i) Eddy
-  const db = `otlp_bench_${Date.now().toString(36)}`;
-  const eddy = await startEddy(uri, db, spoolDir);
-  const warm = bodies.slice(BATCHES * 2, BATCHES * 2 + 10);
+  const db = `otlp_bench_${tag}`;
+  const eddy = await startEddy(target.uri, db, await mkdtemp(join(spoolRoot, "s-")));
   await sendAll(eddy.url, warm);
-  await waitForCount(client, db, "traces", warm.length * SPANS_PER_BATCH);
+  await waitForCount(target, db, warm.length * SPANS_PER_BATCH);
   t0 = performance.now();
-  await sendAll(eddy.url, bodies.slice(BATCHES, BATCHES * 2));
+  await sendAll(eddy.url, bodies);
   const ackedAt = performance.now();
-  const eddyDone = await waitForCount(client, db, "traces", expected + warm.length * SPANS_PER_BATCH);
+  const eddyDone = await waitForCount(target, db, expected + warm.length * SPANS_PER_BATCH);
   const spansPerSec = Math.round(expected / ((eddyDone - t0) / 1000));
   const ackedSpansPerSec = Math.round(expected / ((ackedAt - t0) / 1000));
-  log(`eddy: ${spansPerSec} spans/s stored (${ackedSpansPerSec} spans/s acknowledged)`);
+  log(`${target.label}: eddy ${spansPerSec} spans/s stored (${ackedSpansPerSec} spans/s acknowledged)`);
+  return { eddy, db, spansPerSec, ackedSpansPerSec, baselineSpansPerSec };
+}
 
-  // (ii) acknowledgement latency at half the stored rate
-  const rate = Math.round(spansPerSec / 2);
+/** Raw driver ceilings of `target`: insertMany, and the upserts `$merge` sends, of pre-mapped documents. */
+async function driverCeilings(target: Target, bodies: Uint8Array[]) {
+  const batches = bodies.map((body) =>
+    decodeRequest("traces", "protobuf", body, Date.now()).records.map((r) => r.doc),
+  );
+  const run = async (write: (docs: Doc[]) => Promise<unknown>) => {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: SENDERS }, async () => {
+        while (next < batches.length) await write(batches[next++]!);
+      }),
+    );
+    return Math.round((batches.length * SPANS_PER_BATCH) / ((performance.now() - t0) / 1000));
+  };
+  const db = `otlp_bench_driver_${Date.now().toString(36)}`;
+  const c = target.client.db(db);
+  const insertSpansPerSec = await run((docs) => c.collection("insert").insertMany(docs, { ordered: false }));
+  const upsertSpansPerSec = await run((docs) =>
+    c.collection<Doc>("upsert").bulkWrite(
+      docs.map(({ _id, ...rest }): AnyBulkWriteOperation<Doc> => ({
+        updateOne: { filter: { _id } as Filter<Doc>, update: { $set: rest }, upsert: true },
+      })),
+      { ordered: true },
+    ),
+  );
+  await target.drop(db);
+  log(
+    `${target.label}: driver insertMany ${insertSpansPerSec} spans/s, driver upserts ${upsertSpansPerSec} spans/s`,
+  );
+  return { insertSpansPerSec, upsertSpansPerSec };
+}
+
+/** Acknowledgement latency of requests sent at `rate` spans/s for SECONDS. */
+async function ackLatency(url: string, bodies: Uint8Array[], rate: number) {
   const interval = (SPANS_PER_BATCH / rate) * 1000;
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
   const start = performance.now();
   let sent = 0;
-  const latencyBodies = bodies.slice(BATCHES * 2 + 10);
-  while (performance.now() - start < SECONDS * 1000 && sent < latencyBodies.length) {
+  while (performance.now() - start < SECONDS * 1000 && sent < bodies.length) {
     const due = start + sent * interval;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    const body = latencyBodies[sent++]!;
-    pending.push(post(eddy.url, body).then((ms) => void latencies.push(ms)));
+    pending.push(post(url, bodies[sent++]!).then((ms) => void latencies.push(ms)));
   }
   await Promise.all(pending);
-  const achievedRate = Math.round((sent * SPANS_PER_BATCH) / ((performance.now() - start) / 1000));
+  const achieved = Math.round((sent * SPANS_PER_BATCH) / ((performance.now() - start) / 1000));
   latencies.sort((a, b) => a - b);
-  await eddy.stop();
-  await client.db(db).dropDatabase();
-  await client.close();
-
-  const result = {
-    spansPerSec,
+  return {
     p99AckMs: percentile(latencies, 0.99),
     p50AckMs: percentile(latencies, 0.5),
     maxAckMs: percentile(latencies, 1),
+    requests: latencies.length,
     latencyRateSpansPerSec: rate,
-    achievedLatencyRateSpansPerSec: achievedRate,
-    ackedSpansPerSec,
-    baselineSpansPerSec,
-    ratioToBaseline: Math.round((spansPerSec / baselineSpansPerSec) * 1000) / 1000,
+    achievedLatencyRateSpansPerSec: achieved,
+  };
+}
+
+function mongoTarget(label: string, uri: string, client: MongoClient): Target {
+  return {
+    label,
+    uri,
+    client,
+    stored: (db) => client.db(db).collection("traces").estimatedDocumentCount(),
+    drop: async (db) => void (await client.db(db).dropDatabase()),
+  };
+}
+
+function nullTarget(nullMongo: NullMongo, client: MongoClient): Target {
+  return {
+    label: "null MongoDB",
+    uri: nullMongo.uri,
+    client,
+    stored: async (db) => nullMongo.written(db),
+    drop: async () => {},
+  };
+}
+
+const loadAverage = () => loadavg().map((n) => Math.round(n * 100) / 100);
+let privateMongo: PrivateMongo | undefined;
+let nullMongo: NullMongo | undefined;
+const spoolRoot = await mkdtemp(join(tmpdir(), "eddy-otlp-bench-"));
+try {
+  const loadBefore = loadAverage();
+  if (!process.env.MONGODB_URI) privateMongo = await startPrivateMongo({ persistent: false });
+  const uri = process.env.MONGODB_URI ?? privateMongo!.uri;
+  const client = new MongoClient(uri);
+  await client.connect();
+  nullMongo = await startNullMongo();
+  const nullClient = new MongoClient(nullMongo.uri);
+  await nullClient.connect();
+  const latencyBatches = Math.ceil((40_000 * SECONDS) / SPANS_PER_BATCH);
+  const total = BATCHES * 4 + latencyBatches + 10;
+  log(`generating ${total} batches of ${SPANS_PER_BATCH} spans with the SDK…`);
+  const bodies = makeBodies(total);
+  const cost = decodingCost(bodies);
+  log(
+    `decoding: ${cost.decodeMicrosPerSpan} µs/span, decode + map: ${cost.decodeAndMapMicrosPerSpan} µs/span`,
+  );
+  const warm = bodies.slice(0, 10);
+  const slice = (i: number) => bodies.slice(10 + i * BATCHES, 10 + (i + 1) * BATCHES);
+
+  // (i) MongoDB: the stand-in (or MONGODB_URI), with its raw driver ceilings in the same run.
+  const mongo = mongoTarget(process.env.MONGODB_URI ? "MONGODB_URI" : "stand-in", uri, client);
+  const mongoDriver = await driverCeilings(mongo, slice(0));
+  const onMongo = await throughput(mongo, slice(1), warm);
+  await onMongo.eddy.stop();
+  await mongo.drop(onMongo.db);
+
+  // (ii) Eddy's own ceiling: the same path into a MongoDB endpoint that stores nothing.
+  const nul = nullTarget(nullMongo, nullClient);
+  const nullDriver = await driverCeilings(nul, slice(2));
+  const onNull = await throughput(nul, slice(3), warm);
+  // (iii) acknowledgement latency at half of Eddy's own stored rate, the processor writing meanwhile.
+  const latency = await ackLatency(
+    onNull.eddy.url,
+    bodies.slice(10 + BATCHES * 4),
+    Math.round(onNull.spansPerSec / 2),
+  );
+  await onNull.eddy.stop();
+  await client.close();
+  await nullClient.close();
+
+  const result = {
+    // Stored in MongoDB (the stand-in unless MONGODB_URI is set), and the same run's baselines there.
+    spansPerSec: onMongo.spansPerSec,
+    ackedSpansPerSec: onMongo.ackedSpansPerSec,
+    baselineSpansPerSec: onMongo.baselineSpansPerSec,
+    driverInsertSpansPerSec: mongoDriver.insertSpansPerSec,
+    driverUpsertSpansPerSec: mongoDriver.upsertSpansPerSec,
+    ratioToBaseline: ratio(onMongo.spansPerSec, onMongo.baselineSpansPerSec),
+    ratioToDriverUpserts: ratio(onMongo.spansPerSec, mongoDriver.upsertSpansPerSec),
+    // Acknowledgement latency at half of Eddy's own ceiling (below), the processor writing meanwhile.
+    p99AckMs: latency.p99AckMs,
+    p50AckMs: latency.p50AckMs,
+    maxAckMs: latency.maxAckMs,
+    latencyRateSpansPerSec: latency.latencyRateSpansPerSec,
+    achievedLatencyRateSpansPerSec: latency.achievedLatencyRateSpansPerSec,
+    latencyRequests: latency.requests,
+    // Eddy's own ceiling: the same path into a MongoDB endpoint that acknowledges writes without storing.
+    nullMongo: {
+      spansPerSec: onNull.spansPerSec,
+      ackedSpansPerSec: onNull.ackedSpansPerSec,
+      baselineSpansPerSec: onNull.baselineSpansPerSec,
+      driverInsertSpansPerSec: nullDriver.insertSpansPerSec,
+      driverUpsertSpansPerSec: nullDriver.upsertSpansPerSec,
+      ratioToBaseline: ratio(onNull.spansPerSec, onNull.baselineSpansPerSec),
+    },
     ...cost,
-    spans: expected,
+    spans: BATCHES * SPANS_PER_BATCH,
     senders: SENDERS,
     batchSpans: SPANS_PER_BATCH,
     target: { spansPerSec: 30_000, p99AckMs: 50 },
-    met: { spansPerSec: spansPerSec >= 30_000, p99AckMs: percentile(latencies, 0.99) < 50 },
-    mongo: process.env.MONGODB_URI ? "MONGODB_URI" : "private stand-in",
+    met: { spansPerSec: onMongo.spansPerSec >= 30_000, p99AckMs: latency.p99AckMs < 50 },
+    mongo: mongo.label,
+    loadAverage: { before: loadBefore, after: loadAverage() },
+    cpus: cpus().length,
     node: process.version,
   };
   if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else console.table(result);
+  else console.log(result);
 } finally {
+  await nullMongo?.close();
   await privateMongo?.dispose();
-  await rm(spoolDir, { recursive: true, force: true });
+  await rm(spoolRoot, { recursive: true, force: true });
+}
+
+function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 1000) / 1000;
 }

@@ -26,8 +26,17 @@ export const SECTIONS: readonly GeneratedSection[] = [
 function errorCodeTable(): string {
   const rows = Object.entries(ERROR_CODES)
     .sort(([, a], [, b]) => a.status - b.status)
-    .map(([code, spec]) => `| ${spec.status} | \`${code}\` | ${spec.when} |`);
-  return ["| status | `errorCode` | when |", "| --- | --- | --- |", ...rows].join("\n");
+    .map(([code, spec]) => `| ${spec.status} | \`${code}\` | ${spec.when} | ${htmlSafe(spec.message)} |`);
+  return [
+    "| status | `errorCode` | when | `detail` (`{name}`: filled in by the error) |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
+
+/** Template text as Markdown shows it: `<token>` is text, not an HTML tag. */
+function htmlSafe(text: string): string {
+  return text.replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 function exitCodeTable(): string {

@@ -157,7 +157,16 @@ export async function connectorStages(
 /** The connection types of the connector-backed stages, window pipelines included. */
 function connectorStageTypes(stages: ReadonlyArray<StagePlan | WindowStagePlan>): string[] {
   return stages.flatMap((stage) => {
-    if (stage.kind === "window") return connectorStageTypes(stage.window.pipeline);
-    return "connectionName" in stage && "type" in stage && stage.type !== undefined ? [stage.type] : [];
+    switch (stage.kind) {
+      case "window":
+        return connectorStageTypes(stage.window.pipeline);
+      case "lookup":
+      case "cachedLookup":
+      case "https":
+      case "externalFunction":
+        return stage.type === undefined ? [] : [stage.type];
+      default:
+        return [];
+    }
   });
 }

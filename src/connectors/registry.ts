@@ -14,6 +14,7 @@ import { awsLambda } from "./aws-lambda/spec.ts";
 import { testLog } from "./test-log/spec.ts";
 import { postgresql } from "./postgresql/spec.ts";
 import { otlp } from "./otlp/spec.ts";
+import { scheduled } from "./scheduled/spec.ts";
 
 const SPECS: readonly ConnectorSpec[] = [
   cluster,
@@ -26,6 +27,7 @@ const SPECS: readonly ConnectorSpec[] = [
   testLog,
   postgresql,
   otlp,
+  scheduled,
 ];
 
 /** The connector registry: what the planner, the connection validator, the factory and `sp schema` consult. */

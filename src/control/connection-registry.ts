@@ -63,20 +63,13 @@ export class ConnectionRegistry {
     const check = checkConnection(body);
     if (check.problems) {
       const first = check.problems[0];
-      throw invalid(
-        "INVALID_CONNECTION",
-        `invalid connection: ${first.path ? `${first.path}: ` : ""}${first.message}` +
-          (check.problems.length > 1 ? ` (and ${check.problems.length - 1} more)` : ""),
-        check.problems,
-      );
+      const more = check.problems.length > 1 ? ` (and ${check.problems.length - 1} more)` : "";
+      const problem = `${first.path ? `${first.path}: ` : ""}${first.message}${more}`;
+      throw invalid("INVALID_CONNECTION", { problem }, check.problems);
     }
     const { entry } = check;
     if (await this.find(workspace, entry.name)) {
-      throw conflict(
-        "CONNECTION_ALREADY_EXISTS",
-        `a connection named '${entry.name}' already exists in workspace '${workspace}'; ` +
-          "delete it first (no running processor may use it) or pick another name",
-      );
+      throw conflict("CONNECTION_ALREADY_EXISTS", { name: entry.name, workspace });
     }
     const record: ConnectionRecord = {
       workspace,
@@ -93,7 +86,7 @@ export class ConnectionRegistry {
   async delete(workspace: string, name: string): Promise<void> {
     if (!(await this.store.delete(COLLECTION, key(workspace, name)))) {
       if (BUILTIN_CONNECTIONS.some((c) => c.name === name)) {
-        throw conflict("CONNECTION_BUILT_IN", `'${name}' is a built-in connection and cannot be deleted`);
+        throw conflict("CONNECTION_BUILT_IN", { name });
       }
       throw this.missing(workspace, name);
     }
@@ -152,7 +145,7 @@ export class ConnectionRegistry {
         entries.push(...parseConnections([body]));
       } catch (error) {
         if (error instanceof MissingVariableError) {
-          throw invalid("MISSING_VARIABLE", error.message, [
+          throw invalid("MISSING_VARIABLE", { problem: error.message }, [
             {
               path: `connections.${record.name}.${error.path}`,
               message: error.message,
@@ -181,10 +174,7 @@ export class ConnectionRegistry {
   }
 
   private missing(workspace: string, name: string): Error {
-    return notFound(
-      "CONNECTION_NOT_FOUND",
-      `no connection named '${name}' in workspace '${workspace}'; list them with GET /api/v1/workspaces/${workspace}/connections`,
-    );
+    return notFound("CONNECTION_NOT_FOUND", { name, workspace });
   }
 }
 

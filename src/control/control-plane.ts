@@ -10,7 +10,7 @@ import { ConnectionRegistry, type ConnectionView } from "./connection-registry.t
 import { checkConnection } from "./connection-validation.ts";
 import { lockDataDir, prepareDataDir, type DataDirLock } from "./data-dir.ts";
 import { conflict } from "./errors.ts";
-import { checkFileAccess, type PipelineAccess } from "./file-access.ts";
+import { checkFileAccess, localFileOf, type PipelineAccess } from "./file-access.ts";
 import { DEFAULT_ENV_ALLOW_LIST, placeholdersIn, type EnvAllowList } from "./placeholders.ts";
 import { openStateStore } from "./open-state-store.ts";
 import { supervisorLauncher, type ProcessorLauncher } from "./processor-launcher.ts";
@@ -18,7 +18,7 @@ import { ProcessorManager } from "./processor-manager.ts";
 import { redactingLogger } from "./redacting-logger.ts";
 import { Redactor } from "./redactor.ts";
 import type { StateStore } from "./state-store.ts";
-import { DEFAULT_WORKSPACE, WorkspaceRegistry } from "./workspace-registry.ts";
+import { refuseDefaultDeletion, WorkspaceRegistry } from "./workspace-registry.ts";
 import type { SupervisorOptions } from "../runtime/supervisor.ts";
 
 export interface ControlPlaneOptions {
@@ -156,9 +156,7 @@ export class ControlPlane {
   /** Deletes a workspace with its connections and (stopped) processors; 409 while a processor runs. */
   async deleteWorkspace(name: string): Promise<void> {
     await this.workspaces.require(name);
-    if (name === DEFAULT_WORKSPACE) {
-      throw conflict("WORKSPACE_IN_USE", "the 'default' workspace always exists and cannot be deleted");
-    }
+    refuseDefaultDeletion(name);
     await this.processors.dropAll(name);
     await this.connections.deleteAll(name);
     await this.workspaces.delete(name);
@@ -186,11 +184,7 @@ export class ControlPlane {
     await this.workspaces.require(workspace);
     const users = this.processors.runningUsing(workspace, name);
     if (users.length > 0) {
-      throw conflict(
-        "CONNECTION_IN_USE",
-        `connection '${name}' is used by started processor${users.length > 1 ? "s" : ""} ${users.join(", ")}; ` +
-          "stop them first, then delete the connection",
-      );
+      throw conflict("CONNECTION_IN_USE", { name, processors: users.join(", ") });
     }
     await this.connections.delete(workspace, name);
     this.logger.info("connection deleted", { workspace, connection: name });
@@ -199,8 +193,8 @@ export class ControlPlane {
   /** A File connection's literal path must be readable under the access policy (one with `{{VAR}}` is checked at start). */
   private async checkFilePath(workspace: string, body: unknown): Promise<void> {
     const { entry } = checkConnection(body);
-    const path = entry?.config?.path;
-    if (entry?.type !== "File" || typeof path !== "string" || placeholdersIn(path).length > 0) return;
+    const path = localFileOf(entry);
+    if (!entry || path === undefined || placeholdersIn(path).length > 0) return;
     await checkFileAccess(path, this.access.files, `connection '${entry.name}' in workspace '${workspace}'`);
   }
 

@@ -1,9 +1,9 @@
 /**
  * Errors of the control plane. Each carries a kind (what went wrong), a stable code from the registry
- * (src/errors/codes.ts, which also gives its HTTP status), a message that says what to do next and, for bad
- * definitions, every problem with its JSON path.
+ * (src/errors/codes.ts, which also gives its HTTP status and the template its message is built from: what
+ * went wrong and what to do next) and, for bad definitions, every problem with its JSON path.
  */
-import type { ErrorCode } from "../errors/codes.ts";
+import { errorMessage, type ErrorCode, type MessageParams } from "../errors/codes.ts";
 
 /** One problem in a request body or definition. */
 export interface Problem {
@@ -34,16 +34,30 @@ export class ControlError extends Error {
   }
 }
 
-export function notFound(code: ErrorCode, message: string): ControlError {
-  return new ControlError("not-found", code, message);
+/** An error of `kind` with code `code`'s message, its template filled with `params`. */
+export function controlError<C extends ErrorCode>(
+  kind: ControlErrorKind,
+  code: C,
+  params: MessageParams<C>,
+  problems?: readonly Problem[],
+): ControlError {
+  return new ControlError(kind, code, errorMessage(code, params), problems);
 }
 
-export function conflict(code: ErrorCode, message: string): ControlError {
-  return new ControlError("conflict", code, message);
+export function notFound<C extends ErrorCode>(code: C, params: MessageParams<C>): ControlError {
+  return controlError("not-found", code, params);
 }
 
-export function invalid(code: ErrorCode, message: string, problems?: readonly Problem[]): ControlError {
-  return new ControlError("invalid", code, message, problems);
+export function conflict<C extends ErrorCode>(code: C, params: MessageParams<C>): ControlError {
+  return controlError("conflict", code, params);
+}
+
+export function invalid<C extends ErrorCode>(
+  code: C,
+  params: MessageParams<C>,
+  problems?: readonly Problem[],
+): ControlError {
+  return controlError("invalid", code, params, problems);
 }
 
 export { typeName } from "../pipeline/errors.ts";

@@ -5,7 +5,8 @@
  */
 import { realpath } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import type { ConnectionCatalog } from "../pipeline/plan.ts";
+import type { ConnectionCatalog, ConnectionEntry } from "../pipeline/plan.ts";
+import { CONNECTORS } from "../connectors/registry.ts";
 import { invalid } from "./errors.ts";
 import type { EnvAllowList } from "./placeholders.ts";
 
@@ -28,20 +29,24 @@ export async function checkFileAccess(path: string, policy: FileAccessPolicy, wh
   const target = await canonical(resolve(path));
   const roots = await Promise.all(policy.roots.map((root) => canonical(resolve(root))));
   const forbidden = await Promise.all(policy.forbidden.map((dir) => canonical(resolve(dir))));
-  const hint =
-    `allowed: ${roots.join(", ") || "(none)"}; move the file there, or start sp serve with ` +
-    "--allow-dir DIR (or EDDY_ALLOW_DIRS=DIR,…) naming its folder";
+  const allowed = roots.join(", ") || "(none)";
   if (forbidden.some((dir) => inside(target, dir))) {
     throw invalid(
       "PATH_NOT_ALLOWED",
-      `${where}: '${path}' is inside the server's data directory, which pipelines may not read; ${hint}`,
-      [{ path: "config.path", message: "inside the server's data directory", expected: "a file in " + hint }],
+      { where, path, reason: "inside the server's data directory, which pipelines may not read", allowed },
+      [
+        {
+          path: "config.path",
+          message: "inside the server's data directory",
+          expected: `a file inside ${roots.join(" or ")}`,
+        },
+      ],
     );
   }
   if (!roots.some((root) => inside(target, root))) {
     throw invalid(
       "PATH_NOT_ALLOWED",
-      `${where}: '${path}' is outside the directories File connections may read; ${hint}`,
+      { where, path, reason: "outside the directories File connections may read", allowed },
       [
         {
           path: "config.path",
@@ -53,7 +58,14 @@ export async function checkFileAccess(path: string, policy: FileAccessPolicy, wh
   }
 }
 
-/** Checks the path of every File connection among `names` in a resolved catalog. */
+/** The local file a connection reads (its type's `fileSetting`, e.g. File `path`), if it names one. */
+export function localFileOf(entry: ConnectionEntry | undefined): string | undefined {
+  const setting = entry && CONNECTORS.find(entry.type)?.fileSetting;
+  const path = setting === undefined ? undefined : entry?.config?.[setting];
+  return typeof path === "string" ? path : undefined;
+}
+
+/** Checks the local file of every connection among `names` in a resolved catalog. */
 export async function checkCatalogFileAccess(
   catalog: ConnectionCatalog,
   names: Iterable<string>,
@@ -61,9 +73,8 @@ export async function checkCatalogFileAccess(
   workspace: string,
 ): Promise<void> {
   for (const name of names) {
-    const entry = catalog.get(name);
-    const path = entry?.config?.path;
-    if (entry?.type === "File" && typeof path === "string") {
+    const path = localFileOf(catalog.get(name));
+    if (path !== undefined) {
       await checkFileAccess(path, policy, `connection '${name}' in workspace '${workspace}'`);
     }
   }

@@ -16,11 +16,7 @@ export function startRefusal(
   name: string,
 ): ControlError | undefined {
   if (state !== "STARTED") return undefined;
-  return conflict(
-    "PROCESSOR_ALREADY_STARTED",
-    `stream processor name already exists: ${name} — processor '${name}' in workspace '${workspace}' ` +
-      "is already STARTED; stop it first if you want to restart it",
-  );
+  return conflict("PROCESSOR_ALREADY_STARTED", { name, workspace });
 }
 
 export function stopRefusal(
@@ -29,11 +25,7 @@ export function stopRefusal(
   name: string,
 ): ControlError | undefined {
   if (state === "STARTED") return undefined;
-  return conflict(
-    "PROCESSOR_NOT_STARTED",
-    `stream processor does not exist: ${name} — processor '${name}' in workspace '${workspace}' is ${state}, ` +
-      "not STARTED, so there is nothing to stop; start it first",
-  );
+  return conflict("PROCESSOR_NOT_STARTED", { name, workspace, state });
 }
 
 export function modifyRefusal(
@@ -42,11 +34,7 @@ export function modifyRefusal(
   name: string,
 ): ControlError | undefined {
   if (state !== "STARTED") return undefined;
-  return conflict(
-    "PROCESSOR_RUNNING",
-    `processor '${name}' in workspace '${workspace}' is STARTED; a processor must be stopped before it ` +
-      "can be modified: stop it, modify it, then start it again",
-  );
+  return conflict("PROCESSOR_RUNNING", { name, workspace });
 }
 
 /** `stats.status` (lower case, ASP's engine values) for a processor state and its supervisor's state. */

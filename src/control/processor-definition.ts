@@ -20,7 +20,7 @@ export interface ProcessorDefinition {
 /** Checks the definition's shape, then plans it; throws an `invalid` ControlError listing every problem. */
 export function checkDefinition(body: unknown, catalog: ConnectionCatalog): ProcessorDefinition {
   if (!isPlainObject(body)) {
-    throw invalid("INVALID_BODY", "a processor is an object {name, pipeline, options?}", [
+    throw invalid("INVALID_BODY", { problem: "a processor is an object {name, pipeline, options?}" }, [
       {
         path: "",
         message: "a processor is an object {name, pipeline, options?}",
@@ -33,7 +33,7 @@ export function checkDefinition(body: unknown, catalog: ConnectionCatalog): Proc
   const nameIssue = nameProblem(body.name, "name", "processor");
   if (nameIssue) problems.push(nameIssue);
   if (problems.length > 0)
-    throw invalid("INVALID_BODY", `${problems[0].path}: ${problems[0].message}`, problems);
+    throw invalid("INVALID_BODY", { problem: `${problems[0].path}: ${problems[0].message}` }, problems);
   const definition: ProcessorDefinition = {
     name: body.name as string,
     pipeline: body.pipeline as unknown[],
@@ -61,7 +61,7 @@ export function planDefinition(
       message: issue.message,
       got: describeAt(source, issue.path),
     }));
-    throw invalid("INVALID_PIPELINE", `invalid processor definition: ${error.message}`, problems);
+    throw invalid("INVALID_PIPELINE", { problem: error.message }, problems);
   }
 }
 
@@ -73,7 +73,7 @@ export interface StartOptions {
 
 /**
  * The pipeline with `startAfter`/`startAtOperationTime` put into `$source.config` (they replace each other).
- * Only a change-stream source (a Cluster connection) takes them.
+ * Only a source whose connection type's spec takes start positions (a Cluster change stream) accepts them.
  */
 export function withStartPosition(
   pipeline: readonly unknown[],
@@ -86,13 +86,14 @@ export function withStartPosition(
   const source = isPlainObject(first) && isPlainObject(first.$source) ? (first.$source as Doc) : undefined;
   const connection =
     source && typeof source.connectionName === "string" ? catalog.get(source.connectionName) : undefined;
-  if (!source || connection?.type !== "Cluster") {
+  if (!source || !(connection && CONNECTORS.find(connection.type)?.source?.startPositions)) {
     const field = startAfter !== undefined ? "startAfter" : "startAtOperationTime";
-    throw invalid("INVALID_BODY", `${field} applies to a MongoDB change-stream $source only`, [
-      {
-        path: field,
-        message: `${field} applies to a MongoDB change-stream $source (a Cluster connection); this processor's $source is not one`,
-      },
+    const forms = CONNECTORS.specs.flatMap((spec) =>
+      spec.source?.startPositions ? [spec.source.label ?? spec.type] : [],
+    );
+    const takers = `a ${forms.join(" or ")} $source`;
+    throw invalid("INVALID_BODY", { problem: `${field} applies to ${takers} only` }, [
+      { path: field, message: `${field} applies to ${takers}; this processor's $source is not one` },
     ]);
   }
   const config: Doc = { ...((source.config as Doc | undefined) ?? {}) };
@@ -108,14 +109,18 @@ function operationTime(value: unknown): unknown {
   if (typeof value !== "string") return value;
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) {
-    throw invalid("INVALID_BODY", "startAtOperationTime must be an ISO-8601 date-time or a BSON timestamp", [
-      {
-        path: "startAtOperationTime",
-        message: "startAtOperationTime must be an ISO-8601 date-time or a BSON timestamp",
-        expected: 'ISO-8601 date-time (e.g. "2025-01-31T12:00:00Z") or {"$timestamp": {"t": …, "i": …}}',
-        got: JSON.stringify(value),
-      },
-    ]);
+    throw invalid(
+      "INVALID_BODY",
+      { problem: "startAtOperationTime must be an ISO-8601 date-time or a BSON timestamp" },
+      [
+        {
+          path: "startAtOperationTime",
+          message: "startAtOperationTime must be an ISO-8601 date-time or a BSON timestamp",
+          expected: 'ISO-8601 date-time (e.g. "2025-01-31T12:00:00Z") or {"$timestamp": {"t": …, "i": …}}',
+          got: JSON.stringify(value),
+        },
+      ],
+    );
   }
   return date;
 }

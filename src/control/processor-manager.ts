@@ -19,7 +19,7 @@ import { LeasedStarts } from "./leased-starts.ts";
 import { LeaseLostError } from "./leases/lease.ts";
 import type { LeaseKeeper } from "./leases/lease-keeper.ts";
 import type { ConnectionRegistry } from "./connection-registry.ts";
-import { ControlError, conflict, notFound } from "./errors.ts";
+import { ControlError, conflict, controlError, notFound } from "./errors.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { modifyRefusal, startRefusal, stopRefusal, type ProcessorState } from "./lifecycle.ts";
 import type { PipelineAccess } from "./file-access.ts";
@@ -174,12 +174,7 @@ export class ProcessorManager {
       } catch (error) {
         if (error instanceof ControlError) throw error;
         const failed = await this.fail(record, error);
-        throw new ControlError(
-          "start-failed",
-          "PROCESSOR_START_FAILED",
-          `processor '${name}' could not start: ${failed.errorMsg}; it is FAILED now — ` +
-            "fix the cause (connection, credentials, source position) and start it again",
-        );
+        throw controlError("start-failed", "PROCESSOR_START_FAILED", { name, error: failed.errorMsg ?? "" });
       }
       const started = await this.setState(record, "STARTED");
       this.options.logger.info("processor started", { workspace, processor: name });
@@ -250,10 +245,10 @@ export class ProcessorManager {
   async dropAll(workspace: string): Promise<void> {
     const running = this.active.inWorkspace(workspace);
     if (running.length > 0) {
-      throw conflict(
-        "WORKSPACE_IN_USE",
-        `workspace '${workspace}' has started processors (${running.join(", ")}); stop them first`,
-      );
+      throw conflict("WORKSPACE_IN_USE", {
+        workspace,
+        reason: `it has started processors (${running.join(", ")}); stop them first`,
+      });
     }
     for (const record of await this.registry.list(workspace)) await this.drop(workspace, record.name);
   }
@@ -493,24 +488,18 @@ export class ProcessorManager {
     const record = await this.registry.find(workspace, name);
     if (record) return record;
     await this.options.workspaces.require(workspace);
-    throw notFound(
-      "PROCESSOR_NOT_FOUND",
-      `no processor named '${name}' in workspace '${workspace}'; list them with GET /api/v1/workspaces/${workspace}/processors`,
-    );
+    throw notFound("PROCESSOR_NOT_FOUND", { name, workspace });
   }
 
   private serial<T>(workspace: string, name: string, operation: () => Promise<T>): Promise<T> {
     if (this.closing) {
-      return Promise.reject(conflict("SHUTTING_DOWN", "the server is shutting down; retry once it is back"));
+      return Promise.reject(conflict("SHUTTING_DOWN", {}));
     }
     return this.queue.run(processorKey(workspace, name), operation);
   }
 
   private duplicate(workspace: string, name: string): ControlError {
-    return conflict(
-      "PROCESSOR_ALREADY_EXISTS",
-      `a processor named '${name}' already exists in workspace '${workspace}'; drop it first or pick another name`,
-    );
+    return conflict("PROCESSOR_ALREADY_EXISTS", { name, workspace });
   }
 
   private view(record: ProcessorRecord): ProcessorView {

@@ -5,6 +5,7 @@
  */
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
+import { CONNECTORS } from "../connectors/registry.ts";
 import { invalid } from "./errors.ts";
 import { modifyRefusalReason } from "./modify-rules.ts";
 import { nameProblem } from "./names.ts";
@@ -32,7 +33,7 @@ export function planModification(
 ): Modification {
   const name = change.name ?? record.name;
   const nameIssue = nameProblem(name, "name", "processor");
-  if (nameIssue) throw invalid("INVALID_BODY", `name: ${nameIssue.message}`, [nameIssue]);
+  if (nameIssue) throw invalid("INVALID_BODY", { problem: `name: ${nameIssue.message}` }, [nameIssue]);
   const definition: ProcessorDefinition = {
     name,
     pipeline: change.pipeline ?? record.pipeline,
@@ -44,21 +45,18 @@ export function planModification(
     ? modifyRefusalReason(record.pipeline, definition.pipeline, keepsNoPosition(record, catalog))
     : undefined;
   if (reason) {
-    throw invalid(
-      "MODIFY_NEEDS_RESET",
-      `${reason}; send "resumeFromCheckpoint": false to apply this change and start afresh ` +
-        "(the checkpoint and window state are discarded; summary stats are kept)",
-      [{ path: "pipeline", message: reason }],
-    );
+    throw invalid("MODIFY_NEEDS_RESET", { reason }, [{ path: "pipeline", message: reason }]);
   }
   return { definition, resume };
 }
 
-/** A sample or inline-documents `$source` has no position to resume from. */
+/** An inline-documents `$source`, or one whose type keeps no position (Sample), has nothing to resume from. */
 function keepsNoPosition(record: ProcessorRecord, catalog: ConnectionCatalog): boolean {
   const first = record.pipeline[0] as Doc | undefined;
   const source = first?.$source as Doc | undefined;
   if (!source) return false;
   if (source.documents !== undefined) return true;
-  return typeof source.connectionName === "string" && catalog.get(source.connectionName)?.type === "Sample";
+  const type =
+    typeof source.connectionName === "string" ? catalog.get(source.connectionName)?.type : undefined;
+  return type !== undefined && CONNECTORS.find(type)?.source?.positionless === true;
 }

@@ -74,7 +74,7 @@ function resolveDefinition(
     });
   } catch (error) {
     if (!(error instanceof MissingVariableError)) throw error;
-    throw invalid("MISSING_VARIABLE", error.message, [
+    throw invalid("MISSING_VARIABLE", { problem: error.message }, [
       { path: error.path, message: error.message, expected: `${error.variable} to be set` },
     ]);
   }

@@ -37,23 +37,17 @@ export class WorkspaceRegistry {
   async require(name: string): Promise<WorkspaceRecord> {
     const found = await this.find(name);
     if (!found) {
-      throw notFound(
-        "WORKSPACE_NOT_FOUND",
-        `workspace '${name}' does not exist; create it with POST /api/v1/workspaces {"name": "${name}"}`,
-      );
+      throw notFound("WORKSPACE_NOT_FOUND", { workspace: name });
     }
     return found;
   }
 
   async create(name: unknown): Promise<WorkspaceRecord> {
     const problem = nameProblem(name, "name", "workspace");
-    if (problem) throw invalid("INVALID_BODY", `${problem.path}: ${problem.message}`, [problem]);
+    if (problem) throw invalid("INVALID_BODY", { problem: `${problem.path}: ${problem.message}` }, [problem]);
     const workspaceName = name as string;
     if (await this.find(workspaceName)) {
-      throw conflict(
-        "WORKSPACE_ALREADY_EXISTS",
-        `a workspace named '${workspaceName}' already exists; pick another name or use it as it is`,
-      );
+      throw conflict("WORKSPACE_ALREADY_EXISTS", { workspace: workspaceName });
     }
     const record: WorkspaceRecord = { name: workspaceName, createdAt: new Date() };
     await this.store.put(COLLECTION, workspaceName, record);
@@ -61,10 +55,19 @@ export class WorkspaceRegistry {
   }
 
   async delete(name: string): Promise<void> {
-    if (name === DEFAULT_WORKSPACE) {
-      throw conflict("WORKSPACE_IN_USE", "the 'default' workspace always exists and cannot be deleted");
-    }
+    refuseDefaultDeletion(name);
     await this.require(name);
     await this.store.delete(COLLECTION, name);
+  }
+}
+
+/** The `default` workspace always exists: deleting it is refused. */
+export function refuseDefaultDeletion(name: string): void {
+  if (name === DEFAULT_WORKSPACE) {
+    throw conflict("WORKSPACE_IN_USE", {
+      workspace: name,
+      reason:
+        "it is the default workspace, which always exists; delete its processors and connections instead",
+    });
   }
 }

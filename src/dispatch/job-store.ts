@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Filter } from "mongodb";
 import type { LeaseStore } from "../control/leases/lease.ts";
+import { errorMessage } from "../errors/codes.ts";
 import type { DispatchCollections } from "./collections.ts";
 import { JOB_STATUSES, type DispatchJob, type DocId, type JobStatus } from "./types.ts";
 
@@ -231,7 +232,11 @@ export class JobStore {
     const limit = query.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new JobOperationError(
-        `limit must be an integer from 1 to 1000, got ${limit}`,
+        errorMessage("INVALID_JOB_QUERY", {
+          field: "limit",
+          expected: "an integer from 1 to 1000",
+          got: limit,
+        }),
         "INVALID_JOB_QUERY",
       );
     }
@@ -281,9 +286,13 @@ export class JobStore {
     if (updated) return updated;
     const existing = await this.c.jobs.findOne({ _id: id });
     if (!existing)
-      throw new JobOperationError(`no dispatch job '${id}': list jobs with 'sp jobs list'`, "JOB_NOT_FOUND");
+      throw new JobOperationError(errorMessage("JOB_NOT_FOUND", { id: String(id) }), "JOB_NOT_FOUND");
     throw new JobOperationError(
-      `dispatch job '${id}' is ${existing.status}; only ${from.join(", ")} jobs can be changed this way`,
+      errorMessage("JOB_STATE_CONFLICT", {
+        id: String(id),
+        status: existing.status,
+        allowed: from.join(", "),
+      }),
       "JOB_STATE_CONFLICT",
     );
   }
@@ -293,7 +302,11 @@ function checkStatus(status: string): JobStatus {
   const upper = status.toUpperCase();
   if (!(JOB_STATUSES as readonly string[]).includes(upper)) {
     throw new JobOperationError(
-      `status must be one of ${JOB_STATUSES.join(", ")}, got '${status}'`,
+      errorMessage("INVALID_JOB_QUERY", {
+        field: "status",
+        expected: `one of ${JOB_STATUSES.join(", ")}`,
+        got: status,
+      }),
       "INVALID_JOB_QUERY",
     );
   }

@@ -1,7 +1,7 @@
 /**
  * Turns an App Services export into an Eddy workspace: one processor per database trigger (a change
  * stream `$source` with the trigger's operation types, match, project and full-document options, ending in
- * the sink that stands in for its function), a scheduled source per scheduled trigger, and a report entry
+ * the sink that stands in for its function), a Scheduled source per scheduled trigger, and a report entry
  * for every trigger, including those that cannot be converted.
  */
 import type { Doc } from "../mql/index.ts";
@@ -308,19 +308,81 @@ function postgresSink(
   };
 }
 
+/**
+ * A scheduled trigger becomes a Scheduled `$source` (an Eddy extension) running the function's query on the
+ * trigger's schedule, followed by the sink chosen as for a database trigger. The query is read from the
+ * function as far as patterns allow: literal fields are kept, a field compared with a time computed at run
+ * time ("modified in the last hour") is compared with the last completed run instead (`$$lastFiredAt`).
+ */
 function convertScheduledTrigger(
   trigger: ExportedTrigger,
   func: ExportedFunction | undefined,
-  _context: BuildContext,
+  context: BuildContext,
   notes: string[],
 ): ConvertedTrigger {
   const schedule = typeof trigger.config.schedule === "string" ? trigger.config.schedule : undefined;
-  return notConvertible(
+  const analysis = func ? analyseFunction(func.source) : undefined;
+  const query = analysis?.collectionQueries[0];
+  if (schedule === undefined || !query)
+    return notConvertible(
+      trigger,
+      func,
+      notes,
+      schedule === undefined
+        ? "Scheduled trigger without a schedule in its config: nothing to convert."
+        : `Scheduled trigger (${schedule}): no \`find\` on a collection was recognised in the function, so there is no query to schedule; write a Scheduled $source (docs/connectors.md) with the sweep's query.`,
+    );
+  const service = `${DEFAULT_SERVICE}-scheduled`;
+  if (!context.connections.has(service))
+    context.connections.set(service, {
+      name: service,
+      type: "Scheduled",
+      config: { uri: context.options.mongodbUri ?? "{{MONGODB_URI}}" },
+    });
+  const filter: Doc = { ...query.literals };
+  for (const field of query.sinceFields) filter[field] = { $gte: "$$lastFiredAt" };
+  const source: Doc = { connectionName: service, schedule, db: query.db, coll: query.coll, filter };
+  if (query.limit !== undefined) source.batchSize = query.limit;
+  notes.push(
+    `The sweep runs on the same schedule (UTC) as a Scheduled $source, an Eddy extension that \`sp lint --atlas\` rejects; its filter ${JSON.stringify(filter)} was read from the function: check it against the query in ${func?.file}.`,
+  );
+  if (query.sinceFields.length > 0)
+    notes.push(
+      `${query.sinceFields.join(", ")}: the function compared with a time computed when it ran; the processor compares with the last completed run ($$lastFiredAt), so a run missed while it was down leaves no gap.`,
+    );
+  if (query.limit !== undefined)
+    notes.push(
+      `The function took at most ${query.limit} documents per run; the processor hands over every match, ${query.limit} per batch.`,
+    );
+  const writesBack = analysis?.collectionWrites.some((w) => w.db === query.db && w.coll === query.coll);
+  if (writesBack)
+    notes.push(
+      `The function marks what it handled in ${query.db}.${query.coll}; the processor does not write back to the collection it sweeps (its checkpoint remembers the last run): add a $merge processor if other systems read that flag.`,
+    );
+  // `{_id: doc._id}` alone is the key of that write-back, not a row the function builds.
+  const onlyKey = analysis?.fieldMapping.size === 1 && analysis.fieldMapping.get("_id") === "_id";
+  const sinkAnalysis: FunctionAnalysis | undefined = analysis && {
+    ...analysis,
+    collectionWrites: analysis.collectionWrites.filter((w) => w.db !== query.db || w.coll !== query.coll),
+    fieldMapping: onlyKey ? new Map() : analysis.fieldMapping,
+  };
+  const sink = chooseSink(trigger, sinkAnalysis, context, [], notes);
+  // The sinks are written for change events; a swept document takes the place of the event's fullDocument.
+  const asEvent = JSON.stringify(sink.stages).includes("fullDocument")
+    ? [{ $replaceWith: { fullDocument: "$$ROOT", documentKey: { _id: "$_id" } } }]
+    : [];
+  if (analysis) for (const caution of analysis.cautions) notes.push(`The function ${caution}.`);
+  return {
     trigger,
     func,
+    status: "needs-review",
+    processor: {
+      name: processorName(trigger.name),
+      pipeline: [{ $source: source }, ...asEvent, ...sink.stages],
+    },
+    replacement: `runs the function's query on schedule ${schedule} and ${sink.description.replace(/each change event/, "each document found")}`,
     notes,
-    `Scheduled trigger (${schedule ?? "no schedule"}): rewrite the sweep as a query and run it from cron with \`sp process\`.`,
-  );
+  };
 }
 
 /** A trigger the conversion keeps as it is, with why and what to do instead as its last note. */

@@ -38,6 +38,10 @@ export interface SourceForm<T> {
   readonly label?: string;
   /** The form's own fields (the common `$source` fields are added by the planner). */
   readonly fields: FieldSchemas;
+  /** `config.startAfter`/`config.startAtOperationTime` say where it starts (a start request may set them). */
+  readonly startPositions?: boolean;
+  /** It keeps no position a checkpoint could resume from (generated data): a modify may change it freely. */
+  readonly positionless?: boolean;
   /**
    * Reads the options (the document was opened with exactly the form's and the common fields), reporting every
    * problem on `spec`; returns the typed options with every default applied, or undefined after a problem.
@@ -99,6 +103,8 @@ export interface ConnectionTypeSpec {
   readonly description: string;
   /** The connection's settings (`config`). */
   readonly connection: FieldSchemas;
+  /** The setting naming a file on the server's disk (File `path`), checked against what pipelines may read. */
+  readonly fileSetting?: string;
   /** Problems with a connection's settings beyond what `connection` describes (placeholders allowed). */
   checkConnection?(connection: ConnectionSettings): SettingProblem[];
   readonly source?: SourceForm<unknown>;

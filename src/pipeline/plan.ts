@@ -109,9 +109,20 @@ export type StagePlan =
       readonly window: WindowPlan;
     }
   | {
-      /** Connector-backed stages (`$lookup`, `$cachedLookup`, `$https`, `$externalFunction`): options validated, executed by connectors. */
-      readonly kind: "lookup" | "cachedLookup" | "https" | "externalFunction";
+      /** `$lookup` / `$cachedLookup`: executed by the connector of the `from` connection's type. */
+      readonly kind: "lookup" | "cachedLookup";
       /** The connection's type, whose spec opens the stage; undefined with the connection (a `$lookup` without `from`). */
+      readonly type: string | undefined;
+      readonly operatorName: OperatorName;
+      readonly path: string;
+      readonly connectionName: string | undefined;
+      readonly options: LookupOptions;
+      /** Compiled `let.<name>` and `partitionBy`. */
+      readonly evaluators?: Readonly<Record<string, Evaluator>>;
+    }
+  | {
+      /** Connector-backed stages (`$https`, `$externalFunction`): options validated, executed by connectors. */
+      readonly kind: "https" | "externalFunction";
       readonly type: string | undefined;
       readonly operatorName: OperatorName;
       readonly path: string;
@@ -122,6 +133,22 @@ export type StagePlan =
       /** `$https`/`$externalFunction` `payload`: the request body built from the document. */
       readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
     };
+
+/** `$lookup` / `$cachedLookup` options, every default applied. */
+export interface LookupOptions {
+  /** Undefined for a `$lookup` without `from` (its `pipeline` alone), which no connector runs yet. */
+  readonly from: { readonly db: string; readonly coll: string } | undefined;
+  readonly localField?: string;
+  readonly foreignField?: string;
+  readonly as: string;
+  /** The compiled `let` variables, by name. */
+  readonly let?: Readonly<Record<string, Evaluator>>;
+  /** Runs on the remote server; only its shape is checked. */
+  readonly pipeline?: readonly Doc[];
+  readonly parallelism: number;
+  /** `$cachedLookup`: results per local value are reused for `ttlMs`, up to `maxBytes` of them. */
+  readonly cache?: { readonly ttlMs: number; readonly maxBytes: number };
+}
 
 export interface WindowPlan {
   readonly type: "tumbling" | "hopping" | "session";

@@ -3,7 +3,13 @@
  * went wrong and what to do next; `problems` lists every problem of a bad body with its JSON path.
  */
 import { ControlError, type Problem } from "../control/errors.ts";
-import { REASON_PHRASES, statusOf, type ErrorCode } from "../errors/codes.ts";
+import {
+  errorMessage,
+  REASON_PHRASES,
+  statusOf,
+  type ErrorCode,
+  type MessageParams,
+} from "../errors/codes.ts";
 
 export interface ErrorBody {
   readonly error: number;
@@ -20,6 +26,15 @@ export class ApiError extends Error {
   readonly problems: readonly Problem[] | undefined;
   /** Extra response headers (e.g. `Allow`, `WWW-Authenticate`). */
   readonly headers: Readonly<Record<string, string>>;
+
+  /** Code `code`'s error, its message template filled with `params`. */
+  static of<C extends ErrorCode>(
+    code: C,
+    params: MessageParams<C>,
+    options: { problems?: readonly Problem[]; headers?: Record<string, string> } = {},
+  ): ApiError {
+    return new ApiError(code, errorMessage(code, params), options);
+  }
 
   constructor(
     code: ErrorCode,
@@ -51,8 +66,5 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(error.code, error.message, { problems: error.problems });
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new ApiError(
-    "INTERNAL_ERROR",
-    `the server failed to handle the request: ${message}; check the server log, and report it if it persists`,
-  );
+  return ApiError.of("INTERNAL_ERROR", { error: message });
 }

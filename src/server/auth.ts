@@ -16,17 +16,12 @@ export function publicPaths(options: { publicMetrics: boolean }): ReadonlySet<st
 export function requireToken(authorization: string | undefined, token: string): void {
   const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
   if (!match) {
-    throw new ApiError(
-      "UNAUTHORIZED",
-      "this request needs 'Authorization: Bearer <token>'; the token is the server's --token / EDDY_API_TOKEN, " +
-        "or the one `sp serve` wrote to <data dir>/api-token",
-      { headers: { "WWW-Authenticate": 'Bearer realm="eddy"' } },
-    );
+    throw ApiError.of("UNAUTHORIZED", {}, { headers: { "WWW-Authenticate": 'Bearer realm="eddy"' } });
   }
   if (!sameToken(match[1], token)) {
-    throw new ApiError(
+    throw ApiError.of(
       "INVALID_TOKEN",
-      "the bearer token is not valid for this server; use the token in <data dir>/api-token or the server's --token",
+      {},
       { headers: { "WWW-Authenticate": 'Bearer realm="eddy", error="invalid_token"' } },
     );
   }

@@ -11,11 +11,10 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /** The 413 for a body over `limit` (`declared`: its Content-Length, when the client sent one). */
 export function tooLarge(limit: number, declared: number | undefined): ApiError {
-  return new ApiError(
-    "PAYLOAD_TOO_LARGE",
-    `the request body ${declared !== undefined ? `(${declared} bytes) ` : ""}is larger than the limit of ${limit} bytes; ` +
-      "send a smaller definition, or start the server with a larger --max-body-bytes",
-  );
+  return ApiError.of("PAYLOAD_TOO_LARGE", {
+    size: declared !== undefined ? `${declared} bytes` : "size not declared",
+    limit,
+  });
 }
 
 /** Parses a JSON body (relaxed Extended JSON: `{"$date": …}` etc. become BSON values). Empty → undefined. */
@@ -25,9 +24,9 @@ export function parseJsonBody(bytes: Buffer): unknown {
   const syntax = findJsonSyntaxError(text);
   if (syntax) {
     const where = `line ${syntax.line}, column ${syntax.column} (position ${syntax.offset})`;
-    throw new ApiError(
+    throw ApiError.of(
       "INVALID_JSON",
-      `the request body is not valid JSON: ${syntax.message} at ${where}; fix the JSON and send it again`,
+      { format: "JSON", problem: `${syntax.message} at ${where}` },
       { problems: [{ path: "", message: `${syntax.message} at ${where}`, expected: "a JSON document" }] },
     );
   }
@@ -35,8 +34,12 @@ export function parseJsonBody(bytes: Buffer): unknown {
     return EJSON.parse(text, { relaxed: true });
   } catch (error) {
     const message = (error as Error).message;
-    throw new ApiError("INVALID_JSON", `the request body is not valid Extended JSON: ${message}`, {
-      problems: [{ path: "", message, expected: "valid Extended JSON values" }],
-    });
+    throw ApiError.of(
+      "INVALID_JSON",
+      { format: "Extended JSON", problem: message },
+      {
+        problems: [{ path: "", message, expected: "valid Extended JSON values" }],
+      },
+    );
   }
 }

@@ -48,10 +48,7 @@ function jobsOf(ctx: RequestContext): DispatchApi["jobs"] {
 
 function dispatchOf(ctx: RequestContext): DispatchApi {
   if (ctx.dispatch) return ctx.dispatch;
-  throw new ApiError(
-    "DISPATCH_NOT_CONFIGURED",
-    "this server does not run event dispatch: start sp serve with FC_MONGO_URL (and FC_MONGO_DB) set",
-  );
+  throw ApiError.of("DISPATCH_NOT_CONFIGURED", {});
 }
 
 async function guarded<T>(run: () => Promise<T>): Promise<T> {

@@ -21,12 +21,10 @@ export function hostCheck(boundHost: string, allowedNames: readonly string[] = [
   return (hostHeader) => {
     const name = hostHeader === undefined ? undefined : normalize(stripPort(hostHeader));
     if (name !== undefined && (names.has(name) || (anyAddress && isIP(name) !== 0))) return;
-    throw new ApiError(
-      "HOST_NOT_ALLOWED",
-      `the Host header ${hostHeader === undefined ? "is missing" : `'${hostHeader}' is not a name of this server`}; ` +
-        `it answers to ${[...names].sort().join(", ")}${anyAddress ? " and any IP address" : ""}. ` +
-        "To reach it under another name, start it with --allowed-host NAME (or EDDY_ALLOWED_HOSTS=NAME,…)",
-    );
+    throw ApiError.of("HOST_NOT_ALLOWED", {
+      problem: hostHeader === undefined ? "is missing" : `'${hostHeader}' is not a name of this server`,
+      names: `${[...names].sort().join(", ")}${anyAddress ? " and any IP address" : ""}`,
+    });
   };
 }
 

@@ -24,9 +24,13 @@ export function integerParam(
 }
 
 function badParam(name: string, expected: string, got: string): ApiError {
-  return new ApiError("INVALID_QUERY", `query parameter ${name} must be ${expected}, got '${got}'`, {
-    problems: [
-      { path: `query.${name}`, message: `${name} must be ${expected}`, expected, got: JSON.stringify(got) },
-    ],
-  });
+  return ApiError.of(
+    "INVALID_QUERY",
+    { name, expected, got },
+    {
+      problems: [
+        { path: `query.${name}`, message: `${name} must be ${expected}`, expected, got: JSON.stringify(got) },
+      ],
+    },
+  );
 }

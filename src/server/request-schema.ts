@@ -95,13 +95,9 @@ export function checkBody(
   }
   if (problems.length > 0) {
     const first = problems[0];
-    throw new ApiError(
-      "INVALID_BODY",
-      `the request body does not fit ${what}: ${first.path ? `${first.path}: ` : ""}${first.message}` +
-        (problems.length > 1 ? ` (and ${problems.length - 1} more)` : "") +
-        "; see problems[] for each one",
-      { problems },
-    );
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more, see problems[])` : "";
+    const problem = `${first.path ? `${first.path}: ` : ""}${first.message}${more}; expected ${what}`;
+    throw ApiError.of("INVALID_BODY", { problem }, { problems });
   }
   return body as Record<string, unknown>;
 }

@@ -29,7 +29,7 @@ export class Router<H> {
     try {
       segments = pathname.split("/").filter(Boolean).map(decodeURIComponent);
     } catch {
-      throw new ApiError("INVALID_PATH", `the path '${pathname}' is not validly URL-encoded`);
+      throw ApiError.of("INVALID_PATH", { path: pathname });
     }
     const allowed: string[] = [];
     for (const route of this.routes) {
@@ -41,18 +41,15 @@ export class Router<H> {
       allowed.push(route.method);
     }
     if (allowed.length > 0) {
-      throw new ApiError(
+      throw ApiError.of(
         "METHOD_NOT_ALLOWED",
-        `${method} is not allowed on ${pathname}; use ${allowed.join(" or ")}`,
+        { method, path: pathname, allowed: allowed.join(" or ") },
         {
           headers: { Allow: [...new Set(allowed)].join(", ") },
         },
       );
     }
-    throw new ApiError(
-      "NOT_FOUND",
-      `no API endpoint at ${method} ${pathname}; see docs/api.md for the endpoints`,
-    );
+    throw ApiError.of("NOT_FOUND", { method, path: pathname });
   }
 }
 

@@ -6,6 +6,7 @@ import type { DispatchApi } from "../dispatch/service.ts";
 import type { Doc } from "../mql/index.ts";
 import { ApiError } from "./api-error.ts";
 import { MonotonicCounters } from "./monotonic-counters.ts";
+import { otlpMetricsText } from "../connectors/otlp/metrics.ts";
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { booleanParam, integerParam } from "./query.ts";
 import { checkBody, MODIFY_BODY, PROCESSOR_BODY, START_BODY, WORKSPACE_BODY } from "./request-schema.ts";
@@ -43,16 +44,13 @@ export function apiRoutes(): Router<Handler> {
       try {
         await plane.probe();
       } catch (error) {
-        throw new ApiError(
-          "NOT_READY",
-          `the state store cannot be reached: ${(error as Error).message}; check EDDY_STATE_URI and the store's server`,
-        );
+        throw ApiError.of("NOT_READY", { error: (error as Error).message });
       }
       return ok({ status: "ready" });
     })
     .add("GET", "/metrics", async ({ plane }) => ({
       status: 200,
-      text: renderMetrics(await plane.processors.metrics(), counters),
+      text: renderMetrics(await plane.processors.metrics(), counters) + (await otlpMetricsText()),
       contentType: PROMETHEUS_CONTENT_TYPE,
     }))
     .add("GET", "/api/v1/workspaces", async ({ plane }) => ok({ results: await plane.listWorkspaces() }))
@@ -96,16 +94,20 @@ export function apiRoutes(): Router<Handler> {
       );
       const { resumeFromCheckpoint: inOptions, ...options } = (change.options as Doc | undefined) ?? {};
       if (inOptions !== undefined && typeof inOptions !== "boolean") {
-        throw new ApiError("INVALID_BODY", "options.resumeFromCheckpoint must be a boolean", {
-          problems: [
-            {
-              path: "options.resumeFromCheckpoint",
-              message: "must be a boolean",
-              expected: "boolean",
-              got: typeof inOptions,
-            },
-          ],
-        });
+        throw ApiError.of(
+          "INVALID_BODY",
+          { problem: "options.resumeFromCheckpoint must be a boolean" },
+          {
+            problems: [
+              {
+                path: "options.resumeFromCheckpoint",
+                message: "must be a boolean",
+                expected: "boolean",
+                got: typeof inOptions,
+              },
+            ],
+          },
+        );
       }
       return ok(
         await plane.processors.modify(params.ws, params.name, {

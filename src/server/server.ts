@@ -216,13 +216,10 @@ function asApiError(error: FastifyError, request: FastifyRequest, maxBodyBytes: 
       return tooLarge(maxBodyBytes, Number.isFinite(declared) && declared > 0 ? declared : undefined);
     }
     case "FST_ERR_BAD_URL":
-      return new ApiError("INVALID_PATH", `the path '${request.url}' is not validly URL-encoded`);
+      return ApiError.of("INVALID_PATH", { path: request.url });
     default:
       if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
-        return new ApiError(
-          "BAD_REQUEST",
-          `the request is malformed: ${error.message}; send a well-formed HTTP request`,
-        );
+        return ApiError.of("BAD_REQUEST", { problem: error.message });
       }
       return error;
   }

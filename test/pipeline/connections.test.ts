@@ -76,7 +76,7 @@ describe("connection registry files", () => {
       {
         path: "connections[1].type",
         message:
-          "Unsupported connection type 'EventBridge'; expected one of Cluster, Kafka, Sample, Https, File, S3, AWSLambda, TestLog, PostgreSQL, OTLP",
+          "Unsupported connection type 'EventBridge'; expected one of Cluster, Kafka, Sample, Https, File, S3, AWSLambda, TestLog, PostgreSQL, OTLP, Scheduled",
       },
       {
         path: "connections[2].name",

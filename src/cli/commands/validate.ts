@@ -30,7 +30,8 @@ A side is CONN.db.coll for a Cluster connection, CONN.table or CONN.schema.table
   --redact a,b              values never printed or stored (e.g. password,apiKey)
   --json                    print the report as JSON
 latency: writes probe documents into --source (--rate 10 per second for --duration 120s, each with
-the fields of --probe '{"status":"new"}') and reports p50/p95/p99 until each appears in both copies.
+the fields of --probe '{"status":"new"}') and reports p50/p95/p99 until each appears in both copies,
+waiting --grace 30s after the last probe for stragglers (exit status 1 when some never arrived).
 Exit status: 0 READY_FOR_PRODUCTION, 1 MINOR_ISSUES, 2 MAJOR_ISSUES or a usage error (the message
 says which), 3 a side could not be read.`;
 
@@ -56,6 +57,7 @@ const VALUED = [
   "rate",
   "duration",
   "probe",
+  "grace",
 ];
 
 export async function validateCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -128,8 +130,9 @@ async function latency(
     sourceUri: uri,
     db,
     coll: coll.join("."),
-    ratePerSecond: Number(parsed.options.get("rate") ?? "10"),
+    ratePerSecond: positiveNumber(parsed.options.get("rate") ?? "10", "--rate"),
     durationMs: durationMs(parsed.options.get("duration") ?? "120s", "--duration"),
+    graceMs: durationMs(parsed.options.get("grace") ?? "30s", "--grace"),
     template,
   });
   if (parsed.flags.has("json")) {
@@ -211,6 +214,13 @@ function percent(text: string): number {
   const match = /^(\d+(?:\.\d+)?)%?$/.exec(text.trim());
   if (!match) throw new UsageError(`--numeric-tolerance takes a percentage like 1%, got '${text}'`);
   return Number(match[1]) / 100;
+}
+
+function positiveNumber(text: string, option: string): number {
+  const value = Number(text);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new UsageError(`${option} takes a positive number, got '${text}'`);
+  return value;
 }
 
 function positiveInt(text: string, option: string): number {

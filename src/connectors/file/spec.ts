@@ -24,6 +24,7 @@ export const file = defineConnector<Record<string, never>>({
     },
     required: ["path"],
   },
+  fileSetting: "path",
   checkConnection: (connection) => [
     ...requireStringSetting(
       connection,

@@ -15,7 +15,7 @@ import { stringifyExtendedJson } from "../../codec/ejson.ts";
 import { compileAddFields } from "../../mql/stages/add-fields.ts";
 import { ConnectorError } from "../../runtime/errors.ts";
 
-export type HttpsStagePlan = ConnectorStagePlan;
+export type HttpsStagePlan = Extract<ConnectorStagePlan, { kind: "https" | "externalFunction" }>;
 
 export interface HttpsConnection {
   readonly url: string;

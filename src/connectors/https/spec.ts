@@ -70,8 +70,16 @@ export const https = defineConnector({
   },
   async loadStages() {
     const { createHttpsStage } = await import("./https-stage.ts");
-    return (stage, ctx) =>
-      createHttpsStage(stage, httpsConnection(ctx.settings, stage.connectionName ?? ""), ctx.run, ctx.stats);
+    return (stage, ctx) => {
+      if (stage.kind !== "https")
+        throw new UnavailableConnectorError(`${stage.path}: an Https connection does not run ${stage.kind}`);
+      return createHttpsStage(
+        stage,
+        httpsConnection(ctx.settings, stage.connectionName ?? ""),
+        ctx.run,
+        ctx.stats,
+      );
+    };
   },
 });
 

@@ -10,13 +10,14 @@ import { Admin, Producer } from "@platformatic/kafka";
 import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
 import type { EmitPlan, SinkPlan } from "../../pipeline/plan.ts";
 import type { KafkaEmitOptions } from "./spec.ts";
-import type { Sink, SinkResult } from "../../runtime/sink.ts";
+import type { Sink, SinkFailure, SinkResult } from "../../runtime/sink.ts";
 import type { DateFormat, OutputFormat } from "../../codec/ejson.ts";
 import { ByteBuffer } from "../../codec/byte-buffer.ts";
 import { writeExtendedJson } from "../../codec/json-bytes.ts";
 import { encodeHeaders, encodeKey, type KeyFormat } from "./codec.ts";
 import type { KafkaClientOptions } from "./connection.ts";
-import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
+import { isRecordError, isTransientKafkaError, kafkaFailure } from "./errors.ts";
+import { retryDocuments, type DocumentRetryPolicy } from "../document-retries.ts";
 import { assertRecordFits, DirectProducer } from "./direct-producer.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
 import {
@@ -31,6 +32,8 @@ export interface KafkaEmitSinkOptions {
   /** Retries of a batch whose send failed transiently (default 8 attempts, about 16 s of back-off). */
   readonly retry?: RetryPolicy;
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Attempts of a record the broker refuses (too large, invalid, its topic) before the DLQ (default 3). */
+  readonly documentRetries?: DocumentRetryPolicy;
   /** `config.exactlyOnce`: write through Kafka transactions, one per checkpoint (see transactions.ts). */
   readonly exactlyOnce?: ExactlyOnceSettings;
 }
@@ -65,7 +68,9 @@ const MIN_VALUES_BUFFER = 16 * 1024;
 /** A batch turned into records, with the documents that could not be (by index). */
 interface EncodedBatch {
   readonly messages: Outgoing[];
-  readonly failures: Array<{ index: number; message: string }>;
+  /** The document index of each message. */
+  readonly indices: number[];
+  readonly failures: SinkFailure[];
   readonly bytes: number;
 }
 
@@ -137,15 +142,22 @@ export class KafkaEmitSink implements Sink {
   }
 
   async write(docs: readonly Doc[]): Promise<SinkResult> {
-    const { messages, failures, bytes } = this.prepared.get(docs) ?? this.encode(docs);
+    const { messages, indices, failures, bytes } = this.prepared.get(docs) ?? this.encode(docs);
     this.prepared.delete(docs);
-    if (messages.length > 0) await this.send(messages);
-    return failures.length > 0 ? { bytes, failures } : { bytes };
+    let written = bytes;
+    const refused = messages.length > 0 ? await this.send(messages) : [];
+    for (const failure of refused) {
+      written -= messages[failure.index].value?.length ?? 0;
+      failures.push({ ...failure, index: indices[failure.index] });
+    }
+    if (refused.length > 0) failures.sort((a, b) => a.index - b.index);
+    return failures.length > 0 ? { bytes: written, failures } : { bytes };
   }
 
   private encode(docs: readonly Doc[]): EncodedBatch {
-    const failures: Array<{ index: number; message: string }> = [];
+    const failures: SinkFailure[] = [];
     const messages: Outgoing[] = [];
+    const indices: number[] = [];
     // Every value of the batch is written into one buffer; each record's value is a view of it.
     const values = new ByteBuffer(this.valuesSizeHint);
     let bytes = 0;
@@ -156,26 +168,48 @@ export class KafkaEmitSink implements Sink {
         assertRecordFits(message);
         bytes += message.value?.length ?? 0;
         messages.push(message);
+        indices.push(index);
       } catch (error) {
         values.position = start;
         failures.push({ index, message: (error as Error).message });
       }
     });
     this.valuesSizeHint = Math.max(MIN_VALUES_BUFFER, Math.ceil(values.position * 1.25));
-    return { messages, failures, bytes };
+    return { messages, indices, failures, bytes };
   }
 
-  private async send(messages: Outgoing[]): Promise<void> {
-    if (this.options.exactlyOnce) return this.sendInTransaction(messages);
+  /**
+   * Sends the batch; the records the broker refused (by index in `messages`) when the batch failed for
+   * them rather than for the connection: each is then sent again alone (document-retries.ts).
+   */
+  private async send(messages: Outgoing[]): Promise<SinkFailure[]> {
+    if (this.options.exactlyOnce) {
+      await this.sendInTransaction(messages);
+      return [];
+    }
+    const perDocumentTopics = this.fixedTopic === undefined;
+    const recordError = (error: unknown) => isRecordError(error, perDocumentTopics);
     try {
-      await withRetries(() => this.sendOnce(messages), isTransientKafkaError, {
-        attempts: 8,
-        ...this.options.retry,
-        onRetry: this.options.onRetry,
-      });
+      await withRetries(
+        () => this.sendOnce(messages),
+        (error) => isTransientKafkaError(error) && !recordError(error),
+        { attempts: 8, ...this.options.retry, onRetry: this.options.onRetry },
+      );
+      return [];
     } catch (error) {
-      const topics = [...new Set(messages.map((m) => `'${m.topic}'`))].slice(0, 3).join(", ");
-      throw kafkaFailure(error, `Kafka $emit to ${topics} failed`);
+      try {
+        if (!recordError(error)) throw error;
+        return await retryDocuments(
+          messages.map((item, index) => ({ index, item, error })),
+          (message) => this.sendOnce([message]),
+          recordError,
+          (failure, message) => kafkaFailure(failure, `Kafka $emit to '${message.topic}' failed`).message,
+          this.options.documentRetries,
+        );
+      } catch (failure) {
+        const topics = [...new Set(messages.map((m) => `'${m.topic}'`))].slice(0, 3).join(", ");
+        throw kafkaFailure(failure, `Kafka $emit to ${topics} failed`);
+      }
     }
   }
 

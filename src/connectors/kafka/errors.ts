@@ -48,6 +48,37 @@ function permanentReason(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Refusals of a record itself: it goes to the DLQ (after its attempts), the rest of the batch is written. */
+const RECORD_API_ERRORS = new Set([
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_RECORD",
+  "CORRUPT_MESSAGE",
+  "INVALID_TIMESTAMP",
+]);
+/** Refusals of a topic: one document's concern when its topic comes from an expression, else the processor's. */
+const TOPIC_API_ERRORS = new Set([
+  "INVALID_TOPIC_EXCEPTION",
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "POLICY_VIOLATION",
+]);
+
+/**
+ * True when `error` concerns the records sent rather than the connection: the broker refused a record (too
+ * large, failing its validation, e.g. no key for a compacted topic) or, with `perDocumentTopics`, a topic.
+ */
+export function isRecordError(error: unknown, perDocumentTopics: boolean): boolean {
+  for (const e of errorChain(error)) {
+    const k = e as KafkaErrorLike;
+    if (k.apiId !== undefined && RECORD_API_ERRORS.has(k.apiId)) return true;
+    if (!perDocumentTopics) continue;
+    if (k.apiId !== undefined && TOPIC_API_ERRORS.has(k.apiId)) return true;
+    if (k.code === "PLT_KFK_USER" && typeof k.message === "string" && /^Unknown topics? /.test(k.message))
+      return true;
+  }
+  return false;
+}
+
 /** True when retrying the same operation may succeed. */
 export function isTransientKafkaError(error: unknown): boolean {
   if (error instanceof ConnectorError) return error.retryable;

@@ -12,6 +12,7 @@ import { TwoPhaseCheckpoints } from "../../runtime/two-phase-checkpoints.ts";
 import { defineConnector } from "../spec.ts";
 import { required } from "../open-helpers.ts";
 import { requireStringSetting } from "../setting-checks.ts";
+import { DOCUMENT_RETRY_SETTINGS, documentRetryPolicy } from "../document-retries.ts";
 import { kafkaClientOptions } from "./connection.ts";
 
 /** How a record key is decoded (`$source`) or encoded (`$emit`); `double` is read-only. */
@@ -80,6 +81,7 @@ export const kafka = defineConnector<KafkaSourceOptions, KafkaEmitOptions, Kafka
         properties: { protocol: { type: "string" }, brokerPublicCertificate: { type: "string" } },
       },
       networking: { type: "object", description: "Accepted for ASP compatibility; not used." },
+      ...DOCUMENT_RETRY_SETTINGS,
     },
     required: ["bootstrapServers"],
   },
@@ -193,6 +195,7 @@ export const kafka = defineConnector<KafkaSourceOptions, KafkaEmitOptions, Kafka
       sink,
       {
         exactlyOnce: exactlyOnceSettings(ctx.plan.name, sink),
+        documentRetries: documentRetryPolicy(ctx.settings),
       },
     );
   },

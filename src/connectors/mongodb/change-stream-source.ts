@@ -6,7 +6,8 @@
  * heal (authentication, an invalid namespace, a token that has left the oplog) throw a non-retryable
  * {@link ConnectorError} at once; a server that stays unreachable for `reconnectForMs` throws a retryable one.
  */
-import { calculateObjectSize, Timestamp } from "bson";
+import { Timestamp } from "bson";
+import { bsonSize } from "../../codec/bson-size.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChangeStream, ChangeStreamOptions, Document, MongoClient, ResumeToken } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
@@ -16,12 +17,15 @@ import type { Source, SourceBatch, SourceRecord } from "../../runtime/source.ts"
 import { ConnectorError } from "../../runtime/errors.ts";
 import { mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
+import { SnapshotReader, snapshotNamespaces, type InitialSyncPosition } from "./initial-sync.ts";
 
 export type ChangeStreamSourcePlan = SourcePlan<ClusterSourceOptions>;
 
 export interface ChangeStreamSourceOptions {
   /** Resume token from a checkpoint; takes precedence over `config.startAfter`/`startAtOperationTime`. */
   readonly resumeAfterToken?: ResumeToken;
+  /** Where `initialSync` got to, from the same checkpoint (`positions.initialSync`). */
+  readonly initialSync?: InitialSyncPosition;
   /** Most events per batch (default 1000). */
   readonly maxBatchSize?: number;
   /** Called with the reason each time the stream is reopened after an error. */
@@ -51,12 +55,16 @@ export class ChangeStreamSource implements Source {
   private closed = false;
   /** The event `start()` may have read while opening the cursor. */
   private buffered: Document[] = [];
+  /** The `initialSync` copy while it runs; `syncDone` once it finished (or was never asked for). */
+  private snapshot: SnapshotReader | undefined;
+  private syncDone: boolean;
 
   constructor(client: MongoClient, plan: ChangeStreamSourcePlan, options: ChangeStreamSourceOptions = {}) {
     this.client = client;
     this.plan = plan.options;
     this.options = options;
     this.lastToken = options.resumeAfterToken;
+    this.syncDone = plan.options.initialSync?.enable !== true || options.initialSync?.phase === "done";
   }
 
   async start(): Promise<void> {
@@ -69,17 +77,40 @@ export class ChangeStreamSource implements Source {
       }
     }
     try {
+      // A copy interrupted by a crash goes on from its checkpoint, whose token was taken before it began;
+      // without such a token (the stand-in has none until its first event) it starts over.
+      const resumingCopy = !this.syncDone && this.lastToken !== undefined && this.options.initialSync;
+      if (resumingCopy) return await this.startSnapshot(this.options.initialSync);
       this.stream = this.open();
       // Opens the server cursor now, so events written after start() are never missed.
       const event = await this.stream.tryNext();
-      if (event) this.buffered = [event];
+      if (this.syncDone) {
+        if (event) this.buffered = [event];
+        return;
+      }
+      // The copy reads every change made before it, `event` included: the stream goes on after it.
+      if (event) this.lastToken = event._id as ResumeToken;
+      else this.lastToken = this.stream.resumeToken ?? undefined;
+      await this.startSnapshot(undefined);
     } catch (error) {
       throw mongoFailure(error, `change stream $source on ${this.scope()} could not start`);
     }
   }
 
+  private async startSnapshot(from: InitialSyncPosition | undefined): Promise<void> {
+    const { db, coll, config } = this.plan;
+    const namespaces = await snapshotNamespaces(this.client, db, coll);
+    const pipeline = (config.pipeline as Document[] | undefined) ?? [];
+    const batchSize = this.options.maxBatchSize ?? 1000;
+    this.snapshot = new SnapshotReader(this.client, namespaces, pipeline, batchSize, from);
+  }
+
   async next(): Promise<SourceBatch | undefined> {
     if (this.closed) return undefined;
+    if (this.snapshot) {
+      const copied = await this.nextCopied();
+      if (copied) return copied;
+    }
     const max = this.options.maxBatchSize ?? 1000;
     const events = this.buffered;
     this.buffered = [];
@@ -111,25 +142,57 @@ export class ChangeStreamSource implements Source {
    * keeps moving forward in the oplog (and covers the time before its first event).
    */
   positions(): Doc {
+    if (this.snapshot !== undefined) {
+      const initialSync = this.snapshot.position();
+      return this.lastToken === undefined ? { initialSync } : { resumeToken: this.lastToken, initialSync };
+    }
     if (this.buffered.length === 0) this.lastToken = this.stream?.resumeToken ?? this.lastToken;
-    return this.lastToken === undefined ? {} : { resumeToken: this.lastToken };
+    const position: Doc = this.lastToken === undefined ? {} : { resumeToken: this.lastToken };
+    if (this.plan.initialSync?.enable === true) position.initialSync = { phase: "done" };
+    return position;
+  }
+
+  /**
+   * The next batch of copied documents, or undefined once the copy is complete: the stream then goes on
+   * from the token taken before the copy began, so a change made while copying is handed over after it
+   * (at least once: a document copied after a change may be followed by that change's event too).
+   */
+  private async nextCopied(): Promise<SourceBatch | undefined> {
+    const snapshot = this.snapshot as SnapshotReader;
+    let events: Document[];
+    try {
+      events = await snapshot.next();
+    } catch (error) {
+      throw mongoFailure(error, `initialSync of ${this.scope()} failed`);
+    }
+    if (events.length === 0 && snapshot.done) {
+      await snapshot.close();
+      this.snapshot = undefined;
+      this.syncDone = true;
+      return undefined;
+    }
+    const readAt = Date.now();
+    return { records: events.map((event) => this.toRecord(event, readAt)) };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.snapshot?.close();
     await this.stream?.close().catch(() => undefined);
   }
 
-  private toRecord(event: Document): SourceRecord {
-    this.lastToken = event._id as ResumeToken;
+  /** A change event, or a copied document's synthetic insert event when `copiedAt` (its read time) is given. */
+  private toRecord(event: Document, copiedAt?: number): SourceRecord {
+    if (copiedAt === undefined) this.lastToken = event._id as ResumeToken;
+    else event.wallTime = new Date(copiedAt);
     const fullDocumentOnly = this.plan.config.fullDocumentOnly === true;
     const doc = (fullDocumentOnly ? (event.fullDocument ?? {}) : this.withNamespace(event)) as Doc;
     return {
       doc,
       partition: 0,
       timestamp: eventTime(event),
-      meta: undefined,
-      size: calculateObjectSize(doc),
+      meta: copiedAt === undefined ? undefined : { initialSync: { phase: "snapshot" } },
+      size: bsonSize(doc),
     };
   }
 

@@ -14,20 +14,29 @@ import type { Sink, SinkResult, SinkWriteContext } from "../../runtime/sink.ts";
 import { MergeModeError, resolveWhenMatched, resolveWhenNotMatched } from "./merge-modes.ts";
 import { ConnectorError } from "../../runtime/errors.ts";
 import { withRetries, type RetryPolicy } from "../retry.ts";
+import { retryDocuments, type DocumentRetryPolicy } from "../document-retries.ts";
 import { isTransientMongoError, mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
-import { bulkFailureIndex, isPerDocumentError, writeErrorMessage } from "./write-errors.ts";
+import {
+  bulkFailureIndex,
+  isPerDocumentError,
+  isRetryableDocumentError,
+  writeErrorMessage,
+} from "./write-errors.ts";
 import { readPath, sinkResult } from "./write-results.ts";
 
 export interface MergeSinkOptions {
   /** Retries of a write that failed transiently (default 6 attempts, about 11 s of back-off). */
   readonly retry?: RetryPolicy;
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Attempts of one document the server refused with a duplicate key or write conflict (default 3). */
+  readonly documentRetries?: DocumentRetryPolicy;
 }
 
 export type MergeSinkPlan = Extract<SinkPlan, { kind: "merge" }>;
 
-type Failure = { index: number; message: string };
+/** A document not written; `retry` is its write when a later attempt may succeed, with the refusal. */
+type Failure = { index: number; message: string; attempts?: number; retry?: Write; error?: unknown };
 
 /** One document's write, either a bulk operation or a step that needs reads (pipeline, delete-or-insert). */
 type Write =
@@ -71,7 +80,13 @@ export class MergeSink implements Sink {
     });
     for (const { db, coll, writes } of byNamespace.values()) {
       try {
-        failures.push(...(await this.execute(this.client.db(db).collection(coll), writes)));
+        const collection = this.client.db(db).collection(coll);
+        const refused = await this.execute(collection, writes);
+        failures.push(...refused.filter((f) => !f.retry));
+        const again = refused.flatMap((f) =>
+          f.retry ? [{ index: f.index, item: f.retry, error: f.error }] : [],
+        );
+        if (again.length > 0) failures.push(...(await this.writeAgain(collection, again)));
       } catch (error) {
         throw mongoFailure(error, `$merge to ${db}.${coll} failed`);
       }
@@ -80,6 +95,26 @@ export class MergeSink implements Sink {
   }
 
   async close(): Promise<void> {}
+
+  /** Documents refused in a way a later attempt may not meet, written again alone (see document-retries.ts). */
+  private writeAgain(
+    coll: CollectionLike,
+    refused: readonly { index: number; item: Write; error: unknown }[],
+  ): Promise<Failure[]> {
+    const writeOne = async (write: Write): Promise<void> => {
+      if ("op" in write) await this.retrying(() => coll.bulkWrite([write.op], { ordered: true }));
+      else await this.retrying(() => write.run(coll));
+    };
+    const isDocumentError = (error: unknown) =>
+      bulkFailureIndex(error) !== undefined || isPerDocumentError(error);
+    return retryDocuments(
+      refused,
+      writeOne,
+      isDocumentError,
+      writeErrorMessage,
+      this.options.documentRetries,
+    );
+  }
 
   /** The last namespace that passed `namespaceProblem` (most batches write to one). */
   private checkedNamespace: readonly [string, string] | undefined;
@@ -223,7 +258,7 @@ export class MergeSink implements Sink {
         } catch (error) {
           const failedAt = bulkFailureIndex(error);
           if (failedAt === undefined) throw error;
-          failures.push({ index: pending[failedAt].index, message: writeErrorMessage(error) });
+          failures.push(refusal(pending[failedAt], error));
           pending = pending.slice(failedAt + 1);
         }
       }
@@ -238,7 +273,7 @@ export class MergeSink implements Sink {
         await this.retrying(() => write.run(coll));
       } catch (error) {
         if (!isPerDocumentError(error)) throw error;
-        failures.push({ index: write.index, message: writeErrorMessage(error) });
+        failures.push(refusal(write, error));
       }
     }
     await flush();
@@ -249,6 +284,11 @@ export class MergeSink implements Sink {
   private retrying<T>(task: () => Promise<T>): Promise<T> {
     return withRetries(task, isTransientMongoError, { ...this.options.retry, onRetry: this.options.onRetry });
   }
+}
+
+function refusal(write: Write, error: unknown): Failure {
+  const failure = { index: write.index, message: writeErrorMessage(error) };
+  return isRetryableDocumentError(error) ? { ...failure, retry: write, error } : failure;
 }
 
 /** A literal `into.db`/`into.coll` that MongoDB cannot accept fails the processor at start, not every document. */

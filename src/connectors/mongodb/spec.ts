@@ -11,6 +11,7 @@ import { UnavailableConnectorError } from "../errors.ts";
 import { required } from "../open-helpers.ts";
 import { defineConnector } from "../spec.ts";
 import { requireStringSetting } from "../setting-checks.ts";
+import { DOCUMENT_RETRY_SETTINGS, documentRetryPolicy } from "../document-retries.ts";
 import {
   BEFORE_CHANGE,
   FULL_DOCUMENT,
@@ -47,6 +48,7 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
       uri: { type: "string", description: 'MongoDB connection string, e.g. "{{MONGODB_URI}}".' },
       clusterName: { type: "string", description: "Atlas cluster name; Eddy needs `uri` instead." },
       dbRoleToExecute: { type: "object", description: "Accepted for ASP compatibility; not used." },
+      ...DOCUMENT_RETRY_SETTINGS,
     },
     required: ["uri"],
   },
@@ -59,6 +61,7 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
     ),
   source: {
     label: "Cluster (change stream)",
+    startPositions: true,
     fields: {
       properties: {
         db: { type: "string", description: "Database to watch; omit for the whole cluster." },
@@ -124,8 +127,11 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
   dlq: CLUSTER_DLQ,
   async openSource(source, ctx) {
     const { ChangeStreamSource } = await import("./change-stream-source.ts");
+    const { initialSyncPosition } = await import("./initial-sync.ts");
+    const initialSync = initialSyncPosition(ctx.positions.initialSync);
     return new ChangeStreamSource(required(ctx.clients).mongoClient(source.connectionName ?? ""), source, {
       resumeAfterToken: ctx.positions.resumeToken as never,
+      ...(initialSync !== undefined ? { initialSync } : {}),
     });
   },
   async openSink(sink, ctx) {
@@ -136,20 +142,25 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
     if (sink.kind !== "merge")
       throw new UnavailableConnectorError(`a Cluster ${sink.stage} sink does not exist`);
     const { MergeSink } = await import("./merge-sink.ts");
-    return new MergeSink(required(ctx.clients).mongoClient(sink.connectionName), sink);
+    return new MergeSink(required(ctx.clients).mongoClient(sink.connectionName), sink, {
+      documentRetries: documentRetryPolicy(ctx.settings),
+    });
   },
   async loadStages() {
     const [{ createLookupStage }, { mongoForeign }] = await Promise.all([
       import("./lookup-stage.ts"),
       import("./lookup.ts"),
     ]);
-    return (stage, ctx) =>
-      createLookupStage(
+    return (stage, ctx) => {
+      if (stage.kind !== "lookup" && stage.kind !== "cachedLookup")
+        throw new UnavailableConnectorError(`${stage.path}: a Cluster connection does not run ${stage.kind}`);
+      return createLookupStage(
         stage,
         mongoForeign(ctx.clients.mongoClient(stage.connectionName ?? "")),
         ctx.run,
         ctx.stats,
       );
+    };
   },
   async openDlq(target, ctx) {
     const { MongoDlqWriter } = await import("./dlq-writer.ts");

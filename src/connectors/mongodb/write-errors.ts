@@ -34,6 +34,21 @@ export function isPerDocumentError(error: unknown): boolean {
   return typeof code === "number" && PER_DOCUMENT_CODES.has(code);
 }
 
+/**
+ * A refusal of one document that a later attempt may not meet: a duplicate key (an upsert racing another
+ * writer, or a unique value another document is about to give up) or a write conflict.
+ */
+export function isRetryableDocumentError(error: unknown): boolean {
+  let code = (error as ServerErrorLike).code;
+  if (error instanceof MongoBulkWriteError) {
+    const list = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    code = (list[0] as unknown as { code?: number } | undefined)?.code;
+  }
+  return typeof code === "number" && RETRYABLE_DOCUMENT_CODES.has(code);
+}
+
+const RETRYABLE_DOCUMENT_CODES: ReadonlySet<number> = new Set([11000, 112]);
+
 const CODE_NAMES: Readonly<Record<number, string>> = {
   2: "BadValue",
   10: "BSONObjectTooLarge",

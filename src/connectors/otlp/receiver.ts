@@ -8,12 +8,14 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Logger } from "../../runtime/log.ts";
 import { signalSpoolDir, type OtlpConfig } from "./config.ts";
 import { decodeRequest } from "./decode.ts";
 import { readRequestBody } from "./http-body.ts";
 import type { TelemetryRecord } from "./mapping.ts";
 import { encodeProtobufResponse, encodeProtobufStatus, PARTIAL_SUCCESS_FIELDS } from "./protobuf.ts";
+import { offerSpoolGauges, receiverMetrics, type ReceiverMetrics, type SpoolGauge } from "./metrics.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { Rejection } from "./rejection.ts";
 import { SIGNAL_PATHS, SIGNALS, type Signal } from "./signals.ts";
@@ -40,16 +42,8 @@ const GRPC_CODES: Readonly<Record<number, number>> = {
   503: 14,
 };
 
-/** Counters since start, for logs and tests. */
-export interface ReceiverStats {
-  requests: number;
-  accepted: number;
-  rejectedItems: number;
-  refused: Record<number, number>;
-}
-
 export class OtlpReceiver {
-  readonly stats: ReceiverStats = { requests: 0, accepted: 0, rejectedItems: 0, refused: {} };
+  readonly metrics: ReceiverMetrics;
   private readonly server: Server;
   private readonly spools: Record<Signal, Spool>;
   private readonly hot = new Map<Signal, Map<number, TelemetryRecord[]>>();
@@ -57,14 +51,16 @@ export class OtlpReceiver {
   private readonly rateLimiter: RateLimiter | undefined;
   private readonly config: OtlpConfig;
   private readonly logger: Logger;
-  private readonly name: string;
+  readonly name: string;
   private closing: Promise<void> | undefined;
+  private withdrawGauges: (() => void) | undefined;
 
   private constructor(name: string, config: OtlpConfig, spools: Record<Signal, Spool>, logger: Logger) {
     this.name = name;
     this.config = config;
     this.spools = spools;
     this.logger = logger;
+    this.metrics = receiverMetrics(name);
     this.rateLimiter = config.rateLimit && new RateLimiter(config.rateLimit);
     this.server = createServer(
       { requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 30_000 },
@@ -92,6 +88,7 @@ export class OtlpReceiver {
       );
       receiver.server.listen(config.port, config.host, resolve);
     });
+    receiver.withdrawGauges = offerSpoolGauges(() => receiver.spoolGauges());
     logger.info("OTLP receiver listening", { connection: name, host: config.host, port: receiver.port });
     return receiver;
   }
@@ -138,6 +135,7 @@ export class OtlpReceiver {
   }
 
   private async shutDown(): Promise<void> {
+    this.withdrawGauges?.();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -146,17 +144,36 @@ export class OtlpReceiver {
     for (const list of this.waiters.values()) for (const wake of list.splice(0)) wake();
   }
 
+  /** The spools' backlog and lag now, for `/metrics`. */
+  async spoolGauges(now = Date.now()): Promise<SpoolGauge[]> {
+    const gauges: SpoolGauge[] = [];
+    for (const signal of SIGNALS) {
+      const spool = this.spools[signal];
+      const oldest = await spool.oldestUnacknowledgedAt().catch(() => undefined);
+      gauges.push({
+        connection: this.name,
+        signal,
+        backlogBytes: spool.backlogBytes,
+        lagSeconds: oldest === undefined ? 0 : Math.max(0, now - oldest) / 1000,
+      });
+    }
+    return gauges;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const requestId = correlationId(req);
     res.setHeader("X-Request-Id", requestId);
     const contentType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     const encoding = MEDIA_TYPES[contentType];
+    const path = (req.url ?? "/").split("?")[0]!;
+    const signal: Signal | undefined = SIGNAL_PATHS[path];
+    let decodedItems = 0;
     try {
-      this.stats.requests++;
-      const path = (req.url ?? "/").split("?")[0]!;
-      if (req.method === "GET" && path === "/health")
+      if (req.method === "GET" && path === "/health") {
+        this.metrics.request("", 200);
         return send(res, 200, "application/json", '{"status":"ok"}');
-      const signal = SIGNAL_PATHS[path];
+      }
       if (!signal)
         throw new Rejection(
           404,
@@ -182,10 +199,12 @@ export class OtlpReceiver {
       const body = await readRequestBody(req, this.config);
       const receivedAt = Date.now();
       const mapped = decodeRequest(signal, encoding, body, receivedAt);
+      decodedItems = mapped.records.length + mapped.rejected;
       if (mapped.records.length > 0)
         await this.store(signal, { encoding, receivedAt, requestId, body }, mapped.records);
-      this.stats.accepted += mapped.records.length;
-      this.stats.rejectedItems += mapped.rejected;
+      this.metrics.request(signal, 200);
+      this.metrics.accepted(signal, mapped.records.length, body.length, (performance.now() - arrived) / 1000);
+      this.metrics.rejected(signal, "invalid", mapped.rejected);
       if (mapped.rejected > 0 || mapped.errorMessage !== "")
         this.logger.warn("OTLP items rejected", {
           connection: this.name,
@@ -213,7 +232,8 @@ export class OtlpReceiver {
       return send(res, 200, "application/json", JSON.stringify(partial));
     } catch (error) {
       const rejection = asRejection(error, this.config.retryAfterSeconds);
-      this.stats.refused[rejection.status] = (this.stats.refused[rejection.status] ?? 0) + 1;
+      this.metrics.request(signal ?? "", rejection.status);
+      if (signal) this.metrics.rejected(signal, "refused", decodedItems);
       this.logger[rejection.status >= 500 ? "error" : "warn"]("OTLP request refused", {
         connection: this.name,
         requestId,

@@ -1,8 +1,8 @@
 /**
- * One receiver per OTLP connection in a process, shared by every `$source` that reads it (one per signal,
- * or several processors on the same signal). It outlives its readers for `lingerMs`, so that a processor
- * restarted by its supervisor (after a sink failure, say) finds the port still open and the spool still
- * filling: exporters keep getting answers while the pipeline reconnects.
+ * One receiver per OTLP connection (and settings) in a process, shared by every `$source` that reads it
+ * (one per signal, or several processors on the same signal). It outlives its readers for `lingerMs`, so
+ * that a processor restarted by its supervisor (after a sink failure, say) finds the port still open and
+ * the spool still filling: exporters keep getting answers while the pipeline reconnects.
  */
 import { jsonLogger, type Logger } from "../../runtime/log.ts";
 import type { OtlpConfig } from "./config.ts";
@@ -29,12 +29,16 @@ export async function acquireReceiver(
   config: OtlpConfig,
   options: { logger?: Logger; lingerMs?: number } = {},
 ): Promise<ReceiverLease> {
-  let entry = shared.get(connectionName);
+  // Keyed by the settings too: workspaces may each have an "otel", and an edited connection gets a
+  // receiver of its own (while the old one lingers on the same port, the new one's start fails and the
+  // supervisor retries) instead of silently reusing the old settings.
+  const key = `${connectionName}\u0000${JSON.stringify(config)}`;
+  let entry = shared.get(key);
   if (!entry) {
     const receiver = OtlpReceiver.start(connectionName, config, options.logger ?? jsonLogger());
     entry = { receiver, users: 0, closeTimer: undefined };
-    shared.set(connectionName, entry);
-    receiver.catch(() => shared.delete(connectionName));
+    shared.set(key, entry);
+    receiver.catch(() => shared.delete(key));
   }
   const current = entry;
   current.users++;
@@ -55,8 +59,8 @@ export async function acquireReceiver(
       released = true;
       if (--current.users > 0) return;
       current.closeTimer = setTimeout(() => {
-        if (current.users > 0 || shared.get(connectionName) !== current) return;
-        shared.delete(connectionName);
+        if (current.users > 0 || shared.get(key) !== current) return;
+        shared.delete(key);
         void receiver.close();
       }, options.lingerMs ?? DEFAULT_LINGER_MS);
       current.closeTimer.unref();

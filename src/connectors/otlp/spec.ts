@@ -9,6 +9,8 @@ import { SIGNALS, type Signal } from "./signals.ts";
 
 export interface OtlpSourceOptions {
   readonly signal: Signal;
+  /** Create the signal's indexes on a raw-ingest `$merge` target when the processor starts (default true). */
+  readonly createIndexes: boolean;
 }
 
 export const otlp = defineConnector<OtlpSourceOptions>({
@@ -39,13 +41,21 @@ export const otlp = defineConnector<OtlpSourceOptions>({
   checkConnection: checkOtlp,
   source: {
     fields: {
-      properties: { signal: { enum: [...SIGNALS], description: "Which signal to read." } },
+      properties: {
+        signal: { enum: [...SIGNALS], description: "Which signal to read." },
+        createIndexes: {
+          type: "boolean",
+          description:
+            "Create the trace id and service + time indexes on the `$merge` target of a raw-ingest processor at start (default true).",
+        },
+      },
       required: ["signal"],
     },
     plan: (spec) => {
       const signal = spec.enumOf("signal", SIGNALS, true);
+      const createIndexes = spec.bool("createIndexes") ?? true;
       if (spec.hasIssuesSinceOpen() || !signal) return undefined;
-      return { options: { signal } };
+      return { options: { signal, createIndexes } };
     },
   },
   async openSource(source, ctx) {
@@ -57,6 +67,24 @@ export const otlp = defineConnector<OtlpSourceOptions>({
       throw new UnavailableConnectorError(
         `connection '${name}': ${problems.map((p) => `config.${p.path}: ${p.message}`).join("; ")}`,
       );
+    }
+    if (source.options.createIndexes && ctx.clients) {
+      const { rawIngestTarget, ensureSignalIndexes } = await import("./indexes.ts");
+      const target = rawIngestTarget(ctx.plan);
+      // In the background: an unreachable MongoDB must not keep the receiver from answering exporters.
+      if (target)
+        ensureSignalIndexes(
+          ctx.clients.mongoClient(target.connectionName),
+          target,
+          source.options.signal,
+        ).catch(async (error: unknown) => {
+          const { jsonLogger } = await import("../../runtime/log.ts");
+          jsonLogger().warn("OTLP: the telemetry indexes could not be created; the next start tries again", {
+            processor: ctx.plan.name,
+            target: `${target.db}.${target.coll}`,
+            error: (error as Error).message,
+          });
+        });
     }
     const offset = ctx.positions.offset;
     return new OtlpSource(name, config, source.options.signal, {

@@ -204,6 +204,15 @@ export class Spool {
     return frames;
   }
 
+  /** When the oldest request some reader has not acknowledged was received (epoch ms); undefined when none. */
+  async oldestUnacknowledgedAt(): Promise<number | undefined> {
+    const from = this.retainFrom();
+    const segment = this.segmentAt(from);
+    if (from >= this.endOffset || !segment || from - segment.start >= segment.size) return undefined;
+    const header = await this.readBytes(segment, from - segment.start, HEADER + 9);
+    return header.length === HEADER + 9 ? header.readDoubleLE(HEADER + 1) : undefined;
+  }
+
   /** Records that `reader` has everything before `offset`; segments no reader needs any more are deleted. */
   async acknowledge(reader: string, offset: number): Promise<void> {
     this.acked.set(reader, Math.max(offset, this.acked.get(reader) ?? 0));

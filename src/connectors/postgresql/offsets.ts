@@ -37,13 +37,45 @@ export class OffsetsTable {
     return { epoch: row.epoch, marker: row.marker === null ? undefined : Number(row.marker) };
   }
 
-  /** Inside the open transaction: records `marker`; false when a newer run has fenced this one. */
-  async commitMarker(client: pg.Client, epoch: string, marker: number, positions: string): Promise<boolean> {
+  /**
+   * Records `marker` in the open transaction and commits it, in one round trip: a `DO` block updates this
+   * run's row and raises {@link FENCED_STATE} when a newer run took it over, so the `COMMIT` sent with it
+   * never runs then. False (the transaction rolled back) when fenced.
+   */
+  async commit(client: pg.Client, epoch: string, marker: number, positions: string): Promise<boolean> {
+    const update =
+      `UPDATE ${this.table} SET marker = ${Number(marker)}, positions = ${client.escapeLiteral(positions)}, ` +
+      `committed_at = now() WHERE processor = ${client.escapeLiteral(this.key)} AND epoch = ${BigInt(epoch)}`;
+    if (update.includes(DO_TAG)) return this.commitInTwoTrips(client, epoch, marker, positions);
+    try {
+      await client.query(
+        `DO ${DO_TAG} BEGIN ${update}; IF NOT FOUND THEN RAISE EXCEPTION 'fenced' USING ERRCODE = '${FENCED_STATE}'; END IF; END ${DO_TAG}; COMMIT`,
+      );
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== FENCED_STATE) throw error;
+      await client.query("ROLLBACK");
+      return false;
+    }
+  }
+
+  /** The same with a parameterised `UPDATE`, for positions that happen to contain the `DO` block's quote tag. */
+  private async commitInTwoTrips(
+    client: pg.Client,
+    epoch: string,
+    marker: number,
+    positions: string,
+  ): Promise<boolean> {
     const result = await client.query(
       `UPDATE ${this.table} SET marker = $3, positions = $4, committed_at = now() ` +
         `WHERE processor = $1 AND epoch = $2`,
       [this.key, epoch, marker, positions],
     );
+    await client.query(result.rowCount === 1 ? "COMMIT" : "ROLLBACK");
     return result.rowCount === 1;
   }
 }
+
+const DO_TAG = "$eddy_commit$";
+/** The SQLSTATE the commit's `DO` block raises when a newer run fenced this one (class ED: Eddy's own). */
+const FENCED_STATE = "ED001";

@@ -6,11 +6,14 @@
  * checkpoint the processor resumes from: nothing lost, nothing applied twice. The runtime checkpoints when
  * `batchSize` rows are pending or the transaction is `batchIntervalMs` old (`commitDue`).
  *
- * A row PostgreSQL rejects (class 22 data exceptions, class 23 constraints) is found by halving the
- * failed statement under savepoints and goes to the DLQ; the rest is written. Statements that fail
- * transiently (deadlock, serialization, lock timeout) are retried `maxRetries` times in all; a row that
- * still fails is dead-lettered with its `attempts`. A lost connection loses the open transaction, so it
- * fails the run (retryable): the processor restarts from its last checkpoint.
+ * Statements run without savepoints (two round trips each, more than the statement itself costs), and
+ * the sink keeps the rows written in the open transaction. When a statement fails for its rows — a row
+ * PostgreSQL rejects (class 22 data exceptions, class 23 constraints), or a transient failure (deadlock,
+ * serialization, lock timeout) — the aborted transaction is rolled back, begun again and the kept rows
+ * written again, and then the failed statement is halved under savepoints until the rejected rows are
+ * found: they go to the DLQ, the rest is written. Transient failures are retried `maxRetries` times in
+ * all; a row that still fails is dead-lettered with its `attempts`. A lost connection loses the open
+ * transaction, so it fails the run (retryable): the processor restarts from its last checkpoint.
  */
 import { EJSON } from "bson";
 import type pg from "pg";
@@ -62,6 +65,8 @@ export class PostgresUpsertSink implements Sink {
   private client: Promise<{ client: pg.Client; epoch: string }> | undefined;
   private transactionOpenedAt: number | undefined;
   private pendingRows = 0;
+  /** The statements written in the open transaction, to write again after a failed one aborted it. */
+  private written: Row[][] = [];
 
   constructor(plan: PostgresEmitPlan, options: PostgresUpsertSinkOptions) {
     this.settings = postgresEmitSettings(plan.options as Doc);
@@ -79,6 +84,8 @@ export class PostgresUpsertSink implements Sink {
     this.offsets = new OffsetsTable(this.settings.offsetsTable, options.processorName);
     this.maxRows = rowsPerStatement(this.settings, this.settings.batchSize);
     this.commit = (marker, positions) => this.commitTransaction(marker, positions ?? {});
+    // Connecting (and fencing earlier runs) while the source starts, not on the first batch's clock.
+    void this.connection().catch(() => undefined);
   }
 
   /** True when the open transaction holds `batchSize` rows or is `batchIntervalMs` old. */
@@ -103,9 +110,9 @@ export class PostgresUpsertSink implements Sink {
       const upserts = rows.filter((row) => !row.remove);
       const deletes = rows.filter((row) => row.remove);
       for (let i = 0; i < deletes.length; i += this.maxRows)
-        await this.apply(client, deletes.slice(i, i + this.maxRows), failures);
+        await this.run(client, deletes.slice(i, i + this.maxRows), failures);
       for (let i = 0; i < upserts.length; i += this.maxRows)
-        await this.apply(client, upserts.slice(i, i + this.maxRows), failures);
+        await this.run(client, upserts.slice(i, i + this.maxRows), failures);
     } catch (error) {
       throw this.lost(error, `PostgreSQL $emit to ${this.settings.table} failed`);
     }
@@ -125,6 +132,7 @@ export class PostgresUpsertSink implements Sink {
     if (this.transactionOpenedAt !== undefined)
       await connection.client.query("ROLLBACK").catch(() => undefined);
     this.transactionOpenedAt = undefined;
+    this.written = [];
     await connection.client.end().catch(() => undefined);
   }
 
@@ -152,21 +160,53 @@ export class PostgresUpsertSink implements Sink {
   }
 
   /**
-   * Runs one statement for `rows` under a savepoint. A rejected row is isolated by halving; a transient
-   * failure is retried, then halved; anything else (connection, missing table) is thrown.
+   * Runs one statement for `rows`, without a savepoint. If it fails for its rows, the transaction is
+   * rolled back and rebuilt from the rows kept in `written`, and `apply` isolates what failed.
    */
-  private async apply(client: pg.Client, rows: readonly Row[], failures: SinkFailure[]): Promise<void> {
+  private async run(client: pg.Client, rows: Row[], failures: SinkFailure[]): Promise<void> {
+    try {
+      await client.query(this.statement(rows));
+    } catch (error) {
+      const transient = isTransientStatementError(error);
+      if (!transient && !isRowError(error)) throw error;
+      await client.query("ROLLBACK");
+      await client.query("BEGIN");
+      for (const kept of this.written) await client.query(this.statement(kept));
+      if (!transient) return this.isolate(client, rows, failures, error, 1);
+      await this.backOff(1);
+      return this.apply(client, rows, failures, 2);
+    }
+    this.written.push(rows);
+  }
+
+  /** The statement for `rows`: named, so PostgreSQL parses and plans a statement of this size once per connection. */
+  private statement(rows: readonly Row[]): pg.QueryConfig<ParameterValue[]> {
     const remove = rows[0].remove;
     const text = remove ? this.statements.delete(rows.length) : this.statements.upsert(rows.length);
-    // Named: PostgreSQL parses and plans a statement of this size once per connection.
     const name = `eddy_${remove ? "delete" : "upsert"}_${rows.length}`;
     const values: ParameterValue[] = [];
     for (const row of rows) for (const value of row.values) values.push(value);
-    for (let attempt = 1; ; attempt++) {
+    return { name, text, values };
+  }
+
+  /**
+   * Runs one statement for `rows` under a savepoint (`firstAttempt` counts an attempt already made). A
+   * transient failure is retried; a rejected row, or one failing transiently after `maxRetries` attempts,
+   * is isolated by halving; anything else (connection, missing table) is thrown.
+   */
+  private async apply(
+    client: pg.Client,
+    rows: Row[],
+    failures: SinkFailure[],
+    firstAttempt = 1,
+  ): Promise<void> {
+    const statement = this.statement(rows);
+    for (let attempt = firstAttempt; ; attempt++) {
       await client.query(`SAVEPOINT ${SAVEPOINT}`);
       try {
-        await client.query({ name, text, values });
+        await client.query(statement);
         await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        this.written.push(rows);
         return;
       } catch (error) {
         await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
@@ -174,47 +214,62 @@ export class PostgresUpsertSink implements Sink {
         const transient = isTransientStatementError(error);
         if (!transient && !isRowError(error)) throw error;
         if (transient && attempt < this.settings.maxRetries) {
-          await sleep((this.options.retryDelayMs ?? 100) * 2 ** (attempt - 1));
+          await this.backOff(attempt);
           continue;
         }
-        if (rows.length === 1) {
-          failures.push({
-            index: rows[0].index,
-            message: `PostgreSQL rejected the row: ${messageOf(error)} (SQLSTATE ${sqlState(error)})`,
-            ...(transient ? { attempts: attempt } : {}),
-          });
-          return;
-        }
-        const half = Math.ceil(rows.length / 2);
-        await this.apply(client, rows.slice(0, half), failures);
-        await this.apply(client, rows.slice(half), failures);
-        return;
+        return this.isolate(client, rows, failures, error, attempt);
       }
     }
+  }
+
+  /** After `rows` failed with `error` on attempt `attempts`: the one row to the DLQ, or each half again. */
+  private async isolate(
+    client: pg.Client,
+    rows: Row[],
+    failures: SinkFailure[],
+    error: unknown,
+    attempts: number,
+  ): Promise<void> {
+    if (rows.length === 1) {
+      failures.push({
+        index: rows[0].index,
+        message: `PostgreSQL rejected the row: ${messageOf(error)} (SQLSTATE ${sqlState(error)})`,
+        ...(isTransientStatementError(error) ? { attempts } : {}),
+      });
+      return;
+    }
+    const half = Math.ceil(rows.length / 2);
+    await this.apply(client, rows.slice(0, half), failures);
+    await this.apply(client, rows.slice(half), failures);
+  }
+
+  /** The wait after failed attempt `attempt` (1-based) of a transiently failing statement. */
+  private backOff(attempt: number): Promise<void> {
+    return sleep((this.options.retryDelayMs ?? 100) * 2 ** (attempt - 1));
   }
 
   private async commitTransaction(marker: number, positions: Doc): Promise<void> {
     const { client, epoch } = await this.connection();
     try {
       if (this.transactionOpenedAt === undefined) await client.query("BEGIN");
-      const current = await this.offsets.commitMarker(
+      const committed = await this.offsets.commit(
         client,
         epoch,
         marker,
         EJSON.stringify(positions, { relaxed: false }),
       );
-      if (!current) {
-        await client.query("ROLLBACK");
+      if (!committed) {
         this.transactionOpenedAt = undefined;
+        this.written = [];
         throw new ConnectorError(
           `PostgreSQL $emit to ${this.settings.table}: another run of processor '${this.options.processorName}' ` +
             `took over the offsets row in ${this.settings.offsetsTable}; this run stops without committing`,
           { retryable: false },
         );
       }
-      await client.query("COMMIT");
       this.transactionOpenedAt = undefined;
       this.pendingRows = 0;
+      this.written = [];
     } catch (error) {
       throw this.lost(error, `PostgreSQL commit to ${this.settings.table} failed`);
     }
@@ -247,6 +302,7 @@ export class PostgresUpsertSink implements Sink {
     this.client = undefined;
     this.transactionOpenedAt = undefined;
     this.pendingRows = 0;
+    this.written = [];
     void opened?.then(({ client }) => client.end()).catch(() => undefined);
     return failure;
   }

@@ -65,6 +65,7 @@ export const sample = defineConnector<SampleOptions>({
   checkConnection: checkSample,
   source: {
     fields: { properties: {} },
+    positionless: true,
     plan: (_spec, _ctx, connection) => {
       const dataset = datasetOf(connection.name, { ...connection, ...(connection.config ?? {}) });
       return { options: { dataset: typeof dataset === "string" ? dataset : connection.name } };

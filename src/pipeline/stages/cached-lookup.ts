@@ -2,7 +2,10 @@ import type { PlanContext } from "../context.ts";
 import { readDuration } from "../duration.ts";
 import type { StagePlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
-import { readFrom } from "./lookup.ts";
+import { fromNamespace, readFrom } from "./lookup.ts";
+
+/** ASP's default `maxMemUsageBytes` is 10 % of RAM; Eddy defaults to a fixed 64 MiB. */
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 import { stageFields } from "./open-stage.ts";
 
 /** `$cachedLookup` (docs/asp-semantics.md §2.4): equality lookup with a TTL cache; `ttl`, `from`, `as` required. */
@@ -15,16 +18,23 @@ export function planCachedLookup(value: unknown, path: string, ctx: PlanContext)
   if (maxMem !== undefined && maxMem <= 0)
     spec.error("maxMemUsageBytes", "maxMemUsageBytes must be greater than 0");
   const connection = readFrom(spec, ctx, "$cachedLookup", true);
-  spec.string("localField", true);
-  spec.string("foreignField", true);
-  spec.string("as", true);
-  if (spec.hasIssuesSinceOpen()) return undefined;
+  const localField = spec.string("localField", true);
+  const foreignField = spec.string("foreignField", true);
+  const as = spec.string("as", true);
+  if (spec.hasIssuesSinceOpen() || !ttl || as === undefined) return undefined;
   return {
     kind: "cachedLookup",
     type: connection?.type,
     operatorName: "CachedLookUpOperator",
     path,
     connectionName: connection?.name,
-    options: spec.value,
+    options: {
+      from: fromNamespace(spec),
+      localField,
+      foreignField,
+      as,
+      parallelism: 1,
+      cache: { ttlMs: ttl.ms, maxBytes: maxMem ?? DEFAULT_CACHE_BYTES },
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { isPlainObject } from "../../mql/bson-types.ts";
-import type { Evaluator } from "../../mql/index.ts";
+import type { Doc, Evaluator } from "../../mql/index.ts";
 import type { PlanContext } from "../context.ts";
 import type { ConnectionEntry, StagePlan } from "../plan.ts";
 import { Spec } from "../spec.ts";
@@ -25,20 +25,29 @@ export function planLookup(value: unknown, path: string, ctx: PlanContext): Stag
   } else if (local === undefined && foreign === undefined && !spec.has("pipeline")) {
     spec.error(undefined, "$lookup needs localField and foreignField, or a pipeline");
   }
-  spec.string("as", true);
+  const as = spec.string("as", true);
   const evaluators: Record<string, Evaluator> = {};
   compileOptionMap(ctx, spec, "let", evaluators);
-  checkRemotePipeline(spec);
-  readParallelism(spec);
+  const pipeline = checkRemotePipeline(spec);
+  const parallelism = readParallelism(spec);
   compileOption(ctx, spec, "partitionBy", evaluators);
-  if (spec.hasIssuesSinceOpen()) return undefined;
+  if (spec.hasIssuesSinceOpen() || as === undefined) return undefined;
+  const lets = Object.entries(evaluators).filter(([key]) => key.startsWith("let."));
   return {
     kind: "lookup",
     type: connection?.type,
     operatorName: "LookUpOperator",
     path,
     connectionName: connection?.name,
-    options: spec.value,
+    options: {
+      from: fromNamespace(spec),
+      ...(local !== undefined ? { localField: local } : {}),
+      ...(foreign !== undefined ? { foreignField: foreign } : {}),
+      as,
+      ...(spec.has("let") ? { let: Object.fromEntries(lets.map(([key, e]) => [key.slice(4), e])) } : {}),
+      ...(pipeline ? { pipeline } : {}),
+      parallelism: parallelism ?? 1,
+    },
     evaluators,
   };
 }
@@ -65,8 +74,16 @@ export function readParallelism(spec: Spec): number | undefined {
   return parallelism;
 }
 
-function checkRemotePipeline(spec: Spec): void {
-  spec.array("pipeline")?.forEach((stage, i) => {
+/** `from`'s namespace once `readFrom` accepted it; undefined without `from`. */
+export function fromNamespace(spec: Spec): { db: string; coll: string } | undefined {
+  const from = spec.raw("from");
+  return isPlainObject(from) ? { db: String(from.db), coll: String(from.coll) } : undefined;
+}
+
+/** The remote `pipeline`: its stages' shape only (they run on the server). */
+function checkRemotePipeline(spec: Spec): Doc[] | undefined {
+  const stages = spec.array("pipeline");
+  stages?.forEach((stage, i) => {
     if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
       spec.issues.add(
         `${spec.fieldPath("pipeline")}[${i}]`,
@@ -74,4 +91,5 @@ function checkRemotePipeline(spec: Spec): void {
       );
     }
   });
+  return stages as Doc[] | undefined;
 }

@@ -1,4 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { Admin } from "@platformatic/kafka";
+import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
 import { describe, expect, it } from "vitest";
 import { KafkaEmitSink, type EmitSinkPlan } from "../../../src/connectors/kafka/emit-sink.ts";
 import type { Doc } from "../../../src/mql/index.ts";
@@ -122,18 +126,91 @@ describe("KafkaEmitSink", () => {
     );
   });
 
-  it("compressed output goes through the client's send; a batch the broker refuses as too large fails at once", async () => {
+  it("compressed output goes through the client's send; a batch the broker refuses as too large is sent again record by record", async () => {
     const topic = uniqueName("lz4");
-    const sink = new KafkaEmitSink(client(), emitPlan({ topic, config: { compression_type: "lz4" } }));
+    const sink = new KafkaEmitSink(client(), emitPlan({ topic, config: { compression_type: "lz4" } }), {
+      documentRetries: { retryDelayMs: 1 },
+    });
     // Random text barely compresses: 30 × 100 kB stays far above the broker's 1 MiB batch limit.
     const docs = Array.from({ length: 30 }, (_, i) => ({ i, blob: randomBytes(75_000).toString("base64") }));
-    const error = await sink.write(docs).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as ConnectorError).retryable).toBe(false);
-    expect((error as Error).message).toContain("refused the request as too large (MESSAGE_TOO_LARGE)");
-    await sink.write(docs.slice(0, 3));
+    const result = await sink.write(docs);
     await sink.close();
-    const received = await readAll([topic], 3);
-    expect(received.map((r) => JSON.parse(r.value as string).i)).toEqual([0, 1, 2]);
+    expect(result.failures).toBeUndefined();
+    const received = await readAll([topic], 30);
+    expect(received.map((r) => JSON.parse(r.value as string).i).sort((a, b) => a - b)).toEqual(
+      docs.map((d) => d.i),
+    );
+  });
+
+  describe("records the broker refuses: retried alone, then dead-lettered with their attempts", () => {
+    async function createTopic(configs: { name: string; value: string }[]): Promise<string> {
+      const topic = uniqueName("refuse");
+      const admin = new Admin(client());
+      await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1, configs });
+      await admin.close();
+      return topic;
+    }
+
+    it("a record over the topic's max.message.bytes", async () => {
+      const topic = await createTopic([{ name: "max.message.bytes", value: "300" }]);
+      const sink = new KafkaEmitSink(client(), emitPlan({ topic }), {
+        documentRetries: { maxRetries: 3, retryDelayMs: 1 },
+      });
+      const result = await sink.write([{ i: 0 }, { i: 1, blob: "x".repeat(1000) }, { i: 2 }]);
+      await sink.close();
+      expect(result.failures).toEqual([
+        {
+          index: 1,
+          attempts: 3,
+          message: expect.stringContaining(`Kafka $emit to '${topic}' failed: the broker refused`),
+        },
+      ]);
+      expect((await readAll([topic], 2)).map((r) => JSON.parse(r.value as string).i)).toEqual([0, 2]);
+    });
+
+    it("a record without a key for a compacted topic (the broker's record validation)", async () => {
+      const topic = await createTopic([{ name: "cleanup.policy", value: "compact" }]);
+      const sink = new KafkaEmitSink(
+        client(),
+        emitPlan({ topic, config: { key: "$k", keyFormat: "string" } }),
+        { documentRetries: { maxRetries: 2, retryDelayMs: 1 } },
+      );
+      const result = await sink.write([{ k: "a" }, { none: true }, { k: "b" }]);
+      await sink.close();
+      expect(result.failures?.map((f) => [f.index, f.attempts])).toEqual([[1, 2]]);
+      expect(result.failures?.[0].message).toMatch(/failed the validation on broker/);
+      expect((await readAll([topic], 2)).map((r) => r.key?.toString())).toEqual(["a", "b"]);
+    });
+
+    it("a document whose topic expression names an invalid topic; the others are written", async () => {
+      const prefix = uniqueName("route");
+      const sink = new KafkaEmitSink(client(), emitPlan({ topic: { $concat: [prefix, "$suffix"] } }), {
+        documentRetries: { retryDelayMs: 1 },
+      });
+      const result = await sink.write([{ suffix: "_ok" }, { suffix: " not a topic!" }]);
+      await sink.close();
+      expect(result.failures?.map((f) => [f.index, f.attempts])).toEqual([[1, 3]]);
+      expect(result.failures?.[0].message).toContain("INVALID_TOPIC_EXCEPTION");
+      expect(await readAll([`${prefix}_ok`], 1)).toHaveLength(1);
+    });
+
+    it("an unreachable broker fails the write (retryable) instead of dead-lettering the batch", async () => {
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as AddressInfo;
+      await new Promise((resolve) => server.close(resolve));
+      const unreachable = {
+        ...kafkaClientOptions({ bootstrapServers: `127.0.0.1:${port}` }, "eddy-test-down"),
+        retries: 0,
+      };
+      const sink = new KafkaEmitSink(unreachable, emitPlan({ topic: "t" }), {
+        retry: { attempts: 2, initialDelayMs: 1 },
+        documentRetries: { retryDelayMs: 1 },
+      });
+      const error = await sink.write([{ i: 1 }]).catch((e: unknown) => e);
+      await sink.close();
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect((error as ConnectorError).retryable).toBe(true);
+    });
   });
 });

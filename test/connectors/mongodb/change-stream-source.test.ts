@@ -141,4 +141,146 @@ describe("ChangeStreamSource", () => {
     await source.close();
     expect(records.map((r) => r.doc?.documentKey)).toEqual([{ _id: 1 }]);
   });
+
+  describe("initialSync", () => {
+    type Row = { _id: number; [key: string]: unknown };
+
+    /**
+     * The collection as a consumer rebuilds it from the events: copied inserts, then the stream. Documents
+     * carry their `_id` again in `k`: the stand-in's update events have neither `documentKey` nor `_id` in
+     * the post-image (docs/testing.md).
+     */
+    function replay(records: readonly SourceRecord[]): Map<unknown, Doc> {
+      const state = new Map<unknown, Doc>();
+      for (const { doc } of records) {
+        const fullDocument = doc?.fullDocument as Doc | null;
+        if (doc?.operationType === "delete") state.delete((doc.documentKey as Doc)._id);
+        else state.set(fullDocument?.k, { ...fullDocument, _id: fullDocument?.k });
+      }
+      return state;
+    }
+
+    it("copies the collection first, then streams from before the copy: nothing lost at the seam", async () => {
+      const coll = mongo.client.db(db).collection<Row>("sync");
+      await coll.insertMany([1, 2, 3, 4, 5].map((i) => ({ _id: i, k: i, v: i })));
+      const source = new ChangeStreamSource(
+        mongo.client,
+        sourcePlan({
+          db,
+          coll: "sync",
+          config: { fullDocument: "updateLookup" },
+          initialSync: { enable: true },
+        }),
+        { maxBatchSize: 2 },
+      );
+      await source.start();
+      const first = (await source.next())?.records ?? [];
+      expect(first.map((r) => r.doc?.documentKey)).toEqual([{ _id: 1 }, { _id: 2 }]);
+      expect(first[0].doc).toMatchObject({ operationType: "insert", ns: { db, coll: "sync" } });
+      expect(first[0].meta).toEqual({ initialSync: { phase: "snapshot" } });
+      expect(source.positions().initialSync).toEqual({ phase: "snapshot", db, coll: "sync", lastId: 2 });
+
+      // Changes while the copy runs: to copied and not yet copied documents.
+      await coll.updateOne({ _id: 1 }, { $set: { v: 10 } });
+      await coll.updateOne({ _id: 5 }, { $set: { v: 50 } });
+      await coll.deleteOne({ _id: 2 });
+      await coll.insertOne({ _id: 6, k: 6, v: 6 });
+      const rest = await drain(source, 3 + 4);
+      expect(source.positions().initialSync).toEqual({ phase: "done" });
+      await source.close();
+
+      expect(rest.slice(0, 3).map((r) => r.doc?.documentKey)).toEqual([{ _id: 3 }, { _id: 4 }, { _id: 5 }]);
+      expect(rest.slice(3).map((r) => r.doc?.operationType)).toEqual([
+        "update",
+        "update",
+        "delete",
+        "insert",
+      ]);
+      const expected = new Map((await coll.find().toArray()).map((d) => [d._id as unknown, d as Doc]));
+      expect(replay([...first, ...rest])).toEqual(expected);
+    });
+
+    it("resumes a copy interrupted by a crash from its checkpoint, then streams from its token", async () => {
+      const coll = mongo.client.db(db).collection<Row>("resumed");
+      const watch = coll.watch();
+      await watch.tryNext();
+      await coll.insertMany([1, 2, 3, 4].map((i) => ({ _id: i, k: i })));
+      let token: unknown;
+      for (let i = 0; i < 4; i++) token = (await watch.next())._id;
+      await watch.close();
+      // The checkpoint of a run that copied 1 and 2 and was killed: its token predates the copy.
+      const positions = {
+        resumeToken: token,
+        initialSync: { phase: "snapshot", db, coll: "resumed", lastId: 2 },
+      };
+      await coll.updateOne({ _id: 1 }, { $set: { late: true } });
+      await coll.insertOne({ _id: 5, k: 5 });
+
+      const source = new ChangeStreamSource(
+        mongo.client,
+        sourcePlan({
+          db,
+          coll: "resumed",
+          config: { fullDocument: "updateLookup" },
+          initialSync: { enable: true },
+        }),
+        { resumeAfterToken: token as Doc, initialSync: positions.initialSync as never },
+      );
+      await source.start();
+      const records = await drain(source, 3 + 2);
+      await source.close();
+      expect(records.map((r) => [r.doc?.operationType, (r.doc?.fullDocument as Doc).k])).toEqual([
+        ["insert", 3],
+        ["insert", 4],
+        ["insert", 5],
+        ["update", 1],
+        ["insert", 5],
+      ]);
+    });
+
+    it("never copies again once a checkpoint says the copy is done", async () => {
+      const coll = mongo.client.db(db).collection<Row>("once");
+      await coll.insertOne({ _id: 1 });
+      const source = new ChangeStreamSource(
+        mongo.client,
+        sourcePlan({ db, coll: "once", initialSync: { enable: true } }),
+        { initialSync: { phase: "done" } },
+      );
+      await source.start();
+      await coll.insertOne({ _id: 2 });
+      const records = await drain(source, 1);
+      await source.close();
+      expect(records.map((r) => r.doc?.documentKey)).toEqual([{ _id: 2 }]);
+      expect(source.positions().initialSync).toEqual({ phase: "done" });
+    });
+
+    it("runs the change-stream pipeline over the copy and honours fullDocumentOnly", async () => {
+      const coll = mongo.client.db(db).collection<Row>("filtered");
+      await coll.insertMany([
+        { _id: 1, status: "new" },
+        { _id: 2, status: "done" },
+      ]);
+      const source = new ChangeStreamSource(
+        mongo.client,
+        sourcePlan({
+          db,
+          coll: "filtered",
+          config: {
+            fullDocument: "updateLookup",
+            fullDocumentOnly: true,
+            pipeline: [{ $match: { "fullDocument.status": "new" } }],
+          },
+          initialSync: { enable: true },
+        }),
+      );
+      await source.start();
+      await coll.insertOne({ _id: 3, status: "new" });
+      const records = await drain(source, 2);
+      await source.close();
+      expect(records.map((r) => r.doc)).toEqual([
+        { _id: 1, status: "new" },
+        { _id: 3, status: "new" },
+      ]);
+    });
+  });
 });

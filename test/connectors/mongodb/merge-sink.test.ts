@@ -1,4 +1,5 @@
-import { ObjectId } from "mongodb";
+import { MongoClient, ObjectId } from "mongodb";
+import { ConnectorError } from "../../../src/runtime/errors.ts";
 import { describe, expect, it } from "vitest";
 import { MergeSink, type MergeSinkPlan } from "../../../src/connectors/mongodb/merge-sink.ts";
 import type { Doc } from "../../../src/mql/index.ts";
@@ -148,17 +149,50 @@ describe("MergeSink", () => {
     expect((await contents("bad")).map((d) => d._id)).toEqual([1, 4]);
   });
 
-  it("reports a duplicate key error for one document in ASP's words and keeps going", async () => {
+  it("retries a duplicate key alone, then reports it in ASP's words with its attempts, and keeps going", async () => {
     const coll = "dupes";
     await mongo.client.db(db).collection(coll).createIndex({ email: 1 }, { unique: true });
-    const sink = new MergeSink(mongo.client, mergePlan({ into: { db, coll } }));
+    const sink = new MergeSink(mongo.client, mergePlan({ into: { db, coll } }), {
+      documentRetries: { maxRetries: 3, retryDelayMs: 1 },
+    });
     const result = await sink.write([
       { _id: 1, email: "a@x" },
       { _id: 2, email: "a@x" },
       { _id: 3, email: "c@x" },
     ]);
-    expect(result.failures?.map((f) => f.index)).toEqual([1]);
+    expect(result.failures?.map((f) => [f.index, f.attempts])).toEqual([[1, 3]]);
     expect(result.failures?.[0].message).toMatch(/^code = DuplicateKey, reason = /);
     expect((await contents(coll)).map((d) => d._id)).toEqual([1, 3]);
+  });
+
+  it("writes a refused document on a later attempt once the conflict is gone", async () => {
+    const coll = "dupes_heal";
+    const target = mongo.client.db(db).collection<{ _id: number; email: string }>(coll);
+    await target.createIndex({ email: 1 }, { unique: true });
+    await target.insertOne({ _id: 9, email: "a@x" });
+    const sink = new MergeSink(mongo.client, mergePlan({ into: { db, coll } }), {
+      documentRetries: { maxRetries: 3, retryDelayMs: 1 },
+    });
+    // Document 9 gives the address up later in the same batch: the refused first document's retry succeeds.
+    const result = await sink.write([
+      { _id: 1, email: "a@x" },
+      { _id: 9, email: "b@x" },
+    ]);
+    expect(result.failures).toBeUndefined();
+    expect(await contents(coll)).toEqual([
+      { _id: 1, email: "a@x" },
+      { _id: 9, email: "b@x" },
+    ]);
+  });
+
+  it("a server that cannot be reached fails the write (retryable): no document is dead-lettered", async () => {
+    const client = new MongoClient("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200");
+    const sink = new MergeSink(client, mergePlan({ into: { db, coll: "down" } }), {
+      retry: { attempts: 1 },
+    });
+    const error = await sink.write([{ _id: 1 }]).catch((e: unknown) => e);
+    await client.close();
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect((error as ConnectorError).retryable).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 // `$source {connectionName, signal}` on an OTLP connection and the connection's settings, as the planner
 // and the control plane's connection check see them.
 import { describe, expect, it } from "vitest";
+import { rawIngestTarget } from "../../../src/connectors/otlp/indexes.ts";
 import { CONNECTORS } from "../../../src/connectors/registry.ts";
 import { checkConnection } from "../../../src/control/connection-validation.ts";
 import { MapConnectionCatalog, PlanError, planProcessor } from "../../../src/pipeline/index.ts";
@@ -43,6 +44,48 @@ describe("$source on an OTLP connection", () => {
     expect(problems({ connectionName: "otel", signal: "traces", topic: "x" })).toEqual([
       expect.stringMatching(/topic.*unknown field/),
     ]);
+  });
+});
+
+describe("indexes of a raw-ingest processor", () => {
+  const connections = new MapConnectionCatalog([
+    { name: "otel", type: "OTLP", config: {} },
+    { name: "local", type: "Cluster", config: { uri: "mongodb://127.0.0.1:1" } },
+  ]);
+  const plan = (stages: object[], into: object, source: object = {}) =>
+    planProcessor(
+      {
+        name: "p",
+        pipeline: [
+          { $source: { connectionName: "otel", signal: "traces", ...source } },
+          ...stages,
+          { $merge: { into: { connectionName: "local", ...into } } },
+        ],
+      },
+      { connections, connectors: CONNECTORS },
+    );
+
+  it("are created by default, and not with createIndexes: false", () => {
+    expect(plan([], { db: "t", coll: "traces" }).source.options).toEqual({
+      signal: "traces",
+      createIndexes: true,
+    });
+    expect(plan([], { db: "t", coll: "traces" }, { createIndexes: false }).source.options).toEqual({
+      signal: "traces",
+      createIndexes: false,
+    });
+  });
+
+  it("go on the literal $merge target when the documents keep their shape", () => {
+    expect(rawIngestTarget(plan([], { db: "t", coll: "traces" }))).toEqual({
+      connectionName: "local",
+      db: "t",
+      coll: "traces",
+    });
+    expect(rawIngestTarget(plan([{ $match: { kind: "server" } }], { db: "t", coll: "x" }))?.coll).toBe("x");
+    // Reshaped documents, or a target known only per document: nothing to index.
+    expect(rawIngestTarget(plan([{ $project: { name: 1 } }], { db: "t", coll: "x" }))).toBeUndefined();
+    expect(rawIngestTarget(plan([], { db: "t", coll: "$serviceName" }))).toBeUndefined();
   });
 });
 

@@ -127,4 +127,18 @@ describe("OTLP traces from the OpenTelemetry SDK into MongoDB", () => {
       }
     });
   }
+
+  it("creates the trace id and service + time indexes on its target when it starts", async () => {
+    const coll = mongo.client.db(mongo.db).collection("traces");
+    const keys = await eventually(async () => {
+      const indexes = await coll
+        .listIndexes()
+        .toArray()
+        .catch(() => []);
+      return indexes.length >= 3 ? indexes.map((index) => index.key as object) : undefined;
+    });
+    expect(keys).toEqual(
+      expect.arrayContaining([{ _id: 1 }, { traceId: 1 }, { serviceName: 1, startTime: -1 }]),
+    );
+  });
 });

@@ -139,6 +139,26 @@ describe("PostgresUpsertSink", () => {
     }
   });
 
+  it("a rejected row in a later batch keeps the earlier batches of the open transaction (written again)", async () => {
+    const sink = new PostgresUpsertSink(plan, { processorName: `${processor}_replay`, clientConfig });
+    try {
+      await sql.query(`DELETE FROM ${table}`);
+      expect((await sink.write([{ id: 11, name: "k", n: 1 }])).failures).toBeUndefined();
+      expect((await sink.write([{ id: 12, name: "l", n: 2 }])).failures).toBeUndefined();
+      // Fails the statement without a savepoint: the transaction is rolled back, begun and rebuilt.
+      const result = await sink.write([
+        { id: 13, name: "m", n: -1 },
+        { id: 14, name: "n", n: 4 },
+      ]);
+      expect(result.failures?.map((f) => f.index)).toEqual([0]);
+      expect(await sink.write([{ id: 15, name: "o", n: 5 }])).toEqual({ bytes: expect.any(Number) });
+      await sink.commit(1);
+      expect((await rows()).map((r) => r.id)).toEqual([11, 12, 14, 15]);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it("discards uncommitted rows on close, and a newer run fences the older one", async () => {
     const name = `${processor}_fence`;
     const old = new PostgresUpsertSink(plan, { processorName: name, clientConfig });
