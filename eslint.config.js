@@ -6,7 +6,8 @@ import prettier from "eslint-config-prettier";
  * The source folders from the bottom layer up: a folder may import the ones before it, never the ones
  * after it (docs/architecture: mql ← pipeline ← runtime ← connectors ← control ← server ← cli). `codec`
  * sits on `mql` and every layer above may use it; `errors` (the error-code registry) imports nothing;
- * `dispatch` (webhook delivery) and `migrate` (trigger conversion) are services on the control plane.
+ * `dispatch` (webhook delivery) and `migrate` (trigger conversion) are services on the control plane;
+ * `testing` (the `sp test` driver, `eddy/testing`) runs plans with stubbed connectors.
  */
 const LAYERS = [
   "errors",
@@ -15,6 +16,7 @@ const LAYERS = [
   "pipeline",
   "runtime",
   "connectors",
+  "testing",
   "control",
   "dispatch",
   "migrate",

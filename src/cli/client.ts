@@ -72,6 +72,9 @@ export interface ProcessorStatsDoc extends JsonObject {
   readonly watermark?: unknown;
   readonly kafkaTotalOffsetLag?: number;
   readonly changeStreamTimeDifferenceSecs?: number;
+  /** Verbose stats: source-to-sink latency percentiles. */
+  readonly latency?: { readonly p50?: number; readonly p99?: number; readonly unit?: string };
+  readonly memoryUsageBytes?: number;
 }
 
 export interface StatsReply extends JsonObject {

@@ -94,3 +94,14 @@ export function stateLabel(processor: Pick<Processor, "state" | "status">): stri
     ? "STARTED (retrying)"
     : processor.state;
 }
+
+/** JSON with object keys sorted, for comparing documents whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(
+          Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
+      : item,
+  );
+}

@@ -5,11 +5,16 @@ import { USAGE } from "./commands/help.ts";
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   process: async () => (await import("./commands/process.ts")).processCommand,
   lint: async () => (await import("./commands/lint.ts")).lintCommand as Command,
+  test: async () => (await import("./commands/test.ts")).testCommand,
   schema: async () => (await import("./commands/schema.ts")).schemaCommand as Command,
   demo: async () => (await import("./commands/demo.ts")).demoCommand,
   help: async () => (await import("./commands/help.ts")).helpCommand,
   serve: async () => (await import("./commands/serve.ts")).serveCommand,
   workspaces: async () => (await import("./commands/workspaces.ts")).workspacesCommand,
+  // The seed `sp` tool's spellings (../shared/asp-corpus/README.md, "Target 1"): docs/cli.md "Aliases".
+  workspace: async () => (await import("./commands/workspaces.ts")).workspacesCommand,
+  instances: async () => (await import("./commands/workspaces.ts")).workspacesCommand,
+  create: async () => (await import("./commands/create-alias.ts")).createAlias,
   processors: async () => (await import("./commands/processors.ts")).processorsCommand,
   list: async () => (await import("./commands/processors.ts")).processorsShortcut("list"),
   start: async () => (await import("./commands/processors.ts")).processorsShortcut("start"),

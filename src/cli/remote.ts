@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { parseEnvFile } from "../control/placeholders.ts";
 import { parseArgs, UsageError, type ParsedArgs } from "./args.ts";
 import { EddyClient } from "./client.ts";
 import type { CliIo } from "./io.ts";
@@ -13,7 +14,7 @@ export const DEFAULT_WORKSPACE = "default";
 export const DEFAULT_DATA_DIR = ".eddy";
 
 /** Options every remote command takes (valued ones, then flags). */
-const REMOTE_VALUED = ["server", "token", "workspace", "dir", "data-dir", "timeout"] as const;
+const REMOTE_VALUED = ["server", "token", "workspace", "dir", "data-dir", "timeout", "config"] as const;
 const REMOTE_FLAGS = ["json", "help"] as const;
 
 export const REMOTE_OPTIONS_HELP = `common options:
@@ -21,9 +22,13 @@ export const REMOTE_OPTIONS_HELP = `common options:
   --token TOKEN      API token for changes (default $EDDY_API_TOKEN; for a server on this machine,
                      <data dir>/api-token as \`sp serve\` writes it)
   --data-dir DIR     where to find api-token (default $EDDY_DATA_DIR or ${DEFAULT_DATA_DIR})
-  --workspace NAME   server workspace (default ${DEFAULT_WORKSPACE})
+  --workspace NAME   server workspace (default $SP_WORKSPACE_NAME, else config.txt's SP_WORKSPACE_NAME,
+                     else ${DEFAULT_WORKSPACE})
   --dir DIR          local workspace folder with connections/ and processors/ (default: current directory)
   --timeout SECONDS  per-request timeout (default 60)
+  --config FILE      KEY=VALUE settings (default: config.txt in --dir or its parent, as the seed \`sp\`
+                     tool keeps it): SP_WORKSPACE_NAME (or SP_INSTANCE_NAME), EDDY_SERVER,
+                     EDDY_API_TOKEN, EDDY_DATA_DIR; the environment wins over the file
   --json             print JSON instead of tables`;
 
 export interface Remote {
@@ -47,7 +52,9 @@ export async function remoteContext(
     valued: [...REMOTE_VALUED, ...(own.valued ?? [])],
     flags: [...REMOTE_FLAGS, ...(own.flags ?? [])],
   });
-  const server = parsed.options.get("server") ?? env.EDDY_SERVER ?? DEFAULT_SERVER;
+  const dir = resolve(parsed.options.get("dir") ?? ".");
+  const settings = { ...(await readConfigFile(parsed.options.get("config"), dir)), ...definedOf(env) };
+  const server = parsed.options.get("server") ?? settings.EDDY_SERVER ?? DEFAULT_SERVER;
   let url: URL;
   try {
     url = new URL(server);
@@ -57,21 +64,50 @@ export async function remoteContext(
   const timeout = parsed.options.get("timeout");
   const timeoutSeconds = timeout === undefined ? 60 : Number(timeout);
   if (!(timeoutSeconds > 0)) throw new UsageError(`--timeout expects a number of seconds, got '${timeout}'`);
-  const token = await resolveToken(parsed, env, url);
+  const token = await resolveToken(parsed, settings, url);
   return {
     client: new EddyClient({ server, ...token, timeoutMs: timeoutSeconds * 1000 }),
-    workspace: parsed.options.get("workspace") ?? DEFAULT_WORKSPACE,
-    dir: resolve(parsed.options.get("dir") ?? "."),
+    workspace:
+      parsed.options.get("workspace") ??
+      settings.SP_WORKSPACE_NAME ??
+      settings.SP_INSTANCE_NAME ??
+      DEFAULT_WORKSPACE,
+    dir,
     json: parsed.flags.has("json"),
     parsed,
     io,
   };
 }
 
+/**
+ * The seed tool's `config.txt` (KEY=VALUE lines, `#` comments): `--config FILE`, else `config.txt` in the
+ * workspace folder or its parent when there is one. Its Atlas keys (PUBLIC_KEY, PRIVATE_KEY, PROJECT_ID)
+ * mean nothing to Eddy and are ignored; `{{VAR}}` values are the server's business (its `--env-dir`).
+ */
+async function readConfigFile(given: string | undefined, dir: string): Promise<Record<string, string>> {
+  const candidates =
+    given !== undefined ? [resolve(given)] : [join(dir, "config.txt"), join(dir, "..", "config.txt")];
+  for (const file of candidates) {
+    const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (given !== undefined)
+        throw new UsageError(`cannot read --config ${given}: ${error.code ?? error.message}`);
+      return undefined;
+    });
+    if (text !== undefined) return parseEnvFile(text);
+  }
+  return {};
+}
+
+function definedOf(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") out[key] = value;
+  return out;
+}
+
 /** `--token`, then `EDDY_API_TOKEN`, then (for a server on this machine) the token file of `sp serve`. */
 async function resolveToken(
   parsed: ParsedArgs,
-  env: NodeJS.ProcessEnv,
+  env: Readonly<Record<string, string | undefined>>,
   server: URL,
 ): Promise<{ token?: string; tokenSource?: string }> {
   const given = parsed.options.get("token");

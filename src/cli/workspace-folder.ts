@@ -4,7 +4,7 @@
  * before anything is sent; `{{VAR}}` placeholders are kept verbatim (the server resolves them at start).
  */
 import { readdir, readFile } from "node:fs/promises";
-import { join, relative, isAbsolute } from "node:path";
+import { basename, isAbsolute, join, relative } from "node:path";
 import { isPlainObject } from "../mql/bson-types.ts";
 import { parseConnections } from "../connectors/connections.ts";
 import { PlanError } from "../pipeline/errors.ts";
@@ -95,7 +95,7 @@ export async function readProcessorFiles(dir: string): Promise<FolderProcessor[]
     const value = await readJson(file, problems);
     if (value === undefined) continue;
     const before = problems.length;
-    const definition = checkProcessor(value, (path, message) =>
+    const definition = checkProcessor(value, basename(file.shown, ".json"), (path, message) =>
       problems.push({ file: file.shown, path, message }),
     );
     if (!definition || problems.length > before) continue;
@@ -132,9 +132,14 @@ export async function filesUsingVariable(dir: string, variable: string): Promise
   return out;
 }
 
-/** Checks the shape the server needs; deeper validation (stages, connections) is the server's planner's. */
+/**
+ * Checks the shape the server needs; deeper validation (stages, connections) is the server's planner's. A
+ * file without `name` is named after the file (`processors/orders.json` → `orders`), as the seed `sp` tool
+ * names every processor.
+ */
 function checkProcessor(
   value: unknown,
+  stem: string,
   problem: (path: string, message: string) => void,
 ): ProcessorDefinition | undefined {
   if (!isPlainObject(value)) {
@@ -145,7 +150,8 @@ function checkProcessor(
     if (!PROCESSOR_KEYS.has(key))
       problem(key, "unknown key; a processor file holds name, pipeline and options");
   }
-  const { name, pipeline, options } = value;
+  const { pipeline, options } = value;
+  const name = value.name === undefined ? stem : value.name;
   if (typeof name !== "string" || name.trim() === "") {
     problem("name", `expected the processor's name (a non-empty string), got ${describe(name)}`);
   }

@@ -327,6 +327,7 @@ export class ProcessorRuntime {
     if (batch.records.length === 0) {
       if (!this.window) return;
       this.tracker.refresh(wallNow, batch.idlePartitions);
+      if (batch.watermark !== undefined) this.tracker.advanceTo(batch.watermark);
       const out = this.window.advance(this.tracker.current);
       for (const item of this.window.idle(wallNow - this.lastInputWall)) out.push(item);
       for (const item of this.window.tick()) out.push(item);
@@ -338,6 +339,7 @@ export class ProcessorRuntime {
     this.collector.lastMessageIn = wallNow;
     if (batch.idlePartitions) this.tracker.refresh(wallNow, batch.idlePartitions);
     const items = this.ingest(batch, wallNow);
+    if (batch.watermark !== undefined) this.tracker.advanceTo(batch.watermark);
     await this.runFrom(0, items, startedAt);
     if (this.window)
       await this.runFrom(this.windowIndex + 1, this.window.advance(this.tracker.current), startedAt);

@@ -89,6 +89,11 @@ export interface SourceBatch {
   readonly idle?: boolean;
   /** Partitions the source considers idle right now (e.g. Kafka partitions without data). */
   readonly idlePartitions?: readonly (string | number)[];
+  /**
+   * A watermark the source declares (epoch ms): the combined watermark moves at least to it, closing the
+   * windows that end before it. `sp test`'s driver uses it for watermark advances; connectors leave it unset.
+   */
+  readonly watermark?: number;
 }
 
 /** One message as the source read it. */

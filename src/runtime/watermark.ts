@@ -85,6 +85,11 @@ export class WatermarkTracker {
     this.combined = state.combined as number;
   }
 
+  /** Moves the combined watermark to `watermark` when it is ahead (a source-declared watermark). */
+  advanceTo(watermark: number): void {
+    if (watermark > this.combined) this.combined = watermark;
+  }
+
   /** Re-evaluates idleness (call on idle ticks); `idlePartitions` are the ones the source reports idle. */
   refresh(wallNow: number, idlePartitions?: readonly (string | number)[]): void {
     if (idlePartitions) this.idleBySource = new Set(idlePartitions);

@@ -1,6 +1,9 @@
 /** `sp workspaces connections create|list|delete`: a workspace's connection registry. */
 import { UsageError } from "../args.ts";
-import type { Connection } from "../client.ts";
+import type { Connection, JsonObject } from "../client.ts";
+import { canonicalJson } from "../format.ts";
+import { parseConnections } from "../../connectors/connections.ts";
+import { hideConnectionSecrets } from "../../control/connection-secrets.ts";
 import { CliError, EXIT, reportError } from "../errors.ts";
 import type { CliIo } from "../io.ts";
 import { reportOutcomes, runEach } from "../outcomes.ts";
@@ -72,7 +75,15 @@ async function createConnections(remote: Remote, only: string | undefined): Prom
         await remote.client.createConnection(remote.workspace, c.body);
         return undefined;
       } catch (error) {
-        if (!replace || (error as { status?: number }).status !== 409) throw error;
+        if ((error as { status?: number }).status !== 409) throw error;
+        if (!replace) {
+          // Deploying the same folder again is not an error: the seed `sp` tool's routine does it.
+          const deployed = (await remote.client.listConnections(remote.workspace)).find(
+            (d) => d.name === c.name,
+          );
+          if (deployed && sameConnection(deployed, c.body)) return { action: "unchanged" };
+          throw error;
+        }
         await remote.client.deleteConnection(remote.workspace, c.name);
         await remote.client.createConnection(remote.workspace, c.body);
         return { action: "replaced" };
@@ -80,7 +91,7 @@ async function createConnections(remote: Remote, only: string | undefined): Prom
     },
     hint: (c, error) => {
       if (error.status === 409 && !replace) {
-        return `it is already deployed; to change it: sp workspaces connections create --connection ${c.name} --replace`;
+        return `it is deployed with other settings; to change it: sp workspaces connections create --connection ${c.name} --replace`;
       }
       if (error.status === 409) {
         return `stop the processors that use it first (sp processors stop), then try again`;
@@ -128,6 +139,24 @@ async function deleteConnection(remote: Remote, name: string): Promise<number> {
           : undefined,
   });
   return reportOutcomes(remote, "connection", outcomes);
+}
+
+/**
+ * The deployed connection is the local one: both read as `{name, type, config}` and compared with secrets
+ * hidden, as the server lists them (without the metadata it adds). A change only to a literal secret's value is not visible this way
+ * (use `--replace`); `{{VAR}}` placeholders are compared as written.
+ */
+function sameConnection(deployed: Connection, local: JsonObject): boolean {
+  const normal = (value: unknown): string | undefined => {
+    try {
+      return canonicalJson(hideConnectionSecrets(parseConnections([value])[0]));
+    } catch {
+      return undefined;
+    }
+  };
+  const { workspace: _w, createdAt: _c, updatedAt: _u, lastModified: _l, id: _i, ...entry } = deployed;
+  const a = normal(entry);
+  return a !== undefined && a === normal(local);
 }
 
 /** The setting that identifies where a connection points (secrets come back redacted from the server). */

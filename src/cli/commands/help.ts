@@ -6,7 +6,8 @@ usage: sp <command> [options]
 
 run a processor once, locally:
   process <file.json | ->   run a processor ephemerally (like sp.process); output on stdout
-  lint <file.json ...>      validate processor definitions without running them
+  lint <file.json ...>      validate processor definitions without running them (--atlas: portability)
+  test [PATH ...]           run processor tests (*.test.json) with virtual time, no servers
   schema [--connection TYPE]  print the JSON Schema of a processor definition or a connection type
   demo                      live solar-panel demo: 5 s tumbling windows over sample_stream_solar
 
@@ -18,6 +19,7 @@ run processors on a server (a workspace folder holds connections/*.json and proc
   processors create|list|start|stop|restart|drop|stats [--processor NAME]
                                         deploy processors/*.json and manage their lifecycle
   list | start | stop | restart | stats shortcuts for sp processors <action>
+  create connections | processors       the seed sp tool's spellings of the two deploy commands
   jobs list|retry|cancel                event-dispatch jobs of a server run with FC_MONGO_URL
 
 move off Atlas Triggers (docs/migrating-from-triggers.md):

@@ -8,15 +8,19 @@ import { parseConnections } from "../../connectors/connections.ts";
 import { catalogOf, formatIssue, planProcessor, PlanError, type PlanIssue } from "../../pipeline/index.ts";
 import { loadWorkspaceVariables, placeholdersIn, resolvePlaceholders } from "../../control/placeholders.ts";
 import { SAMPLE_DATASETS } from "../../connectors/sample/spec.ts";
+import { findExtensionUses } from "../../connectors/extensions.ts";
 
-export const LINT_USAGE = `usage: sp lint <definition.json ...> [--connections FILE] [--ephemeral]
+export const LINT_USAGE = `usage: sp lint <definition.json ...> [--connections FILE] [--ephemeral] [--atlas]
 
 Validates processor definitions ({name, pipeline, options} or a bare pipeline array) as Atlas Stream
 Processing would, without running them, and prints every problem with its JSON path.
   --connections FILE  connection registry {"connections": [{name, type, config}]}
                       (sample_stream_solar is always defined)
   --ephemeral         validate as \`sp process\` runs it (no sink required)
-Exit status: 0 all valid, 1 some invalid, 2 usage error.`;
+  --atlas             also report every Eddy extension Atlas would refuse or run differently
+                      ($$NOW, config.exactlyOnce, PostgreSQL/OTLP/File connections, …), each
+                      with its JSON path and why (docs/asp-differences.md)
+Exit status: 0 all valid, 1 some invalid (or, with --atlas, not portable), 2 usage error.`;
 
 type LintIo = Pick<CliIo, "stdout" | "stderr"> & Partial<Pick<CliIo, "stdin">>;
 
@@ -28,7 +32,7 @@ export async function lintCommand(args: readonly string[], io: LintIo): Promise<
   let parsed: ReturnType<typeof parseArgs>;
   const stdin = io.stdin ?? process.stdin;
   try {
-    parsed = parseArgs(args, { valued: ["connections"], flags: ["ephemeral", "help"] });
+    parsed = parseArgs(args, { valued: ["connections"], flags: ["ephemeral", "atlas", "help"] });
     if (parsed.flags.has("help")) {
       io.stdout.write(`${LINT_USAGE}\n`);
       return 0;
@@ -44,25 +48,45 @@ export async function lintCommand(args: readonly string[], io: LintIo): Promise<
   } catch (error) {
     return fileFailure(error, io);
   }
+  const atlas = parsed.flags.has("atlas");
   let invalid = 0;
   for (const file of files) {
     let issues: readonly PlanIssue[];
+    let findings: readonly PlanIssue[] = [];
     try {
       const name = file === "-" ? "stdin" : basename(file).replace(/\.json$/, "");
       const definition = normalizeDefinition(parseJsonText(await readText(file, stdin), file), name);
       issues = lintDefinition(definition, catalog, ephemeral);
+      if (atlas) findings = atlasFindings(definition, catalog);
     } catch (error) {
       return fileFailure(error, io);
     }
-    if (issues.length === 0) {
-      io.stdout.write(`${file}: ok\n`);
+    if (issues.length === 0 && findings.length === 0) {
+      io.stdout.write(`${file}: ok${atlas ? " (portable to Atlas)" : ""}\n`);
       continue;
     }
     invalid++;
-    io.stdout.write(`${file}: ${issues.length} error${issues.length === 1 ? "" : "s"}\n`);
-    for (const issue of issues) io.stdout.write(`  ${formatIssue(issue)}\n`);
+    if (issues.length > 0) {
+      io.stdout.write(`${file}: ${issues.length} error${issues.length === 1 ? "" : "s"}\n`);
+      for (const issue of issues) io.stdout.write(`  ${formatIssue(issue)}\n`);
+    }
+    if (findings.length > 0) {
+      const n = findings.length;
+      io.stdout.write(
+        `${file}: ${n} Eddy extension${n === 1 ? "" : "s"} Atlas would refuse or run differently\n`,
+      );
+      for (const finding of findings) io.stdout.write(`  ${formatIssue(finding)}\n`);
+    }
   }
   return invalid > 0 ? 1 : 0;
+}
+
+/** `--atlas`: every use of an Eddy extension, with what Atlas does and how to stay portable. */
+export function atlasFindings(definition: unknown, connections: ConnectionCatalog): readonly PlanIssue[] {
+  return findExtensionUses(definition, connections).map(({ path, extension }) => ({
+    path,
+    message: `${extension.construct} is an Eddy extension. ${extension.atlas} To stay portable: ${extension.portable}.`,
+  }));
 }
 
 /** Every problem `planProcessor` finds in `definition` (empty when it plans). */

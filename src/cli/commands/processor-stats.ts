@@ -42,7 +42,9 @@ export async function statsCommand(remote: Remote, name: string | undefined): Pr
   const { options, flags } = remote.parsed;
   const verbose = flags.has("verbose");
   const scale = numberOption(options.get("scale"), "--scale");
-  const fetchSnapshot = (): Promise<Snapshot> => snapshot(remote, name, { verbose, scale });
+  // The table's latency columns need the verbose stats; JSON output stays what was asked for.
+  const fetchSnapshot = (): Promise<Snapshot> =>
+    snapshot(remote, name, { verbose: verbose || !remote.json, scale });
   if (!flags.has("watch")) {
     const once = await fetchSnapshot();
     const failed = name !== undefined ? once.rows[0] : undefined;
@@ -172,8 +174,10 @@ function printSnapshot(
 }
 
 /**
- * The stats table: counts, sizes, lag and watermark per processor; with a previous snapshot, also input and
- * output rates per second.
+ * The stats table: counts, error rate (DLQ per input), latency p50/p99, memory (the server's
+ * `memoryUsageBytes`, else the processor's operator state: window contents and caches, the part of the
+ * server's memory a processor holds), sizes, lag and watermark per processor; with a previous snapshot,
+ * also input and output rates per second.
  */
 export function renderStatsTable(
   rows: readonly StatsRow[],
@@ -196,6 +200,10 @@ export function renderStatsTable(
     { header: "OUT", align: "right" },
     ...(previous ? [{ header: "OUT/S", align: "right" } as const] : []),
     { header: "DLQ", align: "right" },
+    { header: "ERR %", align: "right" },
+    { header: "P50 MS", align: "right" },
+    { header: "P99 MS", align: "right" },
+    { header: "MEMORY", align: "right" },
     { header: "IN SIZE", align: "right" },
     { header: "OUT SIZE", align: "right" },
     { header: "LAG", align: "right" },
@@ -211,6 +219,10 @@ export function renderStatsTable(
       formatCount(s?.outputMessageCount),
       ...(previous ? [rate(row, "outputMessageCount")] : []),
       formatCount(s?.dlqMessageCount),
+      errorRate(s),
+      latencyMs(s?.latency?.p50),
+      latencyMs(s?.latency?.p99),
+      scaled(s?.memoryUsageBytes ?? s?.stateSize, s),
       scaled(s?.inputMessageSize, s),
       scaled(s?.outputMessageSize, s),
       lagOf(s),
@@ -224,6 +236,22 @@ export function renderStatsTable(
 function scaled(value: unknown, stats: ProcessorStatsDoc | undefined): string {
   const factor = stats?.scaleFactor;
   return typeof factor === "number" && factor !== 1 ? formatCount(value) : formatBytes(value);
+}
+
+/** Dead letters per input document, in percent. */
+function errorRate(stats: ProcessorStatsDoc | undefined): string {
+  const input = stats?.inputMessageCount;
+  const dlq = stats?.dlqMessageCount;
+  if (typeof input !== "number" || typeof dlq !== "number" || input === 0) return "-";
+  const percent = (dlq / input) * 100;
+  return `${percent === 0 ? "0" : percent < 0.1 ? "<0.1" : percent.toFixed(1)}%`;
+}
+
+/** ASP reports latency in microseconds. */
+function latencyMs(micros: number | undefined): string {
+  if (typeof micros !== "number") return "-";
+  const ms = micros / 1000;
+  return ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : String(Math.round(ms));
 }
 
 /**

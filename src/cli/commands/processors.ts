@@ -1,6 +1,7 @@
 /** `sp processors create|list|start|stop|restart|drop|stats` and the shortcuts `sp list|start|stop|restart|stats`. */
 import { UsageError } from "../args.ts";
-import type { ApiError, Processor, StartOptions } from "../client.ts";
+import type { ApiError, Processor, ProcessorDefinition, StartOptions } from "../client.ts";
+import { canonicalJson } from "../format.ts";
 import { CliError, EXIT, reportError } from "../errors.ts";
 import { formatAge, stateLabel } from "../format.ts";
 import type { CliIo } from "../io.ts";
@@ -21,6 +22,7 @@ Manages the processors of a server workspace (like mongosh's sp.<name>.start() e
             --start-at-operation-time ISO  where a change-stream source starts when not resuming
   stop      stop every running processor (or only --processor NAME); state is kept
   restart   stop and start every running or failed processor (or only --processor NAME)
+            --reload  update each from its processors/*.json between the stop and the start
   drop      delete --processor NAME with all its state, or every processor with --all
   stats     ASP stats of every processor (or only --processor NAME)
             --watch  redraw every second until Ctrl-C (with --json: one JSON line per tick)
@@ -43,7 +45,7 @@ const OPTIONS: Readonly<Record<Action, { valued: string[]; flags: string[] }>> =
   list: { valued: [], flags: [] },
   start: { valued: ["processor", "start-at-operation-time"], flags: ["no-resume"] },
   stop: { valued: ["processor"], flags: [] },
-  restart: { valued: ["processor"], flags: ["no-resume"] },
+  restart: { valued: ["processor"], flags: ["no-resume", "reload"] },
   drop: { valued: ["processor"], flags: ["all"] },
   stats: { valued: ["processor", ...STATS_OPTIONS.valued], flags: [...STATS_OPTIONS.flags] },
 };
@@ -126,23 +128,29 @@ async function createProcessors(remote: Remote, only: string | undefined): Promi
         await remote.client.createProcessor(remote.workspace, definition);
         return undefined;
       } catch (error) {
-        if (!replace || (error as ApiError).status !== 409) throw error;
+        if ((error as ApiError).status !== 409) throw error;
+        // It exists. Stopped (or never started, or failed): the file replaces its definition in place,
+        // as the seed `sp` tool's delete-then-create would, but keeping its checkpoint. Running: refused.
+        const existing = await remote.client.getProcessor(remote.workspace, definition.name);
+        if (existing.state === "STARTED" && !replace) throw error;
         const { pipeline, options } = definition;
+        if (sameDefinition(existing, definition)) return { action: "unchanged" };
         await remote.client.modifyProcessor(remote.workspace, definition.name, {
           pipeline,
           options: options ?? {},
         });
-        return { action: "updated" };
+        return replace
+          ? { action: "updated" }
+          : { action: "replaced", note: `it was ${existing.state.toLowerCase()}` };
       }
     },
     hint: (p, error) => {
-      if (error.status === 409 && !replace) {
+      if (error.status === 409) {
         return (
-          `to update it in place: sp processors create --processor ${p.definition.name} --replace ` +
-          `(stop it first if it runs); to start over: sp processors drop --processor ${p.definition.name}`
+          `it is running: stop it first (sp processors stop --processor ${p.definition.name}), then create ` +
+          `again to replace it; to start over: sp processors drop --processor ${p.definition.name}`
         );
       }
-      if (error.status === 409) return `stop it first: sp processors stop --processor ${p.definition.name}`;
       if (error.status === 400 && /connection/i.test(error.message)) {
         return `deploy the workspace's connections first: sp workspaces connections create (then sp workspaces connections list)`;
       }
@@ -229,11 +237,25 @@ async function restartProcessors(remote: Remote, only: string | undefined): Prom
     return reportOutcomes(remote, "processor", []);
   }
   const start = startStep(remote, "restarted");
+  const files = remote.parsed.flags.has("reload") ? await readProcessorFiles(remote.dir) : undefined;
   const outcomes = await runEach(chosen, {
     ...start,
     name: (p) => p.name,
+    file: (p) => files?.find((f) => f.definition.name === p.name)?.file,
     run: async (p) => {
+      const file = files?.find((f) => f.definition.name === p.name);
+      if (files && !file) {
+        throw new CliError(`no processors/*.json in ${remote.dir} defines '${p.name}' to reload`, {
+          hint: `restart without --reload, or add its file`,
+        });
+      }
       if (p.state === "STARTED") await remote.client.stopProcessor(remote.workspace, p.name);
+      if (file && !sameDefinition(p, file.definition)) {
+        const { pipeline, options } = file.definition;
+        await remote.client.modifyProcessor(remote.workspace, p.name, { pipeline, options: options ?? {} });
+        await start.run(p.name);
+        return { note: `reloaded from ${file.file}` };
+      }
       return start.run(p.name);
     },
     hint: (p, error) => start.hint?.(p.name, error),
@@ -332,6 +354,14 @@ function notFound(remote: Remote, name: string, processors: readonly Processor[]
   return new CliError(`no processor named '${name}' in workspace '${remote.workspace}' (it has: ${known})`, {
     hint: `deploy it from the workspace folder: sp processors create --processor ${name}`,
   });
+}
+
+/** The server's processor has the file's pipeline and options already (compared as JSON). */
+function sameDefinition(existing: Processor, definition: ProcessorDefinition): boolean {
+  return (
+    canonicalJson(existing.pipeline) === canonicalJson(definition.pipeline) &&
+    canonicalJson(existing.options ?? {}) === canonicalJson(definition.options ?? {})
+  );
 }
 
 function finalStatsNote(stats: unknown): string | undefined {

@@ -30,6 +30,8 @@ export interface HttpsOptions {
   readonly concurrency?: number;
   readonly retries?: number;
   readonly backoffMs?: number;
+  /** Sends one request; default the global `fetch` (`sp test` answers from its stubs instead). */
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** Statuses ASP hands to `onError`; every other non-2xx fails the processor. */
@@ -109,6 +111,7 @@ function httpsCaller(
   const request = requestBuilder(stage, connection);
   const retries = options.retries ?? 3;
   const backoffMs = options.backoffMs ?? 200;
+  const send = options.fetch ?? fetch;
 
   return async (doc, vars) => {
     let url: string;
@@ -119,7 +122,7 @@ function httpsCaller(
       return { kind: "dlq", message: (error as Error).message };
     }
     const started = performance.now();
-    const response = await fetchWithRetries(url, init, timeoutMs, retries, backoffMs);
+    const response = await fetchWithRetries(send, url, init, timeoutMs, retries, backoffMs);
     const responseTimeMs = Math.round(performance.now() - started);
     const meta = { url, method, httpStatusCode: response.status, responseTimeMs };
     if (!response.ok) {
@@ -192,6 +195,7 @@ export function requestBuilder(
 }
 
 async function fetchWithRetries(
+  send: (url: string, init: RequestInit) => Promise<Response>,
   url: string,
   init: RequestInit,
   timeoutMs: number,
@@ -201,7 +205,7 @@ async function fetchWithRetries(
   for (let attempt = 0; ; attempt++) {
     let failure: string;
     try {
-      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await send(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       if (!TRANSIENT_STATUSES.has(response.status) || attempt >= retries) return response;
       await response.body?.cancel();
       failure = `status ${response.status}`;

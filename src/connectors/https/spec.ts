@@ -49,13 +49,16 @@ export const https = defineConnector({
   connection: {
     properties: {
       url: { type: "string", description: "Base URL of the API (http:// or https://)." },
+      baseUrl: {
+        type: "string",
+        description: "The seed `sp` tool's name for `url` (used when `url` is absent).",
+      },
       headers: {
         type: "object",
         additionalProperties: { type: "string" },
         description: "Headers sent with every request; values may be `{{VAR}}` placeholders.",
       },
     },
-    required: ["url"],
   },
   checkConnection: checkHttps,
   stages: { $https: HTTPS_STAGE },
@@ -81,10 +84,12 @@ export const https = defineConnector({
 });
 
 function checkHttps(connection: ConnectionSettings): SettingProblem[] {
+  const key =
+    connection.settings.url === undefined && connection.settings.baseUrl !== undefined ? "baseUrl" : "url";
   const problems = requireStringSetting(
     connection,
-    "url",
-    "an Https connection needs url, the base URL of the API",
+    key,
+    "an Https connection needs url (or baseUrl), the base URL of the API",
     {
       pattern: /^https?:\/\//,
       text: "an http:// or https:// URL",

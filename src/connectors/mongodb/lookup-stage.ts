@@ -1,22 +1,21 @@
 /** `$lookup` / `$cachedLookup` plan → a runtime stage backed by {@link Lookup}. */
-import type { MongoClient } from "mongodb";
 import type { ConnectorStagePlan } from "../../pipeline/plan.ts";
 import type { RunContext, StageRunner } from "../../runtime/index.ts";
 import type { StatsCollector } from "../../runtime/stats.ts";
 import { failDocument } from "../../runtime/context.ts";
 import { UnavailableConnectorError } from "../errors.ts";
-import { Lookup, type LookupSpec } from "./lookup.ts";
+import { Lookup, type ForeignCollection, type LookupSpec } from "./lookup.ts";
 
 export type LookupStagePlan = Extract<ConnectorStagePlan, { kind: "lookup" | "cachedLookup" }>;
 
 export function createLookupStage(
   stage: LookupStagePlan,
-  client: MongoClient,
+  collections: (db: string, coll: string) => ForeignCollection,
   ctx: RunContext,
   stats: StatsCollector,
 ): StageRunner {
   const op = stats.operator(stage.operatorName);
-  const lookup = new Lookup(client, lookupSpec(stage), stage.path);
+  const lookup = new Lookup(collections, lookupSpec(stage), stage.path);
   return {
     stats: op,
     async process(items) {

@@ -26,15 +26,36 @@ export interface LookupSpec {
 
 const RESULTS_VAR = "lookupResults";
 
+/**
+ * Reads of the foreign collection: MongoDB's ({@link mongoForeign}), or fixed documents (`sp test` stubs,
+ * src/testing). `find` takes an equality filter (`{field: {$in: [...]}}`); `aggregate` a pipeline whose
+ * `let` variables are already bound as literals.
+ */
+export interface ForeignCollection {
+  find(filter: Doc): Promise<Doc[]>;
+  aggregate(stages: Doc[]): Promise<Doc[]>;
+}
+
+/** The foreign collections of a MongoDB deployment. */
+export function mongoForeign(client: MongoClient): (db: string, coll: string) => ForeignCollection {
+  return (db, coll) => {
+    const collection = client.db(db).collection<Doc>(coll);
+    return {
+      find: (filter) => collection.find(filter).toArray(),
+      aggregate: (stages) => collection.aggregate<Doc>(stages).toArray(),
+    };
+  };
+}
+
 export class Lookup {
-  private readonly client: MongoClient;
+  private readonly foreign: ForeignCollection;
   private readonly spec: LookupSpec;
   private readonly setResults: (doc: Doc, vars: Vars) => Doc;
   private readonly readLocal: Evaluator | undefined;
   private readonly cache: LookupCache | undefined;
 
-  constructor(client: MongoClient, spec: LookupSpec, path: string) {
-    this.client = client;
+  constructor(collections: (db: string, coll: string) => ForeignCollection, spec: LookupSpec, path: string) {
+    this.foreign = collections(spec.from.db, spec.from.coll);
     this.spec = spec;
     this.setResults = compileAddFields({ [spec.as]: `$$${RESULTS_VAR}` }, { path, variables: [RESULTS_VAR] });
     this.readLocal = spec.localField === undefined ? undefined : compileExpression(`$${spec.localField}`);
@@ -100,11 +121,11 @@ export class Lookup {
   /** Foreign documents that may match any of `values` (from the cache where fresh). */
   private async fetchForeign(values: readonly unknown[]): Promise<Doc[]> {
     const foreignField = this.spec.foreignField as string;
-    const coll = this.client.db(this.spec.from.db).collection<Doc>(this.spec.from.coll);
-    if (!this.cache) return this.read(() => coll.find(matchFilter(foreignField, values)).toArray());
+    const coll = this.foreign;
+    if (!this.cache) return this.read(() => coll.find(matchFilter(foreignField, values)));
     const { hits, misses } = this.cache.lookup(values);
     if (misses.length > 0) {
-      const fetched = await this.read(() => coll.find(matchFilter(foreignField, misses)).toArray());
+      const fetched = await this.read(() => coll.find(matchFilter(foreignField, misses)));
       for (const value of misses) {
         const matches = compileQuery(matchFilter(foreignField, [value]));
         this.cache.store(
@@ -124,8 +145,7 @@ export class Lookup {
         $match: matchFilter(this.spec.foreignField as string, localValues(this.readLocal(doc, vars))),
       });
     }
-    const coll = this.client.db(this.spec.from.db).collection<Doc>(this.spec.from.coll);
-    const results = await this.read(() => coll.aggregate<Doc>(stages).toArray());
+    const results = await this.read(() => this.foreign.aggregate(stages));
     return this.setResults(doc, { [RESULTS_VAR]: results });
   }
 }

@@ -147,13 +147,16 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
     });
   },
   async loadStages() {
-    const { createLookupStage } = await import("./lookup-stage.ts");
+    const [{ createLookupStage }, { mongoForeign }] = await Promise.all([
+      import("./lookup-stage.ts"),
+      import("./lookup.ts"),
+    ]);
     return (stage, ctx) => {
       if (stage.kind !== "lookup" && stage.kind !== "cachedLookup")
         throw new UnavailableConnectorError(`${stage.path}: a Cluster connection does not run ${stage.kind}`);
       return createLookupStage(
         stage,
-        ctx.clients.mongoClient(stage.connectionName ?? ""),
+        mongoForeign(ctx.clients.mongoClient(stage.connectionName ?? "")),
         ctx.run,
         ctx.stats,
       );

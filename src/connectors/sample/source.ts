@@ -7,8 +7,8 @@ import {
   type SourceBatch,
   type SourceRecord,
 } from "../../runtime/index.ts";
-import { seededRandom, solarDocument } from "./solar.ts";
-import { SAMPLE_DATASETS } from "./spec.ts";
+import { seededRandom } from "./solar.ts";
+import { SAMPLE_GENERATORS } from "./datasets.ts";
 
 export interface SampleSourceOptions {
   /** Documents per second; `Infinity` generates as fast as the pipeline reads. Default 10. */
@@ -31,6 +31,7 @@ export class SampleSource implements Source {
   readonly operatorName = "SampleDataSourceOperator";
   readonly timestampIsReadTime = true;
   private readonly dataset: string;
+  private readonly generate: (random: () => number, now: number) => Doc;
   private readonly rate: number;
   private readonly count: number;
   private readonly batchSize: number;
@@ -41,10 +42,13 @@ export class SampleSource implements Source {
   private startedAt = 0;
 
   constructor(dataset: string, options: SampleSourceOptions = {}) {
-    if (!(SAMPLE_DATASETS as readonly string[]).includes(dataset)) {
-      throw new Error(`unknown sample dataset '${dataset}', expected one of: ${SAMPLE_DATASETS.join(", ")}`);
+    if (!Object.hasOwn(SAMPLE_GENERATORS, dataset)) {
+      throw new Error(
+        `unknown sample dataset '${dataset}', expected one of: ${Object.keys(SAMPLE_GENERATORS).join(", ")}`,
+      );
     }
     this.dataset = dataset;
+    this.generate = SAMPLE_GENERATORS[dataset as keyof typeof SAMPLE_GENERATORS];
     this.rate = options.rate ?? 10;
     this.count = options.count ?? Infinity;
     this.batchSize = options.batchSize ?? 500;
@@ -72,7 +76,7 @@ export class SampleSource implements Source {
     const records: SourceRecord[] = [];
     for (let i = 0; i < n; i++) {
       const now = this.clock.now();
-      const doc = solarDocument(this.random, now);
+      const doc = this.generate(this.random, now);
       records.push({ doc, partition: 0, timestamp: now, meta: undefined, size: calculateObjectSize(doc) });
     }
     this.emitted += n;

@@ -1,10 +1,10 @@
-import type { CompiledGroup, Doc } from "../../mql/index.ts";
+import type { CompiledGroup, Doc, Vars } from "../../mql/index.ts";
 import type { WindowStagePlan } from "../../pipeline/plan.ts";
 import { failDocument, isDocumentError, type RunContext } from "../context.ts";
 import { operatorErrorRecord, operatorFailureReason } from "../dlq.ts";
 import { createStatelessRunner, isStatelessStage, type StageRunner } from "../stages.ts";
 import type { OperatorStats, StatsCollector } from "../stats.ts";
-import { NO_VARS, type Item } from "../types.ts";
+import type { Item } from "../types.ts";
 import { groupKeyOf } from "../../mql/group-key.ts";
 import type { ItemTableReader, ItemTableWriter } from "./item-table.ts";
 
@@ -161,6 +161,11 @@ export class InnerPipeline {
     }
   }
 
+  /** Variables of the documents a window closes with: `$$NOW` is the processor's clock at the close. */
+  closeVars(): Vars {
+    return Object.freeze({ NOW: new Date(this.ctx.clock.now()) });
+  }
+
   groupMeta(meta: WindowMeta): Doc {
     return { source: { type: this.sourceType }, window: meta };
   }
@@ -212,7 +217,7 @@ export class InnerPipeline {
           if (items.length === 0) return [];
           op.outputMessageCount++;
           const doc: Doc = { [stage.field]: items.length, _stream_meta: this.groupMeta(meta) };
-          return [resultItem(doc, meta)];
+          return [resultItem(doc, meta, this.closeVars())];
         };
       default:
         throw new Error(`${stage.path}: ${stage.kind} is not supported inside a window by this runtime`);
@@ -226,9 +231,9 @@ function prepareEntry(group: CompiledGroup, item: Item): PreparedEntry {
   return { key: groupKeyOf(id), id: id === undefined ? null : id, values };
 }
 
-export function resultItem(doc: Doc, meta: WindowMeta): Item {
+export function resultItem(doc: Doc, meta: WindowMeta, vars: Vars): Item {
   const t = meta.end.getTime() - 1;
-  return { doc, vars: NO_VARS, eventTime: t, watermarkBefore: t };
+  return { doc, vars, eventTime: t, watermarkBefore: t };
 }
 
 /** Incremental `$group`: accumulator states per key. */
@@ -273,13 +278,14 @@ class GroupContents implements WindowContents {
   results(meta: WindowMeta): Item[] {
     const accumulators = this.group.accumulators;
     const streamMeta = this.pipeline.groupMeta(meta);
+    const vars = this.pipeline.closeVars();
     const out: Item[] = [];
     for (const entry of this.entries.values()) {
       const doc: Doc = { _id: entry.id };
       for (let i = 0; i < accumulators.length; i++)
         doc[accumulators[i].field] = accumulators[i].spec.result(entry.states[i]);
       doc._stream_meta = streamMeta;
-      out.push(resultItem(doc, meta));
+      out.push(resultItem(doc, meta, vars));
     }
     this.stats.outputMessageCount += out.length;
     this.entries.clear();

@@ -1,6 +1,6 @@
 // The CLI's API client against a real HTTP server on loopback that answers as configured per request.
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -199,6 +199,28 @@ describe("remoteContext", () => {
       { EDDY_DATA_DIR: dataDir },
     );
     expect((remote.client as unknown as { token?: string }).token).toBeUndefined();
+  });
+
+  it("reads config.txt like the seed sp tool: SP_WORKSPACE_NAME, EDDY_SERVER; flags and the environment win", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "sp-config-"));
+    mkdirSync(join(folder, "ws"));
+    writeFileSync(
+      join(folder, "config.txt"),
+      "# the tool's keys\nPUBLIC_KEY=x\nSP_INSTANCE_NAME=legacy\nSP_WORKSPACE_NAME=from-config\nEDDY_SERVER=http://127.0.0.1:9\n",
+    );
+    const dir = ["--dir", join(folder, "ws")]; // config.txt is in the workspace folder's parent
+    const fromFile = await remoteContext(dir, io, {}, {});
+    expect(fromFile.workspace).toBe("from-config");
+    expect(fromFile.client.server).toBe("http://127.0.0.1:9");
+    expect((await remoteContext(dir, io, {}, { SP_WORKSPACE_NAME: "env" })).workspace).toBe("env");
+    expect((await remoteContext([...dir, "--workspace", "flag"], io, {}, {})).workspace).toBe("flag");
+    const other = join(folder, "other.txt");
+    writeFileSync(other, "SP_INSTANCE_NAME=legacy\n");
+    expect((await remoteContext(["--config", other], io, {}, {})).workspace).toBe("legacy");
+    await expect(remoteContext(["--config", join(folder, "nope.txt")], io, {}, {})).rejects.toThrow(
+      "cannot read --config",
+    );
+    rmSync(folder, { recursive: true, force: true });
   });
 
   it("defaults to the local server, workspace default and the current directory", async () => {

@@ -68,9 +68,11 @@ describe("renderStatsTable", () => {
     outputMessageSize: 100,
     kafkaTotalOffsetLag: 7,
     watermark: { $date: "2024-03-19T22:16:49.523Z" },
+    latency: { p50: 1250, p99: 48_000, unit: "microseconds" },
+    stateSize: 4096,
   });
 
-  it("shows counts, sizes, lag and watermark, and dashes for a processor without stats", () => {
+  it("shows counts, error rate, latency, memory, sizes, lag and watermark, and dashes without stats", () => {
     const lines = renderStatsTable([
       { name: "orders", state: "STARTED", stats: stats(1500, 1200) },
       { name: "idle", state: "CREATED", error: "no stats" },
@@ -81,15 +83,19 @@ describe("renderStatsTable", () => {
       "IN",
       "OUT",
       "DLQ",
+      "ERR %",
+      "P50 MS",
+      "P99 MS",
+      "MEMORY",
       "IN SIZE",
       "OUT SIZE",
       "LAG",
       "WATERMARK",
     ]);
     expect(lines[2]).toMatch(
-      /orders +STARTED +1,500 +1,200 +1 +2\.0 KiB +100 B +7 msgs +2024-03-19 22:16:49/,
+      /orders +STARTED +1,500 +1,200 +1 +<0\.1% +1\.25 +48\.0 +4\.0 KiB +2\.0 KiB +100 B +7 msgs +2024-03-19 22:16:49/,
     );
-    expect(lines[3]).toMatch(/idle +CREATED +- +- +- +- +- +-$/);
+    expect(lines[3]).toMatch(/idle +CREATED +- +- +- +- +- +- +- +- +- +-$/);
   });
 
   it("adds per-second rates when given the previous snapshot", () => {

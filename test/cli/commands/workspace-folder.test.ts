@@ -99,9 +99,8 @@ describe("readProcessorFiles", () => {
         options: { dlq: { connectionName: "m", db: "d", coll: "dlq" } },
       },
       "processors/plain.json": {
-        name: "plain",
         pipeline: [{ $source: { connectionName: "s", config: { x: "{{X}}" } } }],
-      },
+      }, // no name: the file's, as the seed sp tool names processors
     });
     const processors = await readProcessorFiles(dir);
     expect(processors.map((p) => p.definition)).toEqual([
@@ -114,13 +113,13 @@ describe("readProcessorFiles", () => {
     const dir = folder({
       "processors/broken.json":
         '{\n  "name": "x",\n  "pipeline": [\n    {"$match": {}}\n    {"$merge": {}}\n  ]\n}',
-      "processors/noname.json": { pipeline: [], options: [] },
+      "processors/noname.json": { name: "", pipeline: [], options: [] },
       "processors/stages.json": { name: "s", pipeline: [{ $match: {}, $project: {} }, "x"], tier: "SP10" },
       "processors/dup.json": { name: "s", pipeline },
     });
     expect(await problemsOf(readProcessorFiles(dir))).toEqual([
       "processors/broken.json: : not valid JSON: line 5, column 5: unexpected '{', expected ',' or ']' after an array element",
-      "processors/noname.json: name: expected the processor's name (a non-empty string), got nothing",
+      'processors/noname.json: name: expected the processor\'s name (a non-empty string), got the string ""',
       "processors/noname.json: pipeline: expected a non-empty array of stages, got an array",
       'processors/noname.json: options: expected an object like {"dlq": {…}}, got an array',
       "processors/stages.json: tier: unknown key; a processor file holds name, pipeline and options",

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { Lookup } from "../../../src/connectors/mongodb/lookup.ts";
+import { Lookup, mongoForeign } from "../../../src/connectors/mongodb/lookup.ts";
 import { LookupCache } from "../../../src/connectors/mongodb/lookup-cache.ts";
 import { compileExpression, type Doc } from "../../../src/mql/index.ts";
 import { useMongoDatabase } from "../../support/mongo.ts";
@@ -27,7 +27,7 @@ describe("Lookup", () => {
 
   it("joins a batch by equality with MongoDB's rules for arrays, null and missing", async () => {
     const lookup = new Lookup(
-      mongo.client,
+      mongoForeign(mongo.client),
       { from: { db, coll: "products" }, localField: "sku", foreignField: "sku", as: "product" },
       "pipeline[1].$lookup",
     );
@@ -41,7 +41,7 @@ describe("Lookup", () => {
 
   it("matches a scalar local value against array foreign fields and writes dotted `as` paths", async () => {
     const lookup = new Lookup(
-      mongo.client,
+      mongoForeign(mongo.client),
       { from: { db, coll: "products" }, localField: "tag", foreignField: "tags", as: "info.products" },
       "p",
     );
@@ -52,7 +52,7 @@ describe("Lookup", () => {
 
   it("runs the let/pipeline form per document with the variables bound", async () => {
     const lookup = new Lookup(
-      mongo.client,
+      mongoForeign(mongo.client),
       {
         from: { db, coll: "products" },
         let: { max: compileExpression("$budget") },
@@ -68,7 +68,7 @@ describe("Lookup", () => {
 
   it("serves $cachedLookup from its cache until the TTL passes", async () => {
     const lookup = new Lookup(
-      mongo.client,
+      mongoForeign(mongo.client),
       {
         from: { db, coll: "products" },
         localField: "sku",
