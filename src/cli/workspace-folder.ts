@@ -197,8 +197,9 @@ async function jsonFiles(dir: string, folder: string): Promise<FolderFile[]> {
         `pass --dir DIR, or create one with \`sp workspaces init DIR\``,
     });
   }
+  // `*.test.json` beside a processor holds its `sp test` cases (docs/testing-processors.md), not a definition.
   const files = names
-    .filter((n) => n.endsWith(".json"))
+    .filter((n) => n.endsWith(".json") && !n.endsWith(".test.json"))
     .sort()
     .map((n) => ({ path: join(path, n), shown: shown(join(path, n)) }));
   if (files.length === 0) {

@@ -2,7 +2,7 @@
  * The connection registry of each workspace. Bodies are stored as they were sent, `{{VAR}}` placeholders
  * included; placeholders are resolved only when a processor starts, and responses hide literal secrets.
  */
-import type { Doc } from "../mql/index.ts";
+import { isPlainObject, type Doc } from "../mql/index.ts";
 import { BUILTIN_CONNECTIONS, catalogOf } from "../pipeline/index.ts";
 import { parseConnections } from "../connectors/connections.ts";
 import type { ConnectionEntry } from "../pipeline/plan.ts";
@@ -60,23 +60,42 @@ export class ConnectionRegistry {
   }
 
   async create(workspace: string, body: unknown): Promise<ConnectionRecord> {
-    const check = checkConnection(body);
-    if (check.problems) {
-      const first = check.problems[0];
-      const more = check.problems.length > 1 ? ` (and ${check.problems.length - 1} more)` : "";
-      const problem = `${first.path ? `${first.path}: ` : ""}${first.message}${more}`;
-      throw invalid("INVALID_CONNECTION", { problem }, check.problems);
-    }
-    const { entry } = check;
+    const entry = checkedEntry(body);
     if (await this.find(workspace, entry.name)) {
       throw conflict("CONNECTION_ALREADY_EXISTS", { name: entry.name, workspace });
     }
+    return this.save(workspace, entry, body, new Date());
+  }
+
+  /** Replaces a registered connection's settings with `body` (same name and creation time). */
+  async replace(workspace: string, name: string, body: unknown): Promise<ConnectionRecord> {
+    const named = isPlainObject(body) && body.name === undefined ? { ...body, name } : body;
+    const entry = checkedEntry(named);
+    if (entry.name !== name) {
+      throw invalid("INVALID_CONNECTION", {
+        problem: `name: expected '${name}' (the connection being replaced), got '${entry.name}'`,
+      });
+    }
+    const existing = await this.find(workspace, name);
+    if (!existing) {
+      if (BUILTIN_CONNECTIONS.some((c) => c.name === name)) throw conflict("CONNECTION_BUILT_IN", { name });
+      throw this.missing(workspace, name);
+    }
+    return this.save(workspace, entry, named, existing.createdAt);
+  }
+
+  private async save(
+    workspace: string,
+    entry: ConnectionEntry,
+    body: unknown,
+    createdAt: Date,
+  ): Promise<ConnectionRecord> {
     const record: ConnectionRecord = {
       workspace,
       name: entry.name,
       type: entry.type,
       body: body as Doc,
-      createdAt: new Date(),
+      createdAt,
     };
     this.registerSecrets(record);
     await this.store.put(COLLECTION, key(workspace, entry.name), record);
@@ -184,4 +203,16 @@ function key(workspace: string, name: string): string {
 
 function builtInView(workspace: string, entry: ConnectionEntry): ConnectionView {
   return { name: entry.name, type: entry.type, workspace, builtIn: true };
+}
+
+/** The connection `body` describes, or INVALID_CONNECTION naming its first problem. */
+function checkedEntry(body: unknown): ConnectionEntry {
+  const check = checkConnection(body);
+  if (check.problems) {
+    const first = check.problems[0];
+    const more = check.problems.length > 1 ? ` (and ${check.problems.length - 1} more)` : "";
+    const problem = `${first.path ? `${first.path}: ` : ""}${first.message}${more}`;
+    throw invalid("INVALID_CONNECTION", { problem }, check.problems);
+  }
+  return check.entry;
 }

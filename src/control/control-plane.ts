@@ -180,6 +180,19 @@ export class ControlPlane {
     return this.connections.view(workspace, record.name);
   }
 
+  /** Replaces a connection's settings; refused while a running processor uses it (stop it first). */
+  async replaceConnection(workspace: string, name: string, body: unknown): Promise<ConnectionView> {
+    await this.workspaces.require(workspace);
+    const users = this.processors.runningUsing(workspace, name);
+    if (users.length > 0) {
+      throw conflict("CONNECTION_IN_USE", { name, processors: users.join(", ") });
+    }
+    await this.checkFilePath(workspace, body);
+    const record = await this.connections.replace(workspace, name, body);
+    this.logger.info("connection replaced", { workspace, connection: record.name, type: record.type });
+    return this.connections.view(workspace, record.name);
+  }
+
   async deleteConnection(workspace: string, name: string): Promise<void> {
     await this.workspaces.require(workspace);
     const users = this.processors.runningUsing(workspace, name);

@@ -147,9 +147,9 @@ export const ERROR_CODES = {
   },
   CONNECTION_IN_USE: {
     status: 409,
-    when: "delete a connection that a started processor uses",
+    when: "delete or replace a connection that a started processor uses",
     message:
-      "connection '{name}' is used by started processors ({processors}); stop them first, then delete the connection",
+      "connection '{name}' is used by started processors ({processors}); stop them first, then change or delete the connection",
   },
   CONNECTION_BUILT_IN: {
     status: 409,

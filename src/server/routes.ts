@@ -67,6 +67,9 @@ export function apiRoutes(
     .add("GET", `${WS}/connections/:name`, async ({ plane, params }) =>
       ok(await plane.getConnection(params.ws, params.name)),
     )
+    .add("PATCH", `${WS}/connections/:name`, async ({ plane, params, body }) =>
+      ok(await plane.replaceConnection(params.ws, params.name, await body())),
+    )
     .add("DELETE", `${WS}/connections/:name`, async ({ plane, params }) => {
       await plane.deleteConnection(params.ws, params.name);
       return ok({ deleted: params.name });

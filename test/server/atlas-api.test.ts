@@ -106,7 +106,9 @@ async function fetchDigest(method: string, url: string, body?: unknown, privateK
 }
 
 async function demoProcessors(): Promise<Array<{ name: string }>> {
-  const files = (await readdir(join(DEMO, "processors"))).filter((file) => file.endsWith(".json")).sort();
+  const files = (await readdir(join(DEMO, "processors")))
+    .filter((file) => file.endsWith(".json") && !file.endsWith(".test.json"))
+    .sort();
   return Promise.all(
     files.map(async (file) => JSON.parse(await readFile(join(DEMO, "processors", file), "utf8"))),
   );
@@ -174,6 +176,27 @@ describe("the Atlas Admin API streams routes", () => {
     expect((await fetchDigest("DELETE", url)).status).toBe(204);
     expect((await fetchDigest("GET", `${streams}/${INSTANCE}/processors`)).body.totalCount).toBe(9);
   }, 30_000);
+
+  it("replaces a connection's settings with PATCH", async () => {
+    const url = `${streams}/${INSTANCE}/connections/flaskService`;
+    const patched = await fetchDigest("PATCH", url, { type: "Https", url: "http://127.0.0.1:1/orders" });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({
+      name: "flaskService",
+      type: "Https",
+      url: "http://127.0.0.1:1/orders",
+    });
+    expect((await curl("GET", url)).body).toMatchObject({ url: "http://127.0.0.1:1/orders" });
+
+    const renamed = await fetchDigest("PATCH", url, { name: "other", type: "Https", url: "http://x/" });
+    expect(renamed).toMatchObject({ status: 400, body: { errorCode: "INVALID_ATTRIBUTE" } });
+    expect(renamed.body.detail).toMatch(/expected 'flaskService'/);
+    const missing = await fetchDigest("PATCH", `${streams}/${INSTANCE}/connections/nobody`, {
+      type: "Https",
+      url: "http://x/",
+    });
+    expect(missing).toMatchObject({ status: 404, body: { errorCode: "STREAM_CONNECTION_NOT_FOUND" } });
+  });
 
   it("answers errors in Atlas's shape with Atlas's codes", async () => {
     const [first] = await demoProcessors();

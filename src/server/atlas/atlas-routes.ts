@@ -129,6 +129,13 @@ export function atlasRoutes(router: Router<Handler>, options: AtlasRouteOptions)
       })),
     )
     .add(
+      "PATCH",
+      `${TENANT}/connections/:name`,
+      atlas(INSTANCE_VERSION, async ({ plane, params, body }) => ({
+        json: connection(await plane.replaceConnection(params.tenant, params.name, await body())),
+      })),
+    )
+    .add(
       "DELETE",
       `${TENANT}/connections/:name`,
       atlas(INSTANCE_VERSION, async ({ plane, params }) => {

@@ -91,6 +91,14 @@ describe("readConnectionFiles", () => {
 });
 
 describe("readProcessorFiles", () => {
+  it("leaves out the sp test cases kept beside the processors (*.test.json)", async () => {
+    const dir = folder({
+      "processors/orders.json": { name: "orders", pipeline },
+      "processors/orders.test.json": { cases: [{ name: "a case", input: [], expect: { output: [] } }] },
+    });
+    expect((await readProcessorFiles(dir)).map((p) => p.definition.name)).toEqual(["orders"]);
+  });
+
   it("reads {name, pipeline, options} and keeps the pipeline as written", async () => {
     const dir = folder({
       "processors/orders.json": {
