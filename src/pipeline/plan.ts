@@ -120,19 +120,8 @@ export type StagePlan =
       /** Compiled `let.<name>` and `partitionBy`. */
       readonly evaluators?: Readonly<Record<string, Evaluator>>;
     }
-  | {
-      /** Connector-backed stages (`$https`, `$externalFunction`): options validated, executed by connectors. */
-      readonly kind: "https" | "externalFunction";
-      readonly type: string | undefined;
-      readonly operatorName: OperatorName;
-      readonly path: string;
-      readonly connectionName: string | undefined;
-      readonly options: Doc;
-      /** Compiled expression options keyed by their path inside the stage (e.g. `path`, `parameters.lat`, `headers.X-Req`, `partitionBy`). */
-      readonly evaluators?: Readonly<Record<string, Evaluator>>;
-      /** `$https`/`$externalFunction` `payload`: the request body built from the document. */
-      readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
-    };
+  | RequestStagePlan<"https", HttpsRequestOptions>
+  | RequestStagePlan<"externalFunction", ExternalFunctionOptions>;
 
 /** `$lookup` / `$cachedLookup` options, every default applied. */
 export interface LookupOptions {
@@ -216,20 +205,67 @@ export type SinkPlan =
       readonly parallelism?: number;
     }
   | EmitPlan
-  | {
-      /** Newer ASP terminal stages Eddy validates but may not run yet: `$https` without `as`, `$externalFunction` with `execution: "async"`, `$iceberg`. */
-      readonly kind: "connector";
-      readonly stage: "$https" | "$externalFunction" | "$iceberg";
-      readonly type: string;
-      readonly operatorName: OperatorName;
-      readonly path: string;
-      readonly connectionName: string;
-      readonly options: Doc;
-      /** `$https`: compiled `path`, `parameters.*`, `headers.*` (as for the mid-pipeline stage). */
-      readonly evaluators?: Readonly<Record<string, Evaluator>>;
-      /** `$https` `payload`: the request body built from the document. */
-      readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
-    };
+  | ConnectorSinkPlan<"$https", HttpsRequestOptions>
+  | ConnectorSinkPlan<"$externalFunction", ExternalFunctionOptions>
+  | ConnectorSinkPlan<"$iceberg", IcebergOptions>;
+
+/** A connector-backed stage that calls out per document (`$https`, `$externalFunction`). */
+export interface RequestStagePlan<K extends string, O> {
+  readonly kind: K;
+  readonly type: string | undefined;
+  readonly operatorName: OperatorName;
+  readonly path: string;
+  readonly connectionName: string | undefined;
+  readonly options: O;
+  /** Compiled expression options keyed by their path inside the stage (e.g. `path`, `parameters.lat`, `headers.X-Req`, `partitionBy`). */
+  readonly evaluators?: Readonly<Record<string, Evaluator>>;
+  /** `$https`/`$externalFunction` `payload`: the request body built from the document. */
+  readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
+}
+
+/** Terminal connector stages: `$https` without `as`, `$externalFunction` with `execution: "async"`, `$iceberg` (validated; not all run yet). */
+export interface ConnectorSinkPlan<S extends string, O> {
+  readonly kind: "connector";
+  readonly stage: S;
+  readonly type: string;
+  readonly operatorName: OperatorName;
+  readonly path: string;
+  readonly connectionName: string;
+  readonly options: O;
+  /** `$https`: compiled `path`, `parameters.*`, `headers.*` (as for the mid-pipeline stage). */
+  readonly evaluators?: Readonly<Record<string, Evaluator>>;
+  /** `$https` `payload`: the request body built from the document. */
+  readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
+}
+
+/** `$https` options, every default applied (ASP: method GET mid-pipeline, POST as the last stage; timeouts 30/60 s). */
+export interface HttpsRequestOptions {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Where the response goes; undefined for the terminal `$https`. */
+  readonly as?: string;
+  readonly onError: "dlq" | "ignore" | "fail";
+  readonly connectionTimeoutSec: number;
+  readonly requestTimeoutSec: number;
+  readonly parseJsonStrings: boolean;
+}
+
+/** `$externalFunction` options, every default applied. */
+export interface ExternalFunctionOptions {
+  readonly functionName: string;
+  readonly execution: "sync" | "async";
+  readonly as?: string;
+  readonly onError: "dlq" | "ignore" | "fail";
+  readonly parallelism?: number;
+}
+
+/** `$iceberg` options; `tableName` may be an expression, kept as written for the connector to compile. */
+export interface IcebergOptions {
+  readonly bucket: string;
+  readonly path?: string;
+  readonly databaseName: string;
+  readonly tableName: unknown;
+  readonly catalog?: Doc;
+}
 
 /** `$emit`: `type` is the connection type whose connector writes it; `options` as its spec typed them. */
 export interface EmitPlan<T = unknown> {

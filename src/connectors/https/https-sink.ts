@@ -19,7 +19,7 @@ import {
   type HttpsConnection,
 } from "./https-stage.ts";
 
-export type HttpsSinkPlan = Extract<SinkPlan, { kind: "connector" }>;
+export type HttpsSinkPlan = Extract<SinkPlan, { kind: "connector"; stage: "$https" }>;
 
 type Outcome =
   | { readonly ok: true; readonly bytes: number }
@@ -38,11 +38,9 @@ export class HttpsSink implements Sink {
   private readonly concurrency: number;
 
   constructor(plan: HttpsSinkPlan, connection: HttpsConnection, options: { concurrency?: number } = {}) {
-    const { options: o } = plan;
-    this.request = requestBuilder(plan, connection, "POST");
-    this.onError = typeof o.onError === "string" ? o.onError : "dlq";
-    const config = (o.config as Doc | undefined) ?? {};
-    this.timeoutMs = ((config.requestTimeoutSec as number | undefined) ?? 60) * 1000;
+    this.request = requestBuilder(plan, connection);
+    this.onError = plan.options.onError;
+    this.timeoutMs = plan.options.requestTimeoutSec * 1000;
     this.maxRetries = Math.max(1, connection.maxRetries ?? DEFAULT_MAX_RETRIES);
     this.retryDelayMs = connection.retryDelayMs ?? 200;
     this.concurrency = options.concurrency ?? 8;

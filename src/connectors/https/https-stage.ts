@@ -5,7 +5,7 @@
  * retried with exponential back-off first.
  */
 import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
-import type { ConnectorStagePlan } from "../../pipeline/plan.ts";
+import type { ConnectorStagePlan, HttpsRequestOptions } from "../../pipeline/plan.ts";
 import { deadLetterDocument } from "../../runtime/context.ts";
 import { operatorFailureReason } from "../../runtime/dlq.ts";
 import type { RunContext, StageRunner } from "../../runtime/index.ts";
@@ -15,7 +15,7 @@ import { stringifyExtendedJson } from "../../codec/ejson.ts";
 import { compileAddFields } from "../../mql/stages/add-fields.ts";
 import { ConnectorError } from "../../runtime/errors.ts";
 
-export type HttpsStagePlan = Extract<ConnectorStagePlan, { kind: "https" | "externalFunction" }>;
+export type HttpsStagePlan = Extract<ConnectorStagePlan, { kind: "https" }>;
 
 export interface HttpsConnection {
   readonly url: string;
@@ -95,14 +95,10 @@ function httpsCaller(
   connection: HttpsConnection,
   options: HttpsOptions,
 ): (doc: Doc, vars: Vars) => Promise<Outcome> {
-  const o = stage.options;
-  const method = typeof o.method === "string" ? o.method : "GET";
-  const onError = typeof o.onError === "string" ? o.onError : "dlq";
-  const config = (o.config ?? {}) as Doc;
-  const timeoutMs = ((config.requestTimeoutSec as number | undefined) ?? 60) * 1000;
-  const parseJsonStrings = config.parseJsonStrings === true;
+  const { method, onError, parseJsonStrings } = stage.options;
+  const timeoutMs = stage.options.requestTimeoutSec * 1000;
   const setResult = compileAddFields(
-    { [o.as as string]: `$$${RESPONSE_VAR}` },
+    { [stage.options.as ?? ""]: `$$${RESPONSE_VAR}` },
     {
       path: stage.path,
       variables: [RESPONSE_VAR],
@@ -154,15 +150,14 @@ function httpsCaller(
  */
 export function requestBuilder(
   stage: {
-    readonly options: Doc;
+    readonly options: HttpsRequestOptions;
     readonly evaluators?: Readonly<Record<string, Evaluator>>;
     readonly payload?: (doc: Doc, vars?: Vars) => Doc | undefined;
   },
   connection: HttpsConnection,
-  defaultMethod = "GET",
 ): (doc: Doc, vars: Vars) => { url: string; init: RequestInit } {
   const evaluators = stage.evaluators ?? {};
-  const method = typeof stage.options.method === "string" ? stage.options.method : defaultMethod;
+  const { method } = stage.options;
   const prefixed = (prefix: string) =>
     Object.entries(evaluators)
       .filter(([key]) => key.startsWith(prefix))

@@ -1,6 +1,6 @@
 import type { Evaluator } from "../../mql/index.ts";
 import type { PlanContext } from "../context.ts";
-import type { SinkPlan, StagePlan } from "../plan.ts";
+import type { ExternalFunctionOptions, SinkPlan, StagePlan } from "../plan.ts";
 import { compileOption } from "./expressions.ts";
 import { readParallelism } from "./lookup.ts";
 import { openConnectedStage } from "./open-stage.ts";
@@ -19,7 +19,7 @@ export function planExternalFunction(
   const opened = openConnectedStage(value, path, ctx, "$externalFunction");
   if (!opened) return undefined;
   const { spec, connection } = opened;
-  spec.string("functionName", true);
+  const functionName = spec.string("functionName", true);
   const execution = spec.enumOf("execution", ["sync", "async"] as const) ?? "sync";
   const as = spec.string("as");
   if (execution === "async" && as !== undefined)
@@ -27,7 +27,7 @@ export function planExternalFunction(
   if (execution === "sync" && as === undefined && !spec.has("as") && !isLast) {
     spec.error("as", "$externalFunction.as must be specified unless it is the last stage");
   }
-  spec.enumOf("onError", ["dlq", "ignore", "fail"] as const);
+  const onError = spec.enumOf("onError", ["dlq", "ignore", "fail"] as const) ?? "dlq";
   const parallelism = readParallelism(spec);
   if (execution === "async" && parallelism !== undefined && parallelism > 1) {
     spec.error("parallelism", "parallelism greater than 1 requires execution sync");
@@ -35,7 +35,15 @@ export function planExternalFunction(
   const evaluators: Record<string, Evaluator> = {};
   compileOption(ctx, spec, "partitionBy", evaluators);
   const payload = planPayload(spec, ctx, "$externalFunction");
-  if (spec.hasIssuesSinceOpen() || !connection || payload === undefined) return undefined;
+  if (spec.hasIssuesSinceOpen() || !connection || payload === undefined || functionName === undefined)
+    return undefined;
+  const options: ExternalFunctionOptions = {
+    functionName,
+    execution,
+    ...(as !== undefined ? { as } : {}),
+    onError,
+    ...(parallelism !== undefined ? { parallelism } : {}),
+  };
   if (isLast && execution === "async") {
     return {
       kind: "connector",
@@ -44,7 +52,7 @@ export function planExternalFunction(
       operatorName: "ExternalFunctionOperator",
       path,
       connectionName: connection.name,
-      options: spec.value,
+      options,
     };
   }
   return {
@@ -53,7 +61,7 @@ export function planExternalFunction(
     operatorName: "ExternalFunctionOperator",
     path,
     connectionName: connection.name,
-    options: spec.value,
+    options,
     evaluators,
     ...(payload ? { payload } : {}),
   };

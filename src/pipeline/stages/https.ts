@@ -1,6 +1,6 @@
 import type { Evaluator } from "../../mql/index.ts";
 import type { PlanContext } from "../context.ts";
-import type { SinkPlan, StagePlan } from "../plan.ts";
+import type { HttpsRequestOptions, SinkPlan, StagePlan } from "../plan.ts";
 import type { Spec } from "../spec.ts";
 import { compileOptionMap, compileStringOrExpression } from "./expressions.ts";
 import { openConnectedStage } from "./open-stage.ts";
@@ -24,27 +24,37 @@ export function planHttps(
   const { spec, connection } = opened;
   const evaluators: Record<string, Evaluator> = {};
   compileStringOrExpression(ctx, spec, "path", evaluators);
-  spec.enumOf("method", METHODS);
+  const method = spec.enumOf("method", METHODS);
   compileOptionMap(ctx, spec, "parameters", evaluators);
   checkHeaders(spec);
   compileOptionMap(ctx, spec, "headers", evaluators);
   const as = spec.string("as");
   if (as === undefined && !spec.has("as") && !isLast)
     spec.error("as", "$https.as must be specified unless $https is the last stage");
-  spec.enumOf("onError", ["dlq", "ignore", "fail"] as const);
+  const onError = spec.enumOf("onError", ["dlq", "ignore", "fail"] as const) ?? "dlq";
   const payload = planPayload(spec, ctx, "$https");
+  const timeouts = { connectionTimeoutSec: 30, requestTimeoutSec: 60 };
+  let parseJsonStrings = false;
   const config = spec.object("config", ["connectionTimeoutSec", "requestTimeoutSec", "parseJsonStrings"]);
   if (config) {
-    for (const field of ["connectionTimeoutSec", "requestTimeoutSec"]) {
+    for (const field of ["connectionTimeoutSec", "requestTimeoutSec"] as const) {
       const seconds = config.int(field);
       if (seconds !== undefined && (seconds < 1 || seconds > MAX_TIMEOUT_SEC)) {
         config.error(field, `${field} must be between 1 and ${MAX_TIMEOUT_SEC} seconds, got ${seconds}`);
-      }
+      } else if (seconds !== undefined) timeouts[field] = seconds;
     }
-    config.bool("parseJsonStrings");
+    parseJsonStrings = config.bool("parseJsonStrings") ?? false;
   }
   if (spec.hasIssuesSinceOpen() || !connection || payload === undefined) return undefined;
-  if (isLast && as === undefined) {
+  const terminal = isLast && as === undefined;
+  const options: HttpsRequestOptions = {
+    method: method ?? (terminal ? "POST" : "GET"),
+    ...(as !== undefined ? { as } : {}),
+    onError,
+    ...timeouts,
+    parseJsonStrings,
+  };
+  if (terminal) {
     return {
       kind: "connector",
       stage: "$https",
@@ -52,7 +62,7 @@ export function planHttps(
       operatorName: "HttpsOperator",
       path,
       connectionName: connection.name,
-      options: spec.value,
+      options,
       evaluators,
       ...(payload ? { payload } : {}),
     };
@@ -63,7 +73,7 @@ export function planHttps(
     operatorName: "HttpsOperator",
     path,
     connectionName: connection.name,
-    options: spec.value,
+    options,
     evaluators,
     ...(payload ? { payload } : {}),
   };

@@ -1,5 +1,5 @@
 import type { PlanContext } from "../context.ts";
-import type { SinkPlan } from "../plan.ts";
+import type { IcebergOptions, SinkPlan } from "../plan.ts";
 import { checkStringOrExpression } from "./expressions.ts";
 import { openConnectedStage } from "./open-stage.ts";
 
@@ -8,12 +8,20 @@ export function planIceberg(value: unknown, path: string, ctx: PlanContext): Sin
   const opened = openConnectedStage(value, path, ctx, "$iceberg");
   if (!opened) return undefined;
   const { spec, connection } = opened;
-  spec.string("bucket", true);
-  spec.string("path");
-  spec.string("databaseName", true);
+  const bucket = spec.string("bucket", true);
+  const icebergPath = spec.string("path");
+  const databaseName = spec.string("databaseName", true);
   checkStringOrExpression(spec, "tableName", true);
-  spec.doc("catalog");
-  if (spec.hasIssuesSinceOpen() || !connection) return undefined;
+  const catalog = spec.doc("catalog");
+  if (spec.hasIssuesSinceOpen() || !connection || bucket === undefined || databaseName === undefined)
+    return undefined;
+  const options: IcebergOptions = {
+    bucket,
+    ...(icebergPath !== undefined ? { path: icebergPath } : {}),
+    databaseName,
+    tableName: spec.value.tableName,
+    ...(catalog ? { catalog } : {}),
+  };
   return {
     kind: "connector",
     stage: "$iceberg",
@@ -21,6 +29,6 @@ export function planIceberg(value: unknown, path: string, ctx: PlanContext): Sin
     operatorName: "IcebergOperator",
     path,
     connectionName: connection.name,
-    options: spec.value,
+    options,
   };
 }
