@@ -3,9 +3,7 @@
  * competes for its lease; whichever instance takes the lease runs it. A start served here keeps its plan
  * and options for when this instance is the one that takes the lease.
  */
-import type { Logger } from "../runtime/log.ts";
-import { LeasePlacement, type LeaseSettings, type PlacedProcessor } from "./lease-placement.ts";
-import type { LeaseKeeper } from "./leases/lease-keeper.ts";
+import { LeasePlacement, type LeasePlacementOptions, type PlacedProcessor } from "./lease-placement.ts";
 import type { PreparedProcessor } from "./processor-preparation.ts";
 import type { StartOptions } from "./processor-definition.ts";
 
@@ -15,15 +13,8 @@ export interface PendingStart {
   readonly prepared: PreparedProcessor;
 }
 
-export interface LeasedStartsOptions extends LeaseSettings {
-  readonly logger: Logger;
-  /** The STARTED processors (they should run somewhere). */
-  wanted(): Promise<PlacedProcessor[]>;
-  /** This instance took the lease: run the processor here, its checkpoints fenced by `keeper`. */
-  runHere(processor: PlacedProcessor, keeper: LeaseKeeper): Promise<void>;
-  /** This instance lost or gave up the lease: stop the processor here. */
-  haltHere(processor: PlacedProcessor): Promise<void>;
-}
+/** Where started processors run is the lease placement's decision: its options, unchanged. */
+export type LeasedStartsOptions = LeasePlacementOptions;
 
 export class LeasedStarts {
   private readonly placement: LeasePlacement;
