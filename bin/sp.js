@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Launcher for the `sp` command. Runs the TypeScript sources directly (Node 24 strips types);
-// a built copy in dist/ is preferred when present. Started by an older Node (`sp` on the PATH through
+// Launcher for the `sp` command. Runs the compiled copy in dist/ (built by `npm install`: scripts/build.ts)
+// while it is current, else the TypeScript sources directly (Node 24 strips types, at a cost at every start). Started by an older Node (`sp` on the PATH through
 // `npm link` or `npm install -g`, run by the system's node), it runs itself again with the Node 24 that the
 // package pins (node_modules/node), or says how to get one. This file must parse on old Node versions.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REQUIRED_MAJOR = 24;
@@ -30,7 +31,25 @@ if (major < REQUIRED_MAJOR) {
   }
 } else {
   const built = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-  const entry = existsSync(built) ? built : fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+  const entry = builtIsCurrent() ? built : fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
   const { main } = await import(entry);
   process.exitCode = await main(process.argv.slice(2));
+}
+
+/**
+ * dist/ is current when it was built completely and, in a git checkout (where sources change), no file in
+ * src/ is newer than the build: an edited source is never shadowed by an older compiled copy.
+ */
+function builtIsCurrent() {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const stamp = join(root, "dist", ".built");
+  if (!existsSync(stamp)) return false;
+  if (!existsSync(join(root, ".git"))) return true;
+  const builtAt = statSync(stamp).mtimeMs;
+  const newer = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? newer(path) : statSync(path).mtimeMs > builtAt;
+    });
+  return !newer(join(root, "src"));
 }
