@@ -1,5 +1,5 @@
-// Watches orderhistorydb.order_history until every planned order has its terminal status event
-// (invalid, shipped or delayed), timing each one from the cart event that created the order.
+// Watches orderhistorydb.order_history until every planned order's history is whole (its terminal status
+// event, and the events the trackers before it add), timing each one from the cart event that created it.
 import type { ChangeStream, Document, MongoClient } from "mongodb";
 import { HISTORY_DB } from "./order-service.ts";
 
@@ -10,10 +10,16 @@ export const TERMINAL_EVENTS = [
   "create_delayed_shipped_order_status_event",
 ] as const;
 
+/**
+ * The trackers run in parallel, each on its own change stream: an order's shipped (or delayed) event can
+ * land before the fulfilled tracker, restarted after an outage, has caught up. A history is whole only with
+ * its terminal event and, for a shipment, the fulfilled event that comes before it.
+ */
 export function isComplete(history: Document | null | undefined): boolean {
-  return (
-    history !== null && history !== undefined && TERMINAL_EVENTS.some((key) => history[key] !== undefined)
-  );
+  if (history === null || history === undefined) return false;
+  if (!TERMINAL_EVENTS.some((key) => history[key] !== undefined)) return false;
+  if (history.create_invalid_order_status_event !== undefined) return true;
+  return history.create_fulfilled_order_status_event !== undefined;
 }
 
 export interface CompletionWatch {
