@@ -2,7 +2,8 @@
  * The clients a running processor opens, one per named connection and shared by its source, stages, sink
  * and DLQ; all closed together when the processor stops.
  */
-import { MongoClient } from "mongodb";
+import { createRequire } from "node:module";
+import type { MongoClient } from "mongodb";
 import { UnavailableConnectorError } from "./errors.ts";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
@@ -12,6 +13,13 @@ import {
   type KafkaClientOptions,
   type KafkaConsumerTuning,
 } from "./kafka/connection.ts";
+
+const requireModule = createRequire(import.meta.url);
+
+/** The MongoDB driver, loaded at the first Cluster connection: a processor without one never loads it. */
+function mongoDriver(): typeof import("mongodb") {
+  return requireModule("mongodb") as typeof import("mongodb");
+}
 
 export class ConnectorClients {
   private readonly catalog: ConnectionCatalog;
@@ -33,7 +41,7 @@ export class ConnectorClients {
       }
       // The driver lets these options win over the URI's: keep a timeout the connection string sets.
       const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
-      client = new MongoClient(uri, {
+      client = new (mongoDriver().MongoClient)(uri, {
         ...(timeoutInUri ? {} : { serverSelectionTimeoutMS: 30_000 }),
         appName: "eddy",
       });
