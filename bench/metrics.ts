@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Registry } from "prom-client";
 import type { ProcessorMetrics } from "../src/control/processor-manager.ts";
-import { renderMetrics } from "../src/server/prometheus.ts";
+import { PROCESSOR_COUNTERS, renderMetrics } from "../src/server/prometheus.ts";
 import { LATENCY_BUCKET_BOUNDS_MICROS } from "../src/runtime/stats.ts";
 import { MonotonicCounters } from "../src/server/monotonic-counters.ts";
 
@@ -47,25 +47,10 @@ function handWritten(): number {
 async function withPromClient(): Promise<number> {
   const registry = new Registry();
   const labelNames = ["workspace", "processor"] as const;
-  const counters = [
-    "input_messages",
-    "input_bytes",
-    "output_messages",
-    "output_bytes",
-    "dlq_messages",
-    "dlq_bytes",
-  ].map(
-    (name) =>
-      new Counter({ name: `eddy_processor_${name}_total`, help: name, labelNames, registers: [registry] }),
+  const counters = PROCESSOR_COUNTERS.map(
+    ([name, , help]) => new Counter({ name, help, labelNames, registers: [registry] }),
   );
-  const fields = [
-    "inputMessageCount",
-    "inputMessageSize",
-    "outputMessageCount",
-    "outputMessageSize",
-    "dlqMessageCount",
-    "dlqMessageSize",
-  ];
+  const fields = PROCESSOR_COUNTERS.map(([, field]) => field);
   const lag = new Gauge({
     name: "eddy_source_lag_records",
     help: "lag",

@@ -7,10 +7,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { BSON, Long, type Document } from "bson";
-
-const OP_MSG = 2013;
-const OP_QUERY = 2004; // the driver's first handshake
-const OP_REPLY = 1;
+import { encodeMsg, encodeReply, OP_MSG, OP_QUERY } from "../src/server/wire/frames.ts";
 
 export interface NullMongo {
   readonly uri: string;
@@ -59,18 +56,7 @@ export async function startNullMongo(): Promise<NullMongo> {
       while (message[at] !== 0) at++; // fullCollectionName
       at += 1 + 8;
       const query = BSON.deserialize(message.subarray(at, at + message.readInt32LE(at)));
-      const payload = BSON.serialize(reply(query, 0));
-      const out = Buffer.allocUnsafe(36 + payload.length);
-      out.writeInt32LE(out.length, 0);
-      out.writeInt32LE(requestId + 1_000_000, 4);
-      out.writeInt32LE(requestId, 8);
-      out.writeInt32LE(OP_REPLY, 12);
-      out.writeInt32LE(0, 16); // responseFlags
-      out.writeBigInt64LE(0n, 20); // cursorID
-      out.writeInt32LE(0, 28); // startingFrom
-      out.writeInt32LE(1, 32); // numberReturned
-      out.set(payload, 36);
-      return out;
+      return encodeReply(requestId + 1_000_000, requestId, reply(query, 0));
     }
     if (opCode !== OP_MSG) return undefined;
     let at = 20; // header (16) + flagBits (4)
@@ -96,17 +82,7 @@ export async function startNullMongo(): Promise<NullMongo> {
         at = sectionEnd;
       }
     }
-    const body = reply(command, documents);
-    const payload = BSON.serialize(body);
-    const out = Buffer.allocUnsafe(21 + payload.length);
-    out.writeInt32LE(out.length, 0);
-    out.writeInt32LE(requestId + 1_000_000, 4);
-    out.writeInt32LE(requestId, 8);
-    out.writeInt32LE(OP_MSG, 12);
-    out.writeUInt32LE(0, 16);
-    out.writeUInt8(0, 20);
-    out.set(payload, 21);
-    return out;
+    return encodeMsg(requestId + 1_000_000, requestId, reply(command, documents));
   }
 
   function reply(command: Document, sequenced: number): Document {

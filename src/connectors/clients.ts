@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import type { MongoClient } from "mongodb";
+import { connectionSettings } from "./connection-settings.ts";
 import { UnavailableConnectorError } from "./errors.ts";
 import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
@@ -67,6 +68,6 @@ export class ConnectorClients {
   private settings(connectionName: string): Doc {
     const entry = this.catalog.get(connectionName);
     if (!entry) throw new UnavailableConnectorError(`unknown connection '${connectionName}'`);
-    return { ...entry, ...(entry.config ?? {}) } as Doc;
+    return connectionSettings(entry);
   }
 }

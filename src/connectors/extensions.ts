@@ -5,6 +5,7 @@
  */
 import { isPlainObject, type Doc } from "../mql/index.ts";
 import type { ConnectionCatalog, ConnectionEntry } from "../pipeline/plan.ts";
+import { connectionSettings } from "./connection-settings.ts";
 
 /** One use of an extension in a processor definition. */
 export interface ExtensionUse {
@@ -67,7 +68,7 @@ export const EDDY_EXTENSIONS: readonly EddyExtension[] = [
     portable: "drop the settings; ASP dead-letters a refused document at once",
     find: (definition, connections) =>
       connectionPaths(definition, connections, (entry) => {
-        const settings = { ...entry, ...entry.config };
+        const settings = connectionSettings(entry);
         return "maxRetries" in settings || "retryDelayMs" in settings;
       }),
   },

@@ -3,6 +3,7 @@
  * connection type's spec in the registry (whose modules are loaded then). Only the built-ins are named here:
  * inline `documents` and stdout.
  */
+import { connectionSettings } from "./connection-settings.ts";
 import { DocumentsSource } from "./documents/source.ts";
 import { JsonLinesSink } from "./file/sink.ts";
 import type { ConnectorClients } from "./clients.ts";
@@ -108,10 +109,8 @@ function specOf(type: string): ConnectorSpec {
   return spec;
 }
 
-/** The entry's `config` merged over its top-level settings (ASP API bodies keep them at the top). */
 function settingsOf(catalog: ConnectionCatalog, name: string): Doc {
-  const entry = catalog.get(name);
-  return { ...entry, ...(entry?.config ?? {}) } as Doc;
+  return connectionSettings(catalog.get(name));
 }
 
 /** The writer of `options.dlq` (its connection type's `openDlq`), or undefined when the processor has none. */

@@ -30,31 +30,18 @@ export async function checkFileAccess(path: string, policy: FileAccessPolicy, wh
   const roots = await Promise.all(policy.roots.map((root) => canonical(resolve(root))));
   const forbidden = await Promise.all(policy.forbidden.map((dir) => canonical(resolve(dir))));
   const allowed = roots.join(", ") || "(none)";
+  const refuse = (reason: string, message: string) =>
+    invalid("PATH_NOT_ALLOWED", { where, path, reason, allowed }, [
+      { path: "config.path", message, expected: `a file inside ${roots.join(" or ")}` },
+    ]);
   if (forbidden.some((dir) => inside(target, dir))) {
-    throw invalid(
-      "PATH_NOT_ALLOWED",
-      { where, path, reason: "inside the server's data directory, which pipelines may not read", allowed },
-      [
-        {
-          path: "config.path",
-          message: "inside the server's data directory",
-          expected: `a file inside ${roots.join(" or ")}`,
-        },
-      ],
+    throw refuse(
+      "inside the server's data directory, which pipelines may not read",
+      "inside the server's data directory",
     );
   }
   if (!roots.some((root) => inside(target, root))) {
-    throw invalid(
-      "PATH_NOT_ALLOWED",
-      { where, path, reason: "outside the directories File connections may read", allowed },
-      [
-        {
-          path: "config.path",
-          message: "outside the allowed directories",
-          expected: `a file inside ${roots.join(" or ")}`,
-        },
-      ],
-    );
+    throw refuse("outside the directories File connections may read", "outside the allowed directories");
   }
 }
 

@@ -11,7 +11,8 @@ import { MonotonicCounters } from "./monotonic-counters.ts";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-const COUNTERS: ReadonlyArray<readonly [string, string, string]> = [
+/** The processor counter series: metric name, the stats field it reads, help text. */
+export const PROCESSOR_COUNTERS: ReadonlyArray<readonly [string, string, string]> = [
   [
     "eddy_processor_input_messages_total",
     "inputMessageCount",
@@ -43,7 +44,7 @@ export function renderMetrics(
       .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
       .join(",")}}`;
 
-  for (const [name, field, help] of COUNTERS) {
+  for (const [name, field, help] of PROCESSOR_COUNTERS) {
     family(
       name,
       "counter",

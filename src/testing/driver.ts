@@ -4,6 +4,7 @@
  * sink and the DLQ are captured, `$https` and `$lookup` read stubs; nothing touches a server and nothing
  * waits for the wall clock, so a one-hour window closes as soon as the case advances its watermark.
  */
+import { connectionSettings } from "../connectors/connection-settings.ts";
 import { createHttpsStage } from "../connectors/https/https-stage.ts";
 import { createLookupStage } from "../connectors/mongodb/lookup-stage.ts";
 import { CONNECTORS } from "../connectors/registry.ts";
@@ -141,6 +142,8 @@ export async function runTestCase(options: RunCaseOptions): Promise<CaseResult> 
     }
     throw new Error(`${stage.path}: sp test cannot run the ${stage.kind} stage yet`);
   };
+  const outcome = (error: string | undefined, stats: ProcessorStats | undefined): CaseResult =>
+    finish(testCase, { output, targets, dlq, requests, error, stats });
   let runtime: ProcessorRuntime;
   try {
     runtime = new ProcessorRuntime(plan, {
@@ -152,27 +155,12 @@ export async function runTestCase(options: RunCaseOptions): Promise<CaseResult> 
       maxBatchesAhead: 1,
     });
   } catch (error) {
-    return finish(testCase, {
-      output,
-      targets,
-      dlq,
-      requests,
-      error: (error as Error).message,
-      stats: undefined,
-    });
+    return outcome((error as Error).message, undefined);
   }
   try {
-    const stats = await runtime.run();
-    return finish(testCase, { output, targets, dlq, requests, error: undefined, stats });
+    return outcome(undefined, await runtime.run());
   } catch (error) {
-    return finish(testCase, {
-      output,
-      targets,
-      dlq,
-      requests,
-      error: `the processor failed: ${(error as Error).message}`,
-      stats: runtime.stats(),
-    });
+    return outcome(`the processor failed: ${(error as Error).message}`, runtime.stats());
   }
 }
 
@@ -245,8 +233,7 @@ function describeDeadLetter(record: Doc): string {
 }
 
 function settingsOf(catalog: ConnectionCatalog, name: string | undefined): Doc {
-  const entry = name === undefined ? undefined : catalog.get(name);
-  return { ...entry, ...(entry?.config ?? {}) } as Doc;
+  return connectionSettings(name === undefined ? undefined : catalog.get(name));
 }
 
 /** A processor reading inline `documents` gets them as its first input when the case gives none. */

@@ -4,22 +4,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import type { ChangeStream, Collection, Document } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
+import { captureIo } from "../support/io.ts";
 import { main } from "../../src/cli/main.ts";
 import { useMongoDatabase } from "../support/mongo.ts";
 import { testServices } from "../support/services.ts";
-
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += String(c)));
-  stderr.on("data", (c) => (err += String(c)));
-  return { io: { stdout, stderr, stdin: new PassThrough() }, out: () => out, err: () => err };
-}
 
 /** Copies every inserted document of `from` into `targets` until stopped: a pipeline's stand-in. */
 function copier(from: Collection, targets: Collection[]): { stop(): Promise<void> } {
@@ -96,7 +86,7 @@ describe("sp validate latency", () => {
       db.collection("orders_trigger"),
       db.collection("orders_stream"),
     ]);
-    const out = capture();
+    const out = captureIo();
     try {
       expect(await main(args("orders", []), out.io), out.err()).toBe(0);
     } finally {
@@ -123,7 +113,7 @@ describe("sp validate latency", () => {
   it("exits 1 and reports no percentiles for a copy the probes never reach", async () => {
     const db = mongo.client.db(mongo.db);
     const running = copier(db.collection("lost"), [db.collection("lost_trigger")]);
-    const out = capture();
+    const out = captureIo();
     try {
       expect(await main(args("lost", ["--grace", "300ms"]), out.io), out.err()).toBe(1);
     } finally {
@@ -135,7 +125,7 @@ describe("sp validate latency", () => {
   });
 
   it("rejects a rate that is not a positive number", async () => {
-    const out = capture();
+    const out = captureIo();
     expect(await main(args("orders", ["--rate", "fast"]), out.io)).toBe(2);
     expect(out.err()).toContain("--rate takes a positive number, got 'fast'");
   });

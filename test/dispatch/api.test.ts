@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from "../server/helpers.ts";
 import { useMongoDatabase } from "../support/mongo.ts";
 import { testServices } from "../support/services.ts";
 import { spawnServe, type ServeProcess } from "../support/sp-serve.ts";
-import { eventually, startReceiver, type Receiver } from "./support.ts";
+import { eventually, ordersSubscription, startReceiver, type Receiver } from "./support.ts";
 
 const SP = join(resolve(import.meta.dirname, "../.."), "bin/sp.js");
 const mongo = useMongoDatabase("dispatch_api");
@@ -95,16 +95,8 @@ beforeAll(async () => {
     if (req.path === "/flaky" && !flakyAccepts) res.writeHead(400).end("rejected");
     else res.writeHead(200).end("ok");
   });
-  const subscription = (name: string, extra: Record<string, unknown> = {}) => ({
-    _id: new ObjectId(),
-    client_id: "acme",
-    name,
-    event_type_pattern: "orders:*:*:*",
-    target: `${receiver.url}/${name}`,
-    pool_code: "default",
-    active: true,
-    ...extra,
-  });
+  const subscription = (name: string, extra: Record<string, unknown> = {}) =>
+    ordersSubscription(name, receiver.url, extra);
   await db()
     .collection("subscriptions")
     .insertMany([

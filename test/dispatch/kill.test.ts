@@ -8,7 +8,7 @@ import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useMongoDatabase } from "../support/mongo.ts";
 import { testServices } from "../support/services.ts";
-import { eventually, startReceiver, type Receiver } from "./support.ts";
+import { eventually, ordersSubscription, startReceiver, type Receiver } from "./support.ts";
 
 const RUN = resolve(import.meta.dirname, "../../examples/event-dispatch/run.ts");
 const mongo = useMongoDatabase("dispatch_kill");
@@ -86,16 +86,11 @@ describe("kill -9", () => {
   it("of the matcher mid-stream loses no job and creates none twice", async () => {
     const db = mongo.client.db(mongo.db);
     await db.collection("subscriptions").insertMany(
-      ["a", "b"].map((name) => ({
-        _id: new ObjectId(),
-        client_id: "acme",
-        name,
-        event_type_pattern: "orders:*:*:*",
-        target: `${receiver.url}/${name}`,
-        pool_code: "default",
-        active: true,
-        secret: "whsec_" + Buffer.from(`secret-${name}-0123456789`).toString("base64"),
-      })),
+      ["a", "b"].map((name) =>
+        ordersSubscription(name, receiver.url, {
+          secret: "whsec_" + Buffer.from(`secret-${name}-0123456789`).toString("base64"),
+        }),
+      ),
     );
     let matcher = await startService({ FC_DISPATCHER_ENABLED: "false" });
     let inserted = 0;

@@ -5,6 +5,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dispatchConfigFromEnv, type DispatchConfig } from "../../src/dispatch/config.ts";
+import { ObjectId } from "mongodb";
 import { eventually as poll } from "../server/helpers.ts";
 
 export interface ReceivedWebhook {
@@ -97,4 +98,18 @@ export function eventually<T>(
     timeoutMs,
     what,
   );
+}
+
+/** An active subscription of client `acme` to every `orders` event, delivered to `receiverUrl/name`. */
+export function ordersSubscription(name: string, receiverUrl: string, extra: Record<string, unknown> = {}) {
+  return {
+    _id: new ObjectId(),
+    client_id: "acme",
+    name,
+    event_type_pattern: "orders:*:*:*",
+    target: `${receiverUrl}/${name}`,
+    pool_code: "default",
+    active: true,
+    ...extra,
+  };
 }

@@ -6,25 +6,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { PassThrough } from "node:stream";
 import { MongoClient, ObjectId } from "mongodb";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { captureIo } from "../support/io.ts";
 import { main } from "../../src/cli/main.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const EXPORT = join(ROOT, "examples/app-services-export");
-
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += String(c)));
-  stderr.on("data", (c) => (err += String(c)));
-  return { io: { stdout, stderr, stdin: new PassThrough() }, out: () => out, err: () => err };
-}
 
 async function waitFor(
   condition: () => Promise<boolean> | boolean,
@@ -53,7 +43,7 @@ describe("migrating off Atlas Triggers, end to end", () => {
 
   it("converts the sample export; writes in MongoDB reach PostgreSQL; sp validate judges the copies", async () => {
     const workspace = join(dir, "workspace");
-    const converted = capture();
+    const converted = captureIo();
     expect(
       await main(
         ["migrate", "triggers", EXPORT, "--out", workspace, "--postgres", "{{WAREHOUSE_URL}}", "--json"],
@@ -188,13 +178,13 @@ describe("migrating off Atlas Triggers, end to end", () => {
         "--key",
         "order_id",
       ];
-      const ready = capture();
+      const ready = captureIo();
       expect(await main(args, ready.io), ready.err()).toBe(0);
       expect(ready.out()).toContain("verdict: READY_FOR_PRODUCTION");
       expect(ready.out()).toContain("accuracy 100.00 %");
 
       await sql.query(`UPDATE ${table} SET total = total + 1 WHERE order_id <> $1`, [ids[3].toHexString()]);
-      const major = capture();
+      const major = captureIo();
       expect(await main([...args, "--json"], major.io)).toBe(2);
       const report = JSON.parse(major.out()) as {
         verdict: string;

@@ -155,27 +155,35 @@ function isDocument(value: unknown): value is Document {
 /** An OP_MSG answer with one body section. */
 export function encodeMsg(requestId: number, responseTo: number, reply: Document): Buffer {
   const body = serialize(reply);
-  const header = Buffer.alloc(HEADER_BYTES + 5);
-  header.writeInt32LE(header.length + body.length, 0);
-  header.writeInt32LE(requestId, 4);
-  header.writeInt32LE(responseTo, 8);
-  header.writeInt32LE(OP_MSG, 12);
-  header.writeUInt32LE(0, 16);
-  header[20] = 0;
+  const header = answerHeader(5, body.length, requestId, responseTo, OP_MSG);
+  header.writeUInt32LE(0, 16); // flagBits
+  header[20] = 0; // section kind: body
   return Buffer.concat([header, body]);
 }
 
 /** An OP_REPLY answer (to OP_QUERY) carrying one document. */
 export function encodeReply(requestId: number, responseTo: number, reply: Document): Buffer {
   const body = serialize(reply);
-  const header = Buffer.alloc(HEADER_BYTES + 20);
-  header.writeInt32LE(header.length + body.length, 0);
-  header.writeInt32LE(requestId, 4);
-  header.writeInt32LE(responseTo, 8);
-  header.writeInt32LE(OP_REPLY, 12);
+  const header = answerHeader(20, body.length, requestId, responseTo, OP_REPLY);
   header.writeInt32LE(0, 16); // responseFlags
   header.writeBigInt64LE(0n, 20); // cursorID
   header.writeInt32LE(0, 28); // startingFrom
   header.writeInt32LE(1, 32); // numberReturned
   return Buffer.concat([header, body]);
+}
+
+/** The message header plus `extra` bytes of op-specific fields, for an answer whose body is `bodyBytes` long. */
+function answerHeader(
+  extra: number,
+  bodyBytes: number,
+  requestId: number,
+  responseTo: number,
+  opCode: number,
+): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES + extra);
+  header.writeInt32LE(header.length + bodyBytes, 0);
+  header.writeInt32LE(requestId, 4);
+  header.writeInt32LE(responseTo, 8);
+  header.writeInt32LE(opCode, 12);
+  return header;
 }

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { captureIo } from "../../support/io.ts";
 import { atlasFindings, lintCommand } from "../../../src/cli/commands/lint.ts";
 import { EDDY_EXTENSIONS } from "../../../src/connectors/extensions.ts";
 import { catalogOf } from "../../../src/pipeline/index.ts";
@@ -17,11 +17,9 @@ function file(name: string, value: unknown): string {
 }
 
 async function lint(args: string[]): Promise<{ code: number; stdout: string }> {
-  const stdout = new PassThrough();
-  let out = "";
-  stdout.on("data", (chunk) => (out += String(chunk)));
-  const code = await lintCommand(args, { stdout, stderr: new PassThrough() });
-  return { code, stdout: out };
+  const { io, out } = captureIo();
+  const code = await lintCommand(args, io);
+  return { code, stdout: out() };
 }
 
 const connections = [

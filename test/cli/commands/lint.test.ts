@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { captureIo } from "../../support/io.ts";
 import { lintCommand } from "../../../src/cli/commands/lint.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sp-lint-"));
@@ -13,14 +13,9 @@ function file(name: string, value: unknown): string {
 }
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => (out += String(chunk)));
-  stderr.on("data", (chunk) => (err += String(chunk)));
-  const code = await lintCommand(args, { stdout, stderr });
-  return { code, stdout: out, stderr: err };
+  const { io, out, err } = captureIo();
+  const code = await lintCommand(args, io);
+  return { code, stdout: out(), stderr: err() };
 }
 
 const connections = file("connections.json", {
