@@ -108,7 +108,8 @@ export class ChangeStreamSource implements Source {
     const namespaces = await snapshotNamespaces(this.client, db, coll);
     const pipeline = (config.pipeline as Document[] | undefined) ?? [];
     const batchSize = this.options.maxBatchSize ?? 1000;
-    this.snapshot = new SnapshotReader(this.client, namespaces, pipeline, batchSize, from);
+    const parallelism = this.plan.initialSync?.parallelism ?? 1;
+    this.snapshot = new SnapshotReader(this.client, namespaces, pipeline, { batchSize, parallelism }, from);
   }
 
   async next(): Promise<SourceBatch | undefined> {

@@ -91,7 +91,8 @@ export const cluster = defineConnector<ClusterSourceOptions, TimeseriesEmitOptio
         initialSync: {
           type: "object",
           additionalProperties: false,
-          description: "`{enable (false), parallelism (1)}`: read the existing documents first.",
+          description:
+            "`{enable (false), parallelism (1)}`: read the existing documents first, `parallelism` collections at once.",
           properties: { enable: { type: "boolean" }, parallelism: { type: "integer", minimum: 1 } },
         },
       },

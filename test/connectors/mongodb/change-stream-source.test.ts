@@ -1,12 +1,15 @@
+import { MongoClient, type CommandStartedEvent } from "mongodb";
 import { describe, expect, it } from "vitest";
 import {
   ChangeStreamSource,
   type ChangeStreamSourcePlan,
 } from "../../../src/connectors/mongodb/change-stream-source.ts";
+import { SnapshotReader, type InitialSyncPosition } from "../../../src/connectors/mongodb/initial-sync.ts";
 import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
 import type { SourceRecord } from "../../../src/runtime/source.ts";
 import { useMongoDatabase } from "../../support/mongo.ts";
+import { testServices } from "../../support/services.ts";
 import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "db", type: "Cluster", config: {} }]);
@@ -281,6 +284,163 @@ describe("ChangeStreamSource", () => {
         { _id: 1, status: "new" },
         { _id: 3, status: "new" },
       ]);
+    });
+
+    describe("parallelism", () => {
+      const ALL = [1, 2, 3, 4, 5, 11, 12, 13, 14, 15, 21, 22, 23, 24, 25];
+
+      /** Three collections of five documents; `k` is collection number × 10 + `_id`. */
+      async function fill(prefix: string): Promise<string[]> {
+        const colls = ["a", "b", "c"].map((name) => `${prefix}_${name}`);
+        for (const [c, coll] of colls.entries())
+          await mongo.client
+            .db(db)
+            .collection<Row>(coll)
+            .insertMany([1, 2, 3, 4, 5].map((i) => ({ _id: i, k: c * 10 + i })));
+        return colls;
+      }
+
+      /**
+       * A client that watches the wire for reads of `colls`: which collections a copy has begun (an
+       * `aggregate` sent) and how many of those reads were in flight at once. Its pool is warmed to four
+       * connections first, so a read never waits for a new connection while another one's reply arrives.
+       */
+      async function watchingClient(colls: readonly string[]) {
+        const client = new MongoClient(testServices().mongodbUri, { monitorCommands: true, minPoolSize: 4 });
+        await client.connect();
+        await Promise.all([1, 2, 3, 4].map(() => client.db(db).command({ ping: 1 })));
+        const begun = new Set<string>();
+        const inFlight = new Set<number>();
+        const wire = { begun, mostInFlight: 0 };
+        client.on("commandStarted", (event: CommandStartedEvent) => {
+          const coll = event.command[event.commandName] as unknown;
+          const read = event.commandName === "aggregate" || event.commandName === "getMore";
+          if (!read || (event.commandName === "aggregate" && !colls.includes(coll as string))) return;
+          if (event.commandName === "aggregate") begun.add(coll as string);
+          inFlight.add(event.requestId);
+          wire.mostInFlight = Math.max(wire.mostInFlight, inFlight.size);
+        });
+        const settled = (event: { requestId: number }) => inFlight.delete(event.requestId);
+        client.on("commandSucceeded", settled);
+        client.on("commandFailed", settled);
+        return { client, wire };
+      }
+
+      /** The collections a position says are copied completely. */
+      function copiedColls(colls: readonly string[], position: InitialSyncPosition | undefined): string[] {
+        if (position?.phase === "done") return [...colls];
+        const first = colls.indexOf(position?.coll ?? "");
+        const later = (position?.started ?? []).filter((copy) => copy.done === true).map((copy) => copy.coll);
+        return [...colls.slice(0, Math.max(0, first)), ...later];
+      }
+
+      /**
+       * Copies `colls` `parallelism` at a time: the copied `k`s batch by batch, the most collections begun
+       * and not yet copied completely after any batch, and the most reads in flight at once.
+       */
+      async function copy(colls: string[], parallelism: number) {
+        const { client, wire } = await watchingClient(colls);
+        try {
+          const namespaces = colls.map((coll) => ({ db, coll }));
+          const reader = new SnapshotReader(client, namespaces, [], { batchSize: 2, parallelism });
+          const copied: number[][] = [];
+          let mostCopying = 0;
+          for (let events = await reader.next(); events.length > 0; events = await reader.next()) {
+            copied.push(events.map((event) => (event.fullDocument as Row).k as number));
+            const copying = wire.begun.size - copiedColls(colls, reader.position()).length;
+            mostCopying = Math.max(mostCopying, copying);
+          }
+          expect(reader.position()).toEqual({ phase: "done" });
+          await reader.close();
+          return { copied, mostCopying, mostInFlight: wire.mostInFlight };
+        } finally {
+          await client.close();
+        }
+      }
+
+      const k = (events: readonly Doc[]) => events.map((event) => (event.fullDocument as Row).k as number);
+      const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+
+      async function drainReader(reader: SnapshotReader): Promise<Doc[]> {
+        const events: Doc[] = [];
+        for (let batch = await reader.next(); batch.length > 0; batch = await reader.next())
+          events.push(...batch);
+        await reader.close();
+        return events;
+      }
+
+      it("copies up to `parallelism` collections at once, each in _id order, every document once", async () => {
+        const colls = await fill("par");
+        const serial = await copy(colls, 1);
+        expect(serial.copied.flat()).toEqual(ALL);
+        expect(serial.mostCopying).toBe(1);
+        expect(serial.mostInFlight).toBe(1);
+
+        const parallel = await copy(colls, 2);
+        // Two collections read at once, never three: both reads go out before either answers.
+        expect(parallel.mostCopying).toBe(2);
+        expect(parallel.mostInFlight).toBe(2);
+        expect(sorted(parallel.copied.flat())).toEqual(ALL);
+        for (const c of [0, 1, 2]) {
+          const ofColl = parallel.copied.flat().filter((key) => Math.floor(key / 10) === c);
+          expect(ofColl).toEqual([1, 2, 3, 4, 5].map((i) => c * 10 + i));
+        }
+        for (const batch of parallel.copied)
+          expect(new Set(batch.map((key) => Math.floor(key / 10))).size).toBe(1);
+      });
+
+      it("resumes a parallel copy from its checkpoint position, copying only what was not handed over", async () => {
+        const colls = await fill("res");
+        const namespaces = colls.map((coll) => ({ db, coll }));
+        const options = { batchSize: 2, parallelism: 2 };
+        // Killed three batches into the copy: the next run goes on from the position.
+        const first = new SnapshotReader(mongo.client, namespaces, [], options);
+        const before = [...(await first.next()), ...(await first.next()), ...(await first.next())];
+        const position = first.position();
+        await first.close();
+        const after = await drainReader(new SnapshotReader(mongo.client, namespaces, [], options, position));
+        expect(sorted([...k(before), ...k(after)])).toEqual(ALL);
+
+        // A position as a checkpoint stores it: the first collection half copied, the second done, the
+        // third begun.
+        const stored: InitialSyncPosition = {
+          phase: "snapshot",
+          db,
+          coll: colls[0],
+          lastId: 2,
+          started: [
+            { db, coll: colls[1], done: true },
+            { db, coll: colls[2], lastId: 4 },
+          ],
+        };
+        const rest = await drainReader(new SnapshotReader(mongo.client, namespaces, [], options, stored));
+        expect(sorted(k(rest))).toEqual([3, 4, 5, 25]);
+      });
+
+      it("takes initialSync.parallelism from the $source", async () => {
+        const colls = await fill("src");
+        const { client, wire } = await watchingClient(colls);
+        try {
+          const source = new ChangeStreamSource(
+            client,
+            sourcePlan({ db, coll: colls, initialSync: { enable: true, parallelism: 3 } }),
+            { maxBatchSize: 2 },
+          );
+          await source.start();
+          const first = (await source.next())?.records ?? [];
+          // The first batch comes from one collection, and all three were begun at once.
+          expect(first).toHaveLength(2);
+          expect(copiedColls(colls, source.positions().initialSync as InitialSyncPosition)).toEqual([]);
+          expect([...wire.begun].sort()).toEqual(colls);
+          const rest = await drain(source, 13);
+          await source.next(); // finds the copy complete
+          expect(source.positions().initialSync).toEqual({ phase: "done" });
+          await source.close();
+          expect(sorted(k([...first, ...rest].map((record) => record.doc as Doc)))).toEqual(ALL);
+        } finally {
+          await client.close();
+        }
+      });
     });
   });
 });
