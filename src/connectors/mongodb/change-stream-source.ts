@@ -221,11 +221,14 @@ export class ChangeStreamSource implements Source {
     };
   }
 
-  /** Some servers (the test stand-in) omit `ns`; a collection stream knows it, so the event gets it as MongoDB sends it. */
+  /**
+   * Some servers (the test stand-in) omit `ns`; a collection stream knows it, so the event gets it as
+   * MongoDB sends it. The event is the driver's fresh object, handed over as it is (no copy per event).
+   */
   private withNamespace(event: Document): Document {
     const { db, coll } = this.plan;
-    if (event.ns !== undefined || db === undefined || typeof coll !== "string") return { ...event };
-    return { ...event, ns: { db, coll } };
+    if (event.ns === undefined && db !== undefined && typeof coll === "string") event.ns = { db, coll };
+    return event;
   }
 
   private open(): ChangeStream {

@@ -40,16 +40,24 @@ export class OffsetsTable {
   /**
    * Records `marker` in the open transaction and commits it, in one round trip: a `DO` block updates this
    * run's row and raises {@link FENCED_STATE} when a newer run took it over, so the `COMMIT` sent with it
-   * never runs then. False (the transaction rolled back) when fenced.
+   * never runs then. False (the transaction rolled back) when fenced. With `begin`, the next transaction
+   * is begun in the same round trip (only once the commit succeeded).
    */
-  async commit(client: pg.Client, epoch: string, marker: number, positions: string): Promise<boolean> {
+  async commit(
+    client: pg.Client,
+    epoch: string,
+    marker: number,
+    positions: string,
+    options: { readonly begin?: boolean } = {},
+  ): Promise<boolean> {
+    const begin = options.begin === true ? "; BEGIN" : "";
     const update =
       `UPDATE ${this.table} SET marker = ${Number(marker)}, positions = ${client.escapeLiteral(positions)}, ` +
       `committed_at = now() WHERE processor = ${client.escapeLiteral(this.key)} AND epoch = ${BigInt(epoch)}`;
-    if (update.includes(DO_TAG)) return this.commitInTwoTrips(client, epoch, marker, positions);
+    if (update.includes(DO_TAG)) return this.commitInTwoTrips(client, epoch, marker, positions, begin);
     try {
       await client.query(
-        `DO ${DO_TAG} BEGIN ${update}; IF NOT FOUND THEN RAISE EXCEPTION 'fenced' USING ERRCODE = '${FENCED_STATE}'; END IF; END ${DO_TAG}; COMMIT`,
+        `DO ${DO_TAG} BEGIN ${update}; IF NOT FOUND THEN RAISE EXCEPTION 'fenced' USING ERRCODE = '${FENCED_STATE}'; END IF; END ${DO_TAG}; COMMIT${begin}`,
       );
       return true;
     } catch (error) {
@@ -65,13 +73,14 @@ export class OffsetsTable {
     epoch: string,
     marker: number,
     positions: string,
+    begin: string,
   ): Promise<boolean> {
     const result = await client.query(
       `UPDATE ${this.table} SET marker = $3, positions = $4, committed_at = now() ` +
         `WHERE processor = $1 AND epoch = $2`,
       [this.key, epoch, marker, positions],
     );
-    await client.query(result.rowCount === 1 ? "COMMIT" : "ROLLBACK");
+    await client.query(result.rowCount === 1 ? `COMMIT${begin}` : "ROLLBACK");
     return result.rowCount === 1;
   }
 }

@@ -6,6 +6,11 @@
  * checkpoint the processor resumes from: nothing lost, nothing applied twice. The runtime checkpoints when
  * `batchSize` rows are pending or the transaction is `batchIntervalMs` old (`commitDue`).
  *
+ * Round trips per batch are what the sink costs: the rows of a batch are computed (`prepare`) while the
+ * previous batch's statement is in flight, and while rows keep coming the commit begins the next
+ * transaction in its own round trip (`DO … ; COMMIT; BEGIN`), so a steady stream sends one statement per
+ * 1,000 rows and one commit per checkpoint, nothing else.
+ *
  * Statements run without savepoints (two round trips each, more than the statement itself costs), and
  * the sink keeps the rows written in the open transaction. When a statement fails for its rows — a row
  * PostgreSQL rejects (class 22 data exceptions, class 23 constraints), or a transient failure (deadlock,
@@ -47,6 +52,15 @@ interface Row {
   readonly remove: boolean;
 }
 
+/** A batch as rows: what `write` sends, and the documents that could not become rows. */
+interface Prepared {
+  readonly upserts: Row[];
+  readonly deletes: Row[];
+  readonly failures: readonly SinkFailure[];
+  /** The rows' parameter bytes (`outputMessageSize`). */
+  readonly bytes: number;
+}
+
 const NO_VARS: Vars = Object.freeze({});
 const SAVEPOINT = "eddy_rows";
 
@@ -63,8 +77,13 @@ export class PostgresUpsertSink implements Sink {
   private readonly maxRows: number;
   private readonly now: () => number;
   private client: Promise<{ client: pg.Client; epoch: string }> | undefined;
+  /** A transaction is open on the connection (`BEGIN` sent, not yet committed or rolled back). */
+  private inTransaction = false;
+  /** When the open transaction got its first rows (undefined while it holds none). */
   private transactionOpenedAt: number | undefined;
   private pendingRows = 0;
+  /** Batches `prepare` turned into rows ahead of their `write`. */
+  private readonly prepared = new WeakMap<readonly Doc[], Prepared>();
   /** The statements written in the open transaction, to write again after a failed one aborted it. */
   private written: Row[][] = [];
 
@@ -97,18 +116,27 @@ export class PostgresUpsertSink implements Sink {
     );
   }
 
+  /**
+   * The rows of a batch (column expressions, conflict-key dedupe), computed while the previous batch's
+   * statement is still in flight: `write` then only sends them.
+   */
+  prepare(docs: readonly Doc[]): void {
+    this.prepared.set(docs, this.toRows(docs));
+  }
+
   async write(docs: readonly Doc[]): Promise<SinkResult> {
-    const failures: SinkFailure[] = [];
-    const rows = this.toRows(docs, failures);
-    if (rows.length === 0) return failures.length > 0 ? { bytes: 0, failures } : { bytes: 0 };
+    const { upserts, deletes, failures: rejected, bytes } = this.prepared.get(docs) ?? this.toRows(docs);
+    this.prepared.delete(docs);
+    const failures = [...rejected];
+    const rows = upserts.length + deletes.length;
+    if (rows === 0) return failures.length > 0 ? { bytes: 0, failures } : { bytes: 0 };
     const { client } = await this.connection();
     try {
-      if (this.transactionOpenedAt === undefined) {
+      if (!this.inTransaction) {
         await client.query("BEGIN");
-        this.transactionOpenedAt = this.now();
+        this.inTransaction = true;
       }
-      const upserts = rows.filter((row) => !row.remove);
-      const deletes = rows.filter((row) => row.remove);
+      this.transactionOpenedAt ??= this.now();
       for (let i = 0; i < deletes.length; i += this.maxRows)
         await this.run(client, deletes.slice(i, i + this.maxRows), failures);
       for (let i = 0; i < upserts.length; i += this.maxRows)
@@ -116,9 +144,7 @@ export class PostgresUpsertSink implements Sink {
     } catch (error) {
       throw this.lost(error, `PostgreSQL $emit to ${this.settings.table} failed`);
     }
-    this.pendingRows += rows.length;
-    let bytes = 0;
-    for (const row of rows) for (const value of row.values) bytes += sizeOf(value);
+    this.pendingRows += rows;
     return failures.length > 0 ? { bytes, failures } : { bytes };
   }
 
@@ -129,34 +155,49 @@ export class PostgresUpsertSink implements Sink {
     const connection = await opened.catch(() => undefined);
     if (!connection) return;
     // Output that was never committed must not become visible: the next run writes it again.
-    if (this.transactionOpenedAt !== undefined)
-      await connection.client.query("ROLLBACK").catch(() => undefined);
+    if (this.inTransaction) await connection.client.query("ROLLBACK").catch(() => undefined);
+    this.inTransaction = false;
     this.transactionOpenedAt = undefined;
     this.written = [];
     await connection.client.end().catch(() => undefined);
   }
 
-  /** Rows by conflict key, the last document of the batch winning (one statement may not touch a row twice). */
-  private toRows(docs: readonly Doc[], failures: SinkFailure[]): Row[] {
-    const byKey = new Map<string, Row>();
-    docs.forEach((doc, index) => {
+  /**
+   * Rows by conflict key, the last document of the batch winning (one statement may not touch a row
+   * twice), split into upserts and deletes, with the documents that could not become rows.
+   */
+  private toRows(docs: readonly Doc[]): Prepared {
+    const byKey = new Map<unknown, Row>();
+    const failures: SinkFailure[] = [];
+    const columns = this.columns;
+    const keyIndexes = this.keyIndexes;
+    for (let index = 0; index < docs.length; index++) {
+      const doc = docs[index];
       const vars = doc._stream_meta === undefined ? NO_VARS : { $stream: doc._stream_meta };
       try {
         const remove = this.deleteWhen ? this.deleteWhen(doc, vars) === true : false;
-        const values = this.columns.map(([, evaluate]) => toParameter(evaluate(doc, vars)));
-        const key = this.keyIndexes.map((i) => values[i]);
+        const values = new Array<ParameterValue>(columns.length);
+        for (let c = 0; c < columns.length; c++) values[c] = toParameter(columns[c][1](doc, vars));
+        const key = keyIndexes.map((i) => values[i]);
         if (key.some((value) => value === null))
           throw new Error(
             `conflict columns ${this.settings.conflictColumns.join(", ")} must not be null or missing`,
           );
-        const keyText = JSON.stringify(key);
-        byKey.delete(keyText); // re-inserted last, so the map keeps document order
-        byKey.set(keyText, { index, values: remove ? key : values, remove });
+        const keyOf = keyIdentity(key);
+        byKey.delete(keyOf); // re-inserted last, so the map keeps document order
+        byKey.set(keyOf, { index, values: remove ? key : values, remove });
       } catch (error) {
         failures.push({ index, message: messageOf(error) });
       }
-    });
-    return [...byKey.values()];
+    }
+    const upserts: Row[] = [];
+    const deletes: Row[] = [];
+    let bytes = 0;
+    for (const row of byKey.values()) {
+      (row.remove ? deletes : upserts).push(row);
+      for (const value of row.values) bytes += sizeOf(value);
+    }
+    return { upserts, deletes, failures, bytes };
   }
 
   /**
@@ -248,16 +289,26 @@ export class PostgresUpsertSink implements Sink {
     return sleep((this.options.retryDelayMs ?? 100) * 2 ** (attempt - 1));
   }
 
+  /**
+   * Commits the open transaction with `marker` in the offsets table. While rows keep coming (this
+   * transaction filled `batchSize`), the next transaction is begun in the same round trip: the next
+   * batch's statement then goes out without a `BEGIN` of its own. After a quieter spell nothing is left
+   * open.
+   */
   private async commitTransaction(marker: number, positions: Doc): Promise<void> {
     const { client, epoch } = await this.connection();
+    const busy = this.pendingRows >= this.settings.batchSize;
     try {
-      if (this.transactionOpenedAt === undefined) await client.query("BEGIN");
+      if (!this.inTransaction) await client.query("BEGIN");
+      this.inTransaction = true;
       const committed = await this.offsets.commit(
         client,
         epoch,
         marker,
         EJSON.stringify(positions, { relaxed: false }),
+        { begin: busy },
       );
+      this.inTransaction = committed && busy;
       if (!committed) {
         this.transactionOpenedAt = undefined;
         this.written = [];
@@ -300,6 +351,7 @@ export class PostgresUpsertSink implements Sink {
     const failure = postgresFailure(error, context);
     const opened = this.client;
     this.client = undefined;
+    this.inTransaction = false;
     this.transactionOpenedAt = undefined;
     this.pendingRows = 0;
     this.written = [];
@@ -328,6 +380,20 @@ export async function fenceAndReadPostgresMarker(
   } finally {
     await client?.end().catch(() => undefined);
   }
+}
+
+/**
+ * A conflict key as a Map key: a single string or number key as itself (no text built per row), a
+ * composite or other key as JSON text. Distinct keys stay distinct: a JSON text is never equal to a
+ * single string key of the same text, because single string keys are prefixed.
+ */
+function keyIdentity(key: readonly ParameterValue[]): unknown {
+  if (key.length === 1) {
+    const only = key[0];
+    if (typeof only === "number") return only;
+    if (typeof only === "string") return `s${only}`;
+  }
+  return `j${JSON.stringify(key)}`;
 }
 
 function sizeOf(value: ParameterValue): number {
