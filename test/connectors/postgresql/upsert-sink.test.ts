@@ -180,6 +180,49 @@ describe("PostgresUpsertSink", () => {
     ]);
   });
 
+  it("under a steady stream a commit begins the next transaction with it; a quiet one leaves none open", async () => {
+    const application = uniqueName("eddy_sink");
+    const sink = new PostgresUpsertSink(plan, {
+      processorName: `${processor}_steady`,
+      clientConfig: { ...clientConfig, application_name: application },
+    });
+    const state = async () =>
+      (
+        await sql.query<{ state: string }>(`SELECT state FROM pg_stat_activity WHERE application_name = $1`, [
+          application,
+        ])
+      ).rows.map((row) => row.state);
+    try {
+      await sql.query(`DELETE FROM ${table}`);
+      // Rows computed ahead (prepare), then written: a rejected one is still reported by its index.
+      const batch = [
+        { id: 21, name: "p", n: 1 },
+        { id: 22, name: "q", n: -1 },
+        { id: 23, name: "r", n: 3 },
+        { id: 24, name: "s", n: 4 },
+      ];
+      sink.prepare(batch);
+      expect((await sink.write(batch)).failures?.map((f) => f.index)).toEqual([1]);
+      expect(sink.commitDue()).toBe(true);
+      await sink.commit(1);
+      // batchSize rows were pending: the next transaction is already open, with nothing in it.
+      expect(await state()).toEqual(["idle in transaction"]);
+      expect(sink.commitDue()).toBe(false);
+      expect((await rows()).map((r) => r.id)).toEqual([21, 23, 24]);
+      await sink.write([{ id: 25, name: "t", n: 5 }]);
+      expect(await rows()).toHaveLength(3); // not visible before its commit
+      await sink.commit(2);
+      expect(await state()).toEqual(["idle"]);
+      expect((await rows()).map((r) => r.id)).toEqual([21, 23, 24, 25]);
+      const offsets = await sql.query(`SELECT marker FROM eddy_offsets WHERE processor = $1`, [
+        `${processor}_steady`,
+      ]);
+      expect(offsets.rows[0].marker).toBe("2");
+    } finally {
+      await sink.close();
+    }
+  });
+
   it("fails the run with a clear, permanent error when the table is missing", async () => {
     const missing = emitPlan({
       table: uniqueName("missing"),
