@@ -27,7 +27,7 @@ export function bsonSize(doc: object): number {
     const value = (doc as Record<string, unknown>)[key];
     // `bson` leaves out undefined (ignoreUndefined), functions and symbols (serializeFunctions is off).
     if (value === undefined || typeof value === "function" || typeof value === "symbol") continue;
-    size += 2 + Buffer.byteLength(key, "utf8") + valueSize(value);
+    size += 2 + utf8Length(key) + valueSize(value);
   }
   return size;
 }
@@ -36,7 +36,7 @@ export function bsonSize(doc: object): number {
 function valueSize(value: unknown): number {
   switch (typeof value) {
     case "string":
-      return 5 + Buffer.byteLength(value, "utf8");
+      return 5 + utf8Length(value);
     case "number":
       return Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX && !Object.is(value, -0)
         ? 4
@@ -60,6 +60,17 @@ function valueSize(value: unknown): number {
   }
   // `{v: value}` is 4 + (1 + "v\0" + value) + 1 bytes.
   return calculateObjectSize({ v: value }) - 8;
+}
+
+/**
+ * UTF-8 bytes of `text`: its length when it is short ASCII (field names, ids, most values: a scan is
+ * cheaper than the native call), else `Buffer.byteLength`.
+ */
+function utf8Length(text: string): number {
+  const n = text.length;
+  if (n > 64) return Buffer.byteLength(text, "utf8");
+  for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, "utf8");
+  return n;
 }
 
 function arraySize(values: readonly unknown[]): number {

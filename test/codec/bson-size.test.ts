@@ -44,6 +44,10 @@ describe("bsonSize", () => {
     ],
     ["plain values", { t: true, f: false, n: null, u: undefined, s: "", uni: "ünïcødé 🌊", ключ: 1 }],
     [
+      "strings either side of the ASCII scan's 64 characters",
+      { short: "x".repeat(64), long: "x".repeat(65), lateUni: `${"x".repeat(63)}é`, longUni: "é".repeat(80) },
+    ],
+    [
       "nested arrays",
       { a: [[1, [2, [3]]], { b: [] }, [undefined, null], Array.from({ length: 120 }, (_, i) => i)] },
     ],
