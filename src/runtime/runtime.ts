@@ -57,6 +57,8 @@ export interface RuntimeOptions {
   readonly maxStateBytes?: number;
 }
 
+const STOPPED = Symbol("stopped");
+
 /** A batch as read, with the source's positions right after it. */
 interface ReadBatch {
   readonly batch: SourceBatch;
@@ -78,6 +80,9 @@ export class ProcessorRuntime {
   private readonly sinkOp: OperatorStats;
   private pendingDlq: Doc[] = [];
   private stopped = false;
+  /** Resolves when `stop()` is called: a read waiting on a quiet source is not waited for. */
+  private readonly stopRequested: Promise<typeof STOPPED>;
+  private requestStop: () => void = () => undefined;
   private lastInputWall = 0;
   private readonly replay: ReplayIds;
   /** Event times come back the same on a replay (a timeField, or the source's own timestamps). */
@@ -97,6 +102,7 @@ export class ProcessorRuntime {
   constructor(plan: ProcessorPlan, options: RuntimeOptions) {
     this.plan = plan;
     this.options = options;
+    this.stopRequested = new Promise((resolve) => (this.requestStop = () => resolve(STOPPED)));
     this.clock = options.clock ?? systemClock;
     this.collector = new StatsCollector(plan.name);
     const clock = this.clock;
@@ -171,7 +177,14 @@ export class ProcessorRuntime {
           tail = tail.then((previous) => (previous === undefined ? undefined : read()));
           queue.push(tail);
         }
-        const next = await queue.shift();
+        const reading = queue.shift() as Promise<ReadBatch | undefined>;
+        // A stop does not wait for the source to answer (a quiet change stream holds its poll up to
+        // maxAwaitTimeMS): the batch being read is not handled, nor in the final checkpoint.
+        const next = await Promise.race([reading, this.stopRequested]);
+        if (next === STOPPED) {
+          queue.unshift(reading); // settled in `finally`
+          break;
+        }
         if (next === undefined) {
           drained = true;
           await this.endOfInput();
@@ -209,6 +222,7 @@ export class ProcessorRuntime {
   /** Asks the processor to stop after the batch in progress (a final checkpoint follows). */
   stop(): void {
     this.stopped = true;
+    this.requestStop();
   }
 
   /** Output documents this run produced that the sink did not accept (after a failed write: those lost with it). */

@@ -175,6 +175,42 @@ describe("checkpoints: the barrier", () => {
     expect(stats.lastCheckpoint?.id).toBe(2);
   });
 
+  it("stops without waiting for a quiet source's poll: the final checkpoint covers what was handled", async () => {
+    const store = new RecordingStore();
+    const inner = new DocumentsSource(docs.slice(0, 10), { batchSize: 10 });
+    let reads = 0;
+    let closed = false;
+    // After its one batch the source is quiet: its next poll answers only when the source closes.
+    let answer: (batch: SourceBatch | undefined) => void = () => undefined;
+    const source: Source = {
+      type: inner.type,
+      operatorName: inner.operatorName,
+      start: () => inner.start(),
+      positions: () => inner.positions(),
+      next: () => {
+        if (++reads === 1) return inner.next();
+        if (closed) return Promise.resolve(undefined);
+        return new Promise<SourceBatch | undefined>((resolve) => (answer = resolve));
+      },
+      close: async () => {
+        closed = true;
+        answer({ records: [], idle: true });
+      },
+    };
+    const sink = new CollectSink();
+    const runtime = runtimeFor([], source, sink, store, { checkpointIntervalMs: 60_000 });
+    const write = sink.write.bind(sink);
+    sink.write = async (batch) => {
+      // Asked once the runtime waits for the quiet source's answer.
+      setTimeout(() => runtime.stop(), 20);
+      return write(batch);
+    };
+    await runtime.run();
+    expect(closed).toBe(true);
+    expect(sink.docs).toHaveLength(10);
+    expect(store.saved.map((c) => c.sourcePositions)).toEqual([{ position: 0 }, { position: 10 }]);
+  });
+
   it("acknowledges nothing when the batch's sink write fails", async () => {
     const store = new RecordingStore();
     const source = new AckRecordingSource(new DocumentsSource(docs, { batchSize: 10 }));
