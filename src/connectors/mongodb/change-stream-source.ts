@@ -8,7 +8,7 @@
  */
 import { Timestamp } from "bson";
 import { bsonSize } from "../../codec/bson-size.ts";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:timers/promises";
 import type { ChangeStream, ChangeStreamOptions, Document, MongoClient, ResumeToken } from "mongodb";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
@@ -19,6 +19,9 @@ import { ConnectorError } from "../../runtime/errors.ts";
 import { mongoFailure } from "./errors.ts";
 import { namespaceProblem } from "./namespace.ts";
 import { SnapshotReader, snapshotNamespaces, type InitialSyncPosition } from "./initial-sync.ts";
+
+/** Events decoded between two turns of the event loop while a batch is read. */
+const YIELD_EVERY = 200;
 
 export type ChangeStreamSourcePlan = SourcePlan<ClusterSourceOptions>;
 
@@ -129,6 +132,9 @@ export class ChangeStreamSource implements Source {
         if (!event) break;
         events.push(event);
         if (stream.bufferedCount() === 0) break;
+        // Buffered events resolve as microtasks, which hold off every I/O callback: a sink's reply
+        // waits for the whole batch to be decoded unless the loop gives way now and then.
+        if (events.length % YIELD_EVERY === 0) await yieldToEventLoop();
       }
       this.failures = 0;
       this.failingSince = undefined;
