@@ -13,9 +13,9 @@
  *       same change stream and bulk-upserts each batch. Both replay the same pre-inserted events (startAfter
  *       a marker event). Target: Eddy ≥ 80 % of raw.
  * (iv)  Change stream → PostgreSQL `$emit` upsert (ChangeStreamSource, PostgresUpsertSink: multi-row
- *       INSERT … ON CONFLICT DO UPDATE, committed with the checkpoint marker every 1,000 rows) versus a raw
- *       `pg` loop that reads the same change stream and upserts each batch of up to 1,000 rows with the same
- *       multi-row statement in its own transaction. PostgreSQL is DATABASE_URL or the machine's
+ *       INSERT … ON CONFLICT DO UPDATE, committed with the checkpoint marker once 1,000 rows are pending)
+ *       versus a raw `pg` loop that reads the same change stream and upserts each batch of up to 1,000 rows
+ *       with the same multi-row statement in its own transaction. PostgreSQL is DATABASE_URL or the machine's
  *       (postgres://postgres@127.0.0.1:5432/test). Target: Eddy ≥ 80 % of raw.
  * (iii) Latency: events produced at a fixed rate, each carrying its produce time, run Kafka → Eddy
  *       ($addFields) → Kafka; a consumer of the output topic records now − produce time. p50/p99 after a
