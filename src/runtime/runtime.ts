@@ -94,7 +94,7 @@ export class ProcessorRuntime {
   private nextCheckpointId = 1;
   /** Clock time of the last checkpoint; -Infinity makes the first batch boundary take one. */
   private lastCheckpointAt = -Infinity;
-  /** The sink write in flight (at most one); see `deliver`. */
+  /** The sink write (or exactly-once commit) in flight, at most one; see `deliver` and `commitInFlight`. */
   private writing: Promise<void> | undefined;
   /** Output documents handed to `deliver` that the sink has not accepted (yet). */
   private unwritten = 0;
@@ -208,6 +208,7 @@ export class ProcessorRuntime {
       await this.writesSettled();
       await this.flushDlq(); // the last write's per-document failures
       if (this.dirty) await this.checkpoint();
+      await this.writesSettled(); // the final checkpoint's commit
     } catch (error) {
       this.collector.status = "error";
       throw error;
@@ -251,9 +252,9 @@ export class ProcessorRuntime {
     await sink.flush?.();
     if (!store) {
       // Nothing to save, but an exactly-once sink still shows its output only when it commits.
-      await sink.commit?.(newCommitMarker(), positions);
       this.lastCheckpointAt = this.clock.now();
       this.dirty = false;
+      if (sink.commit) this.commitInFlight(sink.commit(newCommitMarker(), positions));
       return;
     }
     const marker = sink.commit ? newCommitMarker() : undefined;
@@ -266,22 +267,37 @@ export class ProcessorRuntime {
       ...(marker === undefined ? {} : { commitMarker: marker }),
     };
     await store.save(checkpoint);
-    // Two-phase: the checkpoint is saved first, then the sink commits its marker with the output; after a
-    // crash in between, the marker tells the checkpoint store which of its last two checkpoints counts.
-    if (marker !== undefined) await sink.commit?.(marker, positions);
-    const durationMillis = Math.round((performance.now() - startedAt) * 100) / 100;
     this.nextCheckpointId++;
     this.lastCheckpointAt = this.clock.now();
     this.dirty = false;
-    const info: CheckpointInfo = {
-      id: checkpoint.id,
-      durationMillis,
-      sizeBytes: safeSize(checkpoint as unknown as Doc),
-      at: new Date(checkpoint.createdAt),
+    const completed = async () => {
+      // Two-phase: the checkpoint is saved first, then the sink commits its marker with the output; after
+      // a crash in between, the marker tells the checkpoint store which of its last two checkpoints counts.
+      if (marker !== undefined) await sink.commit?.(marker, positions);
+      const durationMillis = Math.round((performance.now() - startedAt) * 100) / 100;
+      const info: CheckpointInfo = {
+        id: checkpoint.id,
+        durationMillis,
+        sizeBytes: safeSize(checkpoint as unknown as Doc),
+        at: new Date(checkpoint.createdAt),
+      };
+      this.collector.lastCheckpoint = info;
+      this.options.onCheckpoint?.(info);
+      await this.options.source.acknowledge?.(positions);
     };
-    this.collector.lastCheckpoint = info;
-    this.options.onCheckpoint?.(info);
-    await this.options.source.acknowledge?.(positions);
+    if (marker === undefined) await completed();
+    else this.commitInFlight(completed());
+  }
+
+  /**
+   * A sink's commit (and what follows it: the acknowledgement) runs while the runtime reads and runs the
+   * next batch, as a write does: the next write, checkpoint or end of run waits for it (`writesSettled`)
+   * and throws its failure, so no output is written into the committed transaction and nothing is
+   * acknowledged before its commit.
+   */
+  private commitInFlight(committing: Promise<void>): void {
+    committing.catch(() => undefined); // observed by writesSettled()
+    this.writing = committing;
   }
 
   /**

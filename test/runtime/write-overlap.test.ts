@@ -3,7 +3,12 @@
 import { describe, expect, it } from "vitest";
 import { DocumentsSource } from "../../src/connectors/documents/source.ts";
 import type { Doc } from "../../src/mql/index.ts";
-import { MemoryCheckpointStore, ProcessorRuntime, type SinkResult } from "../../src/runtime/index.ts";
+import {
+  MemoryCheckpointStore,
+  ProcessorRuntime,
+  type SinkResult,
+  type Source,
+} from "../../src/runtime/index.ts";
 import { CollectSink, documentsPlan, match, MemoryDlq } from "./helpers.ts";
 
 const docs = Array.from({ length: 50 }, (_, i) => ({ _id: i }));
@@ -105,5 +110,57 @@ describe("sink writes overlap the next batch", () => {
     expect((await store.load())?.sourcePositions).toEqual({ position: 10 });
     expect(acks).toEqual([{ position: 10 }]);
     expect(sink.docs.map((d) => d._id)).toEqual(docs.slice(0, 20).map((d) => d._id));
+  });
+
+  it("runs the next batch while an exactly-once commit is in flight; its write and acknowledgement wait for it", async () => {
+    const events: string[] = [];
+    const gates: Array<() => void> = [];
+    const sink = new (class extends CollectSink {
+      override async write(batch: readonly Doc[]): Promise<SinkResult> {
+        events.push(`write ${batch[0]._id as number}`);
+        return super.write(batch);
+      }
+      readonly commit = async (marker: number): Promise<void> => {
+        events.push("commit starts");
+        await new Promise<void>((resolve) => gates.push(resolve));
+        events.push(`commit ${typeof marker} ends`);
+      };
+      commitDue = () => true;
+    })();
+    const inner = new DocumentsSource(docs.slice(0, 20), { batchSize: 10 });
+    const source: Source = {
+      type: inner.type,
+      operatorName: inner.operatorName,
+      start: () => inner.start(),
+      next: () => inner.next(),
+      positions: () => inner.positions(),
+      close: () => inner.close(),
+      acknowledge: async (positions) => {
+        events.push(`ack ${positions.position as number}`);
+      },
+    };
+    const seen: number[] = [];
+    const running = new ProcessorRuntime(documentsPlan([recordingMatch(seen)]), {
+      source,
+      sink,
+      checkpoints: new MemoryCheckpointStore(),
+    }).run();
+    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The first commit waits: the second batch has gone through the stages, but is not written.
+    while (seen.length < 20) await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(["write 0", "commit starts"]);
+    gates.shift()?.();
+    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual([
+      "write 0",
+      "commit starts",
+      "commit number ends",
+      "ack 10",
+      "write 10",
+      "commit starts",
+    ]);
+    gates.shift()?.();
+    await running;
+    expect(events.slice(-2)).toEqual(["commit number ends", "ack 20"]);
   });
 });
