@@ -596,10 +596,17 @@ interface ProcessStats {
  * and consumer do not share its event loop. `mark()` starts its GC count; `stop()` ends it and returns
  * its GC pauses and CPU since the mark.
  */
-async function startEddy(definition: { name: string; pipeline: Doc[] }, connections: ConnectionEntry[]) {
+async function startEddy(
+  definition: { name: string; pipeline: Doc[] } | undefined,
+  connections: ConnectionEntry[] = [],
+  raw?: { brokers: string[]; input: string; output: string },
+) {
   const child = spawn(
     process.execPath,
-    [join(import.meta.dirname, "eddy-processor.ts"), JSON.stringify({ definition, connections })],
+    [
+      join(import.meta.dirname, "eddy-processor.ts"),
+      JSON.stringify(raw ? { raw } : { definition, connections }),
+    ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   let stdout = "";
@@ -631,40 +638,57 @@ async function topicPair(brokers: string[], prefix: string): Promise<[string, st
   return [input, output];
 }
 
-/** Kafka → `$addFields` → Kafka at `rate` events/s, the processor in its own process; its GC share. */
+/**
+ * Kafka → `$addFields` → Kafka at `rate` events/s, the processor in its own process, with its GC share;
+ * then the raw client's copy at the same rate, in the same kind of process (the floor on this machine).
+ */
 async function latency(brokers: string[], rate: number) {
   const [input, output] = await topicPair(brokers, "bench_lat");
-  const eddy = await startEddy(
-    {
-      name: "bench_latency",
-      pipeline: [
-        {
-          $source: {
-            connectionName: "k",
-            topic: input,
-            config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
-          },
+  const eddy = await measureLatency(brokers, input, output, rate, {
+    name: "bench_latency",
+    pipeline: [
+      {
+        $source: {
+          connectionName: "k",
+          topic: input,
+          config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
         },
-        { $addFields: { seen: true } },
-        { $emit: { connectionName: "k", topic: output } },
-      ],
-    },
+      },
+      { $addFields: { seen: true } },
+      { $emit: { connectionName: "k", topic: output } },
+    ],
+  });
+  const [rawInput, rawOutput] = await topicPair(brokers, "bench_lat_raw");
+  const raw = await measureLatency(brokers, rawInput, rawOutput, rate);
+  log(`    latency at ${rate}/s: eddy p99 ${eddy.p99Ms} ms, raw client p99 ${raw.p99Ms} ms`);
+  return { name: "latency Kafka → $addFields → Kafka", ...eddy, raw };
+}
+
+/** One paced run through a processor in a child process (`definition`), or the raw client's copy. */
+async function measureLatency(
+  brokers: string[],
+  input: string,
+  output: string,
+  rate: number,
+  definition?: { name: string; pipeline: Doc[] },
+) {
+  const processor = await startEddy(
+    definition,
     [{ name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } }],
+    definition ? undefined : { brokers, input, output },
   );
-  const outcome = await pacedLatency(brokers, input, output, rate, SECONDS, () => eddy.mark()).then(
+  const outcome = await pacedLatency(brokers, input, output, rate, SECONDS, () => processor.mark()).then(
     (stats) => ({ stats }),
     (error: unknown) => ({ error }),
   );
-  const processStats = await eddy.stop();
+  const processStats = await processor.stop();
   if ("error" in outcome) throw outcome.error;
-  const { stats } = outcome;
   return {
-    name: "latency Kafka → $addFields → Kafka",
-    ...stats,
+    ...outcome.stats,
     gcShare: Math.round((processStats.gcMs / processStats.measuredMs) * 1000) / 1000,
     gcPauses: processStats.gcPauses,
     gcMaxMs: round1(processStats.gcMaxMs),
-    processorCpuShare: Math.round((processStats.cpuMs / processStats.measuredMs) * 1000) / 1000,
+    cpuShare: Math.round((processStats.cpuMs / processStats.measuredMs) * 1000) / 1000,
   };
 }
 
@@ -997,7 +1021,8 @@ try {
       console.log(
         `\nlatency at ${l.ratePerSecond} events/s (achieved ${l.achievedRatePerSecond}/s, ${l.measured} measured): ` +
           `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms; GC ${(l.gcShare * 100).toFixed(1)} % ` +
-          `of the time (${l.gcPauses} pauses, longest ${l.gcMaxMs} ms)`,
+          `of the time (${l.gcPauses} pauses, longest ${l.gcMaxMs} ms); raw client: p50 ${l.raw.p50Ms} ms, ` +
+          `p99 ${l.raw.p99Ms} ms`,
       );
     if (peerResults) {
       const table = (rows: SystemRow[]) =>

@@ -4,11 +4,17 @@
  * JVMs too).
  *
  *   node bench/eddy-processor.ts '<{"definition": {...}, "connections": [...]}>'
+ *   node bench/eddy-processor.ts '<{"raw": {"brokers": [...], "input": "...", "output": "..."}}>'
+ *
+ * The second form is the baseline: the raw @platformatic/kafka client copying `input` to `output` with no
+ * processing (each batch sent as soon as it was read, one send in flight, acks=all), in the same kind of
+ * process.
  *
  * stdin lines: `mark` starts counting GC pauses (PerformanceObserver 'gc' entries); `stop` stops the
  * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs}` for the time since
  * `mark`, then the process exits.
  */
+import { Consumer, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
 import { performance, PerformanceObserver } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { ConnectorClients } from "../src/connectors/clients.ts";
@@ -19,19 +25,70 @@ import { MapConnectionCatalog, planProcessor } from "../src/pipeline/index.ts";
 import type { ConnectionEntry } from "../src/pipeline/plan.ts";
 import { ProcessorRuntime } from "../src/runtime/index.ts";
 
-const { definition, connections } = JSON.parse(process.argv[2] ?? "{}") as {
-  definition: { name: string; pipeline: Doc[] };
-  connections: ConnectionEntry[];
+const { definition, connections, raw } = JSON.parse(process.argv[2] ?? "{}") as {
+  definition?: { name: string; pipeline: Doc[] };
+  connections?: ConnectionEntry[];
+  raw?: { brokers: string[]; input: string; output: string };
 };
-const catalog = new MapConnectionCatalog(connections);
-const plan = planProcessor(definition, { connectors: CONNECTORS, connections: catalog });
-const clients = new ConnectorClients(catalog);
-const sink = await createSink(plan, catalog, process.stdout, clients);
-const runtime = new ProcessorRuntime(plan, {
-  source: await createSource(plan, catalog, process.stdin, clients),
-  sink,
-});
-const running = runtime.run();
+
+/** Runs until `stop()` resolves; then everything is closed. */
+async function startProcessor(): Promise<() => Promise<void>> {
+  if (raw) return startRawCopy(raw.brokers, raw.input, raw.output);
+  if (!definition) throw new Error("no definition");
+  const catalog = new MapConnectionCatalog(connections ?? []);
+  const plan = planProcessor(definition, { connectors: CONNECTORS, connections: catalog });
+  const clients = new ConnectorClients(catalog);
+  const sink = await createSink(plan, catalog, process.stdout, clients);
+  const runtime = new ProcessorRuntime(plan, {
+    source: await createSource(plan, catalog, process.stdin, clients),
+    sink,
+  });
+  const running = runtime.run();
+  return async () => {
+    runtime.stop();
+    await running;
+    await sink.close();
+    await clients.close();
+  };
+}
+
+async function startRawCopy(brokers: string[], input: string, output: string): Promise<() => Promise<void>> {
+  const consumer = new Consumer({
+    clientId: "bench-raw",
+    groupId: `raw-${input}`,
+    bootstrapBrokers: brokers,
+  });
+  const producer = new Producer({ clientId: "bench-raw", bootstrapBrokers: brokers, acks: ProduceAcks.ALL });
+  const stream = await consumer.consume({
+    topics: [input],
+    mode: "earliest",
+    autocommit: false,
+    maxWaitTime: 500,
+  });
+  let pending: Array<{ topic: string; value: Buffer }> = [];
+  let sending = false;
+  const pump = async () => {
+    if (sending) return;
+    sending = true;
+    while (pending.length > 0) {
+      const messages = pending;
+      pending = [];
+      await producer.send({ messages });
+    }
+    sending = false;
+  };
+  stream.on("data", (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
+    pending.push({ topic: output, value: message.value });
+    void pump();
+  });
+  return async () => {
+    await stream.close();
+    await consumer.close(true);
+    await producer.close();
+  };
+}
+
+const stop = await startProcessor();
 
 let measuring = false;
 let markedAt = 0;
@@ -58,10 +115,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     const measuredMs = performance.now() - markedAt;
     const cpu = process.cpuUsage(cpuAtMark);
     gc.disconnect();
-    runtime.stop();
-    await running;
-    await sink.close();
-    await clients.close();
+    await stop();
     process.stdout.write(
       `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
     );
