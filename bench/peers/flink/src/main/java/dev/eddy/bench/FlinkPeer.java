@@ -56,8 +56,14 @@ public final class FlinkPeer {
   static final ObjectMapper JSON = new ObjectMapper();
   static final DateTimeFormatter ISO =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
-  /** Epoch ms of the first record the running round processed. */
+  /** Epoch ms of the first record the running round processed, and the process' CPU time then. */
   static final AtomicLong FIRST = new AtomicLong();
+  static final AtomicLong FIRST_CPU = new AtomicLong();
+
+  /** Called for every input record: starts the round's clocks at the first. */
+  static void seen() {
+    if (FIRST.get() == 0 && FIRST.compareAndSet(0, System.currentTimeMillis())) FIRST_CPU.set(cpuNanos());
+  }
 
   public static void main(String[] args) throws Exception {
     String mode = args[0];
@@ -70,7 +76,6 @@ public final class FlinkPeer {
     conf.set(PipelineOptions.OBJECT_REUSE, true);
     for (String output : args[4].split(",")) {
       FIRST.set(0);
-      long cpu0 = cpuNanos();
       StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
       env.enableCheckpointing(5_000);
       if (mode.equals("copy")) copy(env, bootstrap, input, output);
@@ -81,7 +86,7 @@ public final class FlinkPeer {
       long cpu1 = cpuNanos();
       System.out.println(
           "{\"output\":\"" + output + "\",\"firstMs\":" + FIRST.get() + ",\"lastMs\":" + AckCounter.last(output)
-              + ",\"records\":" + AckCounter.count(output) + ",\"cpuMs\":" + (cpu1 - cpu0) / 1_000_000 + "}");
+              + ",\"records\":" + AckCounter.count(output) + ",\"cpuMs\":" + (cpu1 - FIRST_CPU.get()) / 1_000_000 + "}");
       System.out.flush();
       job.cancel().get();
     }
@@ -119,7 +124,7 @@ public final class FlinkPeer {
   static final class Decoder implements KafkaRecordDeserializationSchema<ObjectNode> {
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<ObjectNode> out) {
-      FIRST.compareAndSet(0, System.currentTimeMillis());
+      seen();
       try {
         ObjectNode doc = (ObjectNode) JSON.readTree(record.value());
         doc.putObject("_ts").put("$date", ISO.format(Instant.ofEpochMilli(record.timestamp())));
