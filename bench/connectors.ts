@@ -269,21 +269,7 @@ async function kafkaToKafka(brokers: string[]) {
     async () => rawKafkaCopy(brokers, input, await newTopic(brokers, "bench_raw_out"), MESSAGES),
     async () =>
       runEddy(
-        {
-          name: "bench_kafka",
-          pipeline: [
-            {
-              $source: {
-                connectionName: "k",
-                topic: input,
-                config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
-              },
-            },
-            { $match: { v: { $gte: 0 } } },
-            { $addFields: { doubled: { $multiply: ["$v", 2] } } },
-            { $emit: { connectionName: "k", topic: await newTopic(brokers, "bench_eddy_out") } },
-          ],
-        },
+        { name: "bench_kafka", pipeline: copyPipeline(input, await newTopic(brokers, "bench_eddy_out")) },
         [{ name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } }],
         MESSAGES,
       ),
@@ -712,15 +698,20 @@ interface SystemRow {
   skipped?: string;
 }
 
+/** `$source` on connection `k`'s `input` from the earliest offset, in a fresh group. */
+function kafkaSource(input: string): Doc {
+  return {
+    $source: {
+      connectionName: "k",
+      topic: input,
+      config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
+    },
+  };
+}
+
 function copyPipeline(input: string, output: string): Doc[] {
   return [
-    {
-      $source: {
-        connectionName: "k",
-        topic: input,
-        config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
-      },
-    },
+    kafkaSource(input),
     { $match: { v: { $gte: 0 } } },
     { $addFields: { doubled: { $multiply: ["$v", 2] } } },
     { $emit: { connectionName: "k", topic: output } },
@@ -729,13 +720,7 @@ function copyPipeline(input: string, output: string): Doc[] {
 
 function windowPipeline(input: string, output: string): Doc[] {
   return [
-    {
-      $source: {
-        connectionName: "k",
-        topic: input,
-        config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
-      },
-    },
+    kafkaSource(input),
     {
       $hoppingWindow: {
         interval: { size: 60, unit: "second" },
@@ -862,7 +847,7 @@ async function peerRounds(
   const outputs: string[] = [];
   for (let round = 0; round <= PEER_ROUNDS; round++)
     outputs.push(await newTopic(brokers, `bench_${name.replace("-", "_")}_${job}`));
-  const rounds = await runPeer(name, job, brokers[0], input, expected, outputs, 900_000);
+  const rounds = await runPeer({ name, job, broker: brokers[0], input, expected, outputs }, 900_000);
   const seconds = rounds.map((r) => (r.lastMs - r.firstMs) / 1000);
   log(`    ${name} ${job}: ${seconds.map((t) => t.toFixed(2)).join(", ")} s`);
   return systemRow(

@@ -59,14 +59,17 @@ export function preparePeer(name: PeerName): string | undefined {
   return undefined;
 }
 
-function javaArgs(
-  name: PeerName,
-  job: PeerJob,
-  broker: string,
-  input: string,
-  expected: number,
-  outputs: string[],
-) {
+/** One JVM's work: `job` from `input` to each of `outputs` in turn, until `expected` outputs (0: forever). */
+export interface PeerRun {
+  readonly name: PeerName;
+  readonly job: PeerJob;
+  readonly broker: string;
+  readonly input: string;
+  readonly expected: number;
+  readonly outputs: readonly string[];
+}
+
+function javaArgs({ name, job, broker, input, expected, outputs }: PeerRun) {
   const target = join(peersDir, name, "target");
   const classpath = [join(target, ARTIFACT[name]), join(target, "lib", "*")].join(":");
   return [
@@ -86,16 +89,9 @@ function javaArgs(
  * Runs one JVM of the peer over `outputs` rounds (each a fresh application/job reading `input` from the
  * start), each until `expected` outputs were acknowledged; the rounds' timings in order.
  */
-export async function runPeer(
-  name: PeerName,
-  job: PeerJob,
-  broker: string,
-  input: string,
-  expected: number,
-  outputs: string[],
-  timeoutMs: number,
-): Promise<PeerRound[]> {
-  const child = spawn("java", javaArgs(name, job, broker, input, expected, outputs), {
+export async function runPeer(run: PeerRun, timeoutMs: number): Promise<PeerRound[]> {
+  const { name, job, outputs } = run;
+  const child = spawn("java", javaArgs(run), {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const rounds: PeerRound[] = [];
@@ -129,7 +125,9 @@ export function startPeer(
   input: string,
   output: string,
 ): ChildProcess {
-  const child = spawn("java", javaArgs(name, job, broker, input, 0, [output]), { stdio: "ignore" });
+  const child = spawn("java", javaArgs({ name, job, broker, input, expected: 0, outputs: [output] }), {
+    stdio: "ignore",
+  });
   child.unref();
   return child;
 }
