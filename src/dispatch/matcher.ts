@@ -89,7 +89,7 @@ export class Matcher {
   /** Opens the events stream (after the saved token, if any) and starts processing in the background. */
   async start(): Promise<void> {
     const saved = await this.o.positions.get<SavedPosition>(RESUME_TOKENS, this.o.resumeTokenKey);
-    this.lastEventId = saved?.lastEventId;
+    this.lastEventId = fromSavedId(saved?.lastEventId);
     this.source = await this.open(saved);
     this.running = this.loop();
   }
@@ -399,6 +399,17 @@ export class Matcher {
     await this.o.positions.put(RESUME_TOKENS, this.o.resumeTokenKey, position);
     this.lastSavedToken = serialized;
   }
+}
+
+/**
+ * A saved id as the driver's type: state stores decode records with the `bson` package's ES module, whose
+ * ObjectId is another class than the driver's (CommonJS) one, so `instanceof` would miss it.
+ */
+function fromSavedId(saved: unknown): unknown {
+  const id = saved as { _bsontype?: unknown; toHexString?: () => string } | null | undefined;
+  return id?._bsontype === "ObjectId" && typeof id.toHexString === "function"
+    ? new ObjectId(id.toHexString())
+    : saved;
 }
 
 function isLostToken(error: unknown): boolean {
