@@ -6,6 +6,7 @@
  *   MONGODB_URI=mongodb://…  npm run bench:dispatch   (a real MongoDB for the end-to-end part)
  *
  * Sizes: --match-events N (default 100,000), --posts N (10,000), --events N (300 events → 3,000 webhooks),
+ * --warmup-events N (100: delivered end to end before the measured events, not counted),
  * --timeout-s N (120: the end-to-end part stops waiting after this long, or after 20 s without a delivery,
  * and reports `"complete": false` with what it measured, instead of hanging on a loaded machine).
  * Without MONGODB_URI the end-to-end part starts a private MongoDB stand-in (in memory, empty oplog) and
@@ -344,6 +345,8 @@ const result = {
   deliveryPathPerSec: Math.round(delivery.signed),
   rawPostBaselinePerSec: Math.round(delivery.raw),
   deliveryPathVsRawPost: Math.round((delivery.signed / delivery.raw) * 100) / 100,
+  /** End-to-end deliveries against the same run's bare POST rate: comparable across machine loads. */
+  deliveriesVsRawPost: Math.round((e2e.deliveriesPerSec / delivery.raw) * 1000) / 1000,
 };
 if (json) console.log(JSON.stringify(result));
 else {
@@ -354,6 +357,6 @@ else {
     `delivery path (sign + POST, ${IN_FLIGHT} in flight): ${result.deliveryPathPerSec}/s vs bare POST ${result.rawPostBaselinePerSec}/s (${result.deliveryPathVsRawPost}×)`,
   );
   console.log(
-    `end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks${result.complete ? "" : " (INCOMPLETE: stopped waiting)"}: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s, p99 ${result.p99DeliveryMs} ms`,
+    `end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks${result.complete ? "" : " (INCOMPLETE: stopped waiting)"}: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s (${result.deliveriesVsRawPost}× bare POST), p99 ${result.p99DeliveryMs} ms`,
   );
 }
