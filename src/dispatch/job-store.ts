@@ -195,10 +195,10 @@ export class JobStore {
   /**
    * Records attempt results in one bulk write. A result whose claim is no longer the job's (lease expired and
    * taken, or the job cancelled meanwhile) changes nothing. Deliveries of one claim with one status code share
-   * one update; for a claim in `complete` (every job of it still leased has its result in `results`) that
-   * update is keyed on the claim token alone, not on the job ids. The single-job updates go first (the bulk
-   * write is ordered), so a claim-wide update only finds the claim's delivered jobs. Returns how many were
-   * recorded.
+   * one update; claims in `complete` (every job of it still leased has its result in `results`) are updated
+   * by their tokens alone, not by job ids, all those with one status code in one update (`last_attempt_at` is
+   * then the first such delivery's time). The single-job updates go first (the bulk write is ordered), so a
+   * claim-wide update only finds the claims' delivered jobs. Returns how many were recorded.
    */
   async record(results: readonly Outcome[], complete: ReadonlySet<string> = new Set()): Promise<number> {
     if (results.length === 0) return 0;
@@ -237,26 +237,41 @@ export class JobStore {
       };
       ops.push({ updateOne: { filter, update: { $set: set, $inc: { attempts: 1 } } } });
     }
+    // Whole claims delivered with one status code share a single update keyed on their tokens.
+    const whole = new Map<number, { claims: string[]; at: Date }>();
+    const deliveredSet = (statusCode: number, at: Date) => ({
+      $set: {
+        status: "DELIVERED" as const,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_attempt_at: at,
+        last_status_code: statusCode,
+        last_error: null,
+      },
+      $inc: { attempts: 1 },
+    });
     for (const group of delivered.values()) {
-      const wholeClaim = complete.has(group.claim) && groupsPerClaim.get(group.claim) === 1;
+      if (complete.has(group.claim) && groupsPerClaim.get(group.claim) === 1) {
+        const same = whole.get(group.statusCode);
+        if (same) same.claims.push(group.claim);
+        else whole.set(group.statusCode, { claims: [group.claim], at: group.at });
+        continue;
+      }
+      ops.push({
+        updateMany: {
+          filter: { _id: { $in: group.ids }, lease_owner: group.claim, status: "IN_PROGRESS" },
+          update: deliveredSet(group.statusCode, group.at),
+        },
+      });
+    }
+    for (const [statusCode, { claims, at }] of whole) {
       ops.push({
         updateMany: {
           filter: {
-            ...(wholeClaim ? {} : { _id: { $in: group.ids } }),
-            lease_owner: group.claim,
+            lease_owner: claims.length === 1 ? claims[0] : { $in: claims },
             status: "IN_PROGRESS",
           },
-          update: {
-            $set: {
-              status: "DELIVERED",
-              lease_owner: null,
-              lease_expires_at: null,
-              last_attempt_at: group.at,
-              last_status_code: group.statusCode,
-              last_error: null,
-            },
-            $inc: { attempts: 1 },
-          },
+          update: deliveredSet(statusCode, at),
         },
       });
     }

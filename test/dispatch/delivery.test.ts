@@ -263,6 +263,25 @@ describe("delivery", () => {
     });
   });
 
+  it("records several whole claims' deliveries in one update by their tokens", async () => {
+    const seeded = await seedJobs("/claims", 2);
+    const ids = seeded.map((j) => j._id);
+    const one = await jobs.claim("recorder-1", 1, 30_000);
+    const two = await jobs.claim("recorder-2", 1, 30_000);
+    const claims = [...one, ...two];
+    expect(claims.map((c) => c.job._id).sort()).toEqual([...ids].sort());
+    const at = new Date();
+    const recorded = await jobs.record(
+      claims.map((claimed) => ({ claimed, result: { status: "DELIVERED", statusCode: 204 }, at })),
+      new Set(claims.map((c) => c.claim)),
+    );
+    expect(recorded).toBe(2);
+    const docs = await c.jobs.find({ _id: { $in: ids } }).toArray();
+    expect(
+      docs.every((d) => d.status === "DELIVERED" && d.last_status_code === 204 && d.attempts === 1),
+    ).toBe(true);
+  });
+
   it("lets operators list, cancel and retry jobs", async () => {
     receiver.respond((req, res) => res.writeHead(req.path === "/ops" ? 400 : 200).end());
     const [failed] = await seedJobs("/ops");
