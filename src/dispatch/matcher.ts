@@ -186,6 +186,9 @@ export class Matcher {
       {
         ...(token !== undefined ? { resumeAfterToken: token } : {}),
         maxBatchSize: this.o.batchSize,
+        // MongoDB holds an empty getMore for maxAwaitTimeMS (new events end it at once); a server that
+        // answers at once (the test stand-in, which scans its whole oplog per getMore) is polled this often.
+        idlePollMs: 200,
         onRetry: (error, attempt, delayMs) => {
           this.connected = false;
           this.o.metrics.set("fc_stream_change_stream_connected", 0);
