@@ -27,6 +27,7 @@
  */
 import { createServer, Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -209,6 +210,44 @@ interface EndToEnd {
   /** From the first insert until the matcher had created every job. */
   readonly allJobsCreatedMs: number | null;
   readonly mongo: string;
+  /** CPU time per delivery in the measured part: this process (dispatch and the receiver) and the private stand-in. */
+  readonly nodeCpuMsPerDelivery: number;
+  readonly standInCpuMsPerDelivery: number | null;
+}
+
+/**
+ * CPU time (ms) used so far by this process's descendant `java` processes (the private stand-in), from
+ * /proc (Linux; 0 elsewhere). CPU time does not depend on how loaded the machine is, unlike wall-clock rates.
+ */
+function childJavaCpuMs(): number {
+  try {
+    const procs = new Map<string, { ppid: string; comm: string; ticks: number }>();
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        procs.set(pid, { ppid: fields[1], comm, ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    const mine = new Set([String(process.pid)]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, p] of procs)
+        if (!mine.has(pid) && mine.has(p.ppid)) {
+          mine.add(pid);
+          grew = true;
+        }
+    }
+    let ticks = 0;
+    for (const [pid, p] of procs) if (mine.has(pid) && p.comm === "java") ticks += p.ticks;
+    return ticks * 10; // USER_HZ = 100 on Linux
+  } catch {
+    return 0;
+  }
 }
 
 async function benchEndToEnd(): Promise<EndToEnd> {
@@ -290,6 +329,7 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
       await new Promise((r) => setTimeout(r, 20));
   }
   const warmupJobs = service.metrics.total("fc_stream_dispatch_jobs_created_total");
+  const cpuBefore = { node: process.cpuUsage(), standIn: childJavaCpuMs() };
   const expected = E2E_EVENTS * SUBS_PER_TYPE;
   const started = Date.now();
   await insertEvents(E2E_EVENTS, false);
@@ -309,6 +349,8 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
       jobsAt = Date.now();
   }
   const seconds = Math.max(0.001, ((lastReceipt || Date.now()) - started) / 1000);
+  const nodeCpu = process.cpuUsage(cpuBefore.node);
+  const standInCpuMs = childJavaCpuMs() - cpuBefore.standIn;
   const jobsCreated = service.metrics.total("fc_stream_dispatch_jobs_created_total") - warmupJobs;
   await service.close();
   await rx.close();
@@ -323,6 +365,9 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
     complete: delivered.size === expected,
     allJobsCreatedMs: jobsAt > 0 ? jobsAt - started : null,
     mongo: process.env.MONGODB_URI ? "MONGODB_URI" : "private stand-in (mongo-java-server, in memory)",
+    nodeCpuMsPerDelivery: (nodeCpu.user + nodeCpu.system) / 1000 / Math.max(1, delivered.size),
+    standInCpuMsPerDelivery:
+      process.env.MONGODB_URI || standInCpuMs <= 0 ? null : standInCpuMs / Math.max(1, delivered.size),
   };
 }
 
@@ -347,6 +392,9 @@ const result = {
   deliveryPathVsRawPost: Math.round((delivery.signed / delivery.raw) * 100) / 100,
   /** End-to-end deliveries against the same run's bare POST rate: comparable across machine loads. */
   deliveriesVsRawPost: Math.round((e2e.deliveriesPerSec / delivery.raw) * 1000) / 1000,
+  nodeCpuMsPerDelivery: Math.round(e2e.nodeCpuMsPerDelivery * 1000) / 1000,
+  standInCpuMsPerDelivery:
+    e2e.standInCpuMsPerDelivery === null ? null : Math.round(e2e.standInCpuMsPerDelivery * 1000) / 1000,
 };
 if (json) console.log(JSON.stringify(result));
 else {
@@ -355,6 +403,9 @@ else {
   );
   console.log(
     `delivery path (sign + POST, ${IN_FLIGHT} in flight): ${result.deliveryPathPerSec}/s vs bare POST ${result.rawPostBaselinePerSec}/s (${result.deliveryPathVsRawPost}×)`,
+  );
+  console.log(
+    `end to end on ${result.mongo}: CPU per delivery ${result.nodeCpuMsPerDelivery} ms here + ${result.standInCpuMsPerDelivery ?? "?"} ms in the stand-in;`,
   );
   console.log(
     `end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks${result.complete ? "" : " (INCOMPLETE: stopped waiting)"}: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s (${result.deliveriesVsRawPost}× bare POST), p99 ${result.p99DeliveryMs} ms`,

@@ -11,7 +11,7 @@ import type { DispatchConfig } from "../../src/dispatch/config.ts";
 import { RESUME_TOKENS, type SavedPosition } from "../../src/dispatch/matcher.ts";
 import { DispatchService } from "../../src/dispatch/service.ts";
 import type { Logger } from "../../src/runtime/log.ts";
-import { eventually, testConfig } from "./support.ts";
+import { eventually, orderEvents, ordersSubscription, testConfig } from "./support.ts";
 
 let mongo: PrivateMongo;
 let client: MongoClient;
@@ -38,15 +38,10 @@ async function seed(
   overrides: Partial<DispatchConfig>,
 ): Promise<{ config: DispatchConfig; tokenKey: string }> {
   const lastProcessed = new ObjectId();
-  await client.db(db).collection("subscriptions").insertOne({
-    _id: new ObjectId(),
-    client_id: "acme",
-    name: "all",
-    event_type_pattern: "*:*:*:*",
-    target: "http://127.0.0.1:9/hook",
-    pool_code: "default",
-    active: true,
-  });
+  await client
+    .db(db)
+    .collection("subscriptions")
+    .insertOne(ordersSubscription("all", "http://127.0.0.1:9", { event_type_pattern: "*:*:*:*" }));
   await insertEvents(db, gap);
   const config = await testConfig(mongo.uri, db, { dispatcher: false, ...overrides });
   const store = await openStateStore({ dataDir: join(config.dataDir, "dispatch"), stateUri: undefined });
@@ -57,17 +52,7 @@ async function seed(
 }
 
 function insertEvents(db: string, n: number) {
-  return client
-    .db(db)
-    .collection("events")
-    .insertMany(
-      Array.from({ length: n }, (_, i) => ({
-        _id: new ObjectId(),
-        type: "orders:fulfillment:shipment:shipped",
-        client_id: "acme",
-        data: { i },
-      })),
-    );
+  return client.db(db).collection("events").insertMany(orderEvents(n));
 }
 
 async function savedToken(config: DispatchConfig): Promise<unknown> {
