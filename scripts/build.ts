@@ -21,7 +21,9 @@ let bundler: typeof import("rolldown");
 try {
   bundler = await import("rolldown");
 } catch {
-  console.error("build: the bundler (rolldown) is not installed (production install); sp runs the sources in src/");
+  console.error(
+    "build: the bundler (rolldown) is not installed (production install); sp runs the sources in src/",
+  );
   process.exit(0);
 }
 
