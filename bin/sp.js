@@ -34,7 +34,8 @@ if (major < REQUIRED_MAJOR) {
 } else {
   enableCompileCache();
   const source = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-  const { main } = await loadMain(source);
+  const { main, tuneProcess } = await loadMain(source);
+  tuneProcess?.(process.argv.slice(2));
   process.exitCode = await main(process.argv.slice(2));
 }
 

@@ -1,5 +1,6 @@
 import { processIo, type CliIo, type Command } from "./io.ts";
 import { USAGE } from "./commands/help.ts";
+import { capYoungGeneration } from "./young-generation.ts";
 
 /** Command name → loader; each command lives in src/cli/commands/<name>.ts and is imported only when used. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
@@ -40,4 +41,13 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
   const command = await load();
   return command(args, io);
+}
+
+/**
+ * Process-wide settings for a command run as the `sp` program (bin/sp.js calls this before `main`; tests
+ * that call `main` in their own process do not): `sp process` keeps V8's young generation small, so its
+ * memory stays near a plain loop's on any input length (docs/performance.md).
+ */
+export function tuneProcess(argv: readonly string[]): void {
+  if (argv[0] === "process") capYoungGeneration();
 }
