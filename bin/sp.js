@@ -3,7 +3,6 @@
 // while it is current, else the TypeScript sources directly (Node 24 strips types, at a cost at every start). Started by an older Node (`sp` on the PATH through
 // `npm link` or `npm install -g`, run by the system's node), it runs itself again with the Node 24 that the
 // package pins (node_modules/node), or says how to get one. This file must parse on old Node versions.
-import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import nodeModule from "node:module";
@@ -16,6 +15,7 @@ const major = Number(process.versions.node.split(".")[0]);
 if (major < REQUIRED_MAJOR) {
   const pinned = fileURLToPath(new URL("../node_modules/node/bin/node", import.meta.url));
   if (process.env.EDDY_NODE_REEXEC === undefined && existsSync(pinned)) {
+    const { spawn } = await import("node:child_process");
     const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
       stdio: "inherit",
       env: { ...process.env, EDDY_NODE_REEXEC: "1" },

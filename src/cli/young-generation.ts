@@ -1,8 +1,8 @@
+import { PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 
 /** The young generation `sp process` lets V8 grow to (see capYoungGeneration). */
 export const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
-const CHECK_EVERY_MS = 100;
 
 /**
  * Stops V8 from growing its young generation past `capBytes`. V8 doubles the young generation (up to 2 ×
@@ -11,7 +11,7 @@ const CHECK_EVERY_MS = 100;
  * would sit at well over 200 MiB where a loop over lines stays under 100 MiB. The maximum can only be set
  * when the process starts (`--max-semi-space-size`); what can be changed later is the growth factor, read
  * at each growth: once the young generation has reached `capBytes`, it is set to 1 (no more growth).
- * Checked on an unreferenced timer, so it never keeps the process alive. EDDY_YOUNG_GENERATION=unbounded
+ * Checked after each garbage collection (a performance observer of `gc` entries, which keeps nothing alive). EDDY_YOUNG_GENERATION=unbounded
  * (or a `--max-semi-space-size` of the user's own in NODE_OPTIONS) leaves V8's sizing alone.
  */
 export function capYoungGeneration(capBytes: number = YOUNG_GENERATION_CAP_BYTES): void {
@@ -23,10 +23,10 @@ export function capYoungGeneration(capBytes: number = YOUNG_GENERATION_CAP_BYTES
     );
   const stop = (): void => setFlagsFromString("--semi-space-growth-factor=1");
   if (reached()) return stop();
-  const timer = setInterval(() => {
+  const observer = new PerformanceObserver(() => {
     if (!reached()) return;
     stop();
-    clearInterval(timer);
-  }, CHECK_EVERY_MS);
-  timer.unref();
+    observer.disconnect();
+  });
+  observer.observe({ entryTypes: ["gc"] });
 }
