@@ -51,7 +51,9 @@ async function loadMain(source) {
   if (!existsSync(stamp)) return import(source);
   const built = import(join(root, "dist", "cli", "main.js"));
   if (!existsSync(join(root, ".git"))) return built;
-  built.catch(() => {}); // if the sources are newer, a failure to load the old copy does not matter
+  // While the sources' times are read, the command's own code loads; both are thrown away if a source is
+  // newer (and a failure to load the old copy does not matter then).
+  built.then((loaded) => loaded.preload?.(process.argv.slice(2))).catch(() => {});
   const edited = await newerThan(join(root, "src"), statSync(stamp).mtimeMs);
   return edited ? import(source) : built;
 }

@@ -44,6 +44,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 }
 
 /**
+ * Starts loading a command's module without running it: bin/sp.js does this while it checks, in a git
+ * checkout, that dist/ is current, so the two overlap (`main` then finds the module loaded).
+ */
+export function preload(argv: readonly string[]): void {
+  const [name] = argv;
+  const load = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  load?.().catch(() => {}); // a module that fails to load fails again, with its message, in `main`
+}
+
+/**
  * Process-wide settings for a command run as the `sp` program (bin/sp.js calls this before `main`; tests
  * that call `main` in their own process do not): `sp process` keeps V8's young generation small, so its
  * memory stays near a plain loop's on any input length (docs/performance.md).
