@@ -1,11 +1,12 @@
 import { LineSplitter, type SplitLine } from "./line-splitter.ts";
+import { SlabCopies, type SlabCopy } from "./slab-copies.ts";
 
 /**
- * A chunk of input kept for `rewind`, with the line count before and after it: kept as the bytes read (one
- * object per chunk), not as line objects, so keeping them costs the garbage collector almost nothing.
+ * A chunk of input kept for `rewind`, with the line count before and after it: a copy of the bytes read in
+ * reused slabs (slab-copies.ts), not line objects, so keeping them costs the garbage collector nothing.
  */
 interface RetainedChunk {
-  readonly chunk: Buffer;
+  readonly copy: SlabCopy;
   /** Lines completed before the chunk (from where the stream started). */
   readonly linesBefore: number;
   /** The chunk starts a line (no line was left unfinished before it). */
@@ -41,6 +42,7 @@ export class LineReader {
   private readonly retainBytes: number;
   private retained: RetainedChunk[] = [];
   private retainedBytes = 0;
+  private readonly slabs = new SlabCopies();
   /** Lines before this one were released: never handed over again. */
   private releasedBefore: number;
 
@@ -69,7 +71,7 @@ export class LineReader {
     // A chunk whose every byte belongs to lines before `line` is let go.
     let drop = 0;
     while (drop < this.retained.length && this.retained[drop].linesAfter < line) {
-      this.retainedBytes -= this.retained[drop].chunk.length;
+      this.letGo(this.retained[drop]);
       drop++;
     }
     if (drop > 0) this.retained = this.retained.slice(drop);
@@ -96,21 +98,26 @@ export class LineReader {
   private splitRetained(): { firstLine: number; lines: SplitLine[] } | undefined {
     const first = this.retained[0];
     if (first === undefined) return undefined;
-    let offset = 0;
     let firstLine = first.linesBefore;
+    const firstBytes =
+      first.copy.pieces.length === 1 ? first.copy.pieces[0] : Buffer.concat(first.copy.pieces);
+    let offset = 0;
     if (!first.atLineStart) {
       // The chunk finishes a line whose beginning is no longer kept: start after its end.
-      offset = first.chunk.indexOf(10) + 1;
+      offset = firstBytes.indexOf(10) + 1;
       firstLine++;
       if (offset === 0) return undefined;
     }
     const splitter = new LineSplitter(this.maxLineBytes);
     const lines: SplitLine[] = [];
-    splitter.push(first.chunk.subarray(offset), lines);
-    for (let i = 1; i < this.retained.length; i++) splitter.push(this.retained[i].chunk, lines);
+    splitter.push(firstBytes.subarray(offset), lines);
+    for (let i = 1; i < this.retained.length; i++) {
+      for (const piece of this.retained[i].copy.pieces) splitter.push(piece, lines);
+    }
     if (this.ended) splitter.end(lines);
     return firstLine + lines.length === this.linesSplit ? { firstLine, lines } : undefined;
   }
+
   /** Resolves once the stream can be read; rejects when it cannot be opened (a missing file). */
   open(): Promise<void> {
     this.ready ??= new Promise<void>((resolve, reject) => {
@@ -147,15 +154,21 @@ export class LineReader {
   }
 
   /** Keeps a chunk for `rewind`; over the bound the oldest half is let go (a rewind there is refused). */
-  private retain(entry: RetainedChunk): void {
-    this.retained.push(entry);
-    this.retainedBytes += entry.chunk.length;
+  private retain(chunk: Buffer, linesBefore: number, atLineStart: boolean): void {
+    const copy = this.slabs.copy(chunk);
+    this.retained.push({ copy, linesBefore, atLineStart, linesAfter: this.linesSplit });
+    this.retainedBytes += copy.length;
     if (this.retainedBytes <= this.retainBytes) return;
     let drop = 0;
     while (drop < this.retained.length && this.retainedBytes > this.retainBytes / 2) {
-      this.retainedBytes -= this.retained[drop++].chunk.length;
+      this.letGo(this.retained[drop++]);
     }
     this.retained = this.retained.slice(drop);
+  }
+
+  private letGo(entry: RetainedChunk): void {
+    this.retainedBytes -= entry.copy.length;
+    this.slabs.free(entry.copy);
   }
 
   /**
@@ -188,7 +201,7 @@ export class LineReader {
     const atLineStart = this.splitter.atLineStart;
     this.splitter.push(chunk, lines);
     this.linesSplit += lines.length - before;
-    if (this.retainBytes > 0) this.retain({ chunk, linesBefore, atLineStart, linesAfter: this.linesSplit });
+    if (this.retainBytes > 0) this.retain(chunk, linesBefore, atLineStart);
     return true;
   }
 }

@@ -11,6 +11,7 @@ import {
   STREAM_CHECKPOINT_BYTES,
 } from "../../../src/connectors/file/source.ts";
 import { LineReader } from "../../../src/connectors/file/line-reader.ts";
+import { SlabCopies, type SlabCopy } from "../../../src/connectors/file/slab-copies.ts";
 import { MAX_NESTING_DEPTH, nestingDepth, parseJsonLine } from "../../../src/connectors/file/parse-line.ts";
 import { DocumentsSource } from "../../../src/connectors/documents/source.ts";
 import type { Doc } from "../../../src/mql/index.ts";
@@ -255,12 +256,19 @@ describe("file source: resuming", () => {
 
 describe("file source: what a stream keeps for a restart", () => {
   it("rewinds to any line after the last release, whatever the chunk boundaries and line lengths", async () => {
-    // Lines of varied lengths (some longer than a chunk), cut into chunks of several sizes.
-    const texts = Array.from({ length: 60 }, (_, i) =>
-      JSON.stringify({ n: i, pad: "p".repeat((i * 37) % 90) }),
-    );
-    const input = texts.join("\n"); // no final newline: the last line ends with the input
-    for (const size of [7, 64, 1000]) {
+    // Lines of varied lengths (some longer than a chunk), cut into chunks of several sizes; with the long
+    // lines the kept copies fill several slabs and straddle them.
+    for (const [padding, size] of [
+      [90, 7],
+      [90, 64],
+      [90, 1000],
+      [20_000, 1000],
+      [20_000, 65_536],
+    ]) {
+      const texts = Array.from({ length: 60 }, (_, i) =>
+        JSON.stringify({ n: i, pad: "p".repeat((i * (padding > 1000 ? 3701 : 37)) % padding) }),
+      );
+      const input = texts.join("\n"); // no final newline: the last line ends with the input
       for (const [released, rewindTo, takenBefore] of [
         [0, 0, 25],
         [10, 12, 40],
@@ -323,5 +331,29 @@ describe("file source: what a stream keeps for a restart", () => {
     expect(stats.inputMessageCount).toBe(count);
     // The first batch, one per STREAM_CHECKPOINT_BYTES kept (about 4), and the last at the end of input.
     expect(checkpoints.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("SlabCopies", () => {
+  it("keeps every live copy intact while slabs fill, straddle and are reused", () => {
+    const slabs = new SlabCopies();
+    const live: { copy: SlabCopy; bytes: Buffer }[] = [];
+    let seed = 1;
+    const next = (): number => (seed = (seed * 48271) % 2147483647);
+    for (let i = 0; i < 400; i++) {
+      // Chunks from 1 byte to 300 KiB (larger than a slab), each with its own content.
+      const size = i % 50 === 0 ? 300 * 1024 : 1 + (next() % (70 * 1024));
+      const bytes = Buffer.alloc(size, i % 251);
+      if (size >= 4) bytes.writeUInt32LE(i, 0);
+      live.push({ copy: slabs.copy(bytes), bytes });
+      // Free the oldest copies, as acknowledged checkpoints do, keeping a few MiB live.
+      while (live.reduce((n, entry) => n + entry.bytes.length, 0) > 3 * 1024 * 1024) {
+        slabs.free(live.shift()!.copy);
+      }
+      for (const { copy, bytes: original } of live) {
+        expect(copy.length).toBe(original.length);
+        expect(Buffer.concat(copy.pieces).equals(original)).toBe(true);
+      }
+    }
   });
 });
