@@ -11,8 +11,9 @@ export const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
  * would sit at well over 200 MiB where a loop over lines stays under 100 MiB. The maximum can only be set
  * when the process starts (`--max-semi-space-size`); what can be changed later is the growth factor, read
  * at each growth: once the young generation has reached `capBytes`, it is set to 1 (no more growth).
- * Checked after each garbage collection (a performance observer of `gc` entries, which keeps nothing alive). EDDY_YOUNG_GENERATION=unbounded
- * (or a `--max-semi-space-size` of the user's own in NODE_OPTIONS) leaves V8's sizing alone.
+ * Checked after each garbage collection (a performance observer of `gc` entries, which keeps nothing
+ * alive). EDDY_YOUNG_GENERATION=unbounded (or a `--max-semi-space-size` of the user's own in NODE_OPTIONS)
+ * leaves V8's sizing alone.
  */
 export function capYoungGeneration(capBytes: number = YOUNG_GENERATION_CAP_BYTES): void {
   if (process.env.EDDY_YOUNG_GENERATION === "unbounded") return;

@@ -55,10 +55,9 @@ const STREAM_RETAIN_BYTES = 256 * 1024 * 1024;
 /**
  * Past this much kept since the last checkpoint, a stream source asks for a checkpoint (`checkpointDue`)
  * instead of waiting for the interval: what it keeps, and so the process's memory, stays about this size
- * whatever the input's rate (`sp process` reading stdin at hundreds of MB a second). Small enough that the
- * chunks kept mostly die young (a chunk that outlives two scavenges is garbage only a full GC frees); an
- * in-memory checkpoint costs well under a millisecond, and with `--checkpoint-dir` 1,000,000 lines of
- * 144 bytes (about 140 checkpoints) took no measurable longer than with 8 MiB (docs/performance.md).
+ * whatever the input's rate (`sp process` reading stdin at hundreds of MB a second). An in-memory
+ * checkpoint costs well under a millisecond, and with `--checkpoint-dir` 1,000,000 lines of 144 bytes
+ * (about 140 checkpoints) took no measurable longer than with 8 MiB (docs/performance.md).
  */
 export const STREAM_CHECKPOINT_BYTES = 1024 * 1024;
 
