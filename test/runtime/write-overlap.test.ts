@@ -3,12 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { DocumentsSource } from "../../src/connectors/documents/source.ts";
 import type { Doc } from "../../src/mql/index.ts";
-import {
-  MemoryCheckpointStore,
-  ProcessorRuntime,
-  type SinkResult,
-  type Source,
-} from "../../src/runtime/index.ts";
+import { MemoryCheckpointStore, ProcessorRuntime, type SinkResult } from "../../src/runtime/index.ts";
 import { CollectSink, documentsPlan, match, MemoryDlq } from "./helpers.ts";
 
 const docs = Array.from({ length: 50 }, (_, i) => ({ _id: i }));
@@ -127,18 +122,11 @@ describe("sink writes overlap the next batch", () => {
       };
       commitDue = () => true;
     })();
-    const inner = new DocumentsSource(docs.slice(0, 20), { batchSize: 10 });
-    const source: Source = {
-      type: inner.type,
-      operatorName: inner.operatorName,
-      start: () => inner.start(),
-      next: () => inner.next(),
-      positions: () => inner.positions(),
-      close: () => inner.close(),
-      acknowledge: async (positions) => {
+    const source = new (class extends DocumentsSource {
+      async acknowledge(positions: Doc): Promise<void> {
         events.push(`ack ${positions.position as number}`);
-      },
-    };
+      }
+    })(docs.slice(0, 20), { batchSize: 10 });
     const seen: number[] = [];
     const running = new ProcessorRuntime(documentsPlan([recordingMatch(seen)]), {
       source,
