@@ -8,6 +8,7 @@ import type { CheckpointStore } from "../runtime/checkpoint.ts";
 import type { ProcessorStats } from "../runtime/index.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { SupervisorOptions, SupervisorStatus } from "../runtime/supervisor.ts";
+import type { LeaseSettings } from "./lease-placement.ts";
 import { openProcessorParts } from "./processor-parts.ts";
 
 export interface LaunchRequest {
@@ -18,6 +19,19 @@ export interface LaunchRequest {
   readonly onOutput: (docs: readonly Doc[]) => void;
   readonly onDeadLetters?: (records: readonly Doc[]) => void;
   readonly onStatus: (status: SupervisorStatus) => void;
+  /** Set for a processor with `options.parallelism` above 1: which of its tasks runs here. */
+  readonly task?: TaskLaunch;
+}
+
+/** One task of a scaled-out processor (docs/scale-out.md). */
+export interface TaskLaunch {
+  readonly index: number;
+  /** This instance's id (shown in stats). */
+  readonly instance: string;
+  /** Where each repartition partition's checkpoint is kept. */
+  readonly partitionCheckpoints: (partition: number) => CheckpointStore;
+  /** Partition leases, when several instances share the state store. */
+  readonly leases?: LeaseSettings & { readonly prefix: string };
 }
 
 /** One running processor, as the manager drives it (the supervisor's surface). */
@@ -41,6 +55,24 @@ export interface SupervisorLauncherOptions {
 /** The production launcher: a ProcessorSupervisor per processor. */
 export function supervisorLauncher(options: SupervisorLauncherOptions): ProcessorLauncher {
   return async (request) => {
+    if (request.task) {
+      const { ScaledRun } = await import("./scale/scaled-run.ts");
+      return new ScaledRun({
+        plan: request.plan,
+        catalog: request.catalog,
+        task: request.task.index,
+        instance: request.task.instance,
+        partitionCheckpoints: request.task.partitionCheckpoints,
+        ...(request.task.leases ? { leases: request.task.leases } : {}),
+        ...(options.checkpointIntervalMs !== undefined
+          ? { checkpointIntervalMs: options.checkpointIntervalMs }
+          : {}),
+        logger: options.logger,
+        onOutput: request.onOutput,
+        ...(request.onDeadLetters ? { onDeadLetters: request.onDeadLetters } : {}),
+        onStatus: request.onStatus,
+      });
+    }
     const { ProcessorSupervisor } = await import("../runtime/supervisor.ts");
     return new ProcessorSupervisor({
       plan: request.plan,
