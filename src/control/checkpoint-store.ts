@@ -145,9 +145,14 @@ export function processorCheckpoints(store: StateStore, id: string, slot: 0 | 1)
   return new StateStoreCheckpoints(store, slotKey(id, slot));
 }
 
-/** The checkpoint of repartition partition `partition` of scaled-out processor `id` (docs/scale-out.md). */
-export function partitionCheckpoints(store: StateStore, id: string, partition: number): StateStoreCheckpoints {
-  return new StateStoreCheckpoints(store, `${id}/partition/${partition}`);
+/** Slot `slot` of the checkpoints of partition `partition` of scaled-out processor `id` (docs/scale-out.md). */
+export function partitionCheckpoints(
+  store: StateStore,
+  id: string,
+  partition: number,
+  slot: 0 | 1,
+): StateStoreCheckpoints {
+  return new StateStoreCheckpoints(store, slotKey(`${id}/partition/${partition}`, slot));
 }
 
 /** Forgets every partition checkpoint of processor `id`. */

@@ -28,8 +28,8 @@ export interface TaskLaunch {
   readonly index: number;
   /** This instance's id (shown in stats). */
   readonly instance: string;
-  /** Where each repartition partition's checkpoint is kept. */
-  readonly partitionCheckpoints: (partition: number) => CheckpointStore;
+  /** Where each partition's checkpoints are kept (slot 1 only for an exactly-once `$emit`). */
+  readonly partitionCheckpoints: (partition: number, slot: 0 | 1) => CheckpointStore;
   /** Partition leases, when several instances share the state store. */
   readonly leases?: LeaseSettings & { readonly prefix: string };
 }

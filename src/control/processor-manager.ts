@@ -402,7 +402,7 @@ export class ProcessorManager {
     return {
       index,
       instance: leases?.owner ?? "local",
-      partitionCheckpoints: (partition) => partitionCheckpoints(store, record.id, partition),
+      partitionCheckpoints: (partition, slot) => partitionCheckpoints(store, record.id, partition, slot),
       ...(leases ? { leases: { ...leases, prefix: `processor/${record.id}/partition/` } } : {}),
     };
   }

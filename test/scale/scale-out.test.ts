@@ -241,10 +241,17 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
         "the first windows written",
       );
       mark("first windows");
+      // The rest arrives in steps while c is killed and d joins, so both happen with records in flight.
+      const second = events(15, 30);
+      const feeding = (async () => {
+        for (let s = 15; s < 30; s++) {
+          await produce(events(s, s + 1));
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 400));
       c.child.kill("SIGKILL");
       mark("c killed");
-      const second = events(15, 30);
-      await produce(second);
       const d = await serve("d");
       all.push(d);
       mark("d started");
@@ -254,6 +261,7 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
         "the late instance to take a task",
       );
       mark("d took a task");
+      await feeding;
       await produce(closers());
       const expected = expectedWindows([...first, ...second]);
       for (const coll of ["scaled", "single"]) {

@@ -1,20 +1,23 @@
 /**
- * One consumer-group member reading the repartition topic of a scaled-out processor, split into one
- * {@link FeedSource} per assigned partition so each partition runs (and checkpoints) on its own: the group
- * coordinator decides which task reads which partition, and a partition's state moves with it.
+ * One consumer-group member of a scaled-out processor, split into one {@link FeedSource} per assigned
+ * partition so each partition runs (and checkpoints) on its own: the group coordinator decides which task
+ * reads which partition, and a partition's state moves with it. It reads either the repartition topic
+ * (records a reader re-keyed, {@link RepartitionDecoder}) or, for a processor without a window, the source
+ * topic itself ({@link SourceTopicDecoder}).
  *
- * The member never trusts the group's committed offsets: each partition's source starts exactly where that
- * partition's own checkpoint says ({@link PartitionFeed.open}). The group is only the assignment.
+ * Each partition starts exactly where its own checkpoint says ({@link PartitionFeed.open}); a partition
+ * without one starts at the group's committed offset (committed after each of its checkpoints), else at
+ * the fallback (`auto_offset_reset`). Otherwise the group is only the assignment.
  */
-import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
+import { Consumer, type MessagesStream } from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseExtendedJson } from "../../codec/ejson.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
+import type { KafkaMessage, KafkaRecordDecoder } from "./record.ts";
 import { ORIGIN_OFFSET_HEADER, ORIGIN_PARTITION_HEADER } from "./repartition.ts";
 
-type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 type KafkaStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 
@@ -23,6 +26,8 @@ export interface PartitionFeedOptions {
   readonly groupId: string;
   readonly tuning?: KafkaConsumerTuning;
   readonly maxBatchSize?: number;
+  /** Where a partition with neither a checkpoint nor a committed offset starts (default earliest). */
+  readonly fallback?: "earliest" | "latest";
   /** Called (not awaited) whenever the group assigned this member another set of partitions. */
   readonly onAssignment: () => void;
 }
@@ -84,6 +89,7 @@ export class PartitionFeed {
     this.sources.clear();
     for (const [partition, source] of sources) this.sources.set(partition, source);
     if (sources.size === 0) return;
+    await this.startFreshAtCommitted(consumer, sources);
     const offsets = [...sources].flatMap(([partition, source]) =>
       source.nextOffset === undefined ? [] : [{ topic: this.options.topic, partition, offset: source.nextOffset }],
     );
@@ -92,7 +98,7 @@ export class PartitionFeed {
       autocommit: false,
       maxWaitTime: 500,
       mode: "manual",
-      fallbackMode: "earliest",
+      fallbackMode: this.options.fallback ?? "earliest",
       offsets,
     });
     this.stream = stream;
@@ -104,6 +110,31 @@ export class PartitionFeed {
       if (source.push(message) >= highWater) stream.pause();
     });
     stream.on("error", () => undefined); // the task reopens on its next rebalance or fails on its own
+  }
+
+  /** Partitions without a checkpoint start at the group's committed offset, when there is one. */
+  private async startFreshAtCommitted(
+    consumer: KafkaConsumer,
+    sources: ReadonlyMap<number, FeedSource>,
+  ): Promise<void> {
+    const fresh = [...sources].filter(([, source]) => source.nextOffset === undefined);
+    if (fresh.length === 0) return;
+    const { topic } = this.options;
+    const commits = await consumer.listCommittedOffsets({
+      topics: [{ topic, partitions: fresh.map(([partition]) => partition) }],
+    });
+    const committed = commits.get(topic) ?? [];
+    for (const [partition, source] of fresh) {
+      const offset = committed[partition];
+      if (offset !== undefined && offset >= 0n) source.startAt(offset);
+    }
+  }
+
+  /** Commits a checkpointed position to the group (lag tools, and where a partition without a checkpoint starts). */
+  async commit(partition: number, offset: bigint): Promise<void> {
+    await this.consumer
+      ?.commit({ offsets: [{ topic: this.options.topic, partition, offset, leaderEpoch: -1 }] })
+      .catch(() => undefined);
   }
 
   /** Lets the stream flow again once every source has room. */
@@ -142,50 +173,118 @@ export class PartitionFeed {
   }
 }
 
+/** Turns one partition's messages into records; its state (if any) is kept in the partition's positions. */
+export interface FeedDecoder {
+  /** Undefined: the message is skipped (a duplicate). */
+  toRecord(message: KafkaMessage): SourceRecord | undefined;
+  /** Partitions the watermark of this partition waits for. */
+  readonly watermarkPartitions: readonly string[];
+  state(): Doc | undefined;
+}
+
+/** Plain records of a source topic partition (a scaled-out processor without a window). */
+export class SourceTopicDecoder implements FeedDecoder {
+  private readonly decoder: KafkaRecordDecoder;
+  readonly watermarkPartitions: readonly string[];
+
+  constructor(decoder: KafkaRecordDecoder, partitionKey: string) {
+    this.decoder = decoder;
+    this.watermarkPartitions = [partitionKey];
+  }
+
+  toRecord(message: KafkaMessage): SourceRecord {
+    return this.decoder.toRecord(message);
+  }
+
+  state(): undefined {
+    return undefined;
+  }
+}
+
 /**
- * The records of one repartition partition as a runtime Source. Positions are the partition's next offset
- * plus, per source partition, the last source offset taken: a record written again by a task replaying its
- * source (offset not above that) is dropped, so each source record counts once.
+ * Records of a repartition partition. Per source partition it keeps the last source offset taken: a record
+ * written again by a reader replaying its source (offset not above that) is dropped, so each source record
+ * counts once. The watermark waits for every source partition (`sourcePartitions`), as a single task's does,
+ * so no record becomes late only because it was repartitioned.
  */
+export class RepartitionDecoder implements FeedDecoder {
+  readonly watermarkPartitions: readonly string[];
+  private readonly taken: Map<string, number>;
+  private readonly ownPartition: string;
+
+  constructor(sourcePartitions: readonly string[], partitionKey: string, saved: Doc | undefined) {
+    this.watermarkPartitions = sourcePartitions;
+    this.ownPartition = partitionKey;
+    this.taken = new Map(Object.entries(saved ?? {}).map(([key, value]) => [key, Number(value)]));
+  }
+
+  toRecord(message: KafkaMessage): SourceRecord | undefined {
+    let origin: string | undefined;
+    let offset = Number.NaN;
+    for (const [key, value] of message.headerEntries) {
+      const name = key.toString();
+      if (name === ORIGIN_PARTITION_HEADER) origin = value.toString();
+      else if (name === ORIGIN_OFFSET_HEADER) offset = Number(value.toString());
+    }
+    if (origin !== undefined && Number.isFinite(offset)) {
+      if (offset <= (this.taken.get(origin) ?? -1)) return undefined; // written again by a replaying reader
+      this.taken.set(origin, offset);
+    }
+    const value = message.value ?? Buffer.alloc(0);
+    const doc = parseExtendedJson(value.toString("utf8")) as Doc;
+    const meta = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
+    return {
+      doc,
+      partition: origin ?? this.ownPartition,
+      timestamp: Number(message.timestamp),
+      size: value.length,
+      meta,
+    };
+  }
+
+  state(): Doc {
+    return Object.fromEntries(this.taken);
+  }
+}
+
+/** The records of one partition as a runtime Source; its positions are the partition's next offset. */
 export class FeedSource implements Source {
   readonly type = "kafka";
   readonly operatorName = "KafkaConsumerOperator";
   readonly partition: number;
   private readonly feed: PartitionFeed;
   private readonly topic: string;
+  private readonly decoder: FeedDecoder;
   private readonly maxBatchSize: number;
   private queue: KafkaMessage[] = [];
   private wake: (() => void) | undefined;
   private next_: bigint | undefined;
-  private readonly taken: Map<string, number>;
   private closed = false;
-  private readonly sourcePartitions: readonly string[];
 
-  /**
-   * `sourcePartitions`: every partition of the processor's source (`topic:partition`): the watermark of
-   * this partition waits for each of them, as a single task's does, so no record becomes late only because
-   * it was repartitioned.
-   */
   constructor(
     feed: PartitionFeed,
-    where: { readonly topic: string; readonly partition: number; readonly sourcePartitions: readonly string[] },
+    where: { readonly topic: string; readonly partition: number },
+    decoder: FeedDecoder,
     positions: Doc | undefined,
     maxBatchSize = 1000,
   ) {
     this.feed = feed;
     this.topic = where.topic;
     this.partition = where.partition;
-    this.sourcePartitions = where.sourcePartitions;
+    this.decoder = decoder;
     this.maxBatchSize = maxBatchSize;
     const offset = positions?.offset;
     this.next_ = typeof offset === "string" ? BigInt(offset) : undefined;
-    const taken = (positions?.taken as Doc | undefined) ?? {};
-    this.taken = new Map(Object.entries(taken).map(([key, value]) => [key, Number(value)]));
   }
 
-  /** Where this partition continues (undefined: from the topic's start). */
+  /** Where this partition continues (undefined: not known yet). */
   get nextOffset(): bigint | undefined {
     return this.next_;
+  }
+
+  /** Starts a partition without a checkpoint at the group's committed offset. */
+  startAt(offset: bigint): void {
+    this.next_ ??= offset;
   }
 
   /** Queues a message from the feed; returns how many are queued. */
@@ -217,47 +316,30 @@ export class FeedSource implements Source {
     this.feed.resumeIfRoom();
     const records: SourceRecord[] = [];
     for (const message of messages) {
-      // The stream starts each partition at its checkpoint, but a message read before a reopen may linger.
+      // The stream starts each partition at its position, but a message read before a reopen may linger.
       if (this.next_ !== undefined && message.offset < this.next_) continue;
       this.next_ = message.offset + 1n;
-      const record = this.toRecord(message);
+      const record = this.decoder.toRecord(message);
       if (record) records.push(record);
     }
     if (records.length === 0) return { records: [], idle: true };
     return { records };
   }
 
-  private toRecord(message: KafkaMessage): SourceRecord | undefined {
-    const header = (name: string) => {
-      for (const [key, value] of message.headerEntries) if (key.toString() === name) return value.toString();
-      return undefined;
-    };
-    const origin = header(ORIGIN_PARTITION_HEADER);
-    const offset = Number(header(ORIGIN_OFFSET_HEADER));
-    if (origin !== undefined && Number.isFinite(offset)) {
-      if (offset <= (this.taken.get(origin) ?? -1)) return undefined; // written again by a replaying task
-      this.taken.set(origin, offset);
-    }
-    const value = message.value ?? Buffer.alloc(0);
-    const doc = parseExtendedJson(value.toString("utf8")) as Doc;
-    const meta = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
-    return {
-      doc,
-      partition: origin ?? `${this.topic}:${this.partition}`,
-      timestamp: Number(message.timestamp),
-      size: value.length,
-      meta,
-    };
-  }
-
   partitions(): readonly string[] {
-    return this.sourcePartitions;
+    return this.decoder.watermarkPartitions;
   }
 
   positions(): Doc {
-    const positions: Doc = { taken: Object.fromEntries(this.taken) };
+    const positions: Doc = {};
     if (this.next_ !== undefined) positions.offset = this.next_.toString();
+    const state = this.decoder.state();
+    if (state !== undefined) positions.taken = state;
     return positions;
+  }
+
+  async acknowledge(positions: Doc): Promise<void> {
+    if (typeof positions.offset === "string") await this.feed.commit(this.partition, BigInt(positions.offset));
   }
 
   lag(): SourceLag {

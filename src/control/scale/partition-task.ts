@@ -9,7 +9,7 @@
  * or, when the old holder died, for the lease to expire, so two tasks never write one partition's state.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { FeedSource, PartitionFeed } from "../../connectors/kafka/partition-feed.ts";
+import { FeedSource, PartitionFeed, type FeedDecoder } from "../../connectors/kafka/partition-feed.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { ProcessorPlan } from "../../pipeline/plan.ts";
 import type { CheckpointStore } from "../../runtime/checkpoint.ts";
@@ -21,17 +21,26 @@ import type { ProcessorStats } from "../../runtime/stats.ts";
 import { FencedCheckpoints, type LeaseSettings } from "../lease-placement.ts";
 import { LeaseKeeper } from "../leases/lease-keeper.ts";
 
+/** What one partition runs with. */
+export interface PartitionParts {
+  /** The task's shared sink, or the partition's own (an exactly-once `$emit`: one transactional id each). */
+  readonly sink: Sink;
+  /** The partition's checkpoint store (unfenced: the task fences it with the partition lease). */
+  readonly checkpoints: CheckpointStore;
+  /** Decodes the partition's messages, continuing from the state its checkpoint saved. */
+  decoder(saved: Doc | undefined): FeedDecoder;
+  /** Closes what is the partition's own (its sink, when it has one). */
+  close(): Promise<void>;
+}
+
 export interface PartitionTaskOptions {
   readonly plan: ProcessorPlan;
   readonly feed: (onAssignment: () => void) => PartitionFeed;
+  /** The topic whose partitions the feed hands out. */
   readonly topic: string;
-  /** The source's partitions (`topic:partition`), which every partition's watermark waits for. */
-  readonly sourcePartitions: readonly string[];
-  readonly sink: Sink;
+  readonly openPartition: (partition: number) => Promise<PartitionParts>;
   readonly dlq?: DlqWriter;
   readonly connectorStage?: RuntimeOptions["connectorStage"];
-  /** The checkpoint store of one partition (unfenced). */
-  readonly checkpoints: (partition: number) => CheckpointStore;
   /** Partition leases (`<leasePrefix><partition>`), when several instances share the store. */
   readonly leases?: LeaseSettings & { readonly prefix: string };
   readonly checkpointIntervalMs?: number;
@@ -46,6 +55,7 @@ interface PartitionRun {
   readonly runtime: ProcessorRuntime;
   readonly done: Promise<unknown>;
   readonly keeper: LeaseKeeper | undefined;
+  readonly parts: PartitionParts;
 }
 
 export class PartitionTask {
@@ -82,7 +92,7 @@ export class PartitionTask {
     if (wanted.join(",") === this.partitions().join(",")) return;
     await this.stopRuns();
     const sources = new Map<number, FeedSource>();
-    const started: Array<[number, LeaseKeeper | undefined, CheckpointStore]> = [];
+    const started: Array<[number, LeaseKeeper | undefined]> = [];
     const current = () => !this.stopped && this.feed.assigned().join(",") === wanted.join(",");
     for (const partition of wanted) {
       const keeper = await this.acquire(partition, current);
@@ -92,18 +102,20 @@ export class PartitionTask {
         if (!this.stopped) this.rebalance();
         return;
       }
-      const store = this.options.checkpoints(partition);
-      started.push([partition, keeper, keeper ? new FencedCheckpoints(store, keeper) : store]);
+      started.push([partition, keeper]);
     }
-    for (const [partition, keeper, store] of started) {
+    for (const [partition, keeper] of started) {
+      const parts = await this.options.openPartition(partition);
+      const store = keeper ? new FencedCheckpoints(parts.checkpoints, keeper) : parts.checkpoints;
       const resume = await store.load();
-      const where = { topic: this.options.topic, partition, sourcePartitions: this.options.sourcePartitions };
-      const source = new FeedSource(this.feed, where, resume?.sourcePositions);
+      const positions = resume?.sourcePositions;
+      const decoder = parts.decoder(positions?.taken as Doc | undefined);
+      const source = new FeedSource(this.feed, { topic: this.options.topic, partition }, decoder, positions);
       sources.set(partition, source);
       const runtime = new ProcessorRuntime(this.options.plan, {
         source,
-        // The task's one sink: the runtime never closes it; the task does.
-        sink: this.options.sink,
+        // A runtime never closes its sink: the parts do (a partition's own) or the task (the shared one).
+        sink: parts.sink,
         ...(this.options.dlq ? { dlq: this.options.dlq } : {}),
         ...(this.options.connectorStage ? { connectorStage: this.options.connectorStage } : {}),
         checkpoints: store,
@@ -118,7 +130,7 @@ export class PartitionTask {
       done.catch((error: unknown) => {
         if (!this.stopped && this.runs.get(partition)?.runtime === runtime) this.options.onFailure(error);
       });
-      this.runs.set(partition, { runtime, done, keeper });
+      this.runs.set(partition, { runtime, done, keeper, parts });
     }
     await this.feed.open(sources);
     this.options.logger.info("scaled task took partitions", {
@@ -172,6 +184,7 @@ export class PartitionTask {
     // Its checkpoints now fail (fenced): stop it without one; the group gives the partition to its new holder.
     this.runs.delete(partition);
     run.runtime.stop();
+    void run.done.finally(() => run.parts.close().catch(() => undefined));
   }
 
   private async stopRuns(): Promise<void> {
@@ -180,6 +193,7 @@ export class PartitionTask {
     for (const run of runs) run.runtime.stop();
     await Promise.allSettled(runs.map((run) => run.done));
     for (const run of runs) this.finished.push(run.runtime.stats({ verbose: true }));
+    await Promise.all(runs.map((run) => run.parts.close().catch(() => undefined)));
     await Promise.all(runs.map((run) => run.keeper?.stop()));
   }
 

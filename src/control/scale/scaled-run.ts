@@ -4,13 +4,28 @@
  *  - the reader: the source's consumer group member running the stages before the window, writing each
  *    record to `eddy-<processor>-repartition` in the partition of its group key (offsets committed to the
  *    group after each flush; a replay writes some records again, which the other half drops);
- *  - the windows: a {@link PartitionTask} over the repartition topic, one runtime per partition.
- * Without a window the reader runs the whole pipeline into the sink.
+ *  - the partitions: a {@link PartitionTask} over the repartition topic, one runtime per partition
+ *    running the window onwards, each with its own checkpoint.
+ * Without a window there is no reader: the partitions are the source topic's, each running the pipeline.
  */
 import { Readable } from "node:stream";
 import { ConnectorClients } from "../../connectors/clients.ts";
-import { connectorStages, createDlqWriter, createSink, createSource } from "../../connectors/factory.ts";
-import { PartitionFeed } from "../../connectors/kafka/partition-feed.ts";
+import {
+  connectorStages,
+  createCheckpoints,
+  createDlqWriter,
+  createSink,
+  createSource,
+} from "../../connectors/factory.ts";
+import type { KafkaClientOptions } from "../../connectors/kafka/connection.ts";
+import { exactlyOnceSettings, withTransactionalId } from "../../connectors/kafka/emit-sink.ts";
+import {
+  PartitionFeed,
+  RepartitionDecoder,
+  SourceTopicDecoder,
+  type FeedDecoder,
+} from "../../connectors/kafka/partition-feed.ts";
+import { KafkaRecordDecoder } from "../../connectors/kafka/record.ts";
 import {
   ensureRepartitionTopic,
   RepartitionSink,
@@ -22,13 +37,31 @@ import type { ConnectionCatalog, ProcessorPlan } from "../../pipeline/plan.ts";
 import { MemoryCheckpointStore, type CheckpointStore } from "../../runtime/checkpoint.ts";
 import type { ProcessorStats } from "../../runtime/index.ts";
 import type { Logger } from "../../runtime/log.ts";
-import { ProcessorRuntime } from "../../runtime/runtime.ts";
+import type { DlqWriter } from "../../runtime/dlq.ts";
+import { ProcessorRuntime, type RuntimeOptions } from "../../runtime/runtime.ts";
+import type { Sink } from "../../runtime/sink.ts";
 import type { SupervisorStatus } from "../../runtime/supervisor.ts";
 import type { LeaseSettings } from "../lease-placement.ts";
 import type { ProcessorRun } from "../processor-launcher.ts";
-import { PartitionTask } from "./partition-task.ts";
+import { PartitionTask, type PartitionParts } from "./partition-task.ts";
 import { combineTaskStats } from "./task-stats.ts";
 import { splitForRepartition } from "./split-plan.ts";
+
+/** What a task's partitions read and run (see `layout`). */
+interface TaskLayout {
+  /** What each partition runs: the window onwards, or the whole pipeline. */
+  readonly plan: ProcessorPlan;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly connection: string;
+  readonly client: KafkaClientOptions;
+  readonly fallback: "earliest" | "latest";
+  decoder(partition: number, saved: Doc | undefined): FeedDecoder;
+  /** With a window: the plan before it and the repartition sink it writes. */
+  readonly reader: { readonly plan: ProcessorPlan; readonly sink: Sink } | undefined;
+}
+
+const EARLIEST = new Set(["earliest", "beginning", "smallest"]);
 
 export interface ScaledRunOptions {
   readonly plan: ProcessorPlan;
@@ -37,7 +70,8 @@ export interface ScaledRunOptions {
   readonly task: number;
   /** This instance's id (shown in stats). */
   readonly instance: string;
-  readonly partitionCheckpoints: (partition: number) => CheckpointStore;
+  /** Where each partition's checkpoints go (slot 1 only for an exactly-once `$emit`). */
+  readonly partitionCheckpoints: (partition: number, slot: 0 | 1) => CheckpointStore;
   readonly leases?: LeaseSettings & { readonly prefix: string };
   readonly checkpointIntervalMs?: number;
   readonly logger: Logger;
@@ -50,6 +84,7 @@ export class ScaledRun implements ProcessorRun {
   private readonly options: ScaledRunOptions;
   private clients: ConnectorClients | undefined;
   private reader: ProcessorRuntime | undefined;
+  private sink: Sink | undefined;
   private windows: PartitionTask | undefined;
   private state: SupervisorStatus = { state: "running", restarts: 0 };
   private finish!: { resolve: (stats: ProcessorStats) => void; reject: (error: unknown) => void };
@@ -64,82 +99,143 @@ export class ScaledRun implements ProcessorRun {
   }
 
   async start(): Promise<void> {
-    const { plan, catalog, logger } = this.options;
+    const { catalog } = this.options;
     const clients = new ConnectorClients(catalog);
     this.clients = clients;
     try {
-      const split = splitForRepartition(plan);
-      const dlq = await createDlqWriter(plan, catalog, clients);
-      const connectorStage = await connectorStages(plan, catalog, clients);
-      const connection = plan.source.connectionName ?? "";
-      const client = clients.kafka(connection, `eddy-${plan.name}-task-${this.options.task}`);
-      let readerSink;
-      if (split.windows) {
-        const sourceTopics = (plan.source.options as KafkaSourceOptions).topics;
-        const topic = repartitionTopic(plan.name);
-        const { partitions, sourcePartitions } = await ensureRepartitionTopic(client, sourceTopics, topic);
-        readerSink = new RepartitionSink(client, {
-          topic,
-          partitions,
-          key: split.key,
-          tsFieldName: plan.source.tsFieldName,
-        });
-        const sink = await createSink(plan, catalog, process.stdout, clients);
-        this.windows = new PartitionTask({
-          plan: split.windows,
-          topic,
-          sourcePartitions,
-          feed: (onAssignment) =>
-            new PartitionFeed(client, {
-              topic,
-              groupId: `eddy-${plan.name}-repartition-consumer`,
-              tuning: clients.kafkaConsumerTuning(connection),
-              onAssignment,
-            }),
-          sink,
-          ...(dlq ? { dlq } : {}),
-          connectorStage,
-          checkpoints: this.options.partitionCheckpoints,
-          ...(this.options.leases ? { leases: this.options.leases } : {}),
-          ...(this.options.checkpointIntervalMs !== undefined
-            ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
-            : {}),
-          logger,
-          onOutput: this.options.onOutput,
-          ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
-          onFailure: (error) => this.fail(error),
-        });
-        await this.windows.start();
-      } else {
-        readerSink = await createSink(plan, catalog, process.stdout, clients);
-      }
-      const source = await createSource(split.reader, catalog, Readable.from([]), clients, {
-        groupId: `asp-${plan.name}-consumer`,
-      });
-      this.reader = new ProcessorRuntime(split.reader, {
-        source,
-        sink: readerSink,
+      const dlq = await createDlqWriter(this.options.plan, catalog, clients);
+      const connectorStage = await connectorStages(this.options.plan, catalog, clients);
+      const layout = await this.layout(clients);
+      const sink = await createSink(layout.plan, catalog, process.stdout, clients);
+      this.sink = sink;
+      this.windows = new PartitionTask({
+        plan: layout.plan,
+        topic: layout.topic,
+        feed: (onAssignment) =>
+          new PartitionFeed(layout.client, {
+            topic: layout.topic,
+            groupId: layout.groupId,
+            tuning: clients.kafkaConsumerTuning(layout.connection),
+            fallback: layout.fallback,
+            onAssignment,
+          }),
+        openPartition: (partition) => this.openPartition(partition, layout, sink, clients),
         ...(dlq ? { dlq } : {}),
         connectorStage,
-        // Offsets live in the consumer group (committed after each flush); the memory store only drives that.
-        checkpoints: new MemoryCheckpointStore(),
-        checkpointIntervalMs: Math.min(1_000, this.options.checkpointIntervalMs ?? 1_000),
-        ...(split.windows ? {} : { onOutput: this.options.onOutput }),
+        ...(this.options.leases ? { leases: this.options.leases } : {}),
+        ...(this.options.checkpointIntervalMs !== undefined
+          ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
+          : {}),
+        logger: this.options.logger,
+        onOutput: this.options.onOutput,
         ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
+        onFailure: (error) => this.fail(error),
       });
-      const sink = readerSink;
-      this.readerDone = this.reader
-        .run()
-        .then(
-          () => undefined,
-          (error: unknown) => this.fail(error),
-        )
-        .finally(() => sink.close());
+      await this.windows.start();
+      if (layout.reader) await this.startReader(layout.reader, dlq, connectorStage, clients);
       this.setStatus({ state: "running", restarts: 0 });
     } catch (error) {
       await this.shutDown();
       throw error;
     }
+  }
+
+  /**
+   * What the partitions read. With a window: the repartition topic (created here when missing), which the
+   * reader fills. Without: the source topic itself, in the source's consumer group.
+   */
+  private async layout(clients: ConnectorClients): Promise<TaskLayout> {
+    const { plan } = this.options;
+    const connection = plan.source.connectionName ?? "";
+    const client = clients.kafka(connection, `eddy-${plan.name}-task-${this.options.task}`);
+    const source = plan.source.options as KafkaSourceOptions;
+    const split = splitForRepartition(plan);
+    if (split.windows) {
+      const topic = repartitionTopic(plan.name);
+      const { partitions, sourcePartitions } = await ensureRepartitionTopic(client, source.topics, topic);
+      return {
+        plan: split.windows,
+        topic,
+        groupId: `eddy-${plan.name}-repartition-consumer`,
+        connection,
+        client,
+        fallback: "earliest",
+        decoder: (partition, saved) => new RepartitionDecoder(sourcePartitions, `${topic}:${partition}`, saved),
+        reader: {
+          plan: split.reader,
+          sink: new RepartitionSink(client, {
+            topic,
+            partitions,
+            key: split.key,
+            tsFieldName: plan.source.tsFieldName,
+          }),
+        },
+      };
+    }
+    if (source.topics.length !== 1)
+      throw new Error("a scaled-out processor without a window reads one topic (its partitions are the tasks')");
+    const topic = source.topics[0];
+    return {
+      plan,
+      topic,
+      groupId: source.config.group_id ?? `asp-${plan.name}-consumer`,
+      connection,
+      client,
+      fallback: EARLIEST.has(source.config.auto_offset_reset) ? "earliest" : "latest",
+      decoder: (partition) => new SourceTopicDecoder(new KafkaRecordDecoder(source), `${topic}:${partition}`),
+      reader: undefined,
+    };
+  }
+
+  /**
+   * A partition's parts: the task's sink and slot-0 checkpoint, or, for an exactly-once `$emit`, a sink of its
+   * own with transactional id `<id>-p<partition>` and the two-slot checkpoints that go with it.
+   */
+  private async openPartition(
+    partition: number,
+    layout: TaskLayout,
+    shared: Sink,
+    clients: ConnectorClients,
+  ): Promise<PartitionParts> {
+    const { catalog, partitionCheckpoints } = this.options;
+    const decoder = (saved: Doc | undefined) => layout.decoder(partition, saved);
+    const exactly = layout.plan.sink ? exactlyOnceSettings(layout.plan.name, layout.plan.sink) : undefined;
+    if (!exactly)
+      return { sink: shared, checkpoints: partitionCheckpoints(partition, 0), decoder, close: async () => {} };
+    const own = withTransactionalId(layout.plan, `${exactly.transactionalId}-p${partition}`);
+    const sink = await createSink(own, catalog, process.stdout, clients);
+    const checkpoints = await createCheckpoints(own, catalog, (slot) => partitionCheckpoints(partition, slot));
+    return { sink, checkpoints, decoder, close: () => sink.close() };
+  }
+
+  /** The reader: the source's group member running the stages before the window into the repartition topic. */
+  private async startReader(
+    reader: NonNullable<TaskLayout["reader"]>,
+    dlq: DlqWriter | undefined,
+    connectorStage: RuntimeOptions["connectorStage"],
+    clients: ConnectorClients,
+  ): Promise<void> {
+    const { plan } = this.options;
+    const source = await createSource(reader.plan, this.options.catalog, Readable.from([]), clients, {
+      groupId: `asp-${plan.name}-consumer`,
+    });
+    this.reader = new ProcessorRuntime(reader.plan, {
+      source,
+      sink: reader.sink,
+      ...(dlq ? { dlq } : {}),
+      connectorStage,
+      // Its positions live in the consumer group (committed after each flush); the memory store drives that.
+      checkpoints: new MemoryCheckpointStore(),
+      checkpointIntervalMs: Math.min(1_000, this.options.checkpointIntervalMs ?? 1_000),
+      ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
+    });
+    this.readerDone = this.reader
+      .run()
+      .then(
+        () => undefined,
+        (error: unknown) => this.fail(error),
+      )
+      .finally(() => reader.sink.close());
   }
 
   private fail(error: unknown): void {
@@ -160,6 +256,7 @@ export class ScaledRun implements ProcessorRun {
     this.reader?.stop();
     await this.readerDone;
     await this.windows?.stop().catch(() => undefined);
+    await this.sink?.close().catch(() => undefined);
     await this.clients?.close().catch(() => undefined);
     return this.stats({ verbose: true });
   }
@@ -183,7 +280,7 @@ export class ScaledRun implements ProcessorRun {
 
   stats(options: { verbose?: boolean; scale?: number } = {}): ProcessorStats {
     const reader = this.reader?.stats(options);
-    return combineTaskStats(reader, this.windows?.stats(), {
+    return combineTaskStats(reader, this.windows?.stats() ?? [], {
       task: this.options.task,
       instance: this.options.instance,
       partitions: this.windows?.running() ?? [],

@@ -1,6 +1,7 @@
 /**
- * The stats of one task of a scaled-out processor: the reader's input counters, the windows' output
- * counters and state, and the task's own entry in `tasks` (Eddy extension; docs/scale-out.md).
+ * The stats of one task of a scaled-out processor: input counters from the reader (or, without one, from
+ * the partitions), output counters and state from the partitions, and the task's own entry in `tasks`
+ * (Eddy extension; docs/scale-out.md).
  */
 import type { ProcessorStats } from "../../runtime/index.ts";
 
@@ -8,54 +9,66 @@ import type { ProcessorStats } from "../../runtime/index.ts";
 export interface TaskStats {
   readonly task: number;
   readonly instance: string;
-  /** Repartition partitions this task holds now (the source's are in `kafkaPartitions`). */
+  /** The partitions this task runs now: of the repartition topic (with a window) or of the source topic. */
   readonly partitions: readonly number[];
-  /** Records waiting in this task's repartition partitions. */
+  /** Records waiting in those partitions. */
   readonly lag: number;
 }
 
 export interface TaskIdentity {
   readonly task: number;
   readonly instance: string;
+  /** Stats of the partitions running now, by partition. */
   readonly partitions: ReadonlyArray<readonly [number, ProcessorStats]>;
 }
 
+type Counter =
+  | "inputMessageCount"
+  | "inputMessageSize"
+  | "outputMessageCount"
+  | "outputMessageSize"
+  | "dlqMessageCount"
+  | "dlqMessageSize"
+  | "stateSize";
+
 export function combineTaskStats(
   reader: ProcessorStats | undefined,
-  /** Every partition runtime's stats; undefined when the processor has no window (the reader writes the sink). */
-  windows: readonly ProcessorStats[] | undefined,
+  /** Every partition runtime's stats, running and finished here. */
+  partitions: readonly ProcessorStats[],
   identity: TaskIdentity,
 ): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
-  const sum = (field: "outputMessageCount" | "outputMessageSize" | "dlqMessageCount" | "dlqMessageSize" | "stateSize") =>
-    (windows ?? []).reduce((total, stats) => total + stats[field], 0);
+  const sum = (field: Counter) => partitions.reduce((total, stats) => total + stats[field], 0);
   const marks = identity.partitions.flatMap(([, stats]) => (stats.watermark ? [stats.watermark.getTime()] : []));
   const lag = identity.partitions.reduce((total, [, stats]) => total + (stats.kafkaTotalOffsetLag ?? 0), 0);
-  const base: ProcessorStats = reader ?? {
-    name: "",
-    status: "created",
-    scaleFactor: 1,
-    stateSize: 0,
-    inputMessageCount: 0,
-    inputMessageSize: 0,
-    outputMessageCount: 0,
-    outputMessageSize: 0,
-    dlqMessageCount: 0,
-    dlqMessageSize: 0,
-  };
   const task: TaskStats = {
     task: identity.task,
     instance: identity.instance,
     partitions: identity.partitions.map(([partition]) => partition),
     lag,
   };
-  if (windows === undefined) return { ...base, tasks: [task] };
+  const running = identity.partitions.map(([, stats]) => stats);
+  const base: ProcessorStats = reader ?? {
+    name: running[0]?.name ?? "",
+    status: running.length > 0 ? "running" : "created",
+    scaleFactor: 1,
+    stateSize: 0,
+    inputMessageCount: sum("inputMessageCount"),
+    inputMessageSize: sum("inputMessageSize"),
+    outputMessageCount: 0,
+    outputMessageSize: 0,
+    dlqMessageCount: 0,
+    dlqMessageSize: 0,
+    kafkaPartitions: running.flatMap((stats) => stats.kafkaPartitions ?? []),
+    kafkaTotalOffsetLag: lag,
+  };
   return {
     ...base,
     outputMessageCount: sum("outputMessageCount"),
     outputMessageSize: sum("outputMessageSize"),
-    dlqMessageCount: base.dlqMessageCount + sum("dlqMessageCount"),
-    dlqMessageSize: base.dlqMessageSize + sum("dlqMessageSize"),
-    stateSize: sum("stateSize"),
+    // The reader's dead letters (bad input) and the partitions' (window and sink failures).
+    dlqMessageCount: (reader?.dlqMessageCount ?? 0) + sum("dlqMessageCount"),
+    dlqMessageSize: (reader?.dlqMessageSize ?? 0) + sum("dlqMessageSize"),
+    stateSize: running.reduce((total, stats) => total + stats.stateSize, 0),
     ...(marks.length > 0 ? { watermark: new Date(Math.min(...marks)) } : {}),
     tasks: [task],
   };
