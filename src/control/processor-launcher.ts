@@ -9,6 +9,7 @@ import type { ProcessorStats } from "../runtime/index.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { SupervisorOptions, SupervisorStatus } from "../runtime/supervisor.ts";
 import type { LeaseSettings } from "./lease-placement.ts";
+import type { TaskReport } from "./scale/task-board.ts";
 import { openProcessorParts } from "./processor-parts.ts";
 
 export interface LaunchRequest {
@@ -32,6 +33,10 @@ export interface TaskLaunch {
   readonly partitionCheckpoints: (partition: number, slot: 0 | 1) => CheckpointStore;
   /** Partition leases, when several instances share the state store. */
   readonly leases?: LeaseSettings & { readonly prefix: string };
+  /** Where the task reports itself for every instance's stats. */
+  readonly report: (report: TaskReport) => Promise<void>;
+  /** Removes the task's report (it stopped). */
+  readonly retire: () => Promise<void>;
 }
 
 /** One running processor, as the manager drives it (the supervisor's surface). */
@@ -64,6 +69,8 @@ export function supervisorLauncher(options: SupervisorLauncherOptions): Processo
         instance: request.task.instance,
         partitionCheckpoints: request.task.partitionCheckpoints,
         ...(request.task.leases ? { leases: request.task.leases } : {}),
+        report: request.task.report,
+        retire: request.task.retire,
         ...(options.checkpointIntervalMs !== undefined
           ? { checkpointIntervalMs: options.checkpointIntervalMs }
           : {}),

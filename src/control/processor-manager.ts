@@ -26,6 +26,7 @@ import type { LeaseKeeper } from "./leases/lease-keeper.ts";
 import type { ConnectionRegistry } from "./connection-registry.ts";
 import { ControlError, conflict, controlError, notFound } from "./errors.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
+import { TaskBoard } from "./scale/task-board.ts";
 import { modifyRefusal, startRefusal, stopRefusal, type ProcessorState } from "./lifecycle.ts";
 import type { PipelineAccess } from "./file-access.ts";
 import { connectionsOfPlan } from "./plan-connections.ts";
@@ -85,11 +86,13 @@ export class ProcessorManager {
   private readonly active = new RunningProcessors();
   private closing = false;
   private readonly leases: LeasedStarts | undefined;
+  private readonly tasks: TaskBoard;
 
   constructor(options: ProcessorManagerOptions) {
     this.options = options;
     this.registry = new ProcessorRegistry(options.store);
     this.observations = new ProcessorObservations(options.store, options.redactor, options.logger);
+    this.tasks = new TaskBoard(options.store);
     if (options.leases) {
       this.leases = new LeasedStarts({
         ...options.leases,
@@ -244,6 +247,7 @@ export class ProcessorManager {
       await this.registry.delete(workspace, name);
       await this.forgetCheckpoints(record.id);
       await this.observations.forget(record.id);
+      await this.tasks.forget(record.id);
       this.options.logger.info("processor dropped", { workspace, processor: name });
     });
   }
@@ -261,7 +265,11 @@ export class ProcessorManager {
   }
 
   async stats(workspace: string, name: string, request: StatsRequest): Promise<Doc> {
-    return processorStats(await this.require(workspace, name), this.active, this.observations, request);
+    const record = await this.require(workspace, name);
+    const reply = await processorStats(record, this.active, this.observations, request);
+    if (parallelismOf(record) <= 1) return reply;
+    // Every task, wherever it runs (this instance's stats cover only the task running here).
+    return { ...reply, stats: { ...(reply.stats as Doc), tasks: await this.tasks.tasks(record.id) } };
   }
 
   async statsHistory(workspace: string, name: string): Promise<readonly StatsSnapshot[]> {
@@ -404,6 +412,8 @@ export class ProcessorManager {
       instance: leases?.owner ?? "local",
       partitionCheckpoints: (partition, slot) => partitionCheckpoints(store, record.id, partition, slot),
       ...(leases ? { leases: { ...leases, prefix: `processor/${record.id}/partition/` } } : {}),
+      report: (report) => this.tasks.report(record.id, report),
+      retire: () => this.tasks.retire(record.id, index),
     };
   }
 

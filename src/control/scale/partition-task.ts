@@ -157,7 +157,6 @@ export class PartitionTask {
       store: leases.store,
       owner: leases.owner,
       ttlMs: leases.ttlMs,
-      intervalMs: Math.max(50, Math.floor(leases.ttlMs / 10)),
       resource: `${leases.prefix}${partition}`,
       onAcquired: () => {
         acquired = true;
@@ -181,10 +180,12 @@ export class PartitionTask {
   private rebalanceAfterLoss(partition: number): void {
     const run = this.runs.get(partition);
     if (!run) return;
-    // Its checkpoints now fail (fenced): stop it without one; the group gives the partition to its new holder.
+    // Its checkpoints now fail (fenced): stop it without one. While the group still assigns the partition
+    // here, take it again (from its last checkpoint) once the lease is free.
     this.runs.delete(partition);
     run.runtime.stop();
     void run.done.finally(() => run.parts.close().catch(() => undefined));
+    this.rebalance();
   }
 
   private async stopRuns(): Promise<void> {

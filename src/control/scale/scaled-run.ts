@@ -40,11 +40,13 @@ import type { Logger } from "../../runtime/log.ts";
 import type { DlqWriter } from "../../runtime/dlq.ts";
 import { ProcessorRuntime, type RuntimeOptions } from "../../runtime/runtime.ts";
 import type { Sink } from "../../runtime/sink.ts";
+import type { Source } from "../../runtime/source.ts";
 import type { SupervisorStatus } from "../../runtime/supervisor.ts";
 import type { LeaseSettings } from "../lease-placement.ts";
 import type { ProcessorRun } from "../processor-launcher.ts";
 import { PartitionTask, type PartitionParts } from "./partition-task.ts";
-import { combineTaskStats } from "./task-stats.ts";
+import { TASK_REPORT_INTERVAL_MS, type TaskReport } from "./task-board.ts";
+import { combineTaskStats, type TaskStats } from "./task-stats.ts";
 import { splitForRepartition } from "./split-plan.ts";
 
 /** What a task's partitions read and run (see `layout`). */
@@ -78,6 +80,10 @@ export interface ScaledRunOptions {
   readonly onOutput: (docs: readonly Doc[]) => void;
   readonly onDeadLetters?: (records: readonly Doc[]) => void;
   readonly onStatus: (status: SupervisorStatus) => void;
+  /** Called every TASK_REPORT_INTERVAL_MS with the task's figures (every instance's stats show them). */
+  readonly report: (report: TaskReport) => Promise<void>;
+  /** Called once the task stopped. */
+  readonly retire: () => Promise<void>;
 }
 
 export class ScaledRun implements ProcessorRun {
@@ -85,6 +91,8 @@ export class ScaledRun implements ProcessorRun {
   private clients: ConnectorClients | undefined;
   private reader: ProcessorRuntime | undefined;
   private sink: Sink | undefined;
+  private reporting: NodeJS.Timeout | undefined;
+  private readerSource: Source | undefined;
   private windows: PartitionTask | undefined;
   private state: SupervisorStatus = { state: "running", restarts: 0 };
   private finish!: { resolve: (stats: ProcessorStats) => void; reject: (error: unknown) => void };
@@ -134,6 +142,9 @@ export class ScaledRun implements ProcessorRun {
       await this.windows.start();
       if (layout.reader) await this.startReader(layout.reader, dlq, connectorStage, clients);
       this.setStatus({ state: "running", restarts: 0 });
+      this.reporting = setInterval(() => void this.sendReport(), TASK_REPORT_INTERVAL_MS);
+      this.reporting.unref();
+      void this.sendReport();
     } catch (error) {
       await this.shutDown();
       throw error;
@@ -219,6 +230,7 @@ export class ScaledRun implements ProcessorRun {
     const source = await createSource(reader.plan, this.options.catalog, Readable.from([]), clients, {
       groupId: `asp-${plan.name}-consumer`,
     });
+    this.readerSource = source;
     this.reader = new ProcessorRuntime(reader.plan, {
       source,
       sink: reader.sink,
@@ -252,12 +264,28 @@ export class ScaledRun implements ProcessorRun {
     this.options.onStatus(status);
   }
 
+  private async sendReport(): Promise<void> {
+    const stats = this.stats();
+    const task = stats.tasks[0];
+    await this.options
+      .report({
+        ...task,
+        sourcePartitions: [...(this.readerSource?.partitions?.() ?? [])].map(String),
+        inputMessageCount: stats.inputMessageCount,
+        outputMessageCount: stats.outputMessageCount,
+        updatedAt: new Date(),
+      })
+      .catch(() => undefined);
+  }
+
   private async shutDown(): Promise<ProcessorStats> {
+    clearInterval(this.reporting);
     this.reader?.stop();
     await this.readerDone;
     await this.windows?.stop().catch(() => undefined);
     await this.sink?.close().catch(() => undefined);
     await this.clients?.close().catch(() => undefined);
+    await this.options.retire().catch(() => undefined);
     return this.stats({ verbose: true });
   }
 
@@ -278,7 +306,7 @@ export class ScaledRun implements ProcessorRun {
     return this.state;
   }
 
-  stats(options: { verbose?: boolean; scale?: number } = {}): ProcessorStats {
+  stats(options: { verbose?: boolean; scale?: number } = {}): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
     const reader = this.reader?.stats(options);
     return combineTaskStats(reader, this.windows?.stats() ?? [], {
       task: this.options.task,
