@@ -54,8 +54,7 @@ function groupKeyOf(window: WindowPlan | undefined): { key: Evaluator | undefine
   if (first?.kind === "group")
     return {
       key: first.group.key,
-      explanation:
-        "records are repartitioned by the window's $group _id, so every key's windows live in one task",
+      explanation: "records are repartitioned by the window's $group _id",
     };
   return {
     key: undefined,
@@ -63,4 +62,44 @@ function groupKeyOf(window: WindowPlan | undefined): { key: Evaluator | undefine
       "the window's pipeline does not start with $group: every record goes to one repartition partition " +
       "(one task holds the window; the reading and the stages before the window still run in parallel)",
   };
+}
+
+/**
+ * What running `plan` scaled out costs, in sentences for `sp lint`: whether its records are repartitioned,
+ * by what, through which topic, and what that costs (docs/scale-out.md). Empty without `options.parallelism`.
+ */
+export function explainScaleOut(plan: ProcessorPlan): string[] {
+  const tasks = plan.parallelism ?? 1;
+  if (tasks <= 1) return [];
+  const split = splitForRepartition(plan);
+  const lines = [`runs as up to ${tasks} tasks over the sp serve instances sharing a state store`];
+  if (!split.windows) {
+    lines.push(
+      "no window: each task runs the whole pipeline on the source partitions Kafka assigns it; nothing is " +
+        "repartitioned, and each partition checkpoints on its own",
+    );
+    return lines;
+  }
+  const at = plan.stages.findIndex((stage) => stage.kind === "window");
+  const key = groupKeyText(plan.definition.pipeline, at);
+  lines.push(
+    `${split.explanation}${key ? ` (${key})` : ""}, so each key's ` +
+      `windows live in exactly one task: every record is written once more to the internal topic ` +
+      `'eddy-${plan.name}-repartition' (created with the source topic's partition count) and read back by ` +
+      "the task holding its key's partition",
+    "cost: one extra produce and fetch per record (about the input's bytes again in broker traffic and " +
+      "disk) and a few milliseconds of latency; the stages before the window run in the reading task; " +
+      "Eddy repartitions every windowed processor, even one keyed by the Kafka message key",
+  );
+  return lines;
+}
+
+/** The window's `$group._id` (or session `partitionBy`) as written, for the explanation. */
+function groupKeyText(pipeline: readonly unknown[], windowAt: number): string | undefined {
+  // The window stage's index in the definition: the source is stage 0, so plan stage i is pipeline[i + 1].
+  const stage = pipeline[windowAt + 1] as Record<string, { pipeline?: unknown[]; partitionBy?: unknown }>;
+  const spec = stage ? Object.values(stage)[0] : undefined;
+  if (spec?.partitionBy !== undefined) return `partitionBy ${JSON.stringify(spec.partitionBy)}`;
+  const first = spec?.pipeline?.[0] as { $group?: { _id?: unknown } } | undefined;
+  return first?.$group ? `_id ${JSON.stringify(first.$group._id ?? null)}` : undefined;
 }
