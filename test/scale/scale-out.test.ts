@@ -197,15 +197,16 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
       const all = [a, b, c];
       process.on("exit", () => undefined);
       const dump = () =>
-        all.flatMap((i) =>
-          i.logs.filter((l) => !/http request/.test(l)).map((l) => `${i.name}: ${l}`),
-        );
+        all.flatMap((i) => i.logs.filter((l) => !/http request/.test(l)).map((l) => `${i.name}: ${l}`));
       (globalThis as { scaleDump?: () => string[] }).scaleDump = dump;
       (globalThis as { scaleStats?: () => Promise<unknown[]> }).scaleStats = () =>
         Promise.all(
           all
             .filter((i) => i.child.exitCode === null && i.child.signalCode === null)
-            .map(async (i) => [i.name, (await call(i, "GET", `/processors/${scaled}/stats?verbose=true`)).body]),
+            .map(async (i) => [
+              i.name,
+              (await call(i, "GET", `/processors/${scaled}/stats?verbose=true`)).body,
+            ]),
         );
       mark("servers up");
       await call(a, "POST", "/connections", {
@@ -228,8 +229,12 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
       });
       expect(created.status).toBe(201);
       expect(
-        (await call(a, "POST", "/processors", { name: single, pipeline: pipeline("single", uniqueName("g_single")) }))
-          .status,
+        (
+          await call(a, "POST", "/processors", {
+            name: single,
+            pipeline: pipeline("single", uniqueName("g_single")),
+          })
+        ).status,
       ).toBe(201);
       const first = events(0, 15);
       await produce(first);
@@ -292,14 +297,18 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
       expect(fromScaled).toEqual(fromSingle);
 
       // Any instance's stats show every task: its instance and partitions (together all six), and its lag.
-      const tasks = await eventually(async () => {
-        const reply = (await call(a, "GET", `/processors/${scaled}/stats`)).body.stats as {
-          tasks?: Array<{ task: number; instance: string; partitions: number[]; lag: number }>;
-        };
-        const list = reply.tasks ?? [];
-        const held = list.flatMap((t) => t.partitions).sort();
-        return list.length === 3 && held.join(",") === "0,1,2,3,4,5" ? list : undefined;
-      }, 30_000, "three tasks holding all six partitions in the stats");
+      const tasks = await eventually(
+        async () => {
+          const reply = (await call(a, "GET", `/processors/${scaled}/stats`)).body.stats as {
+            tasks?: Array<{ task: number; instance: string; partitions: number[]; lag: number }>;
+          };
+          const list = reply.tasks ?? [];
+          const held = list.flatMap((t) => t.partitions).sort();
+          return list.length === 3 && held.join(",") === "0,1,2,3,4,5" ? list : undefined;
+        },
+        30_000,
+        "three tasks holding all six partitions in the stats",
+      );
       expect(new Set(tasks.map((t) => t.instance)).size).toBe(3);
       for (const t of tasks) expect(t.lag).toBe(0);
       console.log(

@@ -91,7 +91,9 @@ export class PartitionFeed {
     if (sources.size === 0) return;
     await this.startFreshAtCommitted(consumer, sources);
     const offsets = [...sources].flatMap(([partition, source]) =>
-      source.nextOffset === undefined ? [] : [{ topic: this.options.topic, partition, offset: source.nextOffset }],
+      source.nextOffset === undefined
+        ? []
+        : [{ topic: this.options.topic, partition, offset: source.nextOffset }],
     );
     const stream = await consumer.consume({
       topics: [this.options.topic],
@@ -339,7 +341,8 @@ export class FeedSource implements Source {
   }
 
   async acknowledge(positions: Doc): Promise<void> {
-    if (typeof positions.offset === "string") await this.feed.commit(this.partition, BigInt(positions.offset));
+    if (typeof positions.offset === "string")
+      await this.feed.commit(this.partition, BigInt(positions.offset));
   }
 
   lag(): SourceLag {

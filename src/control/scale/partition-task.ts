@@ -83,7 +83,9 @@ export class PartitionTask {
   }
 
   private rebalance(): void {
-    this.chain = this.chain.then(() => this.reassign()).catch((error: unknown) => this.options.onFailure(error));
+    this.chain = this.chain
+      .then(() => this.reassign())
+      .catch((error: unknown) => this.options.onFailure(error));
   }
 
   private async reassign(): Promise<void> {

@@ -171,7 +171,8 @@ export class ScaledRun implements ProcessorRun {
         connection,
         client,
         fallback: "earliest",
-        decoder: (partition, saved) => new RepartitionDecoder(sourcePartitions, `${topic}:${partition}`, saved),
+        decoder: (partition, saved) =>
+          new RepartitionDecoder(sourcePartitions, `${topic}:${partition}`, saved),
         reader: {
           plan: split.reader,
           sink: new RepartitionSink(client, {
@@ -184,7 +185,9 @@ export class ScaledRun implements ProcessorRun {
       };
     }
     if (source.topics.length !== 1)
-      throw new Error("a scaled-out processor without a window reads one topic (its partitions are the tasks')");
+      throw new Error(
+        "a scaled-out processor without a window reads one topic (its partitions are the tasks')",
+      );
     const topic = source.topics[0];
     return {
       plan,
@@ -212,10 +215,17 @@ export class ScaledRun implements ProcessorRun {
     const decoder = (saved: Doc | undefined) => layout.decoder(partition, saved);
     const exactly = layout.plan.sink ? exactlyOnceSettings(layout.plan.name, layout.plan.sink) : undefined;
     if (!exactly)
-      return { sink: shared, checkpoints: partitionCheckpoints(partition, 0), decoder, close: async () => {} };
+      return {
+        sink: shared,
+        checkpoints: partitionCheckpoints(partition, 0),
+        decoder,
+        close: async () => {},
+      };
     const own = withTransactionalId(layout.plan, `${exactly.transactionalId}-p${partition}`);
     const sink = await createSink(own, catalog, process.stdout, clients);
-    const checkpoints = await createCheckpoints(own, catalog, (slot) => partitionCheckpoints(partition, slot));
+    const checkpoints = await createCheckpoints(own, catalog, (slot) =>
+      partitionCheckpoints(partition, slot),
+    );
     return { sink, checkpoints, decoder, close: () => sink.close() };
   }
 
@@ -306,7 +316,9 @@ export class ScaledRun implements ProcessorRun {
     return this.state;
   }
 
-  stats(options: { verbose?: boolean; scale?: number } = {}): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
+  stats(
+    options: { verbose?: boolean; scale?: number } = {},
+  ): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
     const reader = this.reader?.stats(options);
     return combineTaskStats(reader, this.windows?.stats() ?? [], {
       task: this.options.task,

@@ -42,7 +42,9 @@ export class TaskBoard {
   async tasks(processorId: string, now = Date.now()): Promise<TaskReport[]> {
     const prefix = `${processorId}/`;
     return (await this.store.list<TaskReport>(COLLECTION))
-      .filter(({ id, value }) => id.startsWith(prefix) && now - new Date(value.updatedAt).getTime() <= this.staleMs)
+      .filter(
+        ({ id, value }) => id.startsWith(prefix) && now - new Date(value.updatedAt).getTime() <= this.staleMs,
+      )
       .map(({ value }) => value)
       .sort((a, b) => a.task - b.task);
   }

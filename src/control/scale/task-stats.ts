@@ -38,7 +38,9 @@ export function combineTaskStats(
   identity: TaskIdentity,
 ): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
   const sum = (field: Counter) => partitions.reduce((total, stats) => total + stats[field], 0);
-  const marks = identity.partitions.flatMap(([, stats]) => (stats.watermark ? [stats.watermark.getTime()] : []));
+  const marks = identity.partitions.flatMap(([, stats]) =>
+    stats.watermark ? [stats.watermark.getTime()] : [],
+  );
   const lag = identity.partitions.reduce((total, [, stats]) => total + (stats.kafkaTotalOffsetLag ?? 0), 0);
   const task: TaskStats = {
     task: identity.task,
