@@ -29,7 +29,11 @@ import { MongoClient } from "mongodb";
 import { HOST, ports } from "../scripts/services/config.ts";
 
 const args = parseArgs({
-  options: { json: { type: "boolean", default: false }, records: { type: "string", default: "60000" } },
+  options: {
+    json: { type: "boolean", default: false },
+    records: { type: "string", default: "60000" },
+    progress: { type: "boolean", default: false },
+  },
 }).values;
 const RECORDS = Number(args.records);
 const PARTITIONS = 6;
@@ -74,8 +78,6 @@ async function serve(stateDb: string): Promise<Server> {
       state.toString(),
       "--lease-ttl",
       "3000",
-      "--checkpoint-interval",
-      "1000",
     ],
     { cwd: dataDir, stdio: ["ignore", "pipe", "ignore"] },
   );
@@ -129,7 +131,9 @@ async function produce(topic: string): Promise<void> {
       // The last PARTITIONS × SENSORS records are far-future closers: one per sensor on every partition.
       const closer = n >= RECORDS;
       const partition = n % PARTITIONS;
-      const sensor = closer ? Math.floor((n - RECORDS) / PARTITIONS) : (n * 7) % SENSORS;
+      // Every partition carries every sensor, so each repartition partition hears from every source
+      // partition and its watermark moves as a single task's does.
+      const sensor = Math.floor((closer ? n - RECORDS : n) / PARTITIONS) % SENSORS;
       const ts = closer ? BASE + (seconds + 3600) * 1000 : BASE + Math.floor((n * 1000) / PER_SECOND);
       messages.push({
         topic,
@@ -226,11 +230,26 @@ async function measure(label: string, instances: number, parallelism: number): P
     const cpuBefore = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
     const started = performance.now();
     await produce(topic);
+    const progress = args.progress
+      ? setInterval(() => {
+          void (async () => {
+            const count = await windows.countDocuments();
+            const stats = (await call(first, "GET", `/processors/${name}/stats`)).stats as {
+              inputMessageCount?: number;
+              tasks?: unknown[];
+            };
+            log(
+              `  ${((performance.now() - started) / 1000).toFixed(1)} s: ${count} windows; ${JSON.stringify(stats.tasks ?? stats.inputMessageCount)}`,
+            );
+          })().catch(() => undefined);
+        }, 2_000)
+      : undefined;
     await until(
       async () => ((await windows.countDocuments()) >= expected ? true : undefined),
       600_000,
       `${expected} windows`,
     );
+    clearInterval(progress);
     const seconds = (performance.now() - started) / 1000;
     const cpuAfter = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
     const result: RunResult = {
