@@ -17,16 +17,15 @@
  *
  * Kafka: KAFKA_BROKERS, else the shared test broker. MongoDB: MONGODB_URI, else the shared stand-in.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { readFile } from "node:fs/promises";
+import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { Admin, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { HOST, ports } from "../scripts/services/config.ts";
+import { serveSharedStore, type SharedServe } from "../test/support/sp-serve.ts";
 
 const args = parseArgs({
   options: {
@@ -41,7 +40,6 @@ const SENSORS = 24;
 const PER_SECOND = 1_000; // event-time rate: RECORDS / PER_SECOND seconds of windows
 const BASE = Date.UTC(2026, 0, 1);
 const TOKEN = "bench-scale-token-0123456789";
-const SP = join(resolve(import.meta.dirname, ".."), "bin/sp.js");
 const brokers = (process.env.KAFKA_BROKERS ?? `${HOST}:${ports.kafka}`).split(",");
 const mongoUri = process.env.MONGODB_URI ?? `mongodb://${HOST}:${ports.mongo}/?directConnection=true`;
 const run = randomBytes(3).toString("hex");
@@ -51,57 +49,30 @@ function log(text: string): void {
   if (!args.json) process.stderr.write(`${text}\n`);
 }
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly dataDir: string;
-}
+const children: ChildProcess[] = [];
 
-async function serve(stateDb: string): Promise<Server> {
-  const dataDir = await mkdtemp(join(tmpdir(), "eddy-bench-scale-"));
+async function serve(stateDb: string, index: number): Promise<SharedServe> {
   const state = new URL(mongoUri);
   state.pathname = `/${stateDb}`;
-  const child = spawn(
-    process.execPath,
-    [
-      SP,
-      "serve",
-      "--port",
-      "0",
-      "--wire-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--token",
-      TOKEN,
-      "--state-uri",
-      state.toString(),
-      "--lease-ttl",
-      "3000",
-    ],
-    { cwd: dataDir, stdio: ["ignore", "pipe", "ignore"] },
-  );
-  const line = await new Promise<string>((done, fail) => {
-    createInterface({ input: child.stdout! }).once("line", done);
-    child.once("exit", (code) => fail(new Error(`sp serve exited with ${code}`)));
+  return serveSharedStore(`bench-${index}`, {
+    stateUri: state.toString(),
+    token: TOKEN,
+    // The server's default: a shorter TTL on a loaded machine makes renewals lapse and partitions restart.
+    leaseTtlMs: 15_000,
+    children,
   });
-  return { child, url: (JSON.parse(line) as { url: string }).url, dataDir };
 }
 
 async function call(
-  server: Server,
+  server: SharedServe,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<Record<string, unknown>> {
-  const res = await fetch(`${server.url}/api/v1/workspaces/default${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const reply = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(reply)}`);
-  return reply;
+  const reply = await server.call(method, path, body);
+  if (reply.status >= 400)
+    throw new Error(`${method} ${path}: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
 }
 
 /** CPU seconds (user + system) a process used so far. */
@@ -166,7 +137,7 @@ async function measure(label: string, instances: number, parallelism: number): P
   const admin = new Admin(kafka);
   await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
   await admin.close();
-  const servers = await Promise.all(Array.from({ length: instances }, () => serve(stateDb)));
+  const servers = await Promise.all(Array.from({ length: instances }, (_, i) => serve(stateDb, i)));
   const mongo = new MongoClient(mongoUri);
   try {
     const [first] = servers;
@@ -282,7 +253,6 @@ async function measure(label: string, instances: number, parallelism: number): P
     const cleanup = new Admin(kafka);
     await cleanup.deleteTopics({ topics: [topic, `eddy-${name}-repartition`] }).catch(() => undefined);
     await cleanup.close();
-    await Promise.all(servers.map((s) => rm(s.dataDir, { recursive: true, force: true })));
   }
 }
 
@@ -305,7 +275,7 @@ const result = {
     before: loadBefore.map((l) => Math.round(l * 100) / 100),
     after: loadavg().map((l) => Math.round(l * 100) / 100),
   },
-  cores: (await import("node:os")).availableParallelism(),
+  cores: availableParallelism(),
   node: process.version,
 };
 const cleanupMongo = new MongoClient(mongoUri);

@@ -102,8 +102,7 @@ export const EDDY_EXTENSIONS: readonly EddyExtension[] = [
   {
     id: "processor-parallelism",
     construct: "`options.parallelism` (or `sp processors create --parallelism N`)",
-    eddy:
-      "runs a Kafka-sourced processor as up to N tasks over the `sp serve` instances sharing a state store, one consumer group member each; windows keyed off the message key are repartitioned through `eddy-<processor>-repartition` (docs/scale-out.md)",
+    eddy: "runs a Kafka-sourced processor as up to N tasks over the `sp serve` instances sharing a state store, one consumer group member each; windows keyed off the message key are repartitioned through `eddy-<processor>-repartition` (docs/scale-out.md)",
     atlas:
       "Atlas refuses the unknown option; it scales by tier and sets `parallelism` per stage (`$merge`, `$lookup`, `$externalFunction`).",
     portable: "drop it (one task reads every partition) and pick a bigger tier on Atlas",

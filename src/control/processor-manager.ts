@@ -98,7 +98,9 @@ export class ProcessorManager {
         ...options.leases,
         logger: options.logger,
         wanted: async () =>
-          (await this.registry.list()).filter((r) => r.state === "STARTED").flatMap((r) => this.placements(r)),
+          (await this.registry.list())
+            .filter((r) => r.state === "STARTED")
+            .flatMap((r) => this.placements(r)),
         runHere: (processor, keeper) =>
           this.queue.run(processor.key, () => this.runLeased(processor, keeper)),
         haltHere: async (processor) => {

@@ -8,6 +8,7 @@ import { atlasFindings, scaleOutNotes } from "../../src/cli/commands/lint.ts";
 import { renderTaskTables } from "../../src/cli/commands/processor-stats.ts";
 import { explainScaleOut, splitForRepartition } from "../../src/control/scale/split-plan.ts";
 import { combineTaskStats } from "../../src/control/scale/task-stats.ts";
+import { EMPTY_STATS } from "../../src/control/stats-view.ts";
 import type { ProcessorStats } from "../../src/runtime/index.ts";
 import { CONNECTIONS, MERGE } from "../pipeline/helpers.ts";
 
@@ -119,19 +120,8 @@ describe("the repartition key hash", () => {
 });
 
 describe("task stats", () => {
-  const stats = (over: Partial<ProcessorStats>): ProcessorStats => ({
-    name: "orders",
-    status: "running",
-    scaleFactor: 1,
-    stateSize: 0,
-    inputMessageCount: 0,
-    inputMessageSize: 0,
-    outputMessageCount: 0,
-    outputMessageSize: 0,
-    dlqMessageCount: 0,
-    dlqMessageSize: 0,
-    ...over,
-  });
+  const stats = (over: Partial<ProcessorStats>): ProcessorStats =>
+    ({ ...EMPTY_STATS, name: "orders", status: "running", scaleFactor: 1, ...over }) as ProcessorStats;
 
   it("takes input from the reader and output, state, watermark and lag from the partitions", () => {
     const p1 = stats({

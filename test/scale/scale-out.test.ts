@@ -4,17 +4,14 @@
 // instance is killed with SIGKILL mid-run and a fourth joins later; every window of every sensor must come out
 // exactly as a single-instance run (the same pipeline without parallelism, run alongside) and as computed.
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Admin, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
-import { testServices, uniqueName } from "../support/services.ts";
+import { databaseUri, testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "../server/helpers.ts";
-import { spawnServe } from "../support/sp-serve.ts";
+import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
 
 const TOKEN = "scale-test-token-0123456789";
 // Generous for a loaded machine: a lease lost to a late renewal only moves work around (still correct).
@@ -32,12 +29,7 @@ let mongo: MongoClient;
 const kafka = () =>
   kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-scale-test");
 
-interface Instance {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly logs: string[];
-}
+type Instance = SharedServe;
 
 interface Event {
   readonly sensor: number;
@@ -68,39 +60,15 @@ afterAll(async () => {
   await mongo.close();
 });
 
-async function serve(name: string): Promise<Instance> {
-  const dataDir = await mkdtemp(join(tmpdir(), `eddy-scale-${name}-`));
-  const stateUri = new URL(testServices().mongodbUri);
-  stateUri.pathname = `/${stateDb}`;
-  const { child, url, logs } = await spawnServe(
-    [
-      "--port",
-      "0",
-      "--wire-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--token",
-      TOKEN,
-      "--state-uri",
-      stateUri.toString(),
-      "--lease-ttl",
-      String(LEASE_TTL_MS),
-      "--checkpoint-interval",
-      "500",
-    ],
-    { cwd: dataDir, children },
-  );
-  return { name, child, url, logs };
-}
-
-async function call(instance: Instance, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${instance.url}/api/v1/workspaces/default${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/** A server of the test, on the shared state store. */
+function serve(name: string): Promise<Instance> {
+  return serveSharedStore(name, {
+    stateUri: databaseUri(stateDb),
+    token: TOKEN,
+    leaseTtlMs: LEASE_TTL_MS,
+    checkpointIntervalMs: 500,
+    children,
   });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** Event seconds [from, to): every sensor every 100 ms; sensor s at step t goes to partition (t + s) % 6. */
@@ -205,11 +173,11 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
             .filter((i) => i.child.exitCode === null && i.child.signalCode === null)
             .map(async (i) => [
               i.name,
-              (await call(i, "GET", `/processors/${scaled}/stats?verbose=true`)).body,
+              (await i.call("GET", `/processors/${scaled}/stats?verbose=true`)).body,
             ]),
         );
       mark("servers up");
-      await call(a, "POST", "/connections", {
+      await a.call("POST", "/connections", {
         name: "kafka",
         type: "Kafka",
         config: {
@@ -217,12 +185,12 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
           config: { "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000 },
         },
       });
-      await call(a, "POST", "/connections", {
+      await a.call("POST", "/connections", {
         name: "atlas",
         type: "Cluster",
         config: { uri: testServices().mongodbUri },
       });
-      const created = await call(a, "POST", "/processors", {
+      const created = await a.call("POST", "/processors", {
         name: scaled,
         pipeline: pipeline("scaled", uniqueName("g_scaled")),
         options: { parallelism: 3 },
@@ -230,7 +198,7 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
       expect(created.status).toBe(201);
       expect(
         (
-          await call(a, "POST", "/processors", {
+          await a.call("POST", "/processors", {
             name: single,
             pipeline: pipeline("single", uniqueName("g_single")),
           })
@@ -238,8 +206,8 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
       ).toBe(201);
       const first = events(0, 15);
       await produce(first);
-      expect((await call(b, "POST", `/processors/${scaled}:start`)).status).toBe(200);
-      expect((await call(b, "POST", `/processors/${single}:start`)).status).toBe(200);
+      expect((await b.call("POST", `/processors/${scaled}:start`)).status).toBe(200);
+      expect((await b.call("POST", `/processors/${single}:start`)).status).toBe(200);
 
       // Each instance runs one task: all three take part.
       await eventually(
@@ -299,7 +267,7 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
       // Any instance's stats show every task: its instance and partitions (together all six), and its lag.
       const tasks = await eventually(
         async () => {
-          const reply = (await call(a, "GET", `/processors/${scaled}/stats`)).body.stats as {
+          const reply = (await a.call("GET", `/processors/${scaled}/stats`)).body.stats as {
             tasks?: Array<{ task: number; instance: string; partitions: number[]; lag: number }>;
           };
           const list = reply.tasks ?? [];

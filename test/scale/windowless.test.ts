@@ -71,12 +71,16 @@ describe("a scaled-out processor without a window", () => {
     const out = mongo.db(db).collection("out");
     await eventually(async () => ((await out.countDocuments()) >= 200 ? true : undefined), 30_000, "200");
     // The one task holds all four partitions, each a runtime of its own.
-    const stats = await eventually(async () => {
-      const body = (await server.api("GET", `${P}/nw/stats`)).body as {
-        stats: { tasks?: Array<{ partitions: number[] }>; inputMessageCount: number };
-      };
-      return body.stats.tasks?.[0]?.partitions.length === 4 ? body.stats : undefined;
-    }, 10_000, "the task's partitions in the stats");
+    const stats = await eventually(
+      async () => {
+        const body = (await server.api("GET", `${P}/nw/stats`)).body as {
+          stats: { tasks?: Array<{ partitions: number[] }>; inputMessageCount: number };
+        };
+        return body.stats.tasks?.[0]?.partitions.length === 4 ? body.stats : undefined;
+      },
+      10_000,
+      "the task's partitions in the stats",
+    );
     expect(stats.tasks?.[0]?.partitions).toEqual([0, 1, 2, 3]);
     expect((await server.api("POST", `${P}/nw:stop`)).status).toBe(200);
 

@@ -99,11 +99,8 @@ export function scaleOutNotes(
   connections: ConnectionCatalog,
   ephemeral = false,
 ): readonly string[] {
-  try {
-    return explainScaleOut(planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral }));
-  } catch {
-    return [];
-  }
+  const plan = planned(definition, connections, ephemeral);
+  return plan instanceof PlanError ? [] : explainScaleOut(plan);
 }
 
 /** Every problem `planProcessor` finds in `definition` (empty when it plans). */
@@ -112,10 +109,20 @@ export function lintDefinition(
   connections: ConnectionCatalog,
   ephemeral = false,
 ): readonly PlanIssue[] {
+  const plan = planned(definition, connections, ephemeral);
+  return plan instanceof PlanError ? plan.errors : runtimeIssues(plan);
+}
+
+/** The plan of `definition`, or the PlanError listing its problems. */
+function planned(
+  definition: unknown,
+  connections: ConnectionCatalog,
+  ephemeral: boolean,
+): ProcessorPlan | PlanError {
   try {
-    return runtimeIssues(planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral }));
+    return planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral });
   } catch (error) {
-    if (error instanceof PlanError) return error.errors;
+    if (error instanceof PlanError) return error;
     throw error;
   }
 }

@@ -172,7 +172,8 @@ function parallelismFlag(remote: Remote): number | undefined {
   const raw = remote.parsed.options.get("parallelism");
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--parallelism expects a whole number ≥ 1, got '${raw}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--parallelism expects a whole number ≥ 1, got '${raw}'`);
   return n;
 }
 

@@ -301,5 +301,8 @@ export class KafkaEmitSink implements Sink {
 export function withTransactionalId(plan: ProcessorPlan, transactionalId: string): ProcessorPlan {
   const sink = plan.sink as EmitSinkPlan;
   const options = sink.options;
-  return { ...plan, sink: { ...sink, options: { ...options, config: { ...options.config, transactionalId } } } };
+  return {
+    ...plan,
+    sink: { ...sink, options: { ...options, config: { ...options.config, transactionalId } } },
+  };
 }

@@ -17,12 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { KafkaSourceOptions as KafkaSourcePlanOptions } from "./spec.ts";
-import type {
-  KafkaPartitionLag,
-  Source,
-  SourceBatch,
-  SourceLag,
-} from "../../runtime/source.ts";
+import type { KafkaPartitionLag, Source, SourceBatch, SourceLag } from "../../runtime/source.ts";
 import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
 import { KafkaRecordDecoder, type KafkaMessage } from "./record.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
@@ -30,7 +25,6 @@ import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { retryDelay } from "../retry.ts";
 
 export type KafkaSourcePlan = SourcePlan<KafkaSourcePlanOptions>;
-
 
 export interface KafkaSourceOptions {
   /** Next offset to read per `topic:partition` (from a checkpoint). */
