@@ -41,6 +41,8 @@ export class PartitionFeed {
   private readonly logEnd = new Map<number, bigint>();
   private lagTimer: NodeJS.Timeout | undefined;
   private seen = "";
+  /** Messages the partitions hold, not yet taken by their runtimes. */
+  private queued = 0;
 
   constructor(client: KafkaClientOptions, options: PartitionFeedOptions) {
     this.client = client;
@@ -104,12 +106,16 @@ export class PartitionFeed {
       offsets,
     });
     this.stream = stream;
-    const highWater = 2 * (this.options.maxBatchSize ?? 1000);
+    this.queued = 0;
+    // One stream feeds every partition: it pauses on what all of them hold, so one partition busy with a
+    // checkpoint does not stop the others (each may hold a few batches more than its share meanwhile).
+    const highWater = 2 * (this.options.maxBatchSize ?? 1000) * sources.size;
     stream.on("data", (message: KafkaMessage) => {
       if (this.stream !== stream) return;
       const source = this.sources.get(message.partition);
       if (!source) return;
-      if (source.push(message) >= highWater) stream.pause();
+      source.push(message);
+      if (++this.queued >= highWater) stream.pause();
     });
     stream.on("error", () => undefined); // the task reopens on its next rebalance or fails on its own
   }
@@ -139,13 +145,12 @@ export class PartitionFeed {
       .catch(() => undefined);
   }
 
-  /** Lets the stream flow again once every source has room. */
-  resumeIfRoom(): void {
+  /** A partition took `count` messages: lets the stream flow again once the partitions hold half the bound. */
+  taken(count: number): void {
+    this.queued = Math.max(0, this.queued - count);
     const stream = this.stream;
     if (!stream?.isPaused()) return;
-    const max = this.options.maxBatchSize ?? 1000;
-    for (const source of this.sources.values()) if (source.queued() >= max) return;
-    stream.resume();
+    if (this.queued < (this.options.maxBatchSize ?? 1000) * this.sources.size) stream.resume();
   }
 
   /** The log end offset of `partition`, read every 2 s (undefined before the first read). */
@@ -289,17 +294,11 @@ export class FeedSource implements Source {
     this.next_ ??= offset;
   }
 
-  /** Queues a message from the feed; returns how many are queued. */
-  push(message: KafkaMessage): number {
-    if (!this.closed) {
-      this.queue.push(message);
-      this.wake?.();
-    }
-    return this.queue.length;
-  }
-
-  queued(): number {
-    return this.queue.length;
+  /** Queues a message from the feed. */
+  push(message: KafkaMessage): void {
+    if (this.closed) return;
+    this.queue.push(message);
+    this.wake?.();
   }
 
   async start(): Promise<void> {}
@@ -315,7 +314,7 @@ export class FeedSource implements Source {
       this.wake = undefined;
     }
     const messages = this.queue.splice(0, this.maxBatchSize);
-    this.feed.resumeIfRoom();
+    this.feed.taken(messages.length);
     const records: SourceRecord[] = [];
     for (const message of messages) {
       // The stream starts each partition at its position, but a message read before a reopen may linger.
