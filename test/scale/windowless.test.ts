@@ -2,7 +2,7 @@
 // its own checkpoint. On one server (embedded state store, no leases) its one task takes every partition;
 // a stop and start resumes each partition from its checkpoint, so `$merge` (with the ids Eddy derives)
 // holds every record once.
-import { Admin, Producer } from "@platformatic/kafka";
+import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
@@ -10,6 +10,7 @@ import { testServices, uniqueName } from "../support/services.ts";
 import { eventually, startTestServer, type TestServer } from "../server/helpers.ts";
 
 const topic = uniqueName("eddy_scale_nw");
+const outTopic = uniqueName("eddy_scale_nw_out");
 const db = uniqueName("eddy_scale_nw");
 const client = () =>
   kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-scale-nw");
@@ -28,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   const admin = new Admin(client());
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [topic, outTopic] }).catch(() => undefined);
   await admin.close();
   await mongo.db(db).dropDatabase();
   await mongo.close();
@@ -93,4 +94,66 @@ describe("a scaled-out processor without a window", () => {
     expect(new Set(docs.map((d) => d.n)).size).toBe(300);
     expect((await server.api("POST", `${P}/nw:stop`)).status).toBe(200);
   });
+
+  it(
+    "writes an exactly-once $emit per partition: a read_committed reader sees each record once",
+    {
+      timeout: 90_000,
+    },
+    async () => {
+      const P = "/api/v1/workspaces/default/processors";
+      // Records 0…299 are in the topic already (the test above); this processor reads them from the start.
+      const created = await server.api("POST", P, {
+        name: "nwEos",
+        options: { parallelism: 2 },
+        pipeline: [
+          { $source: { connectionName: "kafka", topic, config: { auto_offset_reset: "earliest" } } },
+          { $emit: { connectionName: "kafka", topic: outTopic, config: { exactlyOnce: true } } },
+        ],
+      });
+      expect(created.status).toBe(201);
+      expect((await server.api("POST", `${P}/nwEos:start`)).status).toBe(200);
+      await eventually(
+        async () => ((await readCommitted(outTopic, 500)).length >= 300 ? true : undefined),
+        40_000,
+        "300 committed outputs",
+      );
+      expect((await server.api("POST", `${P}/nwEos:stop`)).status).toBe(200);
+      await produce(300, 350);
+      expect((await server.api("POST", `${P}/nwEos:start`)).status).toBe(200);
+      await eventually(
+        async () => ((await readCommitted(outTopic, 500)).length >= 350 ? true : undefined),
+        40_000,
+        "350 committed outputs",
+      );
+      expect((await server.api("POST", `${P}/nwEos:stop`)).status).toBe(200);
+      const seen = (await readCommitted(outTopic)).map((doc) => doc.n);
+      expect(seen).toHaveLength(350);
+      expect(new Set(seen).size).toBe(350);
+    },
+  );
 });
+
+/** Everything committed to `topic` (read_committed, the client's default), until `quietMs` pass without more. */
+async function readCommitted(topic: string, quietMs = 1_500): Promise<Array<Record<string, unknown>>> {
+  const consumer = new Consumer({ ...client(), groupId: uniqueName("eos_reader") });
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: "earliest",
+    autocommit: false,
+    maxWaitTime: 200,
+  });
+  const out: Array<Record<string, unknown>> = [];
+  let timer = setTimeout(() => void stream.close(), quietMs * 4);
+  try {
+    for await (const message of stream) {
+      out.push(JSON.parse(String(message.value)) as Record<string, unknown>);
+      clearTimeout(timer);
+      timer = setTimeout(() => void stream.close(), quietMs);
+    }
+  } finally {
+    clearTimeout(timer);
+    await consumer.close(true);
+  }
+  return out;
+}
