@@ -8,6 +8,9 @@ import { atlasFindings, scaleOutNotes } from "../../src/cli/commands/lint.ts";
 import { renderTaskTables } from "../../src/cli/commands/processor-stats.ts";
 import { explainScaleOut, splitForRepartition } from "../../src/control/scale/split-plan.ts";
 import { combineTaskStats } from "../../src/control/scale/task-stats.ts";
+import { planModification } from "../../src/control/processor-modification.ts";
+import { ControlError } from "../../src/control/errors.ts";
+import type { ProcessorRecord } from "../../src/control/processor-registry.ts";
 import { EMPTY_STATS } from "../../src/control/stats-view.ts";
 import type { ProcessorStats } from "../../src/runtime/index.ts";
 import { CONNECTIONS, MERGE } from "../pipeline/helpers.ts";
@@ -170,5 +173,39 @@ describe("task stats", () => {
     expect(text).toContain("tasks of orders (2):");
     expect(text).toMatch(/0\s+a:1\s+0,3\s+0,3/);
     expect(text).toMatch(/1\s+b:2\s+1,4\s+1\b/);
+  });
+});
+
+describe("modifying parallelism", () => {
+  const record = (parallelism: number): ProcessorRecord => ({
+    id: "p1",
+    name: "orders",
+    workspace: "default",
+    pipeline: [KAFKA, WINDOW, MERGE],
+    options: { parallelism },
+    state: "STOPPED",
+    createdAt: new Date(),
+    lastModified: new Date(),
+    lastStateChange: new Date(),
+  });
+
+  it("between 1 and more than 1 needs resumeFromCheckpoint: false (the checkpoints do not carry over)", () => {
+    const refusal = (() => {
+      try {
+        planModification(record(1), { options: { parallelism: 3 } }, CONNECTIONS);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(ControlError);
+    expect(String((refusal as Error).message)).toContain(
+      "resumeFromCheckpoint must be false to change options.parallelism between 1 and more than 1",
+    );
+    expect(
+      planModification(record(1), { options: { parallelism: 3 }, resumeFromCheckpoint: false }, CONNECTIONS)
+        .definition.options,
+    ).toEqual({ parallelism: 3 });
+    // 3 → 6 keeps the per-partition checkpoints: partitions, not tasks, hold the state.
+    expect(planModification(record(3), { options: { parallelism: 6 } }, CONNECTIONS).resume).toBe(true);
   });
 });
