@@ -2,12 +2,13 @@
 // its own checkpoint. On one server (embedded state store, no leases) its one task takes every partition;
 // a stop and start resumes each partition from its checkpoint, so `$merge` (with the ids Eddy derives)
 // holds every record once.
-import { Admin, Consumer, Producer } from "@platformatic/kafka";
+import { Admin, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 import { eventually, startTestServer, type TestServer } from "../server/helpers.ts";
+import { readCommitted } from "../support/kafka.ts";
 
 const topic = uniqueName("eddy_scale_nw");
 const outTopic = uniqueName("eddy_scale_nw_out");
@@ -133,27 +134,3 @@ describe("a scaled-out processor without a window", () => {
     },
   );
 });
-
-/** Everything committed to `topic` (read_committed, the client's default), until `quietMs` pass without more. */
-async function readCommitted(topic: string, quietMs = 1_500): Promise<Array<Record<string, unknown>>> {
-  const consumer = new Consumer({ ...client(), groupId: uniqueName("eos_reader") });
-  const stream = await consumer.consume({
-    topics: [topic],
-    mode: "earliest",
-    autocommit: false,
-    maxWaitTime: 200,
-  });
-  const out: Array<Record<string, unknown>> = [];
-  let timer = setTimeout(() => void stream.close(), quietMs * 4);
-  try {
-    for await (const message of stream) {
-      out.push(JSON.parse(String(message.value)) as Record<string, unknown>);
-      clearTimeout(timer);
-      timer = setTimeout(() => void stream.close(), quietMs);
-    }
-  } finally {
-    clearTimeout(timer);
-    await consumer.close(true);
-  }
-  return out;
-}
