@@ -1,4 +1,5 @@
-import { MongoClient, ObjectId } from "mongodb";
+import { MongoClient, ObjectId, type CommandStartedEvent } from "mongodb";
+import { testServices } from "../../support/services.ts";
 import { ConnectorError } from "../../../src/runtime/errors.ts";
 import { describe, expect, it } from "vitest";
 import { MergeSink, type MergeSinkPlan } from "../../../src/connectors/mongodb/merge-sink.ts";
@@ -50,6 +51,48 @@ describe("MergeSink", () => {
     expect(await contents("default")).toEqual([
       { _id: 1, a: 10, b: 1, c: 3 },
       { _id: 2, a: 2 },
+    ]);
+  });
+
+  it("inserts new documents in one insert; existing ones take their merge, and the next batches go straight to upserts", async () => {
+    const client = new MongoClient(testServices().mongodbUri, { monitorCommands: true });
+    const commands: string[] = [];
+    client.on("commandStarted", (event: CommandStartedEvent) => {
+      if (event.commandName === "insert" || event.commandName === "update")
+        commands.push(`${event.commandName}:${(event.command.documents ?? event.command.updates).length}`);
+    });
+    try {
+      const sink = new MergeSink(client, mergePlan({ into: { db, coll: "insert_first" } }));
+      await sink.write([
+        { _id: 1, a: 1, keep: true },
+        { _id: 2, a: 2 },
+      ]);
+      expect(commands.splice(0)).toEqual(["insert:2"]);
+      // A re-sent batch and one new document: the existing ones are merged (their other fields stay).
+      const result = await sink.write([
+        { _id: 1, a: 10 },
+        { _id: 2, a: 20 },
+        { _id: 3, a: 3 },
+      ]);
+      expect(result.failures).toBeUndefined();
+      expect(commands.splice(0)).toEqual(["insert:3", "update:2"]);
+      // Most of that batch existed: the next one is written with upserts alone.
+      await sink.write([{ _id: 4, a: 4 }]);
+      expect(commands.splice(0)).toEqual(["update:1"]);
+      // A field name with a dot is a path to $set, not a literal name: never inserted.
+      await new MergeSink(client, mergePlan({ into: { db, coll: "insert_first" } })).write([
+        { _id: 5, "x.y": 1 },
+      ]);
+      expect(commands.splice(0)).toEqual(["update:1"]);
+    } finally {
+      await client.close();
+    }
+    expect(await contents("insert_first")).toEqual([
+      { _id: 1, a: 10, keep: true },
+      { _id: 2, a: 20 },
+      { _id: 3, a: 3 },
+      { _id: 4, a: 4 },
+      { _id: 5, x: { y: 1 } },
     ]);
   });
 
