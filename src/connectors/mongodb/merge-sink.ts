@@ -1,10 +1,10 @@
 /**
  * `$merge` into MongoDB collections (docs/asp-semantics.md §3.1). Documents are written in order per target namespace
  * through ordered bulk writes; a write error on one document fails only that document (it goes to the DLQ)
- * and the rest of the batch is written. Merging on `_id` into documents that are mostly new (raw ingest,
- * window results) inserts first: one unordered `insertMany`, then the normal write for each document it
- * did not insert (already there: a replay or a re-sent record; or refused), so the outcome is the
- * upserts' and only what exists pays for them. Transient errors (a lost connection, a server restarting, "not
+ * and the rest of the batch is written. Merging on `_id` into a stream of new documents (raw ingest),
+ * the sink inserts first: one unordered `insertMany`, then the normal write for each document it did not
+ * insert (already there: a replay or a re-sent record; or refused), so the outcome is the upserts' and
+ * only what exists pays for them. Transient errors (a lost connection, a server restarting, "not
  * primary") are retried here with back-off, re-sending what was not confirmed (upserts are idempotent, so a
  * short blip is invisible); what still fails afterwards, or cannot heal (authentication, an invalid literal
  * namespace), is thrown as a {@link ConnectorError} and nothing of the batch is reported as written.
@@ -54,10 +54,12 @@ type CollectionLike = ReturnType<ReturnType<MongoClient["db"]>["collection"]>;
 const NO_VARS: Vars = Object.freeze({});
 
 /**
- * Batches that skip insert-first after one where most documents already existed (an update-heavy stream
- * would pay for every write twice); then it is tried again.
+ * Insert-first starts after a batch of at least this many documents whose upserts all inserted, and
+ * stops at the first batch with a document that existed: an update-heavy stream never pays twice, and
+ * change streams on the target see the upserts' events (test stand-ins log an insert event even for a
+ * refused insert).
  */
-const UPSERT_ONLY_BATCHES = 16;
+const INSERT_FIRST_AFTER = 64;
 
 export class MergeSink implements Sink {
   readonly operatorName = "MergeOperator";
@@ -65,8 +67,8 @@ export class MergeSink implements Sink {
   private readonly plan: MergeSinkPlan;
   private readonly on: readonly string[];
   private readonly options: MergeSinkOptions;
-  /** Batches left that go straight to the upserts (see {@link UPSERT_ONLY_BATCHES}). */
-  private upsertOnly = 0;
+  /** Whether batches insert first (see {@link INSERT_FIRST_AFTER}). */
+  private insertsFirst = false;
 
   constructor(client: MongoClient, plan: MergeSinkPlan, options: MergeSinkOptions = {}) {
     this.client = client;
@@ -95,7 +97,14 @@ export class MergeSink implements Sink {
     for (const { db, coll, writes } of byNamespace.values()) {
       try {
         const collection = this.client.db(db).collection(coll);
-        const refused = await this.execute(collection, await this.insertFirst(collection, writes));
+        const pending = await this.insertFirst(collection, writes);
+        const { failures: refused, upserted } = await this.execute(collection, pending);
+        if (
+          pending.length >= INSERT_FIRST_AFTER &&
+          upserted === pending.length &&
+          pending.every((w) => "insert" in w && w.insert !== undefined)
+        )
+          this.insertsFirst = true;
         failures.push(...refused.filter((f) => !f.retry));
         const again = refused.flatMap((f) =>
           f.retry ? [{ index: f.index, item: f.retry, error: f.error }] : [],
@@ -258,14 +267,11 @@ export class MergeSink implements Sink {
    * Inserts the documents of `writes` in one unordered `insertMany` when every write has its insert, and
    * returns the writes still to do: those whose document was not inserted (a duplicate `_id`, i.e. the
    * document exists and takes its normal write, or a refusal the normal write reports), all of them when
-   * the outcome is unknown (upserts are idempotent). After a batch where most documents existed, the next
-   * {@link UPSERT_ONLY_BATCHES} batches go straight to the upserts.
+   * the outcome is unknown (upserts are idempotent). Only while `insertsFirst`; a batch with a document
+   * that existed ends it.
    */
   private async insertFirst(coll: CollectionLike, writes: readonly Write[]): Promise<readonly Write[]> {
-    if (this.upsertOnly > 0) {
-      this.upsertOnly--;
-      return writes;
-    }
+    if (!this.insertsFirst) return writes;
     const docs: Doc[] = [];
     for (const write of writes) {
       if (!("insert" in write) || write.insert === undefined) return writes;
@@ -284,7 +290,7 @@ export class MergeSink implements Sink {
       if (errors.length === 0 || error.insertedCount + errors.length < docs.length) return writes;
       notInserted = new Set(errors.map((e) => e.index));
     }
-    if (notInserted.size * 2 > docs.length) this.upsertOnly = UPSERT_ONLY_BATCHES;
+    if (notInserted.size > 0) this.insertsFirst = false;
     return writes.filter((_, i) => notInserted.has(i));
   }
 
@@ -309,15 +315,22 @@ export class MergeSink implements Sink {
     return vars;
   }
 
-  /** Runs writes in order: consecutive bulk operations go in one ordered bulk write, re-sent after a failure. */
-  private async execute(coll: CollectionLike, writes: readonly Write[]): Promise<Failure[]> {
+  /**
+   * Runs writes in order: consecutive bulk operations go in one ordered bulk write, re-sent after a failure.
+   * `upserted`: documents the bulk writes that went through whole inserted.
+   */
+  private async execute(
+    coll: CollectionLike,
+    writes: readonly Write[],
+  ): Promise<{ failures: Failure[]; upserted: number }> {
     const failures: Failure[] = [];
+    let upserted = 0;
     let pending: Array<{ index: number; op: AnyBulkWriteOperation<Doc> }> = [];
     const flush = async () => {
       while (pending.length > 0) {
         try {
           const ops = pending.map((w) => w.op);
-          await this.retrying(() => coll.bulkWrite(ops, { ordered: true }));
+          upserted += (await this.retrying(() => coll.bulkWrite(ops, { ordered: true }))).upsertedCount;
           pending = [];
         } catch (error) {
           const failedAt = bulkFailureIndex(error);
@@ -341,7 +354,7 @@ export class MergeSink implements Sink {
       }
     }
     await flush();
-    return failures;
+    return { failures, upserted };
   }
 
   /** Re-sends after transient errors; an ordered bulk write that broke off is re-sent whole (idempotent upserts). */
