@@ -2,8 +2,9 @@
  * Connector benchmark: Eddy's runtime and connectors against the raw clients doing the same I/O with no
  * processing, measured in the same run on the same data.
  *
- *   node bench/connectors.ts [--messages 200000] [--docs 50000] [--rate 10000] [--seconds 10] [--rounds 3]
- *                            [--only kafka|changestream|postgres|latency] [--json]
+ *   node bench/connectors.ts [--messages 200000] [--docs 50000] [--rates 10000,100000] [--seconds 10]
+ *                            [--rounds 3] [--peer-messages 1000000] [--peer-rounds 2] [--rate 10000]
+ *                            [--only kafka|changestream|postgres|latency|peers] [--json]
  *
  * (i)   Kafka → $match/$addFields → Kafka through ProcessorRuntime (KafkaSource, KafkaEmitSink) versus a
  *       raw @platformatic/kafka consumer that re-produces every message it reads. Both read the same
@@ -19,7 +20,14 @@
  *       (postgres://postgres@127.0.0.1:5432/test). Target: Eddy ≥ 80 % of raw.
  * (iii) Latency: events produced at a fixed rate, each carrying its produce time, run Kafka → Eddy
  *       ($addFields) → Kafka; a consumer of the output topic records now − produce time. p50/p99 after a
- *       one-second warm-up.
+ *       warm-up (the first 30 % of the events), at each of `--rates`, with the share of that time the processor's process spent in GC
+ *       (Eddy runs in a child process, bench/eddy-processor.ts), and the raw client's copy alongside.
+ * (v)   Peers: Eddy, Kafka Streams and Apache Flink (bench/peers.ts, each in its own JVM) on the same topics:
+ *       (a) the stateless $match/$addFields copy (the raw client's copy alongside), (b) a 60 s hopping
+ *       window with a 10 s hop over 10,000 keys (avg/min/max/count). events/s from the first record read
+ *       to the last output acknowledged (medians of `--peer-rounds` after a warm-up round in the same
+ *       process), CPU per event, and p50/p99 of (a) at `--rate`. A peer that cannot be built (no Maven,
+ *       no JDK) is skipped with the reason.
  *
  * Each throughput case runs one uncounted warm-up round of each side, then `--rounds` rounds (default 3)
  * alternating which side goes first; medians are reported.
@@ -29,7 +37,9 @@
  * ever-growing oplog), or MONGODB_URI when set.
  */
 import { Admin, Consumer, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { MongoClient, type AnyBulkWriteOperation, type Document, type ResumeToken } from "mongodb";
@@ -45,17 +55,24 @@ import { HOST, ports } from "../scripts/services/config.ts";
 import { isKafkaUp } from "../scripts/services/kafka.ts";
 import { startServices, type RunningServices } from "../scripts/services/services.ts";
 import { CONNECTORS } from "../src/connectors/registry.ts";
+import { preparePeer, runPeer, startPeer, stopPeer, type PeerJob, type PeerName } from "./peers.ts";
 
 const { values: args } = parseArgs({
   options: {
     messages: { type: "string", default: "200000" },
     docs: { type: "string", default: "50000" },
+    /** Rate of the peers' latency runs (job a). */
     rate: { type: "string", default: "10000" },
+    /** Rates of the Kafka → $addFields → Kafka latency case. */
+    rates: { type: "string", default: "10000,100000" },
+    /** Events per job of the peers case (v), and its timed rounds (after one warm-up round). */
+    "peer-messages": { type: "string", default: "1000000" },
+    "peer-rounds": { type: "string", default: "2" },
     seconds: { type: "string", default: "10" },
     /** Rounds per throughput case (raw and Eddy alternate which goes first); medians are reported. */
     rounds: { type: "string", default: "3" },
     json: { type: "boolean", default: false },
-    /** Run one case only: kafka, changestream or latency (for profiling). */
+    /** Run one case only: kafka, changestream, postgres, latency or peers. */
     only: { type: "string" },
   },
 });
@@ -64,6 +81,9 @@ const DOCS = Number(args.docs);
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const ROUNDS = Math.max(1, Number(args.rounds));
+const RATES = args.rates.split(",").map(Number);
+const PEER_MESSAGES = Number(args["peer-messages"]);
+const PEER_ROUNDS = Math.max(1, Number(args["peer-rounds"]));
 const BATCH = 1000;
 
 /** After a warm-up, runs raw and Eddy `ROUNDS` times each, alternating which goes first; median seconds of each. */
@@ -249,21 +269,7 @@ async function kafkaToKafka(brokers: string[]) {
     async () => rawKafkaCopy(brokers, input, await newTopic(brokers, "bench_raw_out"), MESSAGES),
     async () =>
       runEddy(
-        {
-          name: "bench_kafka",
-          pipeline: [
-            {
-              $source: {
-                connectionName: "k",
-                topic: input,
-                config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
-              },
-            },
-            { $match: { v: { $gte: 0 } } },
-            { $addFields: { doubled: { $multiply: ["$v", 2] } } },
-            { $emit: { connectionName: "k", topic: await newTopic(brokers, "bench_eddy_out") } },
-          ],
-        },
+        { name: "bench_kafka", pipeline: copyPipeline(input, await newTopic(brokers, "bench_eddy_out")) },
         [{ name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } }],
         MESSAGES,
       ),
@@ -456,40 +462,32 @@ async function changeStreamToPostgres(uri: string) {
 
 // ---------------------------------------------------------------- (iii) latency at a fixed rate
 
-async function latency(brokers: string[]) {
-  const input = uniqueName("bench_lat_in");
-  const output = uniqueName("bench_lat_out");
-  const admin = new Admin({ clientId: "bench-connectors", bootstrapBrokers: brokers });
-  await admin.createTopics({ topics: [input, output], partitions: 1, replicas: 1 });
-  await admin.close();
-  const catalog = new MapConnectionCatalog([
-    { name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } },
-  ]);
-  const plan = planProcessor(
-    {
-      name: "bench_latency",
-      pipeline: [
-        {
-          $source: {
-            connectionName: "k",
-            topic: input,
-            config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
-          },
-        },
-        { $addFields: { seen: true } },
-        { $emit: { connectionName: "k", topic: output } },
-      ],
-    },
-    { connectors: CONNECTORS, connections: catalog },
-  );
-  const clients = new ConnectorClients(catalog);
-  const sink = await createSink(plan, catalog, process.stdout, clients);
-  const runtime = new ProcessorRuntime(plan, {
-    source: await createSource(plan, catalog, process.stdin, clients),
-    sink,
-  });
-  const running = runtime.run();
+interface LatencyStats {
+  ratePerSecond: number;
+  achievedRatePerSecond: number;
+  measured: number;
+  received: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
 
+/**
+ * Produces `rate` events/s for `seconds` to `input` (each value `{seq, v, t}`, t its produce time) and
+ * consumes `output`, where a processor started by the caller writes each event (with fields added);
+ * now − t per event, after a warm-up of the first 30 % of the events (JIT compilers, the JVMs' above all;
+ * `onMeasure` is called when the measured part starts).
+ * Probes (seq −1) go first until one comes out, so the processor has joined its group and is reading
+ * before the clock starts.
+ */
+async function pacedLatency(
+  brokers: string[],
+  input: string,
+  output: string,
+  rate: number,
+  seconds: number,
+  onMeasure: () => void = () => undefined,
+): Promise<LatencyStats> {
   const consumer = new Consumer({
     clientId: "bench-lat",
     groupId: uniqueName("lat"),
@@ -501,47 +499,59 @@ async function latency(brokers: string[]) {
     autocommit: false,
     maxWaitTime: 10,
   });
-  const total = RATE * SECONDS;
-  const warmup = RATE; // the first second
+  const total = rate * seconds;
+  const warmup = Math.ceil(total * 0.3);
   const latencies: number[] = [];
   let received = 0;
+  let ready = false;
   const allReceived = new Promise<void>((resolve) => {
     stream.on("data", (message: KafkaMessage) => {
+      const now = performance.timeOrigin + performance.now();
       const doc = JSON.parse(message.value.toString()) as { seq: number; t: number };
-      if (doc.seq >= warmup) latencies.push(performance.timeOrigin + performance.now() - doc.t);
+      if (doc.seq < 0) {
+        ready = true;
+        return;
+      }
+      if (doc.seq >= warmup) latencies.push(now - doc.t);
       if (++received >= total) resolve();
     });
   });
-  // Give the processor's consumer group time to join before the clock starts.
-  await sleep(3000);
-
   const producer = new Producer({
     clientId: "bench-lat",
     bootstrapBrokers: brokers,
     acks: ProduceAcks.LEADER,
   });
+  const stamp = (seq: number) =>
+    Buffer.from(
+      JSON.stringify({ seq, v: Math.abs(seq) % 100, t: performance.timeOrigin + performance.now() }),
+    );
+  const probeUntil = performance.now() + 120_000;
+  while (!ready) {
+    if (performance.now() > probeUntil) throw new Error(`no output on ${output} after 120 s of probes`);
+    await producer.send({ messages: [{ topic: input, value: stamp(-1) }] });
+    await sleep(250);
+  }
+  await sleep(500);
+
   const tickMs = 10;
-  const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000));
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
   const started = performance.now();
+  let measuring = false;
   for (let seq = 0, tick = 0; seq < total; tick++) {
     const due = started + tick * tickMs;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    const messages = [];
-    for (let i = 0; i < perTick && seq < total; i++, seq++) {
-      messages.push({
-        topic: input,
-        value: Buffer.from(JSON.stringify({ seq, t: performance.timeOrigin + performance.now() })),
-      });
+    if (seq >= warmup && !measuring) {
+      measuring = true;
+      onMeasure();
     }
+    const messages = [];
+    for (let i = 0; i < perTick && seq < total; i++, seq++)
+      messages.push({ topic: input, value: stamp(seq) });
     void producer.send({ messages });
   }
   const producedIn = (performance.now() - started) / 1000;
   await Promise.race([allReceived, sleep(60_000)]);
-  runtime.stop();
-  await running;
-  await sink.close(); // its producer would keep the process alive
-  await clients.close();
   await stream.close();
   await consumer.close(true);
   await producer.close();
@@ -549,14 +559,392 @@ async function latency(brokers: string[]) {
   const pick = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return {
-    name: "latency Kafka → $addFields → Kafka",
-    ratePerSecond: RATE,
+    ratePerSecond: rate,
     achievedRatePerSecond: Math.round(total / producedIn),
     measured: latencies.length,
     received,
-    p50Ms: Math.round(pick(0.5) * 10) / 10,
-    p99Ms: Math.round(pick(0.99) * 10) / 10,
-    maxMs: Math.round(pick(1) * 10) / 10,
+    p50Ms: round1(pick(0.5)),
+    p99Ms: round1(pick(0.99)),
+    maxMs: round1(pick(1)),
+  };
+}
+
+const round1 = (ms: number) => Math.round(ms * 10) / 10;
+
+interface ProcessStats {
+  gcMs: number;
+  gcPauses: number;
+  gcMaxMs: number;
+  measuredMs: number;
+  cpuMs: number;
+}
+
+/**
+ * Starts a processor in a child process (bench/eddy-processor.ts), so that the latency runs' producer
+ * and consumer do not share its event loop. `mark()` starts its GC count; `stop()` ends it and returns
+ * its GC pauses and CPU since the mark.
+ */
+async function startEddy(
+  definition: { name: string; pipeline: Doc[] } | undefined,
+  connections: ConnectionEntry[] = [],
+  raw?: { brokers: string[]; input: string; output: string },
+) {
+  const child = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, "eddy-processor.ts"),
+      JSON.stringify(raw ? { raw } : { definition, connections }),
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  let stdout = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return {
+    mark() {
+      child.stdin.write("mark\n");
+    },
+    async stop(): Promise<ProcessStats> {
+      child.stdin.write("stop\n");
+      const code = await Promise.race([exited, sleep(30_000).then(() => "timeout" as const)]);
+      if (code !== 0) {
+        child.kill("SIGKILL");
+        throw new Error(`the Eddy processor child did not stop cleanly (${code})`);
+      }
+      const line = stdout.trim().split("\n").at(-1) ?? "{}";
+      return JSON.parse(line) as ProcessStats;
+    },
+  };
+}
+
+async function topicPair(brokers: string[], prefix: string): Promise<[string, string]> {
+  const input = uniqueName(`${prefix}_in`);
+  const output = uniqueName(`${prefix}_out`);
+  const admin = new Admin({ clientId: "bench-connectors", bootstrapBrokers: brokers });
+  await admin.createTopics({ topics: [input, output], partitions: 1, replicas: 1 });
+  await admin.close();
+  return [input, output];
+}
+
+/**
+ * Kafka → `$addFields` → Kafka at `rate` events/s, the processor in its own process, with its GC share;
+ * then the raw client's copy at the same rate, in the same kind of process (the floor on this machine).
+ */
+async function latency(brokers: string[], rate: number) {
+  const [input, output] = await topicPair(brokers, "bench_lat");
+  const eddy = await measureLatency(brokers, input, output, rate, {
+    name: "bench_latency",
+    pipeline: [
+      {
+        $source: {
+          connectionName: "k",
+          topic: input,
+          config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
+        },
+      },
+      { $addFields: { seen: true } },
+      { $emit: { connectionName: "k", topic: output } },
+    ],
+  });
+  const [rawInput, rawOutput] = await topicPair(brokers, "bench_lat_raw");
+  const raw = await measureLatency(brokers, rawInput, rawOutput, rate);
+  log(`    latency at ${rate}/s: eddy p99 ${eddy.p99Ms} ms, raw client p99 ${raw.p99Ms} ms`);
+  return { name: "latency Kafka → $addFields → Kafka", ...eddy, raw };
+}
+
+/** One paced run through a processor in a child process (`definition`), or the raw client's copy. */
+async function measureLatency(
+  brokers: string[],
+  input: string,
+  output: string,
+  rate: number,
+  definition?: { name: string; pipeline: Doc[] },
+) {
+  const processor = await startEddy(
+    definition,
+    [{ name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } }],
+    definition ? undefined : { brokers, input, output },
+  );
+  const outcome = await pacedLatency(brokers, input, output, rate, SECONDS, () => processor.mark()).then(
+    (stats) => ({ stats }),
+    (error: unknown) => ({ error }),
+  );
+  const processStats = await processor.stop();
+  if ("error" in outcome) throw outcome.error;
+  return {
+    ...outcome.stats,
+    gcShare: Math.round((processStats.gcMs / processStats.measuredMs) * 1000) / 1000,
+    gcPauses: processStats.gcPauses,
+    gcMaxMs: round1(processStats.gcMaxMs),
+    cpuShare: Math.round((processStats.cpuMs / processStats.measuredMs) * 1000) / 1000,
+  };
+}
+
+// ---------------------------------------------------------------- (v) peers: Kafka Streams and Flink
+
+const PEERS: readonly PeerName[] = ["kafka-streams", "flink"];
+const KEYS = 10_000;
+/** Event time of the window job's input: 10,000 events per second of event time, 10 per millisecond. */
+const EVENTS_PER_MS = 10;
+
+interface SystemRow {
+  system: string;
+  eventsPerSecond?: number;
+  /** CPU of the whole process per input event (the JVM's or this Node process'). */
+  cpuUsPerEvent?: number;
+  roundsSeconds?: number[];
+  p50Ms?: number;
+  p99Ms?: number;
+  skipped?: string;
+}
+
+/** `$source` on connection `k`'s `input` from the earliest offset, in a fresh group. */
+function kafkaSource(input: string): Doc {
+  return {
+    $source: {
+      connectionName: "k",
+      topic: input,
+      config: { auto_offset_reset: "earliest", group_id: uniqueName("g") },
+    },
+  };
+}
+
+function copyPipeline(input: string, output: string): Doc[] {
+  return [
+    kafkaSource(input),
+    { $match: { v: { $gte: 0 } } },
+    { $addFields: { doubled: { $multiply: ["$v", 2] } } },
+    { $emit: { connectionName: "k", topic: output } },
+  ];
+}
+
+function windowPipeline(input: string, output: string): Doc[] {
+  return [
+    kafkaSource(input),
+    {
+      $hoppingWindow: {
+        interval: { size: 60, unit: "second" },
+        hopSize: { size: 10, unit: "second" },
+        pipeline: [
+          {
+            $group: {
+              _id: "$key",
+              avg: { $avg: "$v" },
+              min: { $min: "$v" },
+              max: { $max: "$v" },
+              count: { $sum: 1 },
+            },
+          },
+        ],
+      },
+    },
+    { $emit: { connectionName: "k", topic: output } },
+  ];
+}
+
+/**
+ * The window job's input: `{key, v}` keyed by `key` (10,000 keys in turn), record timestamps 10 per ms
+ * from a minute boundary, then one record two minutes after the last that closes every window with data
+ * (and opens none that closes). Returns how many window results that makes: the distinct keys of every
+ * 60 s window starting on a 10 s boundary.
+ */
+/** Where the window job's event time starts: a minute boundary an hour ago, fixed for the run. */
+const WINDOW_BASE = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+
+function windowRecord(topic: string, key: string, v: number, ts: number) {
+  return {
+    topic,
+    key: Buffer.from(key),
+    value: Buffer.from(JSON.stringify({ key, v })),
+    timestamp: BigInt(ts),
+  };
+}
+
+/** The record that closes every window of the job's data (two minutes after the last event). */
+function windowFlush(topic: string) {
+  return windowRecord(
+    topic,
+    "flush",
+    0,
+    WINDOW_BASE + Math.floor((PEER_MESSAGES - 1) / EVENTS_PER_MS) + 120_000,
+  );
+}
+
+async function produceWindowInput(brokers: string[], topic: string, count: number): Promise<number> {
+  const base = WINDOW_BASE;
+  const producer = new Producer({
+    clientId: "bench-connectors",
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.LEADER,
+  });
+  const record = (key: string, v: number, ts: number) => windowRecord(topic, key, v, ts);
+  for (let start = 0; start < count; start += 5000) {
+    const messages = [];
+    for (let i = start; i < Math.min(count, start + 5000); i++)
+      messages.push(record(`k${i % KEYS}`, (i * 7) % 1000, base + Math.floor(i / EVENTS_PER_MS)));
+    await producer.send({ messages });
+  }
+  const lastTs = base + Math.floor((count - 1) / EVENTS_PER_MS);
+  await producer.send({ messages: [windowFlush(topic)] });
+  await producer.close();
+  let results = 0;
+  for (let windowStart = base - 50_000; windowStart <= lastTs; windowStart += 10_000) {
+    const from = Math.max(0, (windowStart - base) * EVENTS_PER_MS);
+    const to = Math.min(count, (windowStart + 60_000 - base) * EVENTS_PER_MS);
+    if (to > from) results += Math.min(KEYS, to - from);
+  }
+  return results;
+}
+
+/** Median of the timed rounds (the first of `seconds` is the warm-up); events/s and CPU per event. */
+function systemRow(system: string, events: number, seconds: number[], cpuMs: number[]): SystemRow {
+  const timed = seconds.slice(1);
+  const cpu = cpuMs.slice(1);
+  return {
+    system,
+    eventsPerSecond: Math.round(events / median(timed)),
+    cpuUsPerEvent: Math.round((median(cpu) * 1000 * 100) / events) / 100,
+    roundsSeconds: seconds.map((t) => Math.round(t * 1000) / 1000),
+  };
+}
+
+async function eddyRounds(job: PeerJob, brokers: string[], input: string, events: number, expected: number) {
+  const seconds: number[] = [];
+  const cpuMs: number[] = [];
+  for (let round = 0; round <= PEER_ROUNDS; round++) {
+    const output = await newTopic(brokers, `bench_eddy_${job}`);
+    const cpu = process.cpuUsage();
+    seconds.push(
+      await runEddy(
+        {
+          name: `bench_peers_${job}`,
+          pipeline: job === "copy" ? copyPipeline(input, output) : windowPipeline(input, output),
+        },
+        [{ name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } }],
+        expected,
+      ),
+    );
+    const used = process.cpuUsage(cpu);
+    cpuMs.push((used.user + used.system) / 1000);
+  }
+  log(`    eddy ${job}: ${seconds.map((t) => t.toFixed(2)).join(", ")} s`);
+  return systemRow("eddy", events, seconds, cpuMs);
+}
+
+async function peerRounds(
+  name: PeerName,
+  job: PeerJob,
+  brokers: string[],
+  input: string,
+  events: number,
+  expected: number,
+) {
+  const skip = preparePeer(name);
+  if (skip) {
+    log(`    ${name}: skipped (${skip})`);
+    return { system: name, skipped: skip };
+  }
+  const outputs: string[] = [];
+  for (let round = 0; round <= PEER_ROUNDS; round++)
+    outputs.push(await newTopic(brokers, `bench_${name.replace("-", "_")}_${job}`));
+  const rounds = await runPeer({ name, job, broker: brokers[0], input, expected, outputs }, 900_000);
+  const seconds = rounds.map((r) => (r.lastMs - r.firstMs) / 1000);
+  log(`    ${name} ${job}: ${seconds.map((t) => t.toFixed(2)).join(", ")} s`);
+  return systemRow(
+    name,
+    events,
+    seconds,
+    rounds.map((r) => r.cpuMs),
+  );
+}
+
+/** p50/p99 of job (a) at RATE events/s, each system started on its own pair of topics. */
+async function peerLatency(system: string, brokers: string[]): Promise<Pick<SystemRow, "p50Ms" | "p99Ms">> {
+  const [input, output] = await topicPair(brokers, `bench_lat_${system.replace("-", "_")}`);
+  const measure = async () => {
+    const stats = await pacedLatency(brokers, input, output, RATE, SECONDS);
+    log(`    ${system} latency at ${RATE}/s: p50 ${stats.p50Ms} ms, p99 ${stats.p99Ms} ms`);
+    return { p50Ms: stats.p50Ms, p99Ms: stats.p99Ms };
+  };
+  if (system === "eddy") {
+    const eddy = await startEddy({ name: "bench_peers_latency", pipeline: copyPipeline(input, output) }, [
+      { name: "k", type: "Kafka", config: { bootstrapServers: brokers.join(",") } },
+    ]);
+    const outcome = await measure().then(
+      (stats) => ({ stats }),
+      (error: unknown) => ({ error }),
+    );
+    await eddy.stop();
+    if ("error" in outcome) throw outcome.error;
+    return outcome.stats;
+  }
+  const child = startPeer(system as PeerName, "copy", brokers[0], input, output);
+  try {
+    return await measure();
+  } finally {
+    await stopPeer(child);
+  }
+}
+
+async function peers(brokers: string[]) {
+  const copyInput = await newTopic(brokers, "bench_peers_copy_in");
+  await produceAll(brokers, copyInput, PEER_MESSAGES, (i) => ({
+    id: i,
+    v: i % 100,
+    name: `sensor-${i % 50}`,
+  }));
+  log(`(v) produced ${PEER_MESSAGES} messages to ${copyInput}`);
+  const rawSeconds: number[] = [];
+  const rawCpu: number[] = [];
+  for (let round = 0; round <= PEER_ROUNDS; round++) {
+    const cpu = process.cpuUsage();
+    rawSeconds.push(
+      await rawKafkaCopy(brokers, copyInput, await newTopic(brokers, "bench_raw_out"), PEER_MESSAGES),
+    );
+    const used = process.cpuUsage(cpu);
+    rawCpu.push((used.user + used.system) / 1000);
+  }
+  log(`    raw client copy: ${rawSeconds.map((t) => t.toFixed(2)).join(", ")} s`);
+  const copy: SystemRow[] = [
+    systemRow("raw client (no processing)", PEER_MESSAGES, rawSeconds, rawCpu),
+    await eddyRounds("copy", brokers, copyInput, PEER_MESSAGES, PEER_MESSAGES),
+  ];
+  for (const name of PEERS)
+    copy.push(await peerRounds(name, "copy", brokers, copyInput, PEER_MESSAGES, PEER_MESSAGES));
+  for (const row of copy.slice(1))
+    if (!row.skipped) Object.assign(row, await peerLatency(row.system, brokers));
+
+  const windowInput = await newTopic(brokers, "bench_peers_window_in");
+  const windowResults = await produceWindowInput(brokers, windowInput, PEER_MESSAGES);
+  log(
+    `(v) produced ${PEER_MESSAGES} + 1 records to ${windowInput}: ${windowResults} window results expected`,
+  );
+  // Kafka Streams checks for closed windows at most once a second of wall time, and only when a record
+  // arrives: a record at the closing time every 500 ms lets it emit the last windows (it opens none).
+  const ticker = new Producer({
+    clientId: "bench-connectors",
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.LEADER,
+  });
+  const tick = setInterval(
+    () => void ticker.send({ messages: [windowFlush(windowInput)] }).catch(() => undefined),
+    500,
+  );
+  const window: SystemRow[] = [];
+  try {
+    window.push(await eddyRounds("window", brokers, windowInput, PEER_MESSAGES, windowResults));
+    for (const name of PEERS)
+      window.push(await peerRounds(name, "window", brokers, windowInput, PEER_MESSAGES, windowResults));
+  } finally {
+    clearInterval(tick);
+    await ticker.close();
+  }
+  return {
+    events: PEER_MESSAGES,
+    rounds: PEER_ROUNDS,
+    latencyRatePerSecond: RATE,
+    copy,
+    window: { results: windowResults, systems: window },
   };
 }
 
@@ -590,10 +978,13 @@ try {
   if (wanted("kafka")) throughput.push(await kafkaToKafka(brokers));
   if (wanted("changestream")) throughput.push(await changeStreamToMerge(mongoUri));
   if (wanted("postgres")) throughput.push(await changeStreamToPostgres(mongoUri));
-  const lat = wanted("latency") ? await latency(brokers) : undefined;
+  const lat = [];
+  if (wanted("latency")) for (const rate of RATES) lat.push(await latency(brokers, rate));
+  const peerResults = wanted("peers") ? await peers(brokers) : undefined;
   const result = {
     throughput,
     latency: lat,
+    peers: peerResults,
     rounds: ROUNDS,
     node: process.version,
     mongo: external ? "MONGODB_URI" : "private stand-in",
@@ -613,11 +1004,31 @@ try {
         met: r.met ? "yes" : "NO",
       })),
     );
-    if (lat)
+    for (const l of lat)
       console.log(
-        `\nlatency at ${lat.ratePerSecond} events/s (achieved ${lat.achievedRatePerSecond}/s, ${lat.measured} measured): ` +
-          `p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, max ${lat.maxMs} ms`,
+        `\nlatency at ${l.ratePerSecond} events/s (achieved ${l.achievedRatePerSecond}/s, ${l.measured} measured): ` +
+          `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms; GC ${(l.gcShare * 100).toFixed(1)} % ` +
+          `of the time (${l.gcPauses} pauses, longest ${l.gcMaxMs} ms); raw client: p50 ${l.raw.p50Ms} ms, ` +
+          `p99 ${l.raw.p99Ms} ms`,
       );
+    if (peerResults) {
+      const table = (rows: SystemRow[]) =>
+        console.table(
+          rows.map((r) => ({
+            system: r.system,
+            "events/s": r.eventsPerSecond ?? "—",
+            "CPU µs/event": r.cpuUsPerEvent ?? "—",
+            [`p99 ms at ${RATE}/s`]: r.p99Ms ?? "—",
+            note: r.skipped ?? "",
+          })),
+        );
+      console.log(`\npeers (a): Kafka → $match/$addFields → Kafka, ${peerResults.events} events`);
+      table(peerResults.copy);
+      console.log(
+        `\npeers (b): 60 s hopping window, 10 s hop, ${KEYS} keys, ${peerResults.window.results} results`,
+      );
+      table(peerResults.window.systems);
+    }
   }
 } finally {
   await privateMongo?.dispose();

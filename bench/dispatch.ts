@@ -6,6 +6,7 @@
  *   MONGODB_URI=mongodb://…  npm run bench:dispatch   (a real MongoDB for the end-to-end part)
  *
  * Sizes: --match-events N (default 100,000), --posts N (10,000), --events N (300 events → 3,000 webhooks),
+ * --warmup-events N (100: delivered end to end before the measured events, not counted),
  * --timeout-s N (120: the end-to-end part stops waiting after this long, or after 20 s without a delivery,
  * and reports `"complete": false` with what it measured, instead of hanging on a loaded machine).
  * Without MONGODB_URI the end-to-end part starts a private MongoDB stand-in (in memory, empty oplog) and
@@ -26,6 +27,7 @@
  */
 import { createServer, Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +50,7 @@ const arg = (name: string, fallback: number): number => {
 const SUBSCRIPTIONS = 10_000;
 const MATCH_EVENTS = arg("match-events", 100_000);
 const E2E_EVENTS = arg("events", 300);
+const E2E_WARMUP_EVENTS = arg("warmup-events", 100);
 const SUBS_PER_TYPE = 10;
 const DELIVERY_POSTS = arg("posts", 10_000);
 const E2E_TIMEOUT_MS = arg("timeout-s", 120) * 1000;
@@ -207,6 +210,44 @@ interface EndToEnd {
   /** From the first insert until the matcher had created every job. */
   readonly allJobsCreatedMs: number | null;
   readonly mongo: string;
+  /** CPU time per delivery in the measured part: this process (dispatch and the receiver) and the private stand-in. */
+  readonly nodeCpuMsPerDelivery: number;
+  readonly standInCpuMsPerDelivery: number | null;
+}
+
+/**
+ * CPU time (ms) used so far by this process's descendant `java` processes (the private stand-in), from
+ * /proc (Linux; 0 elsewhere). CPU time does not depend on how loaded the machine is, unlike wall-clock rates.
+ */
+function childJavaCpuMs(): number {
+  try {
+    const procs = new Map<string, { ppid: string; comm: string; ticks: number }>();
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        procs.set(pid, { ppid: fields[1], comm, ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    const mine = new Set([String(process.pid)]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, p] of procs)
+        if (!mine.has(pid) && mine.has(p.ppid)) {
+          mine.add(pid);
+          grew = true;
+        }
+    }
+    let ticks = 0;
+    for (const [pid, p] of procs) if (mine.has(pid) && p.comm === "java") ticks += p.ticks;
+    return ticks * 10; // USER_HZ = 100 on Linux
+  } catch {
+    return 0;
+  }
 }
 
 async function benchEndToEnd(): Promise<EndToEnd> {
@@ -225,10 +266,16 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
   const latencies: number[] = [];
   const delivered = new Set<string>();
   let lastReceipt = 0;
+  const warmupDelivered = new Set<string>();
   const rx = await receiver((body, webhookId) => {
+    const { data } = JSON.parse(body) as { data: { sentAt: number; warmup?: boolean } };
+    if (data.warmup) {
+      warmupDelivered.add(webhookId);
+      return;
+    }
     if (delivered.has(webhookId)) return;
     delivered.add(webhookId);
-    const sentAt = (JSON.parse(body) as { data: { sentAt: number } }).data.sentAt;
+    const sentAt = data.sentAt;
     lastReceipt = Date.now();
     latencies.push(lastReceipt - sentAt);
   });
@@ -258,22 +305,34 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
         FC_METRICS_PORT: "off",
         FC_DATA_DIR: await mkdtemp(join(tmpdir(), "bench-dispatch-")),
       }),
-      pollIntervalMs: 10,
       poolConcurrency: 64,
     },
     silentLogger,
   );
+  const insertEvents = async (n: number, warmup: boolean): Promise<void> => {
+    for (let i = 0; i < n; i += 100) {
+      const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
+        _id: new ObjectId(),
+        type: types[(i + j) % types.length],
+        client_id: "acme",
+        data: { sentAt: Date.now(), n: i + j, ...(warmup ? { warmup } : {}) },
+      }));
+      await client.db(db).collection("events").insertMany(batch);
+    }
+  };
+  // Warm-up: the same path for a few events first, not measured. The stand-in is a JVM whose first
+  // thousands of operations run before its JIT compiler has caught up; a real MongoDB has no such phase.
+  if (E2E_WARMUP_EVENTS > 0) {
+    await insertEvents(E2E_WARMUP_EVENTS, true);
+    const warmDeadline = Date.now() + E2E_TIMEOUT_MS;
+    while (warmupDelivered.size < E2E_WARMUP_EVENTS * SUBS_PER_TYPE && Date.now() < warmDeadline)
+      await new Promise((r) => setTimeout(r, 20));
+  }
+  const warmupJobs = service.metrics.total("fc_stream_dispatch_jobs_created_total");
+  const cpuBefore = { node: process.cpuUsage(), standIn: childJavaCpuMs() };
   const expected = E2E_EVENTS * SUBS_PER_TYPE;
   const started = Date.now();
-  for (let i = 0; i < E2E_EVENTS; i += 100) {
-    const batch = Array.from({ length: Math.min(100, E2E_EVENTS - i) }, (_, j) => ({
-      _id: new ObjectId(),
-      type: types[(i + j) % types.length],
-      client_id: "acme",
-      data: { sentAt: Date.now(), n: i + j },
-    }));
-    await client.db(db).collection("events").insertMany(batch);
-  }
+  await insertEvents(E2E_EVENTS, false);
   const deadline = started + E2E_TIMEOUT_MS;
   /** When the matcher had created every job. */
   let jobsAt = 0;
@@ -283,11 +342,16 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
     Date.now() - (lastReceipt || started) < STALL_MS
   ) {
     await new Promise((r) => setTimeout(r, 20));
-    if (jobsAt === 0 && service.metrics.total("fc_stream_dispatch_jobs_created_total") >= expected)
+    if (
+      jobsAt === 0 &&
+      service.metrics.total("fc_stream_dispatch_jobs_created_total") - warmupJobs >= expected
+    )
       jobsAt = Date.now();
   }
   const seconds = Math.max(0.001, ((lastReceipt || Date.now()) - started) / 1000);
-  const jobsCreated = service.metrics.total("fc_stream_dispatch_jobs_created_total");
+  const nodeCpu = process.cpuUsage(cpuBefore.node);
+  const standInCpuMs = childJavaCpuMs() - cpuBefore.standIn;
+  const jobsCreated = service.metrics.total("fc_stream_dispatch_jobs_created_total") - warmupJobs;
   await service.close();
   await rx.close();
   await client.db(db).dropDatabase();
@@ -301,6 +365,9 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
     complete: delivered.size === expected,
     allJobsCreatedMs: jobsAt > 0 ? jobsAt - started : null,
     mongo: process.env.MONGODB_URI ? "MONGODB_URI" : "private stand-in (mongo-java-server, in memory)",
+    nodeCpuMsPerDelivery: (nodeCpu.user + nodeCpu.system) / 1000 / Math.max(1, delivered.size),
+    standInCpuMsPerDelivery:
+      process.env.MONGODB_URI || standInCpuMs <= 0 ? null : standInCpuMs / Math.max(1, delivered.size),
   };
 }
 
@@ -323,6 +390,11 @@ const result = {
   deliveryPathPerSec: Math.round(delivery.signed),
   rawPostBaselinePerSec: Math.round(delivery.raw),
   deliveryPathVsRawPost: Math.round((delivery.signed / delivery.raw) * 100) / 100,
+  /** End-to-end deliveries against the same run's bare POST rate: comparable across machine loads. */
+  deliveriesVsRawPost: Math.round((e2e.deliveriesPerSec / delivery.raw) * 1000) / 1000,
+  nodeCpuMsPerDelivery: Math.round(e2e.nodeCpuMsPerDelivery * 1000) / 1000,
+  standInCpuMsPerDelivery:
+    e2e.standInCpuMsPerDelivery === null ? null : Math.round(e2e.standInCpuMsPerDelivery * 1000) / 1000,
 };
 if (json) console.log(JSON.stringify(result));
 else {
@@ -333,6 +405,9 @@ else {
     `delivery path (sign + POST, ${IN_FLIGHT} in flight): ${result.deliveryPathPerSec}/s vs bare POST ${result.rawPostBaselinePerSec}/s (${result.deliveryPathVsRawPost}×)`,
   );
   console.log(
-    `end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks${result.complete ? "" : " (INCOMPLETE: stopped waiting)"}: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s, p99 ${result.p99DeliveryMs} ms`,
+    `end to end on ${result.mongo}: CPU per delivery ${result.nodeCpuMsPerDelivery} ms here + ${result.standInCpuMsPerDelivery ?? "?"} ms in the stand-in;`,
+  );
+  console.log(
+    `end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks${result.complete ? "" : " (INCOMPLETE: stopped waiting)"}: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s (${result.deliveriesVsRawPost}× bare POST), p99 ${result.p99DeliveryMs} ms`,
   );
 }

@@ -1,5 +1,6 @@
 import { processIo, type CliIo, type Command } from "./io.ts";
 import { USAGE } from "./commands/help.ts";
+import { capYoungGeneration } from "./young-generation.ts";
 
 /** Command name → loader; each command lives in src/cli/commands/<name>.ts and is imported only when used. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
@@ -40,4 +41,23 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
   const command = await load();
   return command(args, io);
+}
+
+/**
+ * Starts loading a command's module without running it: bin/sp.js does this while it checks, in a git
+ * checkout, that dist/ is current, so the two overlap (`main` then finds the module loaded).
+ */
+export function preload(argv: readonly string[]): void {
+  const [name] = argv;
+  const load = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  load?.().catch(() => {}); // a module that fails to load fails again, with its message, in `main`
+}
+
+/**
+ * Process-wide settings for a command run as the `sp` program (bin/sp.js calls this before `main`; tests
+ * that call `main` in their own process do not): `sp process` keeps V8's young generation small, so its
+ * memory stays near a plain loop's on any input length (docs/performance.md).
+ */
+export function tuneProcess(argv: readonly string[]): void {
+  if (argv[0] === "process") capYoungGeneration();
 }

@@ -39,6 +39,12 @@ export function writeExtendedJson(out: ByteBuffer, value: unknown, options?: Str
     out.utf8(canonicalExtendedJson(value, options.dateFormat === "ISO8601"));
     return;
   }
+  // Plain JSON (most documents read from JSON Lines or Kafka): V8's native JSON.stringify writes the same
+  // text as the byte writer below, several times faster.
+  if (isPlainJson(value, 0) && isPlainObjectValue(value)) {
+    out.utf8(JSON.stringify(value));
+    return;
+  }
   const start = out.position;
   try {
     writeValue(out, value, options?.dateFormat === "ISO8601");
@@ -47,6 +53,45 @@ export function writeExtendedJson(out: ByteBuffer, value: unknown, options?: Str
     out.position = start;
     throw error;
   }
+}
+
+/** Deeper than this, the byte writer is used (JSON.stringify's recursion is not the limit: this walk's is). */
+const MAX_PLAIN_DEPTH = 64;
+
+function isPlainObjectValue(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * True when `JSON.stringify(value)` is exactly what the relaxed writer writes: strings, finite numbers
+ * other than -0, booleans, null, and arrays and objects (with Object's prototype: no Date, RegExp or `bson`
+ * value) of those; `undefined` is skipped in objects and written as null in arrays by both.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return true;
+    case "number":
+      return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_PLAIN_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  // An object carrying `_bsontype` is a `bson` value to the byte writer, never plain.
+  if (!isPlainObjectValue(value) || bsonTag(value) !== undefined) return false;
+  for (const key in value) if (!isPlainJson(value[key], depth + 1)) return false;
+  return true;
 }
 
 function writeValue(out: ByteBuffer, value: unknown, isoDates: boolean): void {

@@ -41,5 +41,7 @@ export async function ensureIndexes(c: DispatchCollections): Promise<void> {
     // Replays of the events stream after a crash insert the same jobs again: this index turns them into no-ops.
     c.jobs.createIndex({ event_id: 1, subscription_id: 1 }, { unique: true }),
     c.jobs.createIndex({ subscription_id: 1, created_at: -1 }),
+    // Delivery results of a whole claim are recorded by its token (JobStore.record).
+    c.jobs.createIndex({ lease_owner: 1 }),
   ]);
 }

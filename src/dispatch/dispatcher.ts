@@ -1,22 +1,27 @@
 /**
- * The delivery side: claims due jobs under a lease, POSTs each event to its subscription's target with
- * Standard Webhooks headers, and records the outcome. Per-pool slots bound concurrency, per-target breakers
- * hold back failing endpoints, and failed attempts are rescheduled with back-off (or the receiver's
- * Retry-After) until the last attempt. Results are written in bulk; a result whose lease was lost (the job
- * cancelled, or reclaimed after this dispatcher stalled) is discarded.
+ * The delivery side: POSTs each job's event to its subscription's target with Standard Webhooks headers and
+ * records the outcome. Jobs reach it two ways: handed over by the co-located matcher at insert (the insert
+ * is the claim: `reserve` / `accept`), and claimed from the store under a lease (PENDING and RETRY jobs that
+ * are due, and jobs whose dispatcher died). Either way they wait in a bounded in-memory queue per pool for a
+ * delivery slot. Per-pool slots bound concurrency, per-target breakers hold back failing endpoints, and
+ * failed attempts are rescheduled with back-off (or the receiver's Retry-After) until the last attempt.
+ * Results are written behind, in bulk (group commit: while one write is in flight the next batch gathers);
+ * a result whose lease was lost (the job cancelled, or reclaimed after this dispatcher stalled) is discarded.
  */
-import type { AnyBulkWriteOperation, Document } from "mongodb";
+import { randomUUID } from "node:crypto";
+import type { Document } from "mongodb";
 import type { LeaseStore } from "../control/leases/lease.ts";
 import type { Logger } from "../runtime/log.ts";
 import { nextDelayMs, retryAfterMs, type RetryPolicy } from "./backoff.ts";
 import { breakerTarget, CircuitBreakers, type BreakerOptions } from "./circuit-breaker.ts";
-import type { DispatchCollections, ReadModelDoc } from "./collections.ts";
+import type { DispatchCollections } from "./collections.ts";
 import { WebhookPoster } from "./http-post.ts";
-import type { AttemptResult, Claimed, JobStore } from "./job-store.ts";
+import type { AttemptResult, Claimed, CreateLease, JobStore, NewJob } from "./job-store.ts";
 import type { Metrics } from "./metrics.ts";
 import { PoolLimits } from "./pool-limits.ts";
+import { ResultWriter } from "./result-writer.ts";
 import { secretKey, webhookHeaders } from "./signing.ts";
-import type { EventDoc, SubscriptionDoc } from "./types.ts";
+import type { DispatchJob, EventDoc, SubscriptionDoc } from "./types.ts";
 
 export interface DispatcherOptions {
   readonly collections: DispatchCollections;
@@ -36,16 +41,41 @@ export interface DispatcherOptions {
   readonly leaseMs: number;
   /** Serializes claims between dispatchers (see JobStore.claim); without it claims rely on per-document atomic updates. */
   readonly claimLock?: LeaseStore;
-  /** Pause between polls when no job is due. */
+  /** Pause between polls of the store when no job is due. */
   readonly pollIntervalMs: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
 
-type Outcome = { claimed: Claimed; result: AttemptResult; at: Date };
+/** Jobs the matcher may create already claimed by this dispatcher (see `reserve`). */
+export interface Reservation extends CreateLease {
+  /** How many of the taken jobs are in each pool (the room they hold until `accept` or `release`). */
+  readonly pools: ReadonlyMap<string, number>;
+}
+
+/** A created job handed over with what its delivery needs, so nothing is read back. */
+export interface HandedOver {
+  readonly job: DispatchJob;
+  readonly event: EventDoc;
+  readonly subscription: SubscriptionDoc;
+}
+
+/** A claimed job ready to go: its subscription and the webhook body. */
+type Ready = { claimed: Claimed; subscription: SubscriptionDoc; body: string };
 
 /** Statuses the receiver may recover from (plus every 5xx and network failure). */
 const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
+/**
+ * Jobs held per pool (queued, reserved or in flight) as a multiple of its delivery slots: the prefetch. A job
+ * that could not start while its lease had 1.5 × the timeout left goes back to the store (see `begin`).
+ */
+const BACKLOG = 8;
+/** Jobs handed over under one claim token (see `reserve`). */
+const CLAIM_CHUNK = 100;
+/** Most jobs claimed from the store in one round trip. */
+const CLAIM_BATCH = 500;
+/** How long a result may wait for the rest of its claim before it is written (ResultWriter). */
+const RESULT_HOLD_MS = 1000;
 
 export class Dispatcher {
   private readonly poster: WebhookPoster;
@@ -53,10 +83,16 @@ export class Dispatcher {
   readonly breakers: CircuitBreakers;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
+  /** Ends the store-polling loop's wait early (stop, or room freed while it waits for room). */
   private wake: (() => void) | undefined;
-  private pending: Outcome[] = [];
-  private flushing: Promise<void> = Promise.resolve();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private waitingForRoom = false;
+  /** Store polls in a row that found nothing (they back off). */
+  private idlePolls = 0;
+  private readonly queues = new Map<string, Ready[]>();
+  private queued = 0;
+  private readonly reserved = new Map<string, number>();
+  private reservedTotal = 0;
+  private readonly results: ResultWriter;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly keys = new Map<string, Buffer | undefined>();
 
@@ -71,6 +107,12 @@ export class Dispatcher {
     }
     this.poster = new WebhookPoster(o.maxInFlight);
     this.pools = new PoolLimits(o.poolConcurrency, o.poolLimits);
+    this.results = new ResultWriter({
+      jobs: o.jobs,
+      subscriptionStats: o.collections.subscriptionStats,
+      logger: o.logger,
+      holdMs: RESULT_HOLD_MS,
+    });
     this.breakers = new CircuitBreakers(o.breaker, Date.now, () =>
       o.metrics.set("fc_dispatch_breakers_open", this.breakers.open().length),
     );
@@ -85,13 +127,20 @@ export class Dispatcher {
     });
   }
 
-  /** Stops claiming, waits for deliveries in flight and writes their results. */
+  /**
+   * Stops claiming, waits for deliveries in flight and writes their results. Queued jobs are put back
+   * (RETRY, due now, no attempt counted) for any dispatcher to claim.
+   */
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
     await this.loopDone;
+    for (const queue of this.queues.values())
+      for (const ready of queue.splice(0))
+        this.settle(ready.claimed, { status: "DEFERRED", scheduledAt: new Date() });
+    this.queued = 0;
     await Promise.all(this.inFlight);
-    await this.flush();
+    await this.results.flush();
     this.poster.close();
   }
 
@@ -99,40 +148,129 @@ export class Dispatcher {
     return this.running;
   }
 
+  /**
+   * Picks which of the matcher's new jobs this dispatcher takes straight from the insert: as many as its
+   * pools have room for, none whose target's breaker is not closed. The matcher creates those IN_PROGRESS
+   * under the returned claim (JobStore.create) and then calls `accept` — or `release` if the insert failed.
+   */
+  reserve(jobs: readonly NewJob[]): Reservation | undefined {
+    if (!this.running) return undefined;
+    let room = BACKLOG * this.o.maxInFlight - this.held();
+    const taken = new Map<number, string>();
+    const pools = new Map<string, number>();
+    let claim = "";
+    for (let i = 0; i < jobs.length && room > 0; i++) {
+      const { pool_code: pool, target } = jobs[i];
+      const picked = pools.get(pool) ?? 0;
+      if (this.poolRoom(pool) - picked <= 0) continue;
+      if (this.breakers.state(breakerTarget(target)) !== "CLOSED") continue;
+      // One claim per CLAIM_CHUNK jobs: its results are recorded together once all are in (ResultWriter).
+      if (taken.size % CLAIM_CHUNK === 0) claim = `${this.o.owner}/${randomUUID()}`;
+      taken.set(i, claim);
+      pools.set(pool, picked + 1);
+      room--;
+    }
+    if (taken.size === 0) return undefined;
+    for (const [pool, n] of pools) this.reserved.set(pool, (this.reserved.get(pool) ?? 0) + n);
+    this.reservedTotal += taken.size;
+    return { taken, expiresAt: new Date(Date.now() + this.o.leaseMs), pools };
+  }
+
+  /** Queues the reserved jobs the matcher created (a replay's existing jobs are not among them). */
+  accept(reservation: Reservation, created: readonly HandedOver[]): void {
+    this.release(reservation);
+    const perClaim = new Map<string, number>();
+    for (const { job } of created) {
+      const claim = job.lease_owner as string;
+      perClaim.set(claim, (perClaim.get(claim) ?? 0) + 1);
+    }
+    for (const [claim, n] of perClaim) this.results.open(claim, n);
+    const bodies = new Map<string, string>();
+    for (const { job, event, subscription } of created) {
+      let body = bodies.get(String(event._id));
+      if (body === undefined) bodies.set(String(event._id), (body = webhookBody(event)));
+      this.enqueue({ claimed: { job, claim: job.lease_owner as string }, subscription, body });
+    }
+    this.pump();
+  }
+
+  /** Gives back the room of a reservation (after `accept`, or when the insert failed). */
+  release(reservation: Reservation): void {
+    for (const [pool, n] of reservation.pools) {
+      const left = (this.reserved.get(pool) ?? 0) - n;
+      if (left > 0) this.reserved.set(pool, left);
+      else this.reserved.delete(pool);
+    }
+    this.reservedTotal -= reservation.taken.size;
+  }
+
+  /** Jobs held: queued, reserved, in flight. */
+  private held(): number {
+    return this.queued + this.reservedTotal + this.pools.total();
+  }
+
+  /** How many more jobs `pool` may hold. */
+  private poolRoom(pool: string): number {
+    const limit = this.pools.limit(pool);
+    const inFlight = limit - this.pools.free(pool);
+    return BACKLOG * limit - inFlight - (this.queues.get(pool)?.length ?? 0) - (this.reserved.get(pool) ?? 0);
+  }
+
+  /**
+   * Polls the store for due jobs while there is room; hand-overs need no polling. Polls that find nothing
+   * back off from `pollIntervalMs` to 10 × that (each is a query on the jobs collection); a poll that finds
+   * jobs, or a result this dispatcher schedules for later (RETRY, DEFERRED), brings the interval back.
+   */
   private async loop(): Promise<void> {
     while (this.running) {
-      const free = this.o.maxInFlight - this.pools.total();
-      const fullPools = Object.keys(this.pools.snapshot()).filter((p) => this.pools.free(p) <= 0);
-      const claimed = free > 0 ? await this.claim(free, fullPools) : [];
-      if (claimed.length === 0) await this.sleep(free > 0 ? this.o.pollIntervalMs : 1000);
+      const room = Math.min(CLAIM_BATCH, BACKLOG * this.o.maxInFlight - this.held());
+      if (room <= 0) {
+        await this.sleep(1000, true);
+        continue;
+      }
+      const pools = new Set([...this.queues.keys(), ...Object.keys(this.pools.snapshot())]);
+      const claimed = await this.claim(
+        room,
+        [...pools].filter((p) => this.poolRoom(p) <= 0),
+      );
+      if (claimed >= room) continue;
+      this.idlePolls = claimed > 0 ? 0 : this.idlePolls + 1;
+      await this.sleep(this.o.pollIntervalMs * Math.min(10, 2 ** Math.max(0, this.idlePolls - 1)), false);
     }
   }
 
-  private async claim(free: number, fullPools: string[]): Promise<Claimed[]> {
+  /** Claims due jobs from the store, reads their events and subscriptions, queues them. Returns how many. */
+  private async claim(limit: number, fullPools: string[]): Promise<number> {
     let claimed: Claimed[];
     try {
-      claimed = await this.o.jobs.claim(
-        this.o.owner,
-        Math.min(free, 500),
-        this.o.leaseMs,
-        fullPools,
-        this.o.claimLock,
-      );
+      claimed = await this.o.jobs.claim(this.o.owner, limit, this.o.leaseMs, fullPools, this.o.claimLock);
     } catch (error) {
       this.o.logger.warn("claiming jobs failed; retrying", { error: (error as Error).message });
-      return [];
+      return 0;
     }
-    if (claimed.length === 0) return claimed;
-    const [events, subscriptions] = await Promise.all([
-      this.byId<EventDoc>(
-        this.o.collections.events,
-        claimed.map((c) => c.job.event_id),
-      ),
-      this.byId<SubscriptionDoc>(
-        this.o.collections.subscriptions,
-        claimed.map((c) => c.job.subscription_id),
-      ),
-    ]);
+    if (claimed.length === 0) return 0;
+    this.results.open(claimed[0].claim, claimed.length);
+    let events: Map<string, EventDoc>;
+    let subscriptions: Map<string, SubscriptionDoc>;
+    try {
+      [events, subscriptions] = await Promise.all([
+        this.byId<EventDoc>(
+          this.o.collections.events,
+          claimed.map((c) => c.job.event_id),
+        ),
+        this.byId<SubscriptionDoc>(
+          this.o.collections.subscriptions,
+          claimed.map((c) => c.job.subscription_id),
+        ),
+      ]);
+    } catch (error) {
+      // The claimed jobs go back to the store (due now, no attempt counted).
+      this.o.logger.warn("reading claimed jobs' events failed; putting them back", {
+        error: (error as Error).message,
+      });
+      for (const claim of claimed) this.settle(claim, { status: "DEFERRED", scheduledAt: new Date() });
+      return claimed.length;
+    }
     const bodies = new Map<string, string>();
     for (const claim of claimed) {
       const { job } = claim;
@@ -145,30 +283,60 @@ export class Dispatcher {
         this.settle(claim, { status: "FAILED", error: `${missing} no longer exists` });
         continue;
       }
-      if (!this.pools.tryAcquire(job.pool_code)) {
-        this.settle(claim, { status: "DEFERRED", scheduledAt: new Date() }, false);
-        continue;
-      }
-      const target = breakerTarget(job.target);
-      const admission = this.breakers.admit(target);
-      if (!admission.allowed) {
-        this.pools.release(job.pool_code);
-        this.o.metrics.inc("fc_dispatch_outcomes_total", 1, { outcome: "breaker_open" });
-        this.settle(claim, { status: "DEFERRED", scheduledAt: new Date(admission.retryAt) }, false);
-        continue;
-      }
       let body = bodies.get(String(event._id));
       if (body === undefined) bodies.set(String(event._id), (body = webhookBody(event)));
-      const delivery = this.deliver(claim, subscription, body, target).finally(() => {
-        this.inFlight.delete(delivery);
-        this.pools.release(job.pool_code);
-        this.o.metrics.set("fc_dispatch_in_flight", this.pools.total());
-        this.wake?.();
-      });
-      this.inFlight.add(delivery);
+      this.enqueue({ claimed: claim, subscription, body });
+    }
+    this.pump();
+    return claimed.length;
+  }
+
+  private enqueue(ready: Ready): void {
+    const pool = ready.claimed.job.pool_code;
+    let queue = this.queues.get(pool);
+    if (!queue) this.queues.set(pool, (queue = []));
+    queue.push(ready);
+    this.queued++;
+  }
+
+  /** Starts queued jobs while their pools have free slots. */
+  private pump(): void {
+    for (const [pool, queue] of this.queues) {
+      while (queue.length > 0 && this.pools.total() < this.o.maxInFlight && this.pools.tryAcquire(pool)) {
+        this.queued--;
+        this.begin(queue.shift() as Ready);
+      }
+      if (queue.length === 0) this.queues.delete(pool);
     }
     this.o.metrics.set("fc_dispatch_in_flight", this.pools.total());
-    return claimed;
+    this.o.metrics.set("fc_dispatch_queued", this.queued);
+  }
+
+  /** Delivers a job whose pool slot is taken, unless its lease is too short or its target's breaker is open. */
+  private begin({ claimed, subscription, body }: Ready): void {
+    const { job } = claimed;
+    const leaseLeft = (job.lease_expires_at?.getTime() ?? 0) - Date.now();
+    // The POST must end well inside the lease, or another dispatcher could deliver the job at the same time.
+    if (leaseLeft < 1.5 * this.o.timeoutMs) {
+      this.pools.release(job.pool_code);
+      this.settle(claimed, { status: "DEFERRED", scheduledAt: new Date() });
+      return;
+    }
+    const target = breakerTarget(job.target);
+    const admission = this.breakers.admit(target);
+    if (!admission.allowed) {
+      this.pools.release(job.pool_code);
+      this.o.metrics.inc("fc_dispatch_outcomes_total", 1, { outcome: "breaker_open" });
+      this.settle(claimed, { status: "DEFERRED", scheduledAt: new Date(admission.retryAt) });
+      return;
+    }
+    const delivery = this.deliver(claimed, subscription, body, target).finally(() => {
+      this.inFlight.delete(delivery);
+      this.pools.release(job.pool_code);
+      this.pump();
+      if (this.waitingForRoom) this.wake?.();
+    });
+    this.inFlight.add(delivery);
   }
 
   private async deliver(
@@ -253,64 +421,10 @@ export class Dispatcher {
     return key;
   }
 
-  /** Queues a result for the next bulk write (at most a few ms away). */
-  private settle(claimed: Claimed, result: AttemptResult, wake = true): void {
-    this.pending.push({ claimed, result, at: new Date() });
-    if (this.pending.length >= 200) void this.flush();
-    else this.flushTimer ??= setTimeout(() => void this.flush(), 5);
-    if (wake) this.wake?.();
-  }
-
-  private flush(): Promise<void> {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    this.flushing = this.flushing.then(() => this.write(batch));
-    return this.flushing;
-  }
-
-  private async write(batch: Outcome[]): Promise<void> {
-    if (batch.length === 0) return;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.o.jobs.record(batch);
-        break;
-      } catch (error) {
-        // Unrecorded results are not lost work: the jobs' leases expire and they are delivered again (same webhook-id).
-        if (attempt >= 3) {
-          this.o.logger.error(
-            "could not record delivery results; the jobs will be retried after their lease",
-            {
-              jobs: batch.length,
-              error: (error as Error).message,
-            },
-          );
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
-    }
-    await this.updateStats(batch).catch((error: unknown) =>
-      this.o.logger.warn("subscription statistics not updated", { error: (error as Error).message }),
-    );
-  }
-
-  private async updateStats(batch: Outcome[]): Promise<void> {
-    const counts = new Map<string, { delivered: number; failed: number }>();
-    for (const { claimed, result } of batch) {
-      if (result.status !== "DELIVERED" && result.status !== "FAILED") continue;
-      const id = String(claimed.job.subscription_id);
-      const c = counts.get(id) ?? { delivered: 0, failed: 0 };
-      if (result.status === "DELIVERED") c.delivered++;
-      else c.failed++;
-      counts.set(id, c);
-    }
-    if (counts.size === 0) return;
-    const ops: AnyBulkWriteOperation<ReadModelDoc>[] = [...counts].map(([id, c]) => ({
-      updateOne: { filter: { _id: id }, update: { $inc: c, $set: { updated_at: new Date() } }, upsert: true },
-    }));
-    await this.o.collections.subscriptionStats.bulkWrite(ops, { ordered: false });
+  private settle(claimed: Claimed, result: AttemptResult): void {
+    this.results.add(claimed, result);
+    // The job comes back due later: poll at the normal pace again.
+    if (result.status === "RETRY" || result.status === "DEFERRED") this.idlePolls = 0;
   }
 
   private async byId<T extends { _id: unknown }>(
@@ -322,17 +436,18 @@ export class Dispatcher {
     return new Map(docs.map((d) => [String(d._id), d]));
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms` (stop() ends the wait); with `untilRoom`, so does a finished delivery, which frees room. */
+  private sleep(ms: number, untilRoom: boolean): Promise<void> {
+    this.waitingForRoom = untilRoom;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
         this.wake = undefined;
-        done();
+        this.waitingForRoom = false;
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
     });
   }
 }

@@ -27,6 +27,13 @@ export interface Claimed {
   readonly claim: string;
 }
 
+/** Which new jobs `JobStore.create` inserts already claimed, under which claim token and until when. */
+export interface CreateLease {
+  /** Index into the jobs given to `create` → the claim token it is created under. */
+  readonly taken: ReadonlyMap<number, string>;
+  readonly expiresAt: Date;
+}
+
 export type AttemptResult =
   | { readonly status: "DELIVERED"; readonly statusCode: number }
   | {
@@ -38,6 +45,13 @@ export type AttemptResult =
   | { readonly status: "FAILED"; readonly error: string; readonly statusCode?: number }
   /** Not attempted (breaker open, no pool slot): back to RETRY at `scheduledAt` without counting an attempt. */
   | { readonly status: "DEFERRED"; readonly scheduledAt: Date };
+
+/** An attempt's result, for `record`. */
+export interface Outcome {
+  readonly claimed: Claimed;
+  readonly result: AttemptResult;
+  readonly at: Date;
+}
 
 export type JobErrorCode = "JOB_NOT_FOUND" | "JOB_STATE_CONFLICT" | "INVALID_JOB_QUERY";
 
@@ -68,20 +82,30 @@ export class JobStore {
     this.now = now;
   }
 
-  /** Inserts the jobs; those already there (a replay) are skipped. Returns the ones actually created. */
-  async create(jobs: readonly NewJob[]): Promise<DispatchJob[]> {
+  /**
+   * Inserts the jobs; those already there (a replay) are skipped. Returns the ones actually created. Jobs
+   * `lease` takes are created IN_PROGRESS under its claim: the insert is the claim (a co-located dispatcher's
+   * hand-off, Dispatcher.reserve), so no other dispatcher takes them before the lease expires.
+   */
+  async create(jobs: readonly NewJob[], lease?: CreateLease): Promise<DispatchJob[]> {
     if (jobs.length === 0) return [];
     const now = this.now();
-    const docs: DispatchJob[] = jobs.map((j) => ({
-      _id: new ObjectId().toHexString(),
-      ...j,
-      status: "PENDING",
-      scheduled_at: now,
-      attempts: 0,
-      last_attempt_at: null,
-      last_error: null,
-      created_at: now,
-    }));
+    const docs: DispatchJob[] = jobs.map((j, i) => {
+      const claim = lease?.taken.get(i);
+      return {
+        _id: new ObjectId().toHexString(),
+        ...j,
+        status: "PENDING",
+        scheduled_at: now,
+        attempts: 0,
+        last_attempt_at: null,
+        last_error: null,
+        created_at: now,
+        ...(claim && lease
+          ? { status: "IN_PROGRESS", lease_owner: claim, lease_expires_at: lease.expiresAt }
+          : {}),
+      };
+    });
     try {
       await this.c.jobs.insertMany(docs, { ordered: false });
       return docs;
@@ -96,8 +120,14 @@ export class JobStore {
 
   /**
    * Claims up to `limit` due jobs for `leaseMs`: PENDING/RETRY jobs whose `scheduled_at` has come, and
-   * IN_PROGRESS jobs whose lease expired (their dispatcher died). Each job is taken by one conditional update,
-   * so two dispatchers never hold the same job; `excludePools` skips pools without free slots.
+   * IN_PROGRESS jobs whose lease expired (their dispatcher died). `excludePools` skips pools without room.
+   *
+   * Round trips: one `find` of the due jobs (all a poll costs when nothing is due); when some are, one
+   * conditional `updateMany` setting a fresh claim token on those still due — if it took them all, the jobs
+   * read are the jobs claimed (patched locally, no second read); only when another dispatcher or an operator
+   * got in between are the claimed ones read back by the token. The update re-checks "due" per document, so
+   * two dispatchers never hold the same job. With `lock`, the update runs under a short lease that all
+   * dispatchers' claims take turns on (two more round trips, only when something is due).
    */
   async claim(
     owner: string,
@@ -107,9 +137,13 @@ export class JobStore {
     lock?: LeaseStore,
   ): Promise<Claimed[]> {
     if (limit <= 0) return [];
-    if (!lock) return this.claimUnlocked(owner, limit, leaseMs, excludePools);
-    // Claims of all dispatchers take turns: some servers (the test stand-in) do not re-check a multi-document
-    // update's filter atomically per document, so two overlapping claims could both take a job.
+    const candidates = await this.c.jobs
+      .find(this.due(this.now(), excludePools), { limit, sort: { scheduled_at: 1 } })
+      .toArray();
+    if (candidates.length === 0) return [];
+    if (!lock) return this.take(owner, candidates, leaseMs, excludePools);
+    // Some servers (the test stand-in) do not re-check a multi-document update's filter atomically per
+    // document, so two overlapping claims could both take a job: there, claims take turns.
     const held = await lock.tryAcquire(
       `dispatch/claim/${this.c.jobs.collectionName}`,
       owner,
@@ -117,67 +151,69 @@ export class JobStore {
     );
     if (!held) return [];
     try {
-      return await this.claimUnlocked(owner, limit, leaseMs, excludePools);
+      return await this.take(owner, candidates, leaseMs, excludePools);
     } finally {
       await lock.release(held).catch(() => undefined);
     }
   }
 
-  private async claimUnlocked(
-    owner: string,
-    limit: number,
-    leaseMs: number,
-    excludePools: readonly string[],
-  ): Promise<Claimed[]> {
-    const now = this.now();
-    const due: Filter<DispatchJob> = {
+  private due(now: Date, excludePools: readonly string[]): Filter<DispatchJob> {
+    return {
       $or: [
         { status: { $in: ["PENDING", "RETRY"] }, scheduled_at: { $lte: now } },
         { status: "IN_PROGRESS", lease_expires_at: { $lte: now } },
       ],
       ...(excludePools.length > 0 ? { pool_code: { $nin: [...excludePools] } } : {}),
     };
-    const candidates = await this.c.jobs
-      .find(due, { projection: { _id: 1 }, limit, sort: { scheduled_at: 1 } })
-      .toArray();
-    if (candidates.length === 0) return [];
+  }
+
+  private async take(
+    owner: string,
+    candidates: DispatchJob[],
+    leaseMs: number,
+    excludePools: readonly string[],
+  ): Promise<Claimed[]> {
+    const now = this.now();
     const claim = `${owner}/${randomUUID()}`;
-    await this.c.jobs.updateMany(
-      { _id: { $in: candidates.map((j) => j._id) }, ...due },
-      {
-        $set: {
-          status: "IN_PROGRESS",
-          lease_owner: claim,
-          lease_expires_at: new Date(now.getTime() + leaseMs),
-        },
-      },
+    const lease = {
+      status: "IN_PROGRESS" as const,
+      lease_owner: claim,
+      lease_expires_at: new Date(now.getTime() + leaseMs),
+    };
+    const ids = candidates.map((j) => j._id);
+    const updated = await this.c.jobs.updateMany(
+      { _id: { $in: ids }, ...this.due(now, excludePools) },
+      { $set: lease },
     );
-    const jobs = await this.c.jobs.find({ lease_owner: claim, status: "IN_PROGRESS" }).toArray();
+    const jobs =
+      updated.modifiedCount === candidates.length
+        ? candidates.map((job) => ({ ...job, ...lease }))
+        : await this.c.jobs.find({ _id: { $in: ids }, lease_owner: claim, status: "IN_PROGRESS" }).toArray();
     return jobs.map((job) => ({ job, claim }));
   }
 
   /**
    * Records attempt results in one bulk write. A result whose claim is no longer the job's (lease expired and
-   * taken, or the job cancelled meanwhile) changes nothing. Returns how many were recorded.
+   * taken, or the job cancelled meanwhile) changes nothing. Deliveries of one claim with one status code share
+   * one update; claims in `complete` (every job of it still leased has its result in `results`) are updated
+   * by their tokens alone, not by job ids, all those with one status code in one update (`last_attempt_at` is
+   * then the first such delivery's time). The single-job updates go first (the bulk write is ordered), so a
+   * claim-wide update only finds the claims' delivered jobs. Returns how many were recorded.
    */
-  async record(
-    results: ReadonlyArray<{ claimed: Claimed; result: AttemptResult; at: Date }>,
-  ): Promise<number> {
+  async record(results: readonly Outcome[], complete: ReadonlySet<string> = new Set()): Promise<number> {
     if (results.length === 0) return 0;
     const ops: AnyBulkWriteOperation<DispatchJob>[] = [];
-    // Deliveries of one claim with the same status code share one update: far fewer writes at high rates.
     const delivered = new Map<string, { claim: string; statusCode: number; at: Date; ids: string[] }>();
+    const groupsPerClaim = new Map<string, number>();
     for (const { claimed, result, at } of results) {
       if (result.status === "DELIVERED") {
         const key = `${claimed.claim}|${result.statusCode}`;
-        const group = delivered.get(key) ?? {
-          claim: claimed.claim,
-          statusCode: result.statusCode,
-          at,
-          ids: [],
-        };
+        let group = delivered.get(key);
+        if (!group) {
+          delivered.set(key, (group = { claim: claimed.claim, statusCode: result.statusCode, at, ids: [] }));
+          groupsPerClaim.set(claimed.claim, (groupsPerClaim.get(claimed.claim) ?? 0) + 1);
+        }
         group.ids.push(claimed.job._id);
-        delivered.set(key, group);
         continue;
       }
       const release = { lease_owner: null, lease_expires_at: null };
@@ -201,25 +237,46 @@ export class JobStore {
       };
       ops.push({ updateOne: { filter, update: { $set: set, $inc: { attempts: 1 } } } });
     }
+    // Whole claims delivered with one status code share a single update keyed on their tokens.
+    const whole = new Map<number, { claims: string[]; at: Date }>();
+    const deliveredSet = (statusCode: number, at: Date) => ({
+      $set: {
+        status: "DELIVERED" as const,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_attempt_at: at,
+        last_status_code: statusCode,
+        last_error: null,
+      },
+      $inc: { attempts: 1 },
+    });
     for (const group of delivered.values()) {
+      if (complete.has(group.claim) && groupsPerClaim.get(group.claim) === 1) {
+        const same = whole.get(group.statusCode);
+        if (same) same.claims.push(group.claim);
+        else whole.set(group.statusCode, { claims: [group.claim], at: group.at });
+        continue;
+      }
       ops.push({
         updateMany: {
-          filter: { _id: { $in: group.ids }, lease_owner: group.claim, status: "IN_PROGRESS" },
-          update: {
-            $set: {
-              status: "DELIVERED",
-              lease_owner: null,
-              lease_expires_at: null,
-              last_attempt_at: group.at,
-              last_status_code: group.statusCode,
-              last_error: null,
-            },
-            $inc: { attempts: 1 },
-          },
+          filter: { status: "IN_PROGRESS", lease_owner: group.claim, _id: { $in: group.ids } },
+          update: deliveredSet(group.statusCode, group.at),
         },
       });
     }
-    const written = await this.c.jobs.bulkWrite(ops, { ordered: false });
+    for (const [statusCode, { claims, at }] of whole) {
+      ops.push({
+        updateMany: {
+          // The cheapest test first: servers that scan (the test stand-in) test fields in this order.
+          filter: {
+            status: "IN_PROGRESS",
+            lease_owner: claims.length === 1 ? claims[0] : { $in: claims },
+          },
+          update: deliveredSet(statusCode, at),
+        },
+      });
+    }
+    const written = await this.c.jobs.bulkWrite(ops, { ordered: true });
     return written.modifiedCount;
   }
 

@@ -17,11 +17,12 @@ import type { StateStore } from "../control/state-store.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { DispatchCollections, ReadModelDoc } from "./collections.ts";
 import { EventTypeError } from "./event-type.ts";
+import type { HandedOver, Reservation } from "./dispatcher.ts";
 import type { JobStore, NewJob } from "./job-store.ts";
 import type { DeadLetter, MatcherStats } from "./matcher-stats.ts";
 import type { Metrics } from "./metrics.ts";
 import type { SubscriptionCache } from "./subscription-cache.ts";
-import type { EventDoc } from "./types.ts";
+import type { DispatchJob, EventDoc, SubscriptionDoc } from "./types.ts";
 
 /** What to do when the saved resume token can no longer be resumed from. */
 export type InvalidTokenPolicy = "start-from-now" | "fail";
@@ -41,6 +42,11 @@ export interface MatcherOptions {
   readonly collections: DispatchCollections;
   readonly subscriptions: SubscriptionCache;
   readonly jobs: JobStore;
+  /**
+   * A dispatcher in the same process: the jobs it has room for are created already claimed by it and handed
+   * over with their event and subscription — no claim round trip, no read-back.
+   */
+  readonly handoff?: JobHandoff;
   readonly positions: StateStore;
   readonly resumeTokenKey: string;
   readonly batchSize: number;
@@ -49,6 +55,13 @@ export interface MatcherOptions {
   /** ASP-style counters and the dead-letter queue (kept by the service across restarts of the matcher). */
   readonly stats: MatcherStats;
   readonly logger: Logger;
+}
+
+/** The part of the Dispatcher the matcher hands new jobs to. */
+export interface JobHandoff {
+  reserve(jobs: readonly NewJob[]): Reservation | undefined;
+  accept(reservation: Reservation, created: readonly HandedOver[]): void;
+  release(reservation: Reservation): void;
 }
 
 /** Server codes for a resume token that cannot be used: ChangeStreamHistoryLost, ChangeStreamFatalError, InvalidResumeToken. */
@@ -76,7 +89,7 @@ export class Matcher {
   /** Opens the events stream (after the saved token, if any) and starts processing in the background. */
   async start(): Promise<void> {
     const saved = await this.o.positions.get<SavedPosition>(RESUME_TOKENS, this.o.resumeTokenKey);
-    this.lastEventId = saved?.lastEventId;
+    this.lastEventId = fromSavedId(saved?.lastEventId);
     this.source = await this.open(saved);
     this.running = this.loop();
   }
@@ -173,6 +186,9 @@ export class Matcher {
       {
         ...(token !== undefined ? { resumeAfterToken: token } : {}),
         maxBatchSize: this.o.batchSize,
+        // MongoDB holds an empty getMore for maxAwaitTimeMS (new events end it at once); a server that
+        // answers at once (the test stand-in, which scans its whole oplog per getMore) is polled this often.
+        idlePollMs: 200,
         onRetry: (error, attempt, delayMs) => {
           this.connected = false;
           this.o.metrics.set("fc_stream_change_stream_connected", 0);
@@ -192,28 +208,50 @@ export class Matcher {
     this.o.metrics.set("fc_stream_change_stream_connected", 1);
   }
 
+  /**
+   * Reads, processes and saves the position batch after batch. A batch's token is saved while the next batch
+   * is read and matched (the saves stay in order, and each follows its batch's writes): a slow state store
+   * (a file store's fsync) then costs no throughput, and a crash replays at most the two batches since the
+   * last save completed.
+   */
   private async loop(): Promise<void> {
-    while (!this.stopped) {
-      const source = this.source as ChangeStreamSource;
-      let batch;
-      try {
-        batch = await source.next();
-      } catch (error) {
-        if (this.stopped) return;
-        if (!isLostToken(error)) throw error;
-        await source.close();
-        this.source = await this.resetFromNow(error as Error);
-        continue;
+    let saving: Promise<void> = Promise.resolve();
+    let saveError: Error | undefined;
+    try {
+      while (!this.stopped) {
+        const source = this.source as ChangeStreamSource;
+        let batch;
+        try {
+          batch = await source.next();
+        } catch (error) {
+          if (this.stopped) return;
+          if (!isLostToken(error)) throw error;
+          await source.close();
+          this.source = await this.resetFromNow(error as Error);
+          continue;
+        }
+        if (!batch) return;
+        this.markConnected();
+        if (batch.records.length > 0) {
+          const started = performance.now();
+          await this.process(
+            batch.records.map((r) => ({ change: r.doc as Document, timestamp: r.timestamp })),
+          );
+          this.o.metrics.observe(
+            "fc_stream_processing_duration_seconds",
+            (performance.now() - started) / 1000,
+          );
+        }
+        await saving;
+        if (saveError) throw saveError;
+        saving = this.saveToken(source).catch((error: unknown) => {
+          saveError = error as Error;
+        });
       }
-      if (!batch) return;
-      this.markConnected();
-      if (batch.records.length > 0) {
-        const started = performance.now();
-        await this.process(batch.records.map((r) => ({ change: r.doc as Document, timestamp: r.timestamp })));
-        this.o.metrics.observe("fc_stream_processing_duration_seconds", (performance.now() - started) / 1000);
-      }
-      await this.saveToken(source);
+    } finally {
+      await saving;
     }
+    if (saveError) throw saveError;
   }
 
   /**
@@ -230,6 +268,8 @@ export class Matcher {
     }
     this.o.stats.input(events, Date.now());
     const jobs: NewJob[] = [];
+    /** Per job: the event and subscription it was made from (for the hand-over). */
+    const sources: Array<{ event: EventDoc; subscription: SubscriptionDoc }> = [];
     const deadLetters: DeadLetter[] = [];
     let matched = 0;
     for (const event of events) {
@@ -258,9 +298,10 @@ export class Matcher {
           target: s.doc.target,
           pool_code: typeof s.doc.pool_code === "string" ? s.doc.pool_code : "default",
         });
+        sources.push({ event, subscription: s.doc });
       }
     }
-    const created = await this.o.jobs.create(jobs);
+    const created = await this.createJobs(jobs, sources);
     await this.o.stats.deadLetter(deadLetters, Date.now());
     if (deadLetters.length > 0) {
       this.o.logger.warn("events dead-lettered", {
@@ -286,6 +327,31 @@ export class Matcher {
     }
     if (events.length > 0) this.lastEventId = events[events.length - 1]._id;
     return created.length;
+  }
+
+  /** Inserts the jobs; those the co-located dispatcher reserved are created claimed and handed over. */
+  private async createJobs(
+    jobs: readonly NewJob[],
+    sources: ReadonlyArray<{ event: EventDoc; subscription: SubscriptionDoc }>,
+  ): Promise<DispatchJob[]> {
+    const reservation = jobs.length > 0 ? this.o.handoff?.reserve(jobs) : undefined;
+    if (!reservation) return this.o.jobs.create(jobs);
+    let created: DispatchJob[];
+    try {
+      created = await this.o.jobs.create(jobs, reservation);
+    } catch (error) {
+      this.o.handoff?.release(reservation);
+      throw error;
+    }
+    const index = new Map(jobs.map((j, i) => [`${String(j.event_id)}|${String(j.subscription_id)}`, i]));
+    const handed: HandedOver[] = [];
+    for (const job of created) {
+      if (job.status !== "IN_PROGRESS") continue;
+      const i = index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number;
+      handed.push({ job, ...sources[i] });
+    }
+    this.o.handoff?.accept(reservation, handed);
+    return created;
   }
 
   private async updateReadModels(events: readonly EventDoc[], createdFor: readonly string[]): Promise<void> {
@@ -323,7 +389,10 @@ export class Matcher {
     ]);
   }
 
-  /** Saves the position after every batch (and, while idle, whenever the server's post-batch token moved). */
+  /**
+   * Saves the position after every batch (and, while idle, whenever the server's post-batch token moved).
+   * What it saves is read before its first await: the position right after the batch.
+   */
   private async saveToken(source: ChangeStreamSource): Promise<void> {
     const token = source.positions().resumeToken as ResumeToken | undefined;
     if (token === undefined) return;
@@ -333,6 +402,17 @@ export class Matcher {
     await this.o.positions.put(RESUME_TOKENS, this.o.resumeTokenKey, position);
     this.lastSavedToken = serialized;
   }
+}
+
+/**
+ * A saved id as the driver's type: state stores decode records with the `bson` package's ES module, whose
+ * ObjectId is another class than the driver's (CommonJS) one, so `instanceof` would miss it.
+ */
+function fromSavedId(saved: unknown): unknown {
+  const id = saved as { _bsontype?: unknown; toHexString?: () => string } | null | undefined;
+  return id?._bsontype === "ObjectId" && typeof id.toHexString === "function"
+    ? new ObjectId(id.toHexString())
+    : saved;
 }
 
 function isLostToken(error: unknown): boolean {

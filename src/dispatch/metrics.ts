@@ -136,6 +136,10 @@ export const METRIC_SPECS: Readonly<Record<string, { type: Family["type"]; help:
   },
   fc_dispatch_breakers_open: { type: "gauge", help: "Targets whose circuit breaker is open or half-open." },
   fc_dispatch_in_flight: { type: "gauge", help: "Deliveries in flight, by pool." },
+  fc_dispatch_queued: {
+    type: "gauge",
+    help: "Jobs claimed by this dispatcher (or handed over by the matcher) waiting for a delivery slot.",
+  },
 };
 
 function labelKey(labels: Labels): string {

@@ -161,6 +161,7 @@ export class DispatchService implements DispatchApi {
       collections: this.collections,
       subscriptions,
       jobs: this.jobs,
+      ...(this.dispatcher && this.config.handoff ? { handoff: this.dispatcher } : {}),
       positions: this.positions,
       resumeTokenKey: this.config.resumeTokenKey,
       batchSize: this.config.batchSize,

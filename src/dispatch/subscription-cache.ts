@@ -12,6 +12,9 @@ import {
 } from "./subscription-index.ts";
 import type { EventDoc, SubscriptionDoc } from "./types.ts";
 
+/** The least time between two polls of the subscriptions stream that find nothing. */
+const IDLE_POLL_MS = 250;
+
 export class SubscriptionCache {
   private readonly index: SubscriptionIndex;
   private stream: ChangeStream<SubscriptionDoc> | undefined;
@@ -85,9 +88,14 @@ export class SubscriptionCache {
       try {
         const stream = this.stream;
         if (!stream) throw new Error("the subscriptions change stream is closed");
+        const polledAt = performance.now();
         const change = await stream.tryNext();
         if (change) await this.onChange(change);
         failures = 0;
+        // MongoDB holds an empty getMore for maxAwaitTimeMS; a server that answers at once (the test
+        // stand-in) would otherwise be polled in a tight loop.
+        const early = change ? 0 : IDLE_POLL_MS - (performance.now() - polledAt);
+        if (early > 0 && !this.closed) await new Promise((resolve) => setTimeout(resolve, early));
       } catch (error) {
         if (this.closed) return;
         failures++;

@@ -187,7 +187,8 @@ export class ProcessorRuntime {
         this.dirty = true;
         if (
           this.clock.now() - this.lastCheckpointAt >= this.checkpointIntervalMs ||
-          this.options.sink.commitDue?.()
+          this.options.sink.commitDue?.() ||
+          source.checkpointDue?.()
         )
           await this.checkpoint();
       }

@@ -37,6 +37,12 @@ export interface Source {
    */
   acknowledge?(positions: Doc): Promise<void>;
   /**
+   * True when the source asks for a checkpoint before the interval is up: it keeps what it handed over
+   * until a checkpoint acknowledges it (a stream's lines, for a restart to read again), and that has grown
+   * past its bound. The runtime asks after every batch; memory then stays bounded however fast the input.
+   */
+  checkpointDue?(): boolean;
+  /**
    * The partitions (as in {@link SourceRecord.partition}) the source reads right now, for sources that know
    * them before they deliver (Kafka's assigned partitions): each holds the watermark back until it delivers
    * or is idle. The runtime asks before every batch; return the same array while nothing changed.

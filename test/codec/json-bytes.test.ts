@@ -374,4 +374,32 @@ describe("writeExtendedJson on generated documents", () => {
       { numRuns: 600 },
     );
   });
+  // Documents of plain JSON values only take JSON.stringify's path: it must write the same bytes.
+  const plainLeaf = fc.oneof(
+    { weight: 4, arbitrary: text },
+    { weight: 4, arbitrary: number },
+    { weight: 1, arbitrary: fc.constantFrom(true, false, null, undefined) },
+  );
+  const { plain } = fc.letrec<{ plain: unknown }>((tie) => ({
+    plain: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      plainLeaf,
+      fc.array(tie("plain"), { maxLength: 5 }),
+      fc.dictionary(fc.oneof(text, fc.constantFrom("id", "__proto__", "toJSON")), tie("plain"), {
+        maxKeys: 6,
+      }),
+    ),
+  }));
+
+  it("write plain JSON documents (JSON.stringify's path) like the reference writer", () => {
+    fc.assert(
+      fc.property(plain, options, (doc, opts) => {
+        const out = new ByteBuffer(32);
+        writeExtendedJson(out, { doc, n: 1 }, opts);
+        const expected = Buffer.from(referenceExtendedJson({ doc, n: 1 }, opts)).toString("hex");
+        expect(out.view().toString("hex")).toBe(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });

@@ -84,6 +84,8 @@ async function seedJobs(path: string, count = 1, pool = "default"): Promise<Disp
   );
 }
 
+const setLeaseOwner = (id: string, owner: string) =>
+  c.jobs.updateOne({ _id: id }, { $set: { lease_owner: owner } });
 const hooksTo = (path: string) => receiver.received.filter((r) => r.path === path);
 const finalState = (ids: string[]) =>
   eventually(async () => {
@@ -221,6 +223,63 @@ describe("delivery", () => {
     const ids = hooksTo("/shared").map((h) => String(h.headers["webhook-id"]));
     expect(ids).toHaveLength(200);
     expect(new Set(ids).size).toBe(200);
+  });
+
+  it("records a whole claim's deliveries by its token without touching its other results or other claims", async () => {
+    const seeded = await seedJobs("/record", 4);
+    const ids = seeded.map((j) => j._id);
+    const claimed = await jobs.claim("recorder", 10, 30_000);
+    const mine = claimed.filter((c) => ids.includes(c.job._id));
+    expect(mine).toHaveLength(4);
+    const [first, retried, second, foreign] = ids.map((id) => {
+      const found = mine.find((m) => m.job._id === id);
+      if (!found) throw new Error(`job ${id} not claimed`);
+      return found;
+    });
+    const at = new Date();
+    // `foreign` belongs to another claim that is not complete: the claim-wide update must not reach it.
+    await setLeaseOwner(foreign.job._id, "someone-else");
+    const recorded = await jobs.record(
+      [
+        { claimed: first, result: { status: "DELIVERED", statusCode: 200 }, at },
+        {
+          claimed: retried,
+          result: { status: "RETRY", scheduledAt: new Date(Date.now() + 60_000), error: "HTTP 503" },
+          at,
+        },
+        { claimed: second, result: { status: "DELIVERED", statusCode: 200 }, at },
+      ],
+      new Set([first.claim]),
+    );
+    expect(recorded).toBe(3);
+    const docs = new Map((await c.jobs.find({ _id: { $in: ids } }).toArray()).map((j) => [j._id, j]));
+    expect(docs.get(first.job._id)).toMatchObject({ status: "DELIVERED", attempts: 1, lease_owner: null });
+    expect(docs.get(retried.job._id)).toMatchObject({ status: "RETRY", attempts: 1, last_error: "HTTP 503" });
+    expect(docs.get(second.job._id)).toMatchObject({ status: "DELIVERED", attempts: 1 });
+    expect(docs.get(foreign.job._id)).toMatchObject({
+      status: "IN_PROGRESS",
+      attempts: 0,
+      lease_owner: "someone-else",
+    });
+  });
+
+  it("records several whole claims' deliveries in one update by their tokens", async () => {
+    const seeded = await seedJobs("/claims", 2);
+    const ids = seeded.map((j) => j._id);
+    const one = await jobs.claim("recorder-1", 1, 30_000);
+    const two = await jobs.claim("recorder-2", 1, 30_000);
+    const claims = [...one, ...two];
+    expect(claims.map((c) => c.job._id).sort()).toEqual([...ids].sort());
+    const at = new Date();
+    const recorded = await jobs.record(
+      claims.map((claimed) => ({ claimed, result: { status: "DELIVERED", statusCode: 204 }, at })),
+      new Set(claims.map((c) => c.claim)),
+    );
+    expect(recorded).toBe(2);
+    const docs = await c.jobs.find({ _id: { $in: ids } }).toArray();
+    expect(
+      docs.every((d) => d.status === "DELIVERED" && d.last_status_code === 204 && d.attempts === 1),
+    ).toBe(true);
   });
 
   it("lets operators list, cancel and retry jobs", async () => {

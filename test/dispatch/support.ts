@@ -113,3 +113,13 @@ export function ordersSubscription(name: string, receiverUrl: string, extra: Rec
     ...extra,
   };
 }
+
+/** `n` events of client `acme` of type `orders:fulfillment:shipment:shipped`, with ObjectId ids. */
+export function orderEvents(n: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    _id: new ObjectId(),
+    type: "orders:fulfillment:shipment:shipped",
+    client_id: "acme",
+    data: { i },
+  }));
+}

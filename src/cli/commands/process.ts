@@ -1,7 +1,5 @@
 import { EJSON } from "bson";
-import { StateStoreCheckpoints } from "../../control/checkpoint-store.ts";
-import { FileStateStore } from "../../control/file-state-store.ts";
-import { JsonLinesDlqWriter, slotKey } from "../../runtime/index.ts";
+import { JsonLinesDlqWriter, slotKey, type CheckpointSlots } from "../../runtime/index.ts";
 import { parseArgs, UsageError, type ParsedArgs } from "../args.ts";
 import { loadCatalog, loadPlanner, normalizeDefinition, parseJsonText, readText } from "../definition.ts";
 import { reportError } from "../errors.ts";
@@ -57,10 +55,7 @@ export async function processCommand(args: readonly string[], io: CliIo): Promis
     const stats = await runProcessor(plan, catalog, io, {
       dlq,
       dryRun: parsed.flags.has("dry-run"),
-      checkpoints: checkpointDir
-        ? (slot: 0 | 1) =>
-            new StateStoreCheckpoints(new FileStateStore(checkpointDir), slotKey(plan.name, slot))
-        : undefined,
+      checkpoints: checkpointDir ? await fileCheckpoints(checkpointDir, plan.name) : undefined,
       checkpointIntervalMs,
       limit,
       timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : undefined,
@@ -70,6 +65,15 @@ export async function processCommand(args: readonly string[], io: CliIo): Promis
   } catch (error) {
     return reportError(error, io, true);
   }
+}
+
+/** `--checkpoint-dir`: checkpoints in files under `dir` (loaded only when asked for). */
+async function fileCheckpoints(dir: string, name: string): Promise<CheckpointSlots> {
+  const [{ StateStoreCheckpoints }, { FileStateStore }] = await Promise.all([
+    import("../../control/checkpoint-store.ts"),
+    import("../../control/file-state-store.ts"),
+  ]);
+  return (slot) => new StateStoreCheckpoints(new FileStateStore(dir), slotKey(name, slot));
 }
 
 function positiveNumber(parsed: ParsedArgs, name: string): number | undefined {

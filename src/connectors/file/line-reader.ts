@@ -1,11 +1,26 @@
 import { LineSplitter, type SplitLine } from "./line-splitter.ts";
+import { SlabCopies, type SlabCopy } from "./slab-copies.ts";
+
+/**
+ * A chunk of input kept for `rewind`, with the line count before and after it: a copy of the bytes read in
+ * reused slabs (slab-copies.ts), not line objects, so keeping them costs the garbage collector nothing.
+ */
+interface RetainedChunk {
+  readonly copy: SlabCopy;
+  /** Lines completed before the chunk (from where the stream started). */
+  readonly linesBefore: number;
+  /** The chunk starts a line (no line was left unfinished before it). */
+  readonly atLineStart: boolean;
+  /** Lines completed once the chunk was split. */
+  readonly linesAfter: number;
+}
 
 /**
  * The lines of one readable stream, handed over one at a time, with how many lines and bytes were handed
  * over so far. Reads a chunk only when every line of the previous one was taken.
  *
- * With `retainBytes`, the lines handed over since the last `release` are kept (up to that many bytes) so
- * that `rewind` can hand them over again: a stream (stdin) cannot be read twice, and a processor restarted
+ * With `retainBytes`, the input read since the last `release` is kept (up to that many bytes) so that
+ * `rewind` can hand its lines over again: a stream (stdin) cannot be read twice, and a processor restarted
  * after a failed write must see again what it read since its checkpoint.
  */
 export class LineReader {
@@ -14,6 +29,7 @@ export class LineReader {
   linesTaken: number;
   /** Bytes of input the lines handed over took (from where the stream started). */
   bytesTaken: number;
+  private readonly maxLineBytes: number;
   private readonly splitter: LineSplitter;
   private iterator: AsyncIterator<string | Buffer> | undefined;
   private pendingRead: Promise<IteratorResult<string | Buffer>> | undefined;
@@ -21,47 +37,85 @@ export class LineReader {
   private lines: SplitLine[] = [];
   private lineIndex = 0;
   private ended = false;
+  /** Lines the splitter completed so far (from where the stream started). */
+  private linesSplit: number;
   private readonly retainBytes: number;
-  private retained: SplitLine[] = [];
+  private retained: RetainedChunk[] = [];
   private retainedBytes = 0;
-  /** The line number (lines taken before it) of `retained[0]`. */
-  private retainedFrom = 0;
+  private readonly slabs = new SlabCopies();
+  /** Lines before this one were released: never handed over again. */
+  private releasedBefore: number;
 
   constructor(
     stream: NodeJS.ReadableStream,
     options: { maxLineBytes: number; firstLine?: number; firstByte?: number; retainBytes?: number },
   ) {
     this.stream = stream;
+    this.maxLineBytes = options.maxLineBytes;
     this.splitter = new LineSplitter(options.maxLineBytes);
     this.linesTaken = options.firstLine ?? 0;
+    this.linesSplit = this.linesTaken;
+    this.releasedBefore = this.linesTaken;
     this.bytesTaken = options.firstByte ?? 0;
     this.retainBytes = options.retainBytes ?? 0;
-    this.retainedFrom = this.linesTaken;
+  }
+
+  /** Bytes of input kept for `rewind` (read since the last `release`). */
+  get retainedSize(): number {
+    return this.retainedBytes;
   }
 
   /** The lines before line number `line` will not be asked for again. */
   release(line: number): void {
-    const drop = Math.min(line - this.retainedFrom, this.retained.length);
-    if (drop <= 0) return;
-    for (let i = 0; i < drop; i++) this.retainedBytes -= this.retained[i].consumed;
-    this.retained = this.retained.slice(drop);
-    this.retainedFrom += drop;
+    this.releasedBefore = Math.max(this.releasedBefore, line);
+    // A chunk whose every byte belongs to lines before `line` is let go.
+    let drop = 0;
+    while (drop < this.retained.length && this.retained[drop].linesAfter < line) {
+      this.letGo(this.retained[drop]);
+      drop++;
+    }
+    if (drop > 0) this.retained = this.retained.slice(drop);
   }
 
   /** Hands the lines from line number `line` on over again; false when they are no longer kept. */
   rewind(line: number): boolean {
     if (line === this.linesTaken) return true;
-    if (line < this.retainedFrom || line > this.linesTaken) return false;
-    const again = this.retained.slice(line - this.retainedFrom);
-    this.retained.length = line - this.retainedFrom;
-    for (const taken of again) {
-      this.retainedBytes -= taken.consumed;
-      this.bytesTaken -= taken.consumed;
-    }
-    this.lines = [...again, ...this.lines.slice(this.lineIndex)];
+    if (line > this.linesTaken || line < this.releasedBefore) return false;
+    const again = this.splitRetained();
+    if (again === undefined || line < again.firstLine) return false;
+    const lines = again.lines.slice(line - again.firstLine);
+    for (let i = 0; i < this.linesTaken - line; i++) this.bytesTaken -= lines[i].consumed;
+    this.lines = lines;
     this.lineIndex = 0;
     this.linesTaken = line;
     return true;
+  }
+
+  /**
+   * The lines of the kept input split again, from the first line that starts in it: every line split so
+   * far from there, taken or not. Undefined when nothing is kept or the result does not line up.
+   */
+  private splitRetained(): { firstLine: number; lines: SplitLine[] } | undefined {
+    const first = this.retained[0];
+    if (first === undefined) return undefined;
+    let firstLine = first.linesBefore;
+    const firstBytes =
+      first.copy.pieces.length === 1 ? first.copy.pieces[0] : Buffer.concat(first.copy.pieces);
+    let offset = 0;
+    if (!first.atLineStart) {
+      // The chunk finishes a line whose beginning is no longer kept: start after its end.
+      offset = firstBytes.indexOf(10) + 1;
+      firstLine++;
+      if (offset === 0) return undefined;
+    }
+    const splitter = new LineSplitter(this.maxLineBytes);
+    const lines: SplitLine[] = [];
+    splitter.push(firstBytes.subarray(offset), lines);
+    for (let i = 1; i < this.retained.length; i++) {
+      for (const piece of this.retained[i].copy.pieces) splitter.push(piece, lines);
+    }
+    if (this.ended) splitter.end(lines);
+    return firstLine + lines.length === this.linesSplit ? { firstLine, lines } : undefined;
   }
 
   /** Resolves once the stream can be read; rejects when it cannot be opened (a missing file). */
@@ -96,24 +150,25 @@ export class LineReader {
     const line = this.lines[this.lineIndex++];
     this.linesTaken++;
     this.bytesTaken += line.consumed;
-    if (this.retainBytes > 0) this.retain(line);
     return line;
   }
 
-  private retain(line: SplitLine): void {
-    this.retained.push(line);
-    this.retainedBytes += line.consumed;
+  /** Keeps a chunk for `rewind`; over the bound the oldest half is let go (a rewind there is refused). */
+  private retain(chunk: Buffer, linesBefore: number, atLineStart: boolean): void {
+    const copy = this.slabs.copy(chunk);
+    this.retained.push({ copy, linesBefore, atLineStart, linesAfter: this.linesSplit });
+    this.retainedBytes += copy.length;
     if (this.retainedBytes <= this.retainBytes) return;
-    // Over the bound the oldest half is let go (at once, so taking stays linear): a rewind to those lines
-    // is refused instead of memory growing.
     let drop = 0;
-    let freed = 0;
-    while (drop < this.retained.length && this.retainedBytes - freed > this.retainBytes / 2) {
-      freed += this.retained[drop++].consumed;
+    while (drop < this.retained.length && this.retainedBytes > this.retainBytes / 2) {
+      this.letGo(this.retained[drop++]);
     }
     this.retained = this.retained.slice(drop);
-    this.retainedBytes -= freed;
-    this.retainedFrom += drop;
+  }
+
+  private letGo(entry: RetainedChunk): void {
+    this.retainedBytes -= entry.copy.length;
+    this.slabs.free(entry.copy);
   }
 
   /**
@@ -133,13 +188,20 @@ export class LineReader {
     const lines: SplitLine[] = this.lineIndex < this.lines.length ? this.lines.slice(this.lineIndex) : [];
     this.lineIndex = 0;
     this.lines = lines;
+    const before = lines.length;
     if (result.done) {
       this.ended = true;
       this.splitter.end(lines);
+      this.linesSplit += lines.length - before;
       return lines.length > 0;
     }
-    const chunk = result.value;
-    this.splitter.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk, lines);
+    const value = result.value;
+    const chunk = typeof value === "string" ? Buffer.from(value, "utf8") : value;
+    const linesBefore = this.linesSplit;
+    const atLineStart = this.splitter.atLineStart;
+    this.splitter.push(chunk, lines);
+    this.linesSplit += lines.length - before;
+    if (this.retainBytes > 0) this.retain(chunk, linesBefore, atLineStart);
     return true;
   }
 }

@@ -28,6 +28,11 @@ export class LineSplitter {
     this.maxLineBytes = maxLineBytes;
   }
 
+  /** No line is unfinished: the next byte pushed starts a line. */
+  get atLineStart(): boolean {
+    return this.pendingBytes === 0 && this.oversized === undefined;
+  }
+
   /** Appends the lines `chunk` completes to `out`. */
   push(chunk: Buffer, out: SplitLine[]): void {
     let start = 0;

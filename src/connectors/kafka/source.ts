@@ -66,6 +66,14 @@ const CLOSE_TIMEOUT_MS = 3_000;
 
 const EARLIEST = new Set(["earliest", "beginning", "smallest"]);
 
+/**
+ * Bytes one fetch may return per partition: the Java consumer's `max.partition.fetch.bytes` default. The
+ * client's own default is its whole-response bound (50 MB), so behind a backlog one fetch decoded a whole
+ * topic's worth of messages at once (about 250,000 of the bench's records): hundreds of MB of heap and GC
+ * pauses of 0.5 s (bench:connectors latency at 100,000 events/s), for no gain in throughput.
+ */
+export const FETCH_BYTES_PER_PARTITION = 1024 * 1024;
+
 export class KafkaSource implements Source {
   readonly type = "kafka";
   readonly operatorName = "KafkaConsumerOperator";
@@ -196,6 +204,7 @@ export class KafkaSource implements Source {
       topics: [...this.plan.topics],
       autocommit: false,
       maxWaitTime: 500,
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
       ...(offsets.length > 0
         ? {
             mode: "manual" as const,

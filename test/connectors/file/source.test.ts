@@ -5,12 +5,18 @@ import { Readable, Writable } from "node:stream";
 import { Long, ObjectId } from "bson";
 import { describe, expect, it } from "vitest";
 import { JsonLinesSink } from "../../../src/connectors/file/sink.ts";
-import { FileSource, fileSourceSettings } from "../../../src/connectors/file/source.ts";
+import {
+  FileSource,
+  fileSourceSettings,
+  STREAM_CHECKPOINT_BYTES,
+} from "../../../src/connectors/file/source.ts";
+import { LineReader } from "../../../src/connectors/file/line-reader.ts";
+import { SlabCopies, type SlabCopy } from "../../../src/connectors/file/slab-copies.ts";
 import { MAX_NESTING_DEPTH, nestingDepth, parseJsonLine } from "../../../src/connectors/file/parse-line.ts";
 import { DocumentsSource } from "../../../src/connectors/documents/source.ts";
 import type { Doc } from "../../../src/mql/index.ts";
-import type { SourceRecord } from "../../../src/runtime/index.ts";
-import { documentsPlan, runPlan } from "../../runtime/helpers.ts";
+import { MemoryCheckpointStore, ProcessorRuntime, type SourceRecord } from "../../../src/runtime/index.ts";
+import { CollectSink, documentsPlan, runPlan } from "../../runtime/helpers.ts";
 
 async function records(source: FileSource): Promise<SourceRecord[]> {
   await source.start();
@@ -245,5 +251,109 @@ describe("file source: resuming", () => {
     // Released lines cannot be read again: a resume before them skips to where the stream is.
     const third = new FileSource(stream, { resumeFrom: { line: 0 } });
     expect((await records(third)).map((r) => r.doc?.n)).toEqual([5, 6, 7, 8]);
+  });
+});
+
+describe("file source: what a stream keeps for a restart", () => {
+  it("rewinds to any line after the last release, whatever the chunk boundaries and line lengths", async () => {
+    // Lines of varied lengths (some longer than a chunk), cut into chunks of several sizes; with the long
+    // lines the kept copies fill several slabs and straddle them.
+    for (const [padding, size] of [
+      [90, 7],
+      [90, 64],
+      [90, 1000],
+      [20_000, 1000],
+      [20_000, 65_536],
+    ]) {
+      const texts = Array.from({ length: 60 }, (_, i) =>
+        JSON.stringify({ n: i, pad: "p".repeat((i * (padding > 1000 ? 3701 : 37)) % padding) }),
+      );
+      const input = texts.join("\n"); // no final newline: the last line ends with the input
+      for (const [released, rewindTo, takenBefore] of [
+        [0, 0, 25],
+        [10, 12, 40],
+        [30, 30, 60],
+        [5, 59, 60],
+      ]) {
+        const reader = new LineReader(chunked(input, size), { maxLineBytes: 1 << 20, retainBytes: 1 << 20 });
+        await reader.open();
+        const take = async (): Promise<string | undefined> => {
+          for (;;) {
+            const line = reader.take();
+            if (line) return line.bytes?.toString();
+            if (reader.done || (await reader.read(1000)) === false) return undefined;
+          }
+        };
+        for (let i = 0; i < takenBefore; i++) expect(await take()).toBe(texts[i]);
+        reader.release(released);
+        const bytesAt = Buffer.byteLength(texts.slice(0, rewindTo).join("\n")) + (rewindTo > 0 ? 1 : 0);
+        expect(reader.rewind(rewindTo)).toBe(true);
+        expect([reader.linesTaken, reader.bytesTaken]).toEqual([rewindTo, bytesAt]);
+        const rest: (string | undefined)[] = [];
+        for (let line = await take(); line !== undefined; line = await take()) rest.push(line);
+        expect(rest).toEqual(texts.slice(rewindTo));
+        // Released lines are never handed over again.
+        if (released > 0) expect(reader.rewind(released - 1)).toBe(false);
+      }
+    }
+  });
+
+  it("asks for a checkpoint once it keeps STREAM_CHECKPOINT_BYTES, and keeps little once acknowledged", async () => {
+    const line = JSON.stringify({ pad: "q".repeat(1000) }) + "\n";
+    const count = Math.ceil((STREAM_CHECKPOINT_BYTES * 1.5) / line.length);
+    const source = new FileSource(chunked(line.repeat(count), 64 * 1024), { batchSize: 500 });
+    await source.start();
+    let read = 0;
+    while (!source.checkpointDue()) {
+      const batch = await source.next();
+      expect(batch).toBeDefined();
+      read += batch?.records.length ?? 0;
+    }
+    expect(read * line.length).toBeGreaterThanOrEqual(STREAM_CHECKPOINT_BYTES - 64 * 1024);
+    expect(read).toBeLessThan(count);
+    await source.acknowledge(source.positions());
+    expect(source.checkpointDue()).toBe(false);
+    await source.close();
+  });
+
+  it("a processor reading a long stream checkpoints by what its source keeps, not only by the clock", async () => {
+    const line = JSON.stringify({ pad: "r".repeat(1000) }) + "\n";
+    const count = Math.ceil((STREAM_CHECKPOINT_BYTES * 4) / line.length);
+    const checkpoints: number[] = [];
+    const runtime = new ProcessorRuntime(documentsPlan([]), {
+      source: new FileSource(chunked(line.repeat(count), 64 * 1024)),
+      sink: new CollectSink(),
+      checkpoints: new MemoryCheckpointStore(),
+      checkpointIntervalMs: 3_600_000,
+      onCheckpoint: (info) => checkpoints.push(info.id),
+    });
+    const stats = await runtime.run();
+    expect(stats.inputMessageCount).toBe(count);
+    // The first batch, one per STREAM_CHECKPOINT_BYTES kept (about 4), and the last at the end of input.
+    expect(checkpoints.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("SlabCopies", () => {
+  it("keeps every live copy intact while slabs fill, straddle and are reused", () => {
+    const slabs = new SlabCopies();
+    const live: { copy: SlabCopy; bytes: Buffer }[] = [];
+    let seed = 1;
+    const next = (): number => (seed = (seed * 48271) % 2147483647);
+    for (let i = 0; i < 400; i++) {
+      // Chunks from 1 byte to 300 KiB (larger than a slab), each with its own content.
+      const size = i % 50 === 0 ? 300 * 1024 : 1 + (next() % (70 * 1024));
+      const bytes = Buffer.alloc(size, i % 251);
+      if (size >= 4) bytes.writeUInt32LE(i, 0);
+      live.push({ copy: slabs.copy(bytes), bytes });
+      // Free the oldest copies, as acknowledged checkpoints do, keeping a few MiB live.
+      while (live.reduce((n, entry) => n + entry.bytes.length, 0) > 3 * 1024 * 1024) {
+        slabs.free(live.shift()!.copy);
+      }
+      for (const { copy, bytes: original } of live) {
+        expect(copy.length).toBe(original.length);
+        expect(Buffer.concat(copy.pieces).equals(original)).toBe(true);
+      }
+    }
   });
 });

@@ -2,7 +2,11 @@ import { Producer } from "@platformatic/kafka";
 import { Binary } from "bson";
 import { describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
-import { KafkaSource, type KafkaSourcePlan } from "../../../src/connectors/kafka/source.ts";
+import {
+  FETCH_BYTES_PER_PARTITION,
+  KafkaSource,
+  type KafkaSourcePlan,
+} from "../../../src/connectors/kafka/source.ts";
 import type { Doc } from "../../../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index.ts";
 import type { SourceRecord } from "../../../src/runtime/source.ts";
@@ -75,6 +79,26 @@ describe("KafkaSource", () => {
     expect(records[1].meta).toMatchObject({ offset: 1 });
     expect(records[2].error?.message).toContain("keyFormat int");
     expect(source.positions()).toEqual({ offsets: { [`${topic}:0`]: "3" } });
+  });
+
+  it("reads a backlog several times the per-partition fetch bound, every record once and in order", async () => {
+    const topic = uniqueName("src_backlog");
+    const padding = "x".repeat(400);
+    const count = Math.ceil((3 * FETCH_BYTES_PER_PARTITION) / padding.length);
+    const messages = Array.from({ length: count }, (_, i) => ({ value: JSON.stringify({ i, padding }) }));
+    for (let start = 0; start < count; start += 2000)
+      await produce(topic, messages.slice(start, start + 2000));
+    const source = new KafkaSource(
+      client("eddy-test-src"),
+      sourcePlan({ topic, config: { auto_offset_reset: "earliest" } }),
+      { fallbackGroupId: uniqueName("g"), maxBatchSize: 1000 },
+    );
+    await source.start();
+    const records = await read(source, count);
+    await source.close();
+
+    expect(records.map((r) => r.doc?.i)).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(source.positions()).toEqual({ offsets: { [`${topic}:0`]: String(count) } });
   });
 
   it("passes bad keys through with keyFormatError passThrough", async () => {

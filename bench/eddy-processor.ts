@@ -1,0 +1,121 @@
+/**
+ * One Eddy processor in its own process, for the latency runs of bench/connectors.ts: the paced producer
+ * and the measuring consumer then do not share the processor's event loop (the peers run in their own
+ * JVMs too).
+ *
+ *   node bench/eddy-processor.ts '<{"definition": {...}, "connections": [...]}>'
+ *   node bench/eddy-processor.ts '<{"raw": {"brokers": [...], "input": "...", "output": "..."}}>'
+ *
+ * The second form is the baseline: the raw @platformatic/kafka client copying `input` to `output` with no
+ * processing (each batch sent as soon as it was read, one send in flight, acks=all), in the same kind of
+ * process.
+ *
+ * stdin lines: `mark` starts counting GC pauses (PerformanceObserver 'gc' entries); `stop` stops the
+ * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs}` for the time since
+ * `mark`, then the process exits.
+ */
+import { Consumer, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
+import { performance, PerformanceObserver } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { ConnectorClients } from "../src/connectors/clients.ts";
+import { createSink, createSource } from "../src/connectors/factory.ts";
+import { CONNECTORS } from "../src/connectors/registry.ts";
+import type { Doc } from "../src/mql/index.ts";
+import { MapConnectionCatalog, planProcessor } from "../src/pipeline/index.ts";
+import type { ConnectionEntry } from "../src/pipeline/plan.ts";
+import { ProcessorRuntime } from "../src/runtime/index.ts";
+
+const { definition, connections, raw } = JSON.parse(process.argv[2] ?? "{}") as {
+  definition?: { name: string; pipeline: Doc[] };
+  connections?: ConnectionEntry[];
+  raw?: { brokers: string[]; input: string; output: string };
+};
+
+/** Runs until `stop()` resolves; then everything is closed. */
+async function startProcessor(): Promise<() => Promise<void>> {
+  if (raw) return startRawCopy(raw.brokers, raw.input, raw.output);
+  if (!definition) throw new Error("no definition");
+  const catalog = new MapConnectionCatalog(connections ?? []);
+  const plan = planProcessor(definition, { connectors: CONNECTORS, connections: catalog });
+  const clients = new ConnectorClients(catalog);
+  const sink = await createSink(plan, catalog, process.stdout, clients);
+  const runtime = new ProcessorRuntime(plan, {
+    source: await createSource(plan, catalog, process.stdin, clients),
+    sink,
+  });
+  const running = runtime.run();
+  return async () => {
+    runtime.stop();
+    await running;
+    await sink.close();
+    await clients.close();
+  };
+}
+
+async function startRawCopy(brokers: string[], input: string, output: string): Promise<() => Promise<void>> {
+  const consumer = new Consumer({
+    clientId: "bench-raw",
+    groupId: `raw-${input}`,
+    bootstrapBrokers: brokers,
+  });
+  const producer = new Producer({ clientId: "bench-raw", bootstrapBrokers: brokers, acks: ProduceAcks.ALL });
+  const stream = await consumer.consume({
+    topics: [input],
+    mode: "earliest",
+    autocommit: false,
+    maxWaitTime: 500,
+  });
+  const pending: Array<{ topic: string; value: Buffer }> = [];
+  let sending = false;
+  const pump = async () => {
+    if (sending) return;
+    sending = true;
+    // Up to 1,000 records a request, as bench/connectors.ts's raw copy (and Eddy's batches).
+    while (pending.length > 0) await producer.send({ messages: pending.splice(0, 1000) });
+    sending = false;
+  };
+  stream.on("data", (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
+    pending.push({ topic: output, value: message.value });
+    void pump();
+  });
+  return async () => {
+    await stream.close();
+    await consumer.close(true);
+    await producer.close();
+  };
+}
+
+const stop = await startProcessor();
+
+let measuring = false;
+let markedAt = 0;
+let cpuAtMark = process.cpuUsage();
+let gcMs = 0;
+let gcPauses = 0;
+let gcMaxMs = 0;
+const gc = new PerformanceObserver((list) => {
+  if (!measuring) return;
+  for (const entry of list.getEntries()) {
+    gcMs += entry.duration;
+    gcPauses++;
+    gcMaxMs = Math.max(gcMaxMs, entry.duration);
+  }
+});
+gc.observe({ entryTypes: ["gc"] });
+
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line === "mark") {
+    measuring = true;
+    markedAt = performance.now();
+    cpuAtMark = process.cpuUsage();
+  } else if (line === "stop") {
+    const measuredMs = performance.now() - markedAt;
+    const cpu = process.cpuUsage(cpuAtMark);
+    gc.disconnect();
+    await stop();
+    process.stdout.write(
+      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+    );
+    process.exit(0);
+  }
+}
