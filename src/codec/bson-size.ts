@@ -27,7 +27,7 @@ export function bsonSize(doc: object): number {
     const value = (doc as Record<string, unknown>)[key];
     // `bson` leaves out undefined (ignoreUndefined), functions and symbols (serializeFunctions is off).
     if (value === undefined || typeof value === "function" || typeof value === "symbol") continue;
-    size += 2 + Buffer.byteLength(key, "utf8") + valueSize(value);
+    size += 2 + utf8Length(key) + valueSize(value);
   }
   return size;
 }
@@ -36,7 +36,7 @@ export function bsonSize(doc: object): number {
 function valueSize(value: unknown): number {
   switch (typeof value) {
     case "string":
-      return 5 + Buffer.byteLength(value, "utf8");
+      return 5 + utf8Length(value);
     case "number":
       return Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX && !Object.is(value, -0)
         ? 4
@@ -66,6 +66,14 @@ function arraySize(values: readonly unknown[]): number {
   let size = 5;
   for (let i = 0; i < values.length; i++) size += 2 + digits(i) + valueSize(values[i]);
   return size;
+}
+
+/** UTF-8 bytes of `text`: counted in JavaScript for short ASCII (keys, ids), where a native call costs more. */
+function utf8Length(text: string): number {
+  const length = text.length;
+  if (length > 64) return Buffer.byteLength(text, "utf8");
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, "utf8");
+  return length;
 }
 
 function digits(n: number): number {
