@@ -75,6 +75,19 @@ export interface ProcessorStatsDoc extends JsonObject {
   /** Verbose stats: source-to-sink latency percentiles. */
   readonly latency?: { readonly p50?: number; readonly p99?: number; readonly unit?: string };
   readonly memoryUsageBytes?: number;
+  /** A scaled-out processor's tasks (Eddy extension, docs/scale-out.md). */
+  readonly tasks?: readonly TaskStatsDoc[];
+}
+
+/** One task of a scaled-out processor in `stats.tasks`. */
+export interface TaskStatsDoc extends JsonObject {
+  readonly task: number;
+  readonly instance: string;
+  readonly partitions: readonly number[];
+  readonly sourcePartitions?: readonly string[];
+  readonly inputMessageCount?: number;
+  readonly outputMessageCount?: number;
+  readonly lag?: number;
 }
 
 export interface StatsReply extends JsonObject {

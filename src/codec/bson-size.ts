@@ -79,6 +79,14 @@ function arraySize(values: readonly unknown[]): number {
   return size;
 }
 
+/** UTF-8 bytes of `text`: counted in JavaScript for short ASCII (keys, ids), where a native call costs more. */
+function utf8Length(text: string): number {
+  const length = text.length;
+  if (length > 64) return Buffer.byteLength(text, "utf8");
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, "utf8");
+  return length;
+}
+
 function digits(n: number): number {
   return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length;
 }

@@ -101,11 +101,11 @@ export const EDDY_EXTENSIONS: readonly EddyExtension[] = [
   },
   {
     id: "processor-parallelism",
-    construct: "`options.parallelism`",
-    eddy: "runs the processor's partitions in parallel",
+    construct: "`options.parallelism` (or `sp processors create --parallelism N`)",
+    eddy: "runs a Kafka-sourced processor as up to N tasks over the `sp serve` instances sharing a state store, one consumer group member each; windows keyed off the message key are repartitioned through `eddy-<processor>-repartition` (docs/scale-out.md)",
     atlas:
-      "Atlas refuses the unknown option; it sets `parallelism` per stage (`$merge`, `$lookup`, `$externalFunction`) and by tier.",
-    portable: "set `parallelism` on the stages instead",
+      "Atlas refuses the unknown option; it scales by tier and sets `parallelism` per stage (`$merge`, `$lookup`, `$externalFunction`).",
+    portable: "drop it (one task reads every partition) and pick a bigger tier on Atlas",
     find: (definition) =>
       isPlainObject(definition.options) && "parallelism" in definition.options ? ["options.parallelism"] : [],
   },

@@ -145,6 +145,27 @@ export function processorCheckpoints(store: StateStore, id: string, slot: 0 | 1)
   return new StateStoreCheckpoints(store, slotKey(id, slot));
 }
 
+/** Slot `slot` of the checkpoints of partition `partition` of scaled-out processor `id` (docs/scale-out.md). */
+export function partitionCheckpoints(
+  store: StateStore,
+  id: string,
+  partition: number,
+  slot: 0 | 1,
+): StateStoreCheckpoints {
+  return new StateStoreCheckpoints(store, slotKey(`${id}/partition/${partition}`, slot));
+}
+
+/** Forgets every partition checkpoint of processor `id`. */
+export async function clearPartitionCheckpoints(store: StateStore, id: string): Promise<void> {
+  const prefix = `${id}/partition/`;
+  const heads = await store.list(CHECKPOINTS_COLLECTION);
+  await Promise.all(
+    heads
+      .filter((head) => head.id.startsWith(prefix))
+      .map((head) => new StateStoreCheckpoints(store, head.id).clear()),
+  );
+}
+
 /** Forgets both slots: clearing slot 1 when only slot 0 was used is harmless. */
 export async function clearProcessorCheckpoints(store: StateStore, id: string): Promise<void> {
   await Promise.all([processorCheckpoints(store, id, 0).clear(), processorCheckpoints(store, id, 1).clear()]);

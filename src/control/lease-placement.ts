@@ -18,8 +18,12 @@ export interface LeaseSettings {
 }
 
 export interface PlacedProcessor {
+  /** The lease's name after `processor/`: the processor's id, or `<id>/task/<n>` for one task of it. */
   readonly id: string;
   readonly key: string;
+  /** For a task of a scaled-out processor (docs/scale-out.md): the processor's id and the task's index. */
+  readonly recordId?: string;
+  readonly task?: number;
 }
 
 export interface LeasePlacementOptions extends LeaseSettings {
@@ -83,6 +87,14 @@ export class LeasePlacement {
     });
     this.keepers.set(processor.id, { keeper, processor });
     keeper.start();
+  }
+
+  /** Stops competing for a processor (and every task of it) and releases the leases held. */
+  async unwantProcessor(recordId: string): Promise<void> {
+    const ids = [...this.keepers].flatMap(([id, { processor }]) =>
+      id === recordId || processor.recordId === recordId ? [id] : [],
+    );
+    await Promise.all(ids.map((id) => this.unwant(id)));
   }
 
   /** Stops competing for a processor and releases its lease if held (stop, drop, failure). */

@@ -31,14 +31,19 @@ export class LeasedStarts {
 
   /** Competes for the lease of a processor whose start this instance served. */
   want(processor: PlacedProcessor, start: PendingStart): void {
-    this.pending.set(processor.id, start);
+    this.pending.set(processor.recordId ?? processor.id, start);
     this.placement.want(processor);
   }
 
-  /** Stops competing for a processor's lease (stop, drop); its start request is no longer pending. */
+  /** Stops competing for a processor's leases, its tasks' included (stop, drop); its start is no longer pending. */
   async unwant(id: string): Promise<void> {
     this.pending.delete(id);
-    await this.placement.unwant(id);
+    await this.placement.unwantProcessor(id);
+  }
+
+  /** Gives up one placement (a task lease this instance took while it already runs another task). */
+  async release(placementId: string): Promise<void> {
+    await this.placement.unwant(placementId);
   }
 
   /** The start request served here for processor `id`, once. */

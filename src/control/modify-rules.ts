@@ -8,7 +8,7 @@ import { isPlainObject } from "../mql/bson-types.ts";
 import type { Doc } from "../mql/index.ts";
 import { isWindowStage } from "../pipeline/stages/window.ts";
 
-const NEEDS_RESET = "resumeFromCheckpoint must be false to";
+export const NEEDS_RESET = "resumeFromCheckpoint must be false to";
 const BLOCKING_STAGES = new Set(["$group", "$sort", "$count", "$limit"]);
 
 /**

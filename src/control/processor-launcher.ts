@@ -8,6 +8,8 @@ import type { CheckpointStore } from "../runtime/checkpoint.ts";
 import type { ProcessorStats } from "../runtime/index.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { SupervisorOptions, SupervisorStatus } from "../runtime/supervisor.ts";
+import type { LeaseSettings } from "./lease-placement.ts";
+import type { TaskReport } from "./scale/task-board.ts";
 import { openProcessorParts } from "./processor-parts.ts";
 
 export interface LaunchRequest {
@@ -18,6 +20,23 @@ export interface LaunchRequest {
   readonly onOutput: (docs: readonly Doc[]) => void;
   readonly onDeadLetters?: (records: readonly Doc[]) => void;
   readonly onStatus: (status: SupervisorStatus) => void;
+  /** Set for a processor with `options.parallelism` above 1: which of its tasks runs here. */
+  readonly task?: TaskLaunch;
+}
+
+/** One task of a scaled-out processor (docs/scale-out.md). */
+export interface TaskLaunch {
+  readonly index: number;
+  /** This instance's id (shown in stats). */
+  readonly instance: string;
+  /** Where each partition's checkpoints are kept (slot 1 only for an exactly-once `$emit`). */
+  readonly partitionCheckpoints: (partition: number, slot: 0 | 1) => CheckpointStore;
+  /** Partition leases, when several instances share the state store. */
+  readonly leases?: LeaseSettings & { readonly prefix: string };
+  /** Where the task reports itself for every instance's stats. */
+  readonly report: (report: TaskReport) => Promise<void>;
+  /** Removes the task's report (it stopped). */
+  readonly retire: () => Promise<void>;
 }
 
 /** One running processor, as the manager drives it (the supervisor's surface). */
@@ -41,6 +60,26 @@ export interface SupervisorLauncherOptions {
 /** The production launcher: a ProcessorSupervisor per processor. */
 export function supervisorLauncher(options: SupervisorLauncherOptions): ProcessorLauncher {
   return async (request) => {
+    if (request.task) {
+      const { ScaledRun } = await import("./scale/scaled-run.ts");
+      return new ScaledRun({
+        plan: request.plan,
+        catalog: request.catalog,
+        task: request.task.index,
+        instance: request.task.instance,
+        partitionCheckpoints: request.task.partitionCheckpoints,
+        ...(request.task.leases ? { leases: request.task.leases } : {}),
+        report: request.task.report,
+        retire: request.task.retire,
+        ...(options.checkpointIntervalMs !== undefined
+          ? { checkpointIntervalMs: options.checkpointIntervalMs }
+          : {}),
+        logger: options.logger,
+        onOutput: request.onOutput,
+        ...(request.onDeadLetters ? { onDeadLetters: request.onDeadLetters } : {}),
+        onStatus: request.onStatus,
+      });
+    }
     const { ProcessorSupervisor } = await import("../runtime/supervisor.ts");
     return new ProcessorSupervisor({
       plan: request.plan,

@@ -13,7 +13,12 @@ import type { ProcessorStats } from "../runtime/index.ts";
 import { createCheckpoints } from "../connectors/factory.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { CheckpointStore } from "../runtime/checkpoint.ts";
-import { clearProcessorCheckpoints, processorCheckpoints } from "./checkpoint-store.ts";
+import {
+  clearPartitionCheckpoints,
+  clearProcessorCheckpoints,
+  partitionCheckpoints,
+  processorCheckpoints,
+} from "./checkpoint-store.ts";
 import { FencedCheckpoints, type LeaseSettings, type PlacedProcessor } from "./lease-placement.ts";
 import { LeasedStarts } from "./leased-starts.ts";
 import { LeaseLostError } from "./leases/lease.ts";
@@ -21,11 +26,12 @@ import type { LeaseKeeper } from "./leases/lease-keeper.ts";
 import type { ConnectionRegistry } from "./connection-registry.ts";
 import { ControlError, conflict, controlError, notFound } from "./errors.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
+import { TaskBoard } from "./scale/task-board.ts";
 import { modifyRefusal, startRefusal, stopRefusal, type ProcessorState } from "./lifecycle.ts";
 import type { PipelineAccess } from "./file-access.ts";
 import { connectionsOfPlan } from "./plan-connections.ts";
 import { checkDefinition, type PlanningOptions, type StartOptions } from "./processor-definition.ts";
-import type { ProcessorLauncher } from "./processor-launcher.ts";
+import type { ProcessorLauncher, TaskLaunch } from "./processor-launcher.ts";
 import {
   processorDeadLetters,
   processorMetrics,
@@ -80,11 +86,13 @@ export class ProcessorManager {
   private readonly active = new RunningProcessors();
   private closing = false;
   private readonly leases: LeasedStarts | undefined;
+  private readonly tasks: TaskBoard;
 
   constructor(options: ProcessorManagerOptions) {
     this.options = options;
     this.registry = new ProcessorRegistry(options.store);
     this.observations = new ProcessorObservations(options.store, options.redactor, options.logger);
+    this.tasks = new TaskBoard(options.store);
     if (options.leases) {
       this.leases = new LeasedStarts({
         ...options.leases,
@@ -92,11 +100,11 @@ export class ProcessorManager {
         wanted: async () =>
           (await this.registry.list())
             .filter((r) => r.state === "STARTED")
-            .map((r) => ({ id: r.id, key: processorKey(r.workspace, r.name) })),
+            .flatMap((r) => this.placements(r)),
         runHere: (processor, keeper) =>
           this.queue.run(processor.key, () => this.runLeased(processor, keeper)),
         haltHere: async (processor) => {
-          await this.queue.run(processor.key, () => this.halt(processor.key));
+          await this.queue.run(processor.key, () => this.halt(processor.key, processor.task));
         },
       });
     }
@@ -214,7 +222,7 @@ export class ProcessorManager {
       if (newName !== record.name && (await this.registry.find(workspace, newName))) {
         throw this.duplicate(workspace, newName);
       }
-      if (!resume) await clearProcessorCheckpoints(this.options.store, record.id);
+      if (!resume) await this.forgetCheckpoints(record.id);
       const modified: ProcessorRecord = {
         ...record,
         name: newName,
@@ -239,8 +247,9 @@ export class ProcessorManager {
       await this.halt(processorKey(workspace, name));
       await this.unplace(record.id);
       await this.registry.delete(workspace, name);
-      await clearProcessorCheckpoints(this.options.store, record.id);
+      await this.forgetCheckpoints(record.id);
       await this.observations.forget(record.id);
+      await this.tasks.forget(record.id);
       this.options.logger.info("processor dropped", { workspace, processor: name });
     });
   }
@@ -258,7 +267,11 @@ export class ProcessorManager {
   }
 
   async stats(workspace: string, name: string, request: StatsRequest): Promise<Doc> {
-    return processorStats(await this.require(workspace, name), this.active, this.observations, request);
+    const record = await this.require(workspace, name);
+    const reply = await processorStats(record, this.active, this.observations, request);
+    if (parallelismOf(record) <= 1) return reply;
+    // Every task, wherever it runs (this instance's stats cover only the task running here).
+    return { ...reply, stats: { ...(reply.stats as Doc), tasks: await this.tasks.tasks(record.id) } };
   }
 
   async statsHistory(workspace: string, name: string): Promise<readonly StatsSnapshot[]> {
@@ -358,8 +371,10 @@ export class ProcessorManager {
     options: StartOptions,
     fence?: LeaseKeeper,
     prepared?: PreparedProcessor,
+    placedTask?: number,
   ): Promise<void> {
     const { plan, catalog } = prepared ?? (await this.prepare(record, options));
+    const task = (plan.parallelism ?? 1) > 1 ? (placedTask ?? 0) : undefined;
     const stored = await createCheckpoints(plan, catalog, (slot) =>
       processorCheckpoints(this.options.store, record.id, slot),
     );
@@ -373,6 +388,7 @@ export class ProcessorManager {
       onOutput: (docs) => tap.push(docs),
       onDeadLetters: (records) => deadLetters.push(records),
       onStatus: (status) => this.observations.setStatus(record.id, status),
+      ...(task !== undefined ? { task: this.taskLaunch(record, task) } : {}),
     });
     await run.start();
     const key = processorKey(record.workspace, record.name);
@@ -381,12 +397,26 @@ export class ProcessorManager {
       id: record.id,
       connections: connectionsOfPlan(plan),
       stopping: false,
+      ...(task !== undefined ? { task } : {}),
     };
     this.active.add(key, active);
     void run.done().then(
       () => this.finished(key, active),
       (error: unknown) => this.crashed(key, active, error),
     );
+  }
+
+  /** Where task `index` of a scaled-out processor keeps its partitions' checkpoints, under which leases. */
+  private taskLaunch(record: ProcessorRecord, index: number): TaskLaunch {
+    const { store, leases } = this.options;
+    return {
+      index,
+      instance: leases?.owner ?? "local",
+      partitionCheckpoints: (partition, slot) => partitionCheckpoints(store, record.id, partition, slot),
+      ...(leases ? { leases: { ...leases, prefix: `processor/${record.id}/partition/` } } : {}),
+      report: (report) => this.tasks.report(record.id, report),
+      retire: () => this.tasks.retire(record.id, index),
+    };
   }
 
   /**
@@ -401,12 +431,23 @@ export class ProcessorManager {
     // prepare() also discards the checkpoint for resumeFromCheckpoint: false, so the run must not again.
     const prepared = await this.prepare(record, options);
     const started = await this.setState(record, "STARTED");
-    leases.want(
-      { id: record.id, key: processorKey(record.workspace, record.name) },
-      { options: { ...options, resumeFromCheckpoint: true }, prepared },
-    );
+    for (const placed of this.placements(record))
+      leases.want(placed, { options: { ...options, resumeFromCheckpoint: true }, prepared });
     this.options.logger.info("processor started", { workspace: record.workspace, processor: record.name });
     return this.view(started);
+  }
+
+  /**
+   * The leases a STARTED processor is placed by: its own, or one per task when it has `options.parallelism`
+   * above 1. An instance runs at most one task of a processor: while it runs one, it competes for no other.
+   */
+  private placements(record: ProcessorRecord): PlacedProcessor[] {
+    const key = processorKey(record.workspace, record.name);
+    const tasks = parallelismOf(record);
+    if (tasks <= 1) return [{ id: record.id, key }];
+    const hosted = this.active.get(key)?.task;
+    const indexes = hosted !== undefined ? [hosted] : [...Array(tasks).keys()];
+    return indexes.map((task) => ({ id: taskPlacementId(record.id, task), key, recordId: record.id, task }));
   }
 
   /** Stops competing for a processor's lease (stop, drop, the run ended). */
@@ -417,11 +458,16 @@ export class ProcessorManager {
   /** This instance took a processor's lease: run it here, its checkpoints fenced by the lease. */
   private async runLeased(processor: PlacedProcessor, keeper: LeaseKeeper): Promise<void> {
     const record = await this.registry.find(...splitKey(processor.key));
-    if (!record || record.id !== processor.id || record.state !== "STARTED") return;
+    if (!record || record.id !== (processor.recordId ?? processor.id) || record.state !== "STARTED") return;
+    if (this.active.has(processor.key) && processor.task !== undefined) {
+      // Another task of this processor already runs here: leave this one to another instance.
+      void this.leases?.release(processor.id);
+      return;
+    }
     if (this.active.has(processor.key) || this.closing) return;
     const pending = this.leases?.takePending(record.id);
     try {
-      await this.launch(record, pending?.options ?? {}, keeper, pending?.prepared);
+      await this.launch(record, pending?.options ?? {}, keeper, pending?.prepared, processor.task);
     } catch (error) {
       await this.fail(record, error);
       throw error;
@@ -431,15 +477,14 @@ export class ProcessorManager {
   /** The processor's plan and resolved catalog; discards its checkpoint for `resumeFromCheckpoint: false`. */
   private async prepare(record: ProcessorRecord, options: StartOptions): Promise<PreparedProcessor> {
     const prepared = await prepareProcessor(record, options, this.options);
-    if (options.resumeFromCheckpoint === false)
-      await clearProcessorCheckpoints(this.options.store, record.id);
+    if (options.resumeFromCheckpoint === false) await this.forgetCheckpoints(record.id);
     return prepared;
   }
 
-  /** Stops the active run of `key` (if any) and keeps its final stats. */
-  private async halt(key: string): Promise<ProcessorStats | undefined> {
+  /** Stops the active run of `key` (if any; of task `task` only, when given) and keeps its final stats. */
+  private async halt(key: string, task?: number): Promise<ProcessorStats | undefined> {
     const active = this.active.get(key);
-    if (!active) return undefined;
+    if (!active || (task !== undefined && active.task !== task)) return undefined;
     active.stopping = true;
     try {
       const stats = await active.run.stop();
@@ -501,6 +546,12 @@ export class ProcessorManager {
       );
   }
 
+  /** The processor's checkpoints, its partitions' (scaled out) included. */
+  private async forgetCheckpoints(id: string): Promise<void> {
+    await clearProcessorCheckpoints(this.options.store, id);
+    await clearPartitionCheckpoints(this.options.store, id);
+  }
+
   private async fail(record: ProcessorRecord, error: unknown): Promise<ProcessorRecord> {
     const errorMsg = this.message(error);
     const failed: ProcessorRecord = { ...record, state: "FAILED", errorMsg, lastStateChange: new Date() };
@@ -549,6 +600,17 @@ export class ProcessorManager {
   private message(error: unknown): string {
     return this.options.redactor.redactError(error);
   }
+}
+
+/** `options.parallelism` of a stored definition (1 when unset). */
+function parallelismOf(record: ProcessorRecord): number {
+  const value = record.options?.parallelism;
+  return typeof value === "number" && Number.isInteger(value) && value > 1 ? value : 1;
+}
+
+/** The lease of task `task` of processor `id` is `processor/<id>/task/<task>`. */
+function taskPlacementId(id: string, task: number): string {
+  return `${id}/task/${task}`;
 }
 
 function splitKey(key: string): [string, string] {

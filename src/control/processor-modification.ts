@@ -7,7 +7,7 @@ import type { Doc } from "../mql/index.ts";
 import type { ConnectionCatalog } from "../pipeline/plan.ts";
 import { CONNECTORS } from "../connectors/registry.ts";
 import { invalid } from "./errors.ts";
-import { modifyRefusalReason } from "./modify-rules.ts";
+import { modifyRefusalReason, NEEDS_RESET } from "./modify-rules.ts";
 import { nameProblem } from "./names.ts";
 import { planDefinition, type ProcessorDefinition } from "./processor-definition.ts";
 import type { ProcessorRecord } from "./processor-registry.ts";
@@ -47,7 +47,19 @@ export function planModification(
   if (reason) {
     throw invalid("MODIFY_NEEDS_RESET", { reason }, [{ path: "pipeline", message: reason }]);
   }
+  // One task keeps one checkpoint; scaled out, each partition keeps its own (docs/scale-out.md): neither
+  // carries over to the other.
+  if (resume && scaledOut(record.options) !== scaledOut(definition.options)) {
+    const scaling = `${NEEDS_RESET} change options.parallelism between 1 and more than 1 (one checkpoint per processor or one per partition)`;
+    throw invalid("MODIFY_NEEDS_RESET", { reason: scaling }, [
+      { path: "options.parallelism", message: scaling },
+    ]);
+  }
   return { definition, resume };
+}
+
+function scaledOut(options: Doc | undefined): boolean {
+  return typeof options?.parallelism === "number" && options.parallelism > 1;
 }
 
 /** An inline-documents `$source`, or one whose type keeps no position (Sample), has nothing to resume from. */

@@ -8,6 +8,8 @@ export interface RunningProcessor {
   readonly connections: ReadonlySet<string>;
   /** Set when a stop was asked for: the run's end is then not a finish or a crash. */
   stopping: boolean;
+  /** The task it runs, for a scaled-out processor (docs/scale-out.md). */
+  readonly task?: number;
 }
 
 export class RunningProcessors {

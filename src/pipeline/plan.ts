@@ -35,6 +35,8 @@ export interface ProcessorPlan {
   /** Undefined for an ephemeral (`sp process`) processor without a sink. */
   readonly sink: SinkPlan | undefined;
   readonly dlq: DlqTarget | undefined;
+  /** `options.parallelism` above 1: the Kafka source's partitions are split over this many tasks (docs/scale-out.md). */
+  readonly parallelism?: number;
   /** The definition as given (for stats/`pipeline` echo). */
   readonly definition: {
     readonly name: string;

@@ -49,6 +49,7 @@ export function planProcessor(definition: unknown, options: PlanOptions): Proces
     planInner: (stages, path, location) => planInner(stages, path, location, ctx),
   };
   const dlq = parsed ? readDlq(parsed.options, { ...ctx }) : undefined;
+  const parallelism = parsed ? readParallelism(parsed.options, issues) : 1;
   const fullCtx: PlanContext = {
     ...ctx,
     hasDlq: dlq !== undefined,
@@ -56,6 +57,12 @@ export function planProcessor(definition: unknown, options: PlanOptions): Proces
   };
   const body = parsed ? planMain(pipeline, names, fullCtx) : undefined;
   if (parsed) checkUnsupportedVariables(pipeline, issues);
+  if (parallelism > 1 && body?.source && body.source.type !== "Kafka")
+    issues.add(
+      "options.parallelism",
+      "parallelism above 1 needs a Kafka $source (its partitions are split between the tasks); a change " +
+        "stream or any other source is read by one task only, so leave parallelism out (docs/scale-out.md)",
+    );
   issues.throwIfAny();
   if (!parsed || !body?.source) throw new Error("planner invariant: no issues but no source");
   return {
@@ -64,6 +71,7 @@ export function planProcessor(definition: unknown, options: PlanOptions): Proces
     stages: body.stages,
     sink: body.sink,
     dlq,
+    ...(parallelism > 1 ? { parallelism } : {}),
     definition: { name: fullCtx.processorName, pipeline, options: parsed.options },
   };
 }
@@ -100,7 +108,7 @@ function parseDefinition(
  * registry's first DLQ form (ASP's Cluster) does and reports what does not fit it. `{}` means none.
  */
 function readDlq(options: Doc, ctx: PlanContext): DlqTarget | undefined {
-  const spec = Spec.open(options, "options", "options", ctx.issues, ["dlq", "tier"]);
+  const spec = Spec.open(options, "options", "options", ctx.issues, ["dlq", "tier", "parallelism"]);
   spec?.string("tier");
   if (!spec?.has("dlq") || (isPlainObject(options.dlq) && Object.keys(options.dlq).length === 0))
     return undefined;
@@ -134,6 +142,24 @@ function readDlq(options: Doc, ctx: PlanContext): DlqTarget | undefined {
   }
   if (!connection || target === undefined || dlq.hasIssuesSinceOpen()) return undefined;
   return { connectionName: connection.name, ...(target as object) };
+}
+
+/** Most tasks a processor may run as: more than any topic's partitions would only idle. */
+export const MAX_PARALLELISM = 256;
+
+/**
+ * `options.parallelism` (an Eddy extension, docs/scale-out.md): how many tasks a Kafka-sourced processor runs
+ * as across the `sp serve` instances sharing a state store. Other sources have one reader (a change stream
+ * has one resume token), so they refuse it.
+ */
+function readParallelism(options: Doc, issues: IssueList): number {
+  const value = options.parallelism;
+  if (value === undefined) return 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_PARALLELISM) {
+    issues.add("options.parallelism", `parallelism must be an integer from 1 to ${MAX_PARALLELISM}`);
+    return 1;
+  }
+  return value;
 }
 
 function stageNameOf(stage: unknown): string | undefined {

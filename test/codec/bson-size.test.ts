@@ -64,6 +64,7 @@ describe("bsonSize", () => {
         max: new MaxKey(),
       },
     ],
+    ["long strings and keys", { s: "x".repeat(100), u: `${"a".repeat(65)}é`, ["k".repeat(70)]: "ü" }],
     ["functions are left out", { f: () => 1, keep: 1 }],
   ])("%s: the size bson computes", (_, doc) => {
     expect(bsonSize(doc)).toBe(calculateObjectSize(doc));

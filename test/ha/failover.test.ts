@@ -3,16 +3,13 @@
 // the lease expires and resumes from the last checkpoint, and the window aggregates in MongoDB come out
 // exactly as an uninterrupted run would write them.
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
-import { testServices, uniqueName } from "../support/services.ts";
+import { databaseUri, testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "../server/helpers.ts";
-import { spawnServe } from "../support/sp-serve.ts";
+import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
 
 const TOKEN = "ha-test-token-0123456789";
 const LEASE_TTL_MS = 2_000;
@@ -24,12 +21,7 @@ const BASE = Date.UTC(2026, 0, 1);
 const children: ChildProcess[] = [];
 let mongo: MongoClient;
 
-interface Instance {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly logs: string[];
-}
+type Instance = SharedServe;
 
 beforeAll(async () => {
   mongo = new MongoClient(testServices().mongodbUri);
@@ -43,37 +35,15 @@ afterAll(async () => {
   await mongo.close();
 });
 
-async function serve(name: string): Promise<Instance> {
-  const dataDir = await mkdtemp(join(tmpdir(), `eddy-ha-${name}-`));
-  const stateUri = new URL(testServices().mongodbUri);
-  stateUri.pathname = `/${stateDb}`;
-  const { child, url, logs } = await spawnServe(
-    [
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--token",
-      TOKEN,
-      "--state-uri",
-      stateUri.toString(),
-      "--lease-ttl",
-      String(LEASE_TTL_MS),
-      "--checkpoint-interval",
-      "300",
-    ],
-    { cwd: dataDir, children },
-  );
-  return { name, child, url, logs };
-}
-
-async function call(instance: Instance, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${instance.url}/api/v1/workspaces/default${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/** A server of the test, on the shared state store. */
+function serve(name: string): Promise<Instance> {
+  return serveSharedStore(name, {
+    stateUri: databaseUri(stateDb),
+    token: TOKEN,
+    leaseTtlMs: LEASE_TTL_MS,
+    checkpointIntervalMs: 300,
+    children,
   });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 const acquired = (instance: Instance) =>
@@ -110,12 +80,12 @@ describe("two sp serve instances sharing a MongoDB state store", () => {
     const mark = (what: string) => phases.push(`${what} at ${((Date.now() - began) / 1000).toFixed(1)} s`);
     const a = await serve("a");
     const b = await serve("b");
-    await call(a, "POST", "/connections", {
+    await a.call("POST", "/connections", {
       name: "kafka",
       type: "Kafka",
       config: { bootstrapServers: testServices().kafkaBrokers.join(",") },
     });
-    await call(a, "POST", "/connections", {
+    await a.call("POST", "/connections", {
       name: "atlas",
       type: "Cluster",
       config: { uri: testServices().mongodbUri },
@@ -142,10 +112,10 @@ describe("two sp serve instances sharing a MongoDB state store", () => {
       },
       { $merge: { into: { connectionName: "atlas", db: outDb, coll: "windows" } } },
     ];
-    expect((await call(a, "POST", "/processors", { name: "ha", pipeline })).status).toBe(201);
+    expect((await a.call("POST", "/processors", { name: "ha", pipeline })).status).toBe(201);
     // The first half of the stream, then start.
     await produce(events(0, 60));
-    expect((await call(a, "POST", "/processors/ha:start")).status).toBe(200);
+    expect((await a.call("POST", "/processors/ha:start")).status).toBe(200);
 
     const windows = mongo.db(outDb).collection("windows");
     const holder = await eventually(
@@ -205,9 +175,9 @@ describe("two sp serve instances sharing a MongoDB state store", () => {
         `${((takeover - killedAt) / 1000).toFixed(2)} s (lease TTL ${LEASE_TTL_MS / 1000} s); ` +
         `${written.length} windows, aggregates equal an uninterrupted run (${phases.join(", ")})`,
     );
-    const view = (await call(standby, "GET", "/processors/ha")).body;
+    const view = (await standby.call("GET", "/processors/ha")).body;
     expect(view.state).toBe("STARTED");
-    expect((await call(standby, "POST", "/processors/ha:stop")).status).toBe(200);
+    expect((await standby.call("POST", "/processors/ha:stop")).status).toBe(200);
     standby.child.kill("SIGTERM");
   });
 });

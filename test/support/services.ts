@@ -41,6 +41,13 @@ export const requiresRealMongo = {
  * A name no other test (or earlier run against a reused server) uses: for Kafka topics and groups,
  * MongoDB databases, Redis keys and PostgreSQL tables.
  */
+/** The test MongoDB's URI with database `db`. */
+export function databaseUri(db: string): string {
+  const uri = new URL(testServices().mongodbUri);
+  uri.pathname = `/${db}`;
+  return uri.toString();
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
 }

@@ -1,5 +1,7 @@
 // Runs `sp serve` as a real child process for end-to-end tests and waits for its one-line JSON start report.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -35,4 +37,52 @@ export async function spawnServe(
   });
   const started = JSON.parse(firstLine) as ServeProcess["started"];
   return { child, started, url: started.url, logs };
+}
+
+/** One `sp serve` of several sharing a MongoDB state store (HA and scale-out tests). */
+export interface SharedServe {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly logs: string[];
+  /** Calls the API of workspace `default` with the token: `path` is below `/api/v1/workspaces/default`. */
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+/** Spawns `sp serve` with its own data dir on the MongoDB state store `stateUri`, leases of `leaseTtlMs`. */
+export async function serveSharedStore(
+  name: string,
+  options: {
+    readonly stateUri: string;
+    readonly token: string;
+    readonly leaseTtlMs: number;
+    /** Default: the server's (5 s). */
+    readonly checkpointIntervalMs?: number;
+    readonly children: ChildProcess[];
+  },
+): Promise<SharedServe> {
+  const dataDir = await mkdtemp(join(tmpdir(), `eddy-serve-${name}-`));
+  const { child, url, logs } = await spawnServe(
+    [
+      ...["--port", "0", "--data-dir", dataDir, "--token", options.token, "--state-uri", options.stateUri],
+      ...["--lease-ttl", String(options.leaseTtlMs)],
+      ...(options.checkpointIntervalMs === undefined
+        ? []
+        : ["--checkpoint-interval", String(options.checkpointIntervalMs)]),
+    ],
+    { cwd: dataDir, children: options.children },
+  );
+  const call: SharedServe["call"] = async (method, path, body) => {
+    const res = await fetch(`${url}/api/v1/workspaces/default${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${options.token}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  return { name, child, url, logs, call };
 }

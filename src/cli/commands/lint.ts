@@ -9,6 +9,7 @@ import { catalogOf, formatIssue, planProcessor, PlanError, type PlanIssue } from
 import { loadWorkspaceVariables, placeholdersIn, resolvePlaceholders } from "../../control/placeholders.ts";
 import { SAMPLE_DATASETS } from "../../connectors/sample/spec.ts";
 import { findExtensionUses } from "../../connectors/extensions.ts";
+import { explainScaleOut } from "../../control/scale/split-plan.ts";
 
 export const LINT_USAGE = `usage: sp lint <definition.json ...> [--connections FILE] [--ephemeral] [--atlas]
 
@@ -53,9 +54,10 @@ export async function lintCommand(args: readonly string[], io: LintIo): Promise<
   for (const file of files) {
     let issues: readonly PlanIssue[];
     let findings: readonly PlanIssue[] = [];
+    let definition: unknown;
     try {
       const name = file === "-" ? "stdin" : basename(file).replace(/\.json$/, "");
-      const definition = normalizeDefinition(parseJsonText(await readText(file, stdin), file), name);
+      definition = normalizeDefinition(parseJsonText(await readText(file, stdin), file), name);
       issues = lintDefinition(definition, catalog, ephemeral);
       if (atlas) findings = atlasFindings(definition, catalog);
     } catch (error) {
@@ -63,6 +65,8 @@ export async function lintCommand(args: readonly string[], io: LintIo): Promise<
     }
     if (issues.length === 0 && findings.length === 0) {
       io.stdout.write(`${file}: ok${atlas ? " (portable to Atlas)" : ""}\n`);
+      for (const note of scaleOutNotes(definition, catalog, ephemeral))
+        io.stdout.write(`  scale-out: ${note}\n`);
       continue;
     }
     invalid++;
@@ -89,16 +93,36 @@ export function atlasFindings(definition: unknown, connections: ConnectionCatalo
   }));
 }
 
+/** With `options.parallelism`: how the processor runs scaled out, and whether (and why) it repartitions. */
+export function scaleOutNotes(
+  definition: unknown,
+  connections: ConnectionCatalog,
+  ephemeral = false,
+): readonly string[] {
+  const plan = planned(definition, connections, ephemeral);
+  return plan instanceof PlanError ? [] : explainScaleOut(plan);
+}
+
 /** Every problem `planProcessor` finds in `definition` (empty when it plans). */
 export function lintDefinition(
   definition: unknown,
   connections: ConnectionCatalog,
   ephemeral = false,
 ): readonly PlanIssue[] {
+  const plan = planned(definition, connections, ephemeral);
+  return plan instanceof PlanError ? plan.errors : runtimeIssues(plan);
+}
+
+/** The plan of `definition`, or the PlanError listing its problems. */
+function planned(
+  definition: unknown,
+  connections: ConnectionCatalog,
+  ephemeral: boolean,
+): ProcessorPlan | PlanError {
   try {
-    return runtimeIssues(planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral }));
+    return planProcessor(definition, { connections, connectors: CONNECTORS, ephemeral });
   } catch (error) {
-    if (error instanceof PlanError) return error.errors;
+    if (error instanceof PlanError) return error;
     throw error;
   }
 }

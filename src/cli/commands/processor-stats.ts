@@ -171,6 +171,39 @@ function printSnapshot(
   io.stdout.write(
     renderStatsTable(current.rows, { previous, at: current.at, width: terminalWidth(io.stdout) }),
   );
+  io.stdout.write(renderTaskTables(current.rows, terminalWidth(io.stdout)));
+}
+
+/**
+ * For each scaled-out processor (`options.parallelism`), its tasks: where each runs, which partitions it
+ * holds (the repartition topic's, and the source's its reader holds), its counters and lag.
+ */
+export function renderTaskTables(rows: readonly StatsRow[], width?: number): string {
+  const columns: Column[] = [
+    { header: "TASK", align: "right" },
+    { header: "INSTANCE" },
+    { header: "PARTITIONS" },
+    { header: "SOURCE PARTITIONS", shrink: true },
+    { header: "IN", align: "right" },
+    { header: "OUT", align: "right" },
+    { header: "LAG", align: "right" },
+  ];
+  let out = "";
+  for (const row of rows) {
+    const tasks = row.stats?.tasks;
+    if (!Array.isArray(tasks) || tasks.length === 0) continue;
+    const cells = tasks.map((task) => [
+      String(task.task),
+      task.instance,
+      task.partitions.join(","),
+      (task.sourcePartitions ?? []).map((p: string) => p.slice(p.lastIndexOf(":") + 1)).join(","),
+      formatCount(task.inputMessageCount),
+      formatCount(task.outputMessageCount),
+      formatCount(task.lag),
+    ]);
+    out += `\n  tasks of ${row.name} (${tasks.length}):\n` + formatTable(columns, cells, { width });
+  }
+  return out;
 }
 
 /**

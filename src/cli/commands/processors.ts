@@ -16,6 +16,8 @@ export const PROCESSORS_USAGE = `usage: sp processors <action> [--processor NAME
 Manages the processors of a server workspace (like mongosh's sp.<name>.start() etc.):
   create    deploy every processors/*.json of the workspace folder (or only --processor NAME)
             --replace  update processors that already exist (they must be stopped)
+            --parallelism N  run each as up to N tasks over the servers sharing a state store
+                       (options.parallelism, Kafka sources only; docs/scale-out.md)
   list      processors with their state
   start     start every processor not running (or only --processor NAME)
             --no-resume  start fresh instead of from the last checkpoint (resumeFromCheckpoint: false)
@@ -41,7 +43,7 @@ type Action = (typeof ACTIONS)[number];
 
 /** Options of every action; a flag an action does not use is refused. */
 const OPTIONS: Readonly<Record<Action, { valued: string[]; flags: string[] }>> = {
-  create: { valued: ["processor"], flags: ["replace"] },
+  create: { valued: ["processor", "parallelism"], flags: ["replace"] },
   list: { valued: [], flags: [] },
   start: { valued: ["processor", "start-at-operation-time"], flags: ["no-resume"] },
   stop: { valued: ["processor"], flags: [] },
@@ -119,11 +121,16 @@ async function createProcessors(remote: Remote, only: string | undefined): Promi
     });
   }
   const replace = remote.parsed.flags.has("replace");
+  const parallelism = parallelismFlag(remote);
   const outcomes = await runEach<FolderProcessor>(chosen, {
     action: "created",
     name: (p) => p.definition.name,
     file: (p) => p.file,
-    run: async ({ definition }) => {
+    run: async ({ definition: written }) => {
+      const definition =
+        parallelism === undefined
+          ? written
+          : { ...written, options: { ...(written.options ?? {}), parallelism } };
       try {
         await remote.client.createProcessor(remote.workspace, definition);
         return undefined;
@@ -158,6 +165,16 @@ async function createProcessors(remote: Remote, only: string | undefined): Promi
     },
   });
   return reportOutcomes(remote, "processor", outcomes);
+}
+
+/** `--parallelism N`: sets `options.parallelism` on every processor created. */
+function parallelismFlag(remote: Remote): number | undefined {
+  const raw = remote.parsed.options.get("parallelism");
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--parallelism expects a whole number ≥ 1, got '${raw}'`);
+  return n;
 }
 
 async function listProcessors(remote: Remote): Promise<number> {

@@ -8,7 +8,7 @@
  */
 import { Admin, Producer } from "@platformatic/kafka";
 import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
-import type { EmitPlan, SinkPlan } from "../../pipeline/plan.ts";
+import type { EmitPlan, ProcessorPlan, SinkPlan } from "../../pipeline/plan.ts";
 import type { KafkaEmitOptions } from "./spec.ts";
 import type { Sink, SinkFailure, SinkResult } from "../../runtime/sink.ts";
 import type { DateFormat, OutputFormat } from "../../codec/ejson.ts";
@@ -291,4 +291,18 @@ export class KafkaEmitSink implements Sink {
     message.value = values.view(start);
     return message;
   }
+}
+
+/**
+ * The plan with its exactly-once Kafka `$emit` writing under transactional id `transactionalId`: each
+ * partition of a scaled-out processor commits its own transactions (docs/scale-out.md), as a Kafka
+ * Streams task does, so partitions moving between tasks never fence each other.
+ */
+export function withTransactionalId(plan: ProcessorPlan, transactionalId: string): ProcessorPlan {
+  const sink = plan.sink as EmitSinkPlan;
+  const options = sink.options;
+  return {
+    ...plan,
+    sink: { ...sink, options: { ...options, config: { ...options.config, transactionalId } } },
+  };
 }

@@ -12,28 +12,19 @@
  * `reconnectForMs` does `next()` throw a retryable {@link ConnectorError}; authentication failures and
  * unknown topics throw a non-retryable one at once.
  */
-import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
+import { Consumer, type MessagesStream } from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { KafkaSourceOptions as KafkaSourcePlanOptions } from "./spec.ts";
-import type {
-  KafkaPartitionLag,
-  Source,
-  SourceBatch,
-  SourceLag,
-  SourceRecord,
-} from "../../runtime/source.ts";
+import type { KafkaPartitionLag, Source, SourceBatch, SourceLag } from "../../runtime/source.ts";
 import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
-import { parseExtendedJson } from "../../codec/ejson.ts";
-import { decodeHeaders, decodeKey, type KeyFormat } from "./codec.ts";
+import { KafkaRecordDecoder, type KafkaMessage } from "./record.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { retryDelay } from "../retry.ts";
 
 export type KafkaSourcePlan = SourcePlan<KafkaSourcePlanOptions>;
-
-type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
 export interface KafkaSourceOptions {
   /** Next offset to read per `topic:partition` (from a checkpoint). */
@@ -80,8 +71,7 @@ export class KafkaSource implements Source {
   private readonly client: KafkaClientOptions;
   private readonly plan: KafkaSourcePlanOptions;
   private readonly options: KafkaSourceOptions;
-  private readonly keyFormat: KeyFormat;
-  private readonly passThroughBadKeys: boolean;
+  private readonly decoder: KafkaRecordDecoder;
   private consumer: KafkaConsumer | undefined;
   private stream: KafkaStream | undefined;
   /** Why the stream must be reopened (a broker connection dropped, the stream failed), if it must. */
@@ -112,8 +102,7 @@ export class KafkaSource implements Source {
     this.client = client;
     this.plan = plan.options;
     this.options = options;
-    this.keyFormat = plan.options.config.keyFormat;
-    this.passThroughBadKeys = plan.options.config.keyFormatError === "passThrough";
+    this.decoder = new KafkaRecordDecoder(plan.options);
   }
 
   async start(): Promise<void> {
@@ -302,7 +291,7 @@ export class KafkaSource implements Source {
     const messages = this.queue.splice(0, max);
     if (stream.isPaused() && this.queue.length < max) stream.resume();
     if (messages.length === 0) return { records: [], idle: true };
-    const records = messages.map((message) => this.toRecord(message));
+    const records = messages.map((message) => this.decoder.toRecord(message));
     this.advanceOffsets(messages);
     return { records };
   }
@@ -376,58 +365,6 @@ export class KafkaSource implements Source {
     if (this.stream) await withTimeout(this.stream.close(), CLOSE_TIMEOUT_MS);
     await withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS);
   }
-
-  private toRecord(message: KafkaMessage): SourceRecord {
-    const meta: Doc = {
-      type: this.type,
-      topic: message.topic,
-      partition: message.partition,
-      offset: Number(message.offset),
-    };
-    if (message.headerEntries.length > 0)
-      meta.headers = decodeHeaders(message.headerEntries.map(([k, v]) => [k.toString(), v] as const));
-    const value = message.value ?? Buffer.alloc(0);
-    let error: { message: string; raw: unknown } | undefined;
-    let doc: Doc | undefined;
-    try {
-      const key = decodeKey(message.key, this.keyFormat);
-      if (key !== undefined) meta.key = key;
-    } catch (thrown) {
-      if (!this.passThroughBadKeys) error = rawError(thrown, value);
-    }
-    if (error === undefined) {
-      try {
-        const parsed = parseExtendedJson(value.toString("utf8"));
-        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) doc = parsed as Doc;
-        else error = rawError(new Error("value is not a JSON object"), value);
-      } catch (thrown) {
-        error = rawError(thrown, value);
-      }
-    }
-    return {
-      doc,
-      partition: this.partitionKey(message.topic, message.partition),
-      timestamp: Number(message.timestamp),
-      size: value.length,
-      meta,
-      error,
-    };
-  }
-
-  private lastPartition: { topic: string; partition: number; key: string } | undefined;
-
-  /** `topic:partition`, the same string for consecutive messages of one partition. */
-  private partitionKey(topic: string, partition: number): string {
-    const last = this.lastPartition;
-    if (last !== undefined && last.partition === partition && last.topic === topic) return last.key;
-    const key = `${topic}:${partition}`;
-    this.lastPartition = { topic, partition, key };
-    return key;
-  }
-}
-
-function rawError(error: unknown, value: Buffer): { message: string; raw: unknown } {
-  return { message: (error as Error).message, raw: { base64: value.toString("base64") } };
 }
 
 /** Waits for `promise` at most `ms`, ignoring its failure (closing clients whose broker is gone). */

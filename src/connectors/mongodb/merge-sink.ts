@@ -1,13 +1,16 @@
 /**
  * `$merge` into MongoDB collections (docs/asp-semantics.md §3.1). Documents are written in order per target namespace
  * through ordered bulk writes; a write error on one document fails only that document (it goes to the DLQ)
- * and the rest of the batch is written. Transient errors (a lost connection, a server restarting, "not
+ * and the rest of the batch is written. Merging on `_id` into a stream of new documents (raw ingest),
+ * the sink inserts first: one unordered `insertMany`, then the normal write for each document it did not
+ * insert (already there: a replay or a re-sent record; or refused), so the outcome is the upserts' and
+ * only what exists pays for them. Transient errors (a lost connection, a server restarting, "not
  * primary") are retried here with back-off, re-sending what was not confirmed (upserts are idempotent, so a
  * short blip is invisible); what still fails afterwards, or cannot heal (authentication, an invalid literal
  * namespace), is thrown as a {@link ConnectorError} and nothing of the batch is reported as written.
  */
 import { ObjectId } from "bson";
-import type { AnyBulkWriteOperation, MongoClient } from "mongodb";
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type MongoClient } from "mongodb";
 import type { Doc, Vars } from "../../mql/index.ts";
 import type { SinkPlan } from "../../pipeline/plan.ts";
 import type { Sink, SinkResult, SinkWriteContext } from "../../runtime/sink.ts";
@@ -38,14 +41,25 @@ export type MergeSinkPlan = Extract<SinkPlan, { kind: "merge" }>;
 /** A document not written; `retry` is its write when a later attempt may succeed, with the refusal. */
 type Failure = { index: number; message: string; attempts?: number; retry?: Write; error?: unknown };
 
-/** One document's write, either a bulk operation or a step that needs reads (pipeline, delete-or-insert). */
+/**
+ * One document's write, either a bulk operation or a step that needs reads (pipeline, delete-or-insert).
+ * `insert` is the document a plain insert stores when nothing matches, for upserts on `_id` alone.
+ */
 type Write =
-  | { readonly index: number; readonly op: AnyBulkWriteOperation<Doc> }
+  | { readonly index: number; readonly op: AnyBulkWriteOperation<Doc>; readonly insert?: Doc }
   | { readonly index: number; readonly run: (coll: CollectionLike) => Promise<void> };
 
 type CollectionLike = ReturnType<ReturnType<MongoClient["db"]>["collection"]>;
 
 const NO_VARS: Vars = Object.freeze({});
+
+/**
+ * Insert-first starts after a batch of at least this many documents whose upserts all inserted, and
+ * stops at the first batch with a document that existed: an update-heavy stream never pays twice, and
+ * change streams on the target see the upserts' events (test stand-ins log an insert event even for a
+ * refused insert).
+ */
+const INSERT_FIRST_AFTER = 64;
 
 export class MergeSink implements Sink {
   readonly operatorName = "MergeOperator";
@@ -53,6 +67,8 @@ export class MergeSink implements Sink {
   private readonly plan: MergeSinkPlan;
   private readonly on: readonly string[];
   private readonly options: MergeSinkOptions;
+  /** Whether batches insert first (see {@link INSERT_FIRST_AFTER}). */
+  private insertsFirst = false;
 
   constructor(client: MongoClient, plan: MergeSinkPlan, options: MergeSinkOptions = {}) {
     this.client = client;
@@ -81,7 +97,14 @@ export class MergeSink implements Sink {
     for (const { db, coll, writes } of byNamespace.values()) {
       try {
         const collection = this.client.db(db).collection(coll);
-        const refused = await this.execute(collection, writes);
+        const pending = await this.insertFirst(collection, writes);
+        const { failures: refused, upserted } = await this.execute(collection, pending);
+        if (
+          pending.length >= INSERT_FIRST_AFTER &&
+          upserted === pending.length &&
+          pending.every((w) => "insert" in w && w.insert !== undefined)
+        )
+          this.insertsFirst = true;
         failures.push(...refused.filter((f) => !f.retry));
         const again = refused.flatMap((f) =>
           f.retry ? [{ index: f.index, item: f.retry, error: f.error }] : [],
@@ -175,6 +198,7 @@ export class MergeSink implements Sink {
     const target = this.withId(doc, whenNotMatched, () => context?.idFor(index));
     const filter = this.filterFor(target);
     const upsert = whenNotMatched === "insert";
+    const insert = upsert ? this.insertable(target) : undefined;
     if (whenMatched.kind === "pipeline") {
       const letVars = this.letVars(doc);
       const apply = whenMatched.apply;
@@ -189,19 +213,21 @@ export class MergeSink implements Sink {
     }
     switch (whenMatched.mode) {
       case "merge": {
-        const set = withoutFields(target, this.on);
-        if (Object.keys(set).length === 0) {
-          return upsert
-            ? { index, op: { updateOne: { filter, update: { $setOnInsert: target }, upsert } } }
-            : undefined;
-        }
-        return { index, op: { updateOne: { filter, update: { $set: set }, upsert } } };
+        const merge = (): AnyBulkWriteOperation<Doc> | undefined => {
+          const set = withoutFields(target, this.on);
+          if (Object.keys(set).length > 0) return { updateOne: { filter, update: { $set: set }, upsert } };
+          return upsert ? { updateOne: { filter, update: { $setOnInsert: target }, upsert } } : undefined;
+        };
+        // Most documents are inserted: the copy without the `on` fields is made for those that are not.
+        if (insert !== undefined) return lazyWrite(index, insert, merge as () => AnyBulkWriteOperation<Doc>);
+        const op = merge();
+        return op && { index, op };
       }
       case "replace":
-        return { index, op: { replaceOne: { filter, replacement: target, upsert } } };
+        return { index, op: { replaceOne: { filter, replacement: target, upsert } }, insert };
       case "keepExisting":
         return upsert
-          ? { index, op: { updateOne: { filter, update: { $setOnInsert: target }, upsert } } }
+          ? { index, op: { updateOne: { filter, update: { $setOnInsert: target }, upsert } }, insert }
           : undefined;
       case "delete":
         if (!upsert) return { index, op: { deleteOne: { filter } } };
@@ -222,6 +248,50 @@ export class MergeSink implements Sink {
   private withId(doc: Doc, whenNotMatched: "insert" | "discard", idFor: () => ObjectId | undefined): Doc {
     if (doc._id !== undefined || !this.on.includes("_id") || whenNotMatched !== "insert") return doc;
     return { _id: idFor() ?? new ObjectId(), ...doc };
+  }
+
+  /**
+   * The document an insert stores when nothing matches, exactly what the upsert would create: only for
+   * merges on `_id` alone, and not when a top-level field is undefined (upserts leave it out, an insert
+   * stores null) or its name has a dot or a leading `$` (`$set` and `$setOnInsert` read it as a path).
+   */
+  private insertable(target: Doc): Doc | undefined {
+    if (this.on.length !== 1 || this.on[0] !== "_id") return undefined;
+    for (const key in target) {
+      if (target[key] === undefined || key.includes(".") || key.startsWith("$")) return undefined;
+    }
+    return target;
+  }
+
+  /**
+   * Inserts the documents of `writes` in one unordered `insertMany` when every write has its insert, and
+   * returns the writes still to do: those whose document was not inserted (a duplicate `_id`, i.e. the
+   * document exists and takes its normal write, or a refusal the normal write reports), all of them when
+   * the outcome is unknown (upserts are idempotent). Only while `insertsFirst`; a batch with a document
+   * that existed ends it.
+   */
+  private async insertFirst(coll: CollectionLike, writes: readonly Write[]): Promise<readonly Write[]> {
+    if (!this.insertsFirst) return writes;
+    const docs: Doc[] = [];
+    for (const write of writes) {
+      if (!("insert" in write) || write.insert === undefined) return writes;
+      docs.push(write.insert);
+    }
+    if (docs.length === 0) return writes;
+    let notInserted: ReadonlySet<number>;
+    try {
+      await this.retrying(() => coll.insertMany(docs, { ordered: false }));
+      return [];
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || error.result.getWriteConcernError()) throw error;
+      const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      // Write errors come after every document was tried; none (a failure on the way) or too few
+      // inserted leaves the outcome unknown. (The test stand-in counts refused documents as inserted.)
+      if (errors.length === 0 || error.insertedCount + errors.length < docs.length) return writes;
+      notInserted = new Set(errors.map((e) => e.index));
+    }
+    if (notInserted.size > 0) this.insertsFirst = false;
+    return writes.filter((_, i) => notInserted.has(i));
   }
 
   private filterFor(doc: Doc): Doc {
@@ -245,15 +315,22 @@ export class MergeSink implements Sink {
     return vars;
   }
 
-  /** Runs writes in order: consecutive bulk operations go in one ordered bulk write, re-sent after a failure. */
-  private async execute(coll: CollectionLike, writes: readonly Write[]): Promise<Failure[]> {
+  /**
+   * Runs writes in order: consecutive bulk operations go in one ordered bulk write, re-sent after a failure.
+   * `upserted`: documents the bulk writes that went through whole inserted.
+   */
+  private async execute(
+    coll: CollectionLike,
+    writes: readonly Write[],
+  ): Promise<{ failures: Failure[]; upserted: number }> {
     const failures: Failure[] = [];
+    let upserted = 0;
     let pending: Array<{ index: number; op: AnyBulkWriteOperation<Doc> }> = [];
     const flush = async () => {
       while (pending.length > 0) {
         try {
           const ops = pending.map((w) => w.op);
-          await this.retrying(() => coll.bulkWrite(ops, { ordered: true }));
+          upserted += (await this.retrying(() => coll.bulkWrite(ops, { ordered: true }))).upsertedCount;
           pending = [];
         } catch (error) {
           const failedAt = bulkFailureIndex(error);
@@ -277,13 +354,25 @@ export class MergeSink implements Sink {
       }
     }
     await flush();
-    return failures;
+    return { failures, upserted };
   }
 
   /** Re-sends after transient errors; an ordered bulk write that broke off is re-sent whole (idempotent upserts). */
   private retrying<T>(task: () => Promise<T>): Promise<T> {
     return withRetries(task, isTransientMongoError, { ...this.options.retry, onRetry: this.options.onRetry });
   }
+}
+
+/** A bulk write whose operation is built only when the insert did not do (see `insertFirst`). */
+function lazyWrite(index: number, insert: Doc, build: () => AnyBulkWriteOperation<Doc>): Write {
+  let op: AnyBulkWriteOperation<Doc> | undefined;
+  return {
+    index,
+    insert,
+    get op() {
+      return (op ??= build());
+    },
+  };
 }
 
 function refusal(write: Write, error: unknown): Failure {

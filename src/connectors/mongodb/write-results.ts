@@ -1,5 +1,5 @@
 /** What the MongoDB sinks share about a written batch: the result they report, and reading document fields. */
-import { calculateObjectSize } from "bson";
+import { bsonSize } from "../../codec/bson-size.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { SinkResult } from "../../runtime/sink.ts";
 
@@ -11,7 +11,7 @@ export function sinkResult(
   const failed = new Set(failures.map((f) => f.index));
   let bytes = 0;
   docs.forEach((doc, i) => {
-    if (!failed.has(i)) bytes += calculateObjectSize(doc);
+    if (!failed.has(i)) bytes += bsonSize(doc);
   });
   failures.sort((a, b) => a.index - b.index);
   return failures.length > 0 ? { bytes, failures } : { bytes };

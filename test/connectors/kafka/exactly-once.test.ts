@@ -1,4 +1,3 @@
-import { Consumer } from "@platformatic/kafka";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
@@ -19,6 +18,7 @@ import {
   type CheckpointStore,
 } from "../../../src/runtime/index.ts";
 import { testServices, uniqueName } from "../../support/services.ts";
+import { readCommitted } from "../../support/kafka.ts";
 import { CONNECTORS } from "../../../src/connectors/registry.ts";
 
 const kafka = () => ({
@@ -42,36 +42,6 @@ function planProblems(emit: Doc): string[] {
     if (!(error instanceof PlanError)) throw error;
     return error.errors.map((issue) => `${issue.path}: ${issue.message}`);
   }
-}
-
-/** Reads `topic` (read_committed, the client's default) until nothing new arrived for `quietMs`. */
-async function readCommitted(topic: string, quietMs = 1_500): Promise<Doc[]> {
-  const consumer = new Consumer({
-    ...kafkaClientOptions(
-      { bootstrapServers: testServices().kafkaBrokers.join(",") },
-      "eddy-test-eos-reader",
-    ),
-    groupId: uniqueName("eos_reader"),
-  });
-  const stream = await consumer.consume({
-    topics: [topic],
-    mode: "earliest",
-    autocommit: false,
-    maxWaitTime: 200,
-  });
-  const out: Doc[] = [];
-  let timer = setTimeout(() => void stream.close(), quietMs * 4);
-  try {
-    for await (const message of stream) {
-      out.push(JSON.parse(String(message.value)) as Doc);
-      clearTimeout(timer);
-      timer = setTimeout(() => void stream.close(), quietMs);
-    }
-  } finally {
-    clearTimeout(timer);
-    await consumer.close(true);
-  }
-  return out;
 }
 
 const silentIo = () => ({ stdout: new PassThrough(), stderr: new PassThrough(), stdin: Readable.from([]) });

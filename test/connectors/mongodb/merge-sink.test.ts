@@ -1,4 +1,5 @@
-import { MongoClient, ObjectId } from "mongodb";
+import { MongoClient, ObjectId, type CommandStartedEvent } from "mongodb";
+import { testServices } from "../../support/services.ts";
 import { ConnectorError } from "../../../src/runtime/errors.ts";
 import { describe, expect, it } from "vitest";
 import { MergeSink, type MergeSinkPlan } from "../../../src/connectors/mongodb/merge-sink.ts";
@@ -51,6 +52,46 @@ describe("MergeSink", () => {
       { _id: 1, a: 10, b: 1, c: 3 },
       { _id: 2, a: 2 },
     ]);
+  });
+
+  it("inserts first once a large batch was all new; existing documents take their merge and end it", async () => {
+    const client = new MongoClient(testServices().mongodbUri, { monitorCommands: true });
+    const commands: string[] = [];
+    client.on("commandStarted", (event: CommandStartedEvent) => {
+      if (event.commandName === "insert" || event.commandName === "update")
+        commands.push(`${event.commandName}:${(event.command.documents ?? event.command.updates).length}`);
+    });
+    const many = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ _id: from + i, a: from + i }));
+    try {
+      const sink = new MergeSink(client, mergePlan({ into: { db, coll: "insert_first" } }));
+      // A small batch, then a large one of new documents: upserts (all of which inserted).
+      await sink.write([{ _id: 1, a: 1, keep: true }]);
+      await sink.write(many(100, 64));
+      expect(commands.splice(0)).toEqual(["update:1", "update:64"]);
+      // Now one insert for new documents.
+      await sink.write(many(200, 10));
+      expect(commands.splice(0)).toEqual(["insert:10"]);
+      // A re-sent document among new ones: merged (its other fields stay), and insert-first ends.
+      const result = await sink.write([
+        { _id: 1, a: 10 },
+        { _id: 300, a: 300 },
+      ]);
+      expect(result.failures).toBeUndefined();
+      expect(commands.splice(0)).toEqual(["insert:2", "update:1"]);
+      await sink.write([{ _id: 301, a: 301 }]);
+      expect(commands.splice(0)).toEqual(["update:1"]);
+      // A field name with a dot is a path to $set, not a literal name: such a batch is never inserted.
+      await sink.write([...many(400, 63), { _id: 463, "x.y": 1 }]);
+      await sink.write([{ _id: 500, a: 500 }]);
+      expect(commands.splice(0)).toEqual(["update:64", "update:1"]);
+    } finally {
+      await client.close();
+    }
+    const stored = await contents("insert_first");
+    expect(stored).toHaveLength(1 + 64 + 10 + 1 + 1 + 64 + 1);
+    expect(stored.find((d) => (d._id as unknown) === 1)).toEqual({ _id: 1, a: 10, keep: true });
+    expect(stored.find((d) => (d._id as unknown) === 463)).toEqual({ _id: 463, x: { y: 1 } });
   });
 
   it("gives documents without _id a new ObjectId", async () => {

@@ -412,7 +412,37 @@
     return json.length > 140 ? `${json.slice(0, 137)}…` : json;
   }
 
+  // A scaled-out processor's tasks (options.parallelism): where each runs, its partitions and lag.
+  async function refreshTasks(row) {
+    try {
+      const { stats } = await api("GET", `${processorPath(row)}/stats`);
+      const tasks = stats?.tasks ?? [];
+      $("tasks-section").hidden = tasks.length === 0;
+      const partitionsOf = (keys) => (keys ?? []).map((k) => k.slice(k.lastIndexOf(":") + 1)).join(", ");
+      $("tasks")
+        .querySelector("tbody")
+        .replaceChildren(
+          ...tasks.map((task) => {
+            const tr = document.createElement("tr");
+            tr.append(
+              text("td", String(task.task), "num"),
+              text("td", task.instance),
+              text("td", task.partitions.join(", ")),
+              text("td", partitionsOf(task.sourcePartitions)),
+              text("td", count(task.inputMessageCount), "num"),
+              text("td", count(task.outputMessageCount), "num"),
+              text("td", count(task.lag), "num"),
+            );
+            return tr;
+          }),
+        );
+    } catch {
+      $("tasks-section").hidden = true;
+    }
+  }
+
   async function refreshRecords(row) {
+    if (row.state === "STARTED") void refreshTasks(row);
     if (row.dlqMessageCount !== state.lastDlq) {
       state.lastDlq = row.dlqMessageCount;
       try {

@@ -1,0 +1,297 @@
+/**
+ * Scale-out benchmark (docs/scale-out.md): one processor with `options.parallelism: 3` run by 1, 2 and 3
+ * `sp serve` processes sharing a MongoDB state store, against the same processor without parallelism on one
+ * server (no repartition) as the baseline measured in the same run.
+ *
+ *   npm run bench:scale                     table
+ *   npm run bench:scale -- --json           one JSON object with every figure
+ *   npm run bench:scale -- --records 30000  a smaller input (default 60,000)
+ *
+ * The processor: a 6-partition topic, a 1-second tumbling window `$group`ed by `sensor` (not the message
+ * key, so the scaled-out runs repartition through `eddy-<processor>-repartition`), `$merge` of each window.
+ * Per run: the servers start, the processor starts and its tasks spread (one per server); then the whole
+ * input is produced and the clock runs until every window is in MongoDB. Aggregate throughput is input
+ * records per second over that span; per-instance CPU is user + system time from /proc over the same span
+ * (1.0 = one core busy). The machine's load average is reported with the figures: on a shared machine the
+ * ratios, not the absolute rates, are what to read.
+ *
+ * Kafka: KAFKA_BROKERS, else the shared test broker. MongoDB: MONGODB_URI, else the shared stand-in.
+ */
+import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { availableParallelism, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { Admin, Producer } from "@platformatic/kafka";
+import { MongoClient } from "mongodb";
+import { HOST, ports } from "../scripts/services/config.ts";
+import { serveSharedStore, type SharedServe } from "../test/support/sp-serve.ts";
+
+const args = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    records: { type: "string", default: "60000" },
+    progress: { type: "boolean", default: false },
+  },
+}).values;
+const RECORDS = Number(args.records);
+const PARTITIONS = 6;
+const SENSORS = 24;
+const PER_SECOND = 1_000; // event-time rate: RECORDS / PER_SECOND seconds of windows
+const BASE = Date.UTC(2026, 0, 1);
+const TOKEN = "bench-scale-token-0123456789";
+const brokers = (process.env.KAFKA_BROKERS ?? `${HOST}:${ports.kafka}`).split(",");
+const mongoUri = process.env.MONGODB_URI ?? `mongodb://${HOST}:${ports.mongo}/?directConnection=true`;
+const run = randomBytes(3).toString("hex");
+const kafka = { clientId: "eddy-bench-scale", bootstrapBrokers: brokers };
+
+function log(text: string): void {
+  if (!args.json) process.stderr.write(`${text}\n`);
+}
+
+const children: ChildProcess[] = [];
+
+async function serve(stateDb: string, index: number): Promise<SharedServe> {
+  const state = new URL(mongoUri);
+  state.pathname = `/${stateDb}`;
+  return serveSharedStore(`bench-${index}`, {
+    stateUri: state.toString(),
+    token: TOKEN,
+    // The server's default: a shorter TTL on a loaded machine makes renewals lapse and partitions restart.
+    leaseTtlMs: 15_000,
+    children,
+  });
+}
+
+async function call(
+  server: SharedServe,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const reply = await server.call(method, path, body);
+  if (reply.status >= 400)
+    throw new Error(`${method} ${path}: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
+
+/** CPU seconds (user + system) a process used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+async function until<T>(check: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function produce(topic: string): Promise<void> {
+  const producer = new Producer({ ...kafka, autocreateTopics: false, acks: 1 });
+  const batch = 5_000;
+  const seconds = Math.ceil(RECORDS / PER_SECOND);
+  for (let i = 0; i < RECORDS + PARTITIONS * SENSORS; i += batch) {
+    const messages = [];
+    for (let n = i; n < Math.min(i + batch, RECORDS + PARTITIONS * SENSORS); n++) {
+      // The last PARTITIONS × SENSORS records are far-future closers: one per sensor on every partition.
+      const closer = n >= RECORDS;
+      const partition = n % PARTITIONS;
+      // Every partition carries every sensor, so each repartition partition hears from every source
+      // partition and its watermark moves as a single task's does.
+      const sensor = Math.floor((closer ? n - RECORDS : n) / PARTITIONS) % SENSORS;
+      const ts = closer ? BASE + (seconds + 3600) * 1000 : BASE + Math.floor((n * 1000) / PER_SECOND);
+      messages.push({
+        topic,
+        partition,
+        key: Buffer.from(`device-${n % 1000}`),
+        value: Buffer.from(JSON.stringify({ sensor, ts, value: n % 100, device: `device-${n % 1000}` })),
+      });
+    }
+    await producer.send({ messages });
+  }
+  await producer.close();
+}
+
+interface RunResult {
+  readonly label: string;
+  readonly instances: number;
+  readonly parallelism: number;
+  readonly seconds: number;
+  readonly recordsPerSecond: number;
+  /** Cores used per instance over the measured span. */
+  readonly cpu: readonly number[];
+  readonly windows: number;
+}
+
+async function measure(label: string, instances: number, parallelism: number): Promise<RunResult> {
+  const stateDb = `eddy_bench_scale_${run}_${label}`;
+  const outDb = `eddy_bench_scale_out_${run}`;
+  const topic = `eddy_bench_scale_${run}_${label}`;
+  const name = `scale-${run}-${label}`;
+  const admin = new Admin(kafka);
+  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
+  await admin.close();
+  const servers = await Promise.all(Array.from({ length: instances }, (_, i) => serve(stateDb, i)));
+  const mongo = new MongoClient(mongoUri);
+  try {
+    const [first] = servers;
+    await call(first, "POST", "/connections", {
+      name: "kafka",
+      type: "Kafka",
+      config: { bootstrapServers: brokers.join(","), config: { "session.timeout.ms": 6000 } },
+    });
+    await call(first, "POST", "/connections", { name: "atlas", type: "Cluster", config: { uri: mongoUri } });
+    await call(first, "POST", "/processors", {
+      name,
+      ...(parallelism > 1 ? { options: { parallelism } } : {}),
+      pipeline: [
+        {
+          $source: {
+            connectionName: "kafka",
+            topic,
+            timeField: { $toDate: "$ts" },
+            config: { auto_offset_reset: "earliest" },
+          },
+        },
+        {
+          $tumblingWindow: {
+            interval: { size: 1, unit: "second" },
+            pipeline: [{ $group: { _id: "$sensor", count: { $sum: 1 }, total: { $sum: "$value" } } }],
+          },
+        },
+        { $addFields: { _id: { sensor: "$_id", start: { $meta: "stream.window.start" } } } },
+        { $merge: { into: { connectionName: "atlas", db: outDb, coll: label } } },
+      ],
+    });
+    await call(first, "POST", `/processors/${name}:start`);
+    if (parallelism > 1) {
+      // Measure with the tasks spread: one per server, each holding repartition partitions.
+      await until(
+        async () => {
+          const stats = (await call(first, "GET", `/processors/${name}/stats`)).stats as {
+            tasks?: Array<{ partitions: number[] }>;
+          };
+          const tasks = stats.tasks ?? [];
+          const held = tasks.reduce((n, t) => n + t.partitions.length, 0);
+          return tasks.length === Math.min(instances, parallelism) && held === PARTITIONS ? true : undefined;
+        },
+        120_000,
+        `${instances} tasks to spread`,
+      );
+    } else {
+      await until(
+        async () =>
+          ((await call(first, "GET", `/processors/${name}`)).status as { state?: string })?.state ===
+          "running"
+            ? true
+            : undefined,
+        60_000,
+        "the processor to run",
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    const expected = Math.ceil(RECORDS / PER_SECOND) * SENSORS;
+    const windows = mongo.db(outDb).collection(label);
+    const cpuBefore = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
+    const started = performance.now();
+    await produce(topic);
+    const progress = args.progress
+      ? setInterval(() => {
+          void (async () => {
+            const count = await windows.countDocuments();
+            const stats = (await call(first, "GET", `/processors/${name}/stats`)).stats as {
+              inputMessageCount?: number;
+              tasks?: unknown[];
+            };
+            log(
+              `  ${((performance.now() - started) / 1000).toFixed(1)} s: ${count} windows; ${JSON.stringify(stats.tasks ?? stats.inputMessageCount)}`,
+            );
+          })().catch(() => undefined);
+        }, 2_000)
+      : undefined;
+    await until(
+      async () => ((await windows.countDocuments()) >= expected ? true : undefined),
+      600_000,
+      `${expected} windows`,
+    );
+    clearInterval(progress);
+    const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
+    const result: RunResult = {
+      label,
+      instances,
+      parallelism,
+      seconds: Math.round(seconds * 100) / 100,
+      recordsPerSecond: Math.round(RECORDS / seconds),
+      cpu: cpuAfter.map((after, i) => Math.round(((after - cpuBefore[i]) / seconds) * 100) / 100),
+      windows: expected,
+    };
+    log(
+      `${label}: ${instances} instance(s), ${result.recordsPerSecond} records/s over ${result.seconds} s, ` +
+        `cpu per instance ${result.cpu.join(" / ")} cores`,
+    );
+    await call(first, "POST", `/processors/${name}:stop`).catch(() => undefined);
+    return result;
+  } finally {
+    for (const s of servers) s.child.kill("SIGTERM");
+    await Promise.all(
+      servers.map(
+        (s) => new Promise((r) => (s.child.exitCode !== null ? r(undefined) : s.child.once("exit", r))),
+      ),
+    );
+    await mongo
+      .db(stateDb)
+      .dropDatabase()
+      .catch(() => undefined);
+    await mongo.close();
+    const cleanup = new Admin(kafka);
+    await cleanup.deleteTopics({ topics: [topic, `eddy-${name}-repartition`] }).catch(() => undefined);
+    await cleanup.close();
+  }
+}
+
+const loadBefore = loadavg();
+const runs: RunResult[] = [];
+runs.push(await measure("single", 1, 1));
+for (const instances of [1, 2, 3]) runs.push(await measure(`scaled${instances}`, instances, 3));
+const single = runs[0].recordsPerSecond;
+const oneScaled = runs[1].recordsPerSecond;
+const result = {
+  records: RECORDS,
+  partitions: PARTITIONS,
+  sensors: SENSORS,
+  runs: runs.map((r) => ({
+    ...r,
+    ratioToSingle: Math.round((r.recordsPerSecond / single) * 100) / 100,
+    ratioToOneInstance: Math.round((r.recordsPerSecond / oneScaled) * 100) / 100,
+  })),
+  loadavg: {
+    before: loadBefore.map((l) => Math.round(l * 100) / 100),
+    after: loadavg().map((l) => Math.round(l * 100) / 100),
+  },
+  cores: availableParallelism(),
+  node: process.version,
+};
+const cleanupMongo = new MongoClient(mongoUri);
+await cleanupMongo
+  .db(`eddy_bench_scale_out_${run}`)
+  .dropDatabase()
+  .catch(() => undefined);
+await cleanupMongo.close();
+if (args.json) process.stdout.write(JSON.stringify(result) + "\n");
+else {
+  for (const r of result.runs)
+    log(
+      `  ${r.label.padEnd(8)} ${String(r.instances).padStart(2)} inst  ${String(r.recordsPerSecond).padStart(7)} rec/s  ` +
+        `×${r.ratioToSingle} of single, ×${r.ratioToOneInstance} of one scaled instance  cpu ${r.cpu.join("/")}`,
+    );
+  log(
+    `  load average before ${result.loadavg.before.join(" ")}, after ${result.loadavg.after.join(" ")}; ${result.cores} cores`,
+  );
+}

@@ -1,0 +1,219 @@
+/**
+ * The windowed half of one task of a scaled-out processor: a ProcessorRuntime per repartition partition the
+ * consumer group assigned to this task, each restored from and checkpointing to that partition's own
+ * checkpoint, so a partition moving to another task takes its window state, watermark and position along.
+ *
+ * On every change of assignment the task stops all its partition runtimes (each writes a final checkpoint),
+ * then starts the partitions it now holds from their checkpoints. A partition's checkpoints are written only
+ * under its partition lease: a new holder waits for the old one to release it (after its final checkpoint)
+ * or, when the old holder died, for the lease to expire, so two tasks never write one partition's state.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { FeedSource, PartitionFeed, type FeedDecoder } from "../../connectors/kafka/partition-feed.ts";
+import type { Doc } from "../../mql/index.ts";
+import type { ProcessorPlan } from "../../pipeline/plan.ts";
+import type { CheckpointStore } from "../../runtime/checkpoint.ts";
+import type { DlqWriter } from "../../runtime/dlq.ts";
+import type { Logger } from "../../runtime/log.ts";
+import { ProcessorRuntime, type RuntimeOptions } from "../../runtime/runtime.ts";
+import type { Sink } from "../../runtime/sink.ts";
+import type { ProcessorStats } from "../../runtime/stats.ts";
+import { FencedCheckpoints, type LeaseSettings } from "../lease-placement.ts";
+import { LeaseKeeper } from "../leases/lease-keeper.ts";
+
+/** What one partition runs with. */
+export interface PartitionParts {
+  /** The task's shared sink, or the partition's own (an exactly-once `$emit`: one transactional id each). */
+  readonly sink: Sink;
+  /** The partition's checkpoint store (unfenced: the task fences it with the partition lease). */
+  readonly checkpoints: CheckpointStore;
+  /** Decodes the partition's messages, continuing from the state its checkpoint saved. */
+  decoder(saved: Doc | undefined): FeedDecoder;
+  /** Closes what is the partition's own (its sink, when it has one). */
+  close(): Promise<void>;
+}
+
+export interface PartitionTaskOptions {
+  readonly plan: ProcessorPlan;
+  readonly feed: (onAssignment: () => void) => PartitionFeed;
+  /** The topic whose partitions the feed hands out. */
+  readonly topic: string;
+  readonly openPartition: (partition: number) => Promise<PartitionParts>;
+  readonly dlq?: DlqWriter;
+  readonly connectorStage?: RuntimeOptions["connectorStage"];
+  /** Partition leases (`<leasePrefix><partition>`), when several instances share the store. */
+  readonly leases?: LeaseSettings & { readonly prefix: string };
+  readonly checkpointIntervalMs?: number;
+  readonly logger: Logger;
+  readonly onOutput: (docs: readonly Doc[]) => void;
+  readonly onDeadLetters?: (records: readonly Doc[]) => void;
+  /** A partition runtime failed: the task must stop. */
+  readonly onFailure: (error: unknown) => void;
+}
+
+interface PartitionRun {
+  readonly runtime: ProcessorRuntime;
+  readonly done: Promise<unknown>;
+  readonly keeper: LeaseKeeper | undefined;
+  readonly parts: PartitionParts;
+}
+
+export class PartitionTask {
+  private readonly options: PartitionTaskOptions;
+  private readonly feed: PartitionFeed;
+  private readonly runs = new Map<number, PartitionRun>();
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  /** Stats of partitions that ran here and moved away or stopped, so counters do not go backwards. */
+  private readonly finished: ProcessorStats[] = [];
+
+  constructor(options: PartitionTaskOptions) {
+    this.options = options;
+    this.feed = options.feed(() => this.rebalance());
+  }
+
+  async start(): Promise<void> {
+    await this.feed.start();
+    this.rebalance();
+  }
+
+  /** The partitions running here. */
+  partitions(): number[] {
+    return [...this.runs.keys()].sort((a, b) => a - b);
+  }
+
+  private rebalance(): void {
+    this.chain = this.chain
+      .then(() => this.reassign())
+      .catch((error: unknown) => this.options.onFailure(error));
+  }
+
+  private async reassign(): Promise<void> {
+    if (this.stopped) return;
+    const wanted = this.feed.assigned();
+    if (wanted.join(",") === this.partitions().join(",")) return;
+    await this.stopRuns();
+    const sources = new Map<number, FeedSource>();
+    const started: Array<[number, LeaseKeeper | undefined]> = [];
+    const current = () => !this.stopped && this.feed.assigned().join(",") === wanted.join(",");
+    for (const partition of wanted) {
+      const keeper = await this.acquire(partition, current);
+      if (keeper === "abandoned") {
+        // The assignment changed while waiting: give back what was taken and follow the new one.
+        await Promise.all(started.map(([, held]) => held?.stop()));
+        if (!this.stopped) this.rebalance();
+        return;
+      }
+      started.push([partition, keeper]);
+    }
+    for (const [partition, keeper] of started) {
+      const parts = await this.options.openPartition(partition);
+      const store = keeper ? new FencedCheckpoints(parts.checkpoints, keeper) : parts.checkpoints;
+      const resume = await store.load();
+      const positions = resume?.sourcePositions;
+      const decoder = parts.decoder(positions?.taken as Doc | undefined);
+      const source = new FeedSource(this.feed, { topic: this.options.topic, partition }, decoder, positions);
+      sources.set(partition, source);
+      const runtime = new ProcessorRuntime(this.options.plan, {
+        source,
+        // A runtime never closes its sink: the parts do (a partition's own) or the task (the shared one).
+        sink: parts.sink,
+        ...(this.options.dlq ? { dlq: this.options.dlq } : {}),
+        ...(this.options.connectorStage ? { connectorStage: this.options.connectorStage } : {}),
+        checkpoints: store,
+        ...(this.options.checkpointIntervalMs !== undefined
+          ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
+          : {}),
+        ...(resume ? { resumeFrom: resume } : {}),
+        onOutput: this.options.onOutput,
+        ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
+      });
+      const done = runtime.run();
+      done.catch((error: unknown) => {
+        if (!this.stopped && this.runs.get(partition)?.runtime === runtime) this.options.onFailure(error);
+      });
+      this.runs.set(partition, { runtime, done, keeper, parts });
+    }
+    await this.feed.open(sources);
+    this.options.logger.info("scaled task took partitions", {
+      processor: this.options.plan.name,
+      partitions: this.partitions(),
+    });
+    // The assignment may have changed while leases were awaited.
+    if (this.feed.assigned().join(",") !== this.partitions().join(",")) this.rebalance();
+  }
+
+  /**
+   * Waits for the partition's lease: its previous holder releases it after a final checkpoint, or it
+   * expires. "abandoned" when `current()` turns false first (another rebalance).
+   */
+  private async acquire(
+    partition: number,
+    current: () => boolean,
+  ): Promise<LeaseKeeper | undefined | "abandoned"> {
+    const leases = this.options.leases;
+    if (!leases) return undefined;
+    const { logger } = this.options;
+    let acquired = false;
+    const keeper: LeaseKeeper = new LeaseKeeper({
+      store: leases.store,
+      owner: leases.owner,
+      ttlMs: leases.ttlMs,
+      resource: `${leases.prefix}${partition}`,
+      onAcquired: () => {
+        acquired = true;
+      },
+      onLost: (error) => {
+        logger.warn("partition lease lost", { partition, error: error.message });
+        this.rebalanceAfterLoss(partition);
+      },
+    });
+    keeper.start();
+    while (!acquired) {
+      if (!current()) {
+        await keeper.stop();
+        return "abandoned";
+      }
+      await sleep(50);
+    }
+    return keeper;
+  }
+
+  private rebalanceAfterLoss(partition: number): void {
+    const run = this.runs.get(partition);
+    if (!run) return;
+    // Its checkpoints now fail (fenced): stop it without one. While the group still assigns the partition
+    // here, take it again (from its last checkpoint) once the lease is free.
+    this.runs.delete(partition);
+    run.runtime.stop();
+    void run.done.finally(() => run.parts.close().catch(() => undefined));
+    this.rebalance();
+  }
+
+  private async stopRuns(): Promise<void> {
+    const runs = [...this.runs.values()];
+    this.runs.clear();
+    for (const run of runs) run.runtime.stop();
+    await Promise.allSettled(runs.map((run) => run.done));
+    for (const run of runs) this.finished.push(run.runtime.stats({ verbose: true }));
+    await Promise.all(runs.map((run) => run.parts.close().catch(() => undefined)));
+    await Promise.all(runs.map((run) => run.keeper?.stop()));
+  }
+
+  /** Every partition runtime's stats, running and finished here. */
+  stats(): ProcessorStats[] {
+    return [...this.finished, ...[...this.runs.values()].map((run) => run.runtime.stats({ verbose: true }))];
+  }
+
+  /** Stats of the partitions running here now, by partition. */
+  running(): Array<[number, ProcessorStats]> {
+    return [...this.runs].map(([partition, run]) => [partition, run.runtime.stats()]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.chain;
+    await this.stopRuns();
+    await this.feed.close();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The stats of one task of a scaled-out processor: input counters from the reader (or, without one, from
+ * the partitions), output counters and state from the partitions, and the task's own entry in `tasks`
+ * (Eddy extension; docs/scale-out.md).
+ */
+import type { ProcessorStats } from "../../runtime/index.ts";
+
+/** One task in `stats.tasks`. */
+export interface TaskStats {
+  readonly task: number;
+  readonly instance: string;
+  /** The partitions this task runs now: of the repartition topic (with a window) or of the source topic. */
+  readonly partitions: readonly number[];
+  /** Records waiting in those partitions. */
+  readonly lag: number;
+}
+
+export interface TaskIdentity {
+  readonly task: number;
+  readonly instance: string;
+  /** Stats of the partitions running now, by partition. */
+  readonly partitions: ReadonlyArray<readonly [number, ProcessorStats]>;
+}
+
+type Counter =
+  | "inputMessageCount"
+  | "inputMessageSize"
+  | "outputMessageCount"
+  | "outputMessageSize"
+  | "dlqMessageCount"
+  | "dlqMessageSize"
+  | "stateSize";
+
+export function combineTaskStats(
+  reader: ProcessorStats | undefined,
+  /** Every partition runtime's stats, running and finished here. */
+  partitions: readonly ProcessorStats[],
+  identity: TaskIdentity,
+): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
+  const sum = (field: Counter) => partitions.reduce((total, stats) => total + stats[field], 0);
+  const marks = identity.partitions.flatMap(([, stats]) =>
+    stats.watermark ? [stats.watermark.getTime()] : [],
+  );
+  const lag = identity.partitions.reduce((total, [, stats]) => total + (stats.kafkaTotalOffsetLag ?? 0), 0);
+  const task: TaskStats = {
+    task: identity.task,
+    instance: identity.instance,
+    partitions: identity.partitions.map(([partition]) => partition),
+    lag,
+  };
+  const running = identity.partitions.map(([, stats]) => stats);
+  const base: ProcessorStats = reader ?? {
+    name: running[0]?.name ?? "",
+    status: running.length > 0 ? "running" : "created",
+    scaleFactor: 1,
+    stateSize: 0,
+    inputMessageCount: sum("inputMessageCount"),
+    inputMessageSize: sum("inputMessageSize"),
+    outputMessageCount: 0,
+    outputMessageSize: 0,
+    dlqMessageCount: 0,
+    dlqMessageSize: 0,
+    kafkaPartitions: running.flatMap((stats) => stats.kafkaPartitions ?? []),
+    kafkaTotalOffsetLag: lag,
+  };
+  return {
+    ...base,
+    outputMessageCount: sum("outputMessageCount"),
+    outputMessageSize: sum("outputMessageSize"),
+    // The reader's dead letters (bad input) and the partitions' (window and sink failures).
+    dlqMessageCount: (reader?.dlqMessageCount ?? 0) + sum("dlqMessageCount"),
+    dlqMessageSize: (reader?.dlqMessageSize ?? 0) + sum("dlqMessageSize"),
+    stateSize: running.reduce((total, stats) => total + stats.stateSize, 0),
+    ...(marks.length > 0 ? { watermark: new Date(Math.min(...marks)) } : {}),
+    tasks: [task],
+  };
+}

@@ -1,0 +1,138 @@
+// The repartition topic on a real broker: created with the source's partition count, records land in the
+// partition of their group key with their event time, and a reader's replay (records written again) is
+// dropped on the reading side by source offset, also across a restart from a partition's positions.
+import { Admin } from "@platformatic/kafka";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
+import { FeedSource, PartitionFeed, RepartitionDecoder } from "../../src/connectors/kafka/partition-feed.ts";
+import {
+  ensureRepartitionTopic,
+  partitionOfKey,
+  RepartitionSink,
+} from "../../src/connectors/kafka/repartition.ts";
+import type { Doc } from "../../src/mql/index.ts";
+import type { SourceRecord } from "../../src/runtime/source.ts";
+import { testServices, uniqueName } from "../support/services.ts";
+
+const source = uniqueName("eddy_rp_src");
+const topic = uniqueName("eddy_rp");
+const group = uniqueName("eddy_rp_group");
+const BASE = Date.UTC(2026, 0, 1);
+const client = () =>
+  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-rp-test");
+
+beforeAll(async () => {
+  const admin = new Admin(client());
+  await admin.createTopics({ topics: [source], partitions: 3, replicas: 1 });
+  await admin.close();
+});
+
+afterAll(async () => {
+  const admin = new Admin(client());
+  await admin.deleteTopics({ topics: [source, topic] }).catch(() => undefined);
+  await admin.close();
+});
+
+/** Records as the reader hands them to the sink: offsets `from`…`to - 1` of source partition 0. */
+function docs(from: number, to: number): Doc[] {
+  const out: Doc[] = [];
+  for (let offset = from; offset < to; offset++)
+    out.push({
+      sensor: `s${offset % 4}`,
+      n: offset,
+      _ts: new Date(BASE + offset * 1000),
+      _stream_meta: { source: { type: "kafka", topic: source, partition: 0, offset } },
+    });
+  return out;
+}
+
+/** Reads every partition until `count` records came (or `ms` passed). */
+async function drain(
+  sources: readonly FeedSource[],
+  count: number,
+  ms = 15_000,
+): Promise<Array<[number, SourceRecord]>> {
+  const got: Array<[number, SourceRecord]> = [];
+  const deadline = Date.now() + ms;
+  while (got.length < count && Date.now() < deadline)
+    for (const s of sources) for (const r of (await s.next())?.records ?? []) got.push([s.partition, r]);
+  return got;
+}
+
+async function openFeed(saved: ReadonlyMap<number, Doc> = new Map()) {
+  const feed = new PartitionFeed(client(), { topic, groupId: group, onAssignment: () => undefined });
+  await feed.start();
+  const deadline = Date.now() + 15_000;
+  while (feed.assigned().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const sourcePartitions = [0, 1, 2].map((p) => `${source}:${p}`);
+  const sources = new Map(
+    feed.assigned().map((p) => {
+      const positions = saved.get(p);
+      const decoder = new RepartitionDecoder(sourcePartitions, `${topic}:${p}`, positions?.taken as Doc);
+      return [p, new FeedSource(feed, { topic, partition: p }, decoder, positions)] as const;
+    }),
+  );
+  await feed.open(sources);
+  return { feed, sources: [...sources.values()] };
+}
+
+describe("the repartition topic", () => {
+  it(
+    "re-keys records by group key and drops a replaying reader's duplicates",
+    { timeout: 60_000 },
+    async () => {
+      const layout = await ensureRepartitionTopic(client(), [source], topic);
+      expect(layout).toEqual({ partitions: 3, sourcePartitions: [0, 1, 2].map((p) => `${source}:${p}`) });
+      // A second task finds it there.
+      expect(await ensureRepartitionTopic(client(), [source], topic)).toEqual(layout);
+
+      const sink = new RepartitionSink(client(), {
+        topic,
+        partitions: 3,
+        key: (doc) => doc.sensor,
+        tsFieldName: "_ts",
+      });
+      await sink.write(docs(0, 10));
+      // The reader restarted from an older committed offset: 5…9 come again, then new ones.
+      await sink.write(docs(5, 15));
+      await sink.close();
+
+      const first = await openFeed();
+      const got = await drain(first.sources, 15);
+      expect(got.map(([, r]) => (r.doc as Doc).n).sort((a, b) => Number(a) - Number(b))).toEqual([
+        ...Array(15).keys(),
+      ]);
+      for (const [partition, record] of got) {
+        const doc = record.doc as Doc;
+        expect(partition).toBe(partitionOfKey(doc.sensor, 3));
+        expect(record.timestamp).toBe(BASE + Number(doc.n) * 1000);
+        // The watermark partition is the record's source partition; its meta is the original source's.
+        expect(record.partition).toBe(`${source}:0`);
+        expect(record.meta).toEqual({ type: "kafka", topic: source, partition: 0, offset: doc.n });
+        expect(doc._ts).toEqual(new Date(BASE + Number(doc.n) * 1000));
+      }
+      // Nothing more: the 5 duplicates were dropped.
+      expect(await drain(first.sources, 1, 1_500)).toEqual([]);
+      const saved = new Map(first.sources.map((s) => [s.partition, s.positions()] as const));
+      for (const s of first.sources) expect(s.partitions()).toEqual([0, 1, 2].map((p) => `${source}:${p}`));
+      await first.feed.close();
+
+      // A task taking the partitions over from their positions reads on where they stopped, and still
+      // drops a replay of what the previous task took.
+      const again = new RepartitionSink(client(), {
+        topic,
+        partitions: 3,
+        key: (d) => d.sensor,
+        tsFieldName: "_ts",
+      });
+      await again.write(docs(12, 20));
+      await again.close();
+      const second = await openFeed(saved);
+      const more = await drain(second.sources, 5);
+      expect(more.map(([, r]) => (r.doc as Doc).n).sort((a, b) => Number(a) - Number(b))).toEqual([
+        15, 16, 17, 18, 19,
+      ]);
+      await second.feed.close();
+    },
+  );
+});
