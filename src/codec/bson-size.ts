@@ -62,17 +62,6 @@ function valueSize(value: unknown): number {
   return calculateObjectSize({ v: value }) - 8;
 }
 
-/**
- * UTF-8 bytes of `text`: its length when it is short ASCII (field names, ids, most values: a scan is
- * cheaper than the native call), else `Buffer.byteLength`.
- */
-function utf8Length(text: string): number {
-  const n = text.length;
-  if (n > 64) return Buffer.byteLength(text, "utf8");
-  for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, "utf8");
-  return n;
-}
-
 function arraySize(values: readonly unknown[]): number {
   let size = 5;
   for (let i = 0; i < values.length; i++) size += 2 + digits(i) + valueSize(values[i]);
