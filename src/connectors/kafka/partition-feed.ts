@@ -11,12 +11,11 @@
  */
 import { Consumer, type MessagesStream } from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseExtendedJson } from "../../codec/ejson.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import type { KafkaMessage, KafkaRecordDecoder } from "./record.ts";
-import { ORIGIN_OFFSET_HEADER, ORIGIN_PARTITION_HEADER } from "./repartition.ts";
+import { decodeRepartitionValue, ORIGIN_OFFSET_HEADER, ORIGIN_PARTITION_HEADER } from "./repartition.ts";
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 type KafkaStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -238,7 +237,7 @@ export class RepartitionDecoder implements FeedDecoder {
       this.taken.set(origin, offset);
     }
     const value = message.value ?? Buffer.alloc(0);
-    const doc = parseExtendedJson(value.toString("utf8")) as Doc;
+    const doc = decodeRepartitionValue(value);
     const meta = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
     return {
       doc,

@@ -9,8 +9,10 @@
  */
 import { createHash } from "node:crypto";
 import { Admin, Producer } from "@platformatic/kafka";
+import { deserialize, serialize } from "bson";
 import type { Doc, Evaluator } from "../../mql/index.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
+import { decodeState, encodeState } from "../../runtime/state-codec.ts";
 import { stringifyExtendedJson } from "../../codec/ejson.ts";
 import type { KafkaClientOptions } from "./connection.ts";
 
@@ -108,7 +110,7 @@ export class RepartitionSink implements Sink {
     let bytes = 0;
     const messages = docs.map((doc) => {
       const group = key ? safeKey(key, doc) : null;
-      const value = Buffer.from(canonical(doc));
+      const value = encodeRepartitionValue(doc);
       bytes += value.length;
       const time = doc[tsFieldName];
       const source = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
@@ -143,7 +145,22 @@ function safeKey(key: Evaluator, doc: Doc): unknown {
   }
 }
 
-/** Canonical Extended JSON: lossless (ints stay ints, dates stay dates) when read back. */
+/**
+ * A repartitioned record's value: BSON of the checkpoint state codec's form, lossless for every value a
+ * document can hold (ints stay ints, dates stay dates) and about 3× cheaper both ways than canonical
+ * Extended JSON text, which the repartition step pays once more per record.
+ */
+export function encodeRepartitionValue(doc: Doc): Buffer {
+  const bytes = serialize(encodeState(doc));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The inverse of {@link encodeRepartitionValue}. */
+export function decodeRepartitionValue(value: Buffer): Doc {
+  return decodeState(deserialize(value)) as Doc;
+}
+
+/** Canonical Extended JSON of a group key: the same text for equal keys, whatever their JS form. */
 function canonical(value: unknown): string {
   return stringifyExtendedJson(value, { outputFormat: "canonicalJson" });
 }
