@@ -178,9 +178,12 @@ export class ProcessorRuntime {
           queue.push(tail);
         }
         const reading = queue.shift() as Promise<ReadBatch | undefined>;
-        // A stop does not wait for the source to answer (a quiet change stream holds its poll up to
-        // maxAwaitTimeMS): the batch being read is not handled, nor in the final checkpoint.
-        const next = await Promise.race([reading, this.stopRequested]);
+        // A stop does not wait for a source that reads again what it was not asked to hand over (a quiet
+        // change stream holds its poll up to maxAwaitTimeMS): that batch is not handled, nor in the final
+        // checkpoint.
+        const next = this.options.source.rereadsUnhandledRecords
+          ? await Promise.race([reading, this.stopRequested])
+          : await reading;
         if (next === STOPPED) {
           queue.unshift(reading); // settled in `finally`
           break;

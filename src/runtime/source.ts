@@ -15,6 +15,13 @@ export interface Source {
    * replay gives other timestamps, so derived `_id`s must not depend on them.
    */
   readonly timestampIsReadTime?: boolean;
+  /**
+   * True when records read but not yet handed over are read again by a run that starts from the last
+   * checkpoint (a change stream's resume token, Kafka offsets). A stop then does not wait for a read in
+   * flight on a quiet source; for other sources (stdin) the read is waited for and handled, since what it
+   * returns could not be read again.
+   */
+  readonly rereadsUnhandledRecords?: boolean;
   /** Opens connections / evaluates inline documents. Throws (the processor fails) on a broken configuration. */
   start(): Promise<void>;
   /**

@@ -185,6 +185,7 @@ describe("checkpoints: the barrier", () => {
     const source: Source = {
       type: inner.type,
       operatorName: inner.operatorName,
+      rereadsUnhandledRecords: true,
       start: () => inner.start(),
       positions: () => inner.positions(),
       next: () => {
@@ -209,6 +210,39 @@ describe("checkpoints: the barrier", () => {
     expect(closed).toBe(true);
     expect(sink.docs).toHaveLength(10);
     expect(store.saved.map((c) => c.sourcePositions)).toEqual([{ position: 0 }, { position: 10 }]);
+  });
+
+  it("waits for a read in flight at a stop when the source could not read it again (stdin), and handles it", async () => {
+    const store = new RecordingStore();
+    const inner = new DocumentsSource(docs.slice(0, 20), { batchSize: 10 });
+    let reads = 0;
+    let stopAsked: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => (stopAsked = resolve));
+    const source: Source = {
+      type: inner.type,
+      operatorName: inner.operatorName,
+      start: () => inner.start(),
+      positions: () => inner.positions(),
+      // The second batch arrives only after the stop was asked for: it must still be written.
+      next: async () => {
+        if (++reads === 2) await stopped;
+        return inner.next();
+      },
+      close: () => inner.close(),
+    };
+    const sink = new CollectSink();
+    const runtime = runtimeFor([], source, sink, store, { checkpointIntervalMs: 60_000 });
+    const write = sink.write.bind(sink);
+    sink.write = async (batch) => {
+      setTimeout(() => {
+        runtime.stop();
+        stopAsked();
+      }, 20);
+      return write(batch);
+    };
+    await runtime.run();
+    expect(sink.docs).toHaveLength(20);
+    expect(store.saved.at(-1)?.sourcePositions).toEqual({ position: 20 });
   });
 
   it("acknowledges nothing when the batch's sink write fails", async () => {

@@ -257,6 +257,7 @@ export class RepartitionDecoder implements FeedDecoder {
 export class FeedSource implements Source {
   readonly type = "kafka";
   readonly operatorName = "KafkaConsumerOperator";
+  readonly rereadsUnhandledRecords = true;
   readonly partition: number;
   private readonly feed: PartitionFeed;
   private readonly topic: string;

@@ -68,6 +68,7 @@ export const FETCH_BYTES_PER_PARTITION = 1024 * 1024;
 export class KafkaSource implements Source {
   readonly type = "kafka";
   readonly operatorName = "KafkaConsumerOperator";
+  readonly rereadsUnhandledRecords = true;
   private readonly client: KafkaClientOptions;
   private readonly plan: KafkaSourcePlanOptions;
   private readonly options: KafkaSourceOptions;

@@ -49,6 +49,7 @@ export interface ChangeStreamSourceOptions {
 export class ChangeStreamSource implements Source {
   readonly type = "atlas";
   readonly operatorName = "ChangeStreamSourceOperator";
+  readonly rereadsUnhandledRecords = true;
   private readonly client: MongoClient;
   private readonly plan: ClusterSourceOptions;
   private readonly options: ChangeStreamSourceOptions;
