@@ -141,6 +141,7 @@ async function runEddy(
   const timedSource: Source = {
     type: source.type,
     operatorName: source.operatorName,
+    ...(source.rereadsUnhandledRecords ? { rereadsUnhandledRecords: true } : {}),
     start: () => source.start(),
     positions: () => source.positions(),
     close: () => source.close(),
