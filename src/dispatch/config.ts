@@ -28,11 +28,7 @@ export interface DispatchConfig {
   readonly timeoutMs: number;
   readonly jobLeaseMs: number;
   readonly pollIntervalMs: number;
-  /**
-   * The matcher hands the jobs the co-located dispatcher has room for straight to it, created claimed
-   * (`IN_PROGRESS`). Off by default: jobs are created `PENDING`, as the original's contract says, and the
-   * hand-over measured no gain on the stand-in (docs/event-dispatch.md).
-   */
+  /** The matcher hands the jobs the co-located dispatcher has room for straight to it (created claimed). */
   readonly handoff: boolean;
   /** Claims of all dispatchers take turns (needed on servers without per-document atomic multi-updates). */
   readonly claimLock: boolean;
@@ -106,7 +102,7 @@ export function dispatchConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Dis
     jobLeaseMs: int("FC_DISPATCH_LEASE_MS", Math.max(60_000, 2 * timeoutMs), 1),
     pollIntervalMs: int("FC_DISPATCH_POLL_MS", 200, 1),
     claimLock: flag("FC_DISPATCH_CLAIM_LOCK", true),
-    handoff: flag("FC_DISPATCH_HANDOFF", false),
+    handoff: flag("FC_DISPATCH_HANDOFF", true),
     leaseTtlMs: int("FC_LEASE_TTL_MS", 15_000, 100),
   };
 }

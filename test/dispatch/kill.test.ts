@@ -189,7 +189,7 @@ describe("kill -9", () => {
     await db.collection("subscriptions").insertOne(subscription);
     const hooks = () => receiver.received.filter((r) => r.path === "/handoff");
     receiver.respond((_req, res) => setTimeout(() => res.writeHead(200).end(), 300));
-    let service = await startService({ FC_DISPATCH_HANDOFF: "true" });
+    let service = await startService({});
     const events = Array.from({ length: 100 }, (_, i) => ({
       _id: new ObjectId(),
       type: "orders:fulfillment:shipment:shipped",
