@@ -1,5 +1,6 @@
 // Scale-out without servers: `options.parallelism` validation, `sp lint` (its --atlas report and its
 // repartition explanation), how a plan splits around its window, the repartition key hash, task stats.
+import { Decimal128, Double, Long } from "bson";
 import { describe, expect, it } from "vitest";
 import { planProcessor, PlanError } from "../../src/pipeline/index.ts";
 import { CONNECTORS } from "../../src/connectors/registry.ts";
@@ -119,6 +120,16 @@ describe("the repartition key hash", () => {
     expect(partitionOfKey({ a: 1, b: [2] }, 6)).toBe(partitionOfKey({ a: 1, b: [2] }, 6));
     // Types count: the int 1 and the string "1" are different group keys.
     expect([0, 1, 2, 3].some((i) => partitionOfKey(i, 97) !== partitionOfKey(String(i), 97))).toBe(true);
+  });
+
+  it("puts keys that $group calls equal in one partition (1, 1.0, Long(1); null and missing)", () => {
+    for (const n of [1, 7, 123456]) {
+      const expected = partitionOfKey(n, 97);
+      expect(partitionOfKey(new Double(n), 97)).toBe(expected);
+      expect(partitionOfKey(Long.fromNumber(n), 97)).toBe(expected);
+      expect(partitionOfKey(Decimal128.fromString(`${n}.0`), 97)).toBe(expected);
+    }
+    expect(partitionOfKey(undefined, 97)).toBe(partitionOfKey(null, 97));
   });
 });
 

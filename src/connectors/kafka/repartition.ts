@@ -7,13 +7,12 @@
  * offset it came from. A task replaying its source after a rebalance or a crash writes some records again;
  * the reading side drops them because, per source partition, offsets only grow ({@link SourceOrigin}).
  */
-import { createHash } from "node:crypto";
-import { Admin, Producer } from "@platformatic/kafka";
+import { Admin, murmur2, Producer } from "@platformatic/kafka";
 import { deserialize, serialize } from "bson";
+import { groupKeyOf } from "../../mql/group-key.ts";
 import type { Doc, Evaluator } from "../../mql/index.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
 import { decodeState, encodeState } from "../../runtime/state-codec.ts";
-import { stringifyExtendedJson } from "../../codec/ejson.ts";
 import type { KafkaClientOptions } from "./connection.ts";
 
 /** The internal topic of processor `name`. */
@@ -24,6 +23,8 @@ export function repartitionTopic(name: string): string {
 /** Header names of a repartitioned message. */
 export const ORIGIN_PARTITION_HEADER = "eddy-source-partition";
 export const ORIGIN_OFFSET_HEADER = "eddy-source-offset";
+const PARTITION_HEADER_NAME = Buffer.from(ORIGIN_PARTITION_HEADER);
+const OFFSET_HEADER_NAME = Buffer.from(ORIGIN_OFFSET_HEADER);
 
 /** Where a repartitioned record was read: its source `topic:partition` and offset. */
 export interface SourceOrigin {
@@ -31,12 +32,12 @@ export interface SourceOrigin {
   readonly offset: number;
 }
 
-/** The repartition partition of `key` among `count`: a stable hash of its Extended JSON. */
+/**
+ * The repartition partition of `key` among `count`: Kafka's own partitioner (murmur2) over the key's group
+ * key, so keys that `$group` puts together (1, 1.0 and Long(1); null and missing) land in one partition.
+ */
 export function partitionOfKey(key: unknown, count: number): number {
-  const digest = createHash("sha1")
-    .update(canonical(key ?? null))
-    .digest();
-  return digest.readUInt32BE(0) % count;
+  return (murmur2(groupKeyOf(key ?? null)) >>> 0) % count;
 }
 
 /** The repartition topic's partition count and the source's partitions (`topic:partition`). */
@@ -98,6 +99,7 @@ export class RepartitionSink implements Sink {
   readonly operatorName = "RepartitionOperator";
   private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   private readonly options: RepartitionSinkOptions;
+  private readonly origins = new Map<string, Buffer>();
 
   constructor(client: KafkaClientOptions, options: RepartitionSinkOptions) {
     this.options = options;
@@ -116,8 +118,8 @@ export class RepartitionSink implements Sink {
       const source = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
       const headers = new Map<Buffer, Buffer>();
       if (source && typeof source.topic === "string" && typeof source.partition === "number") {
-        headers.set(Buffer.from(ORIGIN_PARTITION_HEADER), Buffer.from(`${source.topic}:${source.partition}`));
-        headers.set(Buffer.from(ORIGIN_OFFSET_HEADER), Buffer.from(String(source.offset)));
+        headers.set(PARTITION_HEADER_NAME, this.originBytes(source.topic, source.partition));
+        headers.set(OFFSET_HEADER_NAME, Buffer.from(String(source.offset)));
       }
       return {
         topic,
@@ -129,6 +131,14 @@ export class RepartitionSink implements Sink {
     });
     await this.producer.send({ messages });
     return { bytes };
+  }
+
+  /** The `topic:partition` header value, encoded once per source partition. */
+  private originBytes(topic: string, partition: number): Buffer {
+    const origin = `${topic}:${partition}`;
+    let bytes = this.origins.get(origin);
+    if (!bytes) this.origins.set(origin, (bytes = Buffer.from(origin)));
+    return bytes;
   }
 
   async close(): Promise<void> {
@@ -158,9 +168,4 @@ export function encodeRepartitionValue(doc: Doc): Buffer {
 /** The inverse of {@link encodeRepartitionValue}. */
 export function decodeRepartitionValue(value: Buffer): Doc {
   return decodeState(deserialize(value)) as Doc;
-}
-
-/** Canonical Extended JSON of a group key: the same text for equal keys, whatever their JS form. */
-function canonical(value: unknown): string {
-  return stringifyExtendedJson(value, { outputFormat: "canonicalJson" });
 }
