@@ -57,8 +57,7 @@ export const EDDY_EXTENSIONS: readonly EddyExtension[] = [
     eddy: "runs the query at each firing (`$$firedAt`, `$$lastFiredAt` in its filter) and emits the results",
     atlas: "Atlas has no Scheduled connection type.",
     portable: "trigger the pipeline from a change stream or Kafka topic fed by an external scheduler",
-    find: (definition, connections) =>
-      connectionPaths(definition, connections, (entry) => entry.type === "Scheduled"),
+    find: usesConnectionType("Scheduled"),
   },
   {
     id: "document-retries",
@@ -78,8 +77,7 @@ export const EDDY_EXTENSIONS: readonly EddyExtension[] = [
     eddy: "batched multi-row upserts, exactly once with the checkpoint",
     atlas: "Atlas has no PostgreSQL connection type.",
     portable: "`$merge` into MongoDB, or `$emit` to Kafka with a JDBC sink connector",
-    find: (definition, connections) =>
-      connectionPaths(definition, connections, (entry) => entry.type === "PostgreSQL"),
+    find: usesConnectionType("PostgreSQL"),
   },
   {
     id: "otlp-connection",
@@ -87,8 +85,7 @@ export const EDDY_EXTENSIONS: readonly EddyExtension[] = [
     eddy: "an OTLP/HTTP receiver as the processor's source",
     atlas: "Atlas has no OTLP connection type.",
     portable: "send telemetry through an OpenTelemetry Collector's Kafka exporter and read that topic",
-    find: (definition, connections) =>
-      connectionPaths(definition, connections, (entry) => entry.type === "OTLP"),
+    find: usesConnectionType("OTLP"),
   },
   {
     id: "file-connection",
@@ -96,8 +93,7 @@ export const EDDY_EXTENSIONS: readonly EddyExtension[] = [
     eddy: "reads the file (or stdin) as the processor's source",
     atlas: "Atlas has no File connection type.",
     portable: "inline `$source.documents`, or a Kafka topic",
-    find: (definition, connections) =>
-      connectionPaths(definition, connections, (entry) => entry.type === "File"),
+    find: usesConnectionType("File"),
   },
   {
     id: "processor-parallelism",
@@ -140,6 +136,12 @@ function stagePaths(definition: Doc, name: string, pick: (spec: Doc, path: strin
   return pipeline.flatMap((stage, i) =>
     isPlainObject(stage) && isPlainObject(stage[name]) ? pick(stage[name], `pipeline[${i}].${name}`) : [],
   );
+}
+
+/** The paths in a definition that name a connection of `type`. */
+function usesConnectionType(type: string): EddyExtension["find"] {
+  return (definition, connections) =>
+    connectionPaths(definition, connections, (entry) => entry.type === type);
 }
 
 /** `connectionName` paths (anywhere in the pipeline, and in `options.dlq`) naming a connection `matches` accepts. */
