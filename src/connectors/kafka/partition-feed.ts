@@ -55,6 +55,9 @@ export class PartitionFeed {
       ...this.options.tuning,
       groupId: this.options.groupId,
       autocommit: false,
+      // Sticky, incremental rebalances: a member keeps the partitions it can, gives up only those that move
+      // (revoked in a round of their own) and the task restarts nothing else (docs/scale-out.md).
+      protocols: [{ name: "cooperative-sticky", version: 3 }],
     });
     this.consumer = consumer;
     consumer.on("consumer:group:join", () => this.checkAssignment());
@@ -80,8 +83,9 @@ export class PartitionFeed {
   }
 
   /**
-   * (Re)opens the message stream for the partitions of `sources`, each at its own next offset (none: the
-   * topic's start); the previous stream and whatever it read ahead are dropped.
+   * (Re)opens the message stream for the partitions of `sources`, each where it continues: a partition already
+   * fed keeps what it holds and is fetched after it, a new one starts at its own next offset (none: the
+   * group's committed offset, else the fallback). What the previous stream read ahead is dropped.
    */
   async open(sources: ReadonlyMap<number, FeedSource>): Promise<void> {
     const consumer = this.consumer;
@@ -92,9 +96,7 @@ export class PartitionFeed {
     if (sources.size === 0) return;
     await this.startFreshAtCommitted(consumer, sources);
     const offsets = [...sources].flatMap(([partition, source]) =>
-      source.nextOffset === undefined
-        ? []
-        : [{ topic: this.options.topic, partition, offset: source.nextOffset }],
+      source.fetchFrom === undefined ? [] : [{ topic: this.options.topic, partition, offset: source.fetchFrom }],
     );
     const stream = await consumer.consume({
       topics: [this.options.topic],
@@ -105,7 +107,7 @@ export class PartitionFeed {
       offsets,
     });
     this.stream = stream;
-    this.queued = 0;
+    this.queued = [...sources.values()].reduce((total, source) => total + source.held, 0);
     // One stream feeds every partition: it pauses on what all of them hold, so one partition busy with a
     // checkpoint does not stop the others (each may hold a few batches more than its share meanwhile).
     const highWater = 2 * (this.options.maxBatchSize ?? 1000) * sources.size;
@@ -117,6 +119,14 @@ export class PartitionFeed {
       if (++this.queued >= highWater) stream.pause();
     });
     stream.on("error", () => undefined); // the task reopens on its next rebalance or fails on its own
+  }
+
+  /** Stops feeding `partition` (revoked from this member); the stream skips its messages from now on. */
+  release(partition: number): void {
+    const source = this.sources.get(partition);
+    if (!source) return;
+    this.sources.delete(partition);
+    this.taken(source.held);
   }
 
   /** Partitions without a checkpoint start at the group's committed offset, when there is one. */
@@ -287,6 +297,17 @@ export class FeedSource implements Source {
   /** Where this partition continues (undefined: not known yet). */
   get nextOffset(): bigint | undefined {
     return this.next_;
+  }
+
+  /** Where the feed fetches this partition from: after what it holds, else its next offset. */
+  get fetchFrom(): bigint | undefined {
+    const last = this.queue.at(-1);
+    return last === undefined ? this.next_ : last.offset + 1n;
+  }
+
+  /** How many messages it holds, not yet taken by its runtime. */
+  get held(): number {
+    return this.queue.length;
   }
 
   /** Starts a partition without a checkpoint at the group's committed offset. */
