@@ -239,7 +239,9 @@ describe("a scaled processor grouped by the Kafka message key", () => {
       await admin.close();
       expect(topics).toContain(topic);
       expect(topics).not.toContain(repartitionTopic(scaled));
-      console.log(`message key: ${expected.size} windows; a: ${JSON.stringify(movesA)}; b: ${JSON.stringify(movesB)}`);
+      console.log(
+        `message key: ${expected.size} windows; a: ${JSON.stringify(movesA)}; b: ${JSON.stringify(movesB)}`,
+      );
 
       // Dropping it deletes the consumer group Eddy named for it and says so.
       expect((await a.call("POST", `/processors/${scaled}:stop`)).status).toBe(200);

@@ -106,12 +106,17 @@ describe("a window keyed by the Kafka message key", () => {
       { key: "$_stream_meta.source.key", region: "$region" },
       ["$region", { $meta: "stream.source.key" }],
     ]) {
-      const split = splitForRepartition(planOf([KAFKA, { $match: { amount: { $gt: 0 } } }, windowBy(id), MERGE], 2));
+      const split = splitForRepartition(
+        planOf([KAFKA, { $match: { amount: { $gt: 0 } } }, windowBy(id), MERGE], 2),
+      );
       expect(split.case, JSON.stringify(id)).toBe("message-key");
       expect(split.windows).toBeUndefined();
       expect(split.reader.stages.map((s) => s.kind)).toEqual(["match", "window"]);
     }
-    const notes = scaleOutNotes(definition([KAFKA, windowBy("$_stream_meta.source.key"), MERGE], 3), CONNECTIONS);
+    const notes = scaleOutNotes(
+      definition([KAFKA, windowBy("$_stream_meta.source.key"), MERGE], 3),
+      CONNECTIONS,
+    );
     expect(notes[1]).toMatch(/includes the Kafka message key.*nothing is repartitioned/);
     expect(notes[2]).toMatch(/producers partitioning by message key.*without a key/);
     expect(notes.join("\n")).not.toContain("eddy-orders-repartition");
@@ -129,7 +134,9 @@ describe("a window keyed by the Kafka message key", () => {
   });
 
   it("is repartitioned when the key is only computed from it, several topics are read, or a stage may rewrite _stream_meta", () => {
-    const computed = splitForRepartition(planOf([KAFKA, windowBy({ $toLower: "$_stream_meta.source.key" }), MERGE], 2));
+    const computed = splitForRepartition(
+      planOf([KAFKA, windowBy({ $toLower: "$_stream_meta.source.key" }), MERGE], 2),
+    );
     expect(computed.case).toBe("group-key");
     const topics = { $source: { connectionName: "kafka", topic: ["a", "b"] } };
     const several = splitForRepartition(planOf([topics, windowBy("$_stream_meta.source.key"), MERGE], 2));
@@ -140,15 +147,17 @@ describe("a window keyed by the Kafka message key", () => {
       { $set: { "_stream_meta.source.key": "$customer" } },
       { $unset: "_stream_meta" },
     ]) {
-      const split = splitForRepartition(planOf([KAFKA, stage, windowBy("$_stream_meta.source.key"), MERGE], 2));
+      const split = splitForRepartition(
+        planOf([KAFKA, stage, windowBy("$_stream_meta.source.key"), MERGE], 2),
+      );
       expect(split.case, JSON.stringify(stage)).toBe("group-key");
       expect(split.explanation).toMatch(/may change _stream_meta/);
     }
     // A field of its own next to _stream_meta is fine.
     const harmless = { $set: { "_stream_meta.note": 1, total: { $add: ["$amount", 1] } } };
-    expect(splitForRepartition(planOf([KAFKA, harmless, windowBy("$_stream_meta.source.key"), MERGE], 2)).case).toBe(
-      "message-key",
-    );
+    expect(
+      splitForRepartition(planOf([KAFKA, harmless, windowBy("$_stream_meta.source.key"), MERGE], 2)).case,
+    ).toBe("message-key");
   });
 });
 

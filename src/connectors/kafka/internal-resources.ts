@@ -39,8 +39,11 @@ export async function deleteKafkaResources(
   const admin = new Admin(client);
   try {
     return [
-      ...(await deleteEach(wanted.topics, "topic", () => admin.listTopics(), (topic) =>
-        admin.deleteTopics({ topics: [topic] }),
+      ...(await deleteEach(
+        wanted.topics,
+        "topic",
+        () => admin.listTopics(),
+        (topic) => admin.deleteTopics({ topics: [topic] }),
       )),
       ...(await deleteEach(
         wanted.groups,

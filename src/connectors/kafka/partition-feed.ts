@@ -96,7 +96,9 @@ export class PartitionFeed {
     if (sources.size === 0) return;
     await this.startFreshAtCommitted(consumer, sources);
     const offsets = [...sources].flatMap(([partition, source]) =>
-      source.fetchFrom === undefined ? [] : [{ topic: this.options.topic, partition, offset: source.fetchFrom }],
+      source.fetchFrom === undefined
+        ? []
+        : [{ topic: this.options.topic, partition, offset: source.fetchFrom }],
     );
     const stream = await consumer.consume({
       topics: [this.options.topic],

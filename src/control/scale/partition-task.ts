@@ -118,12 +118,15 @@ export class PartitionTask {
     }
     for (const [partition, keeper] of taken) await this.startRun(partition, keeper);
     if (taken.length > 0) await this.feed.open(new Map([...this.runs].map(([p, run]) => [p, run.source])));
-    this.options.logger.info(taken.length > 0 ? "scaled task took partitions" : "scaled task released partitions", {
-      processor: this.options.plan.name,
-      partitions: this.partitions(),
-      started: taken.map(([partition]) => partition),
-      stopped,
-    });
+    this.options.logger.info(
+      taken.length > 0 ? "scaled task took partitions" : "scaled task released partitions",
+      {
+        processor: this.options.plan.name,
+        partitions: this.partitions(),
+        started: taken.map(([partition]) => partition),
+        stopped,
+      },
+    );
     // The assignment may have changed while leases were awaited.
     if (this.feed.assigned().join(",") !== this.partitions().join(",")) this.rebalance();
   }

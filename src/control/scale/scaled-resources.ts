@@ -16,7 +16,12 @@ import type { ConnectionCatalog } from "../../pipeline/plan.ts";
 /** One Kafka resource of a dropped processor: what became of it. */
 export type KafkaDropResult =
   | KafkaCleanupResult
-  | { readonly kind: "consumer group"; readonly name: string; readonly result: "kept"; readonly reason: string };
+  | {
+      readonly kind: "consumer group";
+      readonly name: string;
+      readonly result: "kept";
+      readonly reason: string;
+    };
 
 /** The parts of a processor record the cleanup reads. */
 export interface ScaledDefinition {

@@ -137,8 +137,7 @@ function stageName(stage: unknown): string {
 /** The window's key as written: a session's `partitionBy`, else its first stage's `$group._id`. */
 function windowKeyOf(stage: unknown): { name: string; value: unknown } | undefined {
   const spec = Object.values(stage as Record<string, unknown>)[0] as
-    | { pipeline?: unknown[]; partitionBy?: unknown }
-    | undefined;
+    { pipeline?: unknown[]; partitionBy?: unknown } | undefined;
   if (spec?.partitionBy !== undefined) return { name: "partitionBy", value: spec.partitionBy };
   const first = spec?.pipeline?.[0] as { $group?: { _id?: unknown } } | undefined;
   return first?.$group ? { name: "$group _id", value: first.$group._id ?? null } : undefined;
