@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { planProcessor, PlanError } from "../../src/pipeline/index.ts";
 import { CONNECTORS } from "../../src/connectors/registry.ts";
 import { partitionOfKey } from "../../src/connectors/kafka/repartition.ts";
+import { checkpointTopicMismatch } from "../../src/connectors/kafka/partition-feed.ts";
 import { atlasFindings, scaleOutNotes } from "../../src/cli/commands/lint.ts";
 import { renderTaskTables } from "../../src/cli/commands/processor-stats.ts";
 import { explainScaleOut, splitForRepartition } from "../../src/control/scale/split-plan.ts";
@@ -158,6 +159,21 @@ describe("a window keyed by the Kafka message key", () => {
     expect(
       splitForRepartition(planOf([KAFKA, harmless, windowBy("$_stream_meta.source.key"), MERGE], 2)).case,
     ).toBe("message-key");
+  });
+});
+
+describe("a partition checkpoint of another layout", () => {
+  it("is refused: its offsets are another topic's", () => {
+    expect(checkpointTopicMismatch(undefined, "orders", false)).toBeUndefined();
+    expect(checkpointTopicMismatch({ topic: "orders", offset: "5" }, "orders", false)).toBeUndefined();
+    expect(checkpointTopicMismatch({ topic: "eddy-o-repartition", offset: "5" }, "orders", false)).toMatch(
+      /topic 'eddy-o-repartition', but it now reads 'orders': whether the processor repartitions changed/,
+    );
+    // Saved before the topic was: a repartition partition's have `taken`, a source partition's do not.
+    expect(checkpointTopicMismatch({ offset: "5" }, "orders", false)).toBeUndefined();
+    expect(checkpointTopicMismatch({ offset: "5", taken: {} }, "eddy-o-repartition", true)).toBeUndefined();
+    expect(checkpointTopicMismatch({ offset: "5", taken: {} }, "orders", false)).toMatch(/another topic/);
+    expect(checkpointTopicMismatch({ offset: "5" }, "eddy-o-repartition", true)).toMatch(/another topic/);
   });
 });
 

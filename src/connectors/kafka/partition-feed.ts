@@ -265,6 +265,28 @@ export class RepartitionDecoder implements FeedDecoder {
   }
 }
 
+/**
+ * Why a partition's saved positions cannot be resumed on `topic`, or undefined when they can: positions
+ * written for another topic (the processor changed between repartitioning and not, docs/scale-out.md) hold
+ * offsets of that topic. Positions from before the topic was saved are told apart by `taken`, which only a
+ * repartition partition writes.
+ */
+export function checkpointTopicMismatch(
+  positions: Doc | undefined,
+  topic: string,
+  repartition: boolean,
+): string | undefined {
+  if (!positions) return undefined;
+  const saved = typeof positions.topic === "string" ? positions.topic : undefined;
+  const wrong = saved !== undefined ? saved !== topic : (positions.taken !== undefined) !== repartition;
+  if (!wrong) return undefined;
+  return (
+    `its checkpoint holds positions of ${saved !== undefined ? `topic '${saved}'` : "another topic"}, but it now reads ` +
+    `'${topic}': whether the processor repartitions changed (docs/scale-out.md); modify it with ` +
+    "resumeFromCheckpoint: false to start over"
+  );
+}
+
 /** The records of one partition as a runtime Source; its positions are the partition's next offset. */
 export class FeedSource implements Source {
   readonly type = "kafka";
@@ -355,7 +377,8 @@ export class FeedSource implements Source {
   }
 
   positions(): Doc {
-    const positions: Doc = {};
+    // The topic says which layout wrote it (the source's or the repartition topic's): see checkpointTopicMismatch.
+    const positions: Doc = { topic: this.topic };
     if (this.next_ !== undefined) positions.offset = this.next_.toString();
     const state = this.decoder.state();
     if (state !== undefined) positions.taken = state;

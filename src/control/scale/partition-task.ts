@@ -11,7 +11,12 @@
  * or, when the old holder died, for the lease to expire, so two tasks never write one partition's state.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { FeedSource, PartitionFeed, type FeedDecoder } from "../../connectors/kafka/partition-feed.ts";
+import {
+  checkpointTopicMismatch,
+  FeedSource,
+  PartitionFeed,
+  type FeedDecoder,
+} from "../../connectors/kafka/partition-feed.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { ProcessorPlan } from "../../pipeline/plan.ts";
 import type { CheckpointStore } from "../../runtime/checkpoint.ts";
@@ -40,6 +45,8 @@ export interface PartitionTaskOptions {
   readonly feed: (onAssignment: () => void) => PartitionFeed;
   /** The topic whose partitions the feed hands out. */
   readonly topic: string;
+  /** Whether that is the repartition topic (else the source topic). */
+  readonly repartitioned: boolean;
   readonly openPartition: (partition: number) => Promise<PartitionParts>;
   readonly dlq?: DlqWriter;
   readonly connectorStage?: RuntimeOptions["connectorStage"];
@@ -116,7 +123,12 @@ export class PartitionTask {
       }
       taken.push([partition, keeper]);
     }
-    for (const [partition, keeper] of taken) await this.startRun(partition, keeper);
+    try {
+      for (const [partition, keeper] of taken) await this.startRun(partition, keeper);
+    } catch (error) {
+      await Promise.all(taken.filter(([p]) => !this.runs.has(p)).map(([, keeper]) => keeper?.stop()));
+      throw error;
+    }
     if (taken.length > 0) await this.feed.open(new Map([...this.runs].map(([p, run]) => [p, run.source])));
     this.options.logger.info(
       taken.length > 0 ? "scaled task took partitions" : "scaled task released partitions",
@@ -137,6 +149,11 @@ export class PartitionTask {
     const store = keeper ? new FencedCheckpoints(parts.checkpoints, keeper) : parts.checkpoints;
     const resume = await store.load();
     const positions = resume?.sourcePositions;
+    const mismatch = checkpointTopicMismatch(positions, this.options.topic, this.options.repartitioned);
+    if (mismatch) {
+      await parts.close().catch(() => undefined);
+      throw new Error(`partition ${partition} of processor '${this.options.plan.name}': ${mismatch}`);
+    }
     const decoder = parts.decoder(positions?.taken as Doc | undefined);
     const source = new FeedSource(this.feed, { topic: this.options.topic, partition }, decoder, positions);
     const runtime = new ProcessorRuntime(this.options.plan, {

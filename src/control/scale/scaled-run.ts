@@ -119,6 +119,7 @@ export class ScaledRun implements ProcessorRun {
       this.windows = new PartitionTask({
         plan: layout.plan,
         topic: layout.topic,
+        repartitioned: layout.reader !== undefined,
         feed: (onAssignment) =>
           new PartitionFeed(layout.client, {
             topic: layout.topic,
