@@ -118,6 +118,7 @@ export class PartitionTask {
       if (keeper === "abandoned") {
         // The assignment changed while waiting: give back what was taken and follow the new one.
         await Promise.all(taken.map(([, held]) => held?.stop()));
+        if (stopped.length > 0) this.logMoves([], stopped);
         if (!this.stopped) this.rebalance();
         return;
       }
@@ -130,17 +131,22 @@ export class PartitionTask {
       throw error;
     }
     if (taken.length > 0) await this.feed.open(new Map([...this.runs].map(([p, run]) => [p, run.source])));
-    this.options.logger.info(
-      taken.length > 0 ? "scaled task took partitions" : "scaled task released partitions",
-      {
-        processor: this.options.plan.name,
-        partitions: this.partitions(),
-        started: taken.map(([partition]) => partition),
-        stopped,
-      },
+    this.logMoves(
+      taken.map(([partition]) => partition),
+      stopped,
     );
     // The assignment may have changed while leases were awaited.
     if (this.feed.assigned().join(",") !== this.partitions().join(",")) this.rebalance();
+  }
+
+  private logMoves(started: readonly number[], stopped: readonly number[]): void {
+    const moved = started.length > 0 ? "scaled task took partitions" : "scaled task released partitions";
+    this.options.logger.info(moved, {
+      processor: this.options.plan.name,
+      partitions: this.partitions(),
+      started,
+      stopped,
+    });
   }
 
   /** Starts partition `partition`'s runtime from its checkpoint (under `keeper`'s lease, when leases are on). */
