@@ -233,10 +233,15 @@ describe("a scaled processor grouped by the Kafka message key", () => {
       expect(movesA.flatMap((move) => move.stopped).sort()).toEqual(taken);
       expect(movesB.flatMap((move) => move.stopped)).toEqual([]);
 
-      // No internal topic: the records never left their source partitions.
+      // No internal topic: the records never left their source partitions. The group rebalances cooperatively.
       const admin = new Admin(kafka());
       const topics = await admin.listTopics();
+      const group = (await admin.describeGroups({ groups: [`asp-${scaled}-consumer`] })).get(
+        `asp-${scaled}-consumer`,
+      );
       await admin.close();
+      expect(group?.protocol).toBe("cooperative-sticky");
+      expect(group?.members.size).toBe(2);
       expect(topics).toContain(topic);
       expect(topics).not.toContain(repartitionTopic(scaled));
       console.log(

@@ -56,8 +56,12 @@ export class PartitionFeed {
       groupId: this.options.groupId,
       autocommit: false,
       // Sticky, incremental rebalances: a member keeps the partitions it can, gives up only those that move
-      // (revoked in a round of their own) and the task restarts nothing else (docs/scale-out.md).
-      protocols: [{ name: "cooperative-sticky", version: 3 }],
+      // (revoked in a round of their own) and the task restarts nothing else (docs/scale-out.md). Round-robin
+      // second: a group whose other members know only that one (an older Eddy, mid-upgrade) still forms.
+      protocols: [
+        { name: "cooperative-sticky", version: 3 },
+        { name: "roundrobin", version: 1 },
+      ],
     });
     this.consumer = consumer;
     consumer.on("consumer:group:join", () => this.checkAssignment());
