@@ -165,4 +165,37 @@ describe("dropping a scaled-out processor", () => {
     }
     expect((await kafkaNames()).groups).toContain(`asp-${name}-consumer`);
   });
+
+  it(
+    "reports brokers it cannot reach, for each resource, and drops the processor anyway",
+    { timeout: 60_000 },
+    async () => {
+      await server.api("POST", "/api/v1/workspaces/default/connections", {
+        name: "nowhere",
+        type: "Kafka",
+        config: { bootstrapServers: "127.0.0.1:1" },
+      });
+      const name = uniqueName("dropgone").replace(/_/g, "-");
+      const created = await server.api("POST", P, {
+        name,
+        options: { parallelism: 2 },
+        pipeline: [
+          { $source: { connectionName: "nowhere", topic, config: { group_id: "theirs" } } },
+          { $merge: { into: { connectionName: "atlas", db, coll: name } } },
+        ],
+      });
+      expect(created.status).toBe(201);
+      const dropped = await server.api("DELETE", `${P}/${name}`);
+      expect(dropped.status).toBe(200);
+      const results = (dropped.body as { kafka: KafkaDropResult[] }).kafka;
+      expect(results.map((r) => [r.kind, r.name, r.result])).toEqual([
+        ["topic", repartitionTopic(name), "failed"],
+        ["consumer group", `eddy-${name}-repartition-consumer`, "failed"],
+        // A group_id the $source names is the user's: not Eddy's to delete.
+        ["consumer group", "theirs", "kept"],
+      ]);
+      expect(results[0]).toMatchObject({ error: expect.stringMatching(/listing topics and groups failed/) });
+      expect((await server.api("GET", `${P}/${name}`)).status).toBe(404);
+    },
+  );
 });

@@ -8,7 +8,7 @@ import { Admin } from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorChain } from "../retry.ts";
 import type { KafkaClientOptions } from "./connection.ts";
-import { kafkaFailure } from "./errors.ts";
+import { kafkaReason } from "./errors.ts";
 
 export interface KafkaResources {
   readonly topics: readonly string[];
@@ -38,18 +38,25 @@ export async function deleteKafkaResources(
 ): Promise<KafkaCleanupResult[]> {
   const admin = new Admin(client);
   try {
+    let topics: ReadonlySet<string>;
+    let groups: ReadonlySet<string>;
+    try {
+      topics = new Set(wanted.topics.length > 0 ? await admin.listTopics() : []);
+      groups = new Set(wanted.groups.length > 0 ? (await admin.listGroups()).keys() : []);
+    } catch (error) {
+      // Brokers that cannot list cannot delete either: one wait for that answer, not one per resource.
+      const reason = `listing topics and groups failed: ${kafkaReason(error)}`;
+      return [
+        ...wanted.topics.map((name) => failed("topic", name, reason)),
+        ...wanted.groups.map((name) => failed("consumer group", name, reason)),
+      ];
+    }
     return [
-      ...(await deleteEach(
-        wanted.topics,
-        "topic",
-        () => admin.listTopics(),
-        (topic) => admin.deleteTopics({ topics: [topic] }),
+      ...(await deleteEach(wanted.topics, "topic", topics, (topic) =>
+        admin.deleteTopics({ topics: [topic] }),
       )),
-      ...(await deleteEach(
-        wanted.groups,
-        "consumer group",
-        async () => [...(await admin.listGroups()).keys()],
-        (group) => deleteGroup(admin, group, options.nonEmptyRetryMs ?? 5_000),
+      ...(await deleteEach(wanted.groups, "consumer group", groups, (group) =>
+        deleteGroup(admin, group, options.nonEmptyRetryMs ?? 5_000),
       )),
     ];
   } finally {
@@ -57,20 +64,17 @@ export async function deleteKafkaResources(
   }
 }
 
+function failed(kind: KafkaCleanupResult["kind"], name: string, error: string): KafkaCleanupResult {
+  return { kind, name, result: "failed", error };
+}
+
+/** Deletes each of `names` that exists, one at a time, so one failure does not hide the others' outcomes. */
 async function deleteEach(
   names: readonly string[],
   kind: KafkaCleanupResult["kind"],
-  list: () => Promise<readonly string[]>,
+  existing: ReadonlySet<string>,
   remove: (name: string) => Promise<void>,
 ): Promise<KafkaCleanupResult[]> {
-  if (names.length === 0) return [];
-  let existing: ReadonlySet<string>;
-  try {
-    existing = new Set(await list());
-  } catch (error) {
-    const reason = kafkaFailure(error, `listing the ${kind}s failed`).message;
-    return names.map((name) => ({ kind, name, result: "failed", error: reason }));
-  }
   const results: KafkaCleanupResult[] = [];
   for (const name of names) {
     if (!existing.has(name)) {
@@ -81,7 +85,7 @@ async function deleteEach(
       await remove(name);
       results.push({ kind, name, result: "deleted" });
     } catch (error) {
-      results.push({ kind, name, result: "failed", error: kafkaFailure(error, `deleting failed`).message });
+      results.push(failed(kind, name, kafkaReason(error)));
     }
   }
   return results;
