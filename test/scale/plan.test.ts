@@ -142,7 +142,15 @@ describe("a window keyed by the Kafka message key", () => {
     const topics = { $source: { connectionName: "kafka", topic: ["a", "b"] } };
     const several = splitForRepartition(planOf([topics, windowBy("$_stream_meta.source.key"), MERGE], 2));
     expect(several.case).toBe("group-key");
-    expect(several.explanation).toMatch(/reads 2 topics/);
+    expect(several.messageKeyBlocked).toMatch(/reads 2 topics/);
+    const notes = scaleOutNotes(
+      definition([topics, windowBy("$_stream_meta.source.key"), MERGE], 2),
+      CONNECTIONS,
+    );
+    expect(notes.at(-1)).toMatch(
+      /includes the message key, but the source reads 2 topics .*: repartitioned all the same$/,
+    );
+    expect(notes.join("\n")).not.toContain("would need no repartition");
     for (const stage of [
       { $project: { amount: 1 } },
       { $set: { "_stream_meta.source.key": "$customer" } },
@@ -152,7 +160,7 @@ describe("a window keyed by the Kafka message key", () => {
         planOf([KAFKA, stage, windowBy("$_stream_meta.source.key"), MERGE], 2),
       );
       expect(split.case, JSON.stringify(stage)).toBe("group-key");
-      expect(split.explanation).toMatch(/may change _stream_meta/);
+      expect(split.messageKeyBlocked).toMatch(/may change _stream_meta/);
     }
     // A field of its own next to _stream_meta is fine.
     const harmless = { $set: { "_stream_meta.note": 1, total: { $add: ["$amount", 1] } } };

@@ -28,6 +28,8 @@ export interface RepartitionSplit {
   readonly key: Evaluator | undefined;
   /** Why, in a sentence for `sp lint` and the docs. */
   readonly explanation: string;
+  /** Why a window key that includes the message key is repartitioned all the same (several topics…). */
+  readonly messageKeyBlocked?: string;
 }
 
 export function splitForRepartition(plan: ProcessorPlan): RepartitionSplit {
@@ -66,7 +68,8 @@ export function splitForRepartition(plan: ProcessorPlan): RepartitionSplit {
       stages: plan.stages.slice(at),
     },
     key,
-    explanation: byMessageKey.why ? `${explanation} (${byMessageKey.why})` : explanation,
+    explanation,
+    ...(byMessageKey.why ? { messageKeyBlocked: byMessageKey.why } : {}),
   };
 }
 
@@ -110,8 +113,8 @@ function messageKeyWindow(plan: ProcessorPlan): { keyed: boolean; why: string } 
     return {
       keyed: false,
       why:
-        `the ${key.name} includes the message key, but the source reads ${topics.length} topics: one key ` +
-        "can be in a different partition of each",
+        `the ${key.name} includes the message key, but the source reads ${topics.length} topics (one key ` +
+        "can be in a different partition of each)",
     };
   const rewriting = pipeline.slice(1, at).find((stage) => !keepsMessageKey(stage));
   if (rewriting !== undefined)
@@ -212,9 +215,12 @@ export function explainScaleOut(plan: ProcessorPlan): string[] {
       `'eddy-${plan.name}-repartition' (created with the source topic's partition count) and read back by ` +
       "the task holding its key's partition",
     "cost: one extra produce and fetch per record (about the input's bytes again in broker traffic and " +
-      "disk) and a few milliseconds of latency; the stages before the window run in the reading task; " +
-      "grouping by the Kafka message key ($_stream_meta.source.key) would need no repartition",
+      "disk) and a few milliseconds of latency; the stages before the window run in the reading task" +
+      (split.messageKeyBlocked
+        ? ""
+        : "; grouping by the Kafka message key ($_stream_meta.source.key) would need no repartition"),
   );
+  if (split.messageKeyBlocked) lines.push(`${split.messageKeyBlocked}: repartitioned all the same`);
   return lines;
 }
 
