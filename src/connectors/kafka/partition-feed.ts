@@ -329,8 +329,11 @@ export class FeedSource implements Source {
 
   /** Where the feed fetches this partition from: after what it holds, else its next offset. */
   get fetchFrom(): bigint | undefined {
-    const last = this.queue.at(-1);
-    return last === undefined ? this.next_ : last.offset + 1n;
+    // After the highest offset held (next() skips anything below its next offset, so order does not matter).
+    let from = this.next_;
+    for (const message of this.queue)
+      if (from === undefined || message.offset >= from) from = message.offset + 1n;
+    return from;
   }
 
   /** How many messages it holds, not yet taken by its runtime. */
