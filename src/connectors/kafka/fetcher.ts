@@ -14,7 +14,14 @@
  * One request per partition leader per round; the next round is sent as soon as a round is decoded
  * unless the source paused the fetcher (it holds enough records).
  */
-import { ConnectionPool, ProtocolError, Writer, type Broker, type Consumer, type Reader } from "@platformatic/kafka";
+import {
+  ConnectionPool,
+  ProtocolError,
+  Writer,
+  type Broker,
+  type Consumer,
+  type Reader,
+} from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KafkaClientOptions } from "./connection.ts";
 import {
@@ -81,7 +88,12 @@ export class Fetcher {
     this.wake?.();
   };
 
-  constructor(consumer: KafkaConsumer, client: KafkaClientOptions, options: FetcherOptions, sink: FetcherSink) {
+  constructor(
+    consumer: KafkaConsumer,
+    client: KafkaClientOptions,
+    options: FetcherOptions,
+    sink: FetcherSink,
+  ) {
     this.consumer = consumer;
     this.options = options;
     this.sink = sink;
@@ -189,7 +201,8 @@ export class Fetcher {
     for (const key of keys) {
       const [topic, partition] = splitKey(key);
       const offset = listed.get(topic)?.[partition];
-      if (offset === undefined || offset < 0n) throw new Error(`no ${this.options.fallback} offset for ${key}`);
+      if (offset === undefined || offset < 0n)
+        throw new Error(`no ${this.options.fallback} offset for ${key}`);
       offsets.set(key, offset);
     }
     return offsets;
@@ -242,8 +255,14 @@ export class Fetcher {
       }),
     );
     const body = await new Promise<Buffer>((resolve, reject) => {
-      connection.send(FETCH_API_KEY, FETCH_VERSION, () => writer, responseBytes, false, false, (error, bytes) =>
-        error ? reject(error) : resolve(bytes as Buffer),
+      connection.send(
+        FETCH_API_KEY,
+        FETCH_VERSION,
+        () => writer,
+        responseBytes,
+        false,
+        false,
+        (error, bytes) => (error ? reject(error) : resolve(bytes as Buffer)),
       );
     });
     if (this.closed) return undefined;

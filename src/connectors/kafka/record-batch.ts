@@ -81,7 +81,8 @@ export function decodeRecordBatches(
   partition: PartitionRecords,
   visitor: FetchedRecordVisitor,
 ): number {
-  const aborts = partition.aborted && partition.aborted.length > 0 ? new AbortTracker(partition.aborted) : null;
+  const aborts =
+    partition.aborted && partition.aborted.length > 0 ? new AbortTracker(partition.aborted) : null;
   let next = -1;
   let p = start;
   while (end - p >= LOG_OVERHEAD) {
@@ -93,7 +94,11 @@ export function decodeRecordBatches(
     }
     const magic = bytes[p + 16];
     if (magic !== 2) {
-      throw corrupt(partition, baseOffset, `message format v${magic} is not supported (Kafka 0.11+ writes v2)`);
+      throw corrupt(
+        partition,
+        baseOffset,
+        `message format v${magic} is not supported (Kafka 0.11+ writes v2)`,
+      );
     }
     const crc = bytes.readUInt32BE(p + 17);
     if (crc32c(bytes.subarray(p + CRC_START, batchEnd)) !== crc) {
@@ -129,7 +134,9 @@ export function decodeRecordBatches(
     const count = bytes.readInt32BE(p + 57);
     const codec = attributes & COMPRESSION_MASK;
     const reader = new RecordReader(
-      codec === 0 ? bytes : inflate(bytes.subarray(p + BATCH_HEADER_SIZE, batchEnd), codec, partition, baseOffset),
+      codec === 0
+        ? bytes
+        : inflate(bytes.subarray(p + BATCH_HEADER_SIZE, batchEnd), codec, partition, baseOffset),
       codec === 0 ? p + BATCH_HEADER_SIZE : 0,
     );
     try {
@@ -188,7 +195,13 @@ class RecordReader {
       }
       if (this.pos > recordEnd) throw new RangeError("record fields past the record's length");
       this.pos = recordEnd;
-      visitor.record(offset, maxTimestamp >= 0 ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers);
+      visitor.record(
+        offset,
+        maxTimestamp >= 0 ? maxTimestamp : baseTimestamp + timestampDelta,
+        key,
+        value,
+        headers,
+      );
     }
   }
 

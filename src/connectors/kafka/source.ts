@@ -58,6 +58,8 @@ export interface KafkaSourceOptions {
   readonly onReconnect?: (reason: string, attempt: number) => void;
   /** How often the partitions' log end offsets are read for the offset lag (default 5 s). */
   readonly lagIntervalMs?: number;
+  /** Bytes one fetch may return per partition (default {@link FETCH_BYTES_PER_PARTITION}). */
+  readonly fetchBytesPerPartition?: number;
 }
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -208,7 +210,7 @@ export class KafkaSource implements Source {
         mode: offsets.length > 0 ? "manual" : "committed",
         fallback: EARLIEST.has(this.plan.config.auto_offset_reset) ? "earliest" : "latest",
         maxWaitMs: 500,
-        bytesPerPartition: FETCH_BYTES_PER_PARTITION,
+        bytesPerPartition: this.options.fetchBytesPerPartition ?? FETCH_BYTES_PER_PARTITION,
       },
       this.sinkFor((): boolean => this.fetcher === fetcher),
     );
