@@ -288,8 +288,15 @@ function isAbortMarker(bytes: Buffer, recordsStart: number): boolean {
 function inflate(compressed: Buffer, codec: number, partition: PartitionRecords, baseOffset: number): Buffer {
   const algorithm = compressionsAlgorithmsByBitmask[codec];
   if (!algorithm) throw corrupt(partition, baseOffset, `unknown compression codec ${codec}`);
+  if (!algorithm.available) {
+    throw new ConnectorError(
+      `Kafka record batch in ${partition.label} at offset ${baseOffset} uses a compression codec ` +
+        `(${codec}) this Node.js cannot decompress`,
+      { retryable: false },
+    );
+  }
   try {
-    return algorithm.decompressSync(compressed) as Buffer;
+    return algorithm.decompressSync(compressed);
   } catch (error) {
     throw corrupt(partition, baseOffset, `the batch does not decompress (${(error as Error).message})`);
   }
