@@ -137,8 +137,14 @@ export class Fetcher {
   private async run(): Promise<void> {
     while (!this.closed) {
       if (this.assignmentChanged) await this.refreshAssignment();
-      if (this.paused || this.positions.size === 0) {
-        await this.sleepUntilWoken(this.paused ? 60_000 : 200);
+      if (this.paused) {
+        await this.sleepUntilWoken(60_000);
+        continue;
+      }
+      if (this.positions.size === 0) {
+        // Nothing assigned (yet): look again shortly, in case the assignment arrived without a join event.
+        await this.sleepUntilWoken(200);
+        this.assignmentChanged = true;
         continue;
       }
       await this.fetchRound();
