@@ -309,7 +309,9 @@ describe("Kafka fetch path", () => {
               timestamp: Number(theirs.firstTimestamp + r.timestampDelta),
               key: text(r.key),
               value: text(r.value),
-              headers: r.headers.map(([k, v]) => [k?.toString("utf8") ?? "", text(v)] as [string, string | null]),
+              headers: r.headers.map(
+                ([k, v]) => [k?.toString("utf8") ?? "", text(v)] as [string, string | null],
+              ),
             }))
             .filter((r) => r.offset >= fromOffset);
           expect(out).toEqual(expected);
