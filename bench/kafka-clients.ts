@@ -5,6 +5,7 @@
 // encoded by DirectProducer (src/connectors/kafka/direct-producer.ts) over the @platformatic/kafka
 // producer's connections, read back by the Kafka source's Fetcher (src/connectors/kafka/fetcher.ts: Fetch
 // responses decoded by Eddy, records handed to a visitor) with the @platformatic/kafka consumer's group.
+// Every consumer reads with fetches of at most 1 MiB per partition.
 //
 //   node bench/kafka-clients.ts [--messages 100000] [--size 256] [--batch 500] [--rounds 3] [--json]
 import {
@@ -157,6 +158,10 @@ async function platformaticConsume(brokers: string[], topic: string, count: numb
     topics: [topic],
     mode: MessagesStreamModes.EARLIEST,
     autocommit: false,
+    // The same bound as kafkajs' default and Eddy's source (the Java consumer's max.partition.fetch.bytes):
+    // with the client's own default (50 MB) it reads the whole topic in one or two fetches, and the
+    // fetch size, not the client, would decide the consume figures.
+    maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
   });
   let received = 0;
   let first = 0n;
