@@ -388,6 +388,35 @@ describe("Kafka fetch path", () => {
     }
   });
 
+  it("gives every record of a LogAppendTime topic the broker's append time", async () => {
+    const topic = uniqueName("fetch_logappend");
+    const admin = new Admin(client());
+    await admin.createTopics({
+      topics: [topic],
+      partitions: 1,
+      replicas: 1,
+      configs: [{ name: "message.timestamp.type", value: "LogAppendTime" }],
+    });
+    await admin.close();
+    const before = Date.now();
+    const producer = new Producer({ ...client(), autocreateTopics: true });
+    const old = 1_000_000_000_000n; // 2001: what the producer claims
+    await producer.send({
+      messages: [0, 1, 2].map((i) => ({
+        topic,
+        value: Buffer.from(`{"i":${i}}`),
+        timestamp: old + BigInt(i),
+      })),
+    });
+    await producer.close();
+    const records = eddyDecode(await rawFetch(topic)).records;
+    expect(records).toHaveLength(3);
+    for (const record of records) {
+      expect(record.timestamp).toBeGreaterThanOrEqual(before - 60_000);
+      expect(record.timestamp).toBe(records[0].timestamp);
+    }
+  });
+
   it("a source reads gzip batches with headers and null keys across small fetches, each record once", async () => {
     const topic = uniqueName("fetch_src_gzip");
     const producer = new Producer({ ...client(), autocreateTopics: true, compression: "gzip" });
