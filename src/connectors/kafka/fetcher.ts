@@ -23,6 +23,7 @@ import {
   type Reader,
 } from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ConnectorError } from "../../runtime/errors.ts";
 import type { KafkaClientOptions } from "./connection.ts";
 import {
   decodeFetchResponse,
@@ -102,6 +103,7 @@ export class Fetcher {
 
   /** Joins the group if need be, positions the assigned partitions, then fetches in the background. */
   async start(): Promise<void> {
+    await this.checkFetchVersion();
     // Tracked for the consumer's lifetime: reopening a fetcher must not leave and rejoin the group.
     const added = this.consumer.topics.trackAll(...this.options.topics).some(Boolean);
     if (added || this.consumer.memberId === null) await this.consumer.joinGroup({});
@@ -110,6 +112,18 @@ export class Fetcher {
     this.loop = this.run().catch((error: unknown) => {
       if (!this.closed) this.sink.failed(error as Error);
     });
+  }
+
+  /** The brokers must accept the Fetch version Eddy speaks (Kafka 2.3 and later do). */
+  private async checkFetchVersion(): Promise<void> {
+    const fetch = (await this.consumer.listApis()).find((api) => api.apiKey === FETCH_API_KEY);
+    if (fetch && fetch.minVersion <= FETCH_VERSION && FETCH_VERSION <= fetch.maxVersion) return;
+    const range = fetch ? `${fetch.minVersion}–${fetch.maxVersion}` : "none";
+    throw new ConnectorError(
+      `the Kafka brokers do not accept Fetch v${FETCH_VERSION} (they accept ${range}): ` +
+        "Eddy's Kafka source needs Kafka 2.3 or later",
+      { retryable: false },
+    );
   }
 
   pause(): void {
