@@ -17,7 +17,7 @@ import type { StateStore } from "../control/state-store.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { DispatchCollections, ReadModelDoc } from "./collections.ts";
 import { EventTypeError } from "./event-type.ts";
-import type { HandedOver, Reservation } from "./dispatcher.ts";
+import type { NewJobOffer } from "./dispatcher.ts";
 import type { JobStore, NewJob } from "./job-store.ts";
 import type { DeadLetter, MatcherStats } from "./matcher-stats.ts";
 import type { Metrics } from "./metrics.ts";
@@ -43,10 +43,10 @@ export interface MatcherOptions {
   readonly subscriptions: SubscriptionCache;
   readonly jobs: JobStore;
   /**
-   * A dispatcher in the same process: the jobs it has room for are created already claimed by it and handed
-   * over with their event and subscription — no claim round trip, no read-back.
+   * A dispatcher in the same process: every batch's new jobs (created PENDING) are offered to it with their
+   * event and subscription, so it claims them by `_id` without searching the store or reading anything back.
    */
-  readonly handoff?: JobHandoff;
+  readonly offerTo?: NewJobTaker;
   readonly positions: StateStore;
   readonly resumeTokenKey: string;
   readonly batchSize: number;
@@ -57,11 +57,9 @@ export interface MatcherOptions {
   readonly logger: Logger;
 }
 
-/** The part of the Dispatcher the matcher hands new jobs to. */
-export interface JobHandoff {
-  reserve(jobs: readonly NewJob[]): Reservation | undefined;
-  accept(reservation: Reservation, created: readonly HandedOver[]): void;
-  release(reservation: Reservation): void;
+/** The part of the Dispatcher the matcher offers new jobs to. */
+export interface NewJobTaker {
+  offer(created: readonly NewJobOffer[]): void;
 }
 
 /** Server codes for a resume token that cannot be used: ChangeStreamHistoryLost, ChangeStreamFatalError, InvalidResumeToken. */
@@ -268,7 +266,7 @@ export class Matcher {
     }
     this.o.stats.input(events, Date.now());
     const jobs: NewJob[] = [];
-    /** Per job: the event and subscription it was made from (for the hand-over). */
+    /** Per job: the event and subscription it was made from (for the offer). */
     const sources: Array<{ event: EventDoc; subscription: SubscriptionDoc }> = [];
     const deadLetters: DeadLetter[] = [];
     let matched = 0;
@@ -329,28 +327,21 @@ export class Matcher {
     return created.length;
   }
 
-  /** Inserts the jobs; those the co-located dispatcher reserved are created claimed and handed over. */
+  /** Inserts the jobs (PENDING) and offers those created to the co-located dispatcher, if any. */
   private async createJobs(
     jobs: readonly NewJob[],
     sources: ReadonlyArray<{ event: EventDoc; subscription: SubscriptionDoc }>,
   ): Promise<DispatchJob[]> {
-    const reservation = jobs.length > 0 ? this.o.handoff?.reserve(jobs) : undefined;
-    if (!reservation) return this.o.jobs.create(jobs);
-    let created: DispatchJob[];
-    try {
-      created = await this.o.jobs.create(jobs, reservation);
-    } catch (error) {
-      this.o.handoff?.release(reservation);
-      throw error;
+    const created = await this.o.jobs.create(jobs);
+    if (this.o.offerTo && created.length > 0) {
+      const index = new Map(jobs.map((j, i) => [`${String(j.event_id)}|${String(j.subscription_id)}`, i]));
+      this.o.offerTo.offer(
+        created.map((job) => ({
+          job,
+          ...sources[index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number],
+        })),
+      );
     }
-    const index = new Map(jobs.map((j, i) => [`${String(j.event_id)}|${String(j.subscription_id)}`, i]));
-    const handed: HandedOver[] = [];
-    for (const job of created) {
-      if (job.status !== "IN_PROGRESS") continue;
-      const i = index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number;
-      handed.push({ job, ...sources[i] });
-    }
-    this.o.handoff?.accept(reservation, handed);
     return created;
   }
 
