@@ -2,9 +2,12 @@
  * Dispatch jobs in MongoDB: idempotent creation (every job starts PENDING), claiming jobs under a lease,
  * recording attempt results (only while the lease is still ours), and the operators' list / retry / cancel.
  *
- * Claims and results address each job by `_id` (one `updateOne` per job, all of a claim or a result batch in
- * one bulk write): an `_id` lookup on every server, and each job's condition (due; still ours) is checked and
- * applied atomically per document, so two dispatchers never hold the same job without any lock between them.
+ * Claims and results are compare-and-set updates of single jobs (one `updateOne` per job, all of a claim or
+ * a result batch in one bulk write), each on the job's state key `{_id, status, lease_owner, scheduled_at}`:
+ * it applies only if the job is still in the state the dispatcher saw — still due as found, or still under its
+ * claim — and each is atomic per document, so two dispatchers never hold the same job, without any lock
+ * between them. The key has a unique index (collections.ts): a lookup on every server, including the test
+ * stand-in, which uses an index only for a query on exactly its fields and scans the collection otherwise.
  */
 import { randomUUID } from "node:crypto";
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Filter } from "mongodb";
@@ -89,6 +92,8 @@ export class JobStore {
       last_attempt_at: null,
       last_error: null,
       created_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
     }));
     try {
       await this.c.jobs.insertMany(docs, { ordered: false });
@@ -121,10 +126,10 @@ export class JobStore {
   }
 
   /**
-   * Claims those of `candidates` that are still due, under one fresh claim token: one bulk write of one
-   * conditional `updateOne` per job. When it took them all, the candidates are the jobs claimed (patched
-   * locally, no read); only when another dispatcher or an operator got in between are the claimed ones read
-   * back by the token.
+   * Claims those of `candidates` (due jobs as read) that have not changed since, under one fresh claim token.
+   * Unchanged means as due as when read: a reschedule changes `scheduled_at`, a claim the status and owner.
+   * When it took them all, the candidates are the jobs claimed (patched locally, no read); only when another
+   * dispatcher or an operator got in between are the claimed ones read back by the token.
    */
   async take(owner: string, candidates: readonly DispatchJob[], leaseMs: number): Promise<Claimed[]> {
     if (candidates.length === 0) return [];
@@ -135,9 +140,8 @@ export class JobStore {
       lease_owner: claim,
       lease_expires_at: new Date(now.getTime() + leaseMs),
     };
-    const due = this.due(now, []);
     const written = await this.c.jobs.bulkWrite(
-      candidates.map((job) => ({ updateOne: { filter: { _id: job._id, ...due }, update: { $set: lease } } })),
+      candidates.map((job) => ({ updateOne: { filter: stateKey(job), update: { $set: lease } } })),
       { ordered: false },
     );
     const jobs =
@@ -160,14 +164,14 @@ export class JobStore {
   }
 
   /**
-   * Records attempt results in one bulk write, one `updateOne` per job on its `_id`, claim token and status:
-   * a result whose claim is no longer the job's (lease expired and taken, or the job cancelled meanwhile)
+   * Records attempt results in one bulk write, one `updateOne` per job on its state key under the claim: a
+   * result whose claim is no longer the job's (lease expired and taken, or the job cancelled meanwhile)
    * changes nothing. Returns how many were recorded.
    */
   async record(results: readonly Outcome[]): Promise<number> {
     if (results.length === 0) return 0;
     const ops: AnyBulkWriteOperation<DispatchJob>[] = results.map(({ claimed, result, at }) => {
-      const filter = { _id: claimed.job._id, lease_owner: claimed.claim, status: "IN_PROGRESS" as const };
+      const filter = stateKey({ ...claimed.job, status: "IN_PROGRESS", lease_owner: claimed.claim });
       const release = { lease_owner: null, lease_expires_at: null };
       if (result.status === "DEFERRED") {
         return {
@@ -264,6 +268,18 @@ export class JobStore {
       "JOB_STATE_CONFLICT",
     );
   }
+}
+
+/** The job's state key (exactly the fields of the `job_state` index, see the head of this file). */
+function stateKey(
+  job: Pick<DispatchJob, "_id" | "status" | "lease_owner" | "scheduled_at">,
+): Filter<DispatchJob> {
+  return {
+    _id: job._id,
+    status: job.status,
+    lease_owner: job.lease_owner ?? null,
+    scheduled_at: job.scheduled_at,
+  };
 }
 
 function checkStatus(status: string): JobStatus {
