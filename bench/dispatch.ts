@@ -304,6 +304,8 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
         FC_MONGO_DB: db,
         FC_METRICS_PORT: "off",
         FC_DATA_DIR: await mkdtemp(join(tmpdir(), "bench-dispatch-")),
+        // FC_DISPATCH_OFFER_NEW_JOBS=false measures the dispatcher without the matcher's offers (polls only).
+        FC_DISPATCH_OFFER_NEW_JOBS: process.env.FC_DISPATCH_OFFER_NEW_JOBS,
       }),
       poolConcurrency: 64,
     },
