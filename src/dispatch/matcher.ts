@@ -299,7 +299,7 @@ export class Matcher {
         sources.push({ event, subscription: s.doc });
       }
     }
-    const created = await this.createJobs(jobs, sources);
+    const created = await this.o.jobs.create(jobs);
     await this.o.stats.deadLetter(deadLetters, Date.now());
     if (deadLetters.length > 0) {
       this.o.logger.warn("events dead-lettered", {
@@ -311,6 +311,8 @@ export class Matcher {
       events,
       created.map((j) => String(j.subscription_id)),
     );
+    // After the read models: an offered job is counted `delivered` only after it was counted `matched`.
+    this.offer(jobs, sources, created);
     this.o.stats.output(created, performance.now() - started);
     const m = this.o.metrics;
     m.inc("fc_stream_events_processed_total", events.length);
@@ -327,22 +329,20 @@ export class Matcher {
     return created.length;
   }
 
-  /** Inserts the jobs (PENDING) and offers those created to the co-located dispatcher, if any. */
-  private async createJobs(
+  /** Offers the jobs just created to the co-located dispatcher, if any, with their events and subscriptions. */
+  private offer(
     jobs: readonly NewJob[],
     sources: ReadonlyArray<{ event: EventDoc; subscription: SubscriptionDoc }>,
-  ): Promise<DispatchJob[]> {
-    const created = await this.o.jobs.create(jobs);
-    if (this.o.offerTo && created.length > 0) {
-      const index = new Map(jobs.map((j, i) => [`${String(j.event_id)}|${String(j.subscription_id)}`, i]));
-      this.o.offerTo.offer(
-        created.map((job) => ({
-          job,
-          ...sources[index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number],
-        })),
-      );
-    }
-    return created;
+    created: readonly DispatchJob[],
+  ): void {
+    if (!this.o.offerTo || created.length === 0) return;
+    const index = new Map(jobs.map((j, i) => [`${String(j.event_id)}|${String(j.subscription_id)}`, i]));
+    this.o.offerTo.offer(
+      created.map((job) => ({
+        job,
+        ...sources[index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number],
+      })),
+    );
   }
 
   private async updateReadModels(events: readonly EventDoc[], createdFor: readonly string[]): Promise<void> {
