@@ -8,13 +8,14 @@
  * Results are written behind, in bulk (group commit: while one write is in flight the next batch gathers);
  * a result whose lease was lost (the job cancelled, or reclaimed after this dispatcher stalled) is discarded.
  */
+import { randomUUID } from "node:crypto";
 import type { Document } from "mongodb";
 import type { Logger } from "../runtime/log.ts";
 import { nextDelayMs, retryAfterMs, type RetryPolicy } from "./backoff.ts";
 import { breakerTarget, CircuitBreakers, type BreakerOptions } from "./circuit-breaker.ts";
 import type { DispatchCollections } from "./collections.ts";
 import { WebhookPoster } from "./http-post.ts";
-import type { AttemptResult, Claimed, JobStore } from "./job-store.ts";
+import type { AttemptResult, Claimed, HandOver, JobStore, NewJob } from "./job-store.ts";
 import type { Metrics } from "./metrics.ts";
 import { PoolLimits } from "./pool-limits.ts";
 import { ResultWriter } from "./result-writer.ts";
@@ -43,6 +44,12 @@ export interface DispatcherOptions {
   readonly logger: Logger;
 }
 
+/** Jobs the matcher creates already claimed by this dispatcher (the opt-in hand-over, see `reserve`). */
+export interface Reservation extends HandOver {
+  /** How many of the taken jobs are in each pool (the room they hold until `offer` or `release`). */
+  readonly pools: ReadonlyMap<string, number>;
+}
+
 /** A job just created, offered with what its delivery needs, so nothing is read back. */
 export interface NewJobOffer {
   readonly job: DispatchJob;
@@ -60,6 +67,8 @@ const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
  * that could not start while its lease had 1.5 × the timeout left goes back to the store (see `begin`).
  */
 const BACKLOG = 8;
+/** Jobs handed over under one claim token (see `reserve`). */
+const CLAIM_CHUNK = 100;
 /** Most jobs claimed from the store in one round trip. */
 const CLAIM_BATCH = 500;
 
@@ -76,7 +85,7 @@ export class Dispatcher {
   private idlePolls = 0;
   private readonly queues = new Map<string, Ready[]>();
   private queued = 0;
-  /** Offered jobs whose claim is in flight, per pool (they hold room until it returns). */
+  /** Jobs on their way to the queues (reserved for a hand-over, or being claimed after an offer), per pool. */
   private readonly reserved = new Map<string, number>();
   private reservedTotal = 0;
   /** Claims (polls and offers) run one at a time, so they do not compete for the same jobs. */
@@ -138,53 +147,95 @@ export class Dispatcher {
   }
 
   /**
-   * Takes the matcher's new (PENDING) jobs it has room for — none whose target's breaker is not closed — by
-   * claiming them by `_id`, like any claim (another dispatcher may get some first). Those left over stay
-   * PENDING for any dispatcher's poll. Returns at once; the claim runs in the background.
+   * Takes the matcher's new jobs: those handed over at insert (created IN_PROGRESS under a claim of
+   * `reservation`) go straight to the queues; of the PENDING ones, those it has room for — none whose
+   * target's breaker is not closed — are claimed by `_id` like any claim (another dispatcher may get some
+   * first), the rest stay PENDING for any dispatcher's poll. Returns at once; the claim runs in the background.
    */
-  offer(created: readonly NewJobOffer[]): void {
-    if (!this.running) return;
-    let room = BACKLOG * this.o.maxInFlight - this.held();
-    const picked: NewJobOffer[] = [];
-    const pools = new Map<string, number>();
+  offer(created: readonly NewJobOffer[], reservation?: Reservation): void {
+    if (reservation) this.release(reservation);
+    const bodies = new Map<string, string>();
+    const pending: NewJobOffer[] = [];
     for (const offer of created) {
-      if (room <= 0) break;
-      const { pool_code: pool, target } = offer.job;
+      const { job, event, subscription } = offer;
+      if (job.status === "PENDING") pending.push(offer);
+      else if (job.status === "IN_PROGRESS" && reservation) {
+        const claimed = { job, claim: job.lease_owner as string };
+        this.enqueue({ claimed, subscription, body: bodyOf(event, bodies) });
+      }
+    }
+    const { picked, pools } = this.pick(pending.map((p) => p.job));
+    if (picked.length > 0) {
+      this.holdRoom(pools, 1);
+      void this.serially(async () => {
+        try {
+          const claimed = await this.o.jobs.take(this.o.owner, picked, this.o.leaseMs);
+          const offers = new Map(pending.map((p) => [p.job._id, p]));
+          for (const claim of claimed) {
+            const { event, subscription } = offers.get(claim.job._id) as NewJobOffer;
+            this.enqueue({ claimed: claim, subscription, body: bodyOf(event, bodies) });
+          }
+        } catch (error) {
+          this.o.logger.warn("claiming new jobs failed; a poll will find them", {
+            error: (error as Error).message,
+          });
+        } finally {
+          this.holdRoom(pools, -1);
+          this.pump();
+        }
+      });
+    }
+    this.pump();
+  }
+
+  /**
+   * The opt-in hand-over at insert (FC_DISPATCH_HANDOFF): picks which of the matcher's new jobs this
+   * dispatcher takes straight from the insert, as `pick` does; the matcher creates those IN_PROGRESS under the
+   * returned claims (JobStore.create, one claim per 100 jobs) and then calls `offer` — or `release` if the
+   * insert failed.
+   */
+  reserve(jobs: readonly NewJob[]): Reservation | undefined {
+    const { picked, pools, indexes } = this.pick(jobs);
+    if (picked.length === 0) return undefined;
+    const taken = new Map<number, string>();
+    let claim = "";
+    for (const i of indexes) {
+      if (taken.size % CLAIM_CHUNK === 0) claim = `${this.o.owner}/${randomUUID()}`;
+      taken.set(i, claim);
+    }
+    this.holdRoom(pools, 1);
+    return { taken, expiresAt: new Date(Date.now() + this.o.leaseMs), pools };
+  }
+
+  /** Gives back the room of a reservation (when its jobs are offered, or the insert failed). */
+  release(reservation: Reservation): void {
+    this.holdRoom(reservation.pools, -1);
+  }
+
+  /** Which of `jobs` this dispatcher has room for, none whose target's breaker is not closed. */
+  private pick<T extends NewJob>(
+    jobs: readonly T[],
+  ): { picked: T[]; pools: Map<string, number>; indexes: number[] } {
+    const picked: T[] = [];
+    const indexes: number[] = [];
+    const pools = new Map<string, number>();
+    if (!this.running) return { picked, pools, indexes };
+    let room = BACKLOG * this.o.maxInFlight - this.held();
+    for (let i = 0; i < jobs.length && room > 0; i++) {
+      const { pool_code: pool, target } = jobs[i];
       const taken = pools.get(pool) ?? 0;
       if (this.poolRoom(pool) - taken <= 0) continue;
       if (this.breakers.state(breakerTarget(target)) !== "CLOSED") continue;
-      picked.push(offer);
+      picked.push(jobs[i]);
+      indexes.push(i);
       pools.set(pool, taken + 1);
       room--;
     }
-    if (picked.length === 0) return;
-    this.reserve(pools, 1);
-    void this.serially(async () => {
-      try {
-        const claimed = await this.o.jobs.take(
-          this.o.owner,
-          picked.map((p) => p.job),
-          this.o.leaseMs,
-        );
-        const offers = new Map(picked.map((p) => [p.job._id, p]));
-        const bodies = new Map<string, string>();
-        for (const claim of claimed) {
-          const { event, subscription } = offers.get(claim.job._id) as NewJobOffer;
-          this.enqueue({ claimed: claim, subscription, body: bodyOf(event, bodies) });
-        }
-      } catch (error) {
-        this.o.logger.warn("claiming new jobs failed; a poll will find them", {
-          error: (error as Error).message,
-        });
-      } finally {
-        this.reserve(pools, -1);
-        this.pump();
-      }
-    });
+    return { picked, pools, indexes };
   }
 
-  /** Adds (`sign` 1) or gives back (-1) the room of offered jobs whose claim is in flight. */
-  private reserve(pools: ReadonlyMap<string, number>, sign: 1 | -1): void {
+  /** Adds (`sign` 1) or gives back (-1) the room of jobs on their way to the queues (reserved or being claimed). */
+  private holdRoom(pools: ReadonlyMap<string, number>, sign: 1 | -1): void {
     for (const [pool, n] of pools) {
       const left = (this.reserved.get(pool) ?? 0) + sign * n;
       if (left > 0) this.reserved.set(pool, left);

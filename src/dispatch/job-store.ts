@@ -25,6 +25,15 @@ export interface NewJob {
   readonly pool_code: string;
 }
 
+/**
+ * Jobs `create` inserts already claimed (the opt-in hand-over to a co-located dispatcher): index into the
+ * jobs given to `create` → the claim token it is created under, and when that lease ends.
+ */
+export interface HandOver {
+  readonly taken: ReadonlyMap<number, string>;
+  readonly expiresAt: Date;
+}
+
 /** A claimed job and the claim token that must accompany its result. */
 export interface Claimed {
   readonly job: DispatchJob;
@@ -79,22 +88,28 @@ export class JobStore {
     this.now = now;
   }
 
-  /** Inserts the jobs, PENDING; those already there (a replay) are skipped. Returns the ones actually created. */
-  async create(jobs: readonly NewJob[]): Promise<DispatchJob[]> {
+  /**
+   * Inserts the jobs, PENDING — or, those a `handOver` takes, IN_PROGRESS under its claim (the insert is the
+   * claim). Those already there (a replay) are skipped. Returns the ones actually created.
+   */
+  async create(jobs: readonly NewJob[], handOver?: HandOver): Promise<DispatchJob[]> {
     if (jobs.length === 0) return [];
     const now = this.now();
-    const docs: DispatchJob[] = jobs.map((j) => ({
-      _id: new ObjectId().toHexString(),
-      ...j,
-      status: "PENDING",
-      scheduled_at: now,
-      attempts: 0,
-      last_attempt_at: null,
-      last_error: null,
-      created_at: now,
-      lease_owner: null,
-      lease_expires_at: null,
-    }));
+    const docs: DispatchJob[] = jobs.map((j, i) => {
+      const claim = handOver?.taken.get(i);
+      return {
+        _id: new ObjectId().toHexString(),
+        ...j,
+        status: claim === undefined ? "PENDING" : "IN_PROGRESS",
+        scheduled_at: now,
+        attempts: 0,
+        last_attempt_at: null,
+        last_error: null,
+        created_at: now,
+        lease_owner: claim ?? null,
+        lease_expires_at: claim === undefined ? null : (handOver as HandOver).expiresAt,
+      };
+    });
     try {
       await this.c.jobs.insertMany(docs, { ordered: false });
       return docs;

@@ -17,7 +17,7 @@ import type { StateStore } from "../control/state-store.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { DispatchCollections, ReadModelDoc } from "./collections.ts";
 import { EventTypeError } from "./event-type.ts";
-import type { NewJobOffer } from "./dispatcher.ts";
+import type { NewJobOffer, Reservation } from "./dispatcher.ts";
 import type { JobStore, NewJob } from "./job-store.ts";
 import type { DeadLetter, MatcherStats } from "./matcher-stats.ts";
 import type { Metrics } from "./metrics.ts";
@@ -47,6 +47,11 @@ export interface MatcherOptions {
    * event and subscription, so it claims them by `_id` without searching the store or reading anything back.
    */
   readonly offerTo?: NewJobTaker;
+  /**
+   * Opt-in (FC_DISPATCH_HANDOFF): the jobs `offerTo` has room for are created already claimed by it,
+   * IN_PROGRESS — the insert is the claim, one write per job less, but those jobs are never PENDING.
+   */
+  readonly handOver?: boolean;
   readonly positions: StateStore;
   readonly resumeTokenKey: string;
   readonly batchSize: number;
@@ -59,7 +64,9 @@ export interface MatcherOptions {
 
 /** The part of the Dispatcher the matcher offers new jobs to. */
 export interface NewJobTaker {
-  offer(created: readonly NewJobOffer[]): void;
+  offer(created: readonly NewJobOffer[], reservation?: Reservation): void;
+  reserve(jobs: readonly NewJob[]): Reservation | undefined;
+  release(reservation: Reservation): void;
 }
 
 /** Server codes for a resume token that cannot be used: ChangeStreamHistoryLost, ChangeStreamFatalError, InvalidResumeToken. */
@@ -299,20 +306,30 @@ export class Matcher {
         sources.push({ event, subscription: s.doc });
       }
     }
-    const created = await this.o.jobs.create(jobs);
-    await this.o.stats.deadLetter(deadLetters, Date.now());
-    if (deadLetters.length > 0) {
-      this.o.logger.warn("events dead-lettered", {
-        count: deadLetters.length,
-        first: { eventId: String(deadLetters[0].event._id), reason: deadLetters[0].message },
-      });
+    const reservation = this.o.handOver && jobs.length > 0 ? this.o.offerTo?.reserve(jobs) : undefined;
+    let created: DispatchJob[];
+    try {
+      created = await this.o.jobs.create(jobs, reservation);
+    } catch (error) {
+      if (reservation) this.o.offerTo?.release(reservation);
+      throw error;
     }
-    await this.updateReadModels(
-      events,
-      created.map((j) => String(j.subscription_id)),
-    );
-    // After the read models: an offered job is counted `delivered` only after it was counted `matched`.
-    this.offer(jobs, sources, created);
+    try {
+      await this.o.stats.deadLetter(deadLetters, Date.now());
+      if (deadLetters.length > 0) {
+        this.o.logger.warn("events dead-lettered", {
+          count: deadLetters.length,
+          first: { eventId: String(deadLetters[0].event._id), reason: deadLetters[0].message },
+        });
+      }
+      await this.updateReadModels(
+        events,
+        created.map((j) => String(j.subscription_id)),
+      );
+    } finally {
+      // After the read models: an offered job is counted `delivered` only after it was counted `matched`.
+      this.offer(jobs, sources, created, reservation);
+    }
     this.o.stats.output(created, performance.now() - started);
     const m = this.o.metrics;
     m.inc("fc_stream_events_processed_total", events.length);
@@ -334,14 +351,16 @@ export class Matcher {
     jobs: readonly NewJob[],
     sources: ReadonlyArray<{ event: EventDoc; subscription: SubscriptionDoc }>,
     created: readonly DispatchJob[],
+    reservation: Reservation | undefined,
   ): void {
-    if (!this.o.offerTo || created.length === 0) return;
+    if (!this.o.offerTo) return;
     const index = new Map(jobs.map((j, i) => [`${String(j.event_id)}|${String(j.subscription_id)}`, i]));
     this.o.offerTo.offer(
       created.map((job) => ({
         job,
         ...sources[index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number],
       })),
+      reservation,
     );
   }
 

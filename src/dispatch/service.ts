@@ -160,7 +160,9 @@ export class DispatchService implements DispatchApi {
       collections: this.collections,
       subscriptions,
       jobs: this.jobs,
-      ...(this.dispatcher && this.config.offerNewJobs ? { offerTo: this.dispatcher } : {}),
+      ...(this.dispatcher && (this.config.offerNewJobs || this.config.handOver)
+        ? { offerTo: this.dispatcher, handOver: this.config.handOver }
+        : {}),
       positions: this.positions,
       resumeTokenKey: this.config.resumeTokenKey,
       batchSize: this.config.batchSize,
