@@ -318,8 +318,10 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
         FC_MONGO_DB: db,
         FC_METRICS_PORT: "off",
         FC_DATA_DIR: await mkdtemp(join(tmpdir(), "bench-dispatch-")),
-        // FC_DISPATCH_OFFER_NEW_JOBS=false measures the dispatcher without the matcher's offers (polls only).
+        // FC_DISPATCH_OFFER_NEW_JOBS=false measures the dispatcher without the matcher's offers (polls only),
+        // FC_DISPATCH_HANDOFF=true with the opt-in hand-over at insert.
         FC_DISPATCH_OFFER_NEW_JOBS: process.env.FC_DISPATCH_OFFER_NEW_JOBS,
+        FC_DISPATCH_HANDOFF: process.env.FC_DISPATCH_HANDOFF,
       }),
       poolConcurrency: 64,
     },
