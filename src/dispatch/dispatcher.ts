@@ -161,7 +161,9 @@ export class Dispatcher {
       if (job.status === "PENDING") pending.push(offer);
       else if (job.status === "IN_PROGRESS" && reservation) {
         const claimed = { job, claim: job.lease_owner as string };
-        this.enqueue({ claimed, subscription, body: bodyOf(event, bodies) });
+        // Handed over while this dispatcher stopped: back to the store for any dispatcher.
+        if (!this.running) this.settle(claimed, { status: "DEFERRED", scheduledAt: new Date() });
+        else this.enqueue({ claimed, subscription, body: bodyOf(event, bodies) });
       }
     }
     const { picked, pools } = this.pick(pending.map((p) => p.job));
