@@ -363,10 +363,18 @@ export class KafkaSource implements Source {
    * Commits checkpointed offsets to the consumer group (for lag monitoring and for consumers without a
    * checkpoint); restarts use the checkpoint itself. A failed commit is not an error: the checkpoint is
    * already safe and the next one commits again.
+   *
+   * Only partitions the group assigns this member now are committed. The positions still name partitions
+   * it held before a rebalance, at the offset it reached then; committing those would overwrite the new
+   * owner's commits with an older offset, and a member taking the partition over after that (the owner was
+   * killed) would start from it and read it again from there.
    */
   async acknowledge(positions: Doc): Promise<void> {
     const consumer = this.consumer;
-    const offsets = Object.entries((positions.offsets as Doc | undefined) ?? {});
+    const assigned = new Set(this.partitions());
+    const offsets = Object.entries((positions.offsets as Doc | undefined) ?? {}).filter(([key]) =>
+      assigned.has(key),
+    );
     for (const [key, offset] of offsets) this.committed.set(key, BigInt(offset as string));
     if (!consumer || !this.commitsOffsets || offsets.length === 0) return;
     await consumer

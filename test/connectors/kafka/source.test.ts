@@ -1,4 +1,4 @@
-import { Producer } from "@platformatic/kafka";
+import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { Binary } from "bson";
 import { describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
@@ -36,6 +36,12 @@ async function produce(
 ) {
   const producer = new Producer({ ...client("eddy-test-producer"), autocreateTopics: true });
   await producer.send({ messages: messages.map((m) => ({ topic, ...m, value: Buffer.from(m.value) })) });
+  await producer.close();
+}
+
+async function produceTo(topic: string, partition: number, values: readonly string[]) {
+  const producer = new Producer({ ...client("eddy-test-producer"), autocreateTopics: false });
+  await producer.send({ messages: values.map((value) => ({ topic, partition, value: Buffer.from(value) })) });
   await producer.close();
 }
 
@@ -147,5 +153,53 @@ describe("KafkaSource", () => {
     await fromCheckpoint.start();
     expect((await read(fromCheckpoint, 3)).map((r) => r.doc?.n)).toEqual([1, 2, 3]);
     await fromCheckpoint.close();
+  });
+
+  it("commits only the partitions it holds: a partition that moved keeps its new owner's offset", async () => {
+    const topic = uniqueName("moved");
+    const group = uniqueName("g");
+    const admin = new Admin(client("eddy-test-moved-admin"));
+    await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
+    await admin.close();
+    const send = (partition: number, from: number) =>
+      produceTo(
+        topic,
+        partition,
+        [0, 1, 2, 3].map((n) => JSON.stringify({ n: from + n })),
+      );
+    await send(0, 0);
+    await send(1, 0);
+    const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
+    const tuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000 };
+
+    // Alone in the group, the first member reads both partitions and checkpoints them at offset 4.
+    const first = new KafkaSource(client("eddy-test-moved-1"), plan, { tuning });
+    await first.start();
+    expect(await read(first, 8)).toHaveLength(8);
+    const checkpointed = first.positions();
+    await first.acknowledge(checkpointed);
+
+    // A second member joins: one partition moves to it, and it reads that partition on.
+    const second = new KafkaSource(client("eddy-test-moved-2"), plan, { tuning });
+    await second.start();
+    for (let i = 0; i < 100 && (second.partitions().length !== 1 || first.partitions().length !== 1); i++)
+      await Promise.all([first.next(), second.next()]);
+    expect([...first.partitions(), ...second.partitions()].sort()).toEqual([`${topic}:0`, `${topic}:1`]);
+    const moved = second.partitions()[0];
+    const movedPartition = Number(moved.slice(moved.lastIndexOf(":") + 1));
+    await send(movedPartition, 4);
+    expect(await read(second, 4)).toHaveLength(4);
+    await second.acknowledge(second.positions());
+
+    // The first member's next checkpoint still names the moved partition at 4: it must not commit it.
+    expect((checkpointed.offsets as Doc)[moved]).toBe("4");
+    await first.acknowledge(checkpointed);
+    const reader = new Consumer({ ...client("eddy-test-moved-offsets"), groupId: group });
+    const committed = await reader.listCommittedOffsets({
+      topics: [{ topic, partitions: [movedPartition] }],
+    });
+    await reader.close(true);
+    await Promise.all([first.close(), second.close()]);
+    expect(committed.get(topic)?.[movedPartition]).toBe(8n);
   });
 });
