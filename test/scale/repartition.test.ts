@@ -76,7 +76,39 @@ async function openFeed(saved: ReadonlyMap<number, Doc> = new Map()) {
   return { feed, sources: [...sources.values()] };
 }
 
+/** The topic's `retention.ms` as the broker reports it. */
+async function retentionOf(name: string): Promise<string | null | undefined> {
+  const admin = new Admin(client());
+  try {
+    const [resource] = await admin.describeConfigs({
+      resources: [{ resourceType: 2, resourceName: name, configurationKeys: ["retention.ms"] }],
+    });
+    return resource.configs.find((config) => config.name === "retention.ms")?.value;
+  } finally {
+    await admin.close();
+  }
+}
+
 describe("the repartition topic", () => {
+  it("keeps its records without a time limit: their timestamps are event times, often older than the retention", async () => {
+    const created = uniqueName("eddy_rp_retention");
+    const earlier = uniqueName("eddy_rp_earlier");
+    const admin = new Admin(client());
+    // As an earlier Eddy created it: the broker's default time retention.
+    await admin.createTopics({ topics: [earlier], partitions: 3, replicas: 1 });
+    await admin.close();
+    try {
+      await ensureRepartitionTopic(client(), [source], created);
+      await ensureRepartitionTopic(client(), [source], earlier);
+      expect(await retentionOf(created)).toBe("-1");
+      expect(await retentionOf(earlier)).toBe("-1");
+    } finally {
+      const cleanup = new Admin(client());
+      await cleanup.deleteTopics({ topics: [created, earlier] }).catch(() => undefined);
+      await cleanup.close();
+    }
+  });
+
   it(
     "re-keys records by group key and drops a replaying reader's duplicates",
     { timeout: 60_000 },

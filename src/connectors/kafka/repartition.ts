@@ -40,6 +40,16 @@ export function partitionOfKey(key: unknown, count: number): number {
   return (murmur2(groupKeyOf(key ?? null)) >>> 0) % count;
 }
 
+/**
+ * The repartition topic keeps its records without a time limit. Each record's Kafka timestamp is its event
+ * time, and time retention (the broker's `log.retention.*`, 7 days by default) deletes records by that
+ * timestamp: records of events older than the retention (a backlog, a replay, late data) would be deleted
+ * by the broker's next retention check, read or not, and the partitions' fetch positions reset past them.
+ */
+const UNLIMITED_RETENTION = "-1";
+const TOPIC_RESOURCE = 2;
+const SET_CONFIG = 0;
+
 /** The repartition topic's partition count and the source's partitions (`topic:partition`). */
 export interface RepartitionLayout {
   readonly partitions: number;
@@ -47,7 +57,8 @@ export interface RepartitionLayout {
 }
 
 /**
- * Creates the repartition topic with the partition count of the first source topic when it is missing.
+ * Creates the repartition topic with the partition count of the first source topic when it is missing, and
+ * makes it keep its records without a time limit (see {@link UNLIMITED_RETENTION}).
  * An existing topic with another count is refused: keys would land in other tasks than their windows' state.
  */
 export async function ensureRepartitionTopic(
@@ -68,7 +79,12 @@ export async function ensureRepartitionTopic(
     const have = existing?.topics.get(topic)?.partitionsCount;
     if (have === undefined) {
       await admin
-        .createTopics({ topics: [topic], partitions: count, replicas: -1 })
+        .createTopics({
+          topics: [topic],
+          partitions: count,
+          replicas: -1,
+          configs: [{ name: "retention.ms", value: UNLIMITED_RETENTION }],
+        })
         .catch((error: unknown) => {
           // Another task created it meanwhile.
           if (!/already exists/i.test(String((error as Error).message ?? error))) throw error;
@@ -78,6 +94,17 @@ export async function ensureRepartitionTopic(
         `the repartition topic '${topic}' has ${have} partitions but the source '${sourceTopic}' has ${count}; ` +
           "delete it (the processor's windows restart) or give the source the same count",
       );
+    } else {
+      // A topic an earlier Eddy created kept the broker's time retention.
+      await admin.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: TOPIC_RESOURCE,
+            resourceName: topic,
+            configs: [{ name: "retention.ms", configOperation: SET_CONFIG, value: UNLIMITED_RETENTION }],
+          },
+        ],
+      });
     }
     return { partitions: count, sourcePartitions };
   } finally {
