@@ -96,15 +96,22 @@ export async function ensureRepartitionTopic(
       );
     } else {
       // A topic an earlier Eddy created kept the broker's time retention.
-      await admin.incrementalAlterConfigs({
-        resources: [
-          {
-            resourceType: TOPIC_RESOURCE,
-            resourceName: topic,
-            configs: [{ name: "retention.ms", configOperation: SET_CONFIG, value: UNLIMITED_RETENTION }],
-          },
-        ],
-      });
+      await admin
+        .incrementalAlterConfigs({
+          resources: [
+            {
+              resourceType: TOPIC_RESOURCE,
+              resourceName: topic,
+              configs: [{ name: "retention.ms", configOperation: SET_CONFIG, value: UNLIMITED_RETENTION }],
+            },
+          ],
+        })
+        .catch((error: unknown) => {
+          throw new Error(
+            `could not set retention.ms=-1 on the repartition topic '${topic}' (${String((error as Error).message ?? error)}); ` +
+              "set it with kafka-configs: its records carry event times, which time retention deletes unread",
+          );
+        });
     }
     return { partitions: count, sourcePartitions };
   } finally {
