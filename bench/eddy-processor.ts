@@ -11,10 +11,16 @@
  * process.
  *
  * stdin lines: `mark` starts counting GC pauses (PerformanceObserver 'gc' entries); `stop` stops the
- * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs}` for the time since
- * `mark`, then the process exits.
+ * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, batches, records}` for
+ * the time since `mark` (`batches`/`records`: what Eddy's source handed over, non-empty batches only), then
+ * the process exits.
+ *
+ * With EDDY_PROCESSOR_CPU_PROFILE=<file> the measured part is also CPU-profiled (V8's sampling profiler,
+ * a `.cpuprofile` that Chrome DevTools opens); the raw client's copy writes `<file>-raw.cpuprofile`.
  */
 import { Consumer, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { performance, PerformanceObserver } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { ConnectorClients } from "../src/connectors/clients.ts";
@@ -39,10 +45,17 @@ async function startProcessor(): Promise<() => Promise<void>> {
   const plan = planProcessor(definition, { connectors: CONNECTORS, connections: catalog });
   const clients = new ConnectorClients(catalog);
   const sink = await createSink(plan, catalog, process.stdout, clients);
-  const runtime = new ProcessorRuntime(plan, {
-    source: await createSource(plan, catalog, process.stdin, clients),
-    sink,
-  });
+  const source = await createSource(plan, catalog, process.stdin, clients);
+  const next = source.next.bind(source);
+  source.next = async () => {
+    const batch = await next();
+    if (measuring && batch && batch.records.length > 0) {
+      batches++;
+      records += batch.records.length;
+    }
+    return batch;
+  };
+  const runtime = new ProcessorRuntime(plan, { source, sink });
   const running = runtime.run();
   return async () => {
     runtime.stop();
@@ -85,9 +98,12 @@ async function startRawCopy(brokers: string[], input: string, output: string): P
   };
 }
 
+let measuring = false;
+let batches = 0;
+let records = 0;
+
 const stop = await startProcessor();
 
-let measuring = false;
 let markedAt = 0;
 let cpuAtMark = process.cpuUsage();
 let gcMs = 0;
@@ -103,8 +119,16 @@ const gc = new PerformanceObserver((list) => {
 });
 gc.observe({ entryTypes: ["gc"] });
 
+const profileTo = process.env.EDDY_PROCESSOR_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, raw ? "-raw$1" : "$1");
+const profiler = profileTo ? new Session() : undefined;
+
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === "mark") {
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+    }
     measuring = true;
     markedAt = performance.now();
     cpuAtMark = process.cpuUsage();
@@ -112,9 +136,14 @@ for await (const line of createInterface({ input: process.stdin })) {
     const measuredMs = performance.now() - markedAt;
     const cpu = process.cpuUsage(cpuAtMark);
     gc.disconnect();
+    if (profiler && profileTo) {
+      const { profile } = await profiler.post("Profiler.stop");
+      writeFileSync(profileTo, JSON.stringify(profile));
+    }
     await stop();
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     process.stdout.write(
-      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, batches, records })}\n`,
     );
     process.exit(0);
   }

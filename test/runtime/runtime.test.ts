@@ -148,26 +148,36 @@ describe("runtime: stateless stages and DLQ", () => {
 });
 
 describe("runtime: batches, back-pressure, stats", () => {
-  it("never reads more than maxBatchesAhead batches beyond the one being written", async () => {
-    const steps = Array.from({ length: 20 }, (_, i) => ({ docs: [{ i }] }));
+  it("never reads more than maxBatchesAhead batches beyond what the writes hold, and writes collect the batches run meanwhile", async () => {
+    const steps = Array.from({ length: 40 }, (_, i) => ({ docs: [{ i }] }));
     const source = new ScriptedSource(steps);
     let maxLead = 0;
     let written = 0;
+    const sizes: number[] = [];
     const sink = new CollectSink();
     const slowSink = {
       operatorName: "SlowSink",
       write: async (docs: readonly Doc[]) => {
         await new Promise((r) => setTimeout(r, 1));
-        written++;
+        written += docs.length;
+        sizes.push(docs.length);
         maxLead = Math.max(maxLead, source.reads - written);
         return sink.write(docs);
       },
       close: async () => {},
     };
-    const runtime = new ProcessorRuntime(documentsPlan([]), { source, sink: slowSink, maxBatchesAhead: 3 });
+    const runtime = new ProcessorRuntime(documentsPlan([]), {
+      source,
+      sink: slowSink,
+      maxBatchesAhead: 3,
+      maxDocsPerWrite: 4,
+    });
     await runtime.run();
-    expect(sink.docs).toHaveLength(20);
-    expect(maxLead).toBeLessThanOrEqual(3);
+    expect(sink.docs.map((d) => d.i)).toEqual(steps.map((_, i) => i));
+    // Read ahead (3), the batch waiting to be delivered (1) and the next write's batches (at most 4).
+    expect(maxLead).toBeLessThanOrEqual(3 + 1 + 4);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+    expect(sizes.length).toBeLessThan(steps.length);
   });
 
   it("reconciles: input = output + filtered + DLQ + window-absorbed, with ASP stats names", async () => {

@@ -280,21 +280,26 @@ export class KafkaSource implements Source {
     if (this.disruption !== undefined || !this.stream) await this.reconnect();
     const stream = this.stream as KafkaStream;
     const max = this.options.maxBatchSize ?? 1000;
-    if (this.queue.length === 0) {
-      const ac = new AbortController();
-      await Promise.race([
-        new Promise<void>((resolve) => (this.wakeReader = resolve)),
-        sleep(this.options.idleWaitMs ?? 500, undefined, { signal: ac.signal }).catch(() => undefined),
-      ]);
-      ac.abort();
-      this.wakeReader = undefined;
-    }
+    if (this.queue.length === 0) await this.firstMessage();
     const messages = this.queue.splice(0, max);
     if (stream.isPaused() && this.queue.length < max) stream.resume();
     if (messages.length === 0) return { records: [], idle: true };
     const records = messages.map((message) => this.decoder.toRecord(message));
     this.advanceOffsets(messages);
     return { records };
+  }
+
+  /** Waits until a message is queued or `idleWaitMs` passed: one timer and one promise, nothing else. */
+  private firstMessage(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakeReader = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, this.options.idleWaitMs ?? 500);
+      this.wakeReader = wake;
+    });
   }
 
   /** Records where each partition continues: after the last of its messages in `messages`. */
