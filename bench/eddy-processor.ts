@@ -11,9 +11,9 @@
  * process.
  *
  * stdin lines: `mark` starts counting GC pauses (PerformanceObserver 'gc' entries); `stop` stops the
- * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, batches, records}` for
- * the time since `mark` (`batches`/`records`: what Eddy's source handed over, non-empty batches only), then
- * the process exits.
+ * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches,
+ * records}` for the time since `mark` (`heapMb`: the heap in use at `stop`, before the processor stops;
+ * `batches`/`records`: what Eddy's source handed over, non-empty batches only), then the process exits.
  *
  * With EDDY_PROCESSOR_CPU_PROFILE=<file> the measured part is also CPU-profiled (V8's sampling profiler,
  * a `.cpuprofile` that Chrome DevTools opens); the raw client's copy writes `<file>-raw.cpuprofile`.
@@ -135,6 +135,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (line === "stop") {
     const measuredMs = performance.now() - markedAt;
     const cpu = process.cpuUsage(cpuAtMark);
+    const heapMb = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
     gc.disconnect();
     if (profiler && profileTo) {
       const { profile } = await profiler.post("Profiler.stop");
@@ -143,7 +144,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     await stop();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     process.stdout.write(
-      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, batches, records })}\n`,
+      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches, records })}\n`,
     );
     process.exit(0);
   }
