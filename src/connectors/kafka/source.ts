@@ -282,7 +282,9 @@ export class KafkaSource implements Source {
     const max = this.options.maxBatchSize ?? 1000;
     if (this.queue.length === 0) await this.firstMessage();
     const messages = this.queue.splice(0, max);
-    if (stream.isPaused() && this.queue.length < max) stream.resume();
+    // Fetching again while a batch is still queued: behind a backlog, the next fetch's round trip overlaps
+    // processing that batch instead of leaving the runtime without input.
+    if (stream.isPaused() && this.queue.length < 2 * max) stream.resume();
     if (messages.length === 0) return { records: [], idle: true };
     const records = messages.map((message) => this.decoder.toRecord(message));
     this.advanceOffsets(messages);
