@@ -12,7 +12,8 @@
  *
  * stdin lines: `mark` starts counting GC pauses (PerformanceObserver 'gc' entries); `stop` stops the
  * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches,
- * records}` for the time since `mark` (`heapMb`: the heap in use at `stop`, before the processor stops;
+ * records}` for the time since `mark` (`heapMb`: the heap still reachable at `stop`, after a full GC,
+ * before the processor stops;
  * `batches`/`records`: what Eddy's source handed over, non-empty batches only), then the process exits.
  *
  * With EDDY_PROCESSOR_CPU_PROFILE=<file> the measured part is also CPU-profiled (V8's sampling profiler,
@@ -22,6 +23,8 @@ import { Consumer, ProduceAcks, Producer, type Message } from "@platformatic/kaf
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { performance, PerformanceObserver } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createInterface } from "node:readline";
 import { ConnectorClients } from "../src/connectors/clients.ts";
 import { createSink, createSource } from "../src/connectors/factory.ts";
@@ -98,6 +101,10 @@ async function startRawCopy(brokers: string[], input: string, output: string): P
   };
 }
 
+setFlagsFromString("--expose-gc");
+/** A full GC (after the measured part), so that `heapMb` is what the processor holds, not garbage. */
+const collectGarbage = runInNewContext("gc") as () => void;
+
 let measuring = false;
 let batches = 0;
 let records = 0;
@@ -135,8 +142,10 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (line === "stop") {
     const measuredMs = performance.now() - markedAt;
     const cpu = process.cpuUsage(cpuAtMark);
-    const heapMb = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
     gc.disconnect();
+    measuring = false;
+    collectGarbage();
+    const heapMb = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
     if (profiler && profileTo) {
       const { profile } = await profiler.post("Profiler.stop");
       writeFileSync(profileTo, JSON.stringify(profile));
