@@ -246,7 +246,9 @@ export class ProcessorRuntime {
    * stop: each race leaves a reaction on that promise holding its result, so every batch read would stay
    * in memory until the run ends.
    */
-  private readOrStop(reading: Promise<ReadBatch | undefined>): Promise<ReadBatch | undefined | typeof STOPPED> {
+  private readOrStop(
+    reading: Promise<ReadBatch | undefined>,
+  ): Promise<ReadBatch | undefined | typeof STOPPED> {
     if (this.stopped) return Promise.resolve(STOPPED);
     return new Promise<ReadBatch | undefined | typeof STOPPED>((resolve, reject) => {
       this.wakeOnStop = () => resolve(STOPPED);
@@ -578,7 +580,11 @@ export class ProcessorRuntime {
   }
 
   /** Each part's written documents took from the start of its batch until the write was acknowledged. */
-  private recordLatency(parts: readonly WritePart[], failures: readonly SinkFailure[] | undefined, done: number) {
+  private recordLatency(
+    parts: readonly WritePart[],
+    failures: readonly SinkFailure[] | undefined,
+    done: number,
+  ) {
     let start = 0;
     for (const part of parts) {
       const end = start + part.docs.length;
