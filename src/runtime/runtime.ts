@@ -33,8 +33,8 @@ export interface RuntimeOptions {
   readonly maxBatchesAhead?: number;
   /**
    * Output of the batches processed while a sink write is in flight goes out together in the next write,
-   * up to this many documents (default: the sink's `maxDocsPerWrite`, else {@link DEFAULT_MAX_DOCS_PER_WRITE};
-   * a single larger batch is written alone). 1 writes every batch on its own.
+   * up to this many documents (default {@link DEFAULT_MAX_DOCS_PER_WRITE}; a single larger batch is
+   * written alone). 1 writes every batch on its own.
    */
   readonly maxDocsPerWrite?: number;
   /** Builds runners for connector-backed stages (`$lookup`, `$https`…). */
@@ -146,7 +146,7 @@ export class ProcessorRuntime {
     this.sinkOp = this.collector.operator(options.sink.operatorName);
     this.writes = new WritePipeline(
       (parts) => this.write(parts),
-      options.maxDocsPerWrite ?? options.sink.maxDocsPerWrite ?? DEFAULT_MAX_DOCS_PER_WRITE,
+      options.maxDocsPerWrite ?? DEFAULT_MAX_DOCS_PER_WRITE,
     );
     const resume = options.resumeFrom;
     const state = resume?.operatorState;

@@ -5,11 +5,6 @@ import type { Doc } from "../mql/index.ts";
 export interface Sink {
   /** ASP operator class name, e.g. `MergeOperator`. */
   readonly operatorName: string;
-  /**
-   * Optional: how many documents one `write` may carry when the runtime puts several batches together
-   * (the runtime's default is 1,000). A sink that splits its writes into requests itself can take more.
-   */
-  readonly maxDocsPerWrite?: number;
   /** Writes one batch, in order. Per-document failures are returned (they go to the DLQ), not thrown. */
   write(docs: readonly Doc[], context?: SinkWriteContext): Promise<SinkResult>;
   /**

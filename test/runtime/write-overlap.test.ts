@@ -72,31 +72,24 @@ describe("sink writes overlap the next batch", () => {
     expect(stats.outputMessageCount).toBe(50);
   });
 
-  it.each([
-    ["the runtime's maxDocsPerWrite", { maxDocsPerWrite: 20 }, undefined],
-    ["the sink's maxDocsPerWrite", {}, 20],
-  ])(
-    "collects at most %s documents for the next write, then waits for the write in flight",
-    async (_, options, sinkLimit) => {
-      const sink = new GatedSink();
-      Object.assign(sink, { maxDocsPerWrite: sinkLimit });
-      const seen: number[] = [];
-      const runtime = new ProcessorRuntime(documentsPlan([recordingMatch(seen)]), {
-        source: new DocumentsSource(docs, { batchSize: 10 }),
-        sink,
-        ...options,
-      });
-      const running = runtime.run();
-      // Write 1 in flight, batches 2 and 3 collected for write 2, batch 4 run and waiting for room.
-      while (seen.length < 40) await new Promise((resolve) => setImmediate(resolve));
-      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
-      expect(seen).toHaveLength(40);
-      for (let i = 0; i < 3; i++) await sink.release();
-      await running;
-      expect(sink.sizes).toEqual([10, 20, 20]);
-      expect(sink.docs.map((d) => d._id)).toEqual(docs.map((d) => d._id));
-    },
-  );
+  it("collects at most maxDocsPerWrite documents for the next write, then waits for the write in flight", async () => {
+    const sink = new GatedSink();
+    const seen: number[] = [];
+    const runtime = new ProcessorRuntime(documentsPlan([recordingMatch(seen)]), {
+      source: new DocumentsSource(docs, { batchSize: 10 }),
+      sink,
+      maxDocsPerWrite: 20,
+    });
+    const running = runtime.run();
+    // Write 1 in flight, batches 2 and 3 collected for write 2, batch 4 run and waiting for room.
+    while (seen.length < 40) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toHaveLength(40);
+    for (let i = 0; i < 3; i++) await sink.release();
+    await running;
+    expect(sink.sizes).toEqual([10, 20, 20]);
+    expect(sink.docs.map((d) => d._id)).toEqual(docs.map((d) => d._id));
+  });
 
   it("dead-letters the per-document failures of the last write before the run ends", async () => {
     const dlq = new MemoryDlq();

@@ -83,11 +83,6 @@ interface Outgoing {
 
 export class KafkaEmitSink implements Sink {
   readonly operatorName = "KafkaEmitOperator";
-  /**
-   * Batches put together while a send is out (behind a backlog: several batches of 1,000): requests are
-   * split at 1 MiB anyway, and a larger write takes fewer round trips to catch up.
-   */
-  readonly maxDocsPerWrite = 5_000;
   private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   /** Uncompressed, non-transactional output goes through Eddy's own request encoding. */
   private readonly direct: DirectProducer | undefined;
