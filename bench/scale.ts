@@ -6,6 +6,7 @@
  *   npm run bench:scale                     table
  *   npm run bench:scale -- --json           one JSON object with every figure
  *   npm run bench:scale -- --records 30000  a smaller input (default 60,000)
+ *   npm run bench:scale -- --runs 1         the baseline and only the 1-instance scaled run (default 1,2,3)
  *
  * The processor: a 6-partition topic, a 1-second tumbling window `$group`ed by `sensor` (not the message
  * key, so the scaled-out runs repartition through `eddy-<processor>-repartition`), `$merge` of each window.
@@ -32,6 +33,7 @@ const args = parseArgs({
     json: { type: "boolean", default: false },
     records: { type: "string", default: "60000" },
     progress: { type: "boolean", default: false },
+    runs: { type: "string", default: "1,2,3" },
   },
 }).values;
 const RECORDS = Number(args.records);
@@ -259,7 +261,8 @@ async function measure(label: string, instances: number, parallelism: number): P
 const loadBefore = loadavg();
 const runs: RunResult[] = [];
 runs.push(await measure("single", 1, 1));
-for (const instances of [1, 2, 3]) runs.push(await measure(`scaled${instances}`, instances, 3));
+for (const instances of args.runs.split(",").map(Number))
+  runs.push(await measure(`scaled${instances}`, instances, 3));
 const single = runs[0].recordsPerSecond;
 const oneScaled = runs[1].recordsPerSecond;
 const result = {

@@ -13,10 +13,33 @@ import type { KafkaSourceOptions } from "./spec.ts";
 
 export type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
+/** Where a record was read: its topic, partition and their `topic:partition` key (the watermark's). */
+export interface MessageOrigin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+}
+
+const SOURCE_MESSAGE = Symbol("eddy.kafka.sourceMessage");
+
+/**
+ * Keeps on `doc` the message it was decoded from, under a symbol: no stage, codec or sink sees it (the
+ * repartition step forwards an unchanged record as its message, docs/scale-out.md). A symbol rather than a
+ * WeakMap: thousands of short-lived weak entries cost the garbage collector microseconds per record.
+ */
+export function keepMessage(doc: Doc, message: KafkaMessage): void {
+  (doc as Record<symbol, unknown>)[SOURCE_MESSAGE] = message;
+}
+
+/** The message `doc` was decoded from, when its source kept it ({@link keepMessage}). */
+export function keptMessage(doc: Doc): KafkaMessage | undefined {
+  return (doc as Record<symbol, unknown>)[SOURCE_MESSAGE] as KafkaMessage | undefined;
+}
+
 export class KafkaRecordDecoder {
   private readonly keyFormat: KeyFormat;
   private readonly passThroughBadKeys: boolean;
-  private lastPartition: { topic: string; partition: number; key: string } | undefined;
+  private lastOrigin: MessageOrigin | undefined;
 
   constructor(options: KafkaSourceOptions) {
     this.keyFormat = options.config.keyFormat;
@@ -24,14 +47,22 @@ export class KafkaRecordDecoder {
   }
 
   toRecord(message: KafkaMessage): SourceRecord {
-    const meta: Doc = {
-      type: "kafka",
-      topic: message.topic,
-      partition: message.partition,
-      offset: Number(message.offset),
-    };
-    if (message.headerEntries.length > 0)
-      meta.headers = decodeHeaders(message.headerEntries.map(([k, v]) => [k.toString(), v] as const));
+    const origin = this.originOf(message.topic, message.partition);
+    return this.decode(message, origin, Number(message.offset), message.headerEntries);
+  }
+
+  /**
+   * The record of a message as if it had been read at `origin`/`offset` with `headers`: a source message the
+   * repartition step forwarded unchanged (docs/scale-out.md) decodes exactly as its reader decoded it.
+   */
+  decode(
+    message: KafkaMessage,
+    origin: MessageOrigin,
+    offset: number,
+    headers: ReadonlyArray<readonly [Buffer, Buffer]>,
+  ): SourceRecord {
+    const meta: Doc = { type: "kafka", topic: origin.topic, partition: origin.partition, offset };
+    if (headers.length > 0) meta.headers = decodeHeaders(headers.map(([k, v]) => [k.toString(), v] as const));
     const value = message.value ?? Buffer.alloc(0);
     let error: { message: string; raw: unknown } | undefined;
     let doc: Doc | undefined;
@@ -52,7 +83,7 @@ export class KafkaRecordDecoder {
     }
     return {
       doc,
-      partition: this.partitionKey(message.topic, message.partition),
+      partition: origin.key,
       timestamp: Number(message.timestamp),
       size: value.length,
       meta,
@@ -60,13 +91,11 @@ export class KafkaRecordDecoder {
     };
   }
 
-  /** `topic:partition`, the same string for consecutive messages of one partition. */
-  private partitionKey(topic: string, partition: number): string {
-    const last = this.lastPartition;
-    if (last !== undefined && last.partition === partition && last.topic === topic) return last.key;
-    const key = `${topic}:${partition}`;
-    this.lastPartition = { topic, partition, key };
-    return key;
+  /** The origin of a message of `topic`/`partition`: the same object for consecutive messages of one partition. */
+  private originOf(topic: string, partition: number): MessageOrigin {
+    const last = this.lastOrigin;
+    if (last !== undefined && last.partition === partition && last.topic === topic) return last;
+    return (this.lastOrigin = { topic, partition, key: `${topic}:${partition}` });
   }
 }
 

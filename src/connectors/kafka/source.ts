@@ -19,7 +19,7 @@ import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { KafkaSourceOptions as KafkaSourcePlanOptions } from "./spec.ts";
 import type { KafkaPartitionLag, Source, SourceBatch, SourceLag } from "../../runtime/source.ts";
 import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
-import { KafkaRecordDecoder, type KafkaMessage } from "./record.ts";
+import { KafkaRecordDecoder, keepMessage, type KafkaMessage } from "./record.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { retryDelay } from "../retry.ts";
@@ -47,6 +47,12 @@ export interface KafkaSourceOptions {
   readonly onReconnect?: (reason: string, attempt: number) => void;
   /** How often the partitions' log end offsets are read for the offset lag (default 5 s). */
   readonly lagIntervalMs?: number;
+  /**
+   * Keeps each record's message on its document ({@link keepMessage}): the repartition step forwards a
+   * record that reaches it unchanged as its source message, instead of encoding the document
+   * (docs/scale-out.md).
+   */
+  readonly keepsMessages?: boolean;
 }
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -293,6 +299,11 @@ export class KafkaSource implements Source {
     if (stream.isPaused() && this.queue.length < max) stream.resume();
     if (messages.length === 0) return { records: [], idle: true };
     const records = messages.map((message) => this.decoder.toRecord(message));
+    if (this.options.keepsMessages)
+      for (let i = 0; i < records.length; i++) {
+        const doc = records[i].doc;
+        if (doc) keepMessage(doc, messages[i]);
+      }
     this.advanceOffsets(messages);
     return { records };
   }

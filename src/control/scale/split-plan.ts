@@ -15,6 +15,11 @@ export interface RepartitionSplit {
   readonly key: Evaluator | undefined;
   /** Why records are repartitioned by that key, for `sp lint` and the docs. */
   readonly explanation: string;
+  /**
+   * The stages before the window only filter (`$match`), so records reach the repartition step as their
+   * source decoded them and are forwarded as their source messages rather than re-encoded.
+   */
+  readonly forwardsSourceMessages: boolean;
 }
 
 export function splitForRepartition(plan: ProcessorPlan): RepartitionSplit {
@@ -25,6 +30,7 @@ export function splitForRepartition(plan: ProcessorPlan): RepartitionSplit {
       windows: undefined,
       key: undefined,
       explanation: "no window: each task runs the whole pipeline on its partitions, nothing is repartitioned",
+      forwardsSourceMessages: false,
     };
   }
   const stage = plan.stages[at];
@@ -40,6 +46,7 @@ export function splitForRepartition(plan: ProcessorPlan): RepartitionSplit {
     },
     key,
     explanation,
+    forwardsSourceMessages: plan.stages.slice(0, at).every((before) => before.kind === "match"),
   };
 }
 
