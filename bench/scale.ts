@@ -10,7 +10,8 @@
  *
  * The processor: a 6-partition topic, a 1-second tumbling window `$group`ed by `sensor` (not the message
  * key, so the scaled-out runs repartition through `eddy-<processor>-repartition`), `$merge` of each window.
- * Per run: the servers start, the processor starts and its tasks spread (one per server); then the whole
+ * Per run: the servers start, the processor starts and its tasks spread (one per server, each holding
+ * repartition partitions and reading source partitions: both consumer groups settled); then the whole
  * input is produced and the clock runs until every window is in MongoDB. Aggregate throughput is input
  * records per second over that span; per-instance CPU is user + system time from /proc over the same span
  * (1.0 = one core busy). The machine's load average is reported with the figures: on a shared machine the
@@ -177,11 +178,20 @@ async function measure(label: string, instances: number, parallelism: number): P
       await until(
         async () => {
           const stats = (await call(first, "GET", `/processors/${name}/stats`)).stats as {
-            tasks?: Array<{ partitions: number[] }>;
+            tasks?: Array<{ partitions: number[]; sourcePartitions: string[] }>;
           };
           const tasks = stats.tasks ?? [];
+          // Both groups settled: every repartition partition and every source partition held, each task
+          // reading some (a rebalance of either in the measured span would stop every task for seconds).
           const held = tasks.reduce((n, t) => n + t.partitions.length, 0);
-          return tasks.length === Math.min(instances, parallelism) && held === PARTITIONS ? true : undefined;
+          const read = tasks.reduce((n, t) => n + t.sourcePartitions.length, 0);
+          const spread = tasks.every((t) => t.partitions.length > 0 && t.sourcePartitions.length > 0);
+          return tasks.length === Math.min(instances, parallelism) &&
+            held === PARTITIONS &&
+            read === PARTITIONS &&
+            spread
+            ? true
+            : undefined;
         },
         120_000,
         `${instances} tasks to spread`,
