@@ -11,6 +11,8 @@ import type { StateStore } from "./state-store.ts";
 const SUFFIX = ".json";
 const BYTES_SUFFIX = ".bin";
 const TEMP_MARK = ".tmp-";
+/** Temporary files this process is writing now (any store over any folder): a concurrent `list` must not take them for a crash's leftovers. */
+const writing = new Set<string>();
 
 export class FileStateStore implements StateStore {
   private readonly dir: string;
@@ -51,8 +53,10 @@ export class FileStateStore implements StateStore {
     const out: Array<{ id: string; value: T }> = [];
     for (const name of names.sort()) {
       if (name.includes(TEMP_MARK)) {
-        // A write that a crash interrupted before its rename: the record it was replacing is intact.
-        await rm(join(dir, name), { force: true });
+        // A write that a crash interrupted before its rename (the record it was replacing is intact) — unless
+        // its writer is alive: this store's own write in flight, or another live process's.
+        const path = join(dir, name);
+        if (!writing.has(path) && !writerAlive(name)) await rm(path, { force: true });
         continue;
       }
       if (!name.endsWith(SUFFIX)) continue;
@@ -70,15 +74,20 @@ export class FileStateStore implements StateStore {
     const dir = this.collectionDir(collection);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const temp = `${target}${TEMP_MARK}${process.pid}-${this.counter++}`;
-    // Records hold connection secrets: readable by the server's user only.
-    const handle = await open(temp, "w", 0o600);
+    writing.add(temp);
     try {
-      await handle.writeFile(data);
-      await handle.sync();
+      // Records hold connection secrets: readable by the server's user only.
+      const handle = await open(temp, "w", 0o600);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
     } finally {
-      await handle.close();
+      writing.delete(temp);
     }
-    await rename(temp, target);
     await syncDirectory(dir);
   }
 
@@ -99,6 +108,19 @@ async function unlinkIfPresent(path: string): Promise<boolean> {
       throw error;
     },
   );
+}
+
+/** Whether the process that named temporary file `name` (`…tmp-<pid>-<n>`) is another process still running. */
+function writerAlive(name: string): boolean {
+  const pid = Number(/\.tmp-(\d+)-\d+$/.exec(name)?.[1]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Long } from "bson";
@@ -49,5 +49,32 @@ describe("FileStateStore", () => {
     expect(records.length).toBe(3);
     for (const record of records) expect(record.value.payload.length).toBe(200000);
     expect((await readdir(join(dir, "checkpoints"))).every((name) => name.endsWith(".json"))).toBe(true);
+  });
+
+  it("lists while writes are in flight without taking their temporary files for a crash's leftovers", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "eddy-state-race-"));
+    const writer = new FileStateStore(dir);
+    const reader = new FileStateStore(dir);
+    const payload = "y".repeat(20_000);
+    let writing = true;
+    const writes = (async () => {
+      for (let i = 0; i < 150; i++) await writer.put("processors", `p${i % 4}`, { i, payload });
+    })().finally(() => (writing = false));
+    const lists = (async () => {
+      while (writing) await reader.list("processors");
+    })();
+    const settled = await Promise.allSettled([writes, lists]);
+    expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+    expect((await writer.list("processors")).map((r) => r.id)).toEqual(["p0", "p1", "p2", "p3"]);
+  });
+
+  it("removes a temporary file whose writer is gone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "eddy-state-stale-"));
+    const store = new FileStateStore(dir);
+    await store.put("processors", "a", { v: 1 });
+    // pid 2^22 + 1 is above Linux's pid_max limit, so no live process has it.
+    await writeFile(join(dir, "processors", "a.json.tmp-4194305-0"), "half a record");
+    expect((await store.list("processors")).map((r) => r.id)).toEqual(["a"]);
+    expect(await readdir(join(dir, "processors"))).toEqual(["a.json"]);
   });
 });

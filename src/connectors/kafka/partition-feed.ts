@@ -14,7 +14,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
-import type { KafkaMessage, KafkaRecordDecoder, MessageOrigin } from "./record.ts";
+import type { KafkaMessage, KafkaRecordDecoder } from "./record.ts";
+import type { FetchedHeader } from "./record-batch.ts";
 import { FETCH_BYTES_PER_PARTITION } from "./source.ts";
 import {
   decodeRepartitionValue,
@@ -61,6 +62,13 @@ export class PartitionFeed {
       ...this.options.tuning,
       groupId: this.options.groupId,
       autocommit: false,
+      // Sticky, incremental rebalances: a member keeps the partitions it can, gives up only those that move
+      // (revoked in a round of their own) and the task restarts nothing else (docs/scale-out.md). Round-robin
+      // second: a group whose other members know only that one (an older Eddy, mid-upgrade) still forms.
+      protocols: [
+        { name: "cooperative-sticky", version: 3 },
+        { name: "roundrobin", version: 1 },
+      ],
     });
     this.consumer = consumer;
     consumer.on("consumer:group:join", () => this.checkAssignment());
@@ -86,8 +94,9 @@ export class PartitionFeed {
   }
 
   /**
-   * (Re)opens the message stream for the partitions of `sources`, each at its own next offset (none: the
-   * topic's start); the previous stream and whatever it read ahead are dropped.
+   * (Re)opens the message stream for the partitions of `sources`, each where it continues: a partition already
+   * fed keeps what it holds and is fetched after it, a new one starts at its own next offset (none: the
+   * group's committed offset, else the fallback). What the previous stream read ahead is dropped.
    */
   async open(sources: ReadonlyMap<number, FeedSource>): Promise<void> {
     const consumer = this.consumer;
@@ -98,9 +107,9 @@ export class PartitionFeed {
     if (sources.size === 0) return;
     await this.startFreshAtCommitted(consumer, sources);
     const offsets = [...sources].flatMap(([partition, source]) =>
-      source.nextOffset === undefined
+      source.fetchFrom === undefined
         ? []
-        : [{ topic: this.options.topic, partition, offset: source.nextOffset }],
+        : [{ topic: this.options.topic, partition, offset: source.fetchFrom }],
     );
     const stream = await consumer.consume({
       topics: [this.options.topic],
@@ -113,7 +122,7 @@ export class PartitionFeed {
       offsets,
     });
     this.stream = stream;
-    this.queued = 0;
+    this.queued = [...sources.values()].reduce((total, source) => total + source.held, 0);
     // One stream feeds every partition: it pauses on what all of them hold, so one partition busy with a
     // checkpoint does not stop the others (each may hold a few batches more than its share meanwhile).
     const highWater = 2 * (this.options.maxBatchSize ?? 1000) * sources.size;
@@ -125,6 +134,14 @@ export class PartitionFeed {
       if (++this.queued >= highWater) stream.pause();
     });
     stream.on("error", () => undefined); // the task reopens on its next rebalance or fails on its own
+  }
+
+  /** Stops feeding `partition` (revoked from this member); the stream skips its messages from now on. */
+  release(partition: number): void {
+    const source = this.sources.get(partition);
+    if (!source) return;
+    this.sources.delete(partition);
+    this.taken(source.held);
   }
 
   /** Partitions without a checkpoint start at the group's committed offset, when there is one. */
@@ -187,8 +204,6 @@ export class PartitionFeed {
   }
 }
 
-const NO_HEADERS: ReadonlyArray<readonly [Buffer, Buffer]> = [];
-
 /** Turns one partition's messages into records; its state (if any) is kept in the partition's positions. */
 export interface FeedDecoder {
   /** Undefined: the message is skipped (a duplicate). */
@@ -215,6 +230,13 @@ export class SourceTopicDecoder implements FeedDecoder {
   state(): undefined {
     return undefined;
   }
+}
+
+/** A source partition a repartitioned record came from, and its `topic:partition` key (the watermark's). */
+interface MessageOrigin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
 }
 
 /**
@@ -260,13 +282,21 @@ export class RepartitionDecoder implements FeedDecoder {
       if (offset <= (this.taken.get(origin.key) ?? -1)) return undefined; // written again by a replaying reader
       this.taken.set(origin.key, offset);
     }
-    if (origin !== undefined && at < headers.length && headers[at][0].equals(SOURCE_MESSAGE_HEADER_NAME))
+    if (origin !== undefined && at < headers.length && headers[at][0].equals(SOURCE_MESSAGE_HEADER_NAME)) {
+      const own =
+        at + 1 === headers.length
+          ? undefined
+          : headers.slice(at + 1).map(([name, value]) => [name.toString(), value ?? null] as FetchedHeader);
       return this.records.decode(
-        message,
-        origin,
+        origin.topic,
+        origin.partition,
         offset,
-        at + 1 === headers.length ? NO_HEADERS : headers.slice(at + 1),
+        Number(message.timestamp),
+        message.key ?? null,
+        message.value ?? null,
+        own,
       );
+    }
     const value = message.value ?? Buffer.alloc(0);
     const doc = decodeRepartitionValue(value);
     const meta = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
@@ -297,6 +327,28 @@ export class RepartitionDecoder implements FeedDecoder {
   state(): Doc {
     return Object.fromEntries(this.taken);
   }
+}
+
+/**
+ * Why a partition's saved positions cannot be resumed on `topic`, or undefined when they can: positions
+ * written for another topic (the processor changed between repartitioning and not, docs/scale-out.md) hold
+ * offsets of that topic. Positions from before the topic was saved are told apart by `taken`, which only a
+ * repartition partition writes.
+ */
+export function checkpointTopicMismatch(
+  positions: Doc | undefined,
+  topic: string,
+  repartition: boolean,
+): string | undefined {
+  if (!positions) return undefined;
+  const saved = typeof positions.topic === "string" ? positions.topic : undefined;
+  const wrong = saved !== undefined ? saved !== topic : (positions.taken !== undefined) !== repartition;
+  if (!wrong) return undefined;
+  return (
+    `its checkpoint holds positions of ${saved !== undefined ? `topic '${saved}'` : "another topic"}, but it now reads ` +
+    `'${topic}': whether the processor repartitions changed (docs/scale-out.md); modify it with ` +
+    "resumeFromCheckpoint: false to start over"
+  );
 }
 
 /** The records of one partition as a runtime Source; its positions are the partition's next offset. */
@@ -333,6 +385,20 @@ export class FeedSource implements Source {
   /** Where this partition continues (undefined: not known yet). */
   get nextOffset(): bigint | undefined {
     return this.next_;
+  }
+
+  /** Where the feed fetches this partition from: after what it holds, else its next offset. */
+  get fetchFrom(): bigint | undefined {
+    // After the highest offset held (next() skips anything below its next offset, so order does not matter).
+    let from = this.next_;
+    for (const message of this.queue)
+      if (from === undefined || message.offset >= from) from = message.offset + 1n;
+    return from;
+  }
+
+  /** How many messages it holds, not yet taken by its runtime. */
+  get held(): number {
+    return this.queue.length;
   }
 
   /** Starts a partition without a checkpoint at the group's committed offset. */
@@ -378,7 +444,8 @@ export class FeedSource implements Source {
   }
 
   positions(): Doc {
-    const positions: Doc = {};
+    // The topic says which layout wrote it (the source's or the repartition topic's): see checkpointTopicMismatch.
+    const positions: Doc = { topic: this.topic };
     if (this.next_ !== undefined) positions.offset = this.next_.toString();
     const state = this.decoder.state();
     if (state !== undefined) positions.taken = state;

@@ -171,7 +171,7 @@ export class RepartitionSink implements Sink {
   private messageOf(doc: Doc): OutgoingRecord {
     const { topic, partitions, key, tsFieldName, forwardsSourceMessages } = this.options;
     const time = doc[tsFieldName];
-    const headers = new Map<Buffer, Buffer>();
+    const headers = new Map<Uint8Array, Uint8Array | undefined>();
     // The reading side expects these first, in this order.
     const source = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
     if (source && typeof source.topic === "string" && typeof source.partition === "number") {
@@ -183,7 +183,7 @@ export class RepartitionSink implements Sink {
     const original = forwardsSourceMessages ? keptMessage(doc) : undefined;
     if (!original) return { topic, partition, value: encodeRepartitionValue(doc), headers, timestamp };
     headers.set(SOURCE_MESSAGE_HEADER_NAME, EMPTY);
-    for (const [name, value] of original.headerEntries) headers.set(name, value);
+    for (const [name, value] of original.headers ?? []) headers.set(Buffer.from(name), value ?? undefined);
     return {
       topic,
       partition,

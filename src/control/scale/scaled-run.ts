@@ -117,6 +117,7 @@ export class ScaledRun implements ProcessorRun {
       this.windows = new PartitionTask({
         plan: layout.plan,
         topic: layout.topic,
+        repartitioned: layout.reader !== undefined,
         feed: (onAssignment) =>
           new PartitionFeed(layout.client, {
             topic: layout.topic,
@@ -183,9 +184,9 @@ export class ScaledRun implements ProcessorRun {
             partitions,
             key: split.key,
             tsFieldName: plan.source.tsFieldName,
-            forwardsSourceMessages: split.forwardsSourceMessages,
+            forwardsSourceMessages: split.forwardsSourceMessages === true,
           }),
-          keepsMessages: split.forwardsSourceMessages,
+          keepsMessages: split.forwardsSourceMessages === true,
         },
       };
     }
