@@ -213,13 +213,17 @@ interface EndToEnd {
   /** CPU time per delivery in the measured part: this process (dispatch and the receiver) and the private stand-in. */
   readonly nodeCpuMsPerDelivery: number;
   readonly standInCpuMsPerDelivery: number | null;
+  /** Of that, the stand-in's request-serving threads (no JIT compiler, no garbage collector). */
+  readonly standInWorkerCpuMsPerDelivery: number | null;
 }
 
 /**
  * CPU time (ms) used so far by this process's descendant `java` processes (the private stand-in), from
- * /proc (Linux; 0 elsewhere). CPU time does not depend on how loaded the machine is, unlike wall-clock rates.
+ * /proc (Linux; 0 elsewhere): all of it, and its request-serving threads alone (`mongo-server-worker*`; the
+ * rest is the JIT compiler, which runs longer on a loaded machine, and the garbage collector). CPU time
+ * depends far less on how loaded the machine is than wall-clock rates do.
  */
-function childJavaCpuMs(): number {
+function childJavaCpuMs(): { total: number; workers: number } {
   try {
     const procs = new Map<string, { ppid: string; comm: string; ticks: number }>();
     for (const pid of readdirSync("/proc")) {
@@ -243,10 +247,20 @@ function childJavaCpuMs(): number {
         }
     }
     let ticks = 0;
-    for (const [pid, p] of procs) if (mine.has(pid) && p.comm === "java") ticks += p.ticks;
-    return ticks * 10; // USER_HZ = 100 on Linux
+    let workerTicks = 0;
+    for (const [pid, p] of procs) {
+      if (!mine.has(pid) || p.comm !== "java") continue;
+      ticks += p.ticks;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        if (!stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith("mongo-server-wo")) continue;
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        workerTicks += Number(fields[11]) + Number(fields[12]);
+      }
+    }
+    return { total: ticks * 10, workers: workerTicks * 10 }; // USER_HZ = 100 on Linux
   } catch {
-    return 0;
+    return { total: 0, workers: 0 };
   }
 }
 
@@ -304,6 +318,10 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
         FC_MONGO_DB: db,
         FC_METRICS_PORT: "off",
         FC_DATA_DIR: await mkdtemp(join(tmpdir(), "bench-dispatch-")),
+        // FC_DISPATCH_OFFER_NEW_JOBS=false measures the dispatcher without the matcher's offers (polls only),
+        // FC_DISPATCH_HANDOFF=true with the opt-in hand-over at insert.
+        FC_DISPATCH_OFFER_NEW_JOBS: process.env.FC_DISPATCH_OFFER_NEW_JOBS,
+        FC_DISPATCH_HANDOFF: process.env.FC_DISPATCH_HANDOFF,
       }),
       poolConcurrency: 64,
     },
@@ -350,7 +368,9 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
   }
   const seconds = Math.max(0.001, ((lastReceipt || Date.now()) - started) / 1000);
   const nodeCpu = process.cpuUsage(cpuBefore.node);
-  const standInCpuMs = childJavaCpuMs() - cpuBefore.standIn;
+  const standInAfter = childJavaCpuMs();
+  const standInCpuMs = standInAfter.total - cpuBefore.standIn.total;
+  const standInWorkerCpuMs = standInAfter.workers - cpuBefore.standIn.workers;
   const jobsCreated = service.metrics.total("fc_stream_dispatch_jobs_created_total") - warmupJobs;
   await service.close();
   await rx.close();
@@ -368,6 +388,10 @@ async function endToEnd(uri: string): Promise<EndToEnd> {
     nodeCpuMsPerDelivery: (nodeCpu.user + nodeCpu.system) / 1000 / Math.max(1, delivered.size),
     standInCpuMsPerDelivery:
       process.env.MONGODB_URI || standInCpuMs <= 0 ? null : standInCpuMs / Math.max(1, delivered.size),
+    standInWorkerCpuMsPerDelivery:
+      process.env.MONGODB_URI || standInWorkerCpuMs <= 0
+        ? null
+        : standInWorkerCpuMs / Math.max(1, delivered.size),
   };
 }
 
@@ -395,6 +419,10 @@ const result = {
   nodeCpuMsPerDelivery: Math.round(e2e.nodeCpuMsPerDelivery * 1000) / 1000,
   standInCpuMsPerDelivery:
     e2e.standInCpuMsPerDelivery === null ? null : Math.round(e2e.standInCpuMsPerDelivery * 1000) / 1000,
+  standInWorkerCpuMsPerDelivery:
+    e2e.standInWorkerCpuMsPerDelivery === null
+      ? null
+      : Math.round(e2e.standInWorkerCpuMsPerDelivery * 1000) / 1000,
 };
 if (json) console.log(JSON.stringify(result));
 else {
@@ -405,7 +433,7 @@ else {
     `delivery path (sign + POST, ${IN_FLIGHT} in flight): ${result.deliveryPathPerSec}/s vs bare POST ${result.rawPostBaselinePerSec}/s (${result.deliveryPathVsRawPost}×)`,
   );
   console.log(
-    `end to end on ${result.mongo}: CPU per delivery ${result.nodeCpuMsPerDelivery} ms here + ${result.standInCpuMsPerDelivery ?? "?"} ms in the stand-in;`,
+    `end to end on ${result.mongo}: CPU per delivery ${result.nodeCpuMsPerDelivery} ms here + ${result.standInCpuMsPerDelivery ?? "?"} ms in the stand-in (${result.standInWorkerCpuMsPerDelivery ?? "?"} ms serving requests);`,
   );
   console.log(
     `end to end on ${result.mongo}: ${result.endToEndEvents} events → ${result.endToEndDeliveries} webhooks${result.complete ? "" : " (INCOMPLETE: stopped waiting)"}: ${result.eventsPerSec} events/s, ${result.deliveriesPerSec} deliveries/s (${result.deliveriesVsRawPost}× bare POST), p99 ${result.p99DeliveryMs} ms`,

@@ -4,6 +4,7 @@
  */
 import { CliError, EXIT } from "./errors.ts";
 import type { ErrorCode } from "../errors/codes.ts";
+import type { KafkaDropResult } from "../control/scale/scaled-resources.ts";
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -95,6 +96,13 @@ export interface StatsReply extends JsonObject {
   readonly ns: string;
   readonly stats: ProcessorStatsDoc;
   readonly pipeline?: readonly unknown[];
+}
+
+/** `DELETE …/processors/<name>`'s reply. */
+export interface DropReply {
+  readonly deleted: string;
+  /** A scaled-out processor's Kafka repartition topic and consumer groups: what became of each. */
+  readonly kafka?: readonly KafkaDropResult[];
 }
 
 export interface ProcessorDefinition {
@@ -199,8 +207,9 @@ export class EddyClient {
     return (await this.request("PATCH", this.processorPath(workspace, name), change)) as Processor;
   }
 
-  async dropProcessor(workspace: string, name: string): Promise<void> {
-    await this.request("DELETE", this.processorPath(workspace, name));
+  /** Resolves to the reply: `{deleted}`, with `kafka` (what became of each Kafka resource) for a scaled-out one. */
+  async dropProcessor(workspace: string, name: string): Promise<DropReply> {
+    return (await this.request("DELETE", this.processorPath(workspace, name))) as DropReply;
   }
 
   async startProcessor(workspace: string, name: string, options?: StartOptions): Promise<void> {

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { Doc } from "../mql/index.ts";
 import type { ProcessorStats } from "../runtime/index.ts";
 import { createCheckpoints } from "../connectors/factory.ts";
+import { repartitionTopic } from "../connectors/kafka/repartition.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { CheckpointStore } from "../runtime/checkpoint.ts";
 import {
@@ -27,6 +28,11 @@ import type { ConnectionRegistry } from "./connection-registry.ts";
 import { ControlError, conflict, controlError, notFound } from "./errors.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
 import { TaskBoard } from "./scale/task-board.ts";
+import {
+  describeKafkaDrop,
+  dropScaledKafkaResources,
+  type KafkaDropResult,
+} from "./scale/scaled-resources.ts";
 import { modifyRefusal, startRefusal, stopRefusal, type ProcessorState } from "./lifecycle.ts";
 import type { PipelineAccess } from "./file-access.ts";
 import { connectionsOfPlan } from "./plan-connections.ts";
@@ -56,6 +62,15 @@ import type { WorkspaceRegistry } from "./workspace-registry.ts";
 export type { ProcessorMetrics } from "./processor-readings.ts";
 export type { ProcessorView } from "./processor-view.ts";
 export type { ModifyRequest } from "./processor-modification.ts";
+
+/** What a drop did beyond the processor's own state. */
+export interface DropReport {
+  /** A scaled-out processor's Kafka topic and consumer groups: deleted, absent, kept, or why not deleted. */
+  readonly kafka?: readonly KafkaDropResult[];
+}
+
+/** How long a drop waits for the tasks of a scaled-out processor on other instances to stop. */
+const DROP_TASKS_WAIT_MS = 10_000;
 
 export interface ProcessorManagerOptions {
   readonly store: StateStore;
@@ -241,17 +256,40 @@ export class ProcessorManager {
     });
   }
 
-  async drop(workspace: string, name: string): Promise<void> {
-    await this.serial(workspace, name, async () => {
+  /**
+   * Deletes a processor and its state. A scaled-out one's Kafka repartition topic and consumer groups are
+   * deleted too, once its tasks on every instance have stopped; the reply says what became of each, and a
+   * failure there is reported without undoing the drop.
+   */
+  async drop(workspace: string, name: string): Promise<DropReport> {
+    return this.serial(workspace, name, async () => {
       const record = await this.require(workspace, name);
       await this.halt(processorKey(workspace, name));
       await this.unplace(record.id);
       await this.registry.delete(workspace, name);
       await this.forgetCheckpoints(record.id);
       await this.observations.forget(record.id);
+      const kafka = parallelismOf(record) > 1 ? await this.dropKafkaResources(record) : undefined;
       await this.tasks.forget(record.id);
-      this.options.logger.info("processor dropped", { workspace, processor: name });
+      this.options.logger.info("processor dropped", {
+        workspace,
+        processor: name,
+        ...(kafka ? { kafka: describeKafkaDrop(kafka) } : {}),
+      });
+      return kafka ? { kafka } : {};
     });
+  }
+
+  /** A scaled-out processor's repartition topic and groups, after its tasks elsewhere stopped (or went stale). */
+  private async dropKafkaResources(record: ProcessorRecord): Promise<KafkaDropResult[] | undefined> {
+    await this.tasks.untilNone(record.id, DROP_TASKS_WAIT_MS);
+    const catalog = await this.options.connections.catalog(record.workspace);
+    try {
+      return await dropScaledKafkaResources(record, catalog);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return [{ kind: "topic", name: repartitionTopic(record.name), result: "failed", error: message }];
+    }
   }
 
   /** Drops every processor of a workspace (none may be STARTED). */

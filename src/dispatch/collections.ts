@@ -41,7 +41,12 @@ export async function ensureIndexes(c: DispatchCollections): Promise<void> {
     // Replays of the events stream after a crash insert the same jobs again: this index turns them into no-ops.
     c.jobs.createIndex({ event_id: 1, subscription_id: 1 }, { unique: true }),
     c.jobs.createIndex({ subscription_id: 1, created_at: -1 }),
-    // Delivery results of a whole claim are recorded by its token (JobStore.record).
+    // Claims and results are compare-and-set updates on this key (JobStore); unique since _id is.
+    c.jobs.createIndex(
+      { _id: 1, status: 1, lease_owner: 1, scheduled_at: 1 },
+      { unique: true, name: "job_state" },
+    ),
+    // A claim that lost some jobs to another dispatcher reads the rest back by its token.
     c.jobs.createIndex({ lease_owner: 1 }),
   ]);
 }

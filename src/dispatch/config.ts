@@ -28,10 +28,13 @@ export interface DispatchConfig {
   readonly timeoutMs: number;
   readonly jobLeaseMs: number;
   readonly pollIntervalMs: number;
-  /** The matcher hands the jobs the co-located dispatcher has room for straight to it (created claimed). */
-  readonly handoff: boolean;
-  /** Claims of all dispatchers take turns (needed on servers without per-document atomic multi-updates). */
-  readonly claimLock: boolean;
+  /** The matcher offers its new (PENDING) jobs to the dispatcher of its own process, which claims them by `_id`. */
+  readonly offerNewJobs: boolean;
+  /**
+   * Opt-in: the jobs the co-located dispatcher has room for are created already claimed (IN_PROGRESS; the
+   * insert is the claim) instead of PENDING. Implies offers.
+   */
+  readonly handOver: boolean;
   /** Matcher standby: how long a dead matcher's lease lasts before a standby takes over. */
   readonly leaseTtlMs: number;
 }
@@ -101,8 +104,8 @@ export function dispatchConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Dis
     timeoutMs,
     jobLeaseMs: int("FC_DISPATCH_LEASE_MS", Math.max(60_000, 2 * timeoutMs), 1),
     pollIntervalMs: int("FC_DISPATCH_POLL_MS", 200, 1),
-    claimLock: flag("FC_DISPATCH_CLAIM_LOCK", true),
-    handoff: flag("FC_DISPATCH_HANDOFF", true),
+    offerNewJobs: flag("FC_DISPATCH_OFFER_NEW_JOBS", true),
+    handOver: flag("FC_DISPATCH_HANDOFF", false),
     leaseTtlMs: int("FC_LEASE_TTL_MS", 15_000, 100),
   };
 }

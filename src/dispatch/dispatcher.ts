@@ -1,22 +1,21 @@
 /**
  * The delivery side: POSTs each job's event to its subscription's target with Standard Webhooks headers and
- * records the outcome. Jobs reach it two ways: handed over by the co-located matcher at insert (the insert
- * is the claim: `reserve` / `accept`), and claimed from the store under a lease (PENDING and RETRY jobs that
- * are due, and jobs whose dispatcher died). Either way they wait in a bounded in-memory queue per pool for a
- * delivery slot. Per-pool slots bound concurrency, per-target breakers hold back failing endpoints, and
+ * records the outcome. Jobs are claimed from the store under a lease, found two ways: offered by the
+ * co-located matcher right after it created them (PENDING; claimed by `_id` with the event and subscription
+ * in hand, so nothing is searched or read back), and polled for (PENDING and RETRY jobs that are due, and
+ * jobs whose dispatcher died). Either way they wait in a bounded in-memory queue per pool for a delivery slot. Per-pool slots bound concurrency, per-target breakers hold back failing endpoints, and
  * failed attempts are rescheduled with back-off (or the receiver's Retry-After) until the last attempt.
  * Results are written behind, in bulk (group commit: while one write is in flight the next batch gathers);
  * a result whose lease was lost (the job cancelled, or reclaimed after this dispatcher stalled) is discarded.
  */
 import { randomUUID } from "node:crypto";
 import type { Document } from "mongodb";
-import type { LeaseStore } from "../control/leases/lease.ts";
 import type { Logger } from "../runtime/log.ts";
 import { nextDelayMs, retryAfterMs, type RetryPolicy } from "./backoff.ts";
 import { breakerTarget, CircuitBreakers, type BreakerOptions } from "./circuit-breaker.ts";
 import type { DispatchCollections } from "./collections.ts";
 import { WebhookPoster } from "./http-post.ts";
-import type { AttemptResult, Claimed, CreateLease, JobStore, NewJob } from "./job-store.ts";
+import type { AttemptResult, Claimed, HandOver, JobStore, NewJob } from "./job-store.ts";
 import type { Metrics } from "./metrics.ts";
 import { PoolLimits } from "./pool-limits.ts";
 import { ResultWriter } from "./result-writer.ts";
@@ -39,22 +38,20 @@ export interface DispatcherOptions {
   readonly timeoutMs: number;
   /** How long a claim lasts: another dispatcher may take a job whose lease expired (its holder died). */
   readonly leaseMs: number;
-  /** Serializes claims between dispatchers (see JobStore.claim); without it claims rely on per-document atomic updates. */
-  readonly claimLock?: LeaseStore;
   /** Pause between polls of the store when no job is due. */
   readonly pollIntervalMs: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
 
-/** Jobs the matcher may create already claimed by this dispatcher (see `reserve`). */
-export interface Reservation extends CreateLease {
-  /** How many of the taken jobs are in each pool (the room they hold until `accept` or `release`). */
+/** Jobs the matcher creates already claimed by this dispatcher (the opt-in hand-over, see `reserve`). */
+export interface Reservation extends HandOver {
+  /** How many of the taken jobs are in each pool (the room they hold until `offer` or `release`). */
   readonly pools: ReadonlyMap<string, number>;
 }
 
-/** A created job handed over with what its delivery needs, so nothing is read back. */
-export interface HandedOver {
+/** A job just created, offered with what its delivery needs, so nothing is read back. */
+export interface NewJobOffer {
   readonly job: DispatchJob;
   readonly event: EventDoc;
   readonly subscription: SubscriptionDoc;
@@ -74,8 +71,6 @@ const BACKLOG = 8;
 const CLAIM_CHUNK = 100;
 /** Most jobs claimed from the store in one round trip. */
 const CLAIM_BATCH = 500;
-/** How long a result may wait for the rest of its claim before it is written (ResultWriter). */
-const RESULT_HOLD_MS = 1000;
 
 export class Dispatcher {
   private readonly poster: WebhookPoster;
@@ -90,8 +85,11 @@ export class Dispatcher {
   private idlePolls = 0;
   private readonly queues = new Map<string, Ready[]>();
   private queued = 0;
+  /** Jobs on their way to the queues (reserved for a hand-over, or being claimed after an offer), per pool. */
   private readonly reserved = new Map<string, number>();
   private reservedTotal = 0;
+  /** Claims (polls and offers) run one at a time, so they do not compete for the same jobs. */
+  private claiming: Promise<unknown> = Promise.resolve();
   private readonly results: ResultWriter;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly keys = new Map<string, Buffer | undefined>();
@@ -111,7 +109,6 @@ export class Dispatcher {
       jobs: o.jobs,
       subscriptionStats: o.collections.subscriptionStats,
       logger: o.logger,
-      holdMs: RESULT_HOLD_MS,
     });
     this.breakers = new CircuitBreakers(o.breaker, Date.now, () =>
       o.metrics.set("fc_dispatch_breakers_open", this.breakers.open().length),
@@ -135,6 +132,7 @@ export class Dispatcher {
     this.running = false;
     this.wake?.();
     await this.loopDone;
+    await this.claiming;
     for (const queue of this.queues.values())
       for (const ready of queue.splice(0))
         this.settle(ready.claimed, { status: "DEFERRED", scheduledAt: new Date() });
@@ -149,59 +147,109 @@ export class Dispatcher {
   }
 
   /**
-   * Picks which of the matcher's new jobs this dispatcher takes straight from the insert: as many as its
-   * pools have room for, none whose target's breaker is not closed. The matcher creates those IN_PROGRESS
-   * under the returned claim (JobStore.create) and then calls `accept` — or `release` if the insert failed.
+   * Takes the matcher's new jobs: those handed over at insert (created IN_PROGRESS under a claim of
+   * `reservation`) go straight to the queues; of the PENDING ones, those it has room for — none whose
+   * target's breaker is not closed — are claimed by `_id` like any claim (another dispatcher may get some
+   * first), the rest stay PENDING for any dispatcher's poll. Returns at once; the claim runs in the background.
    */
-  reserve(jobs: readonly NewJob[]): Reservation | undefined {
-    if (!this.running) return undefined;
-    let room = BACKLOG * this.o.maxInFlight - this.held();
-    const taken = new Map<number, string>();
-    const pools = new Map<string, number>();
-    let claim = "";
-    for (let i = 0; i < jobs.length && room > 0; i++) {
-      const { pool_code: pool, target } = jobs[i];
-      const picked = pools.get(pool) ?? 0;
-      if (this.poolRoom(pool) - picked <= 0) continue;
-      if (this.breakers.state(breakerTarget(target)) !== "CLOSED") continue;
-      // One claim per CLAIM_CHUNK jobs: its results are recorded together once all are in (ResultWriter).
-      if (taken.size % CLAIM_CHUNK === 0) claim = `${this.o.owner}/${randomUUID()}`;
-      taken.set(i, claim);
-      pools.set(pool, picked + 1);
-      room--;
-    }
-    if (taken.size === 0) return undefined;
-    for (const [pool, n] of pools) this.reserved.set(pool, (this.reserved.get(pool) ?? 0) + n);
-    this.reservedTotal += taken.size;
-    return { taken, expiresAt: new Date(Date.now() + this.o.leaseMs), pools };
-  }
-
-  /** Queues the reserved jobs the matcher created (a replay's existing jobs are not among them). */
-  accept(reservation: Reservation, created: readonly HandedOver[]): void {
-    this.release(reservation);
-    const perClaim = new Map<string, number>();
-    for (const { job } of created) {
-      const claim = job.lease_owner as string;
-      perClaim.set(claim, (perClaim.get(claim) ?? 0) + 1);
-    }
-    for (const [claim, n] of perClaim) this.results.open(claim, n);
+  offer(created: readonly NewJobOffer[], reservation?: Reservation): void {
+    if (reservation) this.release(reservation);
     const bodies = new Map<string, string>();
-    for (const { job, event, subscription } of created) {
-      let body = bodies.get(String(event._id));
-      if (body === undefined) bodies.set(String(event._id), (body = webhookBody(event)));
-      this.enqueue({ claimed: { job, claim: job.lease_owner as string }, subscription, body });
+    const pending: NewJobOffer[] = [];
+    for (const offer of created) {
+      const { job, event, subscription } = offer;
+      if (job.status === "PENDING") pending.push(offer);
+      else if (job.status === "IN_PROGRESS" && reservation) {
+        const claimed = { job, claim: job.lease_owner as string };
+        // Handed over while this dispatcher stopped: back to the store for any dispatcher.
+        if (!this.running) this.settle(claimed, { status: "DEFERRED", scheduledAt: new Date() });
+        else this.enqueue({ claimed, subscription, body: bodyOf(event, bodies) });
+      }
+    }
+    const { picked, pools } = this.pick(pending.map((p) => p.job));
+    if (picked.length > 0) {
+      this.holdRoom(pools, 1);
+      void this.serially(async () => {
+        try {
+          const claimed = await this.o.jobs.take(this.o.owner, picked, this.o.leaseMs);
+          const offers = new Map(pending.map((p) => [p.job._id, p]));
+          for (const claim of claimed) {
+            const { event, subscription } = offers.get(claim.job._id) as NewJobOffer;
+            this.enqueue({ claimed: claim, subscription, body: bodyOf(event, bodies) });
+          }
+        } catch (error) {
+          this.o.logger.warn("claiming new jobs failed; a poll will find them", {
+            error: (error as Error).message,
+          });
+        } finally {
+          this.holdRoom(pools, -1);
+          this.pump();
+        }
+      });
     }
     this.pump();
   }
 
-  /** Gives back the room of a reservation (after `accept`, or when the insert failed). */
+  /**
+   * The opt-in hand-over at insert (FC_DISPATCH_HANDOFF): picks which of the matcher's new jobs this
+   * dispatcher takes straight from the insert, as `pick` does; the matcher creates those IN_PROGRESS under the
+   * returned claims (JobStore.create, one claim per 100 jobs) and then calls `offer` — or `release` if the
+   * insert failed.
+   */
+  reserve(jobs: readonly NewJob[]): Reservation | undefined {
+    const { picked, pools, indexes } = this.pick(jobs);
+    if (picked.length === 0) return undefined;
+    const taken = new Map<number, string>();
+    let claim = "";
+    for (const i of indexes) {
+      if (taken.size % CLAIM_CHUNK === 0) claim = `${this.o.owner}/${randomUUID()}`;
+      taken.set(i, claim);
+    }
+    this.holdRoom(pools, 1);
+    return { taken, expiresAt: new Date(Date.now() + this.o.leaseMs), pools };
+  }
+
+  /** Gives back the room of a reservation (when its jobs are offered, or the insert failed). */
   release(reservation: Reservation): void {
-    for (const [pool, n] of reservation.pools) {
-      const left = (this.reserved.get(pool) ?? 0) - n;
+    this.holdRoom(reservation.pools, -1);
+  }
+
+  /** Which of `jobs` this dispatcher has room for, none whose target's breaker is not closed. */
+  private pick<T extends NewJob>(
+    jobs: readonly T[],
+  ): { picked: T[]; pools: Map<string, number>; indexes: number[] } {
+    const picked: T[] = [];
+    const indexes: number[] = [];
+    const pools = new Map<string, number>();
+    if (!this.running) return { picked, pools, indexes };
+    let room = BACKLOG * this.o.maxInFlight - this.held();
+    for (let i = 0; i < jobs.length && room > 0; i++) {
+      const { pool_code: pool, target } = jobs[i];
+      const taken = pools.get(pool) ?? 0;
+      if (this.poolRoom(pool) - taken <= 0) continue;
+      if (this.breakers.state(breakerTarget(target)) !== "CLOSED") continue;
+      picked.push(jobs[i]);
+      indexes.push(i);
+      pools.set(pool, taken + 1);
+      room--;
+    }
+    return { picked, pools, indexes };
+  }
+
+  /** Adds (`sign` 1) or gives back (-1) the room of jobs on their way to the queues (reserved or being claimed). */
+  private holdRoom(pools: ReadonlyMap<string, number>, sign: 1 | -1): void {
+    for (const [pool, n] of pools) {
+      const left = (this.reserved.get(pool) ?? 0) + sign * n;
       if (left > 0) this.reserved.set(pool, left);
       else this.reserved.delete(pool);
+      this.reservedTotal += sign * n;
     }
-    this.reservedTotal -= reservation.taken.size;
+  }
+
+  private serially<T>(claim: () => Promise<T>): Promise<T> {
+    const result = this.claiming.then(claim);
+    this.claiming = result.catch(() => undefined);
+    return result;
   }
 
   /** Jobs held: queued, reserved, in flight. */
@@ -217,7 +265,7 @@ export class Dispatcher {
   }
 
   /**
-   * Polls the store for due jobs while there is room; hand-overs need no polling. Polls that find nothing
+   * Polls the store for due jobs while there is room; offered jobs need no polling. Polls that find nothing
    * back off from `pollIntervalMs` to 10 × that (each is a query on the jobs collection); a poll that finds
    * jobs, or a result this dispatcher schedules for later (RETRY, DEFERRED), brings the interval back.
    */
@@ -243,13 +291,12 @@ export class Dispatcher {
   private async claim(limit: number, fullPools: string[]): Promise<number> {
     let claimed: Claimed[];
     try {
-      claimed = await this.o.jobs.claim(this.o.owner, limit, this.o.leaseMs, fullPools, this.o.claimLock);
+      claimed = await this.serially(() => this.o.jobs.claim(this.o.owner, limit, this.o.leaseMs, fullPools));
     } catch (error) {
       this.o.logger.warn("claiming jobs failed; retrying", { error: (error as Error).message });
       return 0;
     }
     if (claimed.length === 0) return 0;
-    this.results.open(claimed[0].claim, claimed.length);
     let events: Map<string, EventDoc>;
     let subscriptions: Map<string, SubscriptionDoc>;
     try {
@@ -283,9 +330,7 @@ export class Dispatcher {
         this.settle(claim, { status: "FAILED", error: `${missing} no longer exists` });
         continue;
       }
-      let body = bodies.get(String(event._id));
-      if (body === undefined) bodies.set(String(event._id), (body = webhookBody(event)));
-      this.enqueue({ claimed: claim, subscription, body });
+      this.enqueue({ claimed: claim, subscription, body: bodyOf(event, bodies) });
     }
     this.pump();
     return claimed.length;
@@ -450,6 +495,14 @@ export class Dispatcher {
       this.wake = done;
     });
   }
+}
+
+/** The webhook body of `event`, serialized once per batch of jobs (`bodies`, by event id). */
+function bodyOf(event: EventDoc, bodies: Map<string, string>): string {
+  const id = String(event._id);
+  let body = bodies.get(id);
+  if (body === undefined) bodies.set(id, (body = webhookBody(event)));
+  return body;
 }
 
 /** The webhook body: the event as JSON, its `_id` as `id`. */

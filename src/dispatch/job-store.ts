@@ -1,17 +1,21 @@
 /**
- * Dispatch jobs in MongoDB: idempotent creation, claiming due jobs under a lease, recording attempt results
- * (only while the lease is still ours), and the operators' list / retry / cancel.
+ * Dispatch jobs in MongoDB: idempotent creation (every job starts PENDING), claiming jobs under a lease,
+ * recording attempt results (only while the lease is still ours), and the operators' list / retry / cancel.
+ *
+ * Claims and results are compare-and-set updates of single jobs (one `updateOne` per job, all of a claim or
+ * a result batch in one bulk write), each on the job's state key `{_id, status, lease_owner, scheduled_at}`:
+ * it applies only if the job is still in the state the dispatcher saw — still due as found, or still under its
+ * claim — and each is atomic per document, so two dispatchers never hold the same job, without any lock
+ * between them. The key has a unique index (collections.ts): a lookup on every server, including the test
+ * stand-in, which uses an index only for a query on exactly its fields and scans the collection otherwise.
  */
 import { randomUUID } from "node:crypto";
 import { MongoBulkWriteError, ObjectId, type AnyBulkWriteOperation, type Filter } from "mongodb";
-import type { LeaseStore } from "../control/leases/lease.ts";
 import { errorMessage } from "../errors/codes.ts";
 import type { DispatchCollections } from "./collections.ts";
 import { JOB_STATUSES, type DispatchJob, type DocId, type JobStatus } from "./types.ts";
 
 const DUPLICATE_KEY = 11000;
-/** How long a dispatcher that died while claiming blocks the others. */
-const CLAIM_LOCK_TTL_MS = 5000;
 
 export interface NewJob {
   readonly event_id: DocId;
@@ -21,17 +25,19 @@ export interface NewJob {
   readonly pool_code: string;
 }
 
+/**
+ * Jobs `create` inserts already claimed (the opt-in hand-over to a co-located dispatcher): index into the
+ * jobs given to `create` → the claim token it is created under, and when that lease ends.
+ */
+export interface HandOver {
+  readonly taken: ReadonlyMap<number, string>;
+  readonly expiresAt: Date;
+}
+
 /** A claimed job and the claim token that must accompany its result. */
 export interface Claimed {
   readonly job: DispatchJob;
   readonly claim: string;
-}
-
-/** Which new jobs `JobStore.create` inserts already claimed, under which claim token and until when. */
-export interface CreateLease {
-  /** Index into the jobs given to `create` → the claim token it is created under. */
-  readonly taken: ReadonlyMap<number, string>;
-  readonly expiresAt: Date;
 }
 
 export type AttemptResult =
@@ -83,27 +89,25 @@ export class JobStore {
   }
 
   /**
-   * Inserts the jobs; those already there (a replay) are skipped. Returns the ones actually created. Jobs
-   * `lease` takes are created IN_PROGRESS under its claim: the insert is the claim (a co-located dispatcher's
-   * hand-off, Dispatcher.reserve), so no other dispatcher takes them before the lease expires.
+   * Inserts the jobs, PENDING — or, those a `handOver` takes, IN_PROGRESS under its claim (the insert is the
+   * claim). Those already there (a replay) are skipped. Returns the ones actually created.
    */
-  async create(jobs: readonly NewJob[], lease?: CreateLease): Promise<DispatchJob[]> {
+  async create(jobs: readonly NewJob[], handOver?: HandOver): Promise<DispatchJob[]> {
     if (jobs.length === 0) return [];
     const now = this.now();
     const docs: DispatchJob[] = jobs.map((j, i) => {
-      const claim = lease?.taken.get(i);
+      const claim = handOver?.taken.get(i);
       return {
         _id: new ObjectId().toHexString(),
         ...j,
-        status: "PENDING",
+        status: claim === undefined ? "PENDING" : "IN_PROGRESS",
         scheduled_at: now,
         attempts: 0,
         last_attempt_at: null,
         last_error: null,
         created_at: now,
-        ...(claim && lease
-          ? { status: "IN_PROGRESS", lease_owner: claim, lease_expires_at: lease.expiresAt }
-          : {}),
+        lease_owner: claim ?? null,
+        lease_expires_at: claim === undefined ? null : (handOver as HandOver).expiresAt,
       };
     });
     try {
@@ -121,58 +125,29 @@ export class JobStore {
   /**
    * Claims up to `limit` due jobs for `leaseMs`: PENDING/RETRY jobs whose `scheduled_at` has come, and
    * IN_PROGRESS jobs whose lease expired (their dispatcher died). `excludePools` skips pools without room.
-   *
-   * Round trips: one `find` of the due jobs (all a poll costs when nothing is due); when some are, one
-   * conditional `updateMany` setting a fresh claim token on those still due — if it took them all, the jobs
-   * read are the jobs claimed (patched locally, no second read); only when another dispatcher or an operator
-   * got in between are the claimed ones read back by the token. The update re-checks "due" per document, so
-   * two dispatchers never hold the same job. With `lock`, the update runs under a short lease that all
-   * dispatchers' claims take turns on (two more round trips, only when something is due).
+   * One `find` of the due jobs (all a poll costs when nothing is due), then `take`.
    */
   async claim(
     owner: string,
     limit: number,
     leaseMs: number,
     excludePools: readonly string[] = [],
-    lock?: LeaseStore,
   ): Promise<Claimed[]> {
     if (limit <= 0) return [];
     const candidates = await this.c.jobs
       .find(this.due(this.now(), excludePools), { limit, sort: { scheduled_at: 1 } })
       .toArray();
+    return this.take(owner, candidates, leaseMs);
+  }
+
+  /**
+   * Claims those of `candidates` (due jobs as read) that have not changed since, under one fresh claim token.
+   * Unchanged means as due as when read: a reschedule changes `scheduled_at`, a claim the status and owner.
+   * When it took them all, the candidates are the jobs claimed (patched locally, no read); only when another
+   * dispatcher or an operator got in between are the claimed ones read back by the token.
+   */
+  async take(owner: string, candidates: readonly DispatchJob[], leaseMs: number): Promise<Claimed[]> {
     if (candidates.length === 0) return [];
-    if (!lock) return this.take(owner, candidates, leaseMs, excludePools);
-    // Some servers (the test stand-in) do not re-check a multi-document update's filter atomically per
-    // document, so two overlapping claims could both take a job: there, claims take turns.
-    const held = await lock.tryAcquire(
-      `dispatch/claim/${this.c.jobs.collectionName}`,
-      owner,
-      CLAIM_LOCK_TTL_MS,
-    );
-    if (!held) return [];
-    try {
-      return await this.take(owner, candidates, leaseMs, excludePools);
-    } finally {
-      await lock.release(held).catch(() => undefined);
-    }
-  }
-
-  private due(now: Date, excludePools: readonly string[]): Filter<DispatchJob> {
-    return {
-      $or: [
-        { status: { $in: ["PENDING", "RETRY"] }, scheduled_at: { $lte: now } },
-        { status: "IN_PROGRESS", lease_expires_at: { $lte: now } },
-      ],
-      ...(excludePools.length > 0 ? { pool_code: { $nin: [...excludePools] } } : {}),
-    };
-  }
-
-  private async take(
-    owner: string,
-    candidates: DispatchJob[],
-    leaseMs: number,
-    excludePools: readonly string[],
-  ): Promise<Claimed[]> {
     const now = this.now();
     const claim = `${owner}/${randomUUID()}`;
     const lease = {
@@ -180,103 +155,58 @@ export class JobStore {
       lease_owner: claim,
       lease_expires_at: new Date(now.getTime() + leaseMs),
     };
-    const ids = candidates.map((j) => j._id);
-    const updated = await this.c.jobs.updateMany(
-      { _id: { $in: ids }, ...this.due(now, excludePools) },
-      { $set: lease },
+    const written = await this.c.jobs.bulkWrite(
+      candidates.map((job) => ({ updateOne: { filter: stateKey(job), update: { $set: lease } } })),
+      { ordered: false },
     );
     const jobs =
-      updated.modifiedCount === candidates.length
+      written.modifiedCount === candidates.length
         ? candidates.map((job) => ({ ...job, ...lease }))
-        : await this.c.jobs.find({ _id: { $in: ids }, lease_owner: claim, status: "IN_PROGRESS" }).toArray();
+        : await this.c.jobs.find({ lease_owner: claim, status: "IN_PROGRESS" }).toArray();
     return jobs.map((job) => ({ job, claim }));
   }
 
+  /** Due jobs; each status its own equality branch (servers that scan, like the test stand-in, test those fastest). */
+  private due(now: Date, excludePools: readonly string[]): Filter<DispatchJob> {
+    return {
+      $or: [
+        { status: "PENDING", scheduled_at: { $lte: now } },
+        { status: "RETRY", scheduled_at: { $lte: now } },
+        { status: "IN_PROGRESS", lease_expires_at: { $lte: now } },
+      ],
+      ...(excludePools.length > 0 ? { pool_code: { $nin: [...excludePools] } } : {}),
+    };
+  }
+
   /**
-   * Records attempt results in one bulk write. A result whose claim is no longer the job's (lease expired and
-   * taken, or the job cancelled meanwhile) changes nothing. Deliveries of one claim with one status code share
-   * one update; claims in `complete` (every job of it still leased has its result in `results`) are updated
-   * by their tokens alone, not by job ids, all those with one status code in one update (`last_attempt_at` is
-   * then the first such delivery's time). The single-job updates go first (the bulk write is ordered), so a
-   * claim-wide update only finds the claims' delivered jobs. Returns how many were recorded.
+   * Records attempt results in one bulk write, one `updateOne` per job on its state key under the claim: a
+   * result whose claim is no longer the job's (lease expired and taken, or the job cancelled meanwhile)
+   * changes nothing. Returns how many were recorded.
    */
-  async record(results: readonly Outcome[], complete: ReadonlySet<string> = new Set()): Promise<number> {
+  async record(results: readonly Outcome[]): Promise<number> {
     if (results.length === 0) return 0;
-    const ops: AnyBulkWriteOperation<DispatchJob>[] = [];
-    const delivered = new Map<string, { claim: string; statusCode: number; at: Date; ids: string[] }>();
-    const groupsPerClaim = new Map<string, number>();
-    for (const { claimed, result, at } of results) {
-      if (result.status === "DELIVERED") {
-        const key = `${claimed.claim}|${result.statusCode}`;
-        let group = delivered.get(key);
-        if (!group) {
-          delivered.set(key, (group = { claim: claimed.claim, statusCode: result.statusCode, at, ids: [] }));
-          groupsPerClaim.set(claimed.claim, (groupsPerClaim.get(claimed.claim) ?? 0) + 1);
-        }
-        group.ids.push(claimed.job._id);
-        continue;
-      }
+    const ops: AnyBulkWriteOperation<DispatchJob>[] = results.map(({ claimed, result, at }) => {
+      const filter = stateKey({ ...claimed.job, status: "IN_PROGRESS", lease_owner: claimed.claim });
       const release = { lease_owner: null, lease_expires_at: null };
-      const filter = { _id: claimed.job._id, lease_owner: claimed.claim, status: "IN_PROGRESS" as const };
       if (result.status === "DEFERRED") {
-        ops.push({
+        return {
           updateOne: {
             filter,
             update: { $set: { ...release, status: "RETRY", scheduled_at: result.scheduledAt } },
           },
-        });
-        continue;
+        };
       }
       const set = {
         ...release,
         status: result.status,
         last_attempt_at: at,
         last_status_code: result.statusCode ?? null,
-        last_error: result.error,
+        last_error: result.status === "DELIVERED" ? null : result.error,
         ...(result.status === "RETRY" ? { scheduled_at: result.scheduledAt } : {}),
       };
-      ops.push({ updateOne: { filter, update: { $set: set, $inc: { attempts: 1 } } } });
-    }
-    // Whole claims delivered with one status code share a single update keyed on their tokens.
-    const whole = new Map<number, { claims: string[]; at: Date }>();
-    const deliveredSet = (statusCode: number, at: Date) => ({
-      $set: {
-        status: "DELIVERED" as const,
-        lease_owner: null,
-        lease_expires_at: null,
-        last_attempt_at: at,
-        last_status_code: statusCode,
-        last_error: null,
-      },
-      $inc: { attempts: 1 },
+      return { updateOne: { filter, update: { $set: set, $inc: { attempts: 1 } } } };
     });
-    for (const group of delivered.values()) {
-      if (complete.has(group.claim) && groupsPerClaim.get(group.claim) === 1) {
-        const same = whole.get(group.statusCode);
-        if (same) same.claims.push(group.claim);
-        else whole.set(group.statusCode, { claims: [group.claim], at: group.at });
-        continue;
-      }
-      ops.push({
-        updateMany: {
-          filter: { status: "IN_PROGRESS", lease_owner: group.claim, _id: { $in: group.ids } },
-          update: deliveredSet(group.statusCode, group.at),
-        },
-      });
-    }
-    for (const [statusCode, { claims, at }] of whole) {
-      ops.push({
-        updateMany: {
-          // The cheapest test first: servers that scan (the test stand-in) test fields in this order.
-          filter: {
-            status: "IN_PROGRESS",
-            lease_owner: claims.length === 1 ? claims[0] : { $in: claims },
-          },
-          update: deliveredSet(statusCode, at),
-        },
-      });
-    }
-    const written = await this.c.jobs.bulkWrite(ops, { ordered: true });
+    const written = await this.c.jobs.bulkWrite(ops, { ordered: false });
     return written.modifiedCount;
   }
 
@@ -353,6 +283,18 @@ export class JobStore {
       "JOB_STATE_CONFLICT",
     );
   }
+}
+
+/** The job's state key (exactly the fields of the `job_state` index, see the head of this file). */
+function stateKey(
+  job: Pick<DispatchJob, "_id" | "status" | "lease_owner" | "scheduled_at">,
+): Filter<DispatchJob> {
+  return {
+    _id: job._id,
+    status: job.status,
+    lease_owner: job.lease_owner ?? null,
+    scheduled_at: job.scheduled_at,
+  };
 }
 
 function checkStatus(status: string): JobStatus {

@@ -17,7 +17,7 @@ import type { StateStore } from "../control/state-store.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { DispatchCollections, ReadModelDoc } from "./collections.ts";
 import { EventTypeError } from "./event-type.ts";
-import type { HandedOver, Reservation } from "./dispatcher.ts";
+import type { NewJobOffer, Reservation } from "./dispatcher.ts";
 import type { JobStore, NewJob } from "./job-store.ts";
 import type { DeadLetter, MatcherStats } from "./matcher-stats.ts";
 import type { Metrics } from "./metrics.ts";
@@ -43,10 +43,15 @@ export interface MatcherOptions {
   readonly subscriptions: SubscriptionCache;
   readonly jobs: JobStore;
   /**
-   * A dispatcher in the same process: the jobs it has room for are created already claimed by it and handed
-   * over with their event and subscription — no claim round trip, no read-back.
+   * A dispatcher in the same process: every batch's new jobs (created PENDING) are offered to it with their
+   * event and subscription, so it claims them by `_id` without searching the store or reading anything back.
    */
-  readonly handoff?: JobHandoff;
+  readonly offerTo?: NewJobTaker;
+  /**
+   * Opt-in (FC_DISPATCH_HANDOFF): the jobs `offerTo` has room for are created already claimed by it,
+   * IN_PROGRESS — the insert is the claim, one write per job less, but those jobs are never PENDING.
+   */
+  readonly handOver?: boolean;
   readonly positions: StateStore;
   readonly resumeTokenKey: string;
   readonly batchSize: number;
@@ -57,10 +62,10 @@ export interface MatcherOptions {
   readonly logger: Logger;
 }
 
-/** The part of the Dispatcher the matcher hands new jobs to. */
-export interface JobHandoff {
+/** The part of the Dispatcher the matcher offers new jobs to. */
+export interface NewJobTaker {
+  offer(created: readonly NewJobOffer[], reservation?: Reservation): void;
   reserve(jobs: readonly NewJob[]): Reservation | undefined;
-  accept(reservation: Reservation, created: readonly HandedOver[]): void;
   release(reservation: Reservation): void;
 }
 
@@ -268,7 +273,7 @@ export class Matcher {
     }
     this.o.stats.input(events, Date.now());
     const jobs: NewJob[] = [];
-    /** Per job: the event and subscription it was made from (for the hand-over). */
+    /** Per job: the event and subscription it was made from (for the offer). */
     const sources: Array<{ event: EventDoc; subscription: SubscriptionDoc }> = [];
     const deadLetters: DeadLetter[] = [];
     let matched = 0;
@@ -301,18 +306,30 @@ export class Matcher {
         sources.push({ event, subscription: s.doc });
       }
     }
-    const created = await this.createJobs(jobs, sources);
-    await this.o.stats.deadLetter(deadLetters, Date.now());
-    if (deadLetters.length > 0) {
-      this.o.logger.warn("events dead-lettered", {
-        count: deadLetters.length,
-        first: { eventId: String(deadLetters[0].event._id), reason: deadLetters[0].message },
-      });
+    const reservation = this.o.handOver && jobs.length > 0 ? this.o.offerTo?.reserve(jobs) : undefined;
+    let created: DispatchJob[];
+    try {
+      created = await this.o.jobs.create(jobs, reservation);
+    } catch (error) {
+      if (reservation) this.o.offerTo?.release(reservation);
+      throw error;
     }
-    await this.updateReadModels(
-      events,
-      created.map((j) => String(j.subscription_id)),
-    );
+    try {
+      await this.o.stats.deadLetter(deadLetters, Date.now());
+      if (deadLetters.length > 0) {
+        this.o.logger.warn("events dead-lettered", {
+          count: deadLetters.length,
+          first: { eventId: String(deadLetters[0].event._id), reason: deadLetters[0].message },
+        });
+      }
+      await this.updateReadModels(
+        events,
+        created.map((j) => String(j.subscription_id)),
+      );
+    } finally {
+      // After the read models: an offered job is counted `delivered` only after it was counted `matched`.
+      this.offer(jobs, sources, created, reservation);
+    }
     this.o.stats.output(created, performance.now() - started);
     const m = this.o.metrics;
     m.inc("fc_stream_events_processed_total", events.length);
@@ -329,29 +346,22 @@ export class Matcher {
     return created.length;
   }
 
-  /** Inserts the jobs; those the co-located dispatcher reserved are created claimed and handed over. */
-  private async createJobs(
+  /** Offers the jobs just created to the co-located dispatcher, if any, with their events and subscriptions. */
+  private offer(
     jobs: readonly NewJob[],
     sources: ReadonlyArray<{ event: EventDoc; subscription: SubscriptionDoc }>,
-  ): Promise<DispatchJob[]> {
-    const reservation = jobs.length > 0 ? this.o.handoff?.reserve(jobs) : undefined;
-    if (!reservation) return this.o.jobs.create(jobs);
-    let created: DispatchJob[];
-    try {
-      created = await this.o.jobs.create(jobs, reservation);
-    } catch (error) {
-      this.o.handoff?.release(reservation);
-      throw error;
-    }
+    created: readonly DispatchJob[],
+    reservation: Reservation | undefined,
+  ): void {
+    if (!this.o.offerTo) return;
     const index = new Map(jobs.map((j, i) => [`${String(j.event_id)}|${String(j.subscription_id)}`, i]));
-    const handed: HandedOver[] = [];
-    for (const job of created) {
-      if (job.status !== "IN_PROGRESS") continue;
-      const i = index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number;
-      handed.push({ job, ...sources[i] });
-    }
-    this.o.handoff?.accept(reservation, handed);
-    return created;
+    this.o.offerTo.offer(
+      created.map((job) => ({
+        job,
+        ...sources[index.get(`${String(job.event_id)}|${String(job.subscription_id)}`) as number],
+      })),
+      reservation,
+    );
   }
 
   private async updateReadModels(events: readonly EventDoc[], createdFor: readonly string[]): Promise<void> {

@@ -110,7 +110,6 @@ export class DispatchService implements DispatchApi {
         timeoutMs: c.timeoutMs,
         leaseMs: c.jobLeaseMs,
         pollIntervalMs: c.pollIntervalMs,
-        ...(c.claimLock ? { claimLock: this.leaseStore() } : {}),
         metrics: this.metrics,
         logger: this.logger,
       });
@@ -161,7 +160,9 @@ export class DispatchService implements DispatchApi {
       collections: this.collections,
       subscriptions,
       jobs: this.jobs,
-      ...(this.dispatcher && this.config.handoff ? { handoff: this.dispatcher } : {}),
+      ...(this.dispatcher && (this.config.offerNewJobs || this.config.handOver)
+        ? { offerTo: this.dispatcher, handOver: this.config.handOver }
+        : {}),
       positions: this.positions,
       resumeTokenKey: this.config.resumeTokenKey,
       batchSize: this.config.batchSize,

@@ -12,8 +12,12 @@ import {
 } from "./subscription-index.ts";
 import type { EventDoc, SubscriptionDoc } from "./types.ts";
 
-/** The least time between two polls of the subscriptions stream that find nothing. */
-const IDLE_POLL_MS = 250;
+/**
+ * The least time between two polls of the subscriptions stream that find nothing; it doubles after each
+ * empty poll up to the maximum, and a change brings it back. (Only servers that answer an empty getMore at
+ * once are polled; each such poll of the test stand-in scans its whole oplog.)
+ */
+const IDLE_POLL_MS = { first: 250, max: 1000 };
 
 export class SubscriptionCache {
   private readonly index: SubscriptionIndex;
@@ -84,6 +88,7 @@ export class SubscriptionCache {
 
   private async follow(): Promise<void> {
     let failures = 0;
+    let emptyPolls = 0;
     while (!this.closed) {
       try {
         const stream = this.stream;
@@ -94,7 +99,9 @@ export class SubscriptionCache {
         failures = 0;
         // MongoDB holds an empty getMore for maxAwaitTimeMS; a server that answers at once (the test
         // stand-in) would otherwise be polled in a tight loop.
-        const early = change ? 0 : IDLE_POLL_MS - (performance.now() - polledAt);
+        emptyPolls = change ? 0 : emptyPolls + 1;
+        const pause = Math.min(IDLE_POLL_MS.max, IDLE_POLL_MS.first * 2 ** Math.max(0, emptyPolls - 1));
+        const early = change ? 0 : pause - (performance.now() - polledAt);
         if (early > 0 && !this.closed) await new Promise((resolve) => setTimeout(resolve, early));
       } catch (error) {
         if (this.closed) return;

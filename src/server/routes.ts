@@ -88,8 +88,8 @@ export function apiRoutes(
       ok(await plane.processors.modify(params.ws, params.name, modifyRequest(await body()))),
     )
     .add("DELETE", PROCESSOR, async ({ plane, params }) => {
-      await plane.processors.drop(params.ws, params.name);
-      return ok({ deleted: params.name });
+      const report = await plane.processors.drop(params.ws, params.name);
+      return ok({ deleted: params.name, ...report });
     })
     .add("POST", `${PROCESSOR}:start`, async ({ plane, params, body }) =>
       ok(await plane.processors.start(params.ws, params.name, startRequest(await body()))),

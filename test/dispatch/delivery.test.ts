@@ -7,7 +7,6 @@ import {
   type DispatchCollections,
 } from "../../src/dispatch/collections.ts";
 import { Dispatcher, type DispatcherOptions } from "../../src/dispatch/dispatcher.ts";
-import { MongoLeaseStore } from "../../src/control/leases/mongo-lease-store.ts";
 import { JobStore } from "../../src/dispatch/job-store.ts";
 import { Metrics } from "../../src/dispatch/metrics.ts";
 import type { DispatchJob } from "../../src/dispatch/types.ts";
@@ -214,10 +213,9 @@ describe("delivery", () => {
 
   it("two dispatchers never deliver the same job", async () => {
     const seeded = await seedJobs("/shared", 200);
-    const claimLock = new MongoLeaseStore(mongo.client, { db: mongo.db, collection: "fc_leases" });
     // A long timeout: a slow answer must not count as a failed attempt (its retry would be a legitimate second POST).
-    dispatcher({ owner: "one", claimLock, timeoutMs: 10_000 });
-    dispatcher({ owner: "two", claimLock, timeoutMs: 10_000 });
+    dispatcher({ owner: "one", timeoutMs: 10_000 });
+    dispatcher({ owner: "two", timeoutMs: 10_000 });
     const done = await finalState(seeded.map((j) => j._id));
     expect(done.every((j) => j.attempts === 1)).toBe(true);
     const ids = hooksTo("/shared").map((h) => String(h.headers["webhook-id"]));
@@ -225,7 +223,7 @@ describe("delivery", () => {
     expect(new Set(ids).size).toBe(200);
   });
 
-  it("records a whole claim's deliveries by its token without touching its other results or other claims", async () => {
+  it("records each result only while the job still carries its claim", async () => {
     const seeded = await seedJobs("/record", 4);
     const ids = seeded.map((j) => j._id);
     const claimed = await jobs.claim("recorder", 10, 30_000);
@@ -237,20 +235,18 @@ describe("delivery", () => {
       return found;
     });
     const at = new Date();
-    // `foreign` belongs to another claim that is not complete: the claim-wide update must not reach it.
+    // `foreign` was taken by another claim meanwhile: a result of the old claim must not reach it.
     await setLeaseOwner(foreign.job._id, "someone-else");
-    const recorded = await jobs.record(
-      [
-        { claimed: first, result: { status: "DELIVERED", statusCode: 200 }, at },
-        {
-          claimed: retried,
-          result: { status: "RETRY", scheduledAt: new Date(Date.now() + 60_000), error: "HTTP 503" },
-          at,
-        },
-        { claimed: second, result: { status: "DELIVERED", statusCode: 200 }, at },
-      ],
-      new Set([first.claim]),
-    );
+    const recorded = await jobs.record([
+      { claimed: first, result: { status: "DELIVERED", statusCode: 200 }, at },
+      {
+        claimed: retried,
+        result: { status: "RETRY", scheduledAt: new Date(Date.now() + 60_000), error: "HTTP 503" },
+        at,
+      },
+      { claimed: second, result: { status: "DELIVERED", statusCode: 200 }, at },
+      { claimed: foreign, result: { status: "DELIVERED", statusCode: 200 }, at },
+    ]);
     expect(recorded).toBe(3);
     const docs = new Map((await c.jobs.find({ _id: { $in: ids } }).toArray()).map((j) => [j._id, j]));
     expect(docs.get(first.job._id)).toMatchObject({ status: "DELIVERED", attempts: 1, lease_owner: null });
@@ -263,23 +259,20 @@ describe("delivery", () => {
     });
   });
 
-  it("records several whole claims' deliveries in one update by their tokens", async () => {
-    const seeded = await seedJobs("/claims", 2);
-    const ids = seeded.map((j) => j._id);
-    const one = await jobs.claim("recorder-1", 1, 30_000);
-    const two = await jobs.claim("recorder-2", 1, 30_000);
-    const claims = [...one, ...two];
-    expect(claims.map((c) => c.job._id).sort()).toEqual([...ids].sort());
-    const at = new Date();
-    const recorded = await jobs.record(
-      claims.map((claimed) => ({ claimed, result: { status: "DELIVERED", statusCode: 204 }, at })),
-      new Set(claims.map((c) => c.claim)),
-    );
-    expect(recorded).toBe(2);
-    const docs = await c.jobs.find({ _id: { $in: ids } }).toArray();
-    expect(
-      docs.every((d) => d.status === "DELIVERED" && d.last_status_code === 204 && d.attempts === 1),
-    ).toBe(true);
+  it("gives each job to one of two overlapping claims of the same jobs", async () => {
+    const seeded = await seedJobs("/overlap", 50);
+    const [one, two] = await Promise.all([
+      jobs.take("claimer-1", seeded, 30_000),
+      jobs.take("claimer-2", seeded, 30_000),
+    ]);
+    const taken = [...one, ...two].map((c) => c.job._id);
+    expect(taken.sort()).toEqual(seeded.map((j) => j._id).sort());
+    const docs = new Map((await c.jobs.find({ _id: { $in: taken } }).toArray()).map((j) => [j._id, j]));
+    for (const claimed of [...one, ...two]) {
+      expect(docs.get(claimed.job._id)).toMatchObject({ status: "IN_PROGRESS", lease_owner: claimed.claim });
+    }
+    // Taken jobs are no longer due: a third claim of the same jobs gets none.
+    expect(await jobs.take("claimer-3", seeded, 30_000)).toEqual([]);
   });
 
   it("lets operators list, cancel and retry jobs", async () => {

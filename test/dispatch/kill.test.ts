@@ -182,47 +182,54 @@ describe("kill -9", () => {
     expect(receipts.size).toBe(EVENTS * 2);
   }, 150_000);
 
-  it("of a matcher + dispatcher process redelivers the jobs handed over in flight, after their lease", async () => {
-    const db = mongo.client.db(mongo.db);
-    // Client globex has one subscription of its own: its jobs are this test's alone.
-    const subscription = { ...ordersSubscription("handoff", receiver.url), client_id: "globex" };
-    await db.collection("subscriptions").insertOne(subscription);
-    const hooks = () => receiver.received.filter((r) => r.path === "/handoff");
-    receiver.respond((_req, res) => setTimeout(() => res.writeHead(200).end(), 300));
-    let service = await startService({});
-    const events = Array.from({ length: 100 }, (_, i) => ({
-      _id: new ObjectId(),
-      type: "orders:fulfillment:shipment:shipped",
-      client_id: "globex",
-      data: { i },
-    }));
-    await db.collection("events").insertMany(events);
-    await eventually(async () => hooks().length >= 40, "deliveries before the kill", 60_000);
-    await kill(service);
-    const handedOver = await db
-      .collection("dispatch_jobs")
-      .countDocuments({ subscription_id: subscription._id, status: "IN_PROGRESS" });
-    service = await startService({});
-    const jobs = await eventually(
-      async () => {
-        const all = await db
-          .collection("dispatch_jobs")
-          .find({ subscription_id: subscription._id })
-          .toArray();
-        return all.length === events.length && all.every((j) => j.status === "DELIVERED") ? all : undefined;
-      },
-      "every handed-over job delivered",
-      90_000,
-    );
-    await kill(service);
-    // The jobs were created claimed by the process that died (no PENDING phase), and none was lost.
-    expect(handedOver).toBeGreaterThan(0);
-    const receipts = new Map<string, number>();
-    for (const hook of hooks()) {
-      const id = String(hook.headers["webhook-id"]);
-      receipts.set(id, (receipts.get(id) ?? 0) + 1);
-    }
-    expect(new Set(receipts.keys())).toEqual(new Set(jobs.map((j) => String(j._id))));
-    expect([...receipts.values()].some((n) => n > 1)).toBe(true);
-  }, 150_000);
+  it.each([
+    { mode: "offers (default)", client: "globex", env: {} as Record<string, string> },
+    { mode: "hand-over at insert", client: "initech", env: { FC_DISPATCH_HANDOFF: "true" } },
+  ])(
+    "of a matcher + dispatcher process ($mode) redelivers the jobs it had claimed, after their lease",
+    async ({ client, env }) => {
+      const db = mongo.client.db(mongo.db);
+      // The client has one subscription of its own: its jobs are this test's alone.
+      const subscription = { ...ordersSubscription(client, receiver.url), client_id: client };
+      await db.collection("subscriptions").insertOne(subscription);
+      const hooks = () => receiver.received.filter((r) => r.path === `/${client}`);
+      receiver.respond((_req, res) => setTimeout(() => res.writeHead(200).end(), 300));
+      let service = await startService(env);
+      const events = Array.from({ length: 100 }, (_, i) => ({
+        _id: new ObjectId(),
+        type: "orders:fulfillment:shipment:shipped",
+        client_id: client,
+        data: { i },
+      }));
+      await db.collection("events").insertMany(events);
+      await eventually(async () => hooks().length >= 40, "deliveries before the kill", 60_000);
+      await kill(service);
+      const claimed = await db
+        .collection("dispatch_jobs")
+        .countDocuments({ subscription_id: subscription._id, status: "IN_PROGRESS" });
+      service = await startService(env);
+      const jobs = await eventually(
+        async () => {
+          const all = await db
+            .collection("dispatch_jobs")
+            .find({ subscription_id: subscription._id })
+            .toArray();
+          return all.length === events.length && all.every((j) => j.status === "DELIVERED") ? all : undefined;
+        },
+        "every job delivered",
+        90_000,
+      );
+      await kill(service);
+      // The process that died held claims on some jobs, and none was lost.
+      expect(claimed).toBeGreaterThan(0);
+      const receipts = new Map<string, number>();
+      for (const hook of hooks()) {
+        const id = String(hook.headers["webhook-id"]);
+        receipts.set(id, (receipts.get(id) ?? 0) + 1);
+      }
+      expect(new Set(receipts.keys())).toEqual(new Set(jobs.map((j) => String(j._id))));
+      expect([...receipts.values()].some((n) => n > 1)).toBe(true);
+    },
+    150_000,
+  );
 });

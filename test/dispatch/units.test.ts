@@ -159,7 +159,11 @@ describe("dispatchConfigFromEnv", () => {
       metricsPort: 9090,
       batchSize: 100,
       invalidTokenPolicy: "start-from-now",
+      // Jobs are created PENDING and offered to a co-located dispatcher; the hand-over at insert is opt-in.
+      offerNewJobs: true,
+      handOver: false,
     });
+    expect(dispatchConfigFromEnv({ FC_DISPATCH_HANDOFF: "true" }).handOver).toBe(true);
     expect(dispatchConfigFromEnv({ FC_POOL_LIMITS: "critical=64,bulk=4" }).poolLimits).toEqual({
       critical: 64,
       bulk: 4,

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { planProcessor, PlanError } from "../../src/pipeline/index.ts";
 import { CONNECTORS } from "../../src/connectors/registry.ts";
 import { partitionOfKey } from "../../src/connectors/kafka/repartition.ts";
+import { checkpointTopicMismatch } from "../../src/connectors/kafka/partition-feed.ts";
 import { atlasFindings, scaleOutNotes } from "../../src/cli/commands/lint.ts";
 import { renderTaskTables } from "../../src/cli/commands/processor-stats.ts";
 import { explainScaleOut, splitForRepartition } from "../../src/control/scale/split-plan.ts";
@@ -86,8 +87,101 @@ describe("sp lint's scale-out explanation", () => {
 
   it("says nothing is repartitioned without a window, and nothing at all without parallelism", () => {
     const notes = scaleOutNotes(definition([KAFKA, MERGE], 2), CONNECTIONS);
-    expect(notes[1]).toMatch(/^no window: .*nothing is repartitioned/);
+    expect(notes[1]).toMatch(/^no window \(no keyed state\): .*nothing is repartitioned/);
     expect(explainScaleOut(planOf([KAFKA, WINDOW, MERGE], 1))).toEqual([]);
+  });
+});
+
+describe("a window keyed by the Kafka message key", () => {
+  const windowBy = (id: unknown) => ({
+    $tumblingWindow: {
+      interval: { size: 1, unit: "second" },
+      pipeline: [{ $group: { _id: id, total: { $sum: "$amount" } } }],
+    },
+  });
+
+  it("is not repartitioned: the key's records already share a source partition", () => {
+    for (const id of [
+      "$_stream_meta.source.key",
+      { $meta: "stream.source.key" },
+      { key: "$_stream_meta.source.key", region: "$region" },
+      ["$region", { $meta: "stream.source.key" }],
+    ]) {
+      const split = splitForRepartition(
+        planOf([KAFKA, { $match: { amount: { $gt: 0 } } }, windowBy(id), MERGE], 2),
+      );
+      expect(split.case, JSON.stringify(id)).toBe("message-key");
+      expect(split.windows).toBeUndefined();
+      expect(split.reader.stages.map((s) => s.kind)).toEqual(["match", "window"]);
+    }
+    const notes = scaleOutNotes(
+      definition([KAFKA, windowBy("$_stream_meta.source.key"), MERGE], 3),
+      CONNECTIONS,
+    );
+    expect(notes[1]).toMatch(/includes the Kafka message key.*nothing is repartitioned/);
+    expect(notes[2]).toMatch(/producers partitioning by message key.*without a key/);
+    expect(notes.join("\n")).not.toContain("eddy-orders-repartition");
+  });
+
+  it("is a session window's partitionBy too", () => {
+    const session = {
+      $sessionWindow: {
+        gap: { size: 1, unit: "second" },
+        partitionBy: "$_stream_meta.source.key",
+        pipeline: [{ $group: { _id: "$customer", n: { $sum: 1 } } }],
+      },
+    };
+    expect(splitForRepartition(planOf([KAFKA, session, MERGE], 2)).case).toBe("message-key");
+  });
+
+  it("is repartitioned when the key is only computed from it, several topics are read, or a stage may rewrite _stream_meta", () => {
+    const computed = splitForRepartition(
+      planOf([KAFKA, windowBy({ $toLower: "$_stream_meta.source.key" }), MERGE], 2),
+    );
+    expect(computed.case).toBe("group-key");
+    const topics = { $source: { connectionName: "kafka", topic: ["a", "b"] } };
+    const several = splitForRepartition(planOf([topics, windowBy("$_stream_meta.source.key"), MERGE], 2));
+    expect(several.case).toBe("group-key");
+    expect(several.messageKeyBlocked).toMatch(/reads 2 topics/);
+    const notes = scaleOutNotes(
+      definition([topics, windowBy("$_stream_meta.source.key"), MERGE], 2),
+      CONNECTIONS,
+    );
+    expect(notes.at(-1)).toMatch(
+      /includes the message key, but the source reads 2 topics .*: repartitioned all the same$/,
+    );
+    expect(notes.join("\n")).not.toContain("would need no repartition");
+    for (const stage of [
+      { $project: { amount: 1 } },
+      { $set: { "_stream_meta.source.key": "$customer" } },
+      { $unset: "_stream_meta" },
+    ]) {
+      const split = splitForRepartition(
+        planOf([KAFKA, stage, windowBy("$_stream_meta.source.key"), MERGE], 2),
+      );
+      expect(split.case, JSON.stringify(stage)).toBe("group-key");
+      expect(split.messageKeyBlocked).toMatch(/may change _stream_meta/);
+    }
+    // A field of its own next to _stream_meta is fine.
+    const harmless = { $set: { "_stream_meta.note": 1, total: { $add: ["$amount", 1] } } };
+    expect(
+      splitForRepartition(planOf([KAFKA, harmless, windowBy("$_stream_meta.source.key"), MERGE], 2)).case,
+    ).toBe("message-key");
+  });
+});
+
+describe("a partition checkpoint of another layout", () => {
+  it("is refused: its offsets are another topic's", () => {
+    expect(checkpointTopicMismatch(undefined, "orders", false)).toBeUndefined();
+    expect(checkpointTopicMismatch({ topic: "orders", offset: "5" }, "orders", false)).toBeUndefined();
+    expect(checkpointTopicMismatch({ topic: "eddy-o-repartition", offset: "5" }, "orders", false)).toMatch(
+      /topic 'eddy-o-repartition', but it now reads 'orders': whether the processor repartitions changed/,
+    );
+    // Saved before the topic was: a repartition partition's have `taken`, a source partition's do not.
+    expect(checkpointTopicMismatch({ offset: "5" }, "orders", false)).toBeUndefined();
+    expect(checkpointTopicMismatch({ offset: "5", taken: {} }, "eddy-o-repartition", true)).toBeUndefined();
+    expect(checkpointTopicMismatch({ offset: "5", taken: {} }, "orders", false)).toMatch(/another topic/);
+    expect(checkpointTopicMismatch({ offset: "5" }, "eddy-o-repartition", true)).toMatch(/another topic/);
   });
 });
 

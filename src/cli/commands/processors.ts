@@ -10,6 +10,7 @@ import { REMOTE_OPTIONS_HELP, remoteContext, type Remote } from "../remote.ts";
 import { formatTable, terminalWidth } from "../table.ts";
 import { filesUsingVariable, readProcessorFiles, type FolderProcessor } from "../workspace-folder.ts";
 import { statsCommand, STATS_OPTIONS } from "./processor-stats.ts";
+import { describeKafkaDrop } from "../../control/scale/scaled-resources.ts";
 
 export const PROCESSORS_USAGE = `usage: sp processors <action> [--processor NAME] [options]
 
@@ -291,7 +292,11 @@ async function dropProcessors(remote: Remote, only: string | undefined): Promise
   const outcomes = await runEach(targets, {
     action: "dropped",
     name: (n) => n,
-    run: async (name) => void (await remote.client.dropProcessor(remote.workspace, name)),
+    run: async (name) => {
+      const reply = await remote.client.dropProcessor(remote.workspace, name);
+      const note = reply.kafka ? describeKafkaDrop(reply.kafka) : "";
+      return note ? { note } : undefined;
+    },
   });
   return reportOutcomes(remote, "processor", outcomes);
 }

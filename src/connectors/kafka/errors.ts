@@ -94,6 +94,12 @@ export function kafkaFailure(error: unknown, action: string): ConnectorError {
   return new ConnectorError(`${action}: ${innermostMessage(error)}`, { retryable: true, cause: error });
 }
 
+/** Why a Kafka operation failed, without saying which: the permanent reason, else the most specific message. */
+export function kafkaReason(error: unknown): string {
+  if (error instanceof ConnectorError) return error.message;
+  return permanentReason(error) ?? innermostMessage(error);
+}
+
 /** The most specific message in the chain ("connect ECONNREFUSED 127.0.0.1:9092", not "metadata failed 3 times."). */
 function innermostMessage(error: unknown): string {
   let last: unknown = error;

@@ -15,7 +15,14 @@ import type { Doc } from "../../mql/index.ts";
 import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import type { KafkaMessage, KafkaRecordDecoder } from "./record.ts";
-import { decodeRepartitionValue, ORIGIN_OFFSET_HEADER, ORIGIN_PARTITION_HEADER } from "./repartition.ts";
+import type { FetchedHeader } from "./record-batch.ts";
+import { FETCH_BYTES_PER_PARTITION } from "./source.ts";
+import {
+  decodeRepartitionValue,
+  OFFSET_HEADER_NAME,
+  PARTITION_HEADER_NAME,
+  SOURCE_MESSAGE_HEADER_NAME,
+} from "./repartition.ts";
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 type KafkaStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -55,6 +62,13 @@ export class PartitionFeed {
       ...this.options.tuning,
       groupId: this.options.groupId,
       autocommit: false,
+      // Sticky, incremental rebalances: a member keeps the partitions it can, gives up only those that move
+      // (revoked in a round of their own) and the task restarts nothing else (docs/scale-out.md). Round-robin
+      // second: a group whose other members know only that one (an older Eddy, mid-upgrade) still forms.
+      protocols: [
+        { name: "cooperative-sticky", version: 3 },
+        { name: "roundrobin", version: 1 },
+      ],
     });
     this.consumer = consumer;
     consumer.on("consumer:group:join", () => this.checkAssignment());
@@ -80,8 +94,9 @@ export class PartitionFeed {
   }
 
   /**
-   * (Re)opens the message stream for the partitions of `sources`, each at its own next offset (none: the
-   * topic's start); the previous stream and whatever it read ahead are dropped.
+   * (Re)opens the message stream for the partitions of `sources`, each where it continues: a partition already
+   * fed keeps what it holds and is fetched after it, a new one starts at its own next offset (none: the
+   * group's committed offset, else the fallback). What the previous stream read ahead is dropped.
    */
   async open(sources: ReadonlyMap<number, FeedSource>): Promise<void> {
     const consumer = this.consumer;
@@ -92,20 +107,22 @@ export class PartitionFeed {
     if (sources.size === 0) return;
     await this.startFreshAtCommitted(consumer, sources);
     const offsets = [...sources].flatMap(([partition, source]) =>
-      source.nextOffset === undefined
+      source.fetchFrom === undefined
         ? []
-        : [{ topic: this.options.topic, partition, offset: source.nextOffset }],
+        : [{ topic: this.options.topic, partition, offset: source.fetchFrom }],
     );
     const stream = await consumer.consume({
       topics: [this.options.topic],
       autocommit: false,
       maxWaitTime: 500,
+      // As the $source's: without it one fetch behind a backlog decodes the whole backlog at once.
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
       mode: "manual",
       fallbackMode: this.options.fallback ?? "earliest",
       offsets,
     });
     this.stream = stream;
-    this.queued = 0;
+    this.queued = [...sources.values()].reduce((total, source) => total + source.held, 0);
     // One stream feeds every partition: it pauses on what all of them hold, so one partition busy with a
     // checkpoint does not stop the others (each may hold a few batches more than its share meanwhile).
     const highWater = 2 * (this.options.maxBatchSize ?? 1000) * sources.size;
@@ -117,6 +134,14 @@ export class PartitionFeed {
       if (++this.queued >= highWater) stream.pause();
     });
     stream.on("error", () => undefined); // the task reopens on its next rebalance or fails on its own
+  }
+
+  /** Stops feeding `partition` (revoked from this member); the stream skips its messages from now on. */
+  release(partition: number): void {
+    const source = this.sources.get(partition);
+    if (!source) return;
+    this.sources.delete(partition);
+    this.taken(source.held);
   }
 
   /** Partitions without a checkpoint start at the group's committed offset, when there is one. */
@@ -207,50 +232,123 @@ export class SourceTopicDecoder implements FeedDecoder {
   }
 }
 
+/** A source partition a repartitioned record came from, and its `topic:partition` key (the watermark's). */
+interface MessageOrigin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+}
+
 /**
  * Records of a repartition partition. Per source partition it keeps the last source offset taken: a record
  * written again by a reader replaying its source (offset not above that) is dropped, so each source record
  * counts once. The watermark waits for every source partition (`sourcePartitions`), as a single task's does,
  * so no record becomes late only because it was repartitioned.
+ *
+ * A message is either a forwarded source message (decoded by `records` as the reader decoded it, at its
+ * source partition and offset) or a document the reader's stages produced (BSON, `_stream_meta` inside).
  */
 export class RepartitionDecoder implements FeedDecoder {
   readonly watermarkPartitions: readonly string[];
   private readonly taken: Map<string, number>;
   private readonly ownPartition: string;
+  private readonly records: KafkaRecordDecoder;
+  private readonly origins = new Map<string, MessageOrigin>();
+  private lastOrigin: { bytes: Buffer; origin: MessageOrigin } | undefined;
 
-  constructor(sourcePartitions: readonly string[], partitionKey: string, saved: Doc | undefined) {
+  constructor(
+    sourcePartitions: readonly string[],
+    partitionKey: string,
+    saved: Doc | undefined,
+    records: KafkaRecordDecoder,
+  ) {
     this.watermarkPartitions = sourcePartitions;
     this.ownPartition = partitionKey;
+    this.records = records;
     this.taken = new Map(Object.entries(saved ?? {}).map(([key, value]) => [key, Number(value)]));
   }
 
   toRecord(message: KafkaMessage): SourceRecord | undefined {
-    let origin: string | undefined;
+    // The reader writes its headers first: source partition, source offset, then the forwarding mark.
+    const headers = message.headerEntries;
+    let at = 0;
+    let origin: MessageOrigin | undefined;
     let offset = Number.NaN;
-    for (const [key, value] of message.headerEntries) {
-      const name = key.toString();
-      if (name === ORIGIN_PARTITION_HEADER) origin = value.toString();
-      else if (name === ORIGIN_OFFSET_HEADER) offset = Number(value.toString());
-    }
+    if (at < headers.length && headers[at][0].equals(PARTITION_HEADER_NAME))
+      origin = this.originOf(headers[at++][1]);
+    if (at < headers.length && headers[at][0].equals(OFFSET_HEADER_NAME))
+      offset = Number(headers[at++][1].toString());
     if (origin !== undefined && Number.isFinite(offset)) {
-      if (offset <= (this.taken.get(origin) ?? -1)) return undefined; // written again by a replaying reader
-      this.taken.set(origin, offset);
+      if (offset <= (this.taken.get(origin.key) ?? -1)) return undefined; // written again by a replaying reader
+      this.taken.set(origin.key, offset);
+    }
+    if (origin !== undefined && at < headers.length && headers[at][0].equals(SOURCE_MESSAGE_HEADER_NAME)) {
+      const own =
+        at + 1 === headers.length
+          ? undefined
+          : headers.slice(at + 1).map(([name, value]) => [name.toString(), value ?? null] as FetchedHeader);
+      return this.records.decode(
+        origin.topic,
+        origin.partition,
+        offset,
+        Number(message.timestamp),
+        message.key ?? null,
+        message.value ?? null,
+        own,
+      );
     }
     const value = message.value ?? Buffer.alloc(0);
     const doc = decodeRepartitionValue(value);
     const meta = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
     return {
       doc,
-      partition: origin ?? this.ownPartition,
+      partition: origin?.key ?? this.ownPartition,
       timestamp: Number(message.timestamp),
       size: value.length,
       meta,
     };
   }
 
+  /** The source partition named by a header value (`topic:partition`), parsed once per partition. */
+  private originOf(bytes: Buffer): MessageOrigin {
+    const last = this.lastOrigin;
+    if (last !== undefined && last.bytes.equals(bytes)) return last.origin;
+    const key = bytes.toString();
+    let origin = this.origins.get(key);
+    if (!origin) {
+      const colon = key.lastIndexOf(":");
+      origin = { topic: key.slice(0, colon), partition: Number(key.slice(colon + 1)), key };
+      this.origins.set(key, origin);
+    }
+    this.lastOrigin = { bytes: Buffer.from(bytes), origin }; // a copy: the message's bytes hold a whole fetch
+    return origin;
+  }
+
   state(): Doc {
     return Object.fromEntries(this.taken);
   }
+}
+
+/**
+ * Why a partition's saved positions cannot be resumed on `topic`, or undefined when they can: positions
+ * written for another topic (the processor changed between repartitioning and not, docs/scale-out.md) hold
+ * offsets of that topic. Positions from before the topic was saved are told apart by `taken`, which only a
+ * repartition partition writes.
+ */
+export function checkpointTopicMismatch(
+  positions: Doc | undefined,
+  topic: string,
+  repartition: boolean,
+): string | undefined {
+  if (!positions) return undefined;
+  const saved = typeof positions.topic === "string" ? positions.topic : undefined;
+  const wrong = saved !== undefined ? saved !== topic : (positions.taken !== undefined) !== repartition;
+  if (!wrong) return undefined;
+  return (
+    `its checkpoint holds positions of ${saved !== undefined ? `topic '${saved}'` : "another topic"}, but it now reads ` +
+    `'${topic}': whether the processor repartitions changed (docs/scale-out.md); modify it with ` +
+    "resumeFromCheckpoint: false to start over"
+  );
 }
 
 /** The records of one partition as a runtime Source; its positions are the partition's next offset. */
@@ -287,6 +385,20 @@ export class FeedSource implements Source {
   /** Where this partition continues (undefined: not known yet). */
   get nextOffset(): bigint | undefined {
     return this.next_;
+  }
+
+  /** Where the feed fetches this partition from: after what it holds, else its next offset. */
+  get fetchFrom(): bigint | undefined {
+    // After the highest offset held (next() skips anything below its next offset, so order does not matter).
+    let from = this.next_;
+    for (const message of this.queue)
+      if (from === undefined || message.offset >= from) from = message.offset + 1n;
+    return from;
+  }
+
+  /** How many messages it holds, not yet taken by its runtime. */
+  get held(): number {
+    return this.queue.length;
   }
 
   /** Starts a partition without a checkpoint at the group's committed offset. */
@@ -332,7 +444,8 @@ export class FeedSource implements Source {
   }
 
   positions(): Doc {
-    const positions: Doc = {};
+    // The topic says which layout wrote it (the source's or the repartition topic's): see checkpointTopicMismatch.
+    const positions: Doc = { topic: this.topic };
     if (this.next_ !== undefined) positions.offset = this.next_.toString();
     const state = this.decoder.state();
     if (state !== undefined) positions.taken = state;

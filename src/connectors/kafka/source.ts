@@ -6,20 +6,31 @@
  * consumer group's committed offsets, else `auto_offset_reset`. Offsets are committed to the consumer
  * group only through `acknowledge`, i.e. after a checkpoint covering them was saved.
  *
- * A lost broker connection (a broker restart, a network blip) is survived in place: the message stream
- * is dropped with whatever it had read ahead and reopened exactly at the positions handed over so far,
+ * Records are fetched by Eddy's own fetch loop (fetcher.ts: Fetch requests and record batches decoded
+ * straight into source records); the client's Consumer keeps the group membership, metadata and offsets.
+ *
+ * A lost broker connection (a broker restart, a network blip) is survived in place: the fetcher is
+ * dropped with whatever it had read ahead and reopened exactly at the positions handed over so far,
  * with back-off, so nothing is lost or skipped. Only when the brokers stay unreachable for
  * `reconnectForMs` does `next()` throw a retryable {@link ConnectorError}; authentication failures and
  * unknown topics throw a non-retryable one at once.
  */
-import { Consumer, type MessagesStream } from "@platformatic/kafka";
+import { Consumer } from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { SourcePlan } from "../../pipeline/plan.ts";
 import type { KafkaSourceOptions as KafkaSourcePlanOptions } from "./spec.ts";
-import type { KafkaPartitionLag, Source, SourceBatch, SourceLag } from "../../runtime/source.ts";
+import type {
+  KafkaPartitionLag,
+  Source,
+  SourceBatch,
+  SourceLag,
+  SourceRecord,
+} from "../../runtime/source.ts";
 import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
-import { KafkaRecordDecoder, type KafkaMessage } from "./record.ts";
+import { KafkaRecordDecoder, keepMessage } from "./record.ts";
+import { Fetcher, type FetcherSink } from "./fetcher.ts";
+import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { retryDelay } from "../retry.ts";
@@ -43,14 +54,21 @@ export interface KafkaSourceOptions {
   readonly idleWaitMs?: number;
   /** How long to keep reconnecting after the brokers became unreachable before `next()` throws (default 60 s). */
   readonly reconnectForMs?: number;
-  /** Called each time the source reopens its stream after a lost connection. */
+  /** Called each time the source reopens its fetcher after a lost connection. */
   readonly onReconnect?: (reason: string, attempt: number) => void;
   /** How often the partitions' log end offsets are read for the offset lag (default 5 s). */
   readonly lagIntervalMs?: number;
+  /** Bytes one fetch may return per partition (default {@link FETCH_BYTES_PER_PARTITION}). */
+  readonly fetchBytesPerPartition?: number;
+  /**
+   * Keeps each record's message on its document ({@link keepMessage}): the repartition step forwards a
+   * record that reaches it unchanged as its source message, instead of encoding the document
+   * (docs/scale-out.md).
+   */
+  readonly keepsMessages?: boolean;
 }
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
-type KafkaStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 
 /** How long closing a client may take when its broker is gone. */
 const CLOSE_TIMEOUT_MS = 3_000;
@@ -74,18 +92,17 @@ export class KafkaSource implements Source {
   private readonly options: KafkaSourceOptions;
   private readonly decoder: KafkaRecordDecoder;
   private consumer: KafkaConsumer | undefined;
-  private stream: KafkaStream | undefined;
-  /** Why the stream must be reopened (a broker connection dropped, the stream failed), if it must. */
+  private fetcher: Fetcher | undefined;
+  /** Why the fetcher must be reopened (a broker connection dropped, a fetch failed), if it must. */
   private disruption: string | undefined;
   private closed = false;
   /** Next offset per `topic:partition` after what was handed over. */
   private readonly nextOffsets = new Map<string, bigint>();
   /**
-   * Messages the stream delivered and `next()` has not handed over yet. The stream runs in flowing mode
-   * ('data' events), paused while this holds `2 × maxBatchSize`: @platformatic/kafka fetches only while
-   * someone consumes, and pull mode (`read()` + 'readable') can leave its fetch loop stopped for good.
+   * Records the fetcher decoded and `next()` has not handed over yet; the fetcher pauses while this holds
+   * `2 × maxBatchSize`.
    */
-  private queue: KafkaMessage[] = [];
+  private queue: SourceRecord[] = [];
   private wakeReader: (() => void) | undefined;
   /** Where each assigned partition started, for partitions that have handed nothing over yet. */
   private readonly startedAt = new Map<string, bigint>();
@@ -183,48 +200,66 @@ export class KafkaSource implements Source {
     };
   }
 
-  /** Opens the message stream at `offsets` (a checkpoint, or what was handed over), else as configured. */
+  /** Starts fetching at `offsets` (a checkpoint, or what was handed over), else as configured. */
   private async open(offsets: ReadonlyArray<readonly [string, bigint]>): Promise<void> {
     const consumer = this.consumer as KafkaConsumer;
-    const fallbackMode = EARLIEST.has(this.plan.config.auto_offset_reset)
-      ? ("earliest" as const)
-      : ("latest" as const);
     this.disruption = undefined;
-    const stream = await consumer.consume({
-      topics: [...this.plan.topics],
-      autocommit: false,
-      maxWaitTime: 500,
-      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
-      ...(offsets.length > 0
-        ? {
-            mode: "manual" as const,
-            // Partitions the checkpoint does not name (none of their records had been read) start where a
-            // fresh processor would.
-            fallbackMode,
-            offsets: offsets.map(([key, offset]) => {
-              const [topic, partition] = splitPartitionKey(key);
-              return { topic, partition, offset };
-            }),
-          }
-        : { mode: "committed" as const, fallbackMode }),
-    });
-    this.stream = stream;
     this.queue = [];
+    const fetcher: Fetcher = new Fetcher(
+      consumer,
+      this.client,
+      {
+        topics: this.plan.topics,
+        offsets: new Map(offsets),
+        // A checkpoint names where to continue; partitions it does not name (none of their records had
+        // been read) start where a fresh processor would, ignoring the group's committed offsets.
+        mode: offsets.length > 0 ? "manual" : "committed",
+        fallback: EARLIEST.has(this.plan.config.auto_offset_reset) ? "earliest" : "latest",
+        maxWaitMs: 500,
+        bytesPerPartition: this.options.fetchBytesPerPartition ?? FETCH_BYTES_PER_PARTITION,
+      },
+      this.sinkFor((): boolean => this.fetcher === fetcher),
+    );
+    this.fetcher = fetcher;
+    try {
+      await fetcher.start();
+    } catch (error) {
+      this.fetcher = undefined;
+      await withTimeout(fetcher.close(), CLOSE_TIMEOUT_MS);
+      throw error;
+    }
+  }
+
+  /** Where a fetcher's records and events go while it is the current one. */
+  private sinkFor(current: () => boolean): FetcherSink {
     const highWater = 2 * (this.options.maxBatchSize ?? 1000);
-    stream.on("data", (message: KafkaMessage) => {
-      if (this.stream !== stream) return; // a stream being replaced after a disruption
-      this.queue.push(message);
-      if (this.queue.length >= highWater) stream.pause();
-      this.wakeReader?.();
-    });
-    // Emitted once offsets are assigned, before they are fetched: a checkpoint taken before a partition
-    // hands anything over must still name where it started, or a resume would start it elsewhere.
-    stream.on("offsets", () => {
-      for (const [key, offset] of stream.offsetsToFetch) {
-        if (!this.nextOffsets.has(key) && !this.startedAt.has(key)) this.startedAt.set(key, offset);
-      }
-    });
-    stream.on("error", (error: Error) => this.disrupt(`the message stream failed: ${error.message}`, error));
+    const decoder = this.decoder;
+    const keepsMessages = this.options.keepsMessages === true;
+    return {
+      visitor: (topic, partition): FetchedRecordVisitor => ({
+        record: (offset, timestamp, key, value, headers: FetchedHeader[] | undefined) => {
+          if (!current()) return;
+          const record = decoder.decode(topic, partition, offset, timestamp, key, value, headers);
+          if (keepsMessages && record.doc) keepMessage(record.doc, { key, value, headers });
+          this.queue.push(record);
+        },
+      }),
+      fetched: () => {
+        if (!current()) return;
+        if (this.queue.length >= highWater) this.fetcher?.pause();
+        if (this.queue.length > 0) this.wakeReader?.();
+      },
+      // Offsets are assigned before they are fetched: a checkpoint taken before a partition hands anything
+      // over must still name where it started, or a resume would start it elsewhere.
+      positioned: (positions) => {
+        if (!current()) return;
+        for (const [key, offset] of positions)
+          if (!this.nextOffsets.has(key) && !this.startedAt.has(key)) this.startedAt.set(key, offset);
+      },
+      failed: (error) => {
+        if (current()) this.disrupt(`fetching failed: ${error.message}`, error);
+      },
+    };
   }
 
   private disrupt(reason: string, error?: Error): void {
@@ -233,17 +268,17 @@ export class KafkaSource implements Source {
     if (error && !isTransientKafkaError(error)) this.fatal ??= error;
   }
 
-  /** A non-retryable stream error (e.g. the topic was deleted and auto-creation is off). */
+  /** A non-retryable fetch error (e.g. the topic was deleted and auto-creation is off, a corrupt batch). */
   private fatal: Error | undefined;
 
   /**
-   * Drops the stream (and what it read ahead) and reopens it at the handed-over positions, retrying with
+   * Drops the fetcher (and what it read ahead) and reopens it at the handed-over positions, retrying with
    * back-off while the brokers are unreachable.
    */
   private async reconnect(): Promise<void> {
     const reason = this.disruption ?? "the connection was lost";
-    const stale = this.stream;
-    this.stream = undefined;
+    const stale = this.fetcher;
+    this.fetcher = undefined;
     if (stale) await withTimeout(stale.close(), CLOSE_TIMEOUT_MS);
     const deadline = Date.now() + (this.options.reconnectForMs ?? 60_000);
     for (let attempt = 0; ; attempt++) {
@@ -277,22 +312,22 @@ export class KafkaSource implements Source {
 
   async next(): Promise<SourceBatch | undefined> {
     if (!this.consumer) throw new Error("KafkaSource.next() before start()");
-    if (this.disruption !== undefined || !this.stream) await this.reconnect();
-    const stream = this.stream as KafkaStream;
+    if (this.disruption !== undefined || !this.fetcher) await this.reconnect();
+    const fetcher = this.fetcher as Fetcher;
     const max = this.options.maxBatchSize ?? 1000;
-    if (this.queue.length === 0) await this.firstMessage();
-    const messages = this.queue.splice(0, max);
+    if (this.queue.length === 0) await this.firstRecord();
+    const records = this.queue.length <= max ? this.queue : this.queue.splice(0, max);
+    if (records === this.queue) this.queue = [];
     // Fetching again while a batch is still queued: behind a backlog, the next fetch's round trip overlaps
     // processing that batch instead of leaving the runtime without input.
-    if (stream.isPaused() && this.queue.length < 2 * max) stream.resume();
-    if (messages.length === 0) return { records: [], idle: true };
-    const records = messages.map((message) => this.decoder.toRecord(message));
-    this.advanceOffsets(messages);
+    if (fetcher.isPaused() && this.queue.length < 2 * max) fetcher.resume();
+    if (records.length === 0) return { records: [], idle: true };
+    this.advanceOffsets(records);
     return { records };
   }
 
-  /** Waits until a message is queued or `idleWaitMs` passed: one timer and one promise, nothing else. */
-  private firstMessage(): Promise<void> {
+  /** Waits until a record is queued or `idleWaitMs` passed: one timer and one promise, nothing else. */
+  private firstRecord(): Promise<void> {
     return new Promise<void>((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -304,20 +339,15 @@ export class KafkaSource implements Source {
     });
   }
 
-  /** Records where each partition continues: after the last of its messages in `messages`. */
-  private advanceOffsets(messages: readonly KafkaMessage[]): void {
-    for (let i = messages.length - 1; i >= 0; i--) {
-      const message = messages[i];
-      const key = `${message.topic}:${message.partition}`;
-      const next = message.offset + 1n;
+  /** Records where each partition continues: after the last of its records in `records`. */
+  private advanceOffsets(records: readonly SourceRecord[]): void {
+    for (let i = records.length - 1; i >= 0; i--) {
+      const record = records[i];
+      const key = record.partition as string;
+      const next = BigInt((record.meta as Doc).offset as number) + 1n;
       if ((this.nextOffsets.get(key) ?? -1n) < next) this.nextOffsets.set(key, next);
-      // Messages of one partition mostly come in one run: the rest of the run cannot be later.
-      while (
-        i > 0 &&
-        messages[i - 1].partition === message.partition &&
-        messages[i - 1].topic === message.topic
-      )
-        i--;
+      // Records of one partition mostly come in one run: the rest of the run cannot be later.
+      while (i > 0 && records[i - 1].partition === key) i--;
     }
   }
 
@@ -370,7 +400,7 @@ export class KafkaSource implements Source {
     clearInterval(this.lagTimer);
     const consumer = this.consumer;
     if (!consumer) return;
-    if (this.stream) await withTimeout(this.stream.close(), CLOSE_TIMEOUT_MS);
+    if (this.fetcher) await withTimeout(this.fetcher.close(), CLOSE_TIMEOUT_MS);
     await withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS);
   }
 }

@@ -3,13 +3,20 @@
  * consumer group assigned to this task, each restored from and checkpointing to that partition's own
  * checkpoint, so a partition moving to another task takes its window state, watermark and position along.
  *
- * On every change of assignment the task stops all its partition runtimes (each writes a final checkpoint),
- * then starts the partitions it now holds from their checkpoints. A partition's checkpoints are written only
+ * On a change of assignment the task stops only the partitions revoked from it (each writes a final
+ * checkpoint) and starts only those newly assigned, from their checkpoints; the partitions it keeps run on.
+ * The group uses Kafka's cooperative-sticky assignor, so a rebalance moves as few partitions as it can
+ * (docs/scale-out.md). A partition's checkpoints are written only
  * under its partition lease: a new holder waits for the old one to release it (after its final checkpoint)
  * or, when the old holder died, for the lease to expire, so two tasks never write one partition's state.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { FeedSource, PartitionFeed, type FeedDecoder } from "../../connectors/kafka/partition-feed.ts";
+import {
+  checkpointTopicMismatch,
+  FeedSource,
+  PartitionFeed,
+  type FeedDecoder,
+} from "../../connectors/kafka/partition-feed.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { ProcessorPlan } from "../../pipeline/plan.ts";
 import type { CheckpointStore } from "../../runtime/checkpoint.ts";
@@ -38,6 +45,8 @@ export interface PartitionTaskOptions {
   readonly feed: (onAssignment: () => void) => PartitionFeed;
   /** The topic whose partitions the feed hands out. */
   readonly topic: string;
+  /** Whether that is the repartition topic (else the source topic). */
+  readonly repartitioned: boolean;
   readonly openPartition: (partition: number) => Promise<PartitionParts>;
   readonly dlq?: DlqWriter;
   readonly connectorStage?: RuntimeOptions["connectorStage"];
@@ -53,6 +62,7 @@ export interface PartitionTaskOptions {
 
 interface PartitionRun {
   readonly runtime: ProcessorRuntime;
+  readonly source: FeedSource;
   readonly done: Promise<unknown>;
   readonly keeper: LeaseKeeper | undefined;
   readonly parts: PartitionParts;
@@ -88,59 +98,89 @@ export class PartitionTask {
       .catch((error: unknown) => this.options.onFailure(error));
   }
 
+  /**
+   * Follows the group's assignment incrementally: partitions revoked from this task stop (each after a final
+   * checkpoint) and release their leases, newly assigned ones start from their checkpoints once their leases
+   * are free, and partitions the task keeps run on untouched (no restart, no checkpoint reload, no re-read).
+   */
   private async reassign(): Promise<void> {
     if (this.stopped) return;
     const wanted = this.feed.assigned();
     if (wanted.join(",") === this.partitions().join(",")) return;
-    await this.stopRuns();
-    const sources = new Map<number, FeedSource>();
-    const started: Array<[number, LeaseKeeper | undefined]> = [];
+    const stopped = this.partitions().filter((partition) => !wanted.includes(partition));
+    await this.stopRuns(stopped);
+    for (const partition of stopped) this.feed.release(partition);
+    const added = wanted.filter((partition) => !this.runs.has(partition));
+    const taken: Array<[number, LeaseKeeper | undefined]> = [];
     const current = () => !this.stopped && this.feed.assigned().join(",") === wanted.join(",");
-    for (const partition of wanted) {
+    for (const partition of added) {
       const keeper = await this.acquire(partition, current);
       if (keeper === "abandoned") {
         // The assignment changed while waiting: give back what was taken and follow the new one.
-        await Promise.all(started.map(([, held]) => held?.stop()));
+        await Promise.all(taken.map(([, held]) => held?.stop()));
+        if (stopped.length > 0) this.logMoves([], stopped);
         if (!this.stopped) this.rebalance();
         return;
       }
-      started.push([partition, keeper]);
+      taken.push([partition, keeper]);
     }
-    for (const [partition, keeper] of started) {
-      const parts = await this.options.openPartition(partition);
-      const store = keeper ? new FencedCheckpoints(parts.checkpoints, keeper) : parts.checkpoints;
-      const resume = await store.load();
-      const positions = resume?.sourcePositions;
-      const decoder = parts.decoder(positions?.taken as Doc | undefined);
-      const source = new FeedSource(this.feed, { topic: this.options.topic, partition }, decoder, positions);
-      sources.set(partition, source);
-      const runtime = new ProcessorRuntime(this.options.plan, {
-        source,
-        // A runtime never closes its sink: the parts do (a partition's own) or the task (the shared one).
-        sink: parts.sink,
-        ...(this.options.dlq ? { dlq: this.options.dlq } : {}),
-        ...(this.options.connectorStage ? { connectorStage: this.options.connectorStage } : {}),
-        checkpoints: store,
-        ...(this.options.checkpointIntervalMs !== undefined
-          ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
-          : {}),
-        ...(resume ? { resumeFrom: resume } : {}),
-        onOutput: this.options.onOutput,
-        ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
-      });
-      const done = runtime.run();
-      done.catch((error: unknown) => {
-        if (!this.stopped && this.runs.get(partition)?.runtime === runtime) this.options.onFailure(error);
-      });
-      this.runs.set(partition, { runtime, done, keeper, parts });
+    try {
+      for (const [partition, keeper] of taken) await this.startRun(partition, keeper);
+    } catch (error) {
+      await Promise.all(taken.filter(([p]) => !this.runs.has(p)).map(([, keeper]) => keeper?.stop()));
+      throw error;
     }
-    await this.feed.open(sources);
-    this.options.logger.info("scaled task took partitions", {
-      processor: this.options.plan.name,
-      partitions: this.partitions(),
-    });
+    if (taken.length > 0) await this.feed.open(new Map([...this.runs].map(([p, run]) => [p, run.source])));
+    this.logMoves(
+      taken.map(([partition]) => partition),
+      stopped,
+    );
     // The assignment may have changed while leases were awaited.
     if (this.feed.assigned().join(",") !== this.partitions().join(",")) this.rebalance();
+  }
+
+  private logMoves(started: readonly number[], stopped: readonly number[]): void {
+    const moved = started.length > 0 ? "scaled task took partitions" : "scaled task released partitions";
+    this.options.logger.info(moved, {
+      processor: this.options.plan.name,
+      partitions: this.partitions(),
+      started,
+      stopped,
+    });
+  }
+
+  /** Starts partition `partition`'s runtime from its checkpoint (under `keeper`'s lease, when leases are on). */
+  private async startRun(partition: number, keeper: LeaseKeeper | undefined): Promise<void> {
+    const parts = await this.options.openPartition(partition);
+    const store = keeper ? new FencedCheckpoints(parts.checkpoints, keeper) : parts.checkpoints;
+    const resume = await store.load();
+    const positions = resume?.sourcePositions;
+    const mismatch = checkpointTopicMismatch(positions, this.options.topic, this.options.repartitioned);
+    if (mismatch) {
+      await parts.close().catch(() => undefined);
+      throw new Error(`partition ${partition} of processor '${this.options.plan.name}': ${mismatch}`);
+    }
+    const decoder = parts.decoder(positions?.taken as Doc | undefined);
+    const source = new FeedSource(this.feed, { topic: this.options.topic, partition }, decoder, positions);
+    const runtime = new ProcessorRuntime(this.options.plan, {
+      source,
+      // A runtime never closes its sink: the parts do (a partition's own) or the task (the shared one).
+      sink: parts.sink,
+      ...(this.options.dlq ? { dlq: this.options.dlq } : {}),
+      ...(this.options.connectorStage ? { connectorStage: this.options.connectorStage } : {}),
+      checkpoints: store,
+      ...(this.options.checkpointIntervalMs !== undefined
+        ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
+        : {}),
+      ...(resume ? { resumeFrom: resume } : {}),
+      onOutput: this.options.onOutput,
+      ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
+    });
+    const done = runtime.run();
+    done.catch((error: unknown) => {
+      if (!this.stopped && this.runs.get(partition)?.runtime === runtime) this.options.onFailure(error);
+    });
+    this.runs.set(partition, { runtime, done, keeper, parts, source });
   }
 
   /**
@@ -190,9 +230,10 @@ export class PartitionTask {
     this.rebalance();
   }
 
-  private async stopRuns(): Promise<void> {
-    const runs = [...this.runs.values()];
-    this.runs.clear();
+  /** Stops the runtimes of `partitions` (default: all), each after a final checkpoint, and frees their leases. */
+  private async stopRuns(partitions: readonly number[] = this.partitions()): Promise<void> {
+    const runs = partitions.flatMap((partition) => this.runs.get(partition) ?? []);
+    for (const partition of partitions) this.runs.delete(partition);
     for (const run of runs) run.runtime.stop();
     await Promise.allSettled(runs.map((run) => run.done));
     for (const run of runs) this.finished.push(run.runtime.stats({ verbose: true }));

@@ -49,6 +49,16 @@ export class TaskBoard {
       .sort((a, b) => a.task - b.task);
   }
 
+  /**
+   * Resolves once processor `processorId` has no live task (each retires when it stops; a killed one goes
+   * stale), or after `timeoutMs`.
+   */
+  async untilNone(processorId: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.tasks(processorId)).length > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+
   /** Forgets every entry of a dropped processor. */
   async forget(processorId: string): Promise<void> {
     const prefix = `${processorId}/`;
