@@ -578,6 +578,11 @@ interface ProcessStats {
   gcMaxMs: number;
   measuredMs: number;
   cpuMs: number;
+  /** Heap in use when the measured part ended. */
+  heapMb: number;
+  /** Eddy only: non-empty batches its source handed over, and their records. */
+  batches?: number;
+  records?: number;
 }
 
 /**
@@ -678,6 +683,10 @@ async function measureLatency(
     gcPauses: processStats.gcPauses,
     gcMaxMs: round1(processStats.gcMaxMs),
     cpuShare: Math.round((processStats.cpuMs / processStats.measuredMs) * 1000) / 1000,
+    heapMb: processStats.heapMb,
+    ...(processStats.batches
+      ? { meanBatch: Math.round((processStats.records ?? 0) / processStats.batches) }
+      : {}),
   };
 }
 

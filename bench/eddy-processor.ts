@@ -11,11 +11,20 @@
  * process.
  *
  * stdin lines: `mark` starts counting GC pauses (PerformanceObserver 'gc' entries); `stop` stops the
- * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs}` for the time since
- * `mark`, then the process exits.
+ * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches,
+ * records}` for the time since `mark` (`heapMb`: the heap still reachable at `stop`, after a full GC,
+ * before the processor stops;
+ * `batches`/`records`: what Eddy's source handed over, non-empty batches only), then the process exits.
+ *
+ * With EDDY_PROCESSOR_CPU_PROFILE=<file> the measured part is also CPU-profiled (V8's sampling profiler,
+ * a `.cpuprofile` that Chrome DevTools opens); the raw client's copy writes `<file>-raw.cpuprofile`.
  */
 import { Consumer, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { performance, PerformanceObserver } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createInterface } from "node:readline";
 import { ConnectorClients } from "../src/connectors/clients.ts";
 import { createSink, createSource } from "../src/connectors/factory.ts";
@@ -39,10 +48,17 @@ async function startProcessor(): Promise<() => Promise<void>> {
   const plan = planProcessor(definition, { connectors: CONNECTORS, connections: catalog });
   const clients = new ConnectorClients(catalog);
   const sink = await createSink(plan, catalog, process.stdout, clients);
-  const runtime = new ProcessorRuntime(plan, {
-    source: await createSource(plan, catalog, process.stdin, clients),
-    sink,
-  });
+  const source = await createSource(plan, catalog, process.stdin, clients);
+  const next = source.next.bind(source);
+  source.next = async () => {
+    const batch = await next();
+    if (measuring && batch && batch.records.length > 0) {
+      batches++;
+      records += batch.records.length;
+    }
+    return batch;
+  };
+  const runtime = new ProcessorRuntime(plan, { source, sink });
   const running = runtime.run();
   return async () => {
     runtime.stop();
@@ -85,9 +101,16 @@ async function startRawCopy(brokers: string[], input: string, output: string): P
   };
 }
 
-const stop = await startProcessor();
+setFlagsFromString("--expose-gc");
+/** A full GC (after the measured part), so that `heapMb` is what the processor holds, not garbage. */
+const collectGarbage = runInNewContext("gc") as () => void;
 
 let measuring = false;
+let batches = 0;
+let records = 0;
+
+const stop = await startProcessor();
+
 let markedAt = 0;
 let cpuAtMark = process.cpuUsage();
 let gcMs = 0;
@@ -103,8 +126,16 @@ const gc = new PerformanceObserver((list) => {
 });
 gc.observe({ entryTypes: ["gc"] });
 
+const profileTo = process.env.EDDY_PROCESSOR_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, raw ? "-raw$1" : "$1");
+const profiler = profileTo ? new Session() : undefined;
+
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === "mark") {
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+    }
     measuring = true;
     markedAt = performance.now();
     cpuAtMark = process.cpuUsage();
@@ -112,9 +143,17 @@ for await (const line of createInterface({ input: process.stdin })) {
     const measuredMs = performance.now() - markedAt;
     const cpu = process.cpuUsage(cpuAtMark);
     gc.disconnect();
+    measuring = false;
+    collectGarbage();
+    const heapMb = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
+    if (profiler && profileTo) {
+      const { profile } = await profiler.post("Profiler.stop");
+      writeFileSync(profileTo, JSON.stringify(profile));
+    }
     await stop();
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     process.stdout.write(
-      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches, records })}\n`,
     );
     process.exit(0);
   }

@@ -6,10 +6,12 @@
  *   npm run bench:scale                     table
  *   npm run bench:scale -- --json           one JSON object with every figure
  *   npm run bench:scale -- --records 30000  a smaller input (default 60,000)
+ *   npm run bench:scale -- --runs 1         the baseline and only the 1-instance scaled run (default 1,2,3)
  *
  * The processor: a 6-partition topic, a 1-second tumbling window `$group`ed by `sensor` (not the message
  * key, so the scaled-out runs repartition through `eddy-<processor>-repartition`), `$merge` of each window.
- * Per run: the servers start, the processor starts and its tasks spread (one per server); then the whole
+ * Per run: the servers start, the processor starts and its tasks spread (one per server, each holding
+ * repartition partitions and reading source partitions: both consumer groups settled); then the whole
  * input is produced and the clock runs until every window is in MongoDB. Aggregate throughput is input
  * records per second over that span; per-instance CPU is user + system time from /proc over the same span
  * (1.0 = one core busy). The machine's load average is reported with the figures: on a shared machine the
@@ -32,6 +34,7 @@ const args = parseArgs({
     json: { type: "boolean", default: false },
     records: { type: "string", default: "60000" },
     progress: { type: "boolean", default: false },
+    runs: { type: "string", default: "1,2,3" },
   },
 }).values;
 const RECORDS = Number(args.records);
@@ -175,11 +178,20 @@ async function measure(label: string, instances: number, parallelism: number): P
       await until(
         async () => {
           const stats = (await call(first, "GET", `/processors/${name}/stats`)).stats as {
-            tasks?: Array<{ partitions: number[] }>;
+            tasks?: Array<{ partitions: number[]; sourcePartitions: string[] }>;
           };
           const tasks = stats.tasks ?? [];
+          // Both groups settled: every repartition partition and every source partition held, each task
+          // reading some (a rebalance of either in the measured span would stop every task for seconds).
           const held = tasks.reduce((n, t) => n + t.partitions.length, 0);
-          return tasks.length === Math.min(instances, parallelism) && held === PARTITIONS ? true : undefined;
+          const read = tasks.reduce((n, t) => n + t.sourcePartitions.length, 0);
+          const spread = tasks.every((t) => t.partitions.length > 0 && t.sourcePartitions.length > 0);
+          return tasks.length === Math.min(instances, parallelism) &&
+            held === PARTITIONS &&
+            read === PARTITIONS &&
+            spread
+            ? true
+            : undefined;
         },
         120_000,
         `${instances} tasks to spread`,
@@ -259,7 +271,8 @@ async function measure(label: string, instances: number, parallelism: number): P
 const loadBefore = loadavg();
 const runs: RunResult[] = [];
 runs.push(await measure("single", 1, 1));
-for (const instances of [1, 2, 3]) runs.push(await measure(`scaled${instances}`, instances, 3));
+for (const instances of args.runs.split(",").map(Number))
+  runs.push(await measure(`scaled${instances}`, instances, 3));
 const single = runs[0].recordsPerSecond;
 const oneScaled = runs[1].recordsPerSecond;
 const result = {

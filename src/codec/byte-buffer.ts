@@ -96,6 +96,22 @@ export class ByteBuffer {
     this.uvarint((value << 1) ^ (value >> 31));
   }
 
+  /** Zig-zag varint of a safe integer of up to 64 bits (Kafka's VARLONG: record timestamp deltas). */
+  varlong(value: number): void {
+    if (value >= -0x40000000 && value < 0x40000000) {
+      this.varint(value);
+      return;
+    }
+    this.ensure(10);
+    const bytes = this.bytes;
+    let v = zigzag64(value);
+    while (v >= 0x80) {
+      bytes[this.position++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    bytes[this.position++] = v;
+  }
+
   /** The bytes written so far (a view, not a copy). */
   view(start = 0, end = this.position): Buffer {
     return this.bytes.subarray(start, end);
@@ -116,4 +132,21 @@ function uvarintSize(value: number): number {
 /** Bytes a zig-zag varint of `value` takes. */
 export function varintSize(value: number): number {
   return uvarintSize((value << 1) ^ (value >> 31));
+}
+
+/** Bytes a zig-zag varlong of the safe integer `value` takes. */
+export function varlongSize(value: number): number {
+  if (value >= -0x40000000 && value < 0x40000000) return varintSize(value);
+  let v = zigzag64(value);
+  let size = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    size++;
+  }
+  return size;
+}
+
+/** 64-bit zig-zag of a safe integer, as a (safe, non-negative) number. */
+function zigzag64(value: number): number {
+  return value >= 0 ? value * 2 : -value * 2 - 1;
 }

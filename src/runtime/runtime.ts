@@ -12,12 +12,13 @@ import {
 import { operatorErrorRecord, operatorFailureReason, safeSize, type DlqWriter } from "./dlq.ts";
 import { ReplayIds } from "./replay-ids.ts";
 import { decodeState, encodeState } from "./state-codec.ts";
-import type { Sink, SinkWriteContext } from "./sink.ts";
+import type { Sink, SinkFailure, SinkWriteContext } from "./sink.ts";
 import type { Source, SourceBatch } from "./source.ts";
 import { createStatelessRunner, isStatelessStage, type StageRunner } from "./stages.ts";
 import { StatsCollector, type OperatorStats, type ProcessorStats } from "./stats.ts";
 import { systemClock, type Clock, type Item } from "./types.ts";
 import { WatermarkTracker } from "./watermark.ts";
+import { WritePipeline, type WritePart } from "./write-pipeline.ts";
 import { createWindowRunner, type WindowRunner } from "./windows/index.ts";
 import { checkStateLimit } from "./windows/state-limit.ts";
 
@@ -30,6 +31,12 @@ export interface RuntimeOptions {
   readonly clock?: Clock;
   /** How many batches the source may be read ahead of processing (back-pressure bound). Default 2. */
   readonly maxBatchesAhead?: number;
+  /**
+   * Output of the batches processed while a sink write is in flight goes out together in the next write,
+   * up to this many documents (default {@link DEFAULT_MAX_DOCS_PER_WRITE}; a single larger batch is
+   * written alone). 1 writes every batch on its own.
+   */
+  readonly maxDocsPerWrite?: number;
   /** Builds runners for connector-backed stages (`$lookup`, `$https`…). */
   readonly connectorStage?: (
     stage: ConnectorStagePlan,
@@ -59,6 +66,8 @@ export interface RuntimeOptions {
 
 const STOPPED = Symbol("stopped");
 
+export const DEFAULT_MAX_DOCS_PER_WRITE = 1000;
+
 /** A batch as read, with the source's positions right after it. */
 interface ReadBatch {
   readonly batch: SourceBatch;
@@ -80,9 +89,8 @@ export class ProcessorRuntime {
   private readonly sinkOp: OperatorStats;
   private pendingDlq: Doc[] = [];
   private stopped = false;
-  /** Resolves when `stop()` is called: a read waiting on a quiet source is not waited for. */
-  private readonly stopRequested: Promise<typeof STOPPED>;
-  private requestStop: () => void = () => undefined;
+  /** Set while the run waits for a read that `stop()` may cut short (see `readOrStop`). */
+  private wakeOnStop: (() => void) | undefined;
   private lastInputWall = 0;
   private readonly replay: ReplayIds;
   /** Event times come back the same on a replay (a timeField, or the source's own timestamps). */
@@ -94,15 +102,14 @@ export class ProcessorRuntime {
   private nextCheckpointId = 1;
   /** Clock time of the last checkpoint; -Infinity makes the first batch boundary take one. */
   private lastCheckpointAt = -Infinity;
-  /** The sink write (or exactly-once commit) in flight, at most one; see `deliver` and `commitInFlight`. */
-  private writing: Promise<void> | undefined;
+  /** The sink writes (and exactly-once commits), one at a time; see `deliver` and `commitInFlight`. */
+  private readonly writes: WritePipeline;
   /** Output documents handed to `deliver` that the sink has not accepted (yet). */
   private unwritten = 0;
 
   constructor(plan: ProcessorPlan, options: RuntimeOptions) {
     this.plan = plan;
     this.options = options;
-    this.stopRequested = new Promise((resolve) => (this.requestStop = () => resolve(STOPPED)));
     this.clock = options.clock ?? systemClock;
     this.collector = new StatsCollector(plan.name);
     const clock = this.clock;
@@ -137,6 +144,10 @@ export class ProcessorRuntime {
     this.window = window;
     this.windowIndex = windowIndex;
     this.sinkOp = this.collector.operator(options.sink.operatorName);
+    this.writes = new WritePipeline(
+      (parts) => this.write(parts),
+      options.maxDocsPerWrite ?? DEFAULT_MAX_DOCS_PER_WRITE,
+    );
     const resume = options.resumeFrom;
     const state = resume?.operatorState;
     this.replay = new ReplayIds(plan.name, state?.replay as Doc | undefined, this.clock.now());
@@ -182,7 +193,7 @@ export class ProcessorRuntime {
         // change stream holds its poll up to maxAwaitTimeMS): that batch is not handled, nor in the final
         // checkpoint.
         const next = this.options.source.rereadsUnhandledRecords
-          ? await Promise.race([reading, this.stopRequested])
+          ? await this.readOrStop(reading)
           : await reading;
         if (next === STOPPED) {
           queue.unshift(reading); // settled in `finally`
@@ -218,7 +229,7 @@ export class ProcessorRuntime {
       throw error;
     } finally {
       await source.close();
-      await Promise.allSettled([...queue, this.writing]);
+      await Promise.allSettled([...queue, this.writes.idle()]);
     }
     this.collector.status = "stopped";
     return this.stats({ verbose: true });
@@ -227,7 +238,22 @@ export class ProcessorRuntime {
   /** Asks the processor to stop after the batch in progress (a final checkpoint follows). */
   stop(): void {
     this.stopped = true;
-    this.requestStop();
+    this.wakeOnStop?.();
+  }
+
+  /**
+   * `reading`, or STOPPED as soon as `stop()` is called. Not `Promise.race` with one promise resolved at
+   * stop: each race leaves a reaction on that promise holding its result, so every batch read would stay
+   * in memory until the run ends.
+   */
+  private readOrStop(
+    reading: Promise<ReadBatch | undefined>,
+  ): Promise<ReadBatch | undefined | typeof STOPPED> {
+    if (this.stopped) return Promise.resolve(STOPPED);
+    return new Promise<ReadBatch | undefined | typeof STOPPED>((resolve, reject) => {
+      this.wakeOnStop = () => resolve(STOPPED);
+      reading.then(resolve, reject);
+    }).finally(() => (this.wakeOnStop = undefined));
   }
 
   /** Output documents this run produced that the sink did not accept (after a failed write: those lost with it). */
@@ -300,8 +326,7 @@ export class ProcessorRuntime {
    * acknowledged before its commit.
    */
   private commitInFlight(committing: Promise<void>): void {
-    committing.catch(() => undefined); // observed by writesSettled()
-    this.writing = committing;
+    this.writes.hold(committing);
   }
 
   /**
@@ -471,9 +496,13 @@ export class ProcessorRuntime {
   }
 
   /** Deterministic ids for the sink (`idFor`), computed only when the sink asks. */
-  private writeContext(items: readonly Item[]): SinkWriteContext {
+  private writeContext(
+    items: readonly Item[],
+    parts: readonly (readonly Doc[])[] | undefined,
+  ): SinkWriteContext {
     let ordinals: number[] | undefined;
     return {
+      ...(parts === undefined ? {} : { parts }),
       idFor: (index) => {
         if (!ordinals) {
           const seen = new Map<string | undefined, number>();
@@ -491,31 +520,30 @@ export class ProcessorRuntime {
   }
 
   /**
-   * Starts the sink write of `items` once the previous write has been acknowledged, and returns without
-   * waiting for it: the runtime reads and runs the next batch while the sink waits for its server. Writes
-   * stay strictly sequential (order, and a retried write can never overtake a later one); a write's
-   * failure surfaces at the next write, checkpoint or end of run, and every checkpoint waits for the write
-   * in flight, so no position is saved or acknowledged before its output is written.
+   * Hands `items` to the sink writes and returns without waiting for the sink (unless the next write is
+   * full): the runtime reads and runs the next batch while the sink waits for its server, and what it
+   * produces meanwhile goes out with the next write (write-pipeline.ts). Writes stay strictly sequential
+   * (order, and a retried write can never overtake a later one); a write's failure surfaces at the next
+   * delivery, checkpoint or end of run, and every checkpoint waits for all of them, so no position is
+   * saved or acknowledged before its output is written.
    */
   private async deliver(items: Item[], startedAt: number): Promise<void> {
-    const context = this.writeContext(items);
     const docs = items.map((item) => item.doc);
     this.unwritten += docs.length;
     this.options.sink.prepare?.(docs);
-    await this.writesSettled();
-    const writing = this.write(docs, context, startedAt);
-    writing.catch(() => undefined); // observed by writesSettled()
-    this.writing = writing;
+    await this.writes.deliver({ items, docs, startedAt });
   }
 
-  /** Waits for the write in flight; throws its failure. */
+  /** Waits for every write delivered so far (and a commit in flight); throws the first failure. */
   private async writesSettled(): Promise<void> {
-    const writing = this.writing;
-    this.writing = undefined;
-    await writing;
+    await this.writes.settled();
   }
 
-  private async write(docs: Doc[], context: SinkWriteContext, startedAt: number): Promise<void> {
+  private async write(parts: readonly WritePart[]): Promise<void> {
+    const single = parts.length === 1;
+    const docs = single ? parts[0].docs : parts.flatMap((part) => part.docs);
+    const items = single ? parts[0].items : parts.flatMap((part) => part.items);
+    const context = this.writeContext(items, single ? undefined : parts.map((part) => part.docs));
     const op = this.sinkOp;
     op.inputMessageCount += docs.length;
     const t0 = performance.now();
@@ -544,10 +572,25 @@ export class ProcessorRuntime {
     op.outputMessageSize += result.bytes;
     this.collector.outputMessageCount += written;
     this.collector.outputMessageSize += result.bytes;
-    this.collector.latency.record((done - startedAt) * 1000, written);
+    this.recordLatency(parts, result.failures, done);
     if (this.options.onOutput) {
       const failedAt = new Set(result.failures?.map((f) => f.index));
       this.options.onOutput(failed === 0 ? docs : docs.filter((_, i) => !failedAt.has(i)));
+    }
+  }
+
+  /** Each part's written documents took from the start of its batch until the write was acknowledged. */
+  private recordLatency(
+    parts: readonly WritePart[],
+    failures: readonly SinkFailure[] | undefined,
+    done: number,
+  ) {
+    let start = 0;
+    for (const part of parts) {
+      const end = start + part.docs.length;
+      const failed = failures?.filter((f) => f.index >= start && f.index < end).length ?? 0;
+      this.collector.latency.record((done - part.startedAt) * 1000, part.docs.length - failed);
+      start = end;
     }
   }
 

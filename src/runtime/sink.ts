@@ -14,7 +14,8 @@ export interface Sink {
   flush?(): Promise<void>;
   /**
    * Optional: the per-document work of a batch (encoding…) ahead of its `write`, which follows with the same
-   * `docs` array. The runtime calls it while the previous batch's write is still in flight.
+   * `docs` array, or with several prepared arrays written together (`SinkWriteContext.parts`). The runtime
+   * calls it while the previous write is still in flight.
    */
   prepare?(docs: readonly Doc[]): void;
   /**
@@ -38,6 +39,11 @@ export interface SinkWriteContext {
    * again. Sinks that must invent an `_id` (`$merge` on `_id`) use it so that replays overwrite, not duplicate.
    */
   idFor(index: number): ObjectId;
+  /**
+   * Set when `docs` is the output of several batches written together: the arrays `prepare` was called
+   * with, in order, whose concatenation `docs` is. A sink may reuse what it prepared for each.
+   */
+  readonly parts?: readonly (readonly Doc[])[];
 }
 
 export interface SinkResult {

@@ -1,8 +1,10 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { DocumentsSource } from "../../src/connectors/documents/source.ts";
 import { compileExpression, MqlRuntimeError, type Doc } from "../../src/mql/index.ts";
 import type { StagePlan } from "../../src/pipeline/plan.ts";
-import { ProcessorRuntime } from "../../src/runtime/index.ts";
+import { ProcessorRuntime, type Source, type SourceBatch } from "../../src/runtime/index.ts";
 import { ASP_DLQ_RECORD_KEYS } from "../support/dlq.ts";
 import {
   addFields,
@@ -148,26 +150,80 @@ describe("runtime: stateless stages and DLQ", () => {
 });
 
 describe("runtime: batches, back-pressure, stats", () => {
-  it("never reads more than maxBatchesAhead batches beyond the one being written", async () => {
-    const steps = Array.from({ length: 20 }, (_, i) => ({ docs: [{ i }] }));
+  it("never reads more than maxBatchesAhead batches beyond what the writes hold, and writes collect the batches run meanwhile", async () => {
+    const steps = Array.from({ length: 40 }, (_, i) => ({ docs: [{ i }] }));
     const source = new ScriptedSource(steps);
     let maxLead = 0;
     let written = 0;
+    const sizes: number[] = [];
     const sink = new CollectSink();
     const slowSink = {
       operatorName: "SlowSink",
       write: async (docs: readonly Doc[]) => {
         await new Promise((r) => setTimeout(r, 1));
-        written++;
+        written += docs.length;
+        sizes.push(docs.length);
         maxLead = Math.max(maxLead, source.reads - written);
         return sink.write(docs);
       },
       close: async () => {},
     };
-    const runtime = new ProcessorRuntime(documentsPlan([]), { source, sink: slowSink, maxBatchesAhead: 3 });
+    const runtime = new ProcessorRuntime(documentsPlan([]), {
+      source,
+      sink: slowSink,
+      maxBatchesAhead: 3,
+      maxDocsPerWrite: 4,
+    });
     await runtime.run();
-    expect(sink.docs).toHaveLength(20);
-    expect(maxLead).toBeLessThanOrEqual(3);
+    expect(sink.docs.map((d) => d.i)).toEqual(steps.map((_, i) => i));
+    // Read ahead (3), the batch waiting to be delivered (1) and the next write's batches (at most 4).
+    expect(maxLead).toBeLessThanOrEqual(3 + 1 + 4);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+    expect(sizes.length).toBeLessThan(steps.length);
+  });
+
+  it("holds no batch it has written while it runs (a source that rereads, as Kafka's, included)", async () => {
+    setFlagsFromString("--expose-gc");
+    const collectGarbage = runInNewContext("gc") as () => void;
+    const early: WeakRef<Doc>[] = [];
+    let reads = 0;
+    const source: Source = {
+      type: "kafka",
+      operatorName: "KafkaConsumerOperator",
+      rereadsUnhandledRecords: true,
+      start: async () => undefined,
+      next: async (): Promise<SourceBatch> => {
+        const doc = { n: reads++ };
+        if (doc.n < 10) early.push(new WeakRef(doc));
+        return { records: [{ doc, partition: 0, timestamp: 0, meta: undefined, size: 1 }] };
+      },
+      positions: () => ({ reads }),
+      close: async () => undefined,
+    };
+    let written = 0;
+    let alive: number | undefined;
+    const runtime = new ProcessorRuntime(documentsPlan([]), {
+      source,
+      sink: {
+        operatorName: "NullSink",
+        write: async (docs) => {
+          // A macrotask: WeakRef targets are kept until the microtasks of the task that made them ran out.
+          await new Promise((resolve) => setImmediate(resolve));
+          written += docs.length;
+          if (written >= 200 && alive === undefined) {
+            collectGarbage();
+            alive = early.filter((ref) => ref.deref() !== undefined).length;
+            runtime.stop();
+          }
+          return { bytes: 0 };
+        },
+        close: async () => undefined,
+      },
+      // Small writes: the one in flight at the check holds none of the first documents.
+      maxDocsPerWrite: 10,
+    });
+    await runtime.run();
+    expect(alive).toBe(0);
   });
 
   it("reconciles: input = output + filtered + DLQ + window-absorbed, with ASP stats names", async () => {

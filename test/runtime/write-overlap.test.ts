@@ -1,5 +1,6 @@
-// The runtime runs the next batch while the sink write of the previous one is in flight: writes stay
-// sequential and in order, and no checkpoint or acknowledgement ever covers a write that has not completed.
+// The runtime runs the next batches while the sink write of the previous one is in flight, and writes
+// what they produced together next: writes stay sequential and in order, and no checkpoint or
+// acknowledgement ever covers a write that has not completed.
 import { describe, expect, it } from "vitest";
 import { DocumentsSource } from "../../src/connectors/documents/source.ts";
 import type { Doc } from "../../src/mql/index.ts";
@@ -21,8 +22,12 @@ class GatedSink extends CollectSink {
     this.failOnWrite = failOnWrite;
   }
 
+  /** Documents per write. */
+  readonly sizes: number[] = [];
+
   override async write(batch: readonly Doc[]): Promise<SinkResult> {
     const n = ++this.writes;
+    this.sizes.push(batch.length);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     await new Promise<void>((resolve) => this.gates.push(resolve));
@@ -47,7 +52,7 @@ function recordingMatch(seen: number[]) {
 }
 
 describe("sink writes overlap the next batch", () => {
-  it("runs batch N+1 while write N is in flight, one write at a time, in order", async () => {
+  it("runs the next batches while write N is in flight and writes them together next, one write at a time, in order", async () => {
     const sink = new GatedSink();
     const seen: number[] = [];
     const runtime = new ProcessorRuntime(documentsPlan([recordingMatch(seen)]), {
@@ -55,15 +60,35 @@ describe("sink writes overlap the next batch", () => {
       sink,
     });
     const running = runtime.run();
+    // Write 1 (the first batch) is in flight: every other batch goes through the pipeline meanwhile.
+    while (seen.length < 50) await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.docs).toEqual([]);
     await sink.release();
-    // Write 1 is done, write 2 is waiting: batch 3 has already gone through the pipeline.
-    while (seen.length < 30) await new Promise((resolve) => setImmediate(resolve));
-    expect(sink.docs.map((d) => d._id)).toEqual(docs.slice(0, 10).map((d) => d._id));
-    for (let i = 0; i < 4; i++) await sink.release();
+    await sink.release();
     const stats = await running;
     expect(sink.maxInFlight).toBe(1);
+    expect(sink.sizes).toEqual([10, 40]);
     expect(sink.docs.map((d) => d._id)).toEqual(docs.map((d) => d._id));
     expect(stats.outputMessageCount).toBe(50);
+  });
+
+  it("collects at most maxDocsPerWrite documents for the next write, then waits for the write in flight", async () => {
+    const sink = new GatedSink();
+    const seen: number[] = [];
+    const runtime = new ProcessorRuntime(documentsPlan([recordingMatch(seen)]), {
+      source: new DocumentsSource(docs, { batchSize: 10 }),
+      sink,
+      maxDocsPerWrite: 20,
+    });
+    const running = runtime.run();
+    // Write 1 in flight, batches 2 and 3 collected for write 2, batch 4 run and waiting for room.
+    while (seen.length < 40) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toHaveLength(40);
+    for (let i = 0; i < 3; i++) await sink.release();
+    await running;
+    expect(sink.sizes).toEqual([10, 20, 20]);
+    expect(sink.docs.map((d) => d._id)).toEqual(docs.map((d) => d._id));
   });
 
   it("dead-letters the per-document failures of the last write before the run ends", async () => {

@@ -1,10 +1,13 @@
 // The repartition topic on a real broker: created with the source's partition count, records land in the
 // partition of their group key with their event time, and a reader's replay (records written again) is
 // dropped on the reading side by source offset, also across a restart from a partition's positions.
-import { Admin } from "@platformatic/kafka";
+import { Admin, Producer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { FeedSource, PartitionFeed, RepartitionDecoder } from "../../src/connectors/kafka/partition-feed.ts";
+import { KafkaRecordDecoder } from "../../src/connectors/kafka/record.ts";
+import { KafkaSource, type KafkaSourcePlan } from "../../src/connectors/kafka/source.ts";
+import type { KafkaSourceOptions } from "../../src/connectors/kafka/spec.ts";
 import {
   ensureRepartitionTopic,
   partitionOfKey,
@@ -18,6 +21,16 @@ const source = uniqueName("eddy_rp_src");
 const topic = uniqueName("eddy_rp");
 const group = uniqueName("eddy_rp_group");
 const BASE = Date.UTC(2026, 0, 1);
+const sourceOptions: KafkaSourceOptions = {
+  topics: [source],
+  config: {
+    auto_offset_reset: "earliest",
+    group_id: undefined,
+    enable_auto_commit: false,
+    keyFormat: "string",
+    keyFormatError: "dlq",
+  },
+};
 const client = () =>
   kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-rp-test");
 
@@ -68,7 +81,12 @@ async function openFeed(saved: ReadonlyMap<number, Doc> = new Map()) {
   const sources = new Map(
     feed.assigned().map((p) => {
       const positions = saved.get(p);
-      const decoder = new RepartitionDecoder(sourcePartitions, `${topic}:${p}`, positions?.taken as Doc);
+      const decoder = new RepartitionDecoder(
+        sourcePartitions,
+        `${topic}:${p}`,
+        positions?.taken as Doc,
+        new KafkaRecordDecoder(sourceOptions),
+      );
       return [p, new FeedSource(feed, { topic, partition: p }, decoder, positions)] as const;
     }),
   );
@@ -165,6 +183,115 @@ describe("the repartition topic", () => {
         15, 16, 17, 18, 19,
       ]);
       await second.feed.close();
+    },
+  );
+
+  it(
+    "forwards records that reach it unchanged as their source messages, decoded as the reader decoded them",
+    { timeout: 60_000 },
+    async () => {
+      const forwarded = uniqueName("eddy_rp_fwd");
+      const layout = await ensureRepartitionTopic(client(), [source], forwarded);
+      // Source partition 1: keys, headers (one repeated) and Extended JSON values.
+      const producer = new Producer({ ...client(), autocreateTopics: false });
+      await producer.send({
+        messages: Array.from({ length: 8 }, (_, n) => ({
+          topic: source,
+          partition: 1,
+          key: n % 3 === 0 ? undefined : Buffer.from(`k${n}`),
+          value: Buffer.from(
+            JSON.stringify({ sensor: `s${n % 4}`, n, big: { $numberLong: "9007199254740993" } }),
+          ),
+          headers: new Map([
+            [Buffer.from("trace"), Buffer.from(`t${n}`)],
+            [Buffer.from("trace"), Buffer.from("again")],
+          ]),
+        })),
+      });
+      await producer.close();
+      // The reader's source, remembering each record's message.
+      const plan = {
+        type: "kafka",
+        connectionName: "kafka",
+        options: sourceOptions,
+        timeField: undefined,
+        tsFieldName: "_ts",
+        partitionIdleTimeoutMs: undefined,
+      } satisfies KafkaSourcePlan;
+      const reader = new KafkaSource(client(), plan, {
+        groupId: uniqueName("eddy_rp_reader"),
+        keepsMessages: true,
+      });
+      await reader.start();
+      const read: SourceRecord[] = [];
+      const deadline = Date.now() + 15_000;
+      while (read.length < 8 && Date.now() < deadline)
+        for (const record of (await reader.next())?.records ?? [])
+          if (record.partition === `${source}:1`) read.push(record);
+      await reader.close();
+      expect(read).toHaveLength(8);
+      // What the reader's runtime hands the sink: the same documents, with `_ts` and `_stream_meta` added.
+      const docsIn = read.map((record, n) => {
+        const doc = record.doc as Doc;
+        doc._ts = new Date(BASE + n * 1000);
+        doc._stream_meta = { source: record.meta };
+        return doc;
+      });
+      const sink = new RepartitionSink(client(), {
+        topic: forwarded,
+        partitions: layout.partitions,
+        key: (doc) => doc.sensor,
+        tsFieldName: "_ts",
+        forwardsSourceMessages: true,
+      });
+      await sink.write(docsIn.slice(0, 5));
+      await sink.write(docsIn.slice(3)); // a replay of 3 and 4: dropped
+      await sink.flush();
+      await sink.close();
+
+      const feed = new PartitionFeed(client(), {
+        topic: forwarded,
+        groupId: uniqueName("eddy_rp_fwd_group"),
+        onAssignment: () => undefined,
+      });
+      await feed.start();
+      const assigned = Date.now() + 15_000;
+      while (feed.assigned().length < 3 && Date.now() < assigned)
+        await new Promise((r) => setTimeout(r, 100));
+      const sources = new Map(
+        feed.assigned().map((p) => {
+          const decoder = new RepartitionDecoder(
+            layout.sourcePartitions,
+            `${forwarded}:${p}`,
+            undefined,
+            new KafkaRecordDecoder(sourceOptions),
+          );
+          return [p, new FeedSource(feed, { topic: forwarded, partition: p }, decoder, undefined)] as const;
+        }),
+      );
+      await feed.open(sources);
+      const got = await drain([...sources.values()], 8);
+      expect(await drain([...sources.values()], 1, 1_500)).toEqual([]);
+      await feed.close();
+      const admin = new Admin(client());
+      await admin.deleteTopics({ topics: [forwarded] }).catch(() => undefined);
+      await admin.close();
+
+      expect(got).toHaveLength(8);
+      for (const [partition, record] of got) {
+        const n = Number((record.doc as Doc).n);
+        const original = read[n];
+        expect(partition).toBe(partitionOfKey(`s${n % 4}`, 3));
+        // As the reader decoded it: the source's meta (key and both headers), its watermark partition and size.
+        expect(record.meta).toEqual(original.meta);
+        expect(record.partition).toBe(`${source}:1`);
+        expect(record.size).toBe(original.size);
+        expect(record.timestamp).toBe(BASE + n * 1000);
+        const { _ts, _stream_meta, ...fields } = docsIn[n];
+        expect(record.doc).toEqual(Object.fromEntries(Object.entries(fields))); // the fields, not the kept message
+        expect(_ts).toBeInstanceOf(Date);
+        expect(_stream_meta).toBeDefined();
+      }
     },
   );
 });

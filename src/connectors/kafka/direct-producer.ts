@@ -65,6 +65,8 @@ function requestChunks(records: readonly OutgoingRecord[]): OutgoingRecord[][] {
 
 export interface OutgoingRecord extends ProduceRecord {
   readonly topic: string;
+  /** Where it goes; default: the key's murmur2 hash, round-robin without a key. */
+  readonly partition?: number;
 }
 
 type KafkaProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
@@ -170,8 +172,9 @@ export class DirectProducer {
     return byLeader;
   }
 
-  /** As `@platformatic/kafka`'s default partitioner: murmur2 of the key, else round-robin per topic. */
+  /** The record's own partition, else as `@platformatic/kafka`'s default partitioner: murmur2 of the key, else round-robin per topic. */
   private partitionFor(record: OutgoingRecord, partitions: number): number {
+    if (record.partition !== undefined) return record.partition;
     if (record.key) {
       const key = Buffer.isBuffer(record.key) ? record.key : Buffer.from(record.key);
       return (murmur2(key) >>> 0) % partitions;

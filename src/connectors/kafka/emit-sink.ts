@@ -10,7 +10,7 @@ import { Admin, Producer } from "@platformatic/kafka";
 import type { Doc, Evaluator, Vars } from "../../mql/index.ts";
 import type { EmitPlan, ProcessorPlan, SinkPlan } from "../../pipeline/plan.ts";
 import type { KafkaEmitOptions } from "./spec.ts";
-import type { Sink, SinkFailure, SinkResult } from "../../runtime/sink.ts";
+import type { Sink, SinkFailure, SinkResult, SinkWriteContext } from "../../runtime/sink.ts";
 import type { DateFormat, OutputFormat } from "../../codec/ejson.ts";
 import { ByteBuffer } from "../../codec/byte-buffer.ts";
 import { writeExtendedJson } from "../../codec/json-bytes.ts";
@@ -141,9 +141,8 @@ export class KafkaEmitSink implements Sink {
     this.prepared.set(docs, this.encode(docs));
   }
 
-  async write(docs: readonly Doc[]): Promise<SinkResult> {
-    const { messages, indices, failures, bytes } = this.prepared.get(docs) ?? this.encode(docs);
-    this.prepared.delete(docs);
+  async write(docs: readonly Doc[], context?: SinkWriteContext): Promise<SinkResult> {
+    const { messages, indices, failures, bytes } = this.encoded(docs, context?.parts);
     let written = bytes;
     const refused = messages.length > 0 ? await this.send(messages) : [];
     for (const failure of refused) {
@@ -152,6 +151,22 @@ export class KafkaEmitSink implements Sink {
     }
     if (refused.length > 0) failures.sort((a, b) => a.index - b.index);
     return failures.length > 0 ? { bytes: written, failures } : { bytes };
+  }
+
+  /** What `prepare` encoded for `docs` (or for each of its `parts`), else `docs` encoded now. */
+  private encoded(docs: readonly Doc[], parts: readonly (readonly Doc[])[] | undefined): EncodedBatch {
+    const whole = this.prepared.get(docs);
+    if (whole !== undefined || parts === undefined) {
+      this.prepared.delete(docs);
+      return whole ?? this.encode(docs);
+    }
+    const batches: EncodedBatch[] = [];
+    for (const part of parts) {
+      const batch = this.prepared.get(part);
+      this.prepared.delete(part);
+      batches.push(batch ?? this.encode(part));
+    }
+    return concatBatches(batches, parts);
   }
 
   private encode(docs: readonly Doc[]): EncodedBatch {
@@ -291,6 +306,23 @@ export class KafkaEmitSink implements Sink {
     message.value = values.view(start);
     return message;
   }
+}
+
+/** The encoded `parts` as one batch: indices shift by the documents of the parts before. */
+function concatBatches(batches: readonly EncodedBatch[], parts: readonly (readonly Doc[])[]): EncodedBatch {
+  const messages: Outgoing[] = [];
+  const indices: number[] = [];
+  const failures: SinkFailure[] = [];
+  let bytes = 0;
+  let offset = 0;
+  batches.forEach((batch, i) => {
+    for (const message of batch.messages) messages.push(message);
+    for (const index of batch.indices) indices.push(index + offset);
+    for (const failure of batch.failures) failures.push({ ...failure, index: failure.index + offset });
+    bytes += batch.bytes;
+    offset += parts[i].length;
+  });
+  return { messages, indices, failures, bytes };
 }
 
 /**

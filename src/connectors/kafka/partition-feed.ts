@@ -15,7 +15,14 @@ import type { Doc } from "../../mql/index.ts";
 import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import type { KafkaMessage, KafkaRecordDecoder } from "./record.ts";
-import { decodeRepartitionValue, ORIGIN_OFFSET_HEADER, ORIGIN_PARTITION_HEADER } from "./repartition.ts";
+import type { FetchedHeader } from "./record-batch.ts";
+import { FETCH_BYTES_PER_PARTITION } from "./source.ts";
+import {
+  decodeRepartitionValue,
+  OFFSET_HEADER_NAME,
+  PARTITION_HEADER_NAME,
+  SOURCE_MESSAGE_HEADER_NAME,
+} from "./repartition.ts";
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 type KafkaStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -108,6 +115,8 @@ export class PartitionFeed {
       topics: [this.options.topic],
       autocommit: false,
       maxWaitTime: 500,
+      // As the $source's: without it one fetch behind a backlog decodes the whole backlog at once.
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
       mode: "manual",
       fallbackMode: this.options.fallback ?? "earliest",
       offsets,
@@ -223,45 +232,96 @@ export class SourceTopicDecoder implements FeedDecoder {
   }
 }
 
+/** A source partition a repartitioned record came from, and its `topic:partition` key (the watermark's). */
+interface MessageOrigin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+}
+
 /**
  * Records of a repartition partition. Per source partition it keeps the last source offset taken: a record
  * written again by a reader replaying its source (offset not above that) is dropped, so each source record
  * counts once. The watermark waits for every source partition (`sourcePartitions`), as a single task's does,
  * so no record becomes late only because it was repartitioned.
+ *
+ * A message is either a forwarded source message (decoded by `records` as the reader decoded it, at its
+ * source partition and offset) or a document the reader's stages produced (BSON, `_stream_meta` inside).
  */
 export class RepartitionDecoder implements FeedDecoder {
   readonly watermarkPartitions: readonly string[];
   private readonly taken: Map<string, number>;
   private readonly ownPartition: string;
+  private readonly records: KafkaRecordDecoder;
+  private readonly origins = new Map<string, MessageOrigin>();
+  private lastOrigin: { bytes: Buffer; origin: MessageOrigin } | undefined;
 
-  constructor(sourcePartitions: readonly string[], partitionKey: string, saved: Doc | undefined) {
+  constructor(
+    sourcePartitions: readonly string[],
+    partitionKey: string,
+    saved: Doc | undefined,
+    records: KafkaRecordDecoder,
+  ) {
     this.watermarkPartitions = sourcePartitions;
     this.ownPartition = partitionKey;
+    this.records = records;
     this.taken = new Map(Object.entries(saved ?? {}).map(([key, value]) => [key, Number(value)]));
   }
 
   toRecord(message: KafkaMessage): SourceRecord | undefined {
-    let origin: string | undefined;
+    // The reader writes its headers first: source partition, source offset, then the forwarding mark.
+    const headers = message.headerEntries;
+    let at = 0;
+    let origin: MessageOrigin | undefined;
     let offset = Number.NaN;
-    for (const [key, value] of message.headerEntries) {
-      const name = key.toString();
-      if (name === ORIGIN_PARTITION_HEADER) origin = value.toString();
-      else if (name === ORIGIN_OFFSET_HEADER) offset = Number(value.toString());
-    }
+    if (at < headers.length && headers[at][0].equals(PARTITION_HEADER_NAME))
+      origin = this.originOf(headers[at++][1]);
+    if (at < headers.length && headers[at][0].equals(OFFSET_HEADER_NAME))
+      offset = Number(headers[at++][1].toString());
     if (origin !== undefined && Number.isFinite(offset)) {
-      if (offset <= (this.taken.get(origin) ?? -1)) return undefined; // written again by a replaying reader
-      this.taken.set(origin, offset);
+      if (offset <= (this.taken.get(origin.key) ?? -1)) return undefined; // written again by a replaying reader
+      this.taken.set(origin.key, offset);
+    }
+    if (origin !== undefined && at < headers.length && headers[at][0].equals(SOURCE_MESSAGE_HEADER_NAME)) {
+      const own =
+        at + 1 === headers.length
+          ? undefined
+          : headers.slice(at + 1).map(([name, value]) => [name.toString(), value ?? null] as FetchedHeader);
+      return this.records.decode(
+        origin.topic,
+        origin.partition,
+        offset,
+        Number(message.timestamp),
+        message.key ?? null,
+        message.value ?? null,
+        own,
+      );
     }
     const value = message.value ?? Buffer.alloc(0);
     const doc = decodeRepartitionValue(value);
     const meta = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
     return {
       doc,
-      partition: origin ?? this.ownPartition,
+      partition: origin?.key ?? this.ownPartition,
       timestamp: Number(message.timestamp),
       size: value.length,
       meta,
     };
+  }
+
+  /** The source partition named by a header value (`topic:partition`), parsed once per partition. */
+  private originOf(bytes: Buffer): MessageOrigin {
+    const last = this.lastOrigin;
+    if (last !== undefined && last.bytes.equals(bytes)) return last.origin;
+    const key = bytes.toString();
+    let origin = this.origins.get(key);
+    if (!origin) {
+      const colon = key.lastIndexOf(":");
+      origin = { topic: key.slice(0, colon), partition: Number(key.slice(colon + 1)), key };
+      this.origins.set(key, origin);
+    }
+    this.lastOrigin = { bytes: Buffer.from(bytes), origin }; // a copy: the message's bytes hold a whole fetch
+    return origin;
   }
 
   state(): Doc {

@@ -10,7 +10,7 @@
  * epoch and base sequence -1, CreateTime timestamps, no compression.
  */
 import { crc32c } from "@node-rs/crc32";
-import { ByteBuffer, varintSize } from "../../codec/byte-buffer.ts";
+import { ByteBuffer, varintSize, varlongSize } from "../../codec/byte-buffer.ts";
 
 export const PRODUCE_API_KEY = 0;
 export const PRODUCE_VERSION = 9;
@@ -20,6 +20,8 @@ export interface ProduceRecord {
   /** Absent for a tombstone (null value). */
   readonly value?: Uint8Array;
   readonly headers?: ReadonlyMap<Uint8Array, Uint8Array | undefined>;
+  /** Its CreateTime in milliseconds since the epoch; default: the request's `timestamp`. */
+  readonly timestamp?: number;
 }
 
 export interface PartitionRecords {
@@ -35,7 +37,7 @@ export interface TopicRecords {
 export interface ProduceRequest {
   readonly acks: number;
   readonly timeoutMs: number;
-  /** Milliseconds since the epoch: every record's CreateTime. */
+  /** Milliseconds since the epoch: the CreateTime of every record without its own. */
   readonly timestamp: number;
   readonly topics: readonly TopicRecords[];
 }
@@ -70,9 +72,13 @@ export function encodeProduceRequest(request: ProduceRequest, sizeHint = 64 * 10
 /** COMPACT_RECORDS: the batch's length + 1, then the batch. */
 function writeRecordBatch(out: ByteBuffer, records: readonly ProduceRecord[], timestamp: number): void {
   const bodySizes = new Array<number>(records.length);
+  const base = records[0]?.timestamp ?? timestamp;
+  let max = base;
   let recordsSize = 0;
   for (let i = 0; i < records.length; i++) {
-    const size = recordBodySize(records[i], i);
+    const time = records[i].timestamp ?? timestamp;
+    if (time > max) max = time;
+    const size = recordBodySize(records[i], i, time - base);
     bodySizes[i] = size;
     recordsSize += varintSize(size) + size;
   }
@@ -80,7 +86,6 @@ function writeRecordBatch(out: ByteBuffer, records: readonly ProduceRecord[], ti
   out.uvarint(batchSize + 1);
   out.ensure(batchSize);
   const start = out.position;
-  const time = BigInt(timestamp);
   out.int64(0n); // baseOffset: the broker assigns offsets
   out.int32(batchSize - 12); // batchLength: from partitionLeaderEpoch to the end
   out.int32(-1); // partitionLeaderEpoch
@@ -90,13 +95,14 @@ function writeRecordBatch(out: ByteBuffer, records: readonly ProduceRecord[], ti
   const crcFrom = out.position;
   out.int16(0); // attributes: no compression, CreateTime, not transactional
   out.int32(records.length - 1); // lastOffsetDelta
-  out.int64(time); // baseTimestamp
-  out.int64(time); // maxTimestamp
+  out.int64(BigInt(base)); // baseTimestamp
+  out.int64(BigInt(max)); // maxTimestamp
   out.int64(-1n); // producerId
   out.int16(-1); // producerEpoch
   out.int32(-1); // baseSequence
   out.int32(records.length);
-  for (let i = 0; i < records.length; i++) writeRecord(out, records[i], i, bodySizes[i]);
+  for (let i = 0; i < records.length; i++)
+    writeRecord(out, records[i], i, (records[i].timestamp ?? timestamp) - base, bodySizes[i]);
   if (out.position - start !== batchSize) {
     throw new Error(`record batch encoding wrote ${out.position - start} bytes, expected ${batchSize}`);
   }
@@ -105,12 +111,12 @@ function writeRecordBatch(out: ByteBuffer, records: readonly ProduceRecord[], ti
 
 /** An upper bound of the bytes `record` takes in a batch (its body, length prefix and offset delta included). */
 export function recordSize(record: ProduceRecord): number {
-  return recordBodySize(record, 0x7fffffff) + 5;
+  return recordBodySize(record, 0x7fffffff, record.timestamp === undefined ? 0 : Number.MAX_SAFE_INTEGER) + 5;
 }
 
-function recordBodySize(record: ProduceRecord, offsetDelta: number): number {
+function recordBodySize(record: ProduceRecord, offsetDelta: number, timestampDelta: number): number {
   const { key, value, headers } = record;
-  let size = 2 + varintSize(offsetDelta); // attributes, timestampDelta 0, offsetDelta
+  let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta); // attributes, timestampDelta, offsetDelta
   size += key ? varintSize(key.length) + key.length : 1;
   size += value ? varintSize(value.length) + value.length : 1;
   size += varintSize(headers?.size ?? 0);
@@ -123,12 +129,18 @@ function recordBodySize(record: ProduceRecord, offsetDelta: number): number {
   return size;
 }
 
-function writeRecord(out: ByteBuffer, record: ProduceRecord, offsetDelta: number, bodySize: number): void {
+function writeRecord(
+  out: ByteBuffer,
+  record: ProduceRecord,
+  offsetDelta: number,
+  timestampDelta: number,
+  bodySize: number,
+): void {
   const { key, value, headers } = record;
   out.varint(bodySize);
-  out.ensure(2);
+  out.ensure(1);
   out.byte(0); // attributes
-  out.byte(0); // timestampDelta
+  out.varlong(timestampDelta);
   out.varint(offsetDelta);
   writeBytes(out, key);
   writeBytes(out, value);

@@ -17,6 +17,29 @@ export type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
 const EMPTY = Buffer.alloc(0);
 
+/** A record's message as its source read it: what the repartition step forwards unchanged. */
+export interface SourceMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly FetchedHeader[] | undefined;
+}
+
+const SOURCE_MESSAGE = Symbol("eddy.kafka.sourceMessage");
+
+/**
+ * Keeps on `doc` the message it was decoded from, under a symbol: no stage, codec or sink sees it (the
+ * repartition step forwards an unchanged record as its message, docs/scale-out.md). A symbol rather than a
+ * WeakMap: thousands of short-lived weak entries cost the garbage collector microseconds per record.
+ */
+export function keepMessage(doc: Doc, message: SourceMessage): void {
+  (doc as Record<symbol, unknown>)[SOURCE_MESSAGE] = message;
+}
+
+/** The message `doc` was decoded from, when its source kept it ({@link keepMessage}). */
+export function keptMessage(doc: Doc): SourceMessage | undefined {
+  return (doc as Record<symbol, unknown>)[SOURCE_MESSAGE] as SourceMessage | undefined;
+}
+
 export class KafkaRecordDecoder {
   private readonly keyFormat: KeyFormat;
   private readonly passThroughBadKeys: boolean;

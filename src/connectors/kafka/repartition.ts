@@ -7,13 +7,18 @@
  * offset it came from. A task replaying its source after a rebalance or a crash writes some records again;
  * the reading side drops them because, per source partition, offsets only grow ({@link SourceOrigin}).
  */
-import { Admin, murmur2, Producer } from "@platformatic/kafka";
+import { Admin, murmur2, Producer, type MessageToProduce } from "@platformatic/kafka";
 import { deserialize, serialize } from "bson";
 import { groupKeyOf } from "../../mql/group-key.ts";
 import type { Doc, Evaluator } from "../../mql/index.ts";
 import type { Sink, SinkResult } from "../../runtime/sink.ts";
 import { decodeState, encodeState } from "../../runtime/state-codec.ts";
 import type { KafkaClientOptions } from "./connection.ts";
+import { keptMessage } from "./record.ts";
+import { DirectProducer, type OutgoingRecord } from "./direct-producer.ts";
+import { isTransientKafkaError } from "./errors.ts";
+import { retryDelay } from "../retry.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** The internal topic of processor `name`. */
 export function repartitionTopic(name: string): string {
@@ -23,8 +28,12 @@ export function repartitionTopic(name: string): string {
 /** Header names of a repartitioned message. */
 export const ORIGIN_PARTITION_HEADER = "eddy-source-partition";
 export const ORIGIN_OFFSET_HEADER = "eddy-source-offset";
-const PARTITION_HEADER_NAME = Buffer.from(ORIGIN_PARTITION_HEADER);
-const OFFSET_HEADER_NAME = Buffer.from(ORIGIN_OFFSET_HEADER);
+/** Marks a forwarded source message: its value, key and the headers after this one are the source's. */
+export const SOURCE_MESSAGE_HEADER = "eddy-source-message";
+export const PARTITION_HEADER_NAME = Buffer.from(ORIGIN_PARTITION_HEADER);
+export const OFFSET_HEADER_NAME = Buffer.from(ORIGIN_OFFSET_HEADER);
+export const SOURCE_MESSAGE_HEADER_NAME = Buffer.from(SOURCE_MESSAGE_HEADER);
+const EMPTY = Buffer.alloc(0);
 
 /** Where a repartitioned record was read: its source `topic:partition` and offset. */
 export interface SourceOrigin {
@@ -126,58 +135,180 @@ export interface RepartitionSinkOptions {
   readonly key: Evaluator | undefined;
   /** The field holding the event time (`$source.tsFieldName`, default `_ts`). */
   readonly tsFieldName: string;
+  /**
+   * Records reach the sink unchanged (no stages before the window but `$match`) and their source kept their
+   * messages (KafkaSource's `keepsMessages`): each is forwarded as its message (value, key, headers), which the
+   * reading side decodes as the reader did, instead of being encoded as BSON and decoded again.
+   */
+  readonly forwardsSourceMessages?: boolean;
 }
 
-/** Writes records to the repartition topic, keyed by their group key. */
+/**
+ * Bytes of values one produce request carries at most: the broker's default `message.max.bytes` (1 MB)
+ * bounds each partition's batch, and a request of this size cannot exceed it in any partition.
+ */
+const MAX_REQUEST_BYTES = 1_000_000;
+/** Attempts of one request whose failure is transient (a moved leader, a lost connection). */
+const SEND_ATTEMPTS = 4;
+/**
+ * Bytes of values waiting for the request in flight before `write` waits too: small enough that a flush
+ * (each of the reader's checkpoints) waits for a request or two, not for seconds of backlog.
+ */
+const MAX_PENDING_BYTES = 2 * MAX_REQUEST_BYTES;
+
+/**
+ * Writes records to the repartition topic, keyed by their group key.
+ *
+ * `write` only queues: one produce request is in flight at a time and carries everything queued meanwhile
+ * (up to MAX_REQUEST_BYTES), so the reader reads and encodes while the broker acknowledges, and requests grow
+ * with the load instead of staying one read batch each. One request at a time keeps each source partition's
+ * records in order in their repartition partition, which the reading side's duplicate check relies on;
+ * after a failed request nothing more is sent. `flush` (before each of the reader's checkpoints, hence before
+ * its source offsets are committed) waits until everything queued is acknowledged and throws a failure.
+ */
 export class RepartitionSink implements Sink {
   readonly operatorName = "RepartitionOperator";
   private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly direct: DirectProducer;
   private readonly options: RepartitionSinkOptions;
   private readonly origins = new Map<string, Buffer>();
+  private lastOrigin: { topic: string; partition: number; bytes: Buffer } | undefined;
+  private queue: OutgoingRecord[] = [];
+  private queuedBytes = 0;
+  private sending: Promise<void> | undefined;
+  /** The request in flight; resolves (never rejects) when it is answered. */
+  private inFlight: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
 
   constructor(client: KafkaClientOptions, options: RepartitionSinkOptions) {
     this.options = options;
     this.producer = new Producer({ ...client, acks: -1, autocreateTopics: false });
+    this.direct = new DirectProducer(this.producer, { acks: -1, autocreateTopics: false });
   }
 
   async write(docs: readonly Doc[]): Promise<SinkResult> {
+    this.throwFailure();
     if (docs.length === 0) return { bytes: 0 };
-    const { topic, partitions, key, tsFieldName } = this.options;
     let bytes = 0;
-    const messages = docs.map((doc) => {
-      const group = key ? safeKey(key, doc) : null;
-      const value = encodeRepartitionValue(doc);
-      bytes += value.length;
-      const time = doc[tsFieldName];
-      const source = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
-      const headers = new Map<Buffer, Buffer>();
-      if (source && typeof source.topic === "string" && typeof source.partition === "number") {
-        headers.set(PARTITION_HEADER_NAME, this.originBytes(source.topic, source.partition));
-        headers.set(OFFSET_HEADER_NAME, Buffer.from(String(source.offset)));
-      }
-      return {
-        topic,
-        partition: partitionOfKey(group, partitions),
-        value,
-        headers,
-        timestamp: BigInt(time instanceof Date ? time.getTime() : Date.now()),
-      };
-    });
-    await this.producer.send({ messages });
+    for (const doc of docs) {
+      const message = this.messageOf(doc);
+      bytes += message.value?.length ?? 0;
+      this.queue.push(message);
+    }
+    this.queuedBytes += bytes;
+    this.sending ??= this.send();
+    while (this.queuedBytes > MAX_PENDING_BYTES && this.sending) await this.inFlight;
+    this.throwFailure();
     return { bytes };
+  }
+
+  private messageOf(doc: Doc): OutgoingRecord {
+    const { topic, partitions, key, tsFieldName, forwardsSourceMessages } = this.options;
+    const time = doc[tsFieldName];
+    const headers = new Map<Uint8Array, Uint8Array | undefined>();
+    // The reading side expects these first, in this order.
+    const source = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
+    if (source && typeof source.topic === "string" && typeof source.partition === "number") {
+      headers.set(PARTITION_HEADER_NAME, this.originBytes(source.topic, source.partition));
+      headers.set(OFFSET_HEADER_NAME, Buffer.from(String(source.offset)));
+    }
+    const partition = partitionOfKey(key ? safeKey(key, doc) : null, partitions);
+    const timestamp = time instanceof Date ? time.getTime() : Date.now();
+    const original = forwardsSourceMessages ? keptMessage(doc) : undefined;
+    if (!original) return { topic, partition, value: encodeRepartitionValue(doc), headers, timestamp };
+    headers.set(SOURCE_MESSAGE_HEADER_NAME, EMPTY);
+    for (const [name, value] of original.headers ?? []) headers.set(Buffer.from(name), value ?? undefined);
+    return {
+      topic,
+      partition,
+      value: original.value ?? EMPTY,
+      ...(original.key ? { key: original.key } : {}),
+      headers,
+      timestamp,
+    };
+  }
+
+  /** Sends what is queued, one request at a time, until nothing is (or a request failed). */
+  private async send(): Promise<void> {
+    while (this.queue.length > 0 && !this.failure) {
+      let bytes = 0;
+      let count = 0;
+      while (count < this.queue.length && (count === 0 || bytes < MAX_REQUEST_BYTES))
+        bytes += this.queue[count++].value?.length ?? 0;
+      const messages = count === this.queue.length ? this.queue : this.queue.slice(0, count);
+      this.queue = count === this.queue.length ? [] : this.queue.slice(count);
+      this.queuedBytes -= bytes;
+      this.inFlight = this.produce(messages).then(
+        () => undefined,
+        (error: unknown) => {
+          this.failure = { error };
+        },
+      );
+      await this.inFlight;
+    }
+    this.sending = undefined;
+  }
+
+  /**
+   * One request (Eddy's own encoding, as `$emit`'s: the client's costs more per record than the rest of the
+   * reader), tried again a few times while the failure is transient: nothing else is in flight meanwhile.
+   */
+  private async produce(messages: readonly OutgoingRecord[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (await this.direct.available()) await this.direct.send(messages);
+        else await this.producer.send({ messages: messages.map(toClientMessage) });
+        return;
+      } catch (error) {
+        if (attempt >= SEND_ATTEMPTS - 1 || !isTransientKafkaError(error)) throw error;
+        await sleep(retryDelay(attempt, { initialDelayMs: 250, maxDelayMs: 2_000 }));
+      }
+    }
+  }
+
+  private throwFailure(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Waits until every record written so far is acknowledged by the broker; throws when one was not. */
+  async flush(): Promise<void> {
+    while (this.sending) await this.sending;
+    this.throwFailure();
   }
 
   /** The `topic:partition` header value, encoded once per source partition. */
   private originBytes(topic: string, partition: number): Buffer {
+    const last = this.lastOrigin;
+    if (last?.partition === partition && last.topic === topic) return last.bytes;
     const origin = `${topic}:${partition}`;
     let bytes = this.origins.get(origin);
     if (!bytes) this.origins.set(origin, (bytes = Buffer.from(origin)));
+    this.lastOrigin = { topic, partition, bytes };
     return bytes;
   }
 
   async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
     await this.producer.close().catch(() => undefined);
   }
+}
+
+/** A record as `@platformatic/kafka`'s producer takes it (brokers older than Produce v9). */
+function toClientMessage(record: OutgoingRecord): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+  return {
+    topic: record.topic,
+    ...(record.partition !== undefined ? { partition: record.partition } : {}),
+    ...(record.key ? { key: Buffer.from(record.key) } : {}),
+    ...(record.value ? { value: Buffer.from(record.value) } : {}),
+    ...(record.headers
+      ? {
+          headers: new Map(
+            [...record.headers].map(([k, v]) => [Buffer.from(k), v ? Buffer.from(v) : EMPTY] as const),
+          ),
+        }
+      : {}),
+    ...(record.timestamp !== undefined ? { timestamp: BigInt(record.timestamp) } : {}),
+  };
 }
 
 /** A key that fails to evaluate goes with null's: the window's own `$group` then dead-letters the record. */

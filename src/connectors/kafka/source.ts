@@ -28,7 +28,7 @@ import type {
   SourceRecord,
 } from "../../runtime/source.ts";
 import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
-import { KafkaRecordDecoder } from "./record.ts";
+import { KafkaRecordDecoder, keepMessage } from "./record.ts";
 import { Fetcher, type FetcherSink } from "./fetcher.ts";
 import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
@@ -60,6 +60,12 @@ export interface KafkaSourceOptions {
   readonly lagIntervalMs?: number;
   /** Bytes one fetch may return per partition (default {@link FETCH_BYTES_PER_PARTITION}). */
   readonly fetchBytesPerPartition?: number;
+  /**
+   * Keeps each record's message on its document ({@link keepMessage}): the repartition step forwards a
+   * record that reaches it unchanged as its source message, instead of encoding the document
+   * (docs/scale-out.md).
+   */
+  readonly keepsMessages?: boolean;
 }
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -228,11 +234,14 @@ export class KafkaSource implements Source {
   private sinkFor(current: () => boolean): FetcherSink {
     const highWater = 2 * (this.options.maxBatchSize ?? 1000);
     const decoder = this.decoder;
+    const keepsMessages = this.options.keepsMessages === true;
     return {
       visitor: (topic, partition): FetchedRecordVisitor => ({
         record: (offset, timestamp, key, value, headers: FetchedHeader[] | undefined) => {
-          if (current())
-            this.queue.push(decoder.decode(topic, partition, offset, timestamp, key, value, headers));
+          if (!current()) return;
+          const record = decoder.decode(topic, partition, offset, timestamp, key, value, headers);
+          if (keepsMessages && record.doc) keepMessage(record.doc, { key, value, headers });
+          this.queue.push(record);
         },
       }),
       fetched: () => {
@@ -306,21 +315,28 @@ export class KafkaSource implements Source {
     if (this.disruption !== undefined || !this.fetcher) await this.reconnect();
     const fetcher = this.fetcher as Fetcher;
     const max = this.options.maxBatchSize ?? 1000;
-    if (this.queue.length === 0) {
-      const ac = new AbortController();
-      await Promise.race([
-        new Promise<void>((resolve) => (this.wakeReader = resolve)),
-        sleep(this.options.idleWaitMs ?? 500, undefined, { signal: ac.signal }).catch(() => undefined),
-      ]);
-      ac.abort();
-      this.wakeReader = undefined;
-    }
+    if (this.queue.length === 0) await this.firstRecord();
     const records = this.queue.length <= max ? this.queue : this.queue.splice(0, max);
     if (records === this.queue) this.queue = [];
-    if (fetcher.isPaused() && this.queue.length < max) fetcher.resume();
+    // Fetching again while a batch is still queued: behind a backlog, the next fetch's round trip overlaps
+    // processing that batch instead of leaving the runtime without input.
+    if (fetcher.isPaused() && this.queue.length < 2 * max) fetcher.resume();
     if (records.length === 0) return { records: [], idle: true };
     this.advanceOffsets(records);
     return { records };
+  }
+
+  /** Waits until a record is queued or `idleWaitMs` passed: one timer and one promise, nothing else. */
+  private firstRecord(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakeReader = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, this.options.idleWaitMs ?? 500);
+      this.wakeReader = wake;
+    });
   }
 
   /** Records where each partition continues: after the last of its records in `records`. */

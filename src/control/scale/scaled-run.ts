@@ -8,15 +8,8 @@
  *    running the window onwards, each with its own checkpoint.
  * Without a window there is no reader: the partitions are the source topic's, each running the pipeline.
  */
-import { Readable } from "node:stream";
 import { ConnectorClients } from "../../connectors/clients.ts";
-import {
-  connectorStages,
-  createCheckpoints,
-  createDlqWriter,
-  createSink,
-  createSource,
-} from "../../connectors/factory.ts";
+import { connectorStages, createCheckpoints, createDlqWriter, createSink } from "../../connectors/factory.ts";
 import type { KafkaClientOptions } from "../../connectors/kafka/connection.ts";
 import { exactlyOnceSettings, withTransactionalId } from "../../connectors/kafka/emit-sink.ts";
 import {
@@ -26,6 +19,7 @@ import {
   type FeedDecoder,
 } from "../../connectors/kafka/partition-feed.ts";
 import { KafkaRecordDecoder } from "../../connectors/kafka/record.ts";
+import { KafkaSource, type KafkaSourcePlan } from "../../connectors/kafka/source.ts";
 import {
   ensureRepartitionTopic,
   RepartitionSink,
@@ -59,8 +53,12 @@ interface TaskLayout {
   readonly client: KafkaClientOptions;
   readonly fallback: "earliest" | "latest";
   decoder(partition: number, saved: Doc | undefined): FeedDecoder;
-  /** With a window: the plan before it and the repartition sink it writes. */
-  readonly reader: { readonly plan: ProcessorPlan; readonly sink: Sink } | undefined;
+  /**
+   * With a window: the plan before it, the repartition sink it writes and whether its source keeps the
+   * messages the sink forwards.
+   */
+  readonly reader:
+    { readonly plan: ProcessorPlan; readonly sink: Sink; readonly keepsMessages: boolean } | undefined;
 }
 
 const EARLIEST = new Set(["earliest", "beginning", "smallest"]);
@@ -173,7 +171,12 @@ export class ScaledRun implements ProcessorRun {
         client,
         fallback: "earliest",
         decoder: (partition, saved) =>
-          new RepartitionDecoder(sourcePartitions, `${topic}:${partition}`, saved),
+          new RepartitionDecoder(
+            sourcePartitions,
+            `${topic}:${partition}`,
+            saved,
+            new KafkaRecordDecoder(source),
+          ),
         reader: {
           plan: split.reader,
           sink: new RepartitionSink(client, {
@@ -181,7 +184,9 @@ export class ScaledRun implements ProcessorRun {
             partitions,
             key: split.key,
             tsFieldName: plan.source.tsFieldName,
+            forwardsSourceMessages: split.forwardsSourceMessages === true,
           }),
+          keepsMessages: split.forwardsSourceMessages === true,
         },
       };
     }
@@ -238,9 +243,16 @@ export class ScaledRun implements ProcessorRun {
     clients: ConnectorClients,
   ): Promise<void> {
     const { plan } = this.options;
-    const source = await createSource(reader.plan, this.options.catalog, Readable.from([]), clients, {
-      groupId: `asp-${plan.name}-consumer`,
-    });
+    const connection = plan.source.connectionName ?? "";
+    const source = new KafkaSource(
+      clients.kafka(connection, `eddy-${plan.name}`),
+      reader.plan.source as KafkaSourcePlan,
+      {
+        groupId: `asp-${plan.name}-consumer`,
+        tuning: clients.kafkaConsumerTuning(connection),
+        keepsMessages: reader.keepsMessages,
+      },
+    );
     this.readerSource = source;
     this.reader = new ProcessorRuntime(reader.plan, {
       source,
@@ -248,8 +260,11 @@ export class ScaledRun implements ProcessorRun {
       ...(dlq ? { dlq } : {}),
       connectorStage,
       // Its positions live in the consumer group (committed after each flush); the memory store drives that.
+      // Every checkpoint interval, as the partitions': each flush waits for the repartition writes in flight.
       checkpoints: new MemoryCheckpointStore(),
-      checkpointIntervalMs: Math.min(1_000, this.options.checkpointIntervalMs ?? 1_000),
+      ...(this.options.checkpointIntervalMs !== undefined
+        ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
+        : {}),
       ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
     });
     this.readerDone = this.reader

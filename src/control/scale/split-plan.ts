@@ -30,6 +30,11 @@ export interface RepartitionSplit {
   readonly explanation: string;
   /** Why a window key that includes the message key is repartitioned all the same (several topics…). */
   readonly messageKeyBlocked?: string;
+  /**
+   * The stages before the window only filter (`$match`), so records reach the repartition step as their
+   * source decoded them and are forwarded as their source messages rather than re-encoded.
+   */
+  readonly forwardsSourceMessages?: boolean;
 }
 
 export function splitForRepartition(plan: ProcessorPlan): RepartitionSplit {
@@ -70,6 +75,7 @@ export function splitForRepartition(plan: ProcessorPlan): RepartitionSplit {
     key,
     explanation,
     ...(byMessageKey.why ? { messageKeyBlocked: byMessageKey.why } : {}),
+    forwardsSourceMessages: plan.stages.slice(0, at).every((before) => before.kind === "match"),
   };
 }
 

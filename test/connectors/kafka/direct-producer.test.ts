@@ -181,6 +181,29 @@ describe("encodeProduceRequest", () => {
     ]);
     expect(decoded.topics[1].partitions[0].batch.records).toHaveLength(3);
   });
+
+  it("writes each record's own timestamp: deltas from the first, negative and beyond 32 bits included", () => {
+    const base = 1_700_000_000_000;
+    const times = [base, base + 1, base - 5_000, base + 40 * 86_400_000, undefined, base - 3_000_000_000];
+    const records: ProduceRecord[] = times.map((timestamp, i) => ({
+      value: Buffer.from(`v${i}`),
+      ...(timestamp !== undefined ? { timestamp } : {}),
+    }));
+    const request = 1_800_000_000_000; // the time of records without their own
+    const body = encodeProduceRequest({
+      acks: 1,
+      timeoutMs: 1000,
+      timestamp: request,
+      topics: [{ topic: "t", partitions: [{ partition: 0, records }] }],
+    });
+    const batch = decodeRequest(body).topics[0].partitions[0].batch;
+    expect(batch.firstTimestamp).toBe(BigInt(base));
+    expect(batch.maxTimestamp).toBe(BigInt(request));
+    expect(batch.records.map((r) => batch.firstTimestamp + r.timestampDelta)).toEqual(
+      times.map((t) => BigInt(t ?? request)),
+    );
+    expect(batch.records.map((r) => text(r.value))).toEqual(times.map((_, i) => `v${i}`));
+  });
 });
 
 describe("DirectProducer", () => {

@@ -109,6 +109,27 @@ describe("KafkaEmitSink", () => {
     ]);
   });
 
+  it("writes several prepared batches together, failures by their index in the whole write", async () => {
+    const topic = uniqueName("parts");
+    const sink = new KafkaEmitSink(client(), emitPlan({ topic, config: { key: "$k", keyFormat: "int" } }));
+    const first = [{ k: 1 }, { k: "not an int" }];
+    const second = [{ k: 3 }];
+    const third = [{ k: "neither" }, { k: 5 }];
+    sink.prepare(first);
+    sink.prepare(third);
+    // The second part was never prepared: it is encoded at the write.
+    const result = await sink.write([...first, ...second, ...third], {
+      idFor: () => {
+        throw new Error("not needed");
+      },
+      parts: [first, second, third],
+    });
+    await sink.close();
+    expect(result.failures?.map((f) => f.index)).toEqual([1, 3]);
+    const received = await readAll([topic], 3);
+    expect(received.map((r) => JSON.parse(r.value as string).k)).toEqual([1, 3, 5]);
+  });
+
   it("splits large batches into requests under 1 MiB and dead-letters a record too large for any", async () => {
     const topic = uniqueName("large");
     const sink = new KafkaEmitSink(client(), emitPlan({ topic }));
