@@ -13,6 +13,7 @@ import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
 import { databaseUri, testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "../server/helpers.ts";
 import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
+import { expectedWindows as expectedWindowTotals, writtenWindows } from "./window-totals.ts";
 
 const TOKEN = "scale-key-test-token-0123456789";
 const PARTITIONS = 6;
@@ -113,28 +114,9 @@ function pipeline(coll: string): unknown[] {
   ];
 }
 
-async function windowsOf(coll: string): Promise<Map<string, { count: number; total: number }>> {
-  const docs = await mongo.db(outDb).collection(coll).find().toArray();
-  return new Map(
-    docs.map((doc) => {
-      const id = doc._id as unknown as { key: string; start: Date };
-      const second = Math.floor((id.start.getTime() - BASE) / 1000);
-      return [`${id.key}/${second}`, { count: doc.count as number, total: doc.total as number }];
-    }),
-  );
-}
-
-function expectedWindows(all: readonly Event[]): Map<string, { count: number; total: number }> {
-  const expected = new Map<string, { count: number; total: number }>();
-  for (const e of all) {
-    const key = `device-${e.device}/${Math.floor((e.ts - BASE) / 1000)}`;
-    const entry = expected.get(key) ?? { count: 0, total: 0 };
-    entry.count++;
-    entry.total += e.value;
-    expected.set(key, entry);
-  }
-  return expected;
-}
+const windowsOf = (coll: string) => writtenWindows(mongo.db(outDb).collection(coll), "key", BASE);
+const expectedWindows = (all: readonly Event[]) =>
+  expectedWindowTotals(all, (e) => `device-${e.device}`, BASE);
 
 interface Moves {
   readonly partitions: number[];

@@ -12,6 +12,7 @@ import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
 import { databaseUri, testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "../server/helpers.ts";
 import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
+import { expectedWindows as expectedWindowTotals, writtenWindows } from "./window-totals.ts";
 
 const TOKEN = "scale-test-token-0123456789";
 // Generous for a loaded machine: a lease lost to a late renewal only moves work around (still correct).
@@ -129,29 +130,8 @@ function pipeline(coll: string, group: string): unknown[] {
   ];
 }
 
-/** `sensor/second` → aggregates, for the windows before the closers. */
-async function windowsOf(coll: string): Promise<Map<string, { count: number; total: number }>> {
-  const docs = await mongo.db(outDb).collection(coll).find().toArray();
-  return new Map(
-    docs.map((doc) => {
-      const id = doc._id as unknown as { sensor: number; start: Date };
-      const second = Math.floor((id.start.getTime() - BASE) / 1000);
-      return [`${id.sensor}/${second}`, { count: doc.count as number, total: doc.total as number }];
-    }),
-  );
-}
-
-function expectedWindows(all: readonly Event[]): Map<string, { count: number; total: number }> {
-  const expected = new Map<string, { count: number; total: number }>();
-  for (const e of all) {
-    const key = `${e.sensor}/${Math.floor((e.ts - BASE) / 1000)}`;
-    const entry = expected.get(key) ?? { count: 0, total: 0 };
-    entry.count++;
-    entry.total += e.value;
-    expected.set(key, entry);
-  }
-  return expected;
-}
+const windowsOf = (coll: string) => writtenWindows(mongo.db(outDb).collection(coll), "sensor", BASE);
+const expectedWindows = (all: readonly Event[]) => expectedWindowTotals(all, (e) => String(e.sensor), BASE);
 
 const tookPartitions = (instance: Instance) =>
   instance.logs.filter((line) => line.includes('"scaled task took partitions"') && line.includes(scaled));
