@@ -155,6 +155,28 @@ describe("KafkaSource", () => {
     await fromCheckpoint.close();
   });
 
+  it("restarts a partition at auto_offset_reset when its checkpointed offset is out of range", async () => {
+    const topic = uniqueName("out-of-range");
+    await produce(
+      topic,
+      [0, 1, 2].map((n) => ({ value: JSON.stringify({ n }) })),
+    );
+    // A checkpoint past the log end (the topic was recreated, or its records were deleted meanwhile).
+    const source = new KafkaSource(
+      client("eddy-test-oor"),
+      sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: uniqueName("g") } }),
+      { startOffsets: { [`${topic}:0`]: "1000" } },
+    );
+    await source.start();
+    try {
+      const records = await read(source, 3);
+      expect(records.map((r) => r.doc?.n)).toEqual([0, 1, 2]);
+      expect(source.positions()).toEqual({ offsets: { [`${topic}:0`]: "3" } });
+    } finally {
+      await source.close();
+    }
+  });
+
   it("commits only the partitions it holds: a partition that moved keeps its new owner's offset", async () => {
     const topic = uniqueName("moved");
     const group = uniqueName("g");
