@@ -17,8 +17,7 @@ import type { KafkaClientOptions } from "./connection.ts";
 import { keptMessage } from "./record.ts";
 import { DirectProducer, type OutgoingRecord } from "./direct-producer.ts";
 import { isTransientKafkaError } from "./errors.ts";
-import { retryDelay } from "../retry.ts";
-import { setTimeout as sleep } from "node:timers/promises";
+import { withRetries } from "../retry.ts";
 
 /** The internal topic of processor `name`. */
 export function repartitionTopic(name: string): string {
@@ -148,8 +147,8 @@ export interface RepartitionSinkOptions {
  * bounds each partition's batch, and a request of this size cannot exceed it in any partition.
  */
 const MAX_REQUEST_BYTES = 1_000_000;
-/** Attempts of one request whose failure is transient (a moved leader, a lost connection). */
-const SEND_ATTEMPTS = 4;
+/** Retries of one request whose failure is transient (a moved leader, a lost connection). */
+const SEND_RETRIES = { attempts: 4, initialDelayMs: 250, maxDelayMs: 2_000 };
 /**
  * Bytes of values waiting for the request in flight before `write` waits too: small enough that a flush
  * (each of the reader's checkpoints) waits for a request or two, not for seconds of backlog.
@@ -254,16 +253,14 @@ export class RepartitionSink implements Sink {
    * reader), tried again a few times while the failure is transient: nothing else is in flight meanwhile.
    */
   private async produce(messages: readonly OutgoingRecord[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
+    await withRetries(
+      async () => {
         if (await this.direct.available()) await this.direct.send(messages);
         else await this.producer.send({ messages: messages.map(toClientMessage) });
-        return;
-      } catch (error) {
-        if (attempt >= SEND_ATTEMPTS - 1 || !isTransientKafkaError(error)) throw error;
-        await sleep(retryDelay(attempt, { initialDelayMs: 250, maxDelayMs: 2_000 }));
-      }
-    }
+      },
+      isTransientKafkaError,
+      SEND_RETRIES,
+    );
   }
 
   private throwFailure(): void {

@@ -70,6 +70,9 @@ export interface KafkaSourceOptions {
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
+/** The visitor of a replaced fetcher's response: its records are dropped (the new fetcher reads them again). */
+const IGNORED_RECORDS: FetchedRecordVisitor = { record: () => undefined };
+
 /** How long closing a client may take when its broker is gone. */
 const CLOSE_TIMEOUT_MS = 3_000;
 
@@ -236,14 +239,18 @@ export class KafkaSource implements Source {
     const decoder = this.decoder;
     const keepsMessages = this.options.keepsMessages === true;
     return {
-      visitor: (topic, partition): FetchedRecordVisitor => ({
-        record: (offset, timestamp, key, value, headers: FetchedHeader[] | undefined) => {
-          if (!current()) return;
-          const record = decoder.decode(topic, partition, offset, timestamp, key, value, headers);
-          if (keepsMessages && record.doc) keepMessage(record.doc, { key, value, headers });
-          this.queue.push(record);
-        },
-      }),
+      // A response is decoded synchronously, so whether its fetcher is still the current one is settled once
+      // per partition of it, not per record.
+      visitor: (topic, partition): FetchedRecordVisitor =>
+        current()
+          ? {
+              record: (offset, timestamp, key, value, headers: FetchedHeader[] | undefined) => {
+                const record = decoder.decode(topic, partition, offset, timestamp, key, value, headers);
+                if (keepsMessages && record.doc) keepMessage(record.doc, { key, value, headers });
+                this.queue.push(record);
+              },
+            }
+          : IGNORED_RECORDS,
       fetched: () => {
         if (!current()) return;
         if (this.queue.length >= highWater) this.fetcher?.pause();
