@@ -76,6 +76,15 @@ export class LeaseKeeper {
     return renewed;
   }
 
+  /**
+   * A write fenced by this lease's token was refused: a newer holder exists although the lease looked ours.
+   * Gives the work up as a failed renewal does (`onLost`), without a release (the lease is not ours).
+   */
+  async fencedOut(): Promise<void> {
+    const lease = this.lease;
+    if (lease) await this.lose(new LeaseLostError(lease));
+  }
+
   private schedule(delayMs: number): void {
     if (!this.running) return;
     this.timer = setTimeout(() => {

@@ -46,3 +46,20 @@ export class LeaseLostError extends ConnectorError {
     );
   }
 }
+
+/**
+ * Thrown when the store refused a write fenced by this holder's token: a newer holder of the lease has
+ * claimed the record since (this holder was paused past its lease's expiry). Nothing was written.
+ */
+export class FencedWriteError extends ConnectorError {
+  override readonly name = "FencedWriteError";
+  readonly token: number;
+  constructor(what: string, token: number) {
+    super(
+      `${what} was not written: a newer holder of its lease claimed it (this holder's fencing token is ` +
+        `${token}); this instance stopped working on it`,
+      { retryable: false },
+    );
+    this.token = token;
+  }
+}
