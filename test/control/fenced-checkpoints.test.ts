@@ -59,7 +59,10 @@ describe.each(stores)("checkpoints fenced by a lease in the %s state store", (_n
     // The lease moved (token 5): the new holder loads A's checkpoint; from then on A's saves are refused.
     const b = new StateStoreCheckpoints(store, key, { fence: 5 });
     expect((await b.load())?.operatorState).toEqual({ window: { state: "a7" } });
-    await expect(a.save(checkpoint(8, 800, "a8"))).rejects.toMatchObject({ name: "FencedWriteError", token: 4 });
+    await expect(a.save(checkpoint(8, 800, "a8"))).rejects.toMatchObject({
+      name: "FencedWriteError",
+      token: 4,
+    });
     await b.save(checkpoint(8, 810, "b8"));
     // The stale holder's next save has the same id as the new holder's: its chunks must not replace B's.
     await expect(a.save(checkpoint(8, 820, "a8 again"))).rejects.toThrow(/newer holder of its lease/);
@@ -103,8 +106,10 @@ describe.each(stores)("checkpoints fenced by a lease in the %s state store", (_n
     const tokenA = keeperA.current()?.token as number;
     const { store, arm, resume } = pausingStore(real);
     const refused: number[] = [];
-    const a = new FencedCheckpoints(new StateStoreCheckpoints(store, key, { fence: tokenA }), keeperA, (error) =>
-      refused.push(error.token),
+    const a = new FencedCheckpoints(
+      new StateStoreCheckpoints(store, key, { fence: tokenA }),
+      keeperA,
+      (error) => refused.push(error.token),
     );
     expect(await a.load()).toBeUndefined();
     // A confirms its lease, then stalls before its write lands.
