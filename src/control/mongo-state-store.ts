@@ -21,7 +21,6 @@ interface StoredRecord {
   fence?: number;
 }
 
-
 interface StoredBytes {
   _id: string;
   bytes: Binary;

@@ -28,7 +28,7 @@ import { ProcessorRuntime, type RuntimeOptions } from "../../runtime/runtime.ts"
 import type { Sink } from "../../runtime/sink.ts";
 import type { ProcessorStats } from "../../runtime/stats.ts";
 import { FencedCheckpoints, type LeaseSettings } from "../lease-placement.ts";
-import type { FencedWriteError } from "../leases/lease.ts";
+import { LeaseLostError, type FencedWriteError } from "../leases/lease.ts";
 import { LeaseKeeper } from "../leases/lease-keeper.ts";
 import { highestCounts } from "./task-stats.ts";
 
@@ -135,14 +135,20 @@ export class PartitionTask {
       taken.push([partition, keeper]);
     }
     try {
-      for (const [partition, keeper] of taken) await this.startRun(partition, keeper);
+      for (const [partition, keeper] of taken)
+        await this.startRun(partition, keeper).catch(async (error: unknown) => {
+          if (!(error instanceof LeaseLostError)) throw error;
+          // Its lease moved on before it started (a newer holder claimed its checkpoint): the check below
+          // follows the assignment again, which waits for the lease anew.
+          await keeper?.stop();
+        });
     } catch (error) {
       await Promise.all(taken.filter(([p]) => !this.runs.has(p)).map(([, keeper]) => keeper?.stop()));
       throw error;
     }
     if (taken.length > 0) await this.feed.open(new Map([...this.runs].map(([p, run]) => [p, run.source])));
     this.logMoves(
-      taken.map(([partition]) => partition),
+      taken.flatMap(([partition]) => (this.runs.has(partition) ? [partition] : [])),
       stopped,
     );
     // The assignment may have changed while leases were awaited.
@@ -162,12 +168,16 @@ export class PartitionTask {
   /** Starts partition `partition`'s runtime from its checkpoint (under `keeper`'s lease, when leases are on). */
   private async startRun(partition: number, keeper: LeaseKeeper | undefined): Promise<void> {
     const fence = keeper?.current()?.token;
-    if (keeper && fence === undefined) throw new Error(`lost the lease on partition ${partition} before it started`);
+    if (keeper && fence === undefined)
+      throw new LeaseLostError(`lost the lease on partition ${partition} before it started`);
     const parts = await this.options.openPartition(partition, fence);
     const store = keeper
       ? new FencedCheckpoints(parts.checkpoints, keeper, (error) => this.refusedCheckpoint(partition, error))
       : parts.checkpoints;
-    const resume = await store.load();
+    const resume = await store.load().catch(async (error: unknown) => {
+      await parts.close().catch(() => undefined);
+      throw error;
+    });
     const positions = resume?.sourcePositions;
     const mismatch = checkpointTopicMismatch(positions, this.options.topic, this.options.repartitioned);
     if (mismatch) {
