@@ -4,6 +4,7 @@
  * (Eddy extension; docs/scale-out.md).
  */
 import type { ProcessorStats } from "../../runtime/index.ts";
+import { COUNTER_FIELDS } from "../../runtime/stats.ts";
 
 /** One task in `stats.tasks`. */
 export interface TaskStats {
@@ -34,19 +35,10 @@ type Counter =
   | "dlqMessageSize"
   | "stateSize";
 
-const CUMULATIVE: readonly Counter[] = [
-  "inputMessageCount",
-  "inputMessageSize",
-  "outputMessageCount",
-  "outputMessageSize",
-  "dlqMessageCount",
-  "dlqMessageSize",
-];
-
 /** `latest` with each cumulative counter raised to `other`'s where that is higher. */
 export function highestCounts(latest: ProcessorStats, other: ProcessorStats): ProcessorStats {
   const raised: Partial<Record<Counter, number>> = {};
-  for (const field of CUMULATIVE) raised[field] = Math.max(latest[field], other[field]);
+  for (const field of COUNTER_FIELDS) raised[field] = Math.max(latest[field], other[field]);
   return { ...latest, ...raised };
 }
 
