@@ -1,7 +1,8 @@
 // A partition of a scaled-out task whose lease moves to another holder while the task is paused in the
 // middle of a checkpoint (real broker, real MongoDB stand-in as the shared state store; docs/scale-out.md):
 // the stale save is refused by the store, the partition stops here cleanly (counted, logged, the task
-// runs on), the new holder's checkpoint stays as it wrote it, and the task's counts do not go down.
+// runs on), the new holder's checkpoint stays as it wrote it, and the task's counts do not go down. Taken
+// back later, the partition's start is refused once more by a still newer claim, and waits for its lease anew.
 import { Admin, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -162,6 +163,10 @@ describe("a partition whose lease moves while its task is paused in a checkpoint
       expect(after.input).toBeGreaterThanOrEqual(before.input);
       expect(after.output).toBeGreaterThanOrEqual(before.output);
 
+      // Before letting go, a holder newer than the task's next lease claims the checkpoint too (token B + 2;
+      // the task's next lease gets B + 1): the task's start of partition 0 is refused once, and it waits
+      // for the lease anew (B + 2) instead of failing.
+      await partitionCheckpoints(state, processor, 0, 0, tokenB + 2).load();
       // "b" lets go: the group still assigns partition 0 here, so the task takes it back from that checkpoint,
       // and counts each record once (the checkpoint's counts continue; what it counted before is not added).
       await mongo
@@ -169,6 +174,8 @@ describe("a partition whose lease moves while its task is paused in a checkpoint
         .collection<{ _id: string }>("state.leases")
         .updateOne({ _id: `${prefix}0` }, { $set: { owner: "", expiresAt: 0 } });
       await until("partition 0 back", () => (task.partitions().includes(0) ? true : undefined));
+      expect(task.refusedCheckpoints()).toBe(2);
+      expect((await leases.holder(`${prefix}0`))?.token).toBe(tokenB + 2);
       await sleep(1_500); // its replay from the checkpoint
 
       expect(totals(task.stats())).toEqual({ input: 200, output: 200 });
