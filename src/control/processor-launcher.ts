@@ -9,6 +9,7 @@ import type { ProcessorStats } from "../runtime/index.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { SupervisorOptions, SupervisorStatus } from "../runtime/supervisor.ts";
 import type { LeaseSettings } from "./lease-placement.ts";
+import type { TaskCounts } from "./scale/processor-counts.ts";
 import type { TaskReport } from "./scale/task-board.ts";
 import { openProcessorParts } from "./processor-parts.ts";
 
@@ -40,6 +41,8 @@ export interface TaskLaunch {
   readonly report: (report: TaskReport) => Promise<void>;
   /** Removes the task's report (it stopped). */
   readonly retire: () => Promise<void>;
+  /** Where the task keeps its partitions' cumulative counts for the processor's totals. */
+  readonly counts: TaskCounts;
 }
 
 /** One running processor, as the manager drives it (the supervisor's surface). */
@@ -74,6 +77,7 @@ export function supervisorLauncher(options: SupervisorLauncherOptions): Processo
         ...(request.task.leases ? { leases: request.task.leases } : {}),
         report: request.task.report,
         retire: request.task.retire,
+        counts: request.task.counts,
         ...(options.checkpointIntervalMs !== undefined
           ? { checkpointIntervalMs: options.checkpointIntervalMs }
           : {}),

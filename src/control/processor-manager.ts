@@ -27,7 +27,9 @@ import type { LeaseKeeper } from "./leases/lease-keeper.ts";
 import type { ConnectionRegistry } from "./connection-registry.ts";
 import { ControlError, conflict, controlError, notFound } from "./errors.ts";
 import { KeyedQueue } from "./keyed-queue.ts";
-import { TaskBoard } from "./scale/task-board.ts";
+import { ProcessorCountsStore } from "./scale/processor-counts.ts";
+import { processorTotals, type ProcessorTotals } from "./scale/processor-totals.ts";
+import { TaskBoard, taskRow, type TaskReport } from "./scale/task-board.ts";
 import {
   describeKafkaDrop,
   dropScaledKafkaResources,
@@ -56,7 +58,7 @@ import { RunningProcessors, type RunningProcessor } from "./running-processors.t
 import type { StateStore } from "./state-store.ts";
 import { ProcessorObservations } from "./processor-observations.ts";
 import type { StatsSnapshot } from "./stats-history.ts";
-import { statsReply, type StatsRequest } from "./stats-view.ts";
+import { scaledStats, statsReply, type StatsRequest } from "./stats-view.ts";
 import type { WorkspaceRegistry } from "./workspace-registry.ts";
 
 export type { ProcessorMetrics } from "./processor-readings.ts";
@@ -102,12 +104,14 @@ export class ProcessorManager {
   private closing = false;
   private readonly leases: LeasedStarts | undefined;
   private readonly tasks: TaskBoard;
+  private readonly partitionCounts: ProcessorCountsStore;
 
   constructor(options: ProcessorManagerOptions) {
     this.options = options;
     this.registry = new ProcessorRegistry(options.store);
     this.observations = new ProcessorObservations(options.store, options.redactor, options.logger);
     this.tasks = new TaskBoard(options.store);
+    this.partitionCounts = new ProcessorCountsStore(options.store);
     if (options.leases) {
       this.leases = new LeasedStarts({
         ...options.leases,
@@ -271,6 +275,8 @@ export class ProcessorManager {
       await this.observations.forget(record.id);
       const kafka = parallelismOf(record) > 1 ? await this.dropKafkaResources(record) : undefined;
       await this.tasks.forget(record.id);
+      // Again: tasks on other instances keep their final counts as they stop.
+      await this.partitionCounts.forget(record.id);
       this.options.logger.info("processor dropped", {
         workspace,
         processor: name,
@@ -308,8 +314,13 @@ export class ProcessorManager {
     const record = await this.require(workspace, name);
     const reply = await processorStats(record, this.active, this.observations, request);
     if (parallelismOf(record) <= 1) return reply;
-    // Every task, wherever it runs (this instance's stats cover only the task running here).
-    return { ...reply, stats: { ...(reply.stats as Doc), tasks: await this.tasks.tasks(record.id) } };
+    // The processor's own figures from every task's, the same on every instance (docs/scale-out.md, Stats),
+    // and every task, wherever it runs.
+    const { totals, reports } = await this.processorWide(record.id);
+    const scaled = scaledStats({ ...totals }, request.scale ?? 1);
+    // This instance's own task's watermark and Kafka positions (or its last run's) give way to the tasks'.
+    const { watermark: _w, kafkaPartitions: _k, kafkaTotalOffsetLag: _l, ok, ...own } = reply.stats as Doc;
+    return { ...reply, stats: { ...own, ...scaled, tasks: reports.map(taskRow), ok } };
   }
 
   async statsHistory(workspace: string, name: string): Promise<readonly StatsSnapshot[]> {
@@ -376,8 +387,23 @@ export class ProcessorManager {
     return counts;
   }
 
+  /** Each processor's figures here; a scaled-out one's with its processor-wide `totals` (for the console). */
   async metrics(): Promise<ProcessorMetrics[]> {
-    return processorMetrics(await this.registry.list(), this.active, this.observations);
+    const records = await this.registry.list();
+    const metrics = await processorMetrics(records, this.active, this.observations);
+    return Promise.all(
+      metrics.map(async (entry, i) =>
+        parallelismOf(records[i]) > 1
+          ? { ...entry, totals: (await this.processorWide(records[i].id)).totals }
+          : entry,
+      ),
+    );
+  }
+
+  /** A scaled-out processor's top-level figures from every task's (docs/scale-out.md, Stats), and its tasks. */
+  private async processorWide(id: string): Promise<{ totals: ProcessorTotals; reports: TaskReport[] }> {
+    const reports = await this.tasks.tasks(id);
+    return { totals: processorTotals(await this.partitionCounts.all(id), reports), reports };
   }
 
   /**
@@ -466,6 +492,7 @@ export class ProcessorManager {
       ...(leases ? { leases: { ...leases, prefix: `processor/${record.id}/partition/` } } : {}),
       report: (report) => this.tasks.report(record.id, report),
       retire: () => this.tasks.retire(record.id, index),
+      counts: this.partitionCounts.forTask(record.id),
     };
   }
 
@@ -600,6 +627,7 @@ export class ProcessorManager {
   private async forgetCheckpoints(id: string): Promise<void> {
     await clearProcessorCheckpoints(this.options.store, id);
     await clearPartitionCheckpoints(this.options.store, id);
+    await this.partitionCounts.forget(id);
   }
 
   private async fail(record: ProcessorRecord, error: unknown): Promise<ProcessorRecord> {

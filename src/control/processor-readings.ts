@@ -7,6 +7,7 @@ import { statsStatus, type ProcessorState } from "./lifecycle.ts";
 import type { ProcessorObservations } from "./processor-observations.ts";
 import { processorKey, type ProcessorRecord } from "./processor-registry.ts";
 import type { RunningProcessors } from "./running-processors.ts";
+import type { ProcessorTotals } from "./scale/processor-totals.ts";
 import { EMPTY_STATS, statsReply, type StatsRequest } from "./stats-view.ts";
 
 /** ASP's stats reply for one processor. */
@@ -91,6 +92,11 @@ export interface ProcessorMetrics {
   readonly pipeline: readonly unknown[];
   /** Connections the running processor uses; empty when it is not running here. */
   readonly connections: readonly string[];
+  /**
+   * A scaled-out processor's processor-wide figures (`stats` are this instance's task's; `/metrics` exports
+   * those, so that summing over instances stays meaningful).
+   */
+  readonly totals?: ProcessorTotals;
 }
 
 export async function processorMetrics(

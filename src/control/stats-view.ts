@@ -44,6 +44,11 @@ export function statsReply(
   return { ...identity, scaleFactor: scale, ...body, ok: 1 };
 }
 
+/** `stats` (at scale 1) with its sizes divided by `scale`. */
+export function scaledStats(stats: Doc, scale: number): Doc {
+  return Object.fromEntries(Object.entries(stats).map(([key, value]) => [key, scaled(key, value, scale)]));
+}
+
 function scaled(key: string, value: unknown, scale: number): unknown {
   if (scale === 1) return value;
   if (typeof value === "number" && /Size$/.test(key)) return Math.floor(value / scale);

@@ -93,7 +93,18 @@ describe("a scaled-out processor without a window", () => {
     const docs = await out.find().toArray();
     expect(docs).toHaveLength(300);
     expect(new Set(docs.map((d) => d.n)).size).toBe(300);
+    // The processor's counts go on from the partitions' checkpoints: every record once, over both runs, and
+    // still so once it stopped.
+    type Top = { stats: { inputMessageCount: number; outputMessageCount: number } };
+    const counted = async () => ((await server.api("GET", `${P}/nw/stats`)).body as Top).stats;
+    await eventually(
+      async () => ((await counted()).outputMessageCount === 300 ? true : undefined),
+      10_000,
+      "300 outputs in the stats",
+    );
+    expect(await counted()).toMatchObject({ inputMessageCount: 300, outputMessageCount: 300 });
     expect((await server.api("POST", `${P}/nw:stop`)).status).toBe(200);
+    expect(await counted()).toMatchObject({ inputMessageCount: 300, outputMessageCount: 300 });
   });
 
   it(

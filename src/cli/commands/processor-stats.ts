@@ -176,7 +176,8 @@ function printSnapshot(
 
 /**
  * For each scaled-out processor (`options.parallelism`), its tasks: where each runs, which partitions it
- * holds (the repartition topic's, and the source's its reader holds), its counters and lag.
+ * holds (the repartition topic's, and the source's its reader holds), its counters and lag. The processor's
+ * own totals are its row in the stats table (the server sums them over partitions, docs/scale-out.md).
  */
 export function renderTaskTables(rows: readonly StatsRow[], width?: number): string {
   const columns: Column[] = [
@@ -201,7 +202,11 @@ export function renderTaskTables(rows: readonly StatsRow[], width?: number): str
       formatCount(task.outputMessageCount),
       formatCount(task.lag),
     ]);
-    out += `\n  tasks of ${row.name} (${tasks.length}):\n` + formatTable(columns, cells, { width });
+    out +=
+      `\n  tasks of ${row.name} (${tasks.length}):\n` +
+      formatTable(columns, cells, { width }) +
+      "  (IN/OUT: what ran on each task; a partition that moved counts in each task that ran it, so they\n" +
+      "  may add up to more than the processor's IN/OUT above, which count every record once)\n";
   }
   return out;
 }

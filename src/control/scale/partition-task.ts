@@ -302,12 +302,17 @@ export class PartitionTask {
    * shows the higher of its counts, so the task's counters never go backwards.
    */
   stats(): ProcessorStats[] {
+    return this.statsByPartition().map(([, stats]) => stats);
+  }
+
+  /** `stats()` with each entry's partition. */
+  statsByPartition(): Array<[number, ProcessorStats]> {
     const running = new Map([...this.runs].map(([p, run]) => [p, run.runtime.stats({ verbose: true })]));
     const partitions = new Set([...this.departed.keys(), ...running.keys()]);
     return [...partitions].map((partition) => {
       const now = running.get(partition);
       const before = this.departed.get(partition);
-      return now && before ? highestCounts(now, before) : ((now ?? before) as ProcessorStats);
+      return [partition, now && before ? highestCounts(now, before) : ((now ?? before) as ProcessorStats)];
     });
   }
 

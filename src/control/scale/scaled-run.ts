@@ -28,7 +28,7 @@ import {
 import type { KafkaSourceOptions } from "../../connectors/kafka/spec.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { ConnectionCatalog, ProcessorPlan } from "../../pipeline/plan.ts";
-import { MemoryCheckpointStore, type CheckpointStore } from "../../runtime/checkpoint.ts";
+import { MemoryCheckpointStore, type Checkpoint, type CheckpointStore } from "../../runtime/checkpoint.ts";
 import type { ProcessorStats } from "../../runtime/index.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { DlqWriter } from "../../runtime/dlq.ts";
@@ -39,6 +39,8 @@ import type { SupervisorStatus } from "../../runtime/supervisor.ts";
 import type { LeaseSettings } from "../lease-placement.ts";
 import type { ProcessorRun } from "../processor-launcher.ts";
 import { PartitionTask, type PartitionParts } from "./partition-task.ts";
+import type { TaskCounts } from "./processor-counts.ts";
+import { CountedSource, SourceCounter } from "./source-counts.ts";
 import { TASK_REPORT_INTERVAL_MS, type TaskReport } from "./task-board.ts";
 import { combineTaskStats, type TaskStats } from "./task-stats.ts";
 import { splitForRepartition } from "./split-plan.ts";
@@ -85,6 +87,8 @@ export interface ScaledRunOptions {
   readonly report: (report: TaskReport) => Promise<void>;
   /** Called once the task stopped. */
   readonly retire: () => Promise<void>;
+  /** Where the task keeps its partitions' cumulative counts for the processor's totals (every report). */
+  readonly counts: TaskCounts;
 }
 
 export class ScaledRun implements ProcessorRun {
@@ -94,6 +98,8 @@ export class ScaledRun implements ProcessorRun {
   private sink: Sink | undefined;
   private reporting: NodeJS.Timeout | undefined;
   private readerSource: Source | undefined;
+  private readonly sourceCounter: SourceCounter;
+  private repartitioned = false;
   private windows: PartitionTask | undefined;
   private state: SupervisorStatus = { state: "running", restarts: 0 };
   private finish!: { resolve: (stats: ProcessorStats) => void; reject: (error: unknown) => void };
@@ -103,6 +109,7 @@ export class ScaledRun implements ProcessorRun {
 
   constructor(options: ScaledRunOptions) {
     this.options = options;
+    this.sourceCounter = new SourceCounter((key) => options.counts.source(key));
     this.ended = new Promise((resolve, reject) => (this.finish = { resolve, reject }));
     this.ended.catch(() => undefined);
   }
@@ -115,6 +122,7 @@ export class ScaledRun implements ProcessorRun {
       const dlq = await createDlqWriter(this.options.plan, catalog, clients);
       const connectorStage = await connectorStages(this.options.plan, catalog, clients);
       const layout = await this.layout(clients);
+      this.repartitioned = layout.reader !== undefined;
       const sink = await createSink(layout.plan, catalog, process.stdout, clients);
       this.sink = sink;
       this.windows = new PartitionTask({
@@ -259,13 +267,17 @@ export class ScaledRun implements ProcessorRun {
     );
     this.readerSource = source;
     this.reader = new ProcessorRuntime(reader.plan, {
-      source,
+      source: new CountedSource(source, this.sourceCounter),
       sink: reader.sink,
       ...(dlq ? { dlq } : {}),
       connectorStage,
       // Its positions live in the consumer group (committed after each flush); the memory store drives that.
       // Every checkpoint interval, as the partitions': each flush waits for the repartition writes in flight.
-      checkpoints: new MemoryCheckpointStore(),
+      // Before the offsets are committed, the counts of what was read are kept: a reader taking a partition
+      // over continues from the committed offsets and must find everything before them counted.
+      checkpoints: new CountsFirst(new MemoryCheckpointStore(), () =>
+        this.keepSourceCounts().catch(() => undefined),
+      ),
       ...(this.options.checkpointIntervalMs !== undefined
         ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
         : {}),
@@ -297,6 +309,8 @@ export class ScaledRun implements ProcessorRun {
   private async sendReport(): Promise<void> {
     const stats = this.stats();
     const task = stats.tasks[0];
+    const reader = this.reader?.stats();
+    await this.keepCounts().catch(() => undefined);
     await this.options
       .report({
         ...task,
@@ -304,8 +318,37 @@ export class ScaledRun implements ProcessorRun {
         inputMessageCount: stats.inputMessageCount,
         outputMessageCount: stats.outputMessageCount,
         updatedAt: new Date(),
+        stateSize: stats.stateSize,
+        ...(stats.watermark ? { watermark: stats.watermark } : {}),
+        ...(stats.kafkaPartitions ? { kafkaPartitions: stats.kafkaPartitions } : {}),
+        readerDlqMessageCount: reader?.dlqMessageCount ?? 0,
+        readerDlqMessageSize: reader?.dlqMessageSize ?? 0,
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * Keeps the cumulative counts of every partition that ran here, and of every source partition the reader
+   * read, in the store (each raised, never lowered: processor-counts.ts).
+   */
+  private async keepCounts(): Promise<void> {
+    const { counts } = this.options;
+    for (const [partition, stats] of this.windows?.statsByPartition() ?? [])
+      await counts.raisePartition(partition, {
+        inputMessageCount: stats.inputMessageCount,
+        inputMessageSize: stats.inputMessageSize,
+        outputMessageCount: stats.outputMessageCount,
+        outputMessageSize: stats.outputMessageSize,
+        dlqMessageCount: stats.dlqMessageCount,
+        dlqMessageSize: stats.dlqMessageSize,
+        repartitioned: this.repartitioned,
+      });
+    await this.keepSourceCounts();
+  }
+
+  private async keepSourceCounts(): Promise<void> {
+    for (const [key, figure] of this.sourceCounter.figures())
+      await this.options.counts.raiseSource(key, figure);
   }
 
   private async shutDown(): Promise<ProcessorStats> {
@@ -313,6 +356,8 @@ export class ScaledRun implements ProcessorRun {
     this.reader?.stop();
     await this.readerDone;
     await this.windows?.stop().catch(() => undefined);
+    // The final counts (the last batches and the final checkpoints) before the task is retired.
+    await this.keepCounts().catch(() => undefined);
     await this.sink?.close().catch(() => undefined);
     await this.clients?.close().catch(() => undefined);
     await this.options.retire().catch(() => undefined);
@@ -346,5 +391,29 @@ export class ScaledRun implements ProcessorRun {
       partitions: this.windows?.running() ?? [],
       refusedCheckpoints: this.windows?.refusedCheckpoints() ?? 0,
     });
+  }
+}
+
+/** A checkpoint store that runs `before` ahead of each save (and so ahead of the offsets' commit). */
+class CountsFirst implements CheckpointStore {
+  private readonly store: CheckpointStore;
+  private readonly before: () => Promise<void>;
+
+  constructor(store: CheckpointStore, before: () => Promise<void>) {
+    this.store = store;
+    this.before = before;
+  }
+
+  load(): Promise<Checkpoint | undefined> {
+    return this.store.load();
+  }
+
+  async save(checkpoint: Checkpoint): Promise<void> {
+    await this.before();
+    await this.store.save(checkpoint);
+  }
+
+  clear(): Promise<void> {
+    return this.store.clear();
   }
 }

@@ -4,6 +4,7 @@
  * Each running task rewrites its entry every few seconds; an entry not rewritten for `staleMs` belongs to
  * a task that is gone (its instance was killed) and is left out.
  */
+import type { KafkaPartitionLag } from "../../runtime/source.ts";
 import type { StateStore } from "../state-store.ts";
 import type { TaskStats } from "./task-stats.ts";
 
@@ -19,7 +20,33 @@ export interface TaskReport extends TaskStats {
   readonly outputMessageCount: number;
   /** When the task last reported. */
   readonly updatedAt: Date;
+  // For the processor's top-level stats (processor-totals.ts), not shown in `tasks`:
+  /** The state of its running partitions. */
+  readonly stateSize?: number;
+  /** The lowest watermark of its running partitions (a string once through a JSON store). */
+  readonly watermark?: Date | string;
+  /** The Kafka partitions it reads: its reader's (the source's), else its partitions'. */
+  readonly kafkaPartitions?: readonly KafkaPartitionLag[];
+  /** Its reader's dead letters (bad input, stages before the window). */
+  readonly readerDlqMessageCount?: number;
+  readonly readerDlqMessageSize?: number;
 }
+
+/** A report as `stats.tasks` shows it. */
+export function taskRow(report: TaskReport): Omit<TaskReport, TotalsOnly> {
+  const {
+    stateSize: _s,
+    watermark: _w,
+    kafkaPartitions: _k,
+    readerDlqMessageCount: _c,
+    readerDlqMessageSize: _z,
+    ...row
+  } = report;
+  return row;
+}
+
+type TotalsOnly =
+  "stateSize" | "watermark" | "kafkaPartitions" | "readerDlqMessageCount" | "readerDlqMessageSize";
 
 export class TaskBoard {
   private readonly store: StateStore;

@@ -183,11 +183,12 @@ function toRow(p: ProcessorMetrics, stats: Doc, now: number): ProcessorRow {
     state: p.state,
     ...(live && typeof stats.status === "string" ? { status: stats.status } : {}),
     ...(error !== undefined ? { error } : {}),
-    inputMessageCount: num(stats.inputMessageCount),
-    outputMessageCount: num(stats.outputMessageCount),
-    dlqMessageCount: num(stats.dlqMessageCount),
-    ...(live && stats.kafkaTotalOffsetLag !== undefined
-      ? { lagRecords: num(stats.kafkaTotalOffsetLag) }
+    // A scaled-out processor's own counts, not this instance's task's.
+    inputMessageCount: num(p.totals?.inputMessageCount ?? stats.inputMessageCount),
+    outputMessageCount: num(p.totals?.outputMessageCount ?? stats.outputMessageCount),
+    dlqMessageCount: num(p.totals?.dlqMessageCount ?? stats.dlqMessageCount),
+    ...(live && (p.totals ?? stats).kafkaTotalOffsetLag !== undefined
+      ? { lagRecords: num((p.totals ?? stats).kafkaTotalOffsetLag) }
       : {}),
     ...(seconds !== undefined ? { lagSeconds: Math.round(seconds * 10) / 10 } : {}),
     ...(live && sourceStatus ? { sourceReachable: sourceStatus.reachable !== false } : {}),

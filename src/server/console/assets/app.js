@@ -436,6 +436,10 @@
             return tr;
           }),
         );
+      $("tasks-note").textContent =
+        `Processor totals (every record once): in ${count(stats.inputMessageCount)}, out ` +
+        `${count(stats.outputMessageCount)}, DLQ ${count(stats.dlqMessageCount)}. A task's In/Out count what ` +
+        "ran on it: a partition that moved is counted by each task that ran it.";
     } catch {
       $("tasks-section").hidden = true;
     }

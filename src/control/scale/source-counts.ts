@@ -1,0 +1,107 @@
+/**
+ * Counts what a scaled-out processor's reader reads, per source partition, so that the processor's
+ * `inputMessageCount`/`inputMessageSize` count every source record once across readers (docs/scale-out.md,
+ * "Stats"). The reader has no checkpoint of its own: a reader that takes a source partition over continues
+ * from the group's committed offsets, which may be before what the previous reader counted. So each
+ * partition's figure is a count of its records up to an offset: a reader taking a partition continues from
+ * the figure kept in the store (`load`) and counts only records past its offset; records read again are
+ * not counted again.
+ */
+import type { Doc } from "../../mql/index.ts";
+import type { Source, SourceBatch } from "../../runtime/source.ts";
+import type { SourceCounts } from "./processor-counts.ts";
+
+interface Running {
+  inputMessageCount: number;
+  inputMessageSize: number;
+  offset: number;
+}
+
+export class SourceCounter {
+  private readonly load: (partition: string) => Promise<SourceCounts | undefined>;
+  private readonly counts = new Map<string, Running>();
+
+  constructor(load: (partition: string) => Promise<SourceCounts | undefined>) {
+    this.load = load;
+  }
+
+  /**
+   * Counts a batch. Partitions not in `held` (the source's assignment) are forgotten first, so a partition
+   * that comes back continues from the figure its other reader left.
+   */
+  async count(records: SourceBatch["records"], held?: readonly (string | number)[]): Promise<void> {
+    if (held)
+      for (const partition of [...this.counts.keys()])
+        if (!held.includes(partition)) this.counts.delete(partition);
+    let partition: string | undefined;
+    let counts: Running | undefined;
+    for (const record of records) {
+      const offset = (record.meta as Doc | undefined)?.offset;
+      if (typeof offset !== "number") continue;
+      if (record.partition !== partition || !counts) {
+        partition = String(record.partition);
+        counts = this.counts.get(partition);
+        if (!counts) {
+          const kept = await this.load(partition);
+          counts = kept ? { ...kept } : { inputMessageCount: 0, inputMessageSize: 0, offset: -1 };
+          this.counts.set(partition, counts);
+        }
+      }
+      if (offset <= counts.offset) continue;
+      counts.inputMessageCount++;
+      counts.inputMessageSize += record.size;
+      counts.offset = offset;
+    }
+  }
+
+  /** Each source partition's figure so far. */
+  figures(): Array<[string, SourceCounts]> {
+    return [...this.counts].map(([partition, counts]) => [partition, { ...counts }]);
+  }
+}
+
+/** `source` with every batch it hands over counted by `counter` first. */
+export class CountedSource implements Source {
+  private readonly source: Source;
+  private readonly counter: SourceCounter;
+  readonly type: string;
+  readonly operatorName: string;
+  readonly timestampIsReadTime?: boolean;
+  readonly rereadsUnhandledRecords?: boolean;
+  readonly acknowledge?: Source["acknowledge"];
+  readonly checkpointDue?: Source["checkpointDue"];
+  readonly partitions?: Source["partitions"];
+  readonly lag?: Source["lag"];
+
+  constructor(source: Source, counter: SourceCounter) {
+    this.source = source;
+    this.counter = counter;
+    this.type = source.type;
+    this.operatorName = source.operatorName;
+    if (source.timestampIsReadTime !== undefined) this.timestampIsReadTime = source.timestampIsReadTime;
+    if (source.rereadsUnhandledRecords !== undefined)
+      this.rereadsUnhandledRecords = source.rereadsUnhandledRecords;
+    if (source.acknowledge) this.acknowledge = source.acknowledge.bind(source);
+    if (source.checkpointDue) this.checkpointDue = source.checkpointDue.bind(source);
+    if (source.partitions) this.partitions = source.partitions.bind(source);
+    if (source.lag) this.lag = source.lag.bind(source);
+  }
+
+  start(): Promise<void> {
+    return this.source.start();
+  }
+
+  async next(): Promise<SourceBatch | undefined> {
+    const batch = await this.source.next();
+    if (batch && batch.records.length > 0) await this.counter.count(batch.records, this.partitions?.());
+    return batch;
+  }
+
+  positions(): Doc {
+    return this.source.positions();
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+}

@@ -1,0 +1,349 @@
+// A scaled-out processor's top-level stats are the processor's own (docs/scale-out.md, "Stats"): every record
+// counted once, whichever instance answers, across partition moves. Unit tests of the aggregation, then two
+// `sp serve` processes on one MongoDB state store (one killed with SIGKILL mid-stream, a third joining late)
+// over a real 4-partition topic, with a window grouped by a field that is not the message key (repartitioned).
+import type { ChildProcess } from "node:child_process";
+import { Admin, Producer } from "@platformatic/kafka";
+import { MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
+import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
+import {
+  higherPartitionCounts,
+  type PartitionCounts,
+  type ProcessorCounts,
+  type SourceCounts,
+} from "../../src/control/scale/processor-counts.ts";
+import { processorTotals } from "../../src/control/scale/processor-totals.ts";
+import { SourceCounter } from "../../src/control/scale/source-counts.ts";
+import type { TaskReport } from "../../src/control/scale/task-board.ts";
+import type { SourceRecord } from "../../src/runtime/source.ts";
+import { eventually } from "../server/helpers.ts";
+import { databaseUri, testServices, uniqueName } from "../support/services.ts";
+import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
+import { expectedWindows } from "./window-totals.ts";
+
+const counts = (over: Partial<PartitionCounts>): PartitionCounts => ({
+  inputMessageCount: 0,
+  inputMessageSize: 0,
+  outputMessageCount: 0,
+  outputMessageSize: 0,
+  dlqMessageCount: 0,
+  dlqMessageSize: 0,
+  repartitioned: true,
+  ...over,
+});
+
+const report = (task: number, over: Partial<TaskReport>): TaskReport => ({
+  task,
+  instance: `host:${task}`,
+  partitions: [],
+  lag: 0,
+  refusedCheckpoints: 0,
+  sourcePartitions: [],
+  inputMessageCount: 0,
+  outputMessageCount: 0,
+  updatedAt: new Date(),
+  ...over,
+});
+
+const lag = (partition: number, currentOffset: number, partitionOffsetLag: number) => ({
+  topic: "t",
+  partition,
+  currentOffset,
+  checkpointOffset: -1,
+  isIdle: partitionOffsetLag === 0,
+  partitionOffsetLag,
+});
+
+/** Records of partition `t:<partition>` at `offsets`, 10 bytes each. */
+const records = (partition: number, offsets: readonly number[]): SourceRecord[] =>
+  offsets.map((offset) => ({
+    doc: {},
+    partition: `t:${partition}`,
+    timestamp: 0,
+    meta: { topic: "t", partition, offset },
+    size: 10,
+  }));
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+describe("a scaled-out processor's totals", () => {
+  it("count each partition once, from its kept figures, and each Kafka partition the tasks read once", () => {
+    const kept: ProcessorCounts = {
+      partitions: new Map([
+        [
+          0,
+          counts({ inputMessageCount: 70, outputMessageCount: 5, outputMessageSize: 50, dlqMessageCount: 1 }),
+        ],
+        [1, counts({ inputMessageCount: 30, outputMessageCount: 2, outputMessageSize: 20 })],
+      ]),
+      sources: new Map([
+        ["t:0", { inputMessageCount: 60, inputMessageSize: 600, offset: 59 }],
+        ["t:1", { inputMessageCount: 41, inputMessageSize: 410, offset: 40 }],
+      ]),
+    };
+    // Source partition 1 is moving from task 0 to task 1: both list it; task 1 read further.
+    const reports = [
+      report(0, {
+        stateSize: 100,
+        watermark: new Date(2_000),
+        kafkaPartitions: [lag(0, 60, 0), lag(1, 35, 6)],
+        readerDlqMessageCount: 2,
+        readerDlqMessageSize: 40,
+      }),
+      report(1, { stateSize: 20, watermark: "1970-01-01T00:00:01.500Z", kafkaPartitions: [lag(1, 41, 0)] }),
+    ];
+    expect(processorTotals(kept, reports)).toEqual({
+      // With a repartition the input is what the readers read, not what the repartition partitions took.
+      inputMessageCount: 101,
+      inputMessageSize: 1010,
+      outputMessageCount: 7,
+      outputMessageSize: 70,
+      dlqMessageCount: 3,
+      dlqMessageSize: 40,
+      stateSize: 120,
+      watermark: new Date(1_500),
+      kafkaPartitions: [lag(0, 60, 0), lag(1, 41, 0)],
+      kafkaTotalOffsetLag: 0,
+    });
+    // Without a repartition, the partitions read the source: their input is the processor's.
+    const windowless: ProcessorCounts = {
+      partitions: new Map([
+        [0, counts({ inputMessageCount: 70, repartitioned: false })],
+        [1, counts({ inputMessageCount: 30, repartitioned: false })],
+      ]),
+      sources: new Map(),
+    };
+    expect(processorTotals(windowless, [])).toMatchObject({ inputMessageCount: 100, stateSize: 0 });
+    expect(processorTotals(windowless, [])).not.toHaveProperty("kafkaPartitions");
+  });
+
+  it("keep of two figures of one partition the one that counted further", () => {
+    // A killed holder counted up to 80 records; its successor restarted from a checkpoint at 50 and is at 60.
+    expect(
+      higherPartitionCounts(
+        counts({ inputMessageCount: 60, outputMessageCount: 3 }),
+        counts({ inputMessageCount: 80, outputMessageCount: 4 }),
+      ),
+    ).toMatchObject({ inputMessageCount: 80, outputMessageCount: 4 });
+  });
+
+  it("count a source partition's records once when a reader takes it over from earlier offsets", async () => {
+    const store = new Map<string, SourceCounts>();
+    const keep = (counter: SourceCounter) => {
+      for (const [key, figure] of counter.figures()) store.set(key, figure);
+    };
+    const a = new SourceCounter(async (key) => store.get(key));
+    await a.count(records(0, range(0, 8)), ["t:0"]);
+    keep(a); // at a checkpoint, before the commit of offset 8
+    await a.count(records(0, range(8, 10)), ["t:0"]); // read, counted, never kept: a dies
+    // b continues from the committed offset 5 (an earlier commit) and reads 5…12 again.
+    const b = new SourceCounter(async (key) => store.get(key));
+    await b.count(records(0, range(5, 13)), ["t:0"]);
+    expect(Object.fromEntries(b.figures())).toEqual({
+      "t:0": { inputMessageCount: 13, inputMessageSize: 130, offset: 12 },
+    });
+    // a gives partition 0 up and gets it back later: it continues from what b kept, not its own figure.
+    keep(b);
+    await a.count(records(1, [0]), ["t:1"]);
+    await a.count(records(0, range(10, 15)), ["t:0", "t:1"]);
+    expect(new Map(a.figures()).get("t:0")).toEqual({
+      inputMessageCount: 15,
+      inputMessageSize: 150,
+      offset: 14,
+    });
+  });
+});
+
+const TOKEN = "totals-test-token-0123456789";
+const LEASE_TTL_MS = 3_000;
+const PARTITIONS = 4;
+const SENSORS = 8;
+const BASE = Date.UTC(2026, 0, 1);
+const stateDb = uniqueName("eddy_totals_state");
+const outDb = uniqueName("eddy_totals_out");
+const topic = uniqueName("eddy_totals");
+const processor = uniqueName("totals").replace(/_/g, "-");
+const children: ChildProcess[] = [];
+let mongo: MongoClient;
+const kafka = () =>
+  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-totals-test");
+
+interface Event {
+  readonly sensor: number;
+  readonly ts: number;
+  readonly value: number;
+  readonly partition: number;
+}
+
+/** Event seconds [from, to): every sensor every 100 ms, spread over the partitions. */
+function events(from: number, to: number): Event[] {
+  const out: Event[] = [];
+  for (let t = from * 10; t < to * 10; t++)
+    for (let sensor = 0; sensor < SENSORS; sensor++)
+      out.push({ sensor, ts: BASE + t * 100, value: t % 97, partition: (t + sensor) % PARTITIONS });
+  return out;
+}
+
+/** One far-future event per sensor on every partition: it closes every earlier window everywhere. */
+function closers(): Event[] {
+  return range(0, PARTITIONS).flatMap((partition) =>
+    range(0, SENSORS).map((sensor) => ({ sensor, ts: BASE + 3_600_000, value: 0, partition })),
+  );
+}
+
+async function produce(docs: readonly Event[]): Promise<void> {
+  const producer = new Producer({ ...kafka(), autocreateTopics: false });
+  await producer.send({
+    messages: docs.map(({ partition, ...doc }) => ({
+      topic,
+      partition,
+      key: Buffer.from(`device-${partition}`),
+      value: Buffer.from(JSON.stringify(doc)),
+    })),
+  });
+  await producer.close();
+}
+
+const serve = (name: string): Promise<SharedServe> =>
+  serveSharedStore(name, {
+    stateUri: databaseUri(stateDb),
+    token: TOKEN,
+    leaseTtlMs: LEASE_TTL_MS,
+    checkpointIntervalMs: 500,
+    children,
+  });
+
+const tookPartitions = (instance: SharedServe) =>
+  instance.logs.some((line) => line.includes('"scaled task took partitions"') && line.includes(processor));
+
+interface TopStats {
+  inputMessageCount: number;
+  outputMessageCount: number;
+  tasks?: Array<{ instance: string; partitions: number[] }>;
+}
+
+beforeAll(async () => {
+  mongo = new MongoClient(testServices().mongodbUri);
+  await mongo.connect();
+  const admin = new Admin(kafka());
+  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
+  await admin.close();
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  const admin = new Admin(kafka());
+  await admin.deleteTopics({ topics: [topic, repartitionTopic(processor)] }).catch(() => undefined);
+  await admin.close();
+  await mongo.db(stateDb).dropDatabase();
+  await mongo.db(outDb).dropDatabase();
+  await mongo.close();
+});
+
+describe("a scaled-out processor's top-level stats over several instances", () => {
+  it(
+    "count every record once and are the same on every instance, through a SIGKILL and a late joiner",
+    { timeout: 150_000 },
+    async () => {
+      const [a, b] = await Promise.all([serve("a"), serve("b")]);
+      await a.call("POST", "/connections", {
+        name: "kafka",
+        type: "Kafka",
+        config: {
+          bootstrapServers: testServices().kafkaBrokers.join(","),
+          config: { "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000 },
+        },
+      });
+      await a.call("POST", "/connections", {
+        name: "atlas",
+        type: "Cluster",
+        config: { uri: testServices().mongodbUri },
+      });
+      const created = await a.call("POST", "/processors", {
+        name: processor,
+        pipeline: [
+          {
+            $source: {
+              connectionName: "kafka",
+              topic,
+              timeField: { $toDate: "$ts" },
+              config: { auto_offset_reset: "earliest", group_id: uniqueName("g_totals") },
+            },
+          },
+          {
+            $tumblingWindow: {
+              interval: { size: 1, unit: "second" },
+              pipeline: [{ $group: { _id: "$sensor", count: { $sum: 1 }, total: { $sum: "$value" } } }],
+            },
+          },
+          { $addFields: { _id: { sensor: "$_id", start: { $meta: "stream.window.start" } } } },
+          { $merge: { into: { connectionName: "atlas", db: outDb, coll: "windows" } } },
+        ],
+        options: { parallelism: 2 },
+      });
+      expect(created.status).toBe(201);
+      const first = events(0, 10);
+      await produce(first);
+      expect((await a.call("POST", `/processors/${processor}:start`)).status).toBe(200);
+      await eventually(
+        async () => (tookPartitions(a) && tookPartitions(b) ? true : undefined),
+        60_000,
+        "two tasks on two instances",
+      );
+      const windows = mongo.db(outDb).collection("windows");
+      await eventually(
+        async () => ((await windows.countDocuments()) >= SENSORS * 3 ? true : undefined),
+        60_000,
+        "the first windows written",
+      );
+      // b dies with records in flight; c joins and takes its task, so partitions move (with replays).
+      const second = events(10, 20);
+      const feeding = (async () => {
+        for (let s = 10; s < 20; s++) {
+          await produce(events(s, s + 1));
+          await new Promise((resolve) => setTimeout(resolve, 150));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      b.child.kill("SIGKILL");
+      const c = await serve("c");
+      await eventually(async () => (tookPartitions(c) ? true : undefined), 60_000, "c to take a task");
+      await feeding;
+      const closing = closers();
+      await produce(closing);
+
+      // The windows closed by the closers; theirs stay open.
+      const expected = expectedWindows([...first, ...second], (e) => String(e.sensor), BASE);
+      const input = first.length + second.length + closing.length;
+      const top = async (instance: SharedServe) =>
+        (await instance.call("GET", `/processors/${processor}/stats`)).body.stats as TopStats;
+      const [fromA, fromC] = await eventually(
+        async () => {
+          const both = [await top(a), await top(c)];
+          const settled = both.every(
+            (s) => s.inputMessageCount === input && s.outputMessageCount === expected.size,
+          );
+          return settled ? both : undefined;
+        },
+        90_000,
+        `input ${input} and output ${expected.size} on a and c`,
+      ).catch(async (error: unknown) => {
+        console.log(JSON.stringify([await top(a), await top(c)]));
+        throw error;
+      });
+      expect(await windows.countDocuments()).toBe(expected.size);
+      expect(fromA.inputMessageCount).toBe(fromC.inputMessageCount);
+      expect(fromA.outputMessageCount).toBe(fromC.outputMessageCount);
+      // The tasks' own rows overlap once partitions moved: their sum is no total.
+      const instances = new Set((fromA.tasks ?? []).map((t) => t.instance));
+      expect(instances.size).toBe(2);
+      console.log(
+        `totals: input ${fromA.inputMessageCount}, output ${fromA.outputMessageCount} on a and c; ` +
+          `tasks ${JSON.stringify(fromA.tasks)}`,
+      );
+      for (const instance of [a, c]) instance.child.kill("SIGTERM");
+    },
+  );
+});
