@@ -221,7 +221,7 @@ const tookPartitions = (instance: SharedServe) =>
 interface TopStats {
   inputMessageCount: number;
   outputMessageCount: number;
-  tasks?: Array<{ instance: string; partitions: number[] }>;
+  tasks?: Array<{ instance: string; partitions: number[]; inputMessageCount: number }>;
 }
 
 beforeAll(async () => {
@@ -248,6 +248,8 @@ describe("a scaled-out processor's top-level stats over several instances", () =
     { timeout: 150_000 },
     async () => {
       const [a, b] = await Promise.all([serve("a"), serve("b")]);
+      const top = async (instance: SharedServe) =>
+        (await instance.call("GET", `/processors/${processor}/stats`)).body.stats as TopStats;
       await a.call("POST", "/connections", {
         name: "kafka",
         type: "Kafka",
@@ -298,15 +300,21 @@ describe("a scaled-out processor's top-level stats over several instances", () =
         60_000,
         "the first windows written",
       );
-      // b dies with records in flight; c joins and takes its task, so partitions move (with replays).
-      const second = events(10, 20);
+      // b dies with records in flight, once its reader has read some of them (so another reader takes its
+      // source partitions over from its committed offsets); c joins and takes its task, so partitions move.
+      const second = events(10, 30);
       const feeding = (async () => {
-        for (let s = 10; s < 20; s++) {
+        for (let s = 10; s < 30; s++) {
           await produce(events(s, s + 1));
-          await new Promise((resolve) => setTimeout(resolve, 150));
+          await new Promise((resolve) => setTimeout(resolve, 200));
         }
       })();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const ofB = (task: { instance: string }) => task.instance.split(":")[1] === String(b.child.pid);
+      await eventually(
+        async () => ((await top(a)).tasks ?? []).find((t) => ofB(t) && t.inputMessageCount > 0),
+        30_000,
+        "b's reader to read",
+      );
       b.child.kill("SIGKILL");
       const c = await serve("c");
       await eventually(async () => (tookPartitions(c) ? true : undefined), 60_000, "c to take a task");
@@ -317,8 +325,6 @@ describe("a scaled-out processor's top-level stats over several instances", () =
       // The windows closed by the closers; theirs stay open.
       const expected = expectedWindows([...first, ...second], (e) => String(e.sensor), BASE);
       const input = first.length + second.length + closing.length;
-      const top = async (instance: SharedServe) =>
-        (await instance.call("GET", `/processors/${processor}/stats`)).body.stats as TopStats;
       const [fromA, fromC] = await eventually(
         async () => {
           const both = [await top(a), await top(c)];
