@@ -10,7 +10,7 @@
  * record once. Each write therefore raises the stored entry (never lowers it), and the processor's total is
  * the sum over partitions.
  */
-import { COUNTER_FIELDS } from "../../runtime/stats.ts";
+import { COUNTER_FIELDS, type MessageCountersOutput } from "../../runtime/stats.ts";
 import type { StateStore } from "../state-store.ts";
 
 const COLLECTION = "processorCounts";
@@ -35,6 +35,13 @@ export interface ProcessorCounts {
   readonly partitions: ReadonlyMap<number, PartitionCounts>;
   /** By `topic:partition`. */
   readonly sources: ReadonlyMap<string, SourceCounts>;
+}
+
+/** The counters of a partition runtime's stats. */
+export function partitionCountsOf(stats: MessageCountersOutput, repartitioned: boolean): PartitionCounts {
+  const counts: Partial<Record<CounterField, number>> = {};
+  for (const field of COUNTER_FIELDS) counts[field] = stats[field];
+  return { ...(counts as Record<CounterField, number>), repartitioned };
 }
 
 /** Each counter at the higher of the two (the longer prefix of the partition's log). */

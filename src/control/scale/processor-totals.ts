@@ -5,16 +5,11 @@
  * lag, the readers' dead letters) from the live task reports.
  */
 import type { KafkaPartitionLag } from "../../runtime/source.ts";
+import type { MessageCountersOutput } from "../../runtime/stats.ts";
 import type { ProcessorCounts } from "./processor-counts.ts";
 import type { TaskReport } from "./task-board.ts";
 
-export interface ProcessorTotals {
-  readonly inputMessageCount: number;
-  readonly inputMessageSize: number;
-  readonly outputMessageCount: number;
-  readonly outputMessageSize: number;
-  readonly dlqMessageCount: number;
-  readonly dlqMessageSize: number;
+export interface ProcessorTotals extends MessageCountersOutput {
   readonly stateSize: number;
   readonly watermark?: Date;
   readonly kafkaPartitions?: readonly KafkaPartitionLag[];

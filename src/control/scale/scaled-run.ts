@@ -39,7 +39,7 @@ import type { SupervisorStatus } from "../../runtime/supervisor.ts";
 import type { LeaseSettings } from "../lease-placement.ts";
 import type { ProcessorRun } from "../processor-launcher.ts";
 import { PartitionTask, type PartitionParts } from "./partition-task.ts";
-import type { TaskCounts } from "./processor-counts.ts";
+import { partitionCountsOf, type TaskCounts } from "./processor-counts.ts";
 import { CountedSource, SourceCounter } from "./source-counts.ts";
 import { TASK_REPORT_INTERVAL_MS, type TaskReport } from "./task-board.ts";
 import { combineTaskStats, type TaskStats } from "./task-stats.ts";
@@ -334,15 +334,7 @@ export class ScaledRun implements ProcessorRun {
   private async keepCounts(): Promise<void> {
     const { counts } = this.options;
     for (const [partition, stats] of this.windows?.statsByPartition() ?? [])
-      await counts.raisePartition(partition, {
-        inputMessageCount: stats.inputMessageCount,
-        inputMessageSize: stats.inputMessageSize,
-        outputMessageCount: stats.outputMessageCount,
-        outputMessageSize: stats.outputMessageSize,
-        dlqMessageCount: stats.dlqMessageCount,
-        dlqMessageSize: stats.dlqMessageSize,
-        repartitioned: this.repartitioned,
-      });
+      await counts.raisePartition(partition, partitionCountsOf(stats, this.repartitioned));
     await this.keepSourceCounts();
   }
 
