@@ -5,15 +5,20 @@
 import type { ChildProcess } from "node:child_process";
 import { Admin, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
+import { createClient, type RedisClientType } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
+import { MongoStateStore } from "../../src/control/mongo-state-store.ts";
+import { RedisStateStore } from "../../src/control/redis-state-store.ts";
 import {
   higherPartitionCounts,
+  ProcessorCountsStore,
   type PartitionCounts,
   type ProcessorCounts,
   type SourceCounts,
 } from "../../src/control/scale/processor-counts.ts";
+import type { StateStore } from "../../src/control/state-store.ts";
 import { processorTotals } from "../../src/control/scale/processor-totals.ts";
 import { SourceCounter } from "../../src/control/scale/source-counts.ts";
 import type { TaskReport } from "../../src/control/scale/task-board.ts";
@@ -156,6 +161,33 @@ describe("a scaled-out processor's totals", () => {
   });
 });
 
+describe.each<[string, () => StateStore]>([
+  ["MongoDB", () => new MongoStateStore(mongo, { db: stateDb })],
+  ["Redis", () => new RedisStateStore(redis, { prefix: `${uniqueName("eddy")}:` })],
+])("the kept counts on %s", (_name, open) => {
+  it("are raised, never lowered, and forgotten per processor", async () => {
+    const store = new ProcessorCountsStore(open());
+    const id = uniqueName("proc");
+    await store.raisePartition(id, 0, counts({ inputMessageCount: 80, outputMessageCount: 4 }));
+    // A successor that restarted from an older checkpoint: its lower figures do not replace the kept ones.
+    await store.raisePartition(id, 0, counts({ inputMessageCount: 60, outputMessageCount: 5 }));
+    await store.raiseSource(id, "t:0", { inputMessageCount: 10, inputMessageSize: 100, offset: 9 });
+    await store.raiseSource(id, "t:0", { inputMessageCount: 6, inputMessageSize: 60, offset: 5 });
+    await store.raiseSource(id, "t:1", { inputMessageCount: 3, inputMessageSize: 30, offset: 2 });
+    await store.raisePartition(uniqueName("other"), 0, counts({ inputMessageCount: 1 }));
+    const kept = await store.all(id);
+    expect(kept.partitions).toEqual(new Map([[0, counts({ inputMessageCount: 80, outputMessageCount: 5 })]]));
+    expect(kept.sources).toEqual(
+      new Map([
+        ["t:0", { inputMessageCount: 10, inputMessageSize: 100, offset: 9 }],
+        ["t:1", { inputMessageCount: 3, inputMessageSize: 30, offset: 2 }],
+      ]),
+    );
+    await store.forget(id);
+    expect(await store.all(id)).toEqual({ partitions: new Map(), sources: new Map() });
+  });
+});
+
 const TOKEN = "totals-test-token-0123456789";
 const LEASE_TTL_MS = 3_000;
 const PARTITIONS = 4;
@@ -167,6 +199,7 @@ const topic = uniqueName("eddy_totals");
 const processor = uniqueName("totals").replace(/_/g, "-");
 const children: ChildProcess[] = [];
 let mongo: MongoClient;
+let redis: RedisClientType;
 const kafka = () =>
   kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-totals-test");
 
@@ -227,6 +260,8 @@ interface TopStats {
 beforeAll(async () => {
   mongo = new MongoClient(testServices().mongodbUri);
   await mongo.connect();
+  redis = createClient({ url: testServices().redisUrl });
+  await redis.connect();
   const admin = new Admin(kafka());
   await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
   await admin.close();
@@ -240,6 +275,7 @@ afterAll(async () => {
   await mongo.db(stateDb).dropDatabase();
   await mongo.db(outDb).dropDatabase();
   await mongo.close();
+  redis.destroy();
 });
 
 describe("a scaled-out processor's top-level stats over several instances", () => {

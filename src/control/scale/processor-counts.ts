@@ -90,11 +90,23 @@ export class ProcessorCountsStore {
     return this.store.get<SourceCounts>(COLLECTION, `${processorId}/source/${key}`);
   }
 
-  /** The counts of processor `processorId`'s partitions, as one task keeps them. */
+  /**
+   * The counts of processor `processorId`'s partitions, as one task keeps them: a figure the task kept
+   * already is not written again (a quiet partition costs the store nothing).
+   */
   forTask(processorId: string): TaskCounts {
+    const kept = new Map<string, string>();
+    const once = async (id: string, figure: object, raise: () => Promise<void>) => {
+      const text = JSON.stringify(figure);
+      if (kept.get(id) === text) return;
+      await raise();
+      kept.set(id, text);
+    };
     return {
-      raisePartition: (partition, counts) => this.raisePartition(processorId, partition, counts),
-      raiseSource: (key, counts) => this.raiseSource(processorId, key, counts),
+      raisePartition: (partition, counts) =>
+        once(`partition/${partition}`, counts, () => this.raisePartition(processorId, partition, counts)),
+      raiseSource: (key, counts) =>
+        once(`source/${key}`, counts, () => this.raiseSource(processorId, key, counts)),
       source: (key) => this.source(processorId, key),
     };
   }

@@ -38,20 +38,28 @@ export class SourceCounter {
     for (const record of records) {
       const offset = (record.meta as Doc | undefined)?.offset;
       if (typeof offset !== "number") continue;
-      if (record.partition !== partition || !counts) {
+      if (record.partition !== partition) {
         partition = String(record.partition);
-        counts = this.counts.get(partition);
-        if (!counts) {
-          const kept = await this.load(partition);
-          counts = kept ? { ...kept } : { inputMessageCount: 0, inputMessageSize: 0, offset: -1 };
-          this.counts.set(partition, counts);
-        }
+        counts = this.counts.get(partition) ?? (await this.taken(partition));
       }
-      if (offset <= counts.offset) continue;
+      if (!counts || offset <= counts.offset) continue;
       counts.inputMessageCount++;
       counts.inputMessageSize += record.size;
       counts.offset = offset;
     }
+  }
+
+  /**
+   * Starts counting a partition from the figure kept for it. When the store cannot be read, its records are
+   * not counted until it can (counting from zero would keep a figure below the kept one for good).
+   */
+  private async taken(partition: string): Promise<Running | undefined> {
+    const kept = await this.load(partition).then(
+      (figure) => figure ?? { inputMessageCount: 0, inputMessageSize: 0, offset: -1 },
+      () => undefined,
+    );
+    if (kept) this.counts.set(partition, { ...kept });
+    return this.counts.get(partition);
   }
 
   /** Each source partition's figure so far. */
