@@ -23,6 +23,7 @@ import { processorTotals } from "../../src/control/scale/processor-totals.ts";
 import { SourceCounter } from "../../src/control/scale/source-counts.ts";
 import type { TaskReport } from "../../src/control/scale/task-board.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
+import { MetricsHistory } from "../../src/server/console/metrics-history.ts";
 import { eventually } from "../server/helpers.ts";
 import { databaseUri, testServices, uniqueName } from "../support/services.ts";
 import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
@@ -157,6 +158,45 @@ describe("a scaled-out processor's totals", () => {
       inputMessageCount: 15,
       inputMessageSize: 150,
       offset: 14,
+    });
+  });
+});
+
+describe("the console's row of a scaled-out processor", () => {
+  it("shows the processor's totals and lag, not the task running on the answering instance", async () => {
+    const local = {
+      inputMessageCount: 40,
+      outputMessageCount: 2,
+      dlqMessageCount: 0,
+      kafkaTotalOffsetLag: 3,
+    };
+    const history = new MetricsHistory(async () => ({
+      processors: [
+        {
+          workspace: "default",
+          name: "orders",
+          state: "STARTED",
+          stats: { ...local, status: "running" },
+          totals: processorTotals(
+            {
+              partitions: new Map([[0, counts({ outputMessageCount: 7, dlqMessageCount: 1 })]]),
+              sources: new Map([["t:0", { inputMessageCount: 100, inputMessageSize: 1000, offset: 99 }]]),
+            },
+            [report(0, { kafkaPartitions: [lag(0, 100, 5)] })],
+          ),
+          restarts: 0,
+          pipeline: [],
+          connections: [],
+        },
+      ],
+      process: { cpuSeconds: 0, rssBytes: 0, heapUsedBytes: 0, eventLoopDelayP99Seconds: 0 },
+    }));
+    const { processors } = await history.sample();
+    expect(processors[0]).toMatchObject({
+      inputMessageCount: 100,
+      outputMessageCount: 7,
+      dlqMessageCount: 1,
+      lagRecords: 5,
     });
   });
 });

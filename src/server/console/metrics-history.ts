@@ -174,6 +174,9 @@ export class MetricsHistory {
 
 function toRow(p: ProcessorMetrics, stats: Doc, now: number): ProcessorRow {
   const live = p.state === "STARTED" && p.stats !== undefined;
+  // A scaled-out processor's lag is its tasks', whether or not one of them runs here.
+  const lagOf = p.totals ?? (live ? stats : undefined);
+  const lagRecords = p.state === "STARTED" ? lagOf?.kafkaTotalOffsetLag : undefined;
   const error = isPlainObject(stats.error) ? String(stats.error.reason) : undefined;
   const seconds = live ? lagSeconds(stats, now) : undefined;
   const sourceStatus = isPlainObject(stats.sourceStatus) ? stats.sourceStatus : undefined;
@@ -187,9 +190,7 @@ function toRow(p: ProcessorMetrics, stats: Doc, now: number): ProcessorRow {
     inputMessageCount: num(p.totals?.inputMessageCount ?? stats.inputMessageCount),
     outputMessageCount: num(p.totals?.outputMessageCount ?? stats.outputMessageCount),
     dlqMessageCount: num(p.totals?.dlqMessageCount ?? stats.dlqMessageCount),
-    ...(live && (p.totals ?? stats).kafkaTotalOffsetLag !== undefined
-      ? { lagRecords: num((p.totals ?? stats).kafkaTotalOffsetLag) }
-      : {}),
+    ...(lagRecords !== undefined ? { lagRecords: num(lagRecords) } : {}),
     ...(seconds !== undefined ? { lagSeconds: Math.round(seconds * 10) / 10 } : {}),
     ...(live && sourceStatus ? { sourceReachable: sourceStatus.reachable !== false } : {}),
     restarts: p.restarts,
