@@ -150,6 +150,13 @@ describe("a scaled-out processor's totals", () => {
     expect(Object.fromEntries(b.figures())).toEqual({
       "t:0": { inputMessageCount: 13, inputMessageSize: 130, offset: 12 },
     });
+    // b gives partition 0 up; a record of it fetched before still arrives: it counts on b's own figure.
+    await b.count(records(0, [13]), ["t:1"]);
+    expect(new Map(b.figures()).get("t:0")).toEqual({
+      inputMessageCount: 14,
+      inputMessageSize: 140,
+      offset: 13,
+    });
     // a gives partition 0 up and gets it back later: it continues from what b kept, not its own figure.
     keep(b);
     await a.count(records(1, [0]), ["t:1"]);

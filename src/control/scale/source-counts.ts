@@ -20,19 +20,21 @@ interface Running {
 export class SourceCounter {
   private readonly load: (partition: string) => Promise<SourceCounts | undefined>;
   private readonly counts = new Map<string, Running>();
+  /** The assignment last seen, and the partitions counted here that left it since. */
+  private held: readonly (string | number)[] | undefined;
+  private readonly released = new Set<string>();
 
   constructor(load: (partition: string) => Promise<SourceCounts | undefined>) {
     this.load = load;
   }
 
   /**
-   * Counts a batch. Partitions not in `held` (the source's assignment) are forgotten first, so a partition
-   * that comes back continues from the figure its other reader left.
+   * Counts a batch. A partition given up (no longer in `held`, the source's assignment) and taken again
+   * later continues from the figure kept for it then, which its other reader may have raised meanwhile;
+   * records of a partition given up that still arrive count on its own figure.
    */
   async count(records: SourceBatch["records"], held?: readonly (string | number)[]): Promise<void> {
-    if (held)
-      for (const partition of [...this.counts.keys()])
-        if (!held.includes(partition)) this.counts.delete(partition);
+    if (held && held !== this.held) this.follow(held);
     let partition: string | undefined;
     let counts: Running | undefined;
     for (const record of records) {
@@ -47,6 +49,16 @@ export class SourceCounter {
       counts.inputMessageSize += record.size;
       counts.offset = offset;
     }
+  }
+
+  private follow(held: readonly (string | number)[]): void {
+    this.held = held;
+    for (const partition of this.counts.keys()) if (!held.includes(partition)) this.released.add(partition);
+    for (const partition of this.released)
+      if (held.includes(partition)) {
+        this.released.delete(partition);
+        this.counts.delete(partition);
+      }
   }
 
   /**
