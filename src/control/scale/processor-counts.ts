@@ -78,9 +78,18 @@ export class ProcessorCountsStore {
     if (!stored || !sameCounts(raised, stored)) await this.store.put(COLLECTION, id, raised);
   }
 
-  /** Keeps `counts` for source partition `key` unless the stored figure counted further. */
+  /**
+   * Keeps `counts` for source partition `key` unless the stored figure counted further: in one atomic step
+   * where the store has fenced writes (the offset is the fence), since two readers may hold the partition
+   * for a moment while it moves, and a figure lowered below the committed offsets would stay too low.
+   */
   async raiseSource(processorId: string, key: string, counts: SourceCounts): Promise<void> {
     const id = `${processorId}/source/${key}`;
+    const fenced = this.store.fenced?.();
+    if (fenced) {
+      await fenced.put(COLLECTION, id, counts, counts.offset + 1);
+      return;
+    }
     const stored = await this.store.get<SourceCounts>(COLLECTION, id);
     if (!stored || furtherSourceCounts(stored, counts) !== stored)
       await this.store.put(COLLECTION, id, counts);

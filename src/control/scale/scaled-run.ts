@@ -100,6 +100,7 @@ export class ScaledRun implements ProcessorRun {
   private readerSource: Source | undefined;
   private readonly sourceCounter: SourceCounter;
   private repartitioned = false;
+  private keeping: Promise<void> = Promise.resolve();
   private windows: PartitionTask | undefined;
   private state: SupervisorStatus = { state: "running", restarts: 0 };
   private finish!: { resolve: (stats: ProcessorStats) => void; reject: (error: unknown) => void };
@@ -276,7 +277,7 @@ export class ScaledRun implements ProcessorRun {
       // Before the offsets are committed, the counts of what was read are kept: a reader taking a partition
       // over continues from the committed offsets and must find everything before them counted.
       checkpoints: new CountsFirst(new MemoryCheckpointStore(), () =>
-        this.keepSourceCounts().catch(() => undefined),
+        this.keep(() => this.keepSourceCounts()),
       ),
       ...(this.options.checkpointIntervalMs !== undefined
         ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
@@ -310,7 +311,7 @@ export class ScaledRun implements ProcessorRun {
     const stats = this.stats();
     const task = stats.tasks[0];
     const reader = this.reader?.stats();
-    await this.keepCounts().catch(() => undefined);
+    await this.keep(() => this.keepCounts());
     await this.options
       .report({
         ...task,
@@ -325,6 +326,15 @@ export class ScaledRun implements ProcessorRun {
         readerDlqMessageSize: reader?.dlqMessageSize ?? 0,
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * Runs `what` after the writes of counts before it (one at a time, so an older figure never lands after a
+   * newer one); a failed write is retried at the next report.
+   */
+  private keep(what: () => Promise<void>): Promise<void> {
+    this.keeping = this.keeping.then(what).catch(() => undefined);
+    return this.keeping;
   }
 
   /**
@@ -349,7 +359,7 @@ export class ScaledRun implements ProcessorRun {
     await this.readerDone;
     await this.windows?.stop().catch(() => undefined);
     // The final counts (the last batches and the final checkpoints) before the task is retired.
-    await this.keepCounts().catch(() => undefined);
+    await this.keep(() => this.keepCounts());
     await this.sink?.close().catch(() => undefined);
     await this.clients?.close().catch(() => undefined);
     await this.options.retire().catch(() => undefined);
