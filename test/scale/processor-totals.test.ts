@@ -12,7 +12,6 @@ import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
 import { MongoStateStore } from "../../src/control/mongo-state-store.ts";
 import { RedisStateStore } from "../../src/control/redis-state-store.ts";
 import {
-  higherPartitionCounts,
   ProcessorCountsStore,
   type PartitionCounts,
   type ProcessorCounts,
@@ -20,6 +19,7 @@ import {
 } from "../../src/control/scale/processor-counts.ts";
 import type { StateStore } from "../../src/control/state-store.ts";
 import { processorTotals } from "../../src/control/scale/processor-totals.ts";
+import { highestCounts } from "../../src/control/scale/task-stats.ts";
 import { SourceCounter } from "../../src/control/scale/source-counts.ts";
 import type { TaskReport } from "../../src/control/scale/task-board.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
@@ -128,7 +128,7 @@ describe("a scaled-out processor's totals", () => {
   it("keep of two figures of one partition the one that counted further", () => {
     // A killed holder counted up to 80 records; its successor restarted from a checkpoint at 50 and is at 60.
     expect(
-      higherPartitionCounts(
+      highestCounts(
         counts({ inputMessageCount: 60, outputMessageCount: 3 }),
         counts({ inputMessageCount: 80, outputMessageCount: 4 }),
       ),

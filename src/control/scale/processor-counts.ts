@@ -12,6 +12,7 @@
  */
 import { COUNTER_FIELDS, type MessageCountersOutput } from "../../runtime/stats.ts";
 import type { StateStore } from "../state-store.ts";
+import { highestCounts } from "./task-stats.ts";
 
 const COLLECTION = "processorCounts";
 
@@ -44,13 +45,6 @@ export function partitionCountsOf(stats: MessageCountersOutput, repartitioned: b
   return { ...(counts as Record<CounterField, number>), repartitioned };
 }
 
-/** Each counter at the higher of the two (the longer prefix of the partition's log). */
-export function higherPartitionCounts(a: PartitionCounts, b: PartitionCounts): PartitionCounts {
-  const raised: Partial<Record<CounterField, number>> = {};
-  for (const field of COUNTER_FIELDS) raised[field] = Math.max(a[field], b[field]);
-  return { ...(raised as Record<CounterField, number>), repartitioned: a.repartitioned };
-}
-
 /** The figure that counted further into the source partition. */
 export function furtherSourceCounts(a: SourceCounts, b: SourceCounts): SourceCounts {
   return b.offset > a.offset || (b.offset === a.offset && b.inputMessageCount > a.inputMessageCount) ? b : a;
@@ -74,7 +68,8 @@ export class ProcessorCountsStore {
   async raisePartition(processorId: string, partition: number, counts: PartitionCounts): Promise<void> {
     const id = `${processorId}/partition/${partition}`;
     const stored = await this.store.get<PartitionCounts>(COLLECTION, id);
-    const raised = stored ? higherPartitionCounts(counts, stored) : counts;
+    // Each counter at the higher of the two: the longer prefix of the partition's log.
+    const raised = stored ? highestCounts(counts, stored) : counts;
     if (!stored || !sameCounts(raised, stored)) await this.store.put(COLLECTION, id, raised);
   }
 

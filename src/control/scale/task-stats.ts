@@ -4,7 +4,7 @@
  * (Eddy extension; docs/scale-out.md).
  */
 import type { ProcessorStats } from "../../runtime/index.ts";
-import { COUNTER_FIELDS } from "../../runtime/stats.ts";
+import { COUNTER_FIELDS, type MessageCountersOutput } from "../../runtime/stats.ts";
 
 /** One task in `stats.tasks`. */
 export interface TaskStats {
@@ -36,7 +36,7 @@ type Counter =
   | "stateSize";
 
 /** `latest` with each cumulative counter raised to `other`'s where that is higher. */
-export function highestCounts(latest: ProcessorStats, other: ProcessorStats): ProcessorStats {
+export function highestCounts<T extends MessageCountersOutput>(latest: T, other: MessageCountersOutput): T {
   const raised: Partial<Record<Counter, number>> = {};
   for (const field of COUNTER_FIELDS) raised[field] = Math.max(latest[field], other[field]);
   return { ...latest, ...raised };
