@@ -244,6 +244,8 @@ const stateDb = uniqueName("eddy_totals_state");
 const outDb = uniqueName("eddy_totals_out");
 const topic = uniqueName("eddy_totals");
 const processor = uniqueName("totals").replace(/_/g, "-");
+/** The same input without a window: no repartition, the partitions read the source. */
+const plain = uniqueName("plain").replace(/_/g, "-");
 const children: ChildProcess[] = [];
 let mongo: MongoClient;
 let redis: RedisClientType;
@@ -295,8 +297,8 @@ const serve = (name: string): Promise<SharedServe> =>
     children,
   });
 
-const tookPartitions = (instance: SharedServe) =>
-  instance.logs.some((line) => line.includes('"scaled task took partitions"') && line.includes(processor));
+const tookPartitions = (instance: SharedServe, name = processor) =>
+  instance.logs.some((line) => line.includes('"scaled task took partitions"') && line.includes(name));
 
 interface TopStats {
   inputMessageCount: number;
@@ -331,8 +333,8 @@ describe("a scaled-out processor's top-level stats over several instances", () =
     { timeout: 150_000 },
     async () => {
       const [a, b] = await Promise.all([serve("a"), serve("b")]);
-      const top = async (instance: SharedServe) =>
-        (await instance.call("GET", `/processors/${processor}/stats`)).body.stats as TopStats;
+      const top = async (instance: SharedServe, name = processor) =>
+        (await instance.call("GET", `/processors/${name}/stats`)).body.stats as TopStats;
       await a.call("POST", "/connections", {
         name: "kafka",
         type: "Kafka",
@@ -369,13 +371,29 @@ describe("a scaled-out processor's top-level stats over several instances", () =
         options: { parallelism: 2 },
       });
       expect(created.status).toBe(201);
+      const createdPlain = await a.call("POST", "/processors", {
+        name: plain,
+        pipeline: [
+          {
+            $source: {
+              connectionName: "kafka",
+              topic,
+              config: { auto_offset_reset: "earliest", group_id: uniqueName("g_plain") },
+            },
+          },
+          { $merge: { into: { connectionName: "atlas", db: outDb, coll: "plain" } } },
+        ],
+        options: { parallelism: 2 },
+      });
+      expect(createdPlain.status).toBe(201);
       const first = events(0, 10);
       await produce(first);
-      expect((await a.call("POST", `/processors/${processor}:start`)).status).toBe(200);
+      for (const name of [processor, plain])
+        expect((await a.call("POST", `/processors/${name}:start`)).status).toBe(200);
       await eventually(
-        async () => (tookPartitions(a) && tookPartitions(b) ? true : undefined),
+        async () => ([a, b].every((i) => tookPartitions(i) && tookPartitions(i, plain)) ? true : undefined),
         60_000,
-        "two tasks on two instances",
+        "two tasks of each processor on two instances",
       );
       const windows = mongo.db(outDb).collection("windows");
       await eventually(
@@ -400,7 +418,11 @@ describe("a scaled-out processor's top-level stats over several instances", () =
       );
       b.child.kill("SIGKILL");
       const c = await serve("c");
-      await eventually(async () => (tookPartitions(c) ? true : undefined), 60_000, "c to take a task");
+      await eventually(
+        async () => (tookPartitions(c) && tookPartitions(c, plain) ? true : undefined),
+        60_000,
+        "c to take a task of each",
+      );
       await feeding;
       const closing = closers();
       await produce(closing);
@@ -408,28 +430,34 @@ describe("a scaled-out processor's top-level stats over several instances", () =
       // The windows closed by the closers; theirs stay open.
       const expected = expectedWindows([...first, ...second], (e) => String(e.sensor), BASE);
       const input = first.length + second.length + closing.length;
-      const [fromA, fromC] = await eventually(
+      const [fromA, fromC, plainA, plainC] = await eventually(
         async () => {
-          const both = [await top(a), await top(c)];
-          const settled = both.every(
-            (s) => s.inputMessageCount === input && s.outputMessageCount === expected.size,
-          );
-          return settled ? both : undefined;
+          const all = [await top(a), await top(c), await top(a, plain), await top(c, plain)];
+          const settled =
+            all.every((s) => s.inputMessageCount === input) &&
+            all[0].outputMessageCount === expected.size &&
+            all[1].outputMessageCount === expected.size &&
+            all[2].outputMessageCount === input &&
+            all[3].outputMessageCount === input;
+          return settled ? all : undefined;
         },
         90_000,
         `input ${input} and output ${expected.size} on a and c`,
       ).catch(async (error: unknown) => {
-        console.log(JSON.stringify([await top(a), await top(c)]));
+        console.log(JSON.stringify([await top(a), await top(c), await top(a, plain), await top(c, plain)]));
         throw error;
       });
       expect(await windows.countDocuments()).toBe(expected.size);
+      expect(await mongo.db(outDb).collection("plain").countDocuments()).toBe(input);
+      expect(plainA).toMatchObject({ inputMessageCount: plainC.inputMessageCount });
       expect(fromA.inputMessageCount).toBe(fromC.inputMessageCount);
       expect(fromA.outputMessageCount).toBe(fromC.outputMessageCount);
       // The tasks' own rows overlap once partitions moved: their sum is no total.
       const instances = new Set((fromA.tasks ?? []).map((t) => t.instance));
       expect(instances.size).toBe(2);
       console.log(
-        `totals: input ${fromA.inputMessageCount}, output ${fromA.outputMessageCount} on a and c; ` +
+        `totals: input ${fromA.inputMessageCount}, output ${fromA.outputMessageCount} on a and c ` +
+          `(without a window: ${plainA.inputMessageCount} in, ${plainA.outputMessageCount} out); ` +
           `tasks ${JSON.stringify(fromA.tasks)}`,
       );
       for (const instance of [a, c]) instance.child.kill("SIGTERM");
