@@ -22,6 +22,7 @@ import { processorTotals } from "../../src/control/scale/processor-totals.ts";
 import { highestCounts } from "../../src/control/scale/task-stats.ts";
 import { SourceCounter } from "../../src/control/scale/source-counts.ts";
 import type { TaskReport } from "../../src/control/scale/task-board.ts";
+import { safeSize } from "../../src/runtime/dlq.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
 import { MetricsHistory } from "../../src/server/console/metrics-history.ts";
 import { eventually } from "../server/helpers.ts";
@@ -38,6 +39,22 @@ const counts = (over: Partial<PartitionCounts>): PartitionCounts => ({
   dlqMessageSize: 0,
   repartitioned: true,
   ...over,
+});
+
+/** A source partition's figure: `count` records of `size` bytes up to `offset`, and `dlq` dead letters. */
+const read = (
+  count: number,
+  size: number,
+  offset: number,
+  dlq: Partial<Pick<SourceCounts, "dlqMessageCount" | "dlqMessageSize" | "dlqOffset">> = {},
+): SourceCounts => ({
+  inputMessageCount: count,
+  inputMessageSize: size,
+  offset,
+  dlqMessageCount: 0,
+  dlqMessageSize: 0,
+  dlqOffset: -1,
+  ...dlq,
 });
 
 const report = (task: number, over: Partial<TaskReport>): TaskReport => ({
@@ -85,8 +102,8 @@ describe("a scaled-out processor's totals", () => {
         [1, counts({ inputMessageCount: 30, outputMessageCount: 2, outputMessageSize: 20 })],
       ]),
       sources: new Map([
-        ["t:0", { inputMessageCount: 60, inputMessageSize: 600, offset: 59 }],
-        ["t:1", { inputMessageCount: 41, inputMessageSize: 410, offset: 40 }],
+        ["t:0", read(60, 600, 59, { dlqMessageCount: 2, dlqMessageSize: 30, dlqOffset: 50 })],
+        ["t:1", read(41, 410, 40)],
       ]),
     };
     // Source partition 1 is moving from task 0 to task 1: both list it; task 1 read further.
@@ -106,8 +123,8 @@ describe("a scaled-out processor's totals", () => {
       inputMessageSize: 1010,
       outputMessageCount: 7,
       outputMessageSize: 70,
-      dlqMessageCount: 3,
-      dlqMessageSize: 40,
+      dlqMessageCount: 5,
+      dlqMessageSize: 70,
       stateSize: 120,
       watermark: new Date(1_500),
       kafkaPartitions: [lag(0, 60, 0), lag(1, 41, 0)],
@@ -148,24 +165,48 @@ describe("a scaled-out processor's totals", () => {
     const b = new SourceCounter(async (key) => store.get(key));
     await b.count(records(0, range(5, 13)), ["t:0"]);
     expect(Object.fromEntries(b.figures())).toEqual({
-      "t:0": { inputMessageCount: 13, inputMessageSize: 130, offset: 12 },
+      "t:0": read(13, 130, 12),
     });
     // b gives partition 0 up; a record of it fetched before still arrives: it counts on b's own figure.
     await b.count(records(0, [13]), ["t:1"]);
-    expect(new Map(b.figures()).get("t:0")).toEqual({
-      inputMessageCount: 14,
-      inputMessageSize: 140,
-      offset: 13,
-    });
+    expect(new Map(b.figures()).get("t:0")).toEqual(read(14, 140, 13));
     // a gives partition 0 up and gets it back later: it continues from what b kept, not its own figure.
     keep(b);
     await a.count(records(1, [0]), ["t:1"]);
     await a.count(records(0, range(10, 15)), ["t:0", "t:1"]);
-    expect(new Map(a.figures()).get("t:0")).toEqual({
-      inputMessageCount: 15,
-      inputMessageSize: 150,
-      offset: 14,
+    expect(new Map(a.figures()).get("t:0")).toEqual(read(15, 150, 14));
+  });
+});
+
+/** A reader's dead letter of the record at `offset` of partition `t:<partition>`. */
+const deadLetter = (partition: number, offset: number) => ({
+  _stream_meta: { source: { type: "kafka", topic: "t", partition, offset } },
+  errInfo: { reason: "bad input" },
+});
+
+describe("a reader's dead letters", () => {
+  it("count once per source partition when a reader takes it over and dead-letters records again", async () => {
+    const store = new Map<string, SourceCounts>();
+    const a = new SourceCounter(async (key) => store.get(key));
+    await a.count(records(0, range(0, 6)), ["t:0"]);
+    // Two dead letters of one record, one of another; one that names no source partition.
+    const stray = { errInfo: { reason: "no source" } };
+    expect(a.countDeadLetters([deadLetter(0, 2), deadLetter(0, 2), deadLetter(0, 5), stray])).toEqual({
+      count: 1,
+      size: safeSize(stray),
     });
+    for (const [key, figure] of a.figures()) store.set(key, figure);
+    // b reads 3…7 again and dead-letters 5 again, then 7.
+    const b = new SourceCounter(async (key) => store.get(key));
+    await b.count(records(0, range(3, 8)), ["t:0"]);
+    b.countDeadLetters([deadLetter(0, 5), deadLetter(0, 7)]);
+    expect(new Map(b.figures()).get("t:0")).toEqual(
+      read(8, 80, 7, {
+        dlqMessageCount: 4,
+        dlqMessageSize: 3 * safeSize(deadLetter(0, 2)) + safeSize(deadLetter(0, 7)),
+        dlqOffset: 7,
+      }),
+    );
   });
 });
 
@@ -187,7 +228,7 @@ describe("the console's row of a scaled-out processor", () => {
           totals: processorTotals(
             {
               partitions: new Map([[0, counts({ outputMessageCount: 7, dlqMessageCount: 1 })]]),
-              sources: new Map([["t:0", { inputMessageCount: 100, inputMessageSize: 1000, offset: 99 }]]),
+              sources: new Map([["t:0", read(100, 1000, 99)]]),
             },
             [report(0, { kafkaPartitions: [lag(0, 100, 5)] })],
           ),
@@ -218,16 +259,16 @@ describe.each<[string, () => StateStore]>([
     await store.raisePartition(id, 0, counts({ inputMessageCount: 80, outputMessageCount: 4 }));
     // A successor that restarted from an older checkpoint: its lower figures do not replace the kept ones.
     await store.raisePartition(id, 0, counts({ inputMessageCount: 60, outputMessageCount: 5 }));
-    await store.raiseSource(id, "t:0", { inputMessageCount: 10, inputMessageSize: 100, offset: 9 });
-    await store.raiseSource(id, "t:0", { inputMessageCount: 6, inputMessageSize: 60, offset: 5 });
-    await store.raiseSource(id, "t:1", { inputMessageCount: 3, inputMessageSize: 30, offset: 2 });
+    await store.raiseSource(id, "t:0", read(10, 100, 9));
+    await store.raiseSource(id, "t:0", read(6, 60, 5));
+    await store.raiseSource(id, "t:1", read(3, 30, 2));
     await store.raisePartition(uniqueName("other"), 0, counts({ inputMessageCount: 1 }));
     const kept = await store.all(id);
     expect(kept.partitions).toEqual(new Map([[0, counts({ inputMessageCount: 80, outputMessageCount: 5 })]]));
     expect(kept.sources).toEqual(
       new Map([
-        ["t:0", { inputMessageCount: 10, inputMessageSize: 100, offset: 9 }],
-        ["t:1", { inputMessageCount: 3, inputMessageSize: 30, offset: 2 }],
+        ["t:0", read(10, 100, 9)],
+        ["t:1", read(3, 30, 2)],
       ]),
     );
     await store.forget(id);
@@ -275,15 +316,20 @@ function closers(): Event[] {
   );
 }
 
+/** `docs`, and after them one message per partition that is not JSON (a dead letter of the reader). */
 async function produce(docs: readonly Event[]): Promise<void> {
   const producer = new Producer({ ...kafka(), autocreateTopics: false });
+  const message = (partition: number, value: string) => ({
+    topic,
+    partition,
+    key: Buffer.from(`device-${partition}`),
+    value: Buffer.from(value),
+  });
   await producer.send({
-    messages: docs.map(({ partition, ...doc }) => ({
-      topic,
-      partition,
-      key: Buffer.from(`device-${partition}`),
-      value: Buffer.from(JSON.stringify(doc)),
-    })),
+    messages: [
+      ...docs.map(({ partition, ...doc }) => message(partition, JSON.stringify(doc))),
+      ...range(0, PARTITIONS).map((partition) => message(partition, "not json")),
+    ],
   });
   await producer.close();
 }
@@ -301,6 +347,7 @@ const tookPartitions = (instance: SharedServe, name = processor) =>
   instance.logs.some((line) => line.includes('"scaled task took partitions"') && line.includes(name));
 
 interface TopStats {
+  dlqMessageCount: number;
   inputMessageCount: number;
   outputMessageCount: number;
   tasks?: Array<{ instance: string; partitions: number[]; inputMessageCount: number }>;
@@ -429,26 +476,28 @@ describe("a scaled-out processor's top-level stats over several instances", () =
 
       // The windows closed by the closers; theirs stay open.
       const expected = expectedWindows([...first, ...second], (e) => String(e.sensor), BASE);
-      const input = first.length + second.length + closing.length;
+      // Each produce() added a bad message per partition: the first, 20 steps and the closers.
+      const bad = 22 * PARTITIONS;
+      const input = first.length + second.length + closing.length + bad;
       const [fromA, fromC, plainA, plainC] = await eventually(
         async () => {
           const all = [await top(a), await top(c), await top(a, plain), await top(c, plain)];
           const settled =
-            all.every((s) => s.inputMessageCount === input) &&
+            all.every((s) => s.inputMessageCount === input && s.dlqMessageCount === bad) &&
             all[0].outputMessageCount === expected.size &&
             all[1].outputMessageCount === expected.size &&
-            all[2].outputMessageCount === input &&
-            all[3].outputMessageCount === input;
+            all[2].outputMessageCount === input - bad &&
+            all[3].outputMessageCount === input - bad;
           return settled ? all : undefined;
         },
         90_000,
-        `input ${input} and output ${expected.size} on a and c`,
+        `input ${input}, output ${expected.size} and ${bad} dead letters on a and c`,
       ).catch(async (error: unknown) => {
         console.log(JSON.stringify([await top(a), await top(c), await top(a, plain), await top(c, plain)]));
         throw error;
       });
       expect(await windows.countDocuments()).toBe(expected.size);
-      expect(await mongo.db(outDb).collection("plain").countDocuments()).toBe(input);
+      expect(await mongo.db(outDb).collection("plain").countDocuments()).toBe(input - bad);
       expect(plainA).toMatchObject({ inputMessageCount: plainC.inputMessageCount });
       expect(fromA.inputMessageCount).toBe(fromC.inputMessageCount);
       expect(fromA.outputMessageCount).toBe(fromC.outputMessageCount);

@@ -24,12 +24,19 @@ export type PartitionCounts = { readonly [field in CounterField]: number } & {
   readonly repartitioned: boolean;
 };
 
-/** What the readers counted of one source partition: its records up to `offset`, each once. */
+/**
+ * What the readers counted of one source partition: its records up to `offset`, and the dead letters of its
+ * records up to `dlqOffset` (bad input, stages before the window), each once.
+ */
 export interface SourceCounts {
   readonly inputMessageCount: number;
   readonly inputMessageSize: number;
   /** The last offset counted; -1 before the first. */
   readonly offset: number;
+  readonly dlqMessageCount: number;
+  readonly dlqMessageSize: number;
+  /** The offset of the last record whose dead letters were counted; -1 before the first. */
+  readonly dlqOffset: number;
 }
 
 export interface ProcessorCounts {

@@ -30,10 +30,16 @@ export function processorTotals(counts: ProcessorCounts, reports: readonly TaskR
     inputMessageSize: sum(sources, (s) => s.inputMessageSize) + sum(readers, (p) => p.inputMessageSize),
     outputMessageCount: sum(partitions, (p) => p.outputMessageCount),
     outputMessageSize: sum(partitions, (p) => p.outputMessageSize),
+    // The partitions' dead letters, the readers' (per source partition), and the readers' that name no
+    // source partition (live tasks only).
     dlqMessageCount:
-      sum(partitions, (p) => p.dlqMessageCount) + sum(reports, (r) => r.readerDlqMessageCount ?? 0),
+      sum(partitions, (p) => p.dlqMessageCount) +
+      sum(sources, (s) => s.dlqMessageCount ?? 0) +
+      sum(reports, (r) => r.readerDlqMessageCount ?? 0),
     dlqMessageSize:
-      sum(partitions, (p) => p.dlqMessageSize) + sum(reports, (r) => r.readerDlqMessageSize ?? 0),
+      sum(partitions, (p) => p.dlqMessageSize) +
+      sum(sources, (s) => s.dlqMessageSize ?? 0) +
+      sum(reports, (r) => r.readerDlqMessageSize ?? 0),
     stateSize: sum(reports, (r) => r.stateSize ?? 0),
     ...(marks.length > 0 ? { watermark: new Date(Math.min(...marks)) } : {}),
     ...(kafkaPartitions

@@ -101,6 +101,8 @@ export class ScaledRun implements ProcessorRun {
   private readonly sourceCounter: SourceCounter;
   private repartitioned = false;
   private keeping: Promise<void> = Promise.resolve();
+  /** The reader's dead letters that name no source partition it counts (kept per source partition else). */
+  private readonly unattributedDlq = { count: 0, size: 0 };
   private windows: PartitionTask | undefined;
   private state: SupervisorStatus = { state: "running", restarts: 0 };
   private finish!: { resolve: (stats: ProcessorStats) => void; reject: (error: unknown) => void };
@@ -282,7 +284,12 @@ export class ScaledRun implements ProcessorRun {
       ...(this.options.checkpointIntervalMs !== undefined
         ? { checkpointIntervalMs: this.options.checkpointIntervalMs }
         : {}),
-      ...(this.options.onDeadLetters ? { onDeadLetters: this.options.onDeadLetters } : {}),
+      onDeadLetters: (records) => {
+        const { count, size } = this.sourceCounter.countDeadLetters(records);
+        this.unattributedDlq.count += count;
+        this.unattributedDlq.size += size;
+        this.options.onDeadLetters?.(records);
+      },
     });
     this.readerDone = this.reader
       .run()
@@ -310,7 +317,6 @@ export class ScaledRun implements ProcessorRun {
   private async sendReport(): Promise<void> {
     const stats = this.stats();
     const task = stats.tasks[0];
-    const reader = this.reader?.stats();
     await this.keep(() => this.keepCounts());
     await this.options
       .report({
@@ -322,8 +328,8 @@ export class ScaledRun implements ProcessorRun {
         stateSize: stats.stateSize,
         ...(stats.watermark ? { watermark: stats.watermark } : {}),
         ...(stats.kafkaPartitions ? { kafkaPartitions: stats.kafkaPartitions } : {}),
-        readerDlqMessageCount: reader?.dlqMessageCount ?? 0,
-        readerDlqMessageSize: reader?.dlqMessageSize ?? 0,
+        readerDlqMessageCount: this.unattributedDlq.count,
+        readerDlqMessageSize: this.unattributedDlq.size,
       })
       .catch(() => undefined);
   }

@@ -8,14 +8,20 @@
  * not counted again.
  */
 import type { Doc } from "../../mql/index.ts";
+import { safeSize } from "../../runtime/dlq.ts";
 import type { Source, SourceBatch } from "../../runtime/source.ts";
 import type { SourceCounts } from "./processor-counts.ts";
 
-interface Running {
-  inputMessageCount: number;
-  inputMessageSize: number;
-  offset: number;
-}
+type Running = { -readonly [field in keyof SourceCounts]: SourceCounts[field] };
+
+const NOTHING: SourceCounts = {
+  inputMessageCount: 0,
+  inputMessageSize: 0,
+  offset: -1,
+  dlqMessageCount: 0,
+  dlqMessageSize: 0,
+  dlqOffset: -1,
+};
 
 export class SourceCounter {
   private readonly load: (partition: string) => Promise<SourceCounts | undefined>;
@@ -67,11 +73,39 @@ export class SourceCounter {
    */
   private async taken(partition: string): Promise<Running | undefined> {
     const kept = await this.load(partition).then(
-      (figure) => figure ?? { inputMessageCount: 0, inputMessageSize: 0, offset: -1 },
+      (figure) => figure ?? NOTHING,
       () => undefined,
     );
-    if (kept) this.counts.set(partition, { ...kept });
+    if (kept) this.counts.set(partition, { ...NOTHING, ...kept });
     return this.counts.get(partition);
+  }
+
+  /**
+   * Counts the dead letters the reader wrote (`_stream_meta.source` names their record's partition and
+   * offset): those of records past the partition's `dlqOffset` as it was before this call, so a record
+   * dead-lettered again after it was read again is not counted again, while several dead letters of one
+   * record in one call all count. Returns the dead letters it could not attribute (no partition counted here).
+   */
+  countDeadLetters(records: readonly Doc[]): { count: number; size: number } {
+    const floors = new Map<Running, number>();
+    const unattributed = { count: 0, size: 0 };
+    for (const record of records) {
+      const source = ((record._stream_meta as Doc | undefined)?.source ?? {}) as Doc;
+      const { topic, partition, offset } = source;
+      const counts = this.counts.get(`${String(topic)}:${String(partition)}`);
+      const size = safeSize(record);
+      if (typeof offset !== "number" || !counts) {
+        unattributed.count++;
+        unattributed.size += size;
+        continue;
+      }
+      if (!floors.has(counts)) floors.set(counts, counts.dlqOffset);
+      if (offset <= (floors.get(counts) ?? -1)) continue;
+      counts.dlqMessageCount++;
+      counts.dlqMessageSize += size;
+      counts.dlqOffset = Math.max(counts.dlqOffset, offset);
+    }
+    return unattributed;
   }
 
   /** Each source partition's figure so far. */

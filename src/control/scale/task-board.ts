@@ -27,7 +27,7 @@ export interface TaskReport extends TaskStats {
   readonly watermark?: Date | string;
   /** The Kafka partitions it reads: its reader's (the source's), else its partitions'. */
   readonly kafkaPartitions?: readonly KafkaPartitionLag[];
-  /** Its reader's dead letters (bad input, stages before the window). */
+  /** Its reader's dead letters that name no source partition (the others are kept per source partition). */
   readonly readerDlqMessageCount?: number;
   readonly readerDlqMessageSize?: number;
 }
