@@ -4,6 +4,9 @@
  * MessagesStream, which builds a message object per record (a header map, metadata, a commit closure,
  * diagnostics context) that the source then turned into its own record.
  *
+ * It serves the `$source` (source.ts) and the per-partition feeds of a scaled-out processor's tasks
+ * (partition-feed.ts), which fetch only the assigned partitions whose runtimes run ({@link FetcherOptions.fetches}).
+ *
  * Everything else stays on the client's Consumer: the group membership (join, heartbeats, rebalances,
  * assignment), metadata (partition leaders), committed and listed offsets, commits. Fetches go over a
  * connection pool of their own, as MessagesStream's do, so a long-polling fetch never delays a heartbeat.
@@ -52,6 +55,8 @@ export interface FetcherOptions {
   readonly maxBytes?: number;
   /** Read_committed (the default) skips aborted transactions and waits for open ones. */
   readonly readCommitted?: boolean;
+  /** Which assigned partitions to fetch (default: all); after a change, call {@link Fetcher.reassigned}. */
+  readonly fetches?: (topic: string, partition: number) => boolean;
 }
 
 /** Where fetched records go. */
@@ -84,10 +89,7 @@ export class Fetcher {
   private wake: (() => void) | undefined;
   private closed = false;
   private loop: Promise<void> | undefined;
-  private readonly onJoin = () => {
-    this.assignmentChanged = true;
-    this.wake?.();
-  };
+  private readonly onJoin = () => this.reassigned();
 
   constructor(
     consumer: KafkaConsumer,
@@ -124,6 +126,12 @@ export class Fetcher {
         "Eddy's Kafka source needs Kafka 2.3 or later",
       { retryable: false },
     );
+  }
+
+  /** The partitions to fetch changed (the group's assignment, or `fetches`): looked at again before the next round. */
+  reassigned(): void {
+    this.assignmentChanged = true;
+    this.wake?.();
   }
 
   pause(): void {
@@ -179,9 +187,11 @@ export class Fetcher {
   private async refreshAssignment(): Promise<void> {
     this.assignmentChanged = false;
     const assigned = new Set<string>();
+    const fetches = this.options.fetches;
     for (const { topic, partitions } of this.consumer.assignments ?? []) {
       if (!this.options.topics.includes(topic)) continue;
-      for (const partition of partitions) assigned.add(`${topic}:${partition}`);
+      for (const partition of partitions)
+        if (!fetches || fetches(topic, partition)) assigned.add(`${topic}:${partition}`);
     }
     for (const key of this.positions.keys()) if (!assigned.has(key)) this.positions.delete(key);
     const fresh = [...assigned].filter((key) => !this.positions.has(key));

@@ -74,7 +74,7 @@ type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 const IGNORED_RECORDS: FetchedRecordVisitor = { record: () => undefined };
 
 /** How long closing a client may take when its broker is gone. */
-const CLOSE_TIMEOUT_MS = 3_000;
+export const CLOSE_TIMEOUT_MS = 3_000;
 
 const EARLIEST = new Set(["earliest", "beginning", "smallest"]);
 
@@ -421,7 +421,7 @@ export class KafkaSource implements Source {
 }
 
 /** Waits for `promise` at most `ms`, ignoring its failure (closing clients whose broker is gone). */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+export async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   const ac = new AbortController();
   await Promise.race([
     promise.catch(() => undefined),
