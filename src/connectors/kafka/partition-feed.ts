@@ -185,8 +185,7 @@ export class PartitionFeed {
         if (!source) return IGNORED_RECORDS;
         return {
           record: (offset, timestamp, key, value, headers) => {
-            source.push({ offset, timestamp, key, value, headers });
-            this.queued++;
+            if (source.push({ offset, timestamp, key, value, headers })) this.queued++;
           },
         };
       },
@@ -512,11 +511,12 @@ export class FeedSource implements Source {
     if (this.queue.length === 0) this.next_ = Number(offset);
   }
 
-  /** Queues a message from the feed. */
-  push(message: FetchedMessage): void {
-    if (this.closed) return;
+  /** Queues a message from the feed; false when it is dropped (the partition's runtime stopped). */
+  push(message: FetchedMessage): boolean {
+    if (this.closed) return false;
     this.queue.push(message);
     this.wake?.();
+    return true;
   }
 
   /** Wakes a `next()` waiting for messages (the feed failed). */
