@@ -15,7 +15,8 @@
  * repartition partitions and reading source partitions: both consumer groups settled); then the whole
  * input is produced and the clock runs until every window is in MongoDB. Aggregate throughput is input
  * records per second over that span; per-instance CPU is user + system time from /proc over the same span
- * (1.0 = one core busy), and `cpuMicrosPerRecord` all instances' CPU time over the input records.
+ * (1.0 = one core busy), `cpuMicrosPerRecord` all instances' CPU time over the input records, and
+ * `idleCores` what the instances used in the two quiet seconds before the input (part of every run's CPU).
  *
  * The message-key case (`keyed<n>`): the same window `$group`ed by `$_stream_meta.source.key` instead,
  * with every sensor's messages keyed `sensor-<s>` in one partition (as a key partitioner puts them), so
@@ -144,6 +145,8 @@ interface RunResult {
   readonly cpu: readonly number[];
   /** CPU time of all instances per input record, in µs. */
   readonly cpuMicrosPerRecord: number;
+  /** Cores all instances used in the two quiet seconds before the input. */
+  readonly idleCores: number;
   readonly windows: number;
 }
 
@@ -239,11 +242,17 @@ async function measure(
         "the processor to run",
       );
     }
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Two quiet seconds before the input: what the instances spend with nothing to read (heartbeats, lease
+    // renewals, empty fetches, checkpoints), which the CPU per record of a short run also carries.
+    const cpuSettled = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
+    const quietFrom = performance.now();
+    await new Promise((r) => setTimeout(r, 2_000));
     const expected = Math.ceil(RECORDS / PER_SECOND) * SENSORS;
     const windows = mongo.db(outDb).collection(label);
     const cpuBefore = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
     const started = performance.now();
+    const idleCores =
+      cpuBefore.reduce((sum, before, i) => sum + before - cpuSettled[i], 0) / ((started - quietFrom) / 1000);
     await produce(topic, layout);
     const progress = args.progress
       ? setInterval(() => {
@@ -276,6 +285,7 @@ async function measure(
       recordsPerSecond: Math.round(RECORDS / seconds),
       cpu: cpuAfter.map((after, i) => Math.round(((after - cpuBefore[i]) / seconds) * 100) / 100),
       cpuMicrosPerRecord: Math.round((cpuTotal / RECORDS) * 1e7) / 10,
+      idleCores: Math.round(idleCores * 100) / 100,
       windows: expected,
     };
     log(
