@@ -103,14 +103,22 @@ export class Fetcher {
     this.pool = new ConnectionPool(`${client.clientId}-fetch`, { ...client });
   }
 
-  /** Joins the group if need be, positions the assigned partitions, then fetches in the background. */
+  /**
+   * Joins the group if need be, positions the assigned partitions, then fetches in the background. A fetcher
+   * that fails to start is closed (waiting at most {@link CLOSE_TIMEOUT_MS}): it holds nothing.
+   */
   async start(): Promise<void> {
-    await this.checkFetchVersion();
-    // Tracked for the consumer's lifetime: reopening a fetcher must not leave and rejoin the group.
-    const added = this.consumer.topics.trackAll(...this.options.topics).some(Boolean);
-    if (added || this.consumer.memberId === null) await this.consumer.joinGroup({});
-    this.consumer.on("consumer:group:join", this.onJoin);
-    await this.refreshAssignment();
+    try {
+      await this.checkFetchVersion();
+      // Tracked for the consumer's lifetime: reopening a fetcher must not leave and rejoin the group.
+      const added = this.consumer.topics.trackAll(...this.options.topics).some(Boolean);
+      if (added || this.consumer.memberId === null) await this.consumer.joinGroup({});
+      this.consumer.on("consumer:group:join", this.onJoin);
+      await this.refreshAssignment();
+    } catch (error) {
+      await withTimeout(this.close(), CLOSE_TIMEOUT_MS);
+      throw error;
+    }
     this.loop = this.run().catch((error: unknown) => {
       if (!this.closed) this.sink.failed(error as Error);
     });
@@ -331,6 +339,19 @@ export class Fetcher {
     fetchOffset: (topic, partition) => this.positions.get(`${topic}:${partition}`) ?? 0,
     visitor: (topic, partition) => this.sink.visitor(topic, partition),
   };
+}
+
+/** How long closing a client may take when its broker is gone. */
+export const CLOSE_TIMEOUT_MS = 3_000;
+
+/** Waits for `promise` at most `ms`, ignoring its failure (closing clients whose broker is gone). */
+export async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([
+    promise.catch(() => undefined),
+    sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined),
+  ]);
+  ac.abort();
 }
 
 /** The response body as one contiguous buffer (the connection may hold it in several socket chunks). */

@@ -21,10 +21,10 @@ import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime
 import { retryDelay } from "../retry.ts";
 import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
 import { kafkaFailure } from "./errors.ts";
-import { Fetcher, type FetcherSink } from "./fetcher.ts";
+import { CLOSE_TIMEOUT_MS, Fetcher, withTimeout, type FetcherSink } from "./fetcher.ts";
 import type { KafkaRecordDecoder } from "./record.ts";
 import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
-import { CLOSE_TIMEOUT_MS, FETCH_BYTES_PER_PARTITION, withTimeout } from "./source.ts";
+import { FETCH_BYTES_PER_PARTITION } from "./source.ts";
 import {
   decodeRepartitionValue,
   ORIGIN_OFFSET_HEADER,
@@ -167,13 +167,10 @@ export class PartitionFeed {
       this.sinkFor(() => this.fetcher === fetcher),
     );
     this.fetcher = fetcher;
-    try {
-      await fetcher.start();
-    } catch (error) {
+    await fetcher.start().catch((error: unknown) => {
       this.fetcher = undefined;
-      await withTimeout(fetcher.close(), CLOSE_TIMEOUT_MS);
       throw error;
-    }
+    });
   }
 
   /** Where a fetcher's records and events go while it is the current one. */
