@@ -44,8 +44,11 @@ type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
 export interface FetcherOptions {
   readonly topics: readonly string[];
-  /** Next offset per `topic:partition` to start at (a checkpoint); other partitions start per `mode`. */
-  readonly offsets: ReadonlyMap<string, bigint>;
+  /**
+   * Next offset per `topic:partition` to start at (a checkpoint); other partitions start per `mode`. Asked
+   * each time a partition is (again) to be fetched, so it may answer from live state.
+   */
+  readonly offsets: Pick<ReadonlyMap<string, bigint>, "get">;
   /** "committed": partitions without an explicit offset start at the group's committed offset, if any. */
   readonly mode: "committed" | "manual";
   readonly fallback: "earliest" | "latest";

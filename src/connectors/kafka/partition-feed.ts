@@ -146,17 +146,14 @@ export class PartitionFeed {
 
   private async openFetcher(): Promise<void> {
     const { topic } = this.options;
-    const offsets = new Map<string, bigint>();
-    for (const [partition, source] of this.sources) {
-      const from = source.fetchFrom;
-      if (from !== undefined) offsets.set(`${topic}:${partition}`, from);
-    }
     const fetcher: Fetcher = new Fetcher(
       this.consumer as KafkaConsumer,
       this.client,
       {
         topics: [topic],
-        offsets,
+        // Where each partition continues, also when it is fetched again after the assignment left it out
+        // for a moment (a member that lost its generation): after what its source holds, never before.
+        offsets: { get: (key) => this.sources.get(partitionOf(key))?.fetchFrom },
         mode: "committed",
         fallback: this.options.fallback ?? "earliest",
         maxWaitMs: 500,
@@ -198,8 +195,7 @@ export class PartitionFeed {
       // it starts, and a partition whose position was out of range continues where the fetcher restarted it.
       positioned: (positions) => {
         if (!current()) return;
-        for (const [key, offset] of positions)
-          this.sources.get(Number(key.slice(key.lastIndexOf(":") + 1)))?.fetchingFrom(offset);
+        for (const [key, offset] of positions) this.sources.get(partitionOf(key))?.fetchingFrom(offset);
       },
       failed: (error) => {
         if (current()) void this.recover(error);
@@ -327,6 +323,11 @@ export class SourceTopicDecoder implements FeedDecoder {
   state(): undefined {
     return undefined;
   }
+}
+
+/** The partition of a `topic:partition` key. */
+function partitionOf(key: string): number {
+  return Number(key.slice(key.lastIndexOf(":") + 1));
 }
 
 const NO_HEADERS: FetchedHeader[] = [];
