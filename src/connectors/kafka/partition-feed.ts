@@ -481,11 +481,6 @@ export class FeedSource implements Source {
     this.next_ = typeof offset === "string" ? Number(offset) : undefined;
   }
 
-  /** Where this partition continues (undefined: not known yet). */
-  get nextOffset(): bigint | undefined {
-    return this.next_ === undefined ? undefined : BigInt(this.next_);
-  }
-
   /** Where the feed fetches this partition from: after what it holds, else its next offset. */
   get fetchFrom(): bigint | undefined {
     // After the highest offset held (next() skips anything below its next offset, so order does not matter).
