@@ -3,12 +3,16 @@
 // `sp serve` processes on one MongoDB state store (one killed with SIGKILL mid-stream, a third joining late)
 // over a real 4-partition topic, with a window grouped by a field that is not the message key (repartitioned).
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Admin, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { createClient, type RedisClientType } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
+import { FileStateStore } from "../../src/control/file-state-store.ts";
 import { MongoStateStore } from "../../src/control/mongo-state-store.ts";
 import { RedisStateStore } from "../../src/control/redis-state-store.ts";
 import {
@@ -252,6 +256,8 @@ describe("the console's row of a scaled-out processor", () => {
 describe.each<[string, () => StateStore]>([
   ["MongoDB", () => new MongoStateStore(mongo, { db: stateDb })],
   ["Redis", () => new RedisStateStore(redis, { prefix: `${uniqueName("eddy")}:` })],
+  // No fenced writes: a source figure is compared and written in two steps (one server only).
+  ["the file store", () => new FileStateStore(mkdtempSync(join(tmpdir(), "eddy-counts-")))],
 ])("the kept counts on %s", (_name, open) => {
   it("are raised, never lowered, and forgotten per processor", async () => {
     const store = new ProcessorCountsStore(open());
