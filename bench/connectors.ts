@@ -129,6 +129,8 @@ function uniqueName(prefix: string): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A bound on a wait that does not keep the process alive once the wait is over (the run exits at once). */
+const timeout = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 function log(text: string): void {
   if (!args.json) process.stderr.write(`${text}\n`);
@@ -564,7 +566,7 @@ async function pacedLatency(
     void producer.send({ messages });
   }
   const producedIn = (performance.now() - started) / 1000;
-  await Promise.race([allReceived, sleep(60_000)]);
+  await Promise.race([allReceived, timeout(60_000)]);
   await stream.close();
   await consumer.close(true);
   await producer.close();
@@ -629,7 +631,7 @@ async function startEddy(
     },
     async stop(): Promise<ProcessStats> {
       child.stdin.write("stop\n");
-      const code = await Promise.race([exited, sleep(30_000).then(() => "timeout" as const)]);
+      const code = await Promise.race([exited, timeout(30_000).then(() => "timeout" as const)]);
       if (code !== 0) {
         child.kill("SIGKILL");
         throw new Error(`the Eddy processor child did not stop cleanly (${code})`);
