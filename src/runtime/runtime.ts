@@ -147,6 +147,7 @@ export class ProcessorRuntime {
     this.writes = new WritePipeline(
       (parts) => this.write(parts),
       options.maxDocsPerWrite ?? DEFAULT_MAX_DOCS_PER_WRITE,
+      (part) => options.sink.prepare?.(part.docs),
     );
     const resume = options.resumeFrom;
     const state = resume?.operatorState;
@@ -530,7 +531,6 @@ export class ProcessorRuntime {
   private async deliver(items: Item[], startedAt: number): Promise<void> {
     const docs = items.map((item) => item.doc);
     this.unwritten += docs.length;
-    this.options.sink.prepare?.(docs);
     await this.writes.deliver({ items, docs, startedAt });
   }
 
