@@ -1044,6 +1044,21 @@ try {
           `of the time (${l.gcPauses} pauses, longest ${l.gcMaxMs} ms); raw client: p50 ${l.raw.p50Ms} ms, ` +
           `p99 ${l.raw.p99Ms} ms`,
       );
+    for (const l of lat) {
+      for (const [side, run] of [
+        ["eddy", l],
+        ["raw client", l.raw],
+      ] as const) {
+        const g = run.gcTrace;
+        if (!g) continue;
+        console.log(
+          `  GC trace, ${side}: ${g.allocatedBytesPerEvent} bytes allocated per event; ${g.scavenges} scavenges ` +
+            `(mean ${g.scavengeMeanMs} ms, longest ${g.scavengeMaxMs} ms), each keeping ${g.copiedKbPerScavenge} KB ` +
+            `young and promoting ${g.promotedKbPerScavenge} KB; ${g.markCompacts} mark-compacts (longest ` +
+            `${g.markCompactMaxMs} ms); young generation ${g.youngGenerationMb} MB`,
+        );
+      }
+    }
     if (peerResults) {
       const table = (rows: SystemRow[]) =>
         console.table(

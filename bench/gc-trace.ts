@@ -13,12 +13,18 @@ export interface GcTrace {
   scavenges: number;
   scavengeMeanMs: number;
   scavengeMaxMs: number;
-  /** Mean bytes per scavenge that stayed in the young generation (copied) and moved to the old one. */
+  /**
+   * Mean bytes per scavenge that survived it and stayed young (copied to the other semi-space), and that
+   * survived it a second time and moved to the old generation (promoted).
+   */
   copiedKbPerScavenge: number;
   promotedKbPerScavenge: number;
   markCompacts: number;
   markCompactMaxMs: number;
-  /** The young generation's size when the measured part ended (one semi-space). */
+  /**
+   * The young generation's size when the measured part ended, as V8 reports `new_space` (both semi-spaces:
+   * 128 MB at V8's maximum on this machine; `sp process`'s 16 MiB cap shows as 32).
+   */
   youngGenerationMb: number;
 }
 
