@@ -207,9 +207,10 @@ export class ProcessorRuntime {
           if (this.window) this.dirty = true;
           break;
         }
+        const quiet = next.batch.records.length === 0;
         await this.handleBatch(next.batch);
         // Nothing to overlap while the source is quiet: a failed write surfaces now, not at the next checkpoint.
-        if (next.batch.records.length === 0) await this.writesSettled();
+        if (quiet) await this.writesSettled();
         if (this.window) checkStateLimit(this.window.stateSize(), this.options.maxStateBytes);
         this.positions = next.positions;
         this.dirty = true;
@@ -399,6 +400,7 @@ export class ProcessorRuntime {
     this.collector.lastMessageIn = wallNow;
     if (batch.idlePartitions) this.tracker.refresh(wallNow, batch.idlePartitions);
     const items = this.ingest(batch, wallNow);
+    batch.records.length = 0; // see SourceBatch.records
     if (batch.watermark !== undefined) this.tracker.advanceTo(batch.watermark);
     await this.runFrom(0, items, startedAt);
     if (this.window)
