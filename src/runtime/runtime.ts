@@ -43,7 +43,10 @@ export interface RuntimeOptions {
     ctx: RunContext,
     stats: StatsCollector,
   ) => StageRunner;
-  /** Called after each batch with the outputs written (the demo prints them). */
+  /**
+   * Called after each write with the outputs written (the demo prints them). The array is emptied after the
+   * call (see `emptyWritten`): keep the documents, not the array.
+   */
   readonly onOutput?: (docs: readonly Doc[]) => void;
   /** Called with the dead-letter records of each batch as they go to the DLQ (the console shows them). */
   readonly onDeadLetters?: (records: readonly Doc[]) => void;
@@ -579,6 +582,7 @@ export class ProcessorRuntime {
       const failedAt = new Set(result.failures?.map((f) => f.index));
       this.options.onOutput(failed === 0 ? docs : docs.filter((_, i) => !failedAt.has(i)));
     }
+    emptyWritten(parts);
   }
 
   /** Each part's written documents took from the start of its batch until the write was acknowledged. */
@@ -616,6 +620,18 @@ export class ProcessorRuntime {
     this.pendingDlq = [];
     this.options.onDeadLetters?.(records);
     if (this.options.dlq) await this.options.dlq.write(records);
+  }
+}
+
+/**
+ * Empties the arrays of the parts just written, as `handleBatch` empties a batch's records: an array that
+ * lived through a scavenge (old) would keep the documents and items it points at alive through every
+ * scavenge until the next full collection, where they are copied and then promoted.
+ */
+function emptyWritten(parts: readonly WritePart[]): void {
+  for (const part of parts) {
+    (part.items as Item[]).length = 0;
+    (part.docs as Doc[]).length = 0;
   }
 }
 

@@ -149,6 +149,9 @@ export class KafkaEmitSink implements Sink {
       written -= messages[failure.index].value?.length ?? 0;
       failures.push({ ...failure, index: indices[failure.index] });
     }
+    // Sent and acknowledged: an array that lived through a scavenge would keep its messages alive through each
+    // later one until a full collection. A transaction's client may still hold its messages until the commit.
+    if (!this.options.exactlyOnce) messages.length = 0;
     if (refused.length > 0) failures.sort((a, b) => a.index - b.index);
     return failures.length > 0 ? { bytes: written, failures } : { bytes };
   }
@@ -320,6 +323,7 @@ function concatBatches(batches: readonly EncodedBatch[], parts: readonly (readon
     for (const failure of batch.failures) failures.push({ ...failure, index: failure.index + offset });
     bytes += batch.bytes;
     offset += parts[i].length;
+    batch.messages.length = 0; // carried over: the part's own array is done with (see `write`)
   });
   return { messages, indices, failures, bytes };
 }
