@@ -122,6 +122,56 @@ describe("LeaseKeeper", () => {
     expect(events).toEqual([`acquired ${dead.token + 1}`, "next acquired"]);
   });
 
+  it("takes a dead holder's lease when it expires, not a retry interval later", async () => {
+    const store = new MongoLeaseStore(mongo, { db });
+    const resource = uniqueName("processor");
+    const dead = (await store.tryAcquire(resource, "dead", 300)) as Lease;
+    let acquired: Lease | undefined;
+    // Its own interval is a minute: the first try fails, the next comes at the dead holder's expiry.
+    const standby = new LeaseKeeper({
+      store,
+      resource,
+      owner: "standby",
+      ttlMs: 180_000,
+      onAcquired: (lease) => {
+        acquired = lease;
+      },
+      onLost: () => undefined,
+    });
+    standby.start();
+    const deadline = Date.now() + 15_000;
+    while (!acquired && Date.now() < deadline) await sleep(20);
+    await standby.stop();
+    expect(acquired).toMatchObject({ owner: "standby", token: dead.token + 1 });
+  });
+
+  it("retries every retryMs while the holder is alive, so a released lease is taken soon after", async () => {
+    const store = new MongoLeaseStore(mongo, { db });
+    const resource = uniqueName("partition");
+    const holder = (await store.tryAcquire(resource, "holder", 180_000)) as Lease;
+    let acquired: Lease | undefined;
+    const next = new LeaseKeeper({
+      store,
+      resource,
+      owner: "next",
+      ttlMs: 180_000,
+      retryMs: 100,
+      onAcquired: (lease) => {
+        acquired = lease;
+      },
+      onLost: () => undefined,
+    });
+    next.start();
+    await sleep(300);
+    expect(acquired).toBeUndefined();
+    // The holder hands the lease over (a graceful stop); the next try, within 100 ms, takes it.
+    await store.release(holder);
+    const deadline = Date.now() + 15_000;
+    while (!acquired && Date.now() < deadline) await sleep(20);
+    await next.stop();
+    expect(acquired).toMatchObject({ owner: "next", token: holder.token + 1 });
+  });
+
   it("reports the loss when another instance fenced it out", async () => {
     const store = new MongoLeaseStore(mongo, { db });
     const resource = uniqueName("processor");
