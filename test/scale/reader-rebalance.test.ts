@@ -5,44 +5,22 @@
 // it did not hold. With an eager round-robin group, a third reader's join reshuffles every member's partitions.
 import { Admin, Producer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
-import { KafkaSource, type KafkaSourcePlan } from "../../src/connectors/kafka/source.ts";
+import { KafkaSource } from "../../src/connectors/kafka/source.ts";
 import type { Doc } from "../../src/mql/index.ts";
 import { testServices, uniqueName } from "../support/services.ts";
+import { createTopic, deleteTopics, kafkaClient, PARTITIONS, readerSourcePlan } from "./fixtures.ts";
 
-const PARTITIONS = 6;
 const topic = uniqueName("eddy_reader_rb");
 const group = uniqueName("eddy_reader_rb_group");
-const client = (id: string) =>
-  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, `eddy-reader-rb-${id}`);
-const plan = {
-  type: "kafka",
-  connectionName: "kafka",
-  options: {
-    topics: [topic],
-    config: {
-      auto_offset_reset: "earliest",
-      group_id: undefined,
-      enable_auto_commit: false,
-      keyFormat: "string",
-      keyFormatError: "dlq",
-    },
-  },
-  timeField: undefined,
-  tsFieldName: "_ts",
-  partitionIdleTimeoutMs: undefined,
-} satisfies KafkaSourcePlan;
+const client = (id: string) => kafkaClient(testServices(), `eddy-reader-rb-${id}`);
+const plan = readerSourcePlan(topic);
 
 beforeAll(async () => {
-  const admin = new Admin(client("admin"));
-  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
-  await admin.close();
+  await createTopic(testServices(), topic, PARTITIONS);
 });
 
 afterAll(async () => {
-  const admin = new Admin(client("admin"));
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.close();
+  await deleteTopics(testServices(), [topic]);
 });
 
 /** `count` records on every partition (offsets `from`… of each). */
