@@ -210,16 +210,28 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
         "three tasks holding all six partitions, drained, in the stats",
       );
       expect(new Set(tasks.map((t) => t.instance)).size).toBe(3);
-      // The readers rebalanced incrementally, as the partitions did.
-      const admin = new Admin(kafka());
-      const groups = await admin.describeGroups({
-        groups: [readerGroup, `eddy-${scaled}-repartition-consumer`],
-      });
-      await admin.close();
-      expect([...groups.values()].map((group) => group.protocol)).toEqual([
-        "cooperative-sticky",
-        "cooperative-sticky",
-      ]);
+      // The readers rebalance incrementally, as the partitions do (asked once both groups are stable: a group
+      // in a rebalance reports no protocol).
+      const protocols = await eventually(
+        async () => {
+          const admin = new Admin(kafka());
+          try {
+            const groups = [
+              ...(
+                await admin.describeGroups({ groups: [readerGroup, `eddy-${scaled}-repartition-consumer`] })
+              ).values(),
+            ];
+            return groups.every((group) => /^stable$/i.test(group.state))
+              ? groups.map((group) => group.protocol)
+              : undefined;
+          } finally {
+            await admin.close();
+          }
+        },
+        30_000,
+        "both consumer groups stable",
+      );
+      expect(protocols).toEqual(["cooperative-sticky", "cooperative-sticky"]);
       console.log(
         `scale-out: ${expected.size} windows equal a single instance's (${phases.join(", ")}); ` +
           `tasks: ${JSON.stringify(tasks)}`,
