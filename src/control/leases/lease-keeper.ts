@@ -128,8 +128,10 @@ export class LeaseKeeper {
     const retry = this.options.retryMs ?? this.intervalMs;
     const holder = await this.options.store.holder(this.options.resource);
     // No holder: released since the try, so try again at once.
-    const expiresIn = holder ? holder.expiresAt - this.now() + 1 : 0;
-    return Math.max(MIN_RETRY_MS, Math.min(retry, expiresIn));
+    if (!holder) return MIN_RETRY_MS;
+    // Expired by this clock but not free: taken meanwhile, or the store's clock is behind (Redis expires on its own).
+    const expiresIn = holder.expiresAt - this.now();
+    return expiresIn > 0 ? Math.max(MIN_RETRY_MS, Math.min(retry, expiresIn + 1)) : retry;
   }
 
   private async lose(error: LeaseLostError): Promise<void> {
