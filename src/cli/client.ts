@@ -89,6 +89,8 @@ export interface TaskStatsDoc extends JsonObject {
   readonly inputMessageCount?: number;
   readonly outputMessageCount?: number;
   readonly lag?: number;
+  /** Checkpoint saves the state store refused because a partition's lease had moved on. */
+  readonly refusedCheckpoints?: number;
 }
 
 export interface StatsReply extends JsonObject {

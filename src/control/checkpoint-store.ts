@@ -8,12 +8,18 @@
  * A save writes the new chunks under names of their own, then replaces the head (one atomic `put`), then
  * deletes the previous checkpoint's chunks: a crash at any point leaves a head whose chunks are all there.
  * Heads written before chunking (the whole checkpoint as one record) still load.
+ *
+ * Under a lease (docs/scale-out.md) the checkpoints are fenced by the lease's token: `load` first claims
+ * the head with it, and a save writes the head only while no higher token has claimed it, in one atomic
+ * step of the store; chunks carry the token in their names, so a stale holder's chunks never replace a newer
+ * holder's. A refused save deletes the chunks it wrote, touches nothing else and throws FencedWriteError.
  */
 import type { Doc } from "../mql/index.ts";
 import type { Checkpoint, CheckpointStore } from "../runtime/checkpoint.ts";
 import { slotKey } from "../runtime/two-phase-checkpoints.ts";
 import { decodeBinaryRecord, encodeBinaryRecord } from "./record-codec.ts";
-import type { StateStore } from "./state-store.ts";
+import { FencedWriteError } from "./leases/lease.ts";
+import type { FencedWrites, StateStore } from "./state-store.ts";
 
 export const CHECKPOINTS_COLLECTION = "checkpoints";
 export const CHECKPOINT_CHUNKS_COLLECTION = "checkpointChunks";
@@ -41,21 +47,32 @@ interface Head extends Omit<Checkpoint, "operatorState"> {
 export interface StateStoreCheckpointsOptions {
   /** Largest chunk of encoded operator state, default {@link DEFAULT_CHUNK_BYTES}. */
   readonly chunkBytes?: number;
+  /** The fencing token of the lease these checkpoints are written under (the store must offer `fenced`). */
+  readonly fence?: number;
 }
 
 export class StateStoreCheckpoints implements CheckpointStore {
   private readonly store: StateStore;
   private readonly key: string;
   private readonly chunkBytes: number;
+  private readonly fence: { readonly token: number; readonly writes: FencedWrites } | undefined;
 
   /** `key` names the processor, e.g. `<workspace>.<processor name>`; it must stay the same across restarts. */
   constructor(store: StateStore, key: string, options: StateStoreCheckpointsOptions = {}) {
     this.store = store;
     this.key = key;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (options.fence !== undefined) {
+      const writes = store.fenced?.();
+      if (!writes) throw new Error("this state store cannot fence checkpoints (it has no leases)");
+      this.fence = { token: options.fence, writes };
+    }
   }
 
   async load(): Promise<Checkpoint | undefined> {
+    // From here on a holder with a lower token (the previous one, paused) can no longer save.
+    if (this.fence && !(await this.fence.writes.claim(CHECKPOINTS_COLLECTION, this.key, this.fence.token)))
+      throw this.refused();
     const head = await this.head();
     if (!head) return undefined;
     const { operatorStateChunks: set, retiredChunks: _retired, ...checkpoint } = head;
@@ -85,7 +102,10 @@ export class StateStoreCheckpoints implements CheckpointStore {
       head = { ...rest, operatorStateChunks: set };
     }
     if (previous?.operatorStateChunks) head = { ...head, retiredChunks: previous.operatorStateChunks };
-    await this.store.put(CHECKPOINTS_COLLECTION, this.key, head);
+    if (!(await this.putHead(head))) {
+      await this.deleteChunks(head.operatorStateChunks);
+      throw this.refused();
+    }
     await this.deleteChunks(previous?.operatorStateChunks);
     await this.deleteChunks(previous?.retiredChunks);
   }
@@ -97,13 +117,27 @@ export class StateStoreCheckpoints implements CheckpointStore {
     await this.deleteChunks(head?.retiredChunks);
   }
 
+  /** Writes the head, fenced when under a lease; false when a newer holder's token refused it. */
+  private async putHead(head: Head): Promise<boolean> {
+    if (!this.fence) {
+      await this.store.put(CHECKPOINTS_COLLECTION, this.key, head);
+      return true;
+    }
+    return this.fence.writes.put(CHECKPOINTS_COLLECTION, this.key, head, this.fence.token);
+  }
+
+  private refused(): FencedWriteError {
+    return new FencedWriteError(`checkpoint '${this.key}'`, this.fence?.token ?? 0);
+  }
+
   private async head(): Promise<Head | undefined> {
     return this.store.get<Head>(CHECKPOINTS_COLLECTION, this.key);
   }
 
   /** Writes `bytes` as chunks of a generation that the stored head does not use. */
   private async writeChunks(bytes: Uint8Array, id: number, previous: Head | undefined): Promise<ChunkSet> {
-    let generation = String(id);
+    // A fenced holder's chunks are its own: another holder's save of the same id must not overwrite them.
+    let generation = this.fence ? `${id}~${this.fence.token}` : String(id);
     const inUse = [previous?.operatorStateChunks?.generation, previous?.retiredChunks?.generation];
     while (inUse.includes(generation)) generation += "+";
     const set: ChunkSet = {
@@ -140,19 +174,31 @@ export class StateStoreCheckpoints implements CheckpointStore {
   }
 }
 
-/** Slot `slot` of processor `id`'s checkpoints (slot 1 is used by exactly-once sinks only). */
-export function processorCheckpoints(store: StateStore, id: string, slot: 0 | 1): StateStoreCheckpoints {
-  return new StateStoreCheckpoints(store, slotKey(id, slot));
+/**
+ * Slot `slot` of processor `id`'s checkpoints (slot 1 is used by exactly-once sinks only), fenced by
+ * `fence` when written under a lease with that token.
+ */
+export function processorCheckpoints(
+  store: StateStore,
+  id: string,
+  slot: 0 | 1,
+  fence?: number,
+): StateStoreCheckpoints {
+  return new StateStoreCheckpoints(store, slotKey(id, slot), fence !== undefined ? { fence } : {});
 }
 
-/** Slot `slot` of the checkpoints of partition `partition` of scaled-out processor `id` (docs/scale-out.md). */
+/**
+ * Slot `slot` of the checkpoints of partition `partition` of scaled-out processor `id` (docs/scale-out.md),
+ * fenced by the partition lease's token `fence` when several instances share the store.
+ */
 export function partitionCheckpoints(
   store: StateStore,
   id: string,
   partition: number,
   slot: 0 | 1,
+  fence?: number,
 ): StateStoreCheckpoints {
-  return new StateStoreCheckpoints(store, slotKey(`${id}/partition/${partition}`, slot));
+  return processorCheckpoints(store, `${id}/partition/${partition}`, slot, fence);
 }
 
 /** Forgets every partition checkpoint of processor `id`. */

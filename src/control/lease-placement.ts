@@ -7,7 +7,7 @@
 import type { Logger } from "../runtime/log.ts";
 import type { Checkpoint, CheckpointStore } from "../runtime/checkpoint.ts";
 import { LeaseKeeper } from "./leases/lease-keeper.ts";
-import type { Lease, LeaseStore } from "./leases/lease.ts";
+import { FencedWriteError, type Lease, type LeaseStore } from "./leases/lease.ts";
 
 export interface LeaseSettings {
   readonly store: LeaseStore;
@@ -166,23 +166,42 @@ export class LeasePlacement {
   }
 }
 
-/** Checkpoints that are written only while this instance still holds the processor's lease. */
+/**
+ * Checkpoints that are written only while this instance still holds the processor's lease: each save first
+ * renews the lease, and `inner` (fenced by the lease's token) refuses the write atomically when a newer
+ * holder took over in between (this instance paused past the lease's expiry). A refused save or load gives
+ * the lease up, as a lost renewal does, and throws FencedWriteError.
+ */
 export class FencedCheckpoints implements CheckpointStore {
   private readonly inner: CheckpointStore;
   private readonly keeper: LeaseKeeper;
+  private readonly onRefused: ((error: FencedWriteError) => void) | undefined;
 
-  constructor(inner: CheckpointStore, keeper: LeaseKeeper) {
+  constructor(inner: CheckpointStore, keeper: LeaseKeeper, onRefused?: (error: FencedWriteError) => void) {
     this.inner = inner;
     this.keeper = keeper;
+    this.onRefused = onRefused;
   }
 
   load(): Promise<Checkpoint | undefined> {
-    return this.inner.load();
+    return this.fenced(() => this.inner.load());
   }
 
   async save(checkpoint: Checkpoint): Promise<void> {
     await this.keeper.confirm();
-    await this.inner.save(checkpoint);
+    await this.fenced(() => this.inner.save(checkpoint));
+  }
+
+  private async fenced<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof FencedWriteError) {
+        this.onRefused?.(error);
+        await this.keeper.fencedOut();
+      }
+      throw error;
+    }
   }
 
   clear(): Promise<void> {

@@ -4,18 +4,21 @@
  * text (the same codec as the file store): pipelines carry `$`-prefixed keys that MongoDB < 5.0 refuses to
  * store as field names, and the text keeps Long/Decimal128/-0/NaN exact. Binary records are
  * `{_id, bytes: BinData, updatedAt}`. Each put is one single-document replace, so readers see the old or
- * the new record, never a mix.
+ * the new record, never a mix. A fenced record (checkpoints under a lease) also keeps its fencing token in
+ * `fence`, which a fenced write compares in its filter: check and write are one single-document update.
  */
 import { Binary, MongoClient, type Collection } from "mongodb";
 import type { LeaseStore } from "./leases/lease.ts";
-import { MongoLeaseStore } from "./leases/mongo-lease-store.ts";
+import { isDuplicateKey, MongoLeaseStore } from "./leases/mongo-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
-import type { StateStore } from "./state-store.ts";
+import type { FencedWrites, StateStore } from "./state-store.ts";
 
 interface StoredRecord {
   _id: string;
-  record: string;
-  updatedAt: Date;
+  /** Absent from a record that was only claimed (a fence without a value yet). */
+  record?: string;
+  updatedAt?: Date;
+  fence?: number;
 }
 
 interface StoredBytes {
@@ -54,7 +57,7 @@ export class MongoStateStore implements StateStore {
 
   async get<T>(collection: string, id: string): Promise<T | undefined> {
     const doc = await this.collection(collection).findOne({ _id: id });
-    return doc ? (decodeRecord(doc.record) as T) : undefined;
+    return doc?.record !== undefined ? (decodeRecord(doc.record) as T) : undefined;
   }
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
@@ -84,8 +87,11 @@ export class MongoStateStore implements StateStore {
   }
 
   async list<T>(collection: string): Promise<Array<{ id: string; value: T }>> {
-    const docs = await this.collection(collection).find({}).sort({ _id: 1 }).toArray();
-    return docs.map((doc) => ({ id: doc._id, value: decodeRecord(doc.record) as T }));
+    const docs = await this.collection(collection)
+      .find({ record: { $exists: true } })
+      .sort({ _id: 1 })
+      .toArray();
+    return docs.map((doc) => ({ id: doc._id, value: decodeRecord(doc.record ?? "null") as T }));
   }
 
   async close(): Promise<void> {
@@ -94,6 +100,33 @@ export class MongoStateStore implements StateStore {
 
   leases(): LeaseStore {
     return new MongoLeaseStore(this.client, { db: this.dbName, collection: `${this.prefix}leases` });
+  }
+
+  fenced(): FencedWrites {
+    return {
+      claim: async (collection, id, token) => {
+        const doc = await this.collection(collection).findOneAndUpdate(
+          { _id: id },
+          { $max: { fence: token } },
+          { upsert: true, returnDocument: "after" },
+        );
+        return (doc?.fence ?? 0) <= token;
+      },
+      put: async (collection, id, value, token) => {
+        try {
+          // A record holding a higher token does not match, so the upsert tries to insert its _id and fails.
+          await this.collection(collection).updateOne(
+            { _id: id, fence: { $not: { $gt: token } } },
+            { $set: { record: encodeRecord(value), updatedAt: new Date(), fence: token } },
+            { upsert: true },
+          );
+          return true;
+        } catch (error) {
+          if (isDuplicateKey(error)) return false;
+          throw error;
+        }
+      },
+    };
   }
 
   private collection<T extends { _id: string } = StoredRecord>(name: string): Collection<T> {

@@ -29,8 +29,11 @@ export interface TaskLaunch {
   readonly index: number;
   /** This instance's id (shown in stats). */
   readonly instance: string;
-  /** Where each partition's checkpoints are kept (slot 1 only for an exactly-once `$emit`). */
-  readonly partitionCheckpoints: (partition: number, slot: 0 | 1) => CheckpointStore;
+  /**
+   * Where each partition's checkpoints are kept (slot 1 only for an exactly-once `$emit`), fenced by the
+   * partition lease's token `fence` when leases are on.
+   */
+  readonly partitionCheckpoints: (partition: number, slot: 0 | 1, fence?: number) => CheckpointStore;
   /** Partition leases, when several instances share the state store. */
   readonly leases?: LeaseSettings & { readonly prefix: string };
   /** Where the task reports itself for every instance's stats. */

@@ -413,10 +413,21 @@ export class ProcessorManager {
   ): Promise<void> {
     const { plan, catalog } = prepared ?? (await this.prepare(record, options));
     const task = (plan.parallelism ?? 1) > 1 ? (placedTask ?? 0) : undefined;
+    // Under a lease the checkpoints are fenced by its token: a paused ex-holder's save is refused atomically.
+    // (A scaled-out task's checkpoints are its partitions', fenced by their own leases.)
+    const token = task === undefined ? fence?.current()?.token : undefined;
     const stored = await createCheckpoints(plan, catalog, (slot) =>
-      processorCheckpoints(this.options.store, record.id, slot),
+      processorCheckpoints(this.options.store, record.id, slot, token),
     );
-    const checkpoints: CheckpointStore = fence ? new FencedCheckpoints(stored, fence) : stored;
+    const checkpoints: CheckpointStore = fence
+      ? new FencedCheckpoints(stored, fence, (error) =>
+          this.options.logger.warn("processor checkpoint refused: a newer holder took its lease", {
+            processor: record.name,
+            workspace: record.workspace,
+            fencingToken: error.token,
+          }),
+        )
+      : stored;
     const tap = this.observations.openTap(record.id);
     const deadLetters = this.observations.openDeadLetterTap(record.id);
     const run = await this.options.launch({
@@ -450,7 +461,8 @@ export class ProcessorManager {
     return {
       index,
       instance: leases?.owner ?? "local",
-      partitionCheckpoints: (partition, slot) => partitionCheckpoints(store, record.id, partition, slot),
+      partitionCheckpoints: (partition, slot, fence) =>
+        partitionCheckpoints(store, record.id, partition, slot, fence),
       ...(leases ? { leases: { ...leases, prefix: `processor/${record.id}/partition/` } } : {}),
       report: (report) => this.tasks.report(record.id, report),
       retire: () => this.tasks.retire(record.id, index),

@@ -2,12 +2,28 @@ import { RESP_TYPES, type RedisClientType } from "redis";
 import type { LeaseStore } from "./leases/lease.ts";
 import { RedisLeaseStore } from "./leases/redis-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
-import type { StateStore } from "./state-store.ts";
+import type { FencedWrites, StateStore } from "./state-store.ts";
+
+// KEYS[1] the collection's fences, KEYS[2] its records; ARGV id, token. Raises the fence unless it is higher.
+const CLAIM = `
+local fence = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if fence > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+// KEYS[1] the collection's fences, KEYS[2] its records; ARGV id, token, value. Writes unless the fence is higher.
+const FENCED_PUT = `
+local fence = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if fence > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 1`;
 
 /**
  * A state store in Redis, for several `sp serve` instances that share state: one hash per collection,
  * one canonical Extended JSON field per record (binary records: the raw bytes). Each put is a single HSET,
- * so readers see the old or the new record, never a mix.
+ * so readers see the old or the new record, never a mix. A fenced record's token is a field of the
+ * collection's fence hash; a Lua script compares and writes it with the record in one atomic step.
  */
 export class RedisStateStore implements StateStore {
   private readonly client: RedisClientType;
@@ -43,7 +59,12 @@ export class RedisStateStore implements StateStore {
   }
 
   async delete(collection: string, id: string): Promise<boolean> {
-    return (await this.client.hDel(this.key(collection), id)) > 0;
+    const [deleted] = await this.client
+      .multi()
+      .hDel(this.key(collection), id)
+      .hDel(this.fenceKey(collection), id)
+      .exec();
+    return Number(deleted) > 0;
   }
 
   async list<T>(collection: string): Promise<Array<{ id: string; value: T }>> {
@@ -61,7 +82,26 @@ export class RedisStateStore implements StateStore {
     return new RedisLeaseStore(this.client, { prefix: this.prefix });
   }
 
+  fenced(): FencedWrites {
+    return {
+      claim: async (collection, id, token) =>
+        (await this.client.eval(CLAIM, {
+          keys: [this.fenceKey(collection), this.key(collection)],
+          arguments: [id, String(token)],
+        })) === 1,
+      put: async (collection, id, value, token) =>
+        (await this.client.eval(FENCED_PUT, {
+          keys: [this.fenceKey(collection), this.key(collection)],
+          arguments: [id, String(token), encodeRecord(value)],
+        })) === 1,
+    };
+  }
+
   private key(collection: string): string {
     return `${this.prefix}state:${collection}`;
+  }
+
+  private fenceKey(collection: string): string {
+    return `${this.prefix}fence:${collection}`;
   }
 }

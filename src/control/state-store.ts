@@ -20,4 +20,24 @@ export interface StateStore {
    * absent for the embedded file store.
    */
   leases?(): LeaseStore;
+  /**
+   * Writes fenced by a lease's fencing token (docs/scale-out.md), for the stores that have leases; absent
+   * for the file store, which one instance alone uses.
+   */
+  fenced?(): FencedWrites;
+}
+
+/**
+ * Records guarded by a fencing token: each record keeps the highest token that claimed or wrote it, and a
+ * write carrying a lower token (a holder that lost its lease while paused) is refused. Each method is one
+ * atomic step on the store, so no holder can slip a write in between the check and the write.
+ */
+export interface FencedWrites {
+  /** Raises the record's token to `token`; false (nothing changed) when it holds a higher one already. */
+  claim(collection: string, id: string, token: number): Promise<boolean>;
+  /**
+   * Replaces the record (as `put`) and sets its token to `token`, unless it holds a higher one; false then,
+   * and nothing was written.
+   */
+  put(collection: string, id: string, value: unknown, token: number): Promise<boolean>;
 }

@@ -212,7 +212,8 @@ export class StatsCollector extends MessageCounters {
   }
 }
 
-const COUNTER_FIELDS = [
+/** The cumulative message counters (a checkpoint keeps them; they only grow within a run). */
+export const COUNTER_FIELDS = [
   "inputMessageCount",
   "inputMessageSize",
   "outputMessageCount",

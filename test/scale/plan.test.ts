@@ -251,6 +251,7 @@ describe("task stats", () => {
         [1, p1],
         [4, p4],
       ],
+      refusedCheckpoints: 2,
     });
     expect(combined).toMatchObject({
       inputMessageCount: 100,
@@ -258,7 +259,7 @@ describe("task stats", () => {
       dlqMessageCount: 1,
       stateSize: 15,
       watermark: new Date(1000),
-      tasks: [{ task: 1, instance: "host:1", partitions: [1, 4], lag: 5 }],
+      tasks: [{ task: 1, instance: "host:1", partitions: [1, 4], lag: 5, refusedCheckpoints: 2 }],
     });
   });
 

@@ -87,6 +87,19 @@ export class LeaseKeeper {
     return renewed;
   }
 
+  /**
+   * A write fenced by this lease's token was refused: a newer token claimed the record although the lease
+   * looked ours. Gives the work up as a failed renewal does (`onLost`), then releases the lease if it is
+   * still ours (a holder taking it again gets a new, higher token; one that merely re-acquired it would keep
+   * the refused one).
+   */
+  async fencedOut(): Promise<void> {
+    const lease = this.lease;
+    if (!lease) return;
+    await this.lose(new LeaseLostError(lease));
+    await this.options.store.release(lease).catch((error) => this.options.onError?.(error));
+  }
+
   private schedule(delayMs: number): void {
     if (!this.running) return;
     this.timer = setTimeout(() => {

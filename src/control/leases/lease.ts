@@ -37,12 +37,32 @@ export interface LeaseStore {
  * processor must stop here, since another instance now runs it.
  */
 export class LeaseLostError extends ConnectorError {
-  override readonly name = "LeaseLostError";
-  constructor(lease: Lease) {
+  override readonly name: string = "LeaseLostError";
+  /** `lease`: the lease that was lost; or the whole message. */
+  constructor(lease: Lease | string) {
     super(
-      `lost the lease on ${lease.resource} (fencing token ${lease.token}): another instance took over; ` +
-        "this instance stopped working on it",
+      typeof lease === "string"
+        ? lease
+        : `lost the lease on ${lease.resource} (fencing token ${lease.token}): another instance took over; ` +
+            "this instance stopped working on it",
       { retryable: false },
     );
+  }
+}
+
+/**
+ * Thrown when the store refused a write fenced by this holder's token: a newer holder of the lease has
+ * claimed the record since (this holder was paused past its lease's expiry). Nothing was written. A kind of
+ * LeaseLostError: whoever stops on a lost lease stops on this too, and leaves the processor's state alone.
+ */
+export class FencedWriteError extends LeaseLostError {
+  override readonly name = "FencedWriteError";
+  readonly token: number;
+  constructor(what: string, token: number) {
+    super(
+      `${what} was not written: a newer holder of its lease claimed it (this holder's fencing token is ` +
+        `${token}); this instance stopped working on it`,
+    );
+    this.token = token;
   }
 }

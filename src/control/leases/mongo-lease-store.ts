@@ -9,7 +9,10 @@ interface LeaseRecord {
   expiresAt: number;
 }
 
-const DUPLICATE_KEY = 11000;
+/** Whether a MongoDB write failed on a duplicate `_id` (an insert, or an upsert whose filter did not match). */
+export function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 11000;
+}
 
 /**
  * Leases in a MongoDB collection, one document per resource. Every change is a single-document
@@ -45,7 +48,7 @@ export class MongoLeaseStore implements LeaseStore {
       await this.leases.insertOne(record);
       return toLease(record);
     } catch (error) {
-      if ((error as { code?: unknown }).code === DUPLICATE_KEY) return undefined;
+      if (isDuplicateKey(error)) return undefined;
       throw error;
     }
   }

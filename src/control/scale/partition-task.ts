@@ -9,6 +9,8 @@
  * (docs/scale-out.md). A partition's checkpoints are written only
  * under its partition lease: a new holder waits for the old one to release it (after its final checkpoint)
  * or, when the old holder died, for the lease to expire, so two tasks never write one partition's state.
+ * The checkpoints are fenced by the lease's token, so a holder paused past the lease's expiry cannot
+ * overwrite the new holder's: its save is refused atomically by the store and the partition stops here.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -26,7 +28,9 @@ import { ProcessorRuntime, type RuntimeOptions } from "../../runtime/runtime.ts"
 import type { Sink } from "../../runtime/sink.ts";
 import type { ProcessorStats } from "../../runtime/stats.ts";
 import { FencedCheckpoints, type LeaseSettings } from "../lease-placement.ts";
+import { LeaseLostError, type FencedWriteError } from "../leases/lease.ts";
 import { LeaseKeeper } from "../leases/lease-keeper.ts";
+import { highestCounts } from "./task-stats.ts";
 
 /**
  * How often a task retries the lease of a partition the group assigned it (rather than a third of the TTL):
@@ -54,7 +58,8 @@ export interface PartitionTaskOptions {
   readonly topic: string;
   /** Whether that is the repartition topic (else the source topic). */
   readonly repartitioned: boolean;
-  readonly openPartition: (partition: number) => Promise<PartitionParts>;
+  /** Opens a partition's parts; `fence` is its lease's fencing token, when leases are on. */
+  readonly openPartition: (partition: number, fence: number | undefined) => Promise<PartitionParts>;
   readonly dlq?: DlqWriter;
   readonly connectorStage?: RuntimeOptions["connectorStage"];
   /** Partition leases (`<leasePrefix><partition>`), when several instances share the store. */
@@ -81,8 +86,13 @@ export class PartitionTask {
   private readonly runs = new Map<number, PartitionRun>();
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
-  /** Stats of partitions that ran here and moved away or stopped, so counters do not go backwards. */
-  private readonly finished: ProcessorStats[] = [];
+  /**
+   * The last stats of each partition that ran here and stopped (moved away, lease lost), so the task's
+   * counters never go backwards; see `stats`.
+   */
+  private readonly departed = new Map<number, ProcessorStats>();
+  /** Checkpoint saves the store refused because a newer holder had taken the partition's lease. */
+  private refused = 0;
 
   constructor(options: PartitionTaskOptions) {
     this.options = options;
@@ -132,14 +142,20 @@ export class PartitionTask {
       taken.push([partition, keeper]);
     }
     try {
-      for (const [partition, keeper] of taken) await this.startRun(partition, keeper);
+      for (const [partition, keeper] of taken)
+        await this.startRun(partition, keeper).catch(async (error: unknown) => {
+          if (!(error instanceof LeaseLostError)) throw error;
+          // Its lease moved on before it started (a newer holder claimed its checkpoint): the check below
+          // follows the assignment again, which waits for the lease anew.
+          await keeper?.stop();
+        });
     } catch (error) {
       await Promise.all(taken.filter(([p]) => !this.runs.has(p)).map(([, keeper]) => keeper?.stop()));
       throw error;
     }
     if (taken.length > 0) await this.feed.open(new Map([...this.runs].map(([p, run]) => [p, run.source])));
     this.logMoves(
-      taken.map(([partition]) => partition),
+      taken.flatMap(([partition]) => (this.runs.has(partition) ? [partition] : [])),
       stopped,
     );
     // The assignment may have changed while leases were awaited.
@@ -158,9 +174,17 @@ export class PartitionTask {
 
   /** Starts partition `partition`'s runtime from its checkpoint (under `keeper`'s lease, when leases are on). */
   private async startRun(partition: number, keeper: LeaseKeeper | undefined): Promise<void> {
-    const parts = await this.options.openPartition(partition);
-    const store = keeper ? new FencedCheckpoints(parts.checkpoints, keeper) : parts.checkpoints;
-    const resume = await store.load();
+    const fence = keeper?.current()?.token;
+    if (keeper && fence === undefined)
+      throw new LeaseLostError(`lost the lease on partition ${partition} before it started`);
+    const parts = await this.options.openPartition(partition, fence);
+    const store = keeper
+      ? new FencedCheckpoints(parts.checkpoints, keeper, (error) => this.refusedCheckpoint(partition, error))
+      : parts.checkpoints;
+    const resume = await store.load().catch(async (error: unknown) => {
+      await parts.close().catch(() => undefined);
+      throw error;
+    });
     const positions = resume?.sourcePositions;
     const mismatch = checkpointTopicMismatch(positions, this.options.topic, this.options.repartitioned);
     if (mismatch) {
@@ -228,31 +252,77 @@ export class PartitionTask {
     return keeper;
   }
 
+  private refusedCheckpoint(partition: number, error: FencedWriteError): void {
+    this.refused++;
+    this.options.logger.warn("partition checkpoint refused: a newer holder took its lease", {
+      processor: this.options.plan.name,
+      partition,
+      fencingToken: error.token,
+      refusedCheckpoints: this.refused,
+    });
+  }
+
   private rebalanceAfterLoss(partition: number): void {
     const run = this.runs.get(partition);
     if (!run) return;
     // Its checkpoints now fail (fenced): stop it without one. While the group still assigns the partition
     // here, take it again (from its last checkpoint) once the lease is free.
     this.runs.delete(partition);
+    this.depart(partition, run.runtime.stats({ verbose: true }));
     run.runtime.stop();
-    void run.done.finally(() => run.parts.close().catch(() => undefined));
+    void run.done
+      .catch(() => undefined)
+      .finally(() => {
+        // What it counted while stopping (its last batch) too.
+        this.depart(partition, run.runtime.stats({ verbose: true }));
+        return run.parts.close().catch(() => undefined);
+      });
     this.rebalance();
+  }
+
+  /** Keeps a stopped partition's last stats, never lower than what an earlier run here left. */
+  private depart(partition: number, stats: ProcessorStats): void {
+    const earlier = this.departed.get(partition);
+    this.departed.set(partition, earlier ? highestCounts(stats, earlier) : stats);
   }
 
   /** Stops the runtimes of `partitions` (default: all), each after a final checkpoint, and frees their leases. */
   private async stopRuns(partitions: readonly number[] = this.partitions()): Promise<void> {
-    const runs = partitions.flatMap((partition) => this.runs.get(partition) ?? []);
-    for (const partition of partitions) this.runs.delete(partition);
-    for (const run of runs) run.runtime.stop();
+    const stopping = partitions.flatMap((partition) => {
+      const run = this.runs.get(partition);
+      return run ? [[partition, run] as const] : [];
+    });
+    const runs = stopping.map(([, run]) => run);
+    for (const [partition, run] of stopping) {
+      this.runs.delete(partition);
+      this.depart(partition, run.runtime.stats({ verbose: true }));
+      run.runtime.stop();
+    }
     await Promise.allSettled(runs.map((run) => run.done));
-    for (const run of runs) this.finished.push(run.runtime.stats({ verbose: true }));
+    for (const [partition, run] of stopping) this.depart(partition, run.runtime.stats({ verbose: true }));
     await Promise.all(runs.map((run) => run.parts.close().catch(() => undefined)));
     await Promise.all(runs.map((run) => run.keeper?.stop()));
   }
 
-  /** Every partition runtime's stats, running and finished here. */
+  /**
+   * One entry per partition that ran here: its running runtime's stats, or the last ones it had here. A
+   * partition's counts are cumulative (its checkpoint carries them to each new holder); one that left and
+   * came back, or restarted from a checkpoint older than what it had counted here (its lease was lost),
+   * shows the higher of its counts, so the task's counters never go backwards.
+   */
   stats(): ProcessorStats[] {
-    return [...this.finished, ...[...this.runs.values()].map((run) => run.runtime.stats({ verbose: true }))];
+    const running = new Map([...this.runs].map(([p, run]) => [p, run.runtime.stats({ verbose: true })]));
+    const partitions = new Set([...this.departed.keys(), ...running.keys()]);
+    return [...partitions].map((partition) => {
+      const now = running.get(partition);
+      const before = this.departed.get(partition);
+      return now && before ? highestCounts(now, before) : ((now ?? before) as ProcessorStats);
+    });
+  }
+
+  /** Checkpoint saves refused because the partition's lease had moved on (logged each time). */
+  refusedCheckpoints(): number {
+    return this.refused;
   }
 
   /** Stats of the partitions running here now, by partition. */

@@ -70,8 +70,11 @@ export interface ScaledRunOptions {
   readonly task: number;
   /** This instance's id (shown in stats). */
   readonly instance: string;
-  /** Where each partition's checkpoints go (slot 1 only for an exactly-once `$emit`). */
-  readonly partitionCheckpoints: (partition: number, slot: 0 | 1) => CheckpointStore;
+  /**
+   * Where each partition's checkpoints go (slot 1 only for an exactly-once `$emit`), fenced by `fence`, the
+   * partition lease's token, when leases are on.
+   */
+  readonly partitionCheckpoints: (partition: number, slot: 0 | 1, fence?: number) => CheckpointStore;
   readonly leases?: LeaseSettings & { readonly prefix: string };
   readonly checkpointIntervalMs?: number;
   readonly logger: Logger;
@@ -126,7 +129,7 @@ export class ScaledRun implements ProcessorRun {
             fallback: layout.fallback,
             onAssignment,
           }),
-        openPartition: (partition) => this.openPartition(partition, layout, sink, clients),
+        openPartition: (partition, fence) => this.openPartition(partition, fence, layout, sink, clients),
         ...(dlq ? { dlq } : {}),
         connectorStage,
         ...(this.options.leases ? { leases: this.options.leases } : {}),
@@ -213,6 +216,7 @@ export class ScaledRun implements ProcessorRun {
    */
   private async openPartition(
     partition: number,
+    fence: number | undefined,
     layout: TaskLayout,
     shared: Sink,
     clients: ConnectorClients,
@@ -223,14 +227,14 @@ export class ScaledRun implements ProcessorRun {
     if (!exactly)
       return {
         sink: shared,
-        checkpoints: partitionCheckpoints(partition, 0),
+        checkpoints: partitionCheckpoints(partition, 0, fence),
         decoder,
         close: async () => {},
       };
     const own = withTransactionalId(layout.plan, `${exactly.transactionalId}-p${partition}`);
     const sink = await createSink(own, catalog, process.stdout, clients);
     const checkpoints = await createCheckpoints(own, catalog, (slot) =>
-      partitionCheckpoints(partition, slot),
+      partitionCheckpoints(partition, slot, fence),
     );
     return { sink, checkpoints, decoder, close: () => sink.close() };
   }
@@ -341,6 +345,7 @@ export class ScaledRun implements ProcessorRun {
       task: this.options.task,
       instance: this.options.instance,
       partitions: this.windows?.running() ?? [],
+      refusedCheckpoints: this.windows?.refusedCheckpoints() ?? 0,
     });
   }
 }

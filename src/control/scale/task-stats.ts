@@ -4,6 +4,7 @@
  * (Eddy extension; docs/scale-out.md).
  */
 import type { ProcessorStats } from "../../runtime/index.ts";
+import { COUNTER_FIELDS } from "../../runtime/stats.ts";
 
 /** One task in `stats.tasks`. */
 export interface TaskStats {
@@ -13,6 +14,8 @@ export interface TaskStats {
   readonly partitions: readonly number[];
   /** Records waiting in those partitions. */
   readonly lag: number;
+  /** Checkpoint saves the state store refused because a partition's lease had moved to another task. */
+  readonly refusedCheckpoints: number;
 }
 
 export interface TaskIdentity {
@@ -20,6 +23,7 @@ export interface TaskIdentity {
   readonly instance: string;
   /** Stats of the partitions running now, by partition. */
   readonly partitions: ReadonlyArray<readonly [number, ProcessorStats]>;
+  readonly refusedCheckpoints: number;
 }
 
 type Counter =
@@ -31,9 +35,16 @@ type Counter =
   | "dlqMessageSize"
   | "stateSize";
 
+/** `latest` with each cumulative counter raised to `other`'s where that is higher. */
+export function highestCounts(latest: ProcessorStats, other: ProcessorStats): ProcessorStats {
+  const raised: Partial<Record<Counter, number>> = {};
+  for (const field of COUNTER_FIELDS) raised[field] = Math.max(latest[field], other[field]);
+  return { ...latest, ...raised };
+}
+
 export function combineTaskStats(
   reader: ProcessorStats | undefined,
-  /** Every partition runtime's stats, running and finished here. */
+  /** Every partition's stats, running or last seen here (one entry each). */
   partitions: readonly ProcessorStats[],
   identity: TaskIdentity,
 ): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
@@ -47,6 +58,7 @@ export function combineTaskStats(
     instance: identity.instance,
     partitions: identity.partitions.map(([partition]) => partition),
     lag,
+    refusedCheckpoints: identity.refusedCheckpoints,
   };
   const running = identity.partitions.map(([, stats]) => stats);
   const base: ProcessorStats = reader ?? {
