@@ -7,6 +7,7 @@
  *   npm run bench:scale -- --json           one JSON object with every figure
  *   npm run bench:scale -- --records 30000  a smaller input (default 60,000)
  *   npm run bench:scale -- --runs 1         the baseline and only the 1-instance scaled run (default 1,2,3)
+ *   npm run bench:scale -- --keyed-runs 3   the message-key case on 3 instances only (default 1,3; "" for none)
  *
  * The processor: a 6-partition topic, a 1-second tumbling window `$group`ed by `sensor` (not the message
  * key, so the scaled-out runs repartition through `eddy-<processor>-repartition`), `$merge` of each window.
@@ -14,7 +15,13 @@
  * repartition partitions and reading source partitions: both consumer groups settled); then the whole
  * input is produced and the clock runs until every window is in MongoDB. Aggregate throughput is input
  * records per second over that span; per-instance CPU is user + system time from /proc over the same span
- * (1.0 = one core busy). The machine's load average is reported with the figures: on a shared machine the
+ * (1.0 = one core busy), `cpuMicrosPerRecord` all instances' CPU time over the input records, and
+ * `idleCores` what the instances used in the two quiet seconds before the input (part of every run's CPU).
+ *
+ * The message-key case (`keyed<n>`): the same window `$group`ed by `$_stream_meta.source.key` instead,
+ * with every sensor's messages keyed `sensor-<s>` in one partition (as a key partitioner puts them), so
+ * the scaled-out runs take the path without a repartition: each task runs the whole pipeline per source
+ * partition. The machine's load average is reported with the figures: on a shared machine the
  * ratios, not the absolute rates, are what to read.
  *
  * Kafka: KAFKA_BROKERS, else the shared test broker. MongoDB: MONGODB_URI, else the shared stand-in.
@@ -46,6 +53,7 @@ const args = parseArgs({
     records: { type: "string", default: "60000" },
     progress: { type: "boolean", default: false },
     runs: { type: "string", default: "1,2,3" },
+    "keyed-runs": { type: "string", default: "1,3" },
   },
 }).values;
 const RECORDS = Number(args.records);
@@ -99,7 +107,10 @@ async function until<T>(check: () => Promise<T | undefined>, ms: number, what: s
   }
 }
 
-async function produce(topic: string): Promise<void> {
+/** How the input is keyed and what the window groups by. */
+type Layout = "field" | "messageKey";
+
+async function produce(topic: string, layout: Layout): Promise<void> {
   const producer = new Producer({ ...kafka, autocreateTopics: false, acks: 1 });
   const batch = 5_000;
   const seconds = Math.ceil(RECORDS / PER_SECOND);
@@ -109,14 +120,17 @@ async function produce(topic: string): Promise<void> {
       // The last PARTITIONS × SENSORS records are far-future closers: one per sensor on every partition.
       const closer = n >= RECORDS;
       const partition = n % PARTITIONS;
-      // Every partition carries every sensor, so each repartition partition hears from every source
-      // partition and its watermark moves as a single task's does.
-      const sensor = Math.floor((closer ? n - RECORDS : n) / PARTITIONS) % SENSORS;
+      const round = Math.floor((closer ? n - RECORDS : n) / PARTITIONS);
+      // Grouped by a field: every partition carries every sensor, so each repartition partition hears from
+      // every source partition and its watermark moves as a single task's does. Grouped by the message key:
+      // a sensor's messages are all in partition sensor % PARTITIONS.
+      const sensor =
+        layout === "field" ? round % SENSORS : partition + PARTITIONS * (round % (SENSORS / PARTITIONS));
       const ts = closer ? BASE + (seconds + 3600) * 1000 : BASE + Math.floor((n * 1000) / PER_SECOND);
       messages.push({
         topic,
         partition,
-        key: Buffer.from(`device-${n % 1000}`),
+        key: Buffer.from(layout === "field" ? `device-${n % 1000}` : `sensor-${sensor}`),
         value: Buffer.from(JSON.stringify({ sensor, ts, value: n % 100, device: `device-${n % 1000}` })),
       });
     }
@@ -133,10 +147,19 @@ interface RunResult {
   readonly recordsPerSecond: number;
   /** Cores used per instance over the measured span. */
   readonly cpu: readonly number[];
+  /** CPU time of all instances per input record, in µs. */
+  readonly cpuMicrosPerRecord: number;
+  /** Cores all instances used in the two quiet seconds before the input. */
+  readonly idleCores: number;
   readonly windows: number;
 }
 
-async function measure(label: string, instances: number, parallelism: number): Promise<RunResult> {
+async function measure(
+  label: string,
+  instances: number,
+  parallelism: number,
+  layout: Layout = "field",
+): Promise<RunResult> {
   const stateDb = `eddy_bench_scale_${run}_${label}`;
   const outDb = `eddy_bench_scale_out_${run}`;
   const topic = `eddy_bench_scale_${run}_${label}`;
@@ -151,7 +174,13 @@ async function measure(label: string, instances: number, parallelism: number): P
     await call(first, "POST", "/processors", {
       name,
       ...(parallelism > 1 ? { options: { parallelism } } : {}),
-      pipeline: windowPipeline({ topic, groupBy: "$sensor", keyField: "sensor", outDb, coll: label }),
+      pipeline: windowPipeline({
+        topic,
+        groupBy: layout === "field" ? "$sensor" : "$_stream_meta.source.key",
+        keyField: "sensor",
+        outDb,
+        coll: label,
+      }),
     });
     await call(first, "POST", `/processors/${name}:start`);
     if (parallelism > 1) {
@@ -164,12 +193,16 @@ async function measure(label: string, instances: number, parallelism: number): P
           const tasks = stats.tasks ?? [];
           // Both groups settled: every repartition partition and every source partition held, each task
           // reading some (a rebalance of either in the measured span would stop every task for seconds).
+          // Without a repartition, the partitions are the source's and there is no reader.
           const held = tasks.reduce((n, t) => n + t.partitions.length, 0);
           const read = tasks.reduce((n, t) => n + t.sourcePartitions.length, 0);
-          const spread = tasks.every((t) => t.partitions.length > 0 && t.sourcePartitions.length > 0);
+          const reads = layout === "field";
+          const spread = tasks.every(
+            (t) => t.partitions.length > 0 && (!reads || t.sourcePartitions.length > 0),
+          );
           return tasks.length === Math.min(instances, parallelism) &&
             held === PARTITIONS &&
-            read === PARTITIONS &&
+            (!reads || read === PARTITIONS) &&
             spread
             ? true
             : undefined;
@@ -188,12 +221,18 @@ async function measure(label: string, instances: number, parallelism: number): P
         "the processor to run",
       );
     }
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Two quiet seconds before the input: what the instances spend with nothing to read (heartbeats, lease
+    // renewals, empty fetches, checkpoints), which the CPU per record of a short run also carries.
+    const cpuSettled = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
+    const quietFrom = performance.now();
+    await new Promise((r) => setTimeout(r, 2_000));
     const expected = Math.ceil(RECORDS / PER_SECOND) * SENSORS;
     const windows = mongo.db(outDb).collection(label);
     const cpuBefore = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
     const started = performance.now();
-    await produce(topic);
+    const idleCores =
+      cpuBefore.reduce((sum, before, i) => sum + before - cpuSettled[i], 0) / ((started - quietFrom) / 1000);
+    await produce(topic, layout);
     const progress = args.progress
       ? setInterval(() => {
           void (async () => {
@@ -216,6 +255,7 @@ async function measure(label: string, instances: number, parallelism: number): P
     clearInterval(progress);
     const seconds = (performance.now() - started) / 1000;
     const cpuAfter = await Promise.all(servers.map((s) => cpuSeconds(s.child.pid!)));
+    const cpuTotal = cpuAfter.reduce((sum, after, i) => sum + after - cpuBefore[i], 0);
     const result: RunResult = {
       label,
       instances,
@@ -223,11 +263,13 @@ async function measure(label: string, instances: number, parallelism: number): P
       seconds: Math.round(seconds * 100) / 100,
       recordsPerSecond: Math.round(RECORDS / seconds),
       cpu: cpuAfter.map((after, i) => Math.round(((after - cpuBefore[i]) / seconds) * 100) / 100),
+      cpuMicrosPerRecord: Math.round((cpuTotal / RECORDS) * 1e7) / 10,
+      idleCores: Math.round(idleCores * 100) / 100,
       windows: expected,
     };
     log(
       `${label}: ${instances} instance(s), ${result.recordsPerSecond} records/s over ${result.seconds} s, ` +
-        `cpu per instance ${result.cpu.join(" / ")} cores`,
+        `cpu per instance ${result.cpu.join(" / ")} cores, ${result.cpuMicrosPerRecord} µs per record`,
     );
     await call(first, "POST", `/processors/${name}:stop`).catch(() => undefined);
     return result;
@@ -252,6 +294,8 @@ const runs: RunResult[] = [];
 runs.push(await measure("single", 1, 1));
 for (const instances of args.runs.split(",").map(Number))
   runs.push(await measure(`scaled${instances}`, instances, 3));
+for (const instances of args["keyed-runs"].split(",").filter(Boolean).map(Number))
+  runs.push(await measure(`keyed${instances}`, instances, 3, "messageKey"));
 const single = runs[0].recordsPerSecond;
 const oneScaled = runs[1].recordsPerSecond;
 const result = {
@@ -281,7 +325,8 @@ else {
   for (const r of result.runs)
     log(
       `  ${r.label.padEnd(8)} ${String(r.instances).padStart(2)} inst  ${String(r.recordsPerSecond).padStart(7)} rec/s  ` +
-        `×${r.ratioToSingle} of single, ×${r.ratioToOneInstance} of one scaled instance  cpu ${r.cpu.join("/")}`,
+        `×${r.ratioToSingle} of single, ×${r.ratioToOneInstance} of one scaled instance  cpu ${r.cpu.join("/")}  ` +
+        `${r.cpuMicrosPerRecord} µs/record`,
     );
   log(
     `  load average before ${result.loadavg.before.join(" ")}, after ${result.loadavg.after.join(" ")}; ${result.cores} cores`,

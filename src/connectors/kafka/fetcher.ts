@@ -4,6 +4,9 @@
  * MessagesStream, which builds a message object per record (a header map, metadata, a commit closure,
  * diagnostics context) that the source then turned into its own record.
  *
+ * It serves the `$source` (source.ts) and the per-partition feeds of a scaled-out processor's tasks
+ * (partition-feed.ts), which fetch only the assigned partitions whose runtimes run ({@link FetcherOptions.fetches}).
+ *
  * Everything else stays on the client's Consumer: the group membership (join, heartbeats, rebalances,
  * assignment), metadata (partition leaders), committed and listed offsets, commits. Fetches go over a
  * connection pool of their own, as MessagesStream's do, so a long-polling fetch never delays a heartbeat.
@@ -41,8 +44,11 @@ type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
 export interface FetcherOptions {
   readonly topics: readonly string[];
-  /** Next offset per `topic:partition` to start at (a checkpoint); other partitions start per `mode`. */
-  readonly offsets: ReadonlyMap<string, bigint>;
+  /**
+   * Next offset per `topic:partition` to start at (a checkpoint); other partitions start per `mode`. Asked
+   * each time a partition is (again) to be fetched, so it may answer from live state.
+   */
+  readonly offsets: Pick<ReadonlyMap<string, bigint>, "get">;
   /** "committed": partitions without an explicit offset start at the group's committed offset, if any. */
   readonly mode: "committed" | "manual";
   readonly fallback: "earliest" | "latest";
@@ -52,6 +58,8 @@ export interface FetcherOptions {
   readonly maxBytes?: number;
   /** Read_committed (the default) skips aborted transactions and waits for open ones. */
   readonly readCommitted?: boolean;
+  /** Which assigned partitions to fetch (default: all); after a change, call {@link Fetcher.reassigned}. */
+  readonly fetches?: (topic: string, partition: number) => boolean;
 }
 
 /** Where fetched records go. */
@@ -84,10 +92,7 @@ export class Fetcher {
   private wake: (() => void) | undefined;
   private closed = false;
   private loop: Promise<void> | undefined;
-  private readonly onJoin = () => {
-    this.assignmentChanged = true;
-    this.wake?.();
-  };
+  private readonly onJoin = () => this.reassigned();
 
   constructor(
     consumer: KafkaConsumer,
@@ -101,17 +106,25 @@ export class Fetcher {
     this.pool = new ConnectionPool(`${client.clientId}-fetch`, { ...client });
   }
 
-  /** Joins the group if need be, positions the assigned partitions, then fetches in the background. */
+  /**
+   * Joins the group if need be, positions the assigned partitions, then fetches in the background. A fetcher
+   * that fails to start is closed (waiting at most {@link CLOSE_TIMEOUT_MS}): it holds nothing.
+   */
   async start(): Promise<void> {
-    await this.checkFetchVersion();
-    // Tracked for the consumer's lifetime: reopening a fetcher must not leave and rejoin the group.
-    const added = this.consumer.topics.trackAll(...this.options.topics).some(Boolean);
-    if (added || this.consumer.memberId === null) await this.consumer.joinGroup({});
-    this.consumer.on("consumer:group:join", this.onJoin);
-    // A cooperative rebalance's revoking round sets the smaller assignment and says so with this event (no
-    // join): revoked partitions stop being fetched at once, before their new holder starts on them.
-    this.consumer.on("consumer:group:rebalance", this.onJoin);
-    await this.refreshAssignment();
+    try {
+      await this.checkFetchVersion();
+      // Tracked for the consumer's lifetime: reopening a fetcher must not leave and rejoin the group.
+      const added = this.consumer.topics.trackAll(...this.options.topics).some(Boolean);
+      if (added || this.consumer.memberId === null) await this.consumer.joinGroup({});
+      this.consumer.on("consumer:group:join", this.onJoin);
+      // A cooperative rebalance's revoking round sets the smaller assignment and says so with this event (no
+      // join): revoked partitions stop being fetched at once, before their new holder starts on them.
+      this.consumer.on("consumer:group:rebalance", this.onJoin);
+      await this.refreshAssignment();
+    } catch (error) {
+      await withTimeout(this.close(), CLOSE_TIMEOUT_MS);
+      throw error;
+    }
     this.loop = this.run().catch((error: unknown) => {
       if (!this.closed) this.sink.failed(error as Error);
     });
@@ -127,6 +140,12 @@ export class Fetcher {
         "Eddy's Kafka source needs Kafka 2.3 or later",
       { retryable: false },
     );
+  }
+
+  /** The partitions to fetch changed (the group's assignment, or `fetches`): looked at again before the next round. */
+  reassigned(): void {
+    this.assignmentChanged = true;
+    this.wake?.();
   }
 
   pause(): void {
@@ -183,9 +202,11 @@ export class Fetcher {
   private async refreshAssignment(): Promise<void> {
     this.assignmentChanged = false;
     const assigned = new Set<string>();
+    const fetches = this.options.fetches;
     for (const { topic, partitions } of this.consumer.assignments ?? []) {
       if (!this.options.topics.includes(topic)) continue;
-      for (const partition of partitions) assigned.add(`${topic}:${partition}`);
+      for (const partition of partitions)
+        if (!fetches || fetches(topic, partition)) assigned.add(`${topic}:${partition}`);
     }
     for (const key of this.positions.keys()) if (!assigned.has(key)) this.positions.delete(key);
     const fresh = [...assigned].filter((key) => !this.positions.has(key));
@@ -325,6 +346,19 @@ export class Fetcher {
     fetchOffset: (topic, partition) => this.positions.get(`${topic}:${partition}`) ?? 0,
     visitor: (topic, partition) => this.sink.visitor(topic, partition),
   };
+}
+
+/** How long closing a client may take when its broker is gone. */
+export const CLOSE_TIMEOUT_MS = 3_000;
+
+/** Waits for `promise` at most `ms`, ignoring its failure (closing clients whose broker is gone). */
+export async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([
+    promise.catch(() => undefined),
+    sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined),
+  ]);
+  ac.abort();
 }
 
 /** The response body as one contiguous buffer (the connection may hold it in several socket chunks). */

@@ -5,31 +5,47 @@
  * (records a reader re-keyed, {@link RepartitionDecoder}) or, for a processor without a window, the source
  * topic itself ({@link SourceTopicDecoder}).
  *
+ * Records are fetched by Eddy's own fetch path ({@link Fetcher}, as the `$source` does: record batches decoded
+ * straight into the partitions' queues, CRC-32C checked, read_committed, LogAppendTime); the client's
+ * Consumer keeps the group membership, the assignment, metadata and the commits. The fetcher fetches only
+ * the partitions whose runtimes run here (a partition waiting for its lease is not fetched).
+ *
  * Each partition starts exactly where its own checkpoint says ({@link PartitionFeed.open}); a partition
  * without one starts at the group's committed offset (committed after each of its checkpoints), else at
  * the fallback (`auto_offset_reset`). Otherwise the group is only the assignment.
  */
-import { Consumer, type MessagesStream } from "@platformatic/kafka";
+import { Consumer } from "@platformatic/kafka";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
+import { retryDelay } from "../retry.ts";
 import {
   INCREMENTAL_REBALANCE_PROTOCOLS,
   type KafkaClientOptions,
   type KafkaConsumerTuning,
 } from "./connection.ts";
-import type { KafkaMessage, KafkaRecordDecoder } from "./record.ts";
-import type { FetchedHeader } from "./record-batch.ts";
+import { kafkaFailure } from "./errors.ts";
+import { CLOSE_TIMEOUT_MS, Fetcher, withTimeout, type FetcherSink } from "./fetcher.ts";
+import type { KafkaRecordDecoder } from "./record.ts";
+import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
 import { FETCH_BYTES_PER_PARTITION } from "./source.ts";
 import {
   decodeRepartitionValue,
-  OFFSET_HEADER_NAME,
-  PARTITION_HEADER_NAME,
-  SOURCE_MESSAGE_HEADER_NAME,
+  ORIGIN_OFFSET_HEADER,
+  ORIGIN_PARTITION_HEADER,
+  SOURCE_MESSAGE_HEADER,
 } from "./repartition.ts";
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
-type KafkaStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+
+/** A record as the fetch path read it (its buffers are views into the fetched response). */
+export interface FetchedMessage {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: FetchedHeader[] | undefined;
+}
 
 export interface PartitionFeedOptions {
   readonly topic: string;
@@ -40,19 +56,32 @@ export interface PartitionFeedOptions {
   readonly fallback?: "earliest" | "latest";
   /** Called (not awaited) whenever the group assigned this member another set of partitions. */
   readonly onAssignment: () => void;
+  /** How long to keep reopening the fetcher while the brokers are unreachable before the partitions fail (default 60 s). */
+  readonly reconnectForMs?: number;
 }
+
+/** The visitor of a replaced fetcher's response, or of a partition not fed here: its records are dropped. */
+const IGNORED_RECORDS: FetchedRecordVisitor = { record: () => undefined };
 
 export class PartitionFeed {
   private readonly client: KafkaClientOptions;
   private readonly options: PartitionFeedOptions;
   private consumer: KafkaConsumer | undefined;
-  private stream: KafkaStream | undefined;
+  private fetcher: Fetcher | undefined;
+  /** Opening and reopening the fetcher, one after the other. */
+  private opening: Promise<void> = Promise.resolve();
   private readonly sources = new Map<number, FeedSource>();
   private readonly logEnd = new Map<number, bigint>();
   private lagTimer: NodeJS.Timeout | undefined;
   private seen = "";
   /** Messages the partitions hold, not yet taken by their runtimes. */
   private queued = 0;
+  /** Consecutive failed fetches, and since when the fetcher has been failing. */
+  private failures = 0;
+  private failingSince: number | undefined;
+  /** Why every partition fails (a corrupt batch, brokers unreachable for too long), once it does. */
+  private failure: Error | undefined;
+  private closed = false;
 
   constructor(client: KafkaClientOptions, options: PartitionFeedOptions) {
     this.client = client;
@@ -71,7 +100,7 @@ export class PartitionFeed {
     });
     this.consumer = consumer;
     consumer.on("consumer:group:join", () => this.checkAssignment());
-    // Subscribed for as long as the feed lives: reopening the stream must not leave and rejoin the group.
+    // Subscribed for as long as the feed lives: reopening the fetcher must not leave and rejoin the group.
     consumer.topics.trackAll(this.options.topic);
     await consumer.joinGroup({});
     this.lagTimer = setInterval(() => void this.refreshLogEnd(), 2_000);
@@ -93,72 +122,125 @@ export class PartitionFeed {
   }
 
   /**
-   * (Re)opens the message stream for the partitions of `sources`, each where it continues: a partition already
+   * (Re)opens the fetcher for the partitions of `sources`, each where it continues: a partition already
    * fed keeps what it holds and is fetched after it, a new one starts at its own next offset (none: the
-   * group's committed offset, else the fallback). What the previous stream read ahead is dropped.
+   * group's committed offset, else the fallback). What the previous fetcher read ahead is dropped.
    */
   async open(sources: ReadonlyMap<number, FeedSource>): Promise<void> {
-    const consumer = this.consumer;
-    if (!consumer) throw new Error("PartitionFeed.open() before start()");
-    await this.closeStream();
-    this.sources.clear();
-    for (const [partition, source] of sources) this.sources.set(partition, source);
-    if (sources.size === 0) return;
-    await this.startFreshAtCommitted(consumer, sources);
-    const offsets = [...sources].flatMap(([partition, source]) =>
-      source.fetchFrom === undefined
-        ? []
-        : [{ topic: this.options.topic, partition, offset: source.fetchFrom }],
-    );
-    const stream = await consumer.consume({
-      topics: [this.options.topic],
-      autocommit: false,
-      maxWaitTime: 500,
-      // As the $source's: without it one fetch behind a backlog decodes the whole backlog at once.
-      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
-      mode: "manual",
-      fallbackMode: this.options.fallback ?? "earliest",
-      offsets,
+    if (!this.consumer) throw new Error("PartitionFeed.open() before start()");
+    await this.serially(async () => {
+      await this.closeFetcher();
+      this.sources.clear();
+      for (const [partition, source] of sources) this.sources.set(partition, source);
+      this.queued = [...sources.values()].reduce((total, source) => total + source.held, 0);
+      if (sources.size > 0) await this.openFetcher();
     });
-    this.stream = stream;
-    this.queued = [...sources.values()].reduce((total, source) => total + source.held, 0);
-    // One stream feeds every partition: it pauses on what all of them hold, so one partition busy with a
-    // checkpoint does not stop the others (each may hold a few batches more than its share meanwhile).
-    const highWater = 2 * (this.options.maxBatchSize ?? 1000) * sources.size;
-    stream.on("data", (message: KafkaMessage) => {
-      if (this.stream !== stream) return;
-      const source = this.sources.get(message.partition);
-      if (!source) return;
-      source.push(message);
-      if (++this.queued >= highWater) stream.pause();
-    });
-    stream.on("error", () => undefined); // the task reopens on its next rebalance or fails on its own
   }
 
-  /** Stops feeding `partition` (revoked from this member); the stream skips its messages from now on. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.opening.then(step);
+    this.opening = run.catch(() => undefined);
+    return run;
+  }
+
+  private async openFetcher(): Promise<void> {
+    const { topic } = this.options;
+    const fetcher: Fetcher = new Fetcher(
+      this.consumer as KafkaConsumer,
+      this.client,
+      {
+        topics: [topic],
+        // Where each partition continues, also when it is fetched again after the assignment left it out
+        // for a moment (a member that lost its generation): after what its source holds, never before.
+        offsets: { get: (key) => this.sources.get(partitionOf(key))?.fetchFrom },
+        mode: "committed",
+        fallback: this.options.fallback ?? "earliest",
+        maxWaitMs: 500,
+        // As the $source's: without it one fetch behind a backlog decodes the whole backlog at once.
+        bytesPerPartition: FETCH_BYTES_PER_PARTITION,
+        fetches: (_topic, partition) => this.sources.has(partition),
+      },
+      this.sinkFor(() => this.fetcher === fetcher),
+    );
+    this.fetcher = fetcher;
+    await fetcher.start().catch((error: unknown) => {
+      this.fetcher = undefined;
+      throw error;
+    });
+  }
+
+  /** Where a fetcher's records and events go while it is the current one. */
+  private sinkFor(current: () => boolean): FetcherSink {
+    return {
+      // A response is decoded synchronously: whether its fetcher is current is settled once per partition.
+      visitor: (_topic, partition): FetchedRecordVisitor => {
+        const source = current() ? this.sources.get(partition) : undefined;
+        if (!source) return IGNORED_RECORDS;
+        return {
+          record: (offset, timestamp, key, value, headers) => {
+            if (source.push({ offset, timestamp, key, value, headers })) this.queued++;
+          },
+        };
+      },
+      fetched: () => {
+        if (!current()) return;
+        this.failures = 0;
+        this.failingSince = undefined;
+        // One fetcher feeds every partition: it pauses on what all of them hold, so one partition busy with a
+        // checkpoint does not stop the others (each may hold a few batches more than its share meanwhile).
+        if (this.queued >= 2 * this.batchSize() * this.sources.size) this.fetcher?.pause();
+      },
+      // Before anything of theirs is fetched: a checkpoint taken before a partition takes a record names where
+      // it starts, and a partition whose position was out of range continues where the fetcher restarted it.
+      positioned: (positions) => {
+        if (!current()) return;
+        for (const [key, offset] of positions) this.sources.get(partitionOf(key))?.fetchingFrom(offset);
+      },
+      failed: (error) => {
+        if (current()) void this.recover(error);
+      },
+    };
+  }
+
+  /**
+   * The fetcher stopped on `error`: a transient one (a broker restarting, a lost connection) reopens it with
+   * back-off where each partition continues, nothing lost or read twice; a permanent one (a corrupt batch),
+   * or brokers unreachable for `reconnectForMs`, fails every partition, as the `$source` fails.
+   */
+  private async recover(error: Error): Promise<void> {
+    const failure = kafkaFailure(error, `reading partitions of Kafka topic '${this.options.topic}' failed`);
+    const since = (this.failingSince ??= Date.now());
+    if (!failure.retryable || Date.now() - since >= (this.options.reconnectForMs ?? 60_000)) {
+      this.fail(failure);
+      return;
+    }
+    const delay = retryDelay(this.failures++, { initialDelayMs: 250, maxDelayMs: 5_000 });
+    const failed = this.fetcher;
+    await this.serially(async () => {
+      if (this.fetcher !== failed || this.closed) return; // reopened (or closed) meanwhile
+      await this.closeFetcher();
+      await sleep(delay);
+      if (this.fetcher === undefined && !this.closed && this.sources.size > 0) await this.openFetcher();
+    }).catch((reopen: unknown) => this.recover(reopen as Error));
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const source of this.sources.values()) source.wakeUp();
+  }
+
+  /** Why the partitions cannot be read any more, once they cannot. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Stops feeding `partition` (revoked from this member): the fetcher leaves it out from its next round. */
   release(partition: number): void {
     const source = this.sources.get(partition);
     if (!source) return;
     this.sources.delete(partition);
+    this.fetcher?.reassigned();
     this.taken(source.held);
-  }
-
-  /** Partitions without a checkpoint start at the group's committed offset, when there is one. */
-  private async startFreshAtCommitted(
-    consumer: KafkaConsumer,
-    sources: ReadonlyMap<number, FeedSource>,
-  ): Promise<void> {
-    const fresh = [...sources].filter(([, source]) => source.nextOffset === undefined);
-    if (fresh.length === 0) return;
-    const { topic } = this.options;
-    const commits = await consumer.listCommittedOffsets({
-      topics: [{ topic, partitions: fresh.map(([partition]) => partition) }],
-    });
-    const committed = commits.get(topic) ?? [];
-    for (const [partition, source] of fresh) {
-      const offset = committed[partition];
-      if (offset !== undefined && offset >= 0n) source.startAt(offset);
-    }
   }
 
   /** Commits a checkpointed position to the group (lag tools, and where a partition without a checkpoint starts). */
@@ -168,12 +250,15 @@ export class PartitionFeed {
       .catch(() => undefined);
   }
 
-  /** A partition took `count` messages: lets the stream flow again once the partitions hold half the bound. */
+  /** A partition took `count` messages: lets the fetcher go on once the partitions hold half the bound. */
   taken(count: number): void {
     this.queued = Math.max(0, this.queued - count);
-    const stream = this.stream;
-    if (!stream?.isPaused()) return;
-    if (this.queued < (this.options.maxBatchSize ?? 1000) * this.sources.size) stream.resume();
+    const fetcher = this.fetcher;
+    if (fetcher?.isPaused() && this.queued < this.batchSize() * this.sources.size) fetcher.resume();
+  }
+
+  private batchSize(): number {
+    return this.options.maxBatchSize ?? 1000;
   }
 
   /** The log end offset of `partition`, read every 2 s (undefined before the first read). */
@@ -190,15 +275,16 @@ export class PartitionFeed {
     }
   }
 
-  private async closeStream(): Promise<void> {
-    const stream = this.stream;
-    this.stream = undefined;
-    if (stream) await stream.close().catch(() => undefined);
+  private async closeFetcher(): Promise<void> {
+    const fetcher = this.fetcher;
+    this.fetcher = undefined;
+    if (fetcher) await withTimeout(fetcher.close(), CLOSE_TIMEOUT_MS);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.lagTimer);
-    await this.closeStream();
+    await this.serially(() => this.closeFetcher());
     await this.consumer?.close(true).catch(() => undefined);
   }
 }
@@ -206,7 +292,7 @@ export class PartitionFeed {
 /** Turns one partition's messages into records; its state (if any) is kept in the partition's positions. */
 export interface FeedDecoder {
   /** Undefined: the message is skipped (a duplicate). */
-  toRecord(message: KafkaMessage): SourceRecord | undefined;
+  toRecord(message: FetchedMessage): SourceRecord | undefined;
   /** Partitions the watermark of this partition waits for. */
   readonly watermarkPartitions: readonly string[];
   state(): Doc | undefined;
@@ -215,21 +301,36 @@ export interface FeedDecoder {
 /** Plain records of a source topic partition (a scaled-out processor without a window). */
 export class SourceTopicDecoder implements FeedDecoder {
   private readonly decoder: KafkaRecordDecoder;
+  private readonly topic: string;
+  private readonly partition: number;
   readonly watermarkPartitions: readonly string[];
 
+  /** `partitionKey`: the partition's `topic:partition`. */
   constructor(decoder: KafkaRecordDecoder, partitionKey: string) {
     this.decoder = decoder;
+    const colon = partitionKey.lastIndexOf(":");
+    this.topic = partitionKey.slice(0, colon);
+    this.partition = Number(partitionKey.slice(colon + 1));
     this.watermarkPartitions = [partitionKey];
   }
 
-  toRecord(message: KafkaMessage): SourceRecord {
-    return this.decoder.toRecord(message);
+  toRecord(message: FetchedMessage): SourceRecord {
+    const { offset, timestamp, key, value, headers } = message;
+    return this.decoder.decode(this.topic, this.partition, offset, timestamp, key, value, headers);
   }
 
   state(): undefined {
     return undefined;
   }
 }
+
+/** The partition of a `topic:partition` key. */
+function partitionOf(key: string): number {
+  return Number(key.slice(key.lastIndexOf(":") + 1));
+}
+
+const NO_HEADERS: FetchedHeader[] = [];
+const EMPTY = Buffer.alloc(0);
 
 /** A source partition a repartitioned record came from, and its `topic:partition` key (the watermark's). */
 interface MessageOrigin {
@@ -267,49 +368,47 @@ export class RepartitionDecoder implements FeedDecoder {
     this.taken = new Map(Object.entries(saved ?? {}).map(([key, value]) => [key, Number(value)]));
   }
 
-  toRecord(message: KafkaMessage): SourceRecord | undefined {
+  toRecord(message: FetchedMessage): SourceRecord | undefined {
     // The reader writes its headers first: source partition, source offset, then the forwarding mark.
-    const headers = message.headerEntries;
+    const headers = message.headers ?? NO_HEADERS;
     let at = 0;
     let origin: MessageOrigin | undefined;
     let offset = Number.NaN;
-    if (at < headers.length && headers[at][0].equals(PARTITION_HEADER_NAME))
+    if (at < headers.length && headers[at][0] === ORIGIN_PARTITION_HEADER)
       origin = this.originOf(headers[at++][1]);
-    if (at < headers.length && headers[at][0].equals(OFFSET_HEADER_NAME))
-      offset = Number(headers[at++][1].toString());
+    if (at < headers.length && headers[at][0] === ORIGIN_OFFSET_HEADER)
+      offset = Number(headers[at++][1]?.toString());
     if (origin !== undefined && Number.isFinite(offset)) {
       if (offset <= (this.taken.get(origin.key) ?? -1)) return undefined; // written again by a replaying reader
       this.taken.set(origin.key, offset);
     }
-    if (origin !== undefined && at < headers.length && headers[at][0].equals(SOURCE_MESSAGE_HEADER_NAME)) {
-      const own =
-        at + 1 === headers.length
-          ? undefined
-          : headers.slice(at + 1).map(([name, value]) => [name.toString(), value ?? null] as FetchedHeader);
+    if (origin !== undefined && at < headers.length && headers[at][0] === SOURCE_MESSAGE_HEADER) {
+      const own = at + 1 === headers.length ? undefined : headers.slice(at + 1);
       return this.records.decode(
         origin.topic,
         origin.partition,
         offset,
-        Number(message.timestamp),
-        message.key ?? null,
-        message.value ?? null,
+        message.timestamp,
+        message.key,
+        message.value,
         own,
       );
     }
-    const value = message.value ?? Buffer.alloc(0);
+    const value = message.value ?? EMPTY;
     const doc = decodeRepartitionValue(value);
     const meta = (doc._stream_meta as Doc | undefined)?.source as Doc | undefined;
     return {
       doc,
       partition: origin?.key ?? this.ownPartition,
-      timestamp: Number(message.timestamp),
+      timestamp: message.timestamp,
       size: value.length,
       meta,
     };
   }
 
   /** The source partition named by a header value (`topic:partition`), parsed once per partition. */
-  private originOf(bytes: Buffer): MessageOrigin {
+  private originOf(bytes: Buffer | null): MessageOrigin | undefined {
+    if (bytes === null) return undefined;
     const last = this.lastOrigin;
     if (last !== undefined && last.bytes.equals(bytes)) return last.origin;
     const key = bytes.toString();
@@ -319,7 +418,7 @@ export class RepartitionDecoder implements FeedDecoder {
       origin = { topic: key.slice(0, colon), partition: Number(key.slice(colon + 1)), key };
       this.origins.set(key, origin);
     }
-    this.lastOrigin = { bytes: Buffer.from(bytes), origin }; // a copy: the message's bytes hold a whole fetch
+    this.lastOrigin = { bytes: Buffer.from(bytes), origin }; // a copy: the message's bytes are a fetch's
     return origin;
   }
 
@@ -360,9 +459,9 @@ export class FeedSource implements Source {
   private readonly topic: string;
   private readonly decoder: FeedDecoder;
   private readonly maxBatchSize: number;
-  private queue: KafkaMessage[] = [];
+  private queue: FetchedMessage[] = [];
   private wake: (() => void) | undefined;
-  private next_: bigint | undefined;
+  private next_: number | undefined;
   private closed = false;
 
   constructor(
@@ -378,12 +477,7 @@ export class FeedSource implements Source {
     this.decoder = decoder;
     this.maxBatchSize = maxBatchSize;
     const offset = positions?.offset;
-    this.next_ = typeof offset === "string" ? BigInt(offset) : undefined;
-  }
-
-  /** Where this partition continues (undefined: not known yet). */
-  get nextOffset(): bigint | undefined {
-    return this.next_;
+    this.next_ = typeof offset === "string" ? Number(offset) : undefined;
   }
 
   /** Where the feed fetches this partition from: after what it holds, else its next offset. */
@@ -391,8 +485,8 @@ export class FeedSource implements Source {
     // After the highest offset held (next() skips anything below its next offset, so order does not matter).
     let from = this.next_;
     for (const message of this.queue)
-      if (from === undefined || message.offset >= from) from = message.offset + 1n;
-    return from;
+      if (from === undefined || message.offset >= from) from = message.offset + 1;
+    return from === undefined ? undefined : BigInt(from);
   }
 
   /** How many messages it holds, not yet taken by its runtime. */
@@ -400,22 +494,32 @@ export class FeedSource implements Source {
     return this.queue.length;
   }
 
-  /** Starts a partition without a checkpoint at the group's committed offset. */
-  startAt(offset: bigint): void {
-    this.next_ ??= offset;
+  /**
+   * The feed fetches this partition from `offset` on: with nothing held, that is where it continues (a
+   * partition without a checkpoint starts at the group's committed offset or the fallback; one whose position
+   * was out of range restarts at the fallback, as the `$source` does).
+   */
+  fetchingFrom(offset: bigint): void {
+    if (this.queue.length === 0) this.next_ = Number(offset);
   }
 
-  /** Queues a message from the feed. */
-  push(message: KafkaMessage): void {
-    if (this.closed) return;
+  /** Queues a message from the feed; false when it is dropped (the partition's runtime stopped). */
+  push(message: FetchedMessage): boolean {
+    if (this.closed) return false;
     this.queue.push(message);
+    this.wake?.();
+    return true;
+  }
+
+  /** Wakes a `next()` waiting for messages (the feed failed). */
+  wakeUp(): void {
     this.wake?.();
   }
 
   async start(): Promise<void> {}
 
   async next(): Promise<SourceBatch | undefined> {
-    if (this.queue.length === 0 && !this.closed) {
+    if (this.queue.length === 0 && !this.closed && this.feed.failed === undefined) {
       const ac = new AbortController();
       await Promise.race([
         new Promise<void>((resolve) => (this.wake = resolve)),
@@ -424,13 +528,17 @@ export class FeedSource implements Source {
       ac.abort();
       this.wake = undefined;
     }
-    const messages = this.queue.splice(0, this.maxBatchSize);
+    const failure = this.feed.failed;
+    if (failure !== undefined && this.queue.length === 0) throw failure;
+    const messages =
+      this.queue.length <= this.maxBatchSize ? this.queue : this.queue.splice(0, this.maxBatchSize);
+    if (messages === this.queue) this.queue = [];
     this.feed.taken(messages.length);
     const records: SourceRecord[] = [];
     for (const message of messages) {
-      // The stream starts each partition at its position, but a message read before a reopen may linger.
+      // The fetcher starts each partition at its position, but a message read before a reopen may linger.
       if (this.next_ !== undefined && message.offset < this.next_) continue;
-      this.next_ = message.offset + 1n;
+      this.next_ = message.offset + 1;
       const record = this.decoder.toRecord(message);
       if (record) records.push(record);
     }
@@ -445,7 +553,7 @@ export class FeedSource implements Source {
   positions(): Doc {
     // The topic says which layout wrote it (the source's or the repartition topic's): see checkpointTopicMismatch.
     const positions: Doc = { topic: this.topic };
-    if (this.next_ !== undefined) positions.offset = this.next_.toString();
+    if (this.next_ !== undefined) positions.offset = String(this.next_);
     const state = this.decoder.state();
     if (state !== undefined) positions.taken = state;
     return positions;
@@ -459,13 +567,13 @@ export class FeedSource implements Source {
   lag(): SourceLag {
     const end = this.feed.endOffset(this.partition);
     const current = this.next_;
-    const lag = end !== undefined && current !== undefined ? Math.max(0, Number(end - current)) : undefined;
+    const lag = end !== undefined && current !== undefined ? Math.max(0, Number(end) - current) : undefined;
     return {
       kafkaPartitions: [
         {
           topic: this.topic,
           partition: this.partition,
-          currentOffset: current === undefined ? -1 : Number(current),
+          currentOffset: current === undefined ? -1 : current,
           checkpointOffset: -1,
           isIdle: lag === 0,
           ...(lag !== undefined ? { partitionOffsetLag: lag } : {}),

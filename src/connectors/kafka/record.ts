@@ -2,18 +2,15 @@
  * A Kafka message as a runtime SourceRecord: the value parsed as (Extended) JSON, the key decoded under
  * `keyFormat`, headers and `_stream_meta.source` fields. A value that is not a JSON object, or a key that
  * does not decode with `keyFormatError: "dlq"`, gives a record with `error` carrying the raw bytes (base64).
- * Shared by the `$source` reader (records its fetcher decoded) and the per-partition feeds of a scaled-out
- * processor (the client's messages).
+ * Shared by the `$source` reader and the per-partition feeds of a scaled-out processor (records their
+ * fetchers decoded).
  */
-import type { Message } from "@platformatic/kafka";
 import { parseExtendedJson } from "../../codec/ejson.ts";
 import type { Doc } from "../../mql/index.ts";
 import type { SourceRecord } from "../../runtime/source.ts";
 import { decodeHeaders, decodeKey, type KeyFormat } from "./codec.ts";
 import type { FetchedHeader } from "./record-batch.ts";
 import type { KafkaSourceOptions } from "./spec.ts";
-
-export type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -48,22 +45,6 @@ export class KafkaRecordDecoder {
   constructor(options: KafkaSourceOptions) {
     this.keyFormat = options.config.keyFormat;
     this.passThroughBadKeys = options.config.keyFormatError === "passThrough";
-  }
-
-  toRecord(message: KafkaMessage): SourceRecord {
-    const headers =
-      message.headerEntries.length > 0
-        ? message.headerEntries.map(([k, v]) => [k.toString(), v ?? null] as FetchedHeader)
-        : undefined;
-    return this.decode(
-      message.topic,
-      message.partition,
-      Number(message.offset),
-      Number(message.timestamp),
-      message.key ?? null,
-      message.value ?? null,
-      headers,
-    );
   }
 
   /** One record as the fetch path (record-batch.ts) reads it. */

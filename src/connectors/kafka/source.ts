@@ -29,7 +29,7 @@ import type {
 } from "../../runtime/source.ts";
 import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
 import { KafkaRecordDecoder, keepMessage } from "./record.ts";
-import { Fetcher, type FetcherSink } from "./fetcher.ts";
+import { CLOSE_TIMEOUT_MS, Fetcher, withTimeout, type FetcherSink } from "./fetcher.ts";
 import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
 import {
   INCREMENTAL_REBALANCE_PROTOCOLS,
@@ -82,9 +82,6 @@ type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
 /** The visitor of a replaced fetcher's response: its records are dropped (the new fetcher reads them again). */
 const IGNORED_RECORDS: FetchedRecordVisitor = { record: () => undefined };
-
-/** How long closing a client may take when its broker is gone. */
-const CLOSE_TIMEOUT_MS = 3_000;
 
 const EARLIEST = new Set(["earliest", "beginning", "smallest"]);
 
@@ -235,13 +232,10 @@ export class KafkaSource implements Source {
       this.sinkFor((): boolean => this.fetcher === fetcher),
     );
     this.fetcher = fetcher;
-    try {
-      await fetcher.start();
-    } catch (error) {
+    await fetcher.start().catch((error: unknown) => {
       this.fetcher = undefined;
-      await withTimeout(fetcher.close(), CLOSE_TIMEOUT_MS);
       throw error;
-    }
+    });
   }
 
   /** Where a fetcher's records and events go while it is the current one. */
@@ -429,16 +423,6 @@ export class KafkaSource implements Source {
     if (this.fetcher) await withTimeout(this.fetcher.close(), CLOSE_TIMEOUT_MS);
     await withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS);
   }
-}
-
-/** Waits for `promise` at most `ms`, ignoring its failure (closing clients whose broker is gone). */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  const ac = new AbortController();
-  await Promise.race([
-    promise.catch(() => undefined),
-    sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined),
-  ]);
-  ac.abort();
 }
 
 function comparePartitionKeys(a: string, b: string): number {
