@@ -5,6 +5,7 @@
  *   node bench/connectors.ts [--messages 200000] [--docs 50000] [--rates 10000,100000] [--seconds 10]
  *                            [--rounds 3] [--peer-messages 1000000] [--peer-rounds 2] [--rate 10000]
  *                            [--only kafka|changestream|postgres|latency|peers] [--json]
+ *                            [--gc-trace] [--young-generation <MiB>]
  *
  * (i)   Kafka → $match/$addFields → Kafka through ProcessorRuntime (KafkaSource, KafkaEmitSink) versus a
  *       raw @platformatic/kafka consumer that re-produces every message it reads. Both read the same
@@ -22,6 +23,9 @@
  *       ($addFields) → Kafka; a consumer of the output topic records now − produce time. p50/p99 after a
  *       warm-up (the first 30 % of the events), at each of `--rates`, with the share of that time the processor's process spent in GC
  *       (Eddy runs in a child process, bench/eddy-processor.ts), and the raw client's copy alongside.
+ *       `--gc-trace` adds each side's `gcTrace` (bench/gc-trace.ts): bytes allocated per event, scavenges
+ *       with their mean/max pause and the bytes each kept (copied, promoted), mark-compacts.
+ *       `--young-generation <MiB>` caps both children's young generation as `sp process` does.
  * (v)   Peers: Eddy, Kafka Streams and Apache Flink (bench/peers.ts, each in its own JVM) on the same topics:
  *       (a) the stateless $match/$addFields copy (the raw client's copy alongside), (b) a 60 s hopping
  *       window with a 10 s hop over 10,000 keys (avg/min/max/count). events/s from the first record read
@@ -55,6 +59,7 @@ import { HOST, ports } from "../scripts/services/config.ts";
 import { isKafkaUp } from "../scripts/services/kafka.ts";
 import { startServices, type RunningServices } from "../scripts/services/services.ts";
 import { CONNECTORS } from "../src/connectors/registry.ts";
+import type { GcTrace } from "./gc-trace.ts";
 import { preparePeer, runPeer, startPeer, stopPeer, type PeerJob, type PeerName } from "./peers.ts";
 
 const { values: args } = parseArgs({
@@ -72,6 +77,10 @@ const { values: args } = parseArgs({
     /** Rounds per throughput case (raw and Eddy alternate which goes first); medians are reported. */
     rounds: { type: "string", default: "3" },
     json: { type: "boolean", default: false },
+    /** Latency case: each side's GC trace (bench/gc-trace.ts) in the results. */
+    "gc-trace": { type: "boolean", default: false },
+    /** Latency case: cap the processor children's young generation at this many MiB. */
+    "young-generation": { type: "string" },
     /** Run one case only: kafka, changestream, postgres, latency or peers. */
     only: { type: "string" },
   },
@@ -81,6 +90,9 @@ const DOCS = Number(args.docs);
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const ROUNDS = Math.max(1, Number(args.rounds));
+const GC_TRACE = args["gc-trace"];
+const YOUNG_GENERATION_MB =
+  args["young-generation"] === undefined ? undefined : Number(args["young-generation"]);
 const RATES = args.rates.split(",").map(Number);
 const PEER_MESSAGES = Number(args["peer-messages"]);
 const PEER_ROUNDS = Math.max(1, Number(args["peer-rounds"]));
@@ -117,6 +129,8 @@ function uniqueName(prefix: string): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A bound on a wait that does not keep the process alive once the wait is over (the run exits at once). */
+const timeout = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 function log(text: string): void {
   if (!args.json) process.stderr.write(`${text}\n`);
@@ -552,7 +566,7 @@ async function pacedLatency(
     void producer.send({ messages });
   }
   const producedIn = (performance.now() - started) / 1000;
-  await Promise.race([allReceived, sleep(60_000)]);
+  await Promise.race([allReceived, timeout(60_000)]);
   await stream.close();
   await consumer.close(true);
   await producer.close();
@@ -580,9 +594,10 @@ interface ProcessStats {
   cpuMs: number;
   /** Heap in use when the measured part ended. */
   heapMb: number;
-  /** Eddy only: non-empty batches its source handed over, and their records. */
+  /** Eddy: non-empty batches its source handed over, and their records; the raw copy: messages read. */
   batches?: number;
   records?: number;
+  gcTrace?: GcTrace;
 }
 
 /**
@@ -599,7 +614,11 @@ async function startEddy(
     process.execPath,
     [
       join(import.meta.dirname, "eddy-processor.ts"),
-      JSON.stringify(raw ? { raw } : { definition, connections }),
+      JSON.stringify({
+        ...(raw ? { raw } : { definition, connections }),
+        gcTrace: GC_TRACE,
+        youngGenerationMb: YOUNG_GENERATION_MB,
+      }),
     ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
@@ -612,7 +631,7 @@ async function startEddy(
     },
     async stop(): Promise<ProcessStats> {
       child.stdin.write("stop\n");
-      const code = await Promise.race([exited, sleep(30_000).then(() => "timeout" as const)]);
+      const code = await Promise.race([exited, timeout(30_000).then(() => "timeout" as const)]);
       if (code !== 0) {
         child.kill("SIGKILL");
         throw new Error(`the Eddy processor child did not stop cleanly (${code})`);
@@ -684,6 +703,10 @@ async function measureLatency(
     gcMaxMs: round1(processStats.gcMaxMs),
     cpuShare: Math.round((processStats.cpuMs / processStats.measuredMs) * 1000) / 1000,
     heapMb: processStats.heapMb,
+    ...(processStats.records
+      ? { cpuUsPerEvent: round1((processStats.cpuMs * 1000) / processStats.records) }
+      : {}),
+    ...(processStats.gcTrace ? { gcTrace: processStats.gcTrace } : {}),
     ...(processStats.batches
       ? { meanBatch: Math.round((processStats.records ?? 0) / processStats.batches) }
       : {}),
@@ -1021,6 +1044,21 @@ try {
           `of the time (${l.gcPauses} pauses, longest ${l.gcMaxMs} ms); raw client: p50 ${l.raw.p50Ms} ms, ` +
           `p99 ${l.raw.p99Ms} ms`,
       );
+    for (const l of lat) {
+      for (const [side, run] of [
+        ["eddy", l],
+        ["raw client", l.raw],
+      ] as const) {
+        const g = run.gcTrace;
+        if (!g) continue;
+        console.log(
+          `  GC trace, ${side}: ${g.allocatedBytesPerEvent} bytes allocated per event; ${g.scavenges} scavenges ` +
+            `(mean ${g.scavengeMeanMs} ms, longest ${g.scavengeMaxMs} ms), each keeping ${g.copiedKbPerScavenge} KB ` +
+            `young and promoting ${g.promotedKbPerScavenge} KB; ${g.markCompacts} mark-compacts (longest ` +
+            `${g.markCompactMaxMs} ms); young generation ${g.youngGenerationMb} MB`,
+        );
+      }
+    }
     if (peerResults) {
       const table = (rows: SystemRow[]) =>
         console.table(

@@ -14,7 +14,12 @@
  * processor and prints one JSON line `{gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches,
  * records}` for the time since `mark` (`heapMb`: the heap still reachable at `stop`, after a full GC,
  * before the processor stops;
- * `batches`/`records`: what Eddy's source handed over, non-empty batches only), then the process exits.
+ * `batches`/`records`: what Eddy's source handed over, non-empty batches only; the raw copy counts the
+ * messages it read), then the process exits.
+ *
+ * `gcTrace: true` in the argument adds `gcTrace` to that line (bench/gc-trace.ts: allocation per event, scavenges,
+ * the bytes they kept); `youngGenerationMb: n` caps V8's young generation as `sp process` does
+ * (src/cli/young-generation.ts), to compare pauses under another cap.
  *
  * With EDDY_PROCESSOR_CPU_PROFILE=<file> the measured part is also CPU-profiled (V8's sampling profiler,
  * a `.cpuprofile` that Chrome DevTools opens); the raw client's copy writes `<file>-raw.cpuprofile`.
@@ -26,6 +31,7 @@ import { performance, PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createInterface } from "node:readline";
+import { capYoungGeneration } from "../src/cli/young-generation.ts";
 import { ConnectorClients } from "../src/connectors/clients.ts";
 import { createSink, createSource } from "../src/connectors/factory.ts";
 import { CONNECTORS } from "../src/connectors/registry.ts";
@@ -33,12 +39,16 @@ import type { Doc } from "../src/mql/index.ts";
 import { MapConnectionCatalog, planProcessor } from "../src/pipeline/index.ts";
 import type { ConnectionEntry } from "../src/pipeline/plan.ts";
 import { ProcessorRuntime } from "../src/runtime/index.ts";
+import { startGcTrace, type GcTrace } from "./gc-trace.ts";
 
-const { definition, connections, raw } = JSON.parse(process.argv[2] ?? "{}") as {
+const { definition, connections, raw, gcTrace, youngGenerationMb } = JSON.parse(process.argv[2] ?? "{}") as {
   definition?: { name: string; pipeline: Doc[] };
   connections?: ConnectionEntry[];
   raw?: { brokers: string[]; input: string; output: string };
+  gcTrace?: boolean;
+  youngGenerationMb?: number;
 };
+if (youngGenerationMb !== undefined) capYoungGeneration(youngGenerationMb * 2 ** 20);
 
 /** Runs until `stop()` resolves; then everything is closed. */
 async function startProcessor(): Promise<() => Promise<void>> {
@@ -91,6 +101,7 @@ async function startRawCopy(brokers: string[], input: string, output: string): P
     sending = false;
   };
   stream.on("data", (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
+    if (measuring) records++;
     pending.push({ topic: output, value: message.value });
     void pump();
   });
@@ -128,6 +139,7 @@ gc.observe({ entryTypes: ["gc"] });
 
 const profileTo = process.env.EDDY_PROCESSOR_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, raw ? "-raw$1" : "$1");
 const profiler = profileTo ? new Session() : undefined;
+let tracing: ReturnType<typeof startGcTrace> | undefined;
 
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === "mark") {
@@ -137,6 +149,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       await profiler.post("Profiler.start");
     }
     measuring = true;
+    if (gcTrace) tracing = startGcTrace();
     markedAt = performance.now();
     cpuAtMark = process.cpuUsage();
   } else if (line === "stop") {
@@ -144,6 +157,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     const cpu = process.cpuUsage(cpuAtMark);
     gc.disconnect();
     measuring = false;
+    const traced: GcTrace | undefined = tracing?.stop(records);
     collectGarbage();
     const heapMb = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
     if (profiler && profileTo) {
@@ -153,7 +167,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     await stop();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     process.stdout.write(
-      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches, records })}\n`,
+      `${JSON.stringify({ gcMs, gcPauses, gcMaxMs, measuredMs, cpuMs, heapMb, batches, records, gcTrace: traced })}\n`,
     );
     process.exit(0);
   }

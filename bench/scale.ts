@@ -31,10 +31,21 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { Admin, Producer } from "@platformatic/kafka";
+import { Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { HOST, ports } from "../scripts/services/config.ts";
-import { serveSharedStore, type SharedServe } from "../test/support/sp-serve.ts";
+import { repartitionTopic } from "../src/connectors/kafka/repartition.ts";
+import type { SharedServe } from "../test/support/sp-serve.ts";
+import {
+  BASE,
+  createTopic,
+  deleteTopics,
+  kafkaClient,
+  PARTITIONS,
+  scaleConnections,
+  sharedStoreServers,
+  windowPipeline,
+} from "../test/scale/fixtures.ts";
 
 const args = parseArgs({
   options: {
@@ -46,15 +57,13 @@ const args = parseArgs({
   },
 }).values;
 const RECORDS = Number(args.records);
-const PARTITIONS = 6;
 const SENSORS = 24;
 const PER_SECOND = 1_000; // event-time rate: RECORDS / PER_SECOND seconds of windows
-const BASE = Date.UTC(2026, 0, 1);
-const TOKEN = "bench-scale-token-0123456789";
 const brokers = (process.env.KAFKA_BROKERS ?? `${HOST}:${ports.kafka}`).split(",");
 const mongoUri = process.env.MONGODB_URI ?? `mongodb://${HOST}:${ports.mongo}/?directConnection=true`;
+const endpoints = { kafkaBrokers: brokers, mongodbUri: mongoUri };
 const run = randomBytes(3).toString("hex");
-const kafka = { clientId: "eddy-bench-scale", bootstrapBrokers: brokers };
+const kafka = kafkaClient(endpoints, "eddy-bench-scale");
 
 function log(text: string): void {
   if (!args.json) process.stderr.write(`${text}\n`);
@@ -62,16 +71,11 @@ function log(text: string): void {
 
 const children: ChildProcess[] = [];
 
-async function serve(stateDb: string, index: number): Promise<SharedServe> {
-  const state = new URL(mongoUri);
-  state.pathname = `/${stateDb}`;
-  return serveSharedStore(`bench-${index}`, {
-    stateUri: state.toString(),
-    token: TOKEN,
-    // The server's default: a shorter TTL on a loaded machine makes renewals lapse and partitions restart.
-    leaseTtlMs: 15_000,
-    children,
-  });
+function serve(stateDb: string, index: number): Promise<SharedServe> {
+  // The server's default TTL: a shorter one on a loaded machine makes renewals lapse and partitions restart.
+  return sharedStoreServers({ mongodbUri: mongoUri, stateDb, leaseTtlMs: 15_000, children })(
+    `bench-${index}`,
+  );
 }
 
 async function call(
@@ -160,48 +164,23 @@ async function measure(
   const outDb = `eddy_bench_scale_out_${run}`;
   const topic = `eddy_bench_scale_${run}_${label}`;
   const name = `scale-${run}-${label}`;
-  const admin = new Admin(kafka);
-  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
-  await admin.close();
+  await createTopic(endpoints, topic, PARTITIONS);
   const servers = await Promise.all(Array.from({ length: instances }, (_, i) => serve(stateDb, i)));
   const mongo = new MongoClient(mongoUri);
   try {
     const [first] = servers;
-    await call(first, "POST", "/connections", {
-      name: "kafka",
-      type: "Kafka",
-      config: { bootstrapServers: brokers.join(","), config: { "session.timeout.ms": 6000 } },
-    });
-    await call(first, "POST", "/connections", { name: "atlas", type: "Cluster", config: { uri: mongoUri } });
+    for (const connection of scaleConnections(endpoints))
+      await call(first, "POST", "/connections", connection);
     await call(first, "POST", "/processors", {
       name,
       ...(parallelism > 1 ? { options: { parallelism } } : {}),
-      pipeline: [
-        {
-          $source: {
-            connectionName: "kafka",
-            topic,
-            timeField: { $toDate: "$ts" },
-            config: { auto_offset_reset: "earliest" },
-          },
-        },
-        {
-          $tumblingWindow: {
-            interval: { size: 1, unit: "second" },
-            pipeline: [
-              {
-                $group: {
-                  _id: layout === "field" ? "$sensor" : "$_stream_meta.source.key",
-                  count: { $sum: 1 },
-                  total: { $sum: "$value" },
-                },
-              },
-            ],
-          },
-        },
-        { $addFields: { _id: { sensor: "$_id", start: { $meta: "stream.window.start" } } } },
-        { $merge: { into: { connectionName: "atlas", db: outDb, coll: label } } },
-      ],
+      pipeline: windowPipeline({
+        topic,
+        groupBy: layout === "field" ? "$sensor" : "$_stream_meta.source.key",
+        keyField: "sensor",
+        outDb,
+        coll: label,
+      }),
     });
     await call(first, "POST", `/processors/${name}:start`);
     if (parallelism > 1) {
@@ -306,9 +285,7 @@ async function measure(
       .dropDatabase()
       .catch(() => undefined);
     await mongo.close();
-    const cleanup = new Admin(kafka);
-    await cleanup.deleteTopics({ topics: [topic, `eddy-${name}-repartition`] }).catch(() => undefined);
-    await cleanup.close();
+    await deleteTopics(endpoints, [topic, repartitionTopic(name)]);
   }
 }
 

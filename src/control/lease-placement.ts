@@ -54,9 +54,12 @@ export class LeasePlacement {
     void this.reconcile();
   }
 
-  /** Competes for a processor's lease (a start served by this instance). */
+  /**
+   * Competes for a processor's lease (a start served by this instance). Of a scaled-out processor's task
+   * leases, an instance holds at most one: while it holds one, it competes for no other (see `onAcquired`).
+   */
   want(processor: PlacedProcessor): void {
-    if (this.keepers.has(processor.id)) return;
+    if (this.keepers.has(processor.id) || this.holdsAnotherTask(processor)) return;
     const { store, owner, ttlMs, logger } = this.options;
     const keeper: LeaseKeeper = new LeaseKeeper({
       store,
@@ -66,7 +69,13 @@ export class LeasePlacement {
       // Neither callback is awaited by the keeper: starting and halting queue behind the processor's other
       // operations, and one of those (a stop) may be waiting for this keeper.
       onAcquired: (lease) => {
+        // Given up meanwhile (another task's lease was taken first): the keeper's stop releases this one.
+        if (this.keepers.get(processor.id)?.keeper !== keeper) return;
         logger.info("processor lease acquired", { processor: processor.key, fencingToken: lease.token });
+        // One task per instance: stop competing for the others at once, so that a task lease this instance
+        // will not run is neither held while it starts this one nor taken from a paused holder, and other
+        // instances (one just joining) take them meanwhile. The registry loop competes again once it stops.
+        if (processor.recordId !== undefined) void this.giveUpOtherTasks(processor);
         void this.options.runHere(processor, keeper).catch(async (error: unknown) => {
           logger.error("processor could not start on this instance", {
             processor: processor.key,
@@ -87,6 +96,25 @@ export class LeasePlacement {
     });
     this.keepers.set(processor.id, { keeper, processor });
     keeper.start();
+  }
+
+  /** Whether this instance holds the lease of another task of `processor`'s processor. */
+  private holdsAnotherTask(processor: PlacedProcessor): boolean {
+    if (processor.recordId === undefined) return false;
+    return [...this.keepers.values()].some(
+      (entry) =>
+        entry.processor.recordId === processor.recordId &&
+        entry.processor.id !== processor.id &&
+        entry.keeper.current() !== undefined,
+    );
+  }
+
+  /** Stops competing for the other tasks of `processor`'s processor, releasing any lease taken meanwhile. */
+  private async giveUpOtherTasks(processor: PlacedProcessor): Promise<void> {
+    const others = [...this.keepers.values()].flatMap(({ processor: other }) =>
+      other.recordId === processor.recordId && other.id !== processor.id ? [other.id] : [],
+    );
+    await Promise.all(others.map((id) => this.unwant(id)));
   }
 
   /** Stops competing for a processor (and every task of it) and releases the leases held. */

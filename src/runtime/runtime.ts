@@ -43,7 +43,10 @@ export interface RuntimeOptions {
     ctx: RunContext,
     stats: StatsCollector,
   ) => StageRunner;
-  /** Called after each batch with the outputs written (the demo prints them). */
+  /**
+   * Called after each write with the outputs written (the demo prints them). The array is emptied after the
+   * call (see `emptyWritten`): keep the documents, not the array.
+   */
   readonly onOutput?: (docs: readonly Doc[]) => void;
   /** Called with the dead-letter records of each batch as they go to the DLQ (the console shows them). */
   readonly onDeadLetters?: (records: readonly Doc[]) => void;
@@ -147,6 +150,7 @@ export class ProcessorRuntime {
     this.writes = new WritePipeline(
       (parts) => this.write(parts),
       options.maxDocsPerWrite ?? DEFAULT_MAX_DOCS_PER_WRITE,
+      (part) => options.sink.prepare?.(part.docs),
     );
     const resume = options.resumeFrom;
     const state = resume?.operatorState;
@@ -206,9 +210,10 @@ export class ProcessorRuntime {
           if (this.window) this.dirty = true;
           break;
         }
+        const quiet = next.batch.records.length === 0;
         await this.handleBatch(next.batch);
         // Nothing to overlap while the source is quiet: a failed write surfaces now, not at the next checkpoint.
-        if (next.batch.records.length === 0) await this.writesSettled();
+        if (quiet) await this.writesSettled();
         if (this.window) checkStateLimit(this.window.stateSize(), this.options.maxStateBytes);
         this.positions = next.positions;
         this.dirty = true;
@@ -398,6 +403,7 @@ export class ProcessorRuntime {
     this.collector.lastMessageIn = wallNow;
     if (batch.idlePartitions) this.tracker.refresh(wallNow, batch.idlePartitions);
     const items = this.ingest(batch, wallNow);
+    batch.records.length = 0; // see SourceBatch.records
     if (batch.watermark !== undefined) this.tracker.advanceTo(batch.watermark);
     await this.runFrom(0, items, startedAt);
     if (this.window)
@@ -530,7 +536,6 @@ export class ProcessorRuntime {
   private async deliver(items: Item[], startedAt: number): Promise<void> {
     const docs = items.map((item) => item.doc);
     this.unwritten += docs.length;
-    this.options.sink.prepare?.(docs);
     await this.writes.deliver({ items, docs, startedAt });
   }
 
@@ -577,6 +582,7 @@ export class ProcessorRuntime {
       const failedAt = new Set(result.failures?.map((f) => f.index));
       this.options.onOutput(failed === 0 ? docs : docs.filter((_, i) => !failedAt.has(i)));
     }
+    emptyWritten(parts);
   }
 
   /** Each part's written documents took from the start of its batch until the write was acknowledged. */
@@ -614,6 +620,18 @@ export class ProcessorRuntime {
     this.pendingDlq = [];
     this.options.onDeadLetters?.(records);
     if (this.options.dlq) await this.options.dlq.write(records);
+  }
+}
+
+/**
+ * Empties the arrays of the parts just written, as `handleBatch` empties a batch's records: an array that
+ * lived through a scavenge (old) would keep the documents and items it points at alive through every
+ * scavenge until the next full collection, where they are copied and then promoted.
+ */
+function emptyWritten(parts: readonly WritePart[]): void {
+  for (const part of parts) {
+    (part.items as Item[]).length = 0;
+    (part.docs as Doc[]).length = 0;
   }
 }
 

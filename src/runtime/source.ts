@@ -97,7 +97,13 @@ export interface SourceLag {
 }
 
 export interface SourceBatch {
-  readonly records: readonly SourceRecord[];
+  /**
+   * Handed over to the runtime, which empties the array once it has read the records: an array that lived
+   * through a scavenge sits in the old generation, and until the next full collection it would keep every
+   * record, document and message it points at alive through each scavenge (copied, then promoted), long
+   * after the batch was written. A source must not use the array again.
+   */
+  readonly records: SourceRecord[];
   /** True when the source had nothing to hand over (records is empty). */
   readonly idle?: boolean;
   /** Partitions the source considers idle right now (e.g. Kafka partitions without data). */

@@ -14,13 +14,16 @@ export interface WritePart {
  * and the next write carries everything that waited (up to `maxDocs` documents, unless a single batch is
  * larger): a stream of small batches costs one request per round trip to the sink, not one per batch,
  * and a batch that finds the sink idle goes out at once. `deliver` returns without waiting for the sink
- * unless the next write is full (back-pressure).
+ * unless the next write is full (back-pressure). A part is handed to `prepare` (the sink's encoding ahead of its
+ * write) only once it is queued: a part waiting for room holds no encoded output besides its documents, so the
+ * documents alive at once are those of the write in flight, the next write and the one batch waiting.
  *
  * A failed write fails everything after it: nothing that waited is written, and the failure is thrown by
  * every later `deliver` and `settled` (the runtime then ends without a checkpoint).
  */
 export class WritePipeline {
   private readonly writeParts: (parts: readonly WritePart[]) => Promise<void>;
+  private readonly prepare: (part: WritePart) => void;
   private readonly maxDocs: number;
   /** The write (or the operation held by `hold`) in flight; never rejects. */
   private inFlight: Promise<void> | undefined;
@@ -29,8 +32,13 @@ export class WritePipeline {
   private failure: { readonly error: unknown } | undefined;
   private closing = false;
 
-  constructor(writeParts: (parts: readonly WritePart[]) => Promise<void>, maxDocs: number) {
+  constructor(
+    writeParts: (parts: readonly WritePart[]) => Promise<void>,
+    maxDocs: number,
+    prepare: (part: WritePart) => void = () => undefined,
+  ) {
     this.writeParts = writeParts;
+    this.prepare = prepare;
     this.maxDocs = Math.max(1, maxDocs);
   }
 
@@ -39,6 +47,7 @@ export class WritePipeline {
     while (this.inFlight !== undefined && this.waitingDocs + part.docs.length > this.maxDocs)
       await this.inFlight;
     this.throwFailure();
+    this.prepare(part);
     this.waiting.push(part);
     this.waitingDocs += part.docs.length;
     if (this.inFlight === undefined) this.startNext();

@@ -4,7 +4,7 @@ import { createClient, type RedisClientType } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECKPOINTS_COLLECTION, StateStoreCheckpoints } from "../../src/control/checkpoint-store.ts";
 import { FencedCheckpoints } from "../../src/control/lease-placement.ts";
-import { LeaseKeeper } from "../../src/control/leases/lease-keeper.ts";
+import { LeaseKeeper, type LeaseKeeperOptions } from "../../src/control/leases/lease-keeper.ts";
 import { LeaseLostError, type Lease, type LeaseStore } from "../../src/control/leases/lease.ts";
 import { MongoLeaseStore } from "../../src/control/leases/mongo-lease-store.ts";
 import { RedisLeaseStore } from "../../src/control/leases/redis-lease-store.ts";
@@ -82,6 +82,29 @@ describe.each(stores)("%s lease store", (_name, makeStore) => {
   });
 });
 
+/** A started keeper; `acquired()` waits (up to 15 s) for the lease it takes, then stops it. */
+function startTaking(options: Omit<LeaseKeeperOptions, "onAcquired" | "onLost">) {
+  const taking = {
+    lease: undefined as Lease | undefined,
+    acquired: async () => undefined as Lease | undefined,
+  };
+  const keeper = new LeaseKeeper({
+    ...options,
+    onAcquired: (lease) => {
+      taking.lease = lease;
+    },
+    onLost: () => undefined,
+  });
+  keeper.start();
+  taking.acquired = async () => {
+    const deadline = Date.now() + 15_000;
+    while (!taking.lease && Date.now() < deadline) await sleep(20);
+    await keeper.stop();
+    return taking.lease;
+  };
+  return taking;
+}
+
 describe("LeaseKeeper", () => {
   it("takes over from a dead holder once its lease expires, then hands over on stop", async () => {
     const store = new MongoLeaseStore(mongo, { db });
@@ -127,6 +150,27 @@ describe("LeaseKeeper", () => {
     while (!events.includes("next acquired")) await sleep(20);
     await next.stop();
     expect(events).toEqual([`acquired ${dead.token + 1}`, "next acquired"]);
+  });
+
+  it("takes a dead holder's lease when it expires, not a retry interval later", async () => {
+    const store = new MongoLeaseStore(mongo, { db });
+    const resource = uniqueName("processor");
+    const dead = (await store.tryAcquire(resource, "dead", 300)) as Lease;
+    // Its own interval is a minute: the first try fails, the next comes at the dead holder's expiry.
+    const standby = startTaking({ store, resource, owner: "standby", ttlMs: 180_000 });
+    expect(await standby.acquired()).toMatchObject({ owner: "standby", token: dead.token + 1 });
+  });
+
+  it("retries every retryMs while the holder is alive, so a released lease is taken soon after", async () => {
+    const store = new MongoLeaseStore(mongo, { db });
+    const resource = uniqueName("partition");
+    const holder = (await store.tryAcquire(resource, "holder", 180_000)) as Lease;
+    const next = startTaking({ store, resource, owner: "next", ttlMs: 180_000, retryMs: 100 });
+    await sleep(300);
+    expect(next.lease).toBeUndefined();
+    // The holder hands the lease over (a graceful stop); the next try, within 100 ms, takes it.
+    await store.release(holder);
+    expect(await next.acquired()).toMatchObject({ owner: "next", token: holder.token + 1 });
   });
 
   it("reports the loss when another instance fenced it out", async () => {

@@ -226,6 +226,34 @@ describe("runtime: batches, back-pressure, stats", () => {
     expect(alive).toBe(0);
   });
 
+  it("empties each batch's records array once read (an old array would keep its records alive through scavenges)", async () => {
+    const handedOver: SourceBatch["records"][] = [];
+    let reads = 0;
+    const source: Source = {
+      type: "generated",
+      operatorName: "DocumentsDataSourceOperator",
+      start: async () => undefined,
+      next: async (): Promise<SourceBatch | undefined> => {
+        if (reads === 3) return undefined;
+        const records = [0, 1].map((i) => ({
+          doc: { n: reads * 2 + i },
+          partition: 0,
+          timestamp: 0,
+          meta: undefined,
+          size: 1,
+        }));
+        reads++;
+        handedOver.push(records);
+        return { records };
+      },
+      positions: () => ({ reads }),
+      close: async () => undefined,
+    };
+    const { out } = await runPlan(documentsPlan([]), source);
+    expect(out.map((doc) => doc.n)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(handedOver.map((records) => records.length)).toEqual([0, 0, 0]);
+  });
+
   it("reconciles: input = output + filtered + DLQ + window-absorbed, with ASP stats names", async () => {
     const plan = documentsPlan(
       [

@@ -5,45 +5,36 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
 import { describeKafkaDrop, type KafkaDropResult } from "../../src/control/scale/scaled-resources.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 import { eventually, startTestServer, TOKEN, type TestServer } from "../server/helpers.ts";
 import { captureIo } from "../support/io.ts";
 import { main } from "../../src/cli/main.ts";
+import { createTopic, deleteTopics, kafkaClient, scaleConnections, windowPipeline } from "./fixtures.ts";
 
 const P = "/api/v1/workspaces/default/processors";
 const topic = uniqueName("eddy_scale_drop");
 const db = uniqueName("eddy_scale_drop");
-const client = () =>
-  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-scale-drop");
+const client = () => kafkaClient(testServices(), "eddy-scale-drop");
 let mongo: MongoClient;
 let server: TestServer;
 
 beforeAll(async () => {
   mongo = new MongoClient(testServices().mongodbUri);
   await mongo.connect();
-  const admin = new Admin(client());
-  await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 });
-  await admin.close();
+  await createTopic(testServices(), topic, 3);
   server = await startTestServer();
-  await server.api("POST", "/api/v1/workspaces/default/connections", {
-    name: "kafka",
-    type: "Kafka",
-    config: { bootstrapServers: testServices().kafkaBrokers.join(",") },
-  });
-  await server.api("POST", "/api/v1/workspaces/default/connections", {
-    name: "atlas",
-    type: "Cluster",
-    config: { uri: testServices().mongodbUri },
-  });
+  for (const connection of scaleConnections(testServices()))
+    await server.api("POST", "/api/v1/workspaces/default/connections", connection);
   const producer = new Producer({ ...client(), autocreateTopics: false });
   await producer.send({
     messages: [...Array(60).keys()].map((n) => ({
       topic,
       partition: n % 3,
-      value: Buffer.from(JSON.stringify({ sensor: `s${n % 5}`, n, ts: Date.UTC(2026, 0, 1, 0, 0, n) })),
+      value: Buffer.from(
+        JSON.stringify({ sensor: `s${n % 5}`, value: n, ts: Date.UTC(2026, 0, 1, 0, 0, n) }),
+      ),
     })),
   });
   await producer.close();
@@ -51,9 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  const admin = new Admin(client());
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.close();
+  await deleteTopics(testServices(), [topic]);
   await mongo.db(db).dropDatabase();
   await mongo.close();
 });
@@ -63,23 +52,14 @@ async function runRepartitioned(name: string): Promise<void> {
   const created = await server.api("POST", P, {
     name,
     options: { parallelism: 2 },
-    pipeline: [
-      {
-        $source: {
-          connectionName: "kafka",
-          topic,
-          timeField: { $toDate: "$ts" },
-          config: { auto_offset_reset: "earliest" },
-        },
-      },
-      {
-        $tumblingWindow: {
-          interval: { size: 10, unit: "second" },
-          pipeline: [{ $group: { _id: "$sensor", count: { $sum: 1 } } }],
-        },
-      },
-      { $merge: { into: { connectionName: "atlas", db, coll: name } } },
-    ],
+    pipeline: windowPipeline({
+      topic,
+      groupBy: "$sensor",
+      keyField: "sensor",
+      outDb: db,
+      coll: name,
+      seconds: 10,
+    }),
   });
   expect(created.status).toBe(201);
   expect((await server.api("POST", `${P}/${name}:start`)).status).toBe(200);

@@ -3,13 +3,12 @@
 // the stale save is refused by the store, the partition stops here cleanly (counted, logged, the task
 // runs on), the new holder's checkpoint stays as it wrote it, and the task's counts do not go down. Taken
 // back later, the partition's start is refused once more by a still newer claim, and waits for its lease anew.
-import { Admin, Producer } from "@platformatic/kafka";
+import { Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { partitionCheckpoints } from "../../src/control/checkpoint-store.ts";
 import { MongoStateStore } from "../../src/control/mongo-state-store.ts";
 import { PartitionTask } from "../../src/control/scale/partition-task.ts";
-import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { PartitionFeed, SourceTopicDecoder } from "../../src/connectors/kafka/partition-feed.ts";
 import { KafkaRecordDecoder } from "../../src/connectors/kafka/record.ts";
 import type { KafkaSourceOptions } from "../../src/connectors/kafka/spec.ts";
@@ -21,19 +20,17 @@ import type { ProcessorStats } from "../../src/runtime/stats.ts";
 import { CollectSink } from "../runtime/helpers.ts";
 import { pausingStore } from "../support/pausing-store.ts";
 import { testServices, uniqueName } from "../support/services.ts";
+import { createTopic, deleteTopics, kafkaClient } from "./fixtures.ts";
 
 const topic = uniqueName("eddy_lost_partition");
 const db = uniqueName("eddy_lost_partition");
-const client = () =>
-  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-lost-partition");
+const client = () => kafkaClient(testServices(), "eddy-lost-partition");
 let mongo: MongoClient;
 
 beforeAll(async () => {
   mongo = new MongoClient(testServices().mongodbUri, { serverSelectionTimeoutMS: 10_000 });
   await mongo.connect();
-  const admin = new Admin(client());
-  await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
-  await admin.close();
+  await createTopic(testServices(), topic, 2);
   const producer = new Producer({ ...client(), autocreateTopics: false });
   await producer.send({
     messages: Array.from({ length: 200 }, (_, n) => ({
@@ -46,9 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const admin = new Admin(client());
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.close();
+  await deleteTopics(testServices(), [topic]);
   await mongo.db(db).dropDatabase();
   await mongo.close();
 });

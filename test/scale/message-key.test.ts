@@ -4,30 +4,36 @@
 // six partitions, then a second joins; the cooperative-sticky assignment moves three partitions and the
 // first task keeps the other three running (not restarted). Every window of every key must equal a
 // single-instance run's, and no `eddy-<processor>-repartition` topic may exist.
-import type { ChildProcess } from "node:child_process";
 import { Admin, Producer } from "@platformatic/kafka";
-import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
-import { databaseUri, testServices, uniqueName } from "../support/services.ts";
+import { testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "../server/helpers.ts";
-import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
-import { expectedWindows as expectedWindowTotals, writtenWindows } from "./window-totals.ts";
+import type { SharedServe } from "../support/sp-serve.ts";
+import {
+  BASE,
+  kafkaClient,
+  PARTITIONS,
+  scaleConnections,
+  SharedStoreBed,
+  windowPipeline,
+} from "./fixtures.ts";
+import { expectedWindows as expectedWindowTotals, untilWritten, writtenWindows } from "./window-totals.ts";
 
-const TOKEN = "scale-key-test-token-0123456789";
-const PARTITIONS = 6;
 const DEVICES = 12;
-const BASE = Date.UTC(2026, 0, 1);
-const stateDb = uniqueName("eddy_scale_key_state");
-const outDb = uniqueName("eddy_scale_key_out");
 const topic = uniqueName("eddy_scale_key");
+const bed = new SharedStoreBed(testServices(), {
+  topic,
+  stateDb: uniqueName("eddy_scale_key_state"),
+  outDb: uniqueName("eddy_scale_key_out"),
+  leaseTtlMs: 15_000,
+  checkpointIntervalMs: 500,
+});
+const { outDb } = bed.options;
+const serve = bed.serve;
 const scaled = uniqueName("bykey").replace(/_/g, "-");
 const single = uniqueName("bykey1").replace(/_/g, "-");
-const children: ChildProcess[] = [];
-let mongo: MongoClient;
-const kafka = () =>
-  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-scale-key-test");
+const kafka = () => kafkaClient(testServices(), "eddy-scale-key-test");
 
 interface Event {
   readonly device: number;
@@ -35,33 +41,9 @@ interface Event {
   readonly value: number;
 }
 
-beforeAll(async () => {
-  mongo = new MongoClient(testServices().mongodbUri);
-  await mongo.connect();
-  const admin = new Admin(kafka());
-  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
-  await admin.close();
-});
+beforeAll(() => bed.setUp());
 
-afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  const admin = new Admin(kafka());
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.close();
-  await mongo.db(stateDb).dropDatabase();
-  await mongo.db(outDb).dropDatabase();
-  await mongo.close();
-});
-
-function serve(name: string): Promise<SharedServe> {
-  return serveSharedStore(name, {
-    stateUri: databaseUri(stateDb),
-    token: TOKEN,
-    leaseTtlMs: 15_000,
-    checkpointIntervalMs: 500,
-    children,
-  });
-}
+afterAll(() => bed.tearDown());
 
 /** Event seconds [from, to): every device every 100 ms. */
 function events(from: number, to: number): Event[] {
@@ -89,32 +71,10 @@ async function produce(docs: readonly Event[]): Promise<void> {
 const closers = (): Event[] =>
   [...Array(PARTITIONS).keys()].map((device) => ({ device, ts: BASE + 3_600_000, value: 0 }));
 
-function pipeline(coll: string): unknown[] {
-  return [
-    {
-      $source: {
-        connectionName: "kafka",
-        topic,
-        timeField: { $toDate: "$ts" },
-        config: { auto_offset_reset: "earliest" },
-      },
-    },
-    {
-      $tumblingWindow: {
-        interval: { size: 1, unit: "second" },
-        pipeline: [
-          {
-            $group: { _id: "$_stream_meta.source.key", count: { $sum: 1 }, total: { $sum: "$value" } },
-          },
-        ],
-      },
-    },
-    { $addFields: { _id: { key: "$_id", start: { $meta: "stream.window.start" } } } },
-    { $merge: { into: { connectionName: "atlas", db: outDb, coll } } },
-  ];
-}
+const pipeline = (coll: string) =>
+  windowPipeline({ topic, groupBy: "$_stream_meta.source.key", keyField: "key", outDb, coll });
 
-const windowsOf = (coll: string) => writtenWindows(mongo.db(outDb).collection(coll), "key", BASE);
+const windowsOf = (coll: string) => writtenWindows(bed.mongo.db(outDb).collection(coll), "key", BASE);
 const expectedWindows = (all: readonly Event[]) =>
   expectedWindowTotals(all, (e) => `device-${e.device}`, BASE);
 
@@ -137,19 +97,8 @@ describe("a scaled processor grouped by the Kafka message key", () => {
     { timeout: 180_000 },
     async () => {
       const a = await serve("a");
-      await a.call("POST", "/connections", {
-        name: "kafka",
-        type: "Kafka",
-        config: {
-          bootstrapServers: testServices().kafkaBrokers.join(","),
-          config: { "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000 },
-        },
-      });
-      await a.call("POST", "/connections", {
-        name: "atlas",
-        type: "Cluster",
-        config: { uri: testServices().mongodbUri },
-      });
+      for (const connection of scaleConnections(testServices()))
+        await a.call("POST", "/connections", connection);
       const create = (name: string, coll: string, options?: unknown) =>
         a.call("POST", "/processors", { name, pipeline: pipeline(coll), ...(options ? { options } : {}) });
       expect((await create(scaled, "scaled", { parallelism: 2 })).status).toBe(201);
@@ -165,7 +114,7 @@ describe("a scaled processor grouped by the Kafka message key", () => {
         60_000,
         "a's task on all six partitions",
       );
-      const scaledOut = mongo.db(outDb).collection("scaled");
+      const scaledOut = bed.mongo.db(outDb).collection("scaled");
       await eventually(
         async () => ((await scaledOut.countDocuments()) >= DEVICES * 3 ? true : undefined),
         60_000,
@@ -188,17 +137,7 @@ describe("a scaled processor grouped by the Kafka message key", () => {
       await produce(closers());
 
       const expected = expectedWindows([...first, ...second]);
-      for (const coll of ["scaled", "single"]) {
-        await eventually(
-          async () => {
-            const written = await windowsOf(coll);
-            for (const key of expected.keys()) if (!written.has(key)) return undefined;
-            return true;
-          },
-          90_000,
-          `${expected.size} windows in ${coll}`,
-        );
-      }
+      await untilWritten(windowsOf, expected, ["scaled", "single"]);
       const fromScaled = await windowsOf("scaled");
       expect(fromScaled).toEqual(expected);
       expect(fromScaled).toEqual(await windowsOf("single"));

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { FeedSource, PartitionFeed, RepartitionDecoder } from "../../src/connectors/kafka/partition-feed.ts";
 import { KafkaRecordDecoder } from "../../src/connectors/kafka/record.ts";
-import { KafkaSource, type KafkaSourcePlan } from "../../src/connectors/kafka/source.ts";
-import type { KafkaSourceOptions } from "../../src/connectors/kafka/spec.ts";
+import { KafkaSource } from "../../src/connectors/kafka/source.ts";
 import {
   ensureRepartitionTopic,
   partitionOfKey,
@@ -16,21 +15,14 @@ import {
 import type { Doc } from "../../src/mql/index.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
 import { testServices, uniqueName } from "../support/services.ts";
+import { readerSourcePlan } from "./fixtures.ts";
 
 const source = uniqueName("eddy_rp_src");
 const topic = uniqueName("eddy_rp");
 const group = uniqueName("eddy_rp_group");
 const BASE = Date.UTC(2026, 0, 1);
-const sourceOptions: KafkaSourceOptions = {
-  topics: [source],
-  config: {
-    auto_offset_reset: "earliest",
-    group_id: undefined,
-    enable_auto_commit: false,
-    keyFormat: "string",
-    keyFormatError: "dlq",
-  },
-};
+const readerPlan = readerSourcePlan(source);
+const sourceOptions = readerPlan.options;
 const client = () =>
   kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-rp-test");
 
@@ -210,14 +202,7 @@ describe("the repartition topic", () => {
       });
       await producer.close();
       // The reader's source, remembering each record's message.
-      const plan = {
-        type: "kafka",
-        connectionName: "kafka",
-        options: sourceOptions,
-        timeField: undefined,
-        tsFieldName: "_ts",
-        partitionIdleTimeoutMs: undefined,
-      } satisfies KafkaSourcePlan;
+      const plan = readerPlan;
       const reader = new KafkaSource(client(), plan, {
         groupId: uniqueName("eddy_rp_reader"),
         keepsMessages: true,

@@ -3,32 +3,42 @@
 // which is not the message key, so records are repartitioned through `eddy-<processor>-repartition`. One
 // instance is killed with SIGKILL mid-run and a fourth joins later; every window of every sensor must come out
 // exactly as a single-instance run (the same pipeline without parallelism, run alongside) and as computed.
-import type { ChildProcess } from "node:child_process";
 import { Admin, Producer } from "@platformatic/kafka";
-import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
-import { databaseUri, testServices, uniqueName } from "../support/services.ts";
+import { testServices, uniqueName } from "../support/services.ts";
 import { eventually } from "../server/helpers.ts";
-import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
-import { expectedWindows as expectedWindowTotals, writtenWindows } from "./window-totals.ts";
+import type { SharedServe } from "../support/sp-serve.ts";
+import {
+  BASE,
+  kafkaClient,
+  PARTITIONS,
+  scaleConnections,
+  SharedStoreBed,
+  windowPipeline,
+} from "./fixtures.ts";
+import { expectedWindows as expectedWindowTotals, untilWritten, writtenWindows } from "./window-totals.ts";
 
-const TOKEN = "scale-test-token-0123456789";
-// Generous for a loaded machine: a lease lost to a late renewal only moves work around (still correct).
+// Shorter than the groups' session timeout (6 s): the killed instance's task is taken, and its successor
+// joins the groups, before the killed members' sessions end, so one rebalance both drops them and adds it
+// (docs/scale-out.md, "Joining"). A longer pause than this only loses a lease that another instance wants.
 const LEASE_TTL_MS = 3_000;
-const PARTITIONS = 6;
 const SENSORS = 12;
-const BASE = Date.UTC(2026, 0, 1);
-const stateDb = uniqueName("eddy_scale_state");
-const outDb = uniqueName("eddy_scale_out");
 const topic = uniqueName("eddy_scale");
+const bed = new SharedStoreBed(testServices(), {
+  topic,
+  stateDb: uniqueName("eddy_scale_state"),
+  outDb: uniqueName("eddy_scale_out"),
+  leaseTtlMs: LEASE_TTL_MS,
+  checkpointIntervalMs: 500,
+});
+const { outDb } = bed.options;
+const serve = bed.serve;
 const scaled = uniqueName("scaled").replace(/_/g, "-");
 const single = uniqueName("single").replace(/_/g, "-");
-const children: ChildProcess[] = [];
-let mongo: MongoClient;
-const kafka = () =>
-  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-scale-test");
+/** The source's consumer group: the scaled processor's readers are its members. */
+const readerGroup = uniqueName("g_scaled");
+const kafka = () => kafkaClient(testServices(), "eddy-scale-test");
 
 type Instance = SharedServe;
 
@@ -39,13 +49,7 @@ interface Event {
   readonly partition: number;
 }
 
-beforeAll(async () => {
-  mongo = new MongoClient(testServices().mongodbUri);
-  await mongo.connect();
-  const admin = new Admin(kafka());
-  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
-  await admin.close();
-});
+beforeAll(() => bed.setUp());
 
 let passed = false;
 
@@ -55,25 +59,8 @@ afterAll(async () => {
   if (dump && !passed) console.log(dump().slice(-80).join("\n"));
   const stats = (globalThis as { scaleStats?: () => Promise<unknown[]> }).scaleStats;
   if (stats && !passed) console.log(JSON.stringify(await stats().catch((e: unknown) => String(e))));
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  const admin = new Admin(kafka());
-  await admin.deleteTopics({ topics: [topic, repartitionTopic(scaled)] }).catch(() => undefined);
-  await admin.close();
-  await mongo.db(stateDb).dropDatabase();
-  await mongo.db(outDb).dropDatabase();
-  await mongo.close();
+  await bed.tearDown([repartitionTopic(scaled)]);
 });
-
-/** A server of the test, on the shared state store. */
-function serve(name: string): Promise<Instance> {
-  return serveSharedStore(name, {
-    stateUri: databaseUri(stateDb),
-    token: TOKEN,
-    leaseTtlMs: LEASE_TTL_MS,
-    checkpointIntervalMs: 500,
-    children,
-  });
-}
 
 /** Event seconds [from, to): every sensor every 100 ms; sensor s at step t goes to partition (t + s) % 6. */
 function events(from: number, to: number): Event[] {
@@ -109,28 +96,10 @@ async function produce(docs: readonly Event[]): Promise<void> {
   await producer.close();
 }
 
-function pipeline(coll: string, group: string): unknown[] {
-  return [
-    {
-      $source: {
-        connectionName: "kafka",
-        topic,
-        timeField: { $toDate: "$ts" },
-        config: { auto_offset_reset: "earliest", group_id: group },
-      },
-    },
-    {
-      $tumblingWindow: {
-        interval: { size: 1, unit: "second" },
-        pipeline: [{ $group: { _id: "$sensor", count: { $sum: 1 }, total: { $sum: "$value" } } }],
-      },
-    },
-    { $addFields: { _id: { sensor: "$_id", start: { $meta: "stream.window.start" } } } },
-    { $merge: { into: { connectionName: "atlas", db: outDb, coll } } },
-  ];
-}
+const pipeline = (coll: string, groupId: string) =>
+  windowPipeline({ topic, groupBy: "$sensor", keyField: "sensor", outDb, coll, groupId });
 
-const windowsOf = (coll: string) => writtenWindows(mongo.db(outDb).collection(coll), "sensor", BASE);
+const windowsOf = (coll: string) => writtenWindows(bed.mongo.db(outDb).collection(coll), "sensor", BASE);
 const expectedWindows = (all: readonly Event[]) => expectedWindowTotals(all, (e) => String(e.sensor), BASE);
 
 const tookPartitions = (instance: Instance) =>
@@ -159,22 +128,11 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
             ]),
         );
       mark("servers up");
-      await a.call("POST", "/connections", {
-        name: "kafka",
-        type: "Kafka",
-        config: {
-          bootstrapServers: testServices().kafkaBrokers.join(","),
-          config: { "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000 },
-        },
-      });
-      await a.call("POST", "/connections", {
-        name: "atlas",
-        type: "Cluster",
-        config: { uri: testServices().mongodbUri },
-      });
+      for (const connection of scaleConnections(testServices()))
+        await a.call("POST", "/connections", connection);
       const created = await a.call("POST", "/processors", {
         name: scaled,
-        pipeline: pipeline("scaled", uniqueName("g_scaled")),
+        pipeline: pipeline("scaled", readerGroup),
         options: { parallelism: 3 },
       });
       expect(created.status).toBe(201);
@@ -198,7 +156,7 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
         "three tasks on three instances",
       );
       mark("three tasks running");
-      const scaledOut = mongo.db(outDb).collection("scaled");
+      const scaledOut = bed.mongo.db(outDb).collection("scaled");
       await eventually(
         async () => ((await scaledOut.countDocuments()) >= SENSORS * 5 ? true : undefined),
         60_000,
@@ -228,17 +186,7 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
       await feeding;
       await produce(closers());
       const expected = expectedWindows([...first, ...second]);
-      for (const coll of ["scaled", "single"]) {
-        await eventually(
-          async () => {
-            const written = await windowsOf(coll);
-            for (const key of expected.keys()) if (!written.has(key)) return undefined;
-            return true;
-          },
-          90_000,
-          `${expected.size} windows in ${coll}`,
-        );
-      }
+      await untilWritten(windowsOf, expected, ["scaled", "single"]);
       mark("all windows written");
       const fromScaled = await windowsOf("scaled");
       const fromSingle = await windowsOf("single");
@@ -262,6 +210,28 @@ describe("one processor over three sp serve instances (options.parallelism)", ()
         "three tasks holding all six partitions, drained, in the stats",
       );
       expect(new Set(tasks.map((t) => t.instance)).size).toBe(3);
+      // The readers rebalance incrementally, as the partitions do (asked once both groups are stable: a group
+      // in a rebalance reports no protocol).
+      const protocols = await eventually(
+        async () => {
+          const admin = new Admin(kafka());
+          try {
+            const groups = [
+              ...(
+                await admin.describeGroups({ groups: [readerGroup, `eddy-${scaled}-repartition-consumer`] })
+              ).values(),
+            ];
+            return groups.every((group) => /^stable$/i.test(group.state))
+              ? groups.map((group) => group.protocol)
+              : undefined;
+          } finally {
+            await admin.close();
+          }
+        },
+        30_000,
+        "both consumer groups stable",
+      );
+      expect(protocols).toEqual(["cooperative-sticky", "cooperative-sticky"]);
       console.log(
         `scale-out: ${expected.size} windows equal a single instance's (${phases.join(", ")}); ` +
           `tasks: ${JSON.stringify(tasks)}`,

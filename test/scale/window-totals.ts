@@ -1,5 +1,6 @@
 /** One-second tumbling-window results of the scale-out tests, as `key/second` → count and total. */
 import type { Collection, Document } from "mongodb";
+import { eventually } from "../server/helpers.ts";
 
 export type WindowTotals = Map<string, { count: number; total: number }>;
 
@@ -37,4 +38,23 @@ export function expectedWindows<E extends { readonly ts: number; readonly value:
     expected.set(key, entry);
   }
   return expected;
+}
+
+/** Waits until every window of `expected` is in each of `collections` (as `written` reads them). */
+export async function untilWritten(
+  written: (collection: string) => Promise<WindowTotals>,
+  expected: WindowTotals,
+  collections: readonly string[],
+): Promise<void> {
+  for (const collection of collections) {
+    await eventually(
+      async () => {
+        const windows = await written(collection);
+        for (const key of expected.keys()) if (!windows.has(key)) return undefined;
+        return true;
+      },
+      90_000,
+      `${expected.size} windows in ${collection}`,
+    );
+  }
 }

@@ -2,36 +2,33 @@
 // its own checkpoint. On one server (embedded state store, no leases) its one task takes every partition;
 // a stop and start resumes each partition from its checkpoint, so `$merge` (with the ids Eddy derives)
 // holds every record once.
-import { Admin, Producer } from "@platformatic/kafka";
+import { Producer } from "@platformatic/kafka";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { testServices, uniqueName } from "../support/services.ts";
 import { eventually, startTestServer, type TestServer } from "../server/helpers.ts";
 import { readCommitted } from "../support/kafka.ts";
+import { createTopic, deleteTopics, kafkaClient, scaleConnections } from "./fixtures.ts";
 
 const topic = uniqueName("eddy_scale_nw");
 const outTopic = uniqueName("eddy_scale_nw_out");
 const db = uniqueName("eddy_scale_nw");
-const client = () =>
-  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-scale-nw");
+const client = () => kafkaClient(testServices(), "eddy-scale-nw");
 let mongo: MongoClient;
 let server: TestServer;
 
 beforeAll(async () => {
   mongo = new MongoClient(testServices().mongodbUri);
   await mongo.connect();
-  const admin = new Admin(client());
-  await admin.createTopics({ topics: [topic], partitions: 4, replicas: 1 });
-  await admin.close();
+  await createTopic(testServices(), topic, 4);
   server = await startTestServer();
+  for (const connection of scaleConnections(testServices()))
+    await server.api("POST", "/api/v1/workspaces/default/connections", connection);
 });
 
 afterAll(async () => {
   await server?.close();
-  const admin = new Admin(client());
-  await admin.deleteTopics({ topics: [topic, outTopic] }).catch(() => undefined);
-  await admin.close();
+  await deleteTopics(testServices(), [topic, outTopic]);
   await mongo.db(db).dropDatabase();
   await mongo.close();
 });
@@ -48,16 +45,6 @@ async function produce(from: number, to: number): Promise<void> {
 describe("a scaled-out processor without a window", () => {
   it("runs per source partition and resumes each from its own checkpoint", { timeout: 90_000 }, async () => {
     const P = "/api/v1/workspaces/default/processors";
-    await server.api("POST", "/api/v1/workspaces/default/connections", {
-      name: "kafka",
-      type: "Kafka",
-      config: { bootstrapServers: testServices().kafkaBrokers.join(",") },
-    });
-    await server.api("POST", "/api/v1/workspaces/default/connections", {
-      name: "atlas",
-      type: "Cluster",
-      config: { uri: testServices().mongodbUri },
-    });
     const created = await server.api("POST", P, {
       name: "nw",
       options: { parallelism: 2 },

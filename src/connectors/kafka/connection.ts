@@ -65,6 +65,18 @@ export function kafkaClientOptions(connection: Doc, clientId: string): KafkaClie
   return options;
 }
 
+/**
+ * The assignors a scaled-out processor's group members offer (its readers' and its partition feeds'):
+ * cooperative-sticky first, for incremental rebalances (KIP-429: a member keeps the partitions it can and gives
+ * up only those that move, in a round of their own, so nothing else stops or is read again;
+ * docs/scale-out.md), then round-robin, so a group whose other members offer only that one (an older Eddy,
+ * mid-upgrade) still forms.
+ */
+export const INCREMENTAL_REBALANCE_PROTOCOLS = [
+  { name: "cooperative-sticky", version: 3 },
+  { name: "roundrobin", version: 1 },
+] as const;
+
 /** Consumer-group timing: how fast the broker notices a consumer that died (see `consumerTuning`). */
 export interface KafkaConsumerTuning {
   readonly sessionTimeout: number;

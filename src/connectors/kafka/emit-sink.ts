@@ -149,6 +149,9 @@ export class KafkaEmitSink implements Sink {
       written -= messages[failure.index].value?.length ?? 0;
       failures.push({ ...failure, index: indices[failure.index] });
     }
+    // Sent and acknowledged: an array that lived through a scavenge would keep its messages alive through each
+    // later one until a full collection. A transaction's client may still hold its messages until the commit.
+    if (!this.options.exactlyOnce) messages.length = 0;
     if (refused.length > 0) failures.sort((a, b) => a.index - b.index);
     return failures.length > 0 ? { bytes: written, failures } : { bytes };
   }
@@ -283,28 +286,27 @@ export class KafkaEmitSink implements Sink {
         `$emit topic must evaluate to a non-empty string, got ${JSON.stringify(topic) ?? "missing"}`,
       );
     }
-    const message: Outgoing = { topic };
+    let key: Buffer | undefined;
     if (this.key) {
-      const key = this.key(doc, vars);
-      if (key !== undefined && key !== null) message.key = Buffer.from(encodeKey(key, this.keyFormat));
+      const value = this.key(doc, vars);
+      if (value !== undefined && value !== null) key = Buffer.from(encodeKey(value, this.keyFormat));
     }
+    let headers: Map<Buffer, Buffer> | undefined;
     if (this.headers) {
-      const headers = encodeHeaders(this.headers(doc, vars));
-      if (headers.length > 0) {
-        message.headers = new Map(
-          headers.map(([k, v]) => [Buffer.from(k), v ? Buffer.from(v) : Buffer.alloc(0)]),
-        );
+      const encoded = encodeHeaders(this.headers(doc, vars));
+      if (encoded.length > 0) {
+        headers = new Map(encoded.map(([k, v]) => [Buffer.from(k), v ? Buffer.from(v) : Buffer.alloc(0)]));
       }
     }
     if (this.tombstoneWhen) {
       const tombstone = this.tombstoneWhen(doc, vars);
       if (typeof tombstone !== "boolean") throw new Error("tombstoneWhen must evaluate to a boolean");
-      if (tombstone) return message;
+      if (tombstone) return { topic, key, value: undefined, headers };
     }
     const start = values.position;
     writeExtendedJson(values, doc, this.format);
-    message.value = values.view(start);
-    return message;
+    // One literal with every field: a field added later would give each message a separate property store.
+    return { topic, key, value: values.view(start), headers };
   }
 }
 
@@ -321,6 +323,7 @@ function concatBatches(batches: readonly EncodedBatch[], parts: readonly (readon
     for (const failure of batch.failures) failures.push({ ...failure, index: failure.index + offset });
     bytes += batch.bytes;
     offset += parts[i].length;
+    batch.messages.length = 0; // carried over: the part's own array is done with (see `write`)
   });
   return { messages, indices, failures, bytes };
 }

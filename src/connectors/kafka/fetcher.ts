@@ -117,6 +117,9 @@ export class Fetcher {
       const added = this.consumer.topics.trackAll(...this.options.topics).some(Boolean);
       if (added || this.consumer.memberId === null) await this.consumer.joinGroup({});
       this.consumer.on("consumer:group:join", this.onJoin);
+      // A cooperative rebalance's revoking round sets the smaller assignment and says so with this event (no
+      // join): revoked partitions stop being fetched at once, before their new holder starts on them.
+      this.consumer.on("consumer:group:rebalance", this.onJoin);
       await this.refreshAssignment();
     } catch (error) {
       await withTimeout(this.close(), CLOSE_TIMEOUT_MS);
@@ -162,6 +165,7 @@ export class Fetcher {
   async close(): Promise<void> {
     this.closed = true;
     this.consumer.off("consumer:group:join", this.onJoin);
+    this.consumer.off("consumer:group:rebalance", this.onJoin);
     this.wake?.();
     await this.loop;
     await this.pool.close();

@@ -19,7 +19,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Doc } from "../../mql/index.ts";
 import type { Source, SourceBatch, SourceLag, SourceRecord } from "../../runtime/source.ts";
 import { retryDelay } from "../retry.ts";
-import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
+import {
+  INCREMENTAL_REBALANCE_PROTOCOLS,
+  type KafkaClientOptions,
+  type KafkaConsumerTuning,
+} from "./connection.ts";
 import { kafkaFailure } from "./errors.ts";
 import { CLOSE_TIMEOUT_MS, Fetcher, withTimeout, type FetcherSink } from "./fetcher.ts";
 import type { KafkaRecordDecoder } from "./record.ts";
@@ -91,13 +95,8 @@ export class PartitionFeed {
       ...this.options.tuning,
       groupId: this.options.groupId,
       autocommit: false,
-      // Sticky, incremental rebalances: a member keeps the partitions it can, gives up only those that move
-      // (revoked in a round of their own) and the task restarts nothing else (docs/scale-out.md). Round-robin
-      // second: a group whose other members know only that one (an older Eddy, mid-upgrade) still forms.
-      protocols: [
-        { name: "cooperative-sticky", version: 3 },
-        { name: "roundrobin", version: 1 },
-      ],
+      // Revoked partitions stop and new ones start; the task restarts nothing else.
+      protocols: [...INCREMENTAL_REBALANCE_PROTOCOLS],
     });
     this.consumer = consumer;
     consumer.on("consumer:group:join", () => this.checkAssignment());

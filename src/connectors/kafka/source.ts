@@ -31,7 +31,11 @@ import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
 import { KafkaRecordDecoder, keepMessage } from "./record.ts";
 import { CLOSE_TIMEOUT_MS, Fetcher, withTimeout, type FetcherSink } from "./fetcher.ts";
 import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
-import type { KafkaClientOptions, KafkaConsumerTuning } from "./connection.ts";
+import {
+  INCREMENTAL_REBALANCE_PROTOCOLS,
+  type KafkaClientOptions,
+  type KafkaConsumerTuning,
+} from "./connection.ts";
 import { isTransientKafkaError, kafkaFailure } from "./errors.ts";
 import { retryDelay } from "../retry.ts";
 
@@ -66,6 +70,12 @@ export interface KafkaSourceOptions {
    * (docs/scale-out.md).
    */
   readonly keepsMessages?: boolean;
+  /**
+   * Rebalances incrementally (cooperative-sticky, {@link INCREMENTAL_REBALANCE_PROTOCOLS}) instead of eagerly
+   * (round-robin): a scaled-out processor's readers share the group, and a reader joining or leaving then
+   * moves only the partitions it must; the others keep their positions and are read on (docs/scale-out.md).
+   */
+  readonly incrementalRebalance?: boolean;
 }
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -138,6 +148,7 @@ export class KafkaSource implements Source {
       groupId,
       autocommit: false,
       autocreateTopics: true,
+      ...(this.options.incrementalRebalance ? { protocols: [...INCREMENTAL_REBALANCE_PROTOCOLS] } : {}),
     });
     this.consumer.on("client:broker:disconnect", () => this.disrupt("lost the connection to a broker"));
     const startOffsets = Object.entries(this.options.startOffsets ?? {}).map(

@@ -9,6 +9,11 @@ export interface LeaseKeeperOptions {
   readonly ttlMs: number;
   /** How often the holder renews and a standby retries; default a third of the TTL. */
   readonly intervalMs?: number;
+  /**
+   * How often a standby retries at most (default `intervalMs`): shorter where the holder is known to be
+   * handing the lease over (a partition the group moved here), so it is taken soon after its release.
+   */
+  readonly retryMs?: number;
   /** Called once each time this instance becomes the holder (start the work here). */
   readonly onAcquired: (lease: Lease) => Promise<void> | void;
   /** Called when the lease is lost or can no longer be confirmed (stop the work at once, no final writes). */
@@ -18,10 +23,16 @@ export interface LeaseKeeperOptions {
   readonly now?: () => number;
 }
 
+/** The shortest wait of a standby between two tries. */
+const MIN_RETRY_MS = 20;
+
 /**
  * Holds one lease for as long as it can: a standby keeps trying to take it; the holder renews it and,
  * when a renewal fails or the store cannot be reached until just before expiry, gives the work up before
  * any other instance may start it.
+ *
+ * A standby tries again every `retryMs`, or at the holder's expiry when that comes first: a dead holder's
+ * lease is taken the moment it lapses, not up to a retry interval later (docs/scale-out.md, "Joining").
  */
 export class LeaseKeeper {
   private readonly options: LeaseKeeperOptions;
@@ -92,12 +103,13 @@ export class LeaseKeeper {
   private schedule(delayMs: number): void {
     if (!this.running) return;
     this.timer = setTimeout(() => {
-      this.busy = this.tick().finally(() => this.schedule(this.intervalMs));
+      this.busy = this.tick().then((next) => this.schedule(next));
     }, delayMs);
     this.timer.unref();
   }
 
-  private async tick(): Promise<void> {
+  /** One renewal or one try; resolves to the delay before the next. */
+  private async tick(): Promise<number> {
     const { store, resource, owner, ttlMs } = this.options;
     const held = this.lease;
     try {
@@ -105,18 +117,34 @@ export class LeaseKeeper {
         const renewed = await store.renew(held, ttlMs);
         if (renewed) this.lease = renewed;
         else await this.lose(new LeaseLostError(held));
-        return;
+        return this.intervalMs;
       }
       const acquired = await store.tryAcquire(resource, owner, ttlMs);
-      if (acquired && this.running) {
-        this.lease = acquired;
-        await this.options.onAcquired(acquired);
+      if (!acquired) return await this.untilNextTry();
+      if (!this.running) {
+        // Stopped while trying: give it back at once rather than leave it held until it expires.
+        await store.release(acquired);
+        return this.intervalMs;
       }
+      this.lease = acquired;
+      await this.options.onAcquired(acquired);
     } catch (error) {
       this.options.onError?.(error);
       // Without a successful renewal, stop working while the lease is still ours, before anyone may take it.
       if (held && this.now() >= held.expiresAt - this.intervalMs) await this.lose(new LeaseLostError(held));
     }
+    return this.intervalMs;
+  }
+
+  /** A standby's wait: the retry interval, or until the holder's lease expires when that is sooner. */
+  private async untilNextTry(): Promise<number> {
+    const retry = this.options.retryMs ?? this.intervalMs;
+    const holder = await this.options.store.holder(this.options.resource);
+    // No holder: released since the try, so try again at once.
+    if (!holder) return MIN_RETRY_MS;
+    // Expired by this clock but not free: taken meanwhile, or the store's clock is behind (Redis expires on its own).
+    const expiresIn = holder.expiresAt - this.now();
+    return expiresIn > 0 ? Math.max(MIN_RETRY_MS, Math.min(retry, expiresIn + 1)) : retry;
   }
 
   private async lose(error: LeaseLostError): Promise<void> {

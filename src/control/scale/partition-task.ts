@@ -32,6 +32,13 @@ import { LeaseLostError, type FencedWriteError } from "../leases/lease.ts";
 import { LeaseKeeper } from "../leases/lease-keeper.ts";
 import { highestCounts } from "./task-stats.ts";
 
+/**
+ * How often a task retries the lease of a partition the group assigned it (rather than a third of the TTL):
+ * the partition's previous holder releases it within about a checkpoint's time, and the partition is taken
+ * soon after that instead of up to seconds later (docs/scale-out.md, "Joining").
+ */
+const HANDOVER_RETRY_MS = 200;
+
 /** What one partition runs with. */
 export interface PartitionParts {
   /** The task's shared sink, or the partition's own (an exactly-once `$emit`: one transactional id each). */
@@ -223,6 +230,8 @@ export class PartitionTask {
       store: leases.store,
       owner: leases.owner,
       ttlMs: leases.ttlMs,
+      // The group moved the partition here: its previous holder releases the lease after a final checkpoint.
+      retryMs: HANDOVER_RETRY_MS,
       resource: `${leases.prefix}${partition}`,
       onAcquired: () => {
         acquired = true;

@@ -266,6 +266,7 @@ export class ScaledRun implements ProcessorRun {
         groupId: `asp-${plan.name}-consumer`,
         tuning: clients.kafkaConsumerTuning(connection),
         keepsMessages: reader.keepsMessages,
+        incrementalRebalance: true,
       },
     );
     this.readerSource = source;
