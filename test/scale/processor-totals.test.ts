@@ -1,16 +1,14 @@
 // A scaled-out processor's top-level stats are the processor's own (docs/scale-out.md, "Stats"): every record
-// counted once, whichever instance answers, across partition moves. Unit tests of the aggregation, then two
-// `sp serve` processes on one MongoDB state store (one killed with SIGKILL mid-stream, a third joining late)
-// over a real 4-partition topic, with a window grouped by a field that is not the message key (repartitioned).
-import type { ChildProcess } from "node:child_process";
+// counted once, whichever instance answers, across partition moves. Unit tests of the aggregation and of the
+// kept counts on the real stores, then two `sp serve` processes on one MongoDB state store (one killed with
+// SIGKILL mid-stream, a third joining late) over a real 6-partition topic, running a window grouped by a field
+// that is not the message key (repartitioned) and a pipeline without a window (not repartitioned).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Admin, Producer } from "@platformatic/kafka";
-import { MongoClient } from "mongodb";
+import { Producer } from "@platformatic/kafka";
 import { createClient, type RedisClientType } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaClientOptions } from "../../src/connectors/kafka/connection.ts";
 import { repartitionTopic } from "../../src/connectors/kafka/repartition.ts";
 import { FileStateStore } from "../../src/control/file-state-store.ts";
 import { MongoStateStore } from "../../src/control/mongo-state-store.ts";
@@ -30,8 +28,16 @@ import { safeSize } from "../../src/runtime/dlq.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
 import { MetricsHistory } from "../../src/server/console/metrics-history.ts";
 import { eventually } from "../server/helpers.ts";
-import { databaseUri, testServices, uniqueName } from "../support/services.ts";
-import { serveSharedStore, type SharedServe } from "../support/sp-serve.ts";
+import { testServices, uniqueName } from "../support/services.ts";
+import type { SharedServe } from "../support/sp-serve.ts";
+import {
+  BASE,
+  kafkaClient,
+  PARTITIONS,
+  scaleConnections,
+  SharedStoreBed,
+  windowPipeline,
+} from "./fixtures.ts";
 import { expectedWindows } from "./window-totals.ts";
 
 const counts = (over: Partial<PartitionCounts>): PartitionCounts => ({
@@ -282,22 +288,22 @@ describe.each<[string, () => StateStore]>([
   });
 });
 
-const TOKEN = "totals-test-token-0123456789";
-const LEASE_TTL_MS = 3_000;
-const PARTITIONS = 4;
 const SENSORS = 8;
-const BASE = Date.UTC(2026, 0, 1);
-const stateDb = uniqueName("eddy_totals_state");
-const outDb = uniqueName("eddy_totals_out");
 const topic = uniqueName("eddy_totals");
+const bed = new SharedStoreBed(testServices(), {
+  topic,
+  stateDb: uniqueName("eddy_totals_state"),
+  outDb: uniqueName("eddy_totals_out"),
+  leaseTtlMs: 3_000,
+  checkpointIntervalMs: 500,
+});
+const { stateDb, outDb } = bed.options;
+const { mongo } = bed;
 const processor = uniqueName("totals").replace(/_/g, "-");
 /** The same input without a window: no repartition, the partitions read the source. */
 const plain = uniqueName("plain").replace(/_/g, "-");
-const children: ChildProcess[] = [];
-let mongo: MongoClient;
 let redis: RedisClientType;
-const kafka = () =>
-  kafkaClientOptions({ bootstrapServers: testServices().kafkaBrokers.join(",") }, "eddy-totals-test");
+const kafka = () => kafkaClient(testServices(), "eddy-totals-test");
 
 interface Event {
   readonly sensor: number;
@@ -340,14 +346,7 @@ async function produce(docs: readonly Event[]): Promise<void> {
   await producer.close();
 }
 
-const serve = (name: string): Promise<SharedServe> =>
-  serveSharedStore(name, {
-    stateUri: databaseUri(stateDb),
-    token: TOKEN,
-    leaseTtlMs: LEASE_TTL_MS,
-    checkpointIntervalMs: 500,
-    children,
-  });
+const serve = bed.serve;
 
 const tookPartitions = (instance: SharedServe, name = processor) =>
   instance.logs.some((line) => line.includes('"scaled task took partitions"') && line.includes(name));
@@ -360,23 +359,13 @@ interface TopStats {
 }
 
 beforeAll(async () => {
-  mongo = new MongoClient(testServices().mongodbUri);
-  await mongo.connect();
+  await bed.setUp();
   redis = createClient({ url: testServices().redisUrl });
   await redis.connect();
-  const admin = new Admin(kafka());
-  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
-  await admin.close();
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  const admin = new Admin(kafka());
-  await admin.deleteTopics({ topics: [topic, repartitionTopic(processor)] }).catch(() => undefined);
-  await admin.close();
-  await mongo.db(stateDb).dropDatabase();
-  await mongo.db(outDb).dropDatabase();
-  await mongo.close();
+  await bed.tearDown([repartitionTopic(processor)]);
   redis.destroy();
 });
 
@@ -388,39 +377,11 @@ describe("a scaled-out processor's top-level stats over several instances", () =
       const [a, b] = await Promise.all([serve("a"), serve("b")]);
       const top = async (instance: SharedServe, name = processor) =>
         (await instance.call("GET", `/processors/${name}/stats`)).body.stats as TopStats;
-      await a.call("POST", "/connections", {
-        name: "kafka",
-        type: "Kafka",
-        config: {
-          bootstrapServers: testServices().kafkaBrokers.join(","),
-          config: { "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000 },
-        },
-      });
-      await a.call("POST", "/connections", {
-        name: "atlas",
-        type: "Cluster",
-        config: { uri: testServices().mongodbUri },
-      });
+      for (const connection of scaleConnections(testServices()))
+        await a.call("POST", "/connections", connection);
       const created = await a.call("POST", "/processors", {
         name: processor,
-        pipeline: [
-          {
-            $source: {
-              connectionName: "kafka",
-              topic,
-              timeField: { $toDate: "$ts" },
-              config: { auto_offset_reset: "earliest", group_id: uniqueName("g_totals") },
-            },
-          },
-          {
-            $tumblingWindow: {
-              interval: { size: 1, unit: "second" },
-              pipeline: [{ $group: { _id: "$sensor", count: { $sum: 1 }, total: { $sum: "$value" } } }],
-            },
-          },
-          { $addFields: { _id: { sensor: "$_id", start: { $meta: "stream.window.start" } } } },
-          { $merge: { into: { connectionName: "atlas", db: outDb, coll: "windows" } } },
-        ],
+        pipeline: windowPipeline({ topic, groupBy: "$sensor", keyField: "sensor", outDb, coll: "windows" }),
         options: { parallelism: 2 },
       });
       expect(created.status).toBe(201);
