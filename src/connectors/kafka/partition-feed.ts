@@ -542,6 +542,9 @@ export class FeedSource implements Source {
       const record = this.decoder.toRecord(message);
       if (record) records.push(record);
     }
+    // Emptied as the runtime empties a batch's records (SourceBatch.records): an old array would keep the
+    // messages it points at alive through every scavenge until the next full collection.
+    messages.length = 0;
     if (records.length === 0) return { records: [], idle: true };
     return { records };
   }
