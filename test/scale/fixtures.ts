@@ -17,6 +17,35 @@ export const BASE = Date.UTC(2026, 0, 1);
 /** The API token of the `sp serve` instances. */
 export const SCALE_TOKEN = "scale-test-token-0123456789";
 
+/** A sensor reading of the scaled inputs, with the source partition it is produced to. */
+export interface SensorEvent {
+  readonly sensor: number;
+  readonly ts: number;
+  readonly value: number;
+  readonly partition: number;
+}
+
+/**
+ * Event seconds [from, to) of `sensors` sensors: every sensor every 100 ms; sensor s at step t goes to
+ * partition (t + s) % PARTITIONS.
+ */
+export function sensorEvents(sensors: number, from: number, to: number): SensorEvent[] {
+  const out: SensorEvent[] = [];
+  for (let t = from * 10; t < to * 10; t++)
+    for (let sensor = 0; sensor < sensors; sensor++)
+      out.push({ sensor, ts: BASE + t * 100, value: t % 97, partition: (t + sensor) % PARTITIONS });
+  return out;
+}
+
+/** One far-future event per sensor on every partition: it closes every earlier window everywhere. */
+export function windowClosers(sensors: number): SensorEvent[] {
+  const out: SensorEvent[] = [];
+  for (let partition = 0; partition < PARTITIONS; partition++)
+    for (let sensor = 0; sensor < sensors; sensor++)
+      out.push({ sensor, ts: BASE + 3_600_000, value: 0, partition });
+  return out;
+}
+
 /** Where the broker and the MongoDB server are. */
 export interface ScaleEndpoints {
   readonly kafkaBrokers: readonly string[];

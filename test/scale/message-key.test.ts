@@ -151,15 +151,14 @@ describe("a scaled processor grouped by the Kafka message key", () => {
       );
       expect([...movesA.at(-1)!.partitions, ...movesB.at(-1)!.partitions].sort()).toEqual([0, 1, 2, 3, 4, 5]);
       expect(movesA[0].started).toEqual([0, 1, 2, 3, 4, 5]);
-      // The join revoked only some of a's partitions; those it never gave up were started once and ran on.
-      // (On a loaded machine the group may rebalance again: a partition that moved away and back restarts.)
-      const stoppedByA = movesA.flatMap((move) => move.stopped);
-      const neverMoved = [0, 1, 2, 3, 4, 5].filter((partition) => !stoppedByA.includes(partition));
-      expect(movesA[1].stopped.length).toBeLessThan(PARTITIONS);
-      expect(neverMoved.length).toBeGreaterThan(0);
-      const startedByA = movesA.flatMap((move) => move.started);
-      for (const partition of neverMoved) expect(startedByA.filter((p) => p === partition)).toHaveLength(1);
-      expect(movesA.at(-1)!.partitions).toEqual(expect.arrayContaining(neverMoved));
+      // b's join revoked only some of a's partitions; the ones a kept ran on through it, not restarted. (Later
+      // rebalances are the client's and the machine's: its cooperative-sticky assignor may reshuffle, and under
+      // load a member that missed its session rejoins with nothing. Neither changes the results above.)
+      const join = movesA[1];
+      const kept = movesA[0].started.filter((partition) => !join.stopped.includes(partition));
+      expect(kept.length).toBeGreaterThan(0);
+      expect(join.partitions).toEqual(expect.arrayContaining(kept));
+      expect(join.started.filter((partition) => kept.includes(partition))).toEqual([]);
 
       // No internal topic: the records never left their source partitions. The group rebalances cooperatively.
       const admin = new Admin(kafka());

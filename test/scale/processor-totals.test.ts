@@ -35,7 +35,10 @@ import {
   kafkaClient,
   PARTITIONS,
   scaleConnections,
+  sensorEvents,
+  type SensorEvent,
   SharedStoreBed,
+  windowClosers,
   windowPipeline,
 } from "./fixtures.ts";
 import { expectedWindows } from "./window-totals.ts";
@@ -289,6 +292,8 @@ describe.each<[string, () => StateStore]>([
 });
 
 const SENSORS = 8;
+const events = (from: number, to: number) => sensorEvents(SENSORS, from, to);
+const closers = () => windowClosers(SENSORS);
 const topic = uniqueName("eddy_totals");
 const bed = new SharedStoreBed(testServices(), {
   topic,
@@ -305,31 +310,8 @@ const plain = uniqueName("plain").replace(/_/g, "-");
 let redis: RedisClientType;
 const kafka = () => kafkaClient(testServices(), "eddy-totals-test");
 
-interface Event {
-  readonly sensor: number;
-  readonly ts: number;
-  readonly value: number;
-  readonly partition: number;
-}
-
-/** Event seconds [from, to): every sensor every 100 ms, spread over the partitions. */
-function events(from: number, to: number): Event[] {
-  const out: Event[] = [];
-  for (let t = from * 10; t < to * 10; t++)
-    for (let sensor = 0; sensor < SENSORS; sensor++)
-      out.push({ sensor, ts: BASE + t * 100, value: t % 97, partition: (t + sensor) % PARTITIONS });
-  return out;
-}
-
-/** One far-future event per sensor on every partition: it closes every earlier window everywhere. */
-function closers(): Event[] {
-  return range(0, PARTITIONS).flatMap((partition) =>
-    range(0, SENSORS).map((sensor) => ({ sensor, ts: BASE + 3_600_000, value: 0, partition })),
-  );
-}
-
 /** `docs`, and after them one message per partition that is not JSON (a dead letter of the reader). */
-async function produce(docs: readonly Event[]): Promise<void> {
+async function produce(docs: readonly SensorEvent[]): Promise<void> {
   const producer = new Producer({ ...kafka(), autocreateTopics: false });
   const message = (partition: number, value: string) => ({
     topic,

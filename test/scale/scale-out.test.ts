@@ -12,9 +12,11 @@ import type { SharedServe } from "../support/sp-serve.ts";
 import {
   BASE,
   kafkaClient,
-  PARTITIONS,
   scaleConnections,
+  sensorEvents,
+  type SensorEvent,
   SharedStoreBed,
+  windowClosers,
   windowPipeline,
 } from "./fixtures.ts";
 import { expectedWindows as expectedWindowTotals, untilWritten, writtenWindows } from "./window-totals.ts";
@@ -24,6 +26,8 @@ import { expectedWindows as expectedWindowTotals, untilWritten, writtenWindows }
 // (docs/scale-out.md, "Joining"). A longer pause than this only loses a lease that another instance wants.
 const LEASE_TTL_MS = 3_000;
 const SENSORS = 12;
+const events = (from: number, to: number) => sensorEvents(SENSORS, from, to);
+const closers = () => windowClosers(SENSORS);
 const topic = uniqueName("eddy_scale");
 const bed = new SharedStoreBed(testServices(), {
   topic,
@@ -42,13 +46,6 @@ const kafka = () => kafkaClient(testServices(), "eddy-scale-test");
 
 type Instance = SharedServe;
 
-interface Event {
-  readonly sensor: number;
-  readonly ts: number;
-  readonly value: number;
-  readonly partition: number;
-}
-
 beforeAll(() => bed.setUp());
 
 let passed = false;
@@ -62,25 +59,7 @@ afterAll(async () => {
   await bed.tearDown([repartitionTopic(scaled)]);
 });
 
-/** Event seconds [from, to): every sensor every 100 ms; sensor s at step t goes to partition (t + s) % 6. */
-function events(from: number, to: number): Event[] {
-  const out: Event[] = [];
-  for (let t = from * 10; t < to * 10; t++)
-    for (let sensor = 0; sensor < SENSORS; sensor++)
-      out.push({ sensor, ts: BASE + t * 100, value: t % 97, partition: (t + sensor) % PARTITIONS });
-  return out;
-}
-
-/** One far-future event per sensor on every partition: it closes every earlier window everywhere. */
-function closers(): Event[] {
-  const out: Event[] = [];
-  for (let partition = 0; partition < PARTITIONS; partition++)
-    for (let sensor = 0; sensor < SENSORS; sensor++)
-      out.push({ sensor, ts: BASE + 3_600_000, value: 0, partition });
-  return out;
-}
-
-async function produce(docs: readonly Event[]): Promise<void> {
+async function produce(docs: readonly SensorEvent[]): Promise<void> {
   const producer = new Producer({ ...kafka(), autocreateTopics: false });
   for (let i = 0; i < docs.length; i += 2_000) {
     await producer.send({
@@ -100,7 +79,8 @@ const pipeline = (coll: string, groupId: string) =>
   windowPipeline({ topic, groupBy: "$sensor", keyField: "sensor", outDb, coll, groupId });
 
 const windowsOf = (coll: string) => writtenWindows(bed.mongo.db(outDb).collection(coll), "sensor", BASE);
-const expectedWindows = (all: readonly Event[]) => expectedWindowTotals(all, (e) => String(e.sensor), BASE);
+const expectedWindows = (all: readonly SensorEvent[]) =>
+  expectedWindowTotals(all, (e) => String(e.sensor), BASE);
 
 const tookPartitions = (instance: Instance) =>
   instance.logs.filter((line) => line.includes('"scaled task took partitions"') && line.includes(scaled));
