@@ -129,8 +129,16 @@ function uniqueName(prefix: string): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** A bound on a wait that does not keep the process alive once the wait is over (the run exits at once). */
-const timeout = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+/**
+ * `promise`, or `onTimeout` after `ms`. The timer keeps the process alive while the wait lasts (an unref'd
+ * one let the run exit mid-wait, with an unsettled await, when nothing else held the event loop) and is
+ * cleared as soon as the wait is over (a pending one kept the finished run alive until it fired).
+ */
+function within<T, U>(promise: Promise<T>, ms: number, onTimeout: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<U>((resolve) => (timer = setTimeout(() => resolve(onTimeout), ms)));
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
 
 function log(text: string): void {
   if (!args.json) process.stderr.write(`${text}\n`);
@@ -566,7 +574,7 @@ async function pacedLatency(
     void producer.send({ messages });
   }
   const producedIn = (performance.now() - started) / 1000;
-  await Promise.race([allReceived, timeout(60_000)]);
+  await within(allReceived, 60_000, undefined);
   await stream.close();
   await consumer.close(true);
   await producer.close();
@@ -631,7 +639,7 @@ async function startEddy(
     },
     async stop(): Promise<ProcessStats> {
       child.stdin.write("stop\n");
-      const code = await Promise.race([exited, timeout(30_000).then(() => "timeout" as const)]);
+      const code = await within(exited, 30_000, "timeout" as const);
       if (code !== 0) {
         child.kill("SIGKILL");
         throw new Error(`the Eddy processor child did not stop cleanly (${code})`);

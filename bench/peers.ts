@@ -135,6 +135,8 @@ export function startPeer(
 export async function stopPeer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
+  // Started unref'd (a peer left running must not hold the run open): waiting for its exit must hold it.
+  child.ref();
   child.kill("SIGKILL");
   await exited;
 }
