@@ -289,6 +289,26 @@ describe.each<[string, () => StateStore]>([
     await store.forget(id);
     expect(await store.all(id)).toEqual({ partitions: new Map(), sources: new Map() });
   });
+
+  it("are put right by their task when a figure written at the same moment lowered them", async () => {
+    const raw = open();
+    const store = new ProcessorCountsStore(raw);
+    const id = uniqueName("proc");
+    const figure = counts({ inputMessageCount: 80, outputMessageCount: 4 });
+    const task = store.forTask(id, 0);
+    await task.raisePartition(0, figure);
+    // What a stale holder's read-then-write can leave when it interleaves with the task's write.
+    await raw.put("processorCounts", `${id}/partition/0`, counts({ inputMessageCount: 50 }));
+    await task.raisePartition(0, figure);
+    expect((await store.all(id)).partitions.get(0)).toEqual(figure);
+    // Within the refresh time the task trusts what it wrote: a quiet partition costs the store nothing.
+    const trusting = store.forTask(id, 60_000);
+    await trusting.raisePartition(0, figure);
+    await raw.put("processorCounts", `${id}/partition/0`, counts({ inputMessageCount: 50 }));
+    await trusting.raisePartition(0, figure);
+    expect((await store.all(id)).partitions.get(0)?.inputMessageCount).toBe(50);
+    await store.forget(id);
+  });
 });
 
 const SENSORS = 8;

@@ -15,6 +15,8 @@ import type { StateStore } from "../state-store.ts";
 import { highestCounts } from "./task-stats.ts";
 
 const COLLECTION = "processorCounts";
+/** How long a task trusts that the figure it wrote is still the stored one (see `forTask`). */
+export const COUNTS_REFRESH_MS = 30_000;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];
 
@@ -103,15 +105,19 @@ export class ProcessorCountsStore {
 
   /**
    * The counts of processor `processorId`'s partitions, as one task keeps them: a figure the task kept
-   * already is not written again (a quiet partition costs the store nothing).
+   * already is not written again for `refreshMs` (a quiet partition costs the store one read and no write
+   * that often). Raising a partition reads and then writes: a holder that lost the partition, writing at the
+   * same moment, can leave a lower figure behind, which the next raise after `refreshMs` puts right.
    */
-  forTask(processorId: string): TaskCounts {
-    const kept = new Map<string, string>();
+  forTask(processorId: string, refreshMs = COUNTS_REFRESH_MS): TaskCounts {
+    const kept = new Map<string, { readonly text: string; readonly at: number }>();
     const once = async (id: string, figure: object, raise: () => Promise<void>) => {
       const text = JSON.stringify(figure);
-      if (kept.get(id) === text) return;
+      const last = kept.get(id);
+      const now = Date.now();
+      if (last?.text === text && now - last.at < refreshMs) return;
       await raise();
-      kept.set(id, text);
+      kept.set(id, { text, at: now });
     };
     return {
       raisePartition: (partition, counts) =>
