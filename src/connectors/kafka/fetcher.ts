@@ -39,6 +39,8 @@ import {
   type FetchResponse,
 } from "./fetch-request.ts";
 import type { FetchedRecordVisitor } from "./record-batch.ts";
+import { splitPartitionKey } from "./record.ts";
+import { sleepUntilWoken } from "./wake-up.ts";
 
 type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
@@ -175,12 +177,12 @@ export class Fetcher {
     while (!this.closed) {
       if (this.assignmentChanged) await this.refreshAssignment();
       if (this.paused) {
-        await this.sleepUntilWoken(60_000);
+        await this.waitForWake(60_000);
         continue;
       }
       if (this.positions.size === 0) {
         // Nothing assigned (yet): look again shortly, in case the assignment arrived without a join event.
-        await this.sleepUntilWoken(200);
+        await this.waitForWake(200);
         this.assignmentChanged = true;
         continue;
       }
@@ -188,13 +190,8 @@ export class Fetcher {
     }
   }
 
-  private async sleepUntilWoken(ms: number): Promise<void> {
-    const ac = new AbortController();
-    await Promise.race([
-      new Promise<void>((resolve) => (this.wake = resolve)),
-      sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined),
-    ]);
-    ac.abort();
+  private async waitForWake(ms: number): Promise<void> {
+    await sleepUntilWoken(ms, (wake) => (this.wake = wake));
     this.wake = undefined;
   }
 
@@ -221,7 +218,7 @@ export class Fetcher {
     if (unresolved.length > 0 && this.options.mode === "committed") {
       const committed = await this.consumer.listCommittedOffsets({ topics: byTopic(unresolved) });
       for (const key of unresolved.splice(0)) {
-        const [topic, partition] = splitKey(key);
+        const [topic, partition] = splitPartitionKey(key);
         const offset = committed.get(topic)?.[partition];
         if (offset !== undefined && offset >= 0n) resolved.set(key, offset);
         else unresolved.push(key);
@@ -244,7 +241,7 @@ export class Fetcher {
     });
     const offsets = new Map<string, bigint>();
     for (const key of keys) {
-      const [topic, partition] = splitKey(key);
+      const [topic, partition] = splitPartitionKey(key);
       const offset = listed.get(topic)?.[partition];
       if (offset === undefined || offset < 0n)
         throw new Error(`no ${this.options.fallback} offset for ${key}`);
@@ -259,7 +256,7 @@ export class Fetcher {
     const metadata = await this.consumer.metadata({ topics });
     const byLeader = new Map<number, Map<string, FetchPartition[]>>();
     for (const [key, offset] of this.positions) {
-      const [topic, partition] = splitKey(key);
+      const [topic, partition] = splitPartitionKey(key);
       const leader = metadata.topics.get(topic)?.partitions[partition]?.leader ?? -1;
       let leaderTopics = byLeader.get(leader);
       if (!leaderTopics) byLeader.set(leader, (leaderTopics = new Map()));
@@ -369,15 +366,10 @@ function responseBytes(_correlationId: number, _apiKey: number, _apiVersion: num
 function byTopic(keys: readonly string[]): Array<{ topic: string; partitions: number[] }> {
   const topics = new Map<string, number[]>();
   for (const key of keys) {
-    const [topic, partition] = splitKey(key);
+    const [topic, partition] = splitPartitionKey(key);
     let list = topics.get(topic);
     if (!list) topics.set(topic, (list = []));
     list.push(partition);
   }
   return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
-}
-
-function splitKey(key: string): [string, number] {
-  const at = key.lastIndexOf(":");
-  return [key.slice(0, at), Number(key.slice(at + 1))];
 }

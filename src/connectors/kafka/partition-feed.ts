@@ -26,7 +26,8 @@ import {
 } from "./connection.ts";
 import { kafkaFailure } from "./errors.ts";
 import { CLOSE_TIMEOUT_MS, Fetcher, withTimeout, type FetcherSink } from "./fetcher.ts";
-import type { KafkaRecordDecoder } from "./record.ts";
+import { splitPartitionKey, type KafkaRecordDecoder } from "./record.ts";
+import { sleepUntilWoken } from "./wake-up.ts";
 import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
 import { FETCH_BYTES_PER_PARTITION } from "./source.ts";
 import {
@@ -152,7 +153,7 @@ export class PartitionFeed {
         topics: [topic],
         // Where each partition continues, also when it is fetched again after the assignment left it out
         // for a moment (a member that lost its generation): after what its source holds, never before.
-        offsets: { get: (key) => this.sources.get(partitionOf(key))?.fetchFrom },
+        offsets: { get: (key) => this.sources.get(splitPartitionKey(key)[1])?.fetchFrom },
         mode: "committed",
         fallback: this.options.fallback ?? "earliest",
         maxWaitMs: 500,
@@ -194,7 +195,8 @@ export class PartitionFeed {
       // it starts, and a partition whose position was out of range continues where the fetcher restarted it.
       positioned: (positions) => {
         if (!current()) return;
-        for (const [key, offset] of positions) this.sources.get(partitionOf(key))?.fetchingFrom(offset);
+        for (const [key, offset] of positions)
+          this.sources.get(splitPartitionKey(key)[1])?.fetchingFrom(offset);
       },
       failed: (error) => {
         if (current()) void this.recover(error);
@@ -308,9 +310,7 @@ export class SourceTopicDecoder implements FeedDecoder {
   /** `partitionKey`: the partition's `topic:partition`. */
   constructor(decoder: KafkaRecordDecoder, partitionKey: string) {
     this.decoder = decoder;
-    const colon = partitionKey.lastIndexOf(":");
-    this.topic = partitionKey.slice(0, colon);
-    this.partition = Number(partitionKey.slice(colon + 1));
+    [this.topic, this.partition] = splitPartitionKey(partitionKey);
     this.watermarkPartitions = [partitionKey];
   }
 
@@ -322,11 +322,6 @@ export class SourceTopicDecoder implements FeedDecoder {
   state(): undefined {
     return undefined;
   }
-}
-
-/** The partition of a `topic:partition` key. */
-function partitionOf(key: string): number {
-  return Number(key.slice(key.lastIndexOf(":") + 1));
 }
 
 const NO_HEADERS: FetchedHeader[] = [];
@@ -414,8 +409,8 @@ export class RepartitionDecoder implements FeedDecoder {
     const key = bytes.toString();
     let origin = this.origins.get(key);
     if (!origin) {
-      const colon = key.lastIndexOf(":");
-      origin = { topic: key.slice(0, colon), partition: Number(key.slice(colon + 1)), key };
+      const [topic, partition] = splitPartitionKey(key);
+      origin = { topic, partition, key };
       this.origins.set(key, origin);
     }
     this.lastOrigin = { bytes: Buffer.from(bytes), origin }; // a copy: the message's bytes are a fetch's
@@ -520,12 +515,7 @@ export class FeedSource implements Source {
 
   async next(): Promise<SourceBatch | undefined> {
     if (this.queue.length === 0 && !this.closed && this.feed.failed === undefined) {
-      const ac = new AbortController();
-      await Promise.race([
-        new Promise<void>((resolve) => (this.wake = resolve)),
-        sleep(500, undefined, { signal: ac.signal }).catch(() => undefined),
-      ]);
-      ac.abort();
+      await sleepUntilWoken(500, (wake) => (this.wake = wake));
       this.wake = undefined;
     }
     const failure = this.feed.failed;

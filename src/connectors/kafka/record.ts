@@ -97,6 +97,12 @@ export class KafkaRecordDecoder {
   }
 }
 
+/** The topic and partition of a `topic:partition` key (the one {@link KafkaRecordDecoder} builds). */
+export function splitPartitionKey(key: string): [topic: string, partition: number] {
+  const at = key.lastIndexOf(":");
+  return [key.slice(0, at), Number(key.slice(at + 1))];
+}
+
 function rawError(error: unknown, value: Buffer): { message: string; raw: unknown } {
   return { message: (error as Error).message, raw: { base64: value.toString("base64") } };
 }

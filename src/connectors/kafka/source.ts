@@ -28,7 +28,8 @@ import type {
   SourceRecord,
 } from "../../runtime/source.ts";
 import { ReachabilityTracker } from "../../runtime/source-reachability.ts";
-import { KafkaRecordDecoder, keepMessage } from "./record.ts";
+import { KafkaRecordDecoder, keepMessage, splitPartitionKey } from "./record.ts";
+import { sleepUntilWoken } from "./wake-up.ts";
 import { CLOSE_TIMEOUT_MS, Fetcher, withTimeout, type FetcherSink } from "./fetcher.ts";
 import type { FetchedHeader, FetchedRecordVisitor } from "./record-batch.ts";
 import {
@@ -338,17 +339,10 @@ export class KafkaSource implements Source {
     return { records };
   }
 
-  /** Waits until a record is queued or `idleWaitMs` passed: one timer and one promise, nothing else. */
-  private firstRecord(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.wakeReader = undefined;
-        resolve();
-      };
-      const timer = setTimeout(wake, this.options.idleWaitMs ?? 500);
-      this.wakeReader = wake;
-    });
+  /** Waits until a record is queued or `idleWaitMs` passed. */
+  private async firstRecord(): Promise<void> {
+    await sleepUntilWoken(this.options.idleWaitMs ?? 500, (wake) => (this.wakeReader = wake));
+    this.wakeReader = undefined;
   }
 
   /** Records where each partition continues: after the last of its records in `records`. */
@@ -429,9 +423,4 @@ function comparePartitionKeys(a: string, b: string): number {
   const [topicA, partitionA] = splitPartitionKey(a);
   const [topicB, partitionB] = splitPartitionKey(b);
   return topicA === topicB ? partitionA - partitionB : topicA < topicB ? -1 : 1;
-}
-
-function splitPartitionKey(key: string): [string, number] {
-  const at = key.lastIndexOf(":");
-  return [key.slice(0, at), Number(key.slice(at + 1))];
 }
