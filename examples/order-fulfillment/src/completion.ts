@@ -22,6 +22,25 @@ export function isComplete(history: Document | null | undefined): boolean {
   return history.create_fulfilled_order_status_event !== undefined;
 }
 
+/** Every status event a tracker adds to a history, in the order an order's journey adds them. */
+export const STATUS_EVENTS = [
+  "create_order_status_event",
+  "create_fulfilled_order_status_event",
+  ...TERMINAL_EVENTS,
+] as const;
+
+/** An order still pending at the end, with the status events its history has. */
+export interface IncompleteOrder {
+  orderId: string;
+  has: string[];
+}
+
+/** A history that a `replace` emptied of status events it had (a late or repeated replace). */
+export interface OverwrittenHistory {
+  orderId: string;
+  lost: string[];
+}
+
 export interface CompletionWatch {
   /** Records when the cart event that created `orderId` was sent. */
   orderSent(orderId: string, sentAt: number): void;
@@ -30,6 +49,10 @@ export interface CompletionWatch {
   /** Milliseconds from the cart event to the history update that completed it, per completed order. */
   latencies(): number[];
   completedCount(): number;
+  /** The orders still pending, read from the histories now. */
+  incomplete(): Promise<IncompleteOrder[]>;
+  /** Histories that lost status events to a replace, as the change stream showed them. */
+  overwritten(): OverwrittenHistory[];
   close(): Promise<void>;
 }
 
@@ -45,6 +68,17 @@ export async function watchCompletion(
     if (typeof id !== "string" || !pending.delete(id)) return;
     completedAt.set(id, at);
   };
+  const statusEventsSeen = new Map<string, string[]>();
+  const overwritten: OverwrittenHistory[] = [];
+  // shoppingCartToOrderTrackingStreamProcessor replaces the whole history ($merge whenMatched "replace"):
+  // landing after another tracker's merge, it removes that tracker's event for good.
+  const noteStatusEvents = (event: Document, doc: Document): void => {
+    const id = doc._id as string;
+    const has: string[] = STATUS_EVENTS.filter((key) => doc[key] !== undefined);
+    const lost = (statusEventsSeen.get(id) ?? []).filter((key) => !has.includes(key));
+    if (event.operationType === "replace" && lost.length > 0) overwritten.push({ orderId: id, lost });
+    statusEventsSeen.set(id, has);
+  };
   const stream: ChangeStream = history.watch([], { fullDocument: "updateLookup" });
   await stream.tryNext(); // opens the cursor now, so no update is missed
   let closed = false;
@@ -56,6 +90,7 @@ export async function watchCompletion(
         if (event === null) await new Promise((resolve) => setTimeout(resolve, 100));
         if (event === null) continue;
         const doc = (event as Document).fullDocument as Document | undefined;
+        if (doc !== undefined && doc !== null) noteStatusEvents(event as Document, doc);
         if (isComplete(doc)) complete(doc!._id, Date.now());
       } catch {
         if (!closed) await new Promise((resolve) => setTimeout(resolve, 500));
@@ -97,6 +132,17 @@ export async function watchCompletion(
     latencies: () =>
       [...completedAt].flatMap(([id, at]) => (sentAt.has(id) ? [Math.max(0, at - sentAt.get(id)!)] : [])),
     completedCount: () => completedAt.size,
+    async incomplete() {
+      const ids = [...pending].sort();
+      const found = new Map<unknown, Document>();
+      for (const doc of await history.find({ _id: { $in: ids as never[] } }).toArray())
+        found.set(doc._id, doc);
+      return ids.map((orderId) => {
+        const doc = found.get(orderId);
+        return { orderId, has: STATUS_EVENTS.filter((key) => doc?.[key] !== undefined) };
+      });
+    },
+    overwritten: () => [...overwritten],
     async close() {
       closed = true;
       await stream.close().catch(() => undefined);

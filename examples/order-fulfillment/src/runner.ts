@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { MongoClient } from "mongodb";
 import { planCartEvents } from "./cart-events.ts";
-import { percentile, watchCompletion } from "./completion.ts";
+import { percentile, watchCompletion, type IncompleteOrder, type OverwrittenHistory } from "./completion.ts";
 import { kafkaCartWriter, mongoCartWriter, sendCartEvents } from "./generator.ts";
 import type { DemoOptions } from "./options.ts";
 import { SERVICE_DB, startOrderService, type OrderService } from "./order-service.ts";
@@ -44,6 +44,10 @@ export interface DemoSummary {
   seed: number;
   orders: number;
   completed: number;
+  /** Orders without a whole history at the end, and the status events they have. */
+  incomplete: IncompleteOrder[];
+  /** Histories a replace emptied of status events during the run (the demo's own race, see completion.ts). */
+  overwritten: OverwrittenHistory[];
   eventsGenerated: number;
   outcomes: { fulfilled: number; invalid: number; shipped: number; delayed: number };
   serviceCalls: { processOrder: number; shipOrder: number; repeated: number };
@@ -131,6 +135,8 @@ export async function runDemo(options: DemoOptions, hooks: RunHooks): Promise<De
       seed: options.seed,
       orders: options.orders,
       completed: completion.completedCount(),
+      incomplete: await completion.incomplete(),
+      overwritten: completion.overwritten(),
       eventsGenerated: plan.events.length,
       ...(await outcomes(client)),
       processors: await processorCounts(eddy),

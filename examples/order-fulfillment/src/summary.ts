@@ -20,6 +20,12 @@ export function formatSummary(summary: DemoSummary): string {
       `fault drill: order service stopped for ${summary.outage.seconds} s after event ${summary.outage.startedAfterEvent}`,
     );
   }
+  for (const order of summary.incomplete)
+    lines.push(`incomplete: order ${order.orderId} has ${order.has.join(", ") || "no history"}`);
+  for (const history of summary.overwritten)
+    lines.push(
+      `overwritten: order ${history.orderId}'s history lost ${history.lost.join(", ")} to a replace`,
+    );
   for (const note of summary.setup.notes) lines.push(`set-up: ${note}`);
   const table = formatTable(
     [
