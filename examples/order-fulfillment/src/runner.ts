@@ -128,6 +128,7 @@ export async function runDemo(options: DemoOptions, hooks: RunHooks): Promise<De
     hooks.log(`sent ${plan.events.length} cart events; waiting for every order's terminal event`);
     const allDone = await completion.waitForAll(deadline);
     await outage;
+    if (!allDone) reportServerTrouble(eddy.logs, hooks.log);
 
     const summary: DemoSummary = {
       ok: false,
@@ -157,6 +158,15 @@ export async function runDemo(options: DemoOptions, hooks: RunHooks): Promise<De
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
+}
+
+/** What `sp serve` logged above info level (the last 40 lines): why orders did not complete, as a rule. */
+function reportServerTrouble(logs: readonly string[], log: (line: string) => void): void {
+  const trouble = logs.filter((line) => /"level":"(warn|error|fatal)"/.test(line)).slice(-40);
+  log(
+    `not every order completed; sp serve logged ${trouble.length} warnings and errors${trouble.length ? ":" : ""}`,
+  );
+  for (const line of trouble) log(`sp serve: ${line}`);
 }
 
 /** The server's environment: where its `{{VAR}}`s come from (connections/connections.json). */
