@@ -332,25 +332,16 @@ describe.each<[string, () => StateStore]>([
     const key = `${id}/partition/0`;
     // A whole record, as the read-then-write of earlier versions left it.
     await raw.put("processorCounts", key, counts({ inputMessageCount: 80, outputMessageCount: 4 }));
+    const figure = (input: number) =>
+      counts({ inputMessageCount: input, outputMessageCount: 5, repartitioned: false });
     const task = store.forTask(id);
-    await task.raisePartition(
-      0,
-      counts({ inputMessageCount: 60, outputMessageCount: 5, repartitioned: false }),
-    );
-    expect((await store.all(id)).partitions.get(0)).toEqual(
-      counts({ inputMessageCount: 80, outputMessageCount: 5, repartitioned: false }),
-    );
+    await task.raisePartition(0, figure(60));
+    expect((await store.all(id)).partitions.get(0)).toEqual(figure(80));
     // The same figure again costs the store nothing: the raw put below is not undone by it.
     await raw.put("processorCounts", key, counts({ inputMessageCount: 1 }));
-    await task.raisePartition(
-      0,
-      counts({ inputMessageCount: 60, outputMessageCount: 5, repartitioned: false }),
-    );
+    await task.raisePartition(0, figure(60));
     expect((await store.all(id)).partitions.get(0)?.inputMessageCount).toBe(1);
-    await task.raisePartition(
-      0,
-      counts({ inputMessageCount: 61, outputMessageCount: 5, repartitioned: false }),
-    );
+    await task.raisePartition(0, figure(61));
     expect((await store.all(id)).partitions.get(0)?.inputMessageCount).toBe(61);
     await store.forget(id);
   });
