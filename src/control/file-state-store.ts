@@ -2,17 +2,21 @@
  * The embedded default state store: one canonical Extended JSON file per record under
  * `<dir>/<collection>/` (`<id>.json`; binary records: `<id>.bin`), written to a temporary file, fsynced and
  * renamed into place, so a `kill -9` at any moment leaves every record whole. Folders are 0700, files 0600.
+ * One process uses the folder, and the writes to one record (puts, raises, deletes) take turns in it, so a
+ * raise's read and write have no other write of that record in between.
  */
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
-import type { StateStore } from "./state-store.ts";
+import { checkRaise, raisedRecord, type RaisedFields, type StateStore } from "./state-store.ts";
 
 const SUFFIX = ".json";
 const BYTES_SUFFIX = ".bin";
 const TEMP_MARK = ".tmp-";
 /** Temporary files this process is writing now (any store over any folder): a concurrent `list` must not take them for a crash's leftovers. */
 const writing = new Set<string>();
+/** The last write of each record file under way in this process (any store over any folder): the next waits for it. */
+const turns = new Map<string, Promise<unknown>>();
 
 export class FileStateStore implements StateStore {
   private readonly dir: string;
@@ -28,7 +32,25 @@ export class FileStateStore implements StateStore {
   }
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
-    await this.replace(collection, this.file(collection, id), encodeRecord(value));
+    const file = this.file(collection, id);
+    await inTurn(file, () => this.replace(collection, file, encodeRecord(value)));
+  }
+
+  async raiseFields(
+    collection: string,
+    id: string,
+    fields: RaisedFields,
+    set?: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
+    checkRaise(fields, set);
+    const file = this.file(collection, id);
+    await inTurn(file, async () => {
+      const read = await readFile(file, "utf8").catch(ignoreMissing);
+      const raised = encodeRecord(
+        raisedRecord(read === undefined ? undefined : decodeRecord(read), fields, set),
+      );
+      if (raised !== read) await this.replace(collection, file, raised);
+    });
   }
 
   async putBytes(collection: string, id: string, bytes: Uint8Array): Promise<void> {
@@ -40,8 +62,9 @@ export class FileStateStore implements StateStore {
   }
 
   async delete(collection: string, id: string): Promise<boolean> {
+    const file = this.file(collection, id);
     const removed =
-      (await unlinkIfPresent(this.file(collection, id))) ||
+      (await inTurn(file, () => unlinkIfPresent(file))) ||
       (await unlinkIfPresent(this.file(collection, id, BYTES_SUFFIX)));
     if (removed) await syncDirectory(this.collectionDir(collection));
     return removed;
@@ -98,6 +121,17 @@ export class FileStateStore implements StateStore {
   private file(collection: string, id: string, suffix = SUFFIX): string {
     return join(this.collectionDir(collection), encodeURIComponent(id) + suffix);
   }
+}
+
+/** Runs `write` once the writes of `file` before it are done. */
+function inTurn<T>(file: string, write: () => Promise<T>): Promise<T> {
+  const done = (turns.get(file) ?? Promise.resolve()).then(write);
+  const settled = done.catch(() => undefined);
+  turns.set(file, settled);
+  void settled.then(() => {
+    if (turns.get(file) === settled) turns.delete(file);
+  });
+  return done;
 }
 
 async function unlinkIfPresent(path: string): Promise<boolean> {

@@ -6,12 +6,21 @@
  * `{_id, bytes: BinData, updatedAt}`. Each put is one single-document replace, so readers see the old or
  * the new record, never a mix. A fenced record (checkpoints under a lease) also keeps its fencing token in
  * `fence`, which a fenced write compares in its filter: check and write are one single-document update.
+ * A raised record (`raiseFields`) keeps its figures as numbers in `raised` (one `$max` each, so concurrent
+ * raises are one update each and none undoes another) and its `set` fields as Extended JSON text each in
+ * `set`; reading lays both over `record` (what a `put` wrote, if any), each figure at the higher of the two.
  */
 import { Binary, MongoClient, type Collection } from "mongodb";
 import type { LeaseStore } from "./leases/lease.ts";
 import { isDuplicateKey, MongoLeaseStore } from "./leases/mongo-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
-import type { FencedWrites, StateStore } from "./state-store.ts";
+import {
+  checkRaise,
+  raisedRecord,
+  type FencedWrites,
+  type RaisedFields,
+  type StateStore,
+} from "./state-store.ts";
 
 interface StoredRecord {
   _id: string;
@@ -19,7 +28,16 @@ interface StoredRecord {
   record?: string;
   updatedAt?: Date;
   fence?: number;
+  /** A raised record's figures (`raiseFields`). */
+  raised?: Record<string, number>;
+  /** A raised record's `set` fields, each as Extended JSON text. */
+  set?: Record<string, string>;
 }
+
+/** A record `put` wrote, a raised one, or both; a claim alone (only a fence) is none. */
+const IS_RECORD = {
+  $or: [{ record: { $exists: true } }, { raised: { $exists: true } }, { set: { $exists: true } }],
+};
 
 interface StoredBytes {
   _id: string;
@@ -57,7 +75,7 @@ export class MongoStateStore implements StateStore {
 
   async get<T>(collection: string, id: string): Promise<T | undefined> {
     const doc = await this.collection(collection).findOne({ _id: id });
-    return doc?.record !== undefined ? (decodeRecord(doc.record) as T) : undefined;
+    return doc ? (valueOf(doc) as T | undefined) : undefined;
   }
 
   async put(collection: string, id: string, value: unknown): Promise<void> {
@@ -87,11 +105,26 @@ export class MongoStateStore implements StateStore {
   }
 
   async list<T>(collection: string): Promise<Array<{ id: string; value: T }>> {
-    const docs = await this.collection(collection)
-      .find({ record: { $exists: true } })
-      .sort({ _id: 1 })
-      .toArray();
-    return docs.map((doc) => ({ id: doc._id, value: decodeRecord(doc.record ?? "null") as T }));
+    const docs = await this.collection(collection).find(IS_RECORD).sort({ _id: 1 }).toArray();
+    return docs.map((doc) => ({ id: doc._id, value: valueOf(doc) as T }));
+  }
+
+  async raiseFields(
+    collection: string,
+    id: string,
+    fields: RaisedFields,
+    set: Readonly<Record<string, unknown>> = {},
+  ): Promise<void> {
+    checkRaise(fields, set);
+    const raise: Record<string, number> = {};
+    for (const [field, figure] of Object.entries(fields)) raise[`raised.${field}`] = figure;
+    const replace: Record<string, unknown> = { updatedAt: new Date() };
+    for (const [field, value] of Object.entries(set)) replace[`set.${field}`] = encodeRecord(value);
+    await this.collection(collection).updateOne(
+      { _id: id },
+      { ...(Object.keys(raise).length > 0 ? { $max: raise } : {}), $set: replace },
+      { upsert: true },
+    );
   }
 
   async close(): Promise<void> {
@@ -117,7 +150,11 @@ export class MongoStateStore implements StateStore {
           // A record holding a higher token does not match, so the upsert tries to insert its _id and fails.
           await this.collection(collection).updateOne(
             { _id: id, fence: { $not: { $gt: token } } },
-            { $set: { record: encodeRecord(value), updatedAt: new Date(), fence: token } },
+            // Replaced whole, as by `put`: a raised record's figures go too.
+            {
+              $set: { record: encodeRecord(value), updatedAt: new Date(), fence: token },
+              $unset: { raised: "", set: "" },
+            },
             { upsert: true },
           );
           return true;
@@ -132,6 +169,15 @@ export class MongoStateStore implements StateStore {
   private collection<T extends { _id: string } = StoredRecord>(name: string): Collection<T> {
     return this.client.db(this.dbName).collection<T>(this.prefix + name);
   }
+}
+
+/** The record a document holds (see the header), or undefined for a claim alone. */
+function valueOf(doc: StoredRecord): unknown {
+  const base = doc.record !== undefined ? decodeRecord(doc.record) : undefined;
+  if (doc.raised === undefined && doc.set === undefined) return base;
+  const set: Record<string, unknown> = {};
+  for (const [field, text] of Object.entries(doc.set ?? {})) set[field] = decodeRecord(text);
+  return raisedRecord(base, doc.raised ?? {}, set);
 }
 
 /** The database named in a MongoDB URI's path (`mongodb://host/db?…`), or "". */

@@ -2,7 +2,13 @@ import { RESP_TYPES, type RedisClientType } from "redis";
 import type { LeaseStore } from "./leases/lease.ts";
 import { RedisLeaseStore } from "./leases/redis-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
-import type { FencedWrites, StateStore } from "./state-store.ts";
+import {
+  checkRaise,
+  raisedRecord,
+  type FencedWrites,
+  type RaisedFields,
+  type StateStore,
+} from "./state-store.ts";
 
 // KEYS[1] the collection's fences, KEYS[2] its records; ARGV id, token. Raises the fence unless it is higher.
 const CLAIM = `
@@ -19,11 +25,23 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1`;
 
+// KEYS[1] the collection's records; ARGV id, the record as read ('' for none), the new record. Writes the new
+// one only if the stored one is still the one read.
+const REPLACE_IF_UNCHANGED = `
+local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if current ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`;
+
 /**
  * A state store in Redis, for several `sp serve` instances that share state: one hash per collection,
  * one canonical Extended JSON field per record (binary records: the raw bytes). Each put is a single HSET,
  * so readers see the old or the new record, never a mix. A fenced record's token is a field of the
- * collection's fence hash; a Lua script compares and writes it with the record in one atomic step.
+ * collection's fence hash; a Lua script compares and writes it with the record in one atomic step. A raise
+ * (`raiseFields`) computes the raised record from the one it read and writes it only if that one is still
+ * stored (a Lua compare-and-set), reading again when another write came in between. The raise is not done
+ * inside Lua because Redis' cjson would re-encode the whole record: it writes `[]` as `{}` and keeps 14
+ * digits of a number.
  */
 export class RedisStateStore implements StateStore {
   private readonly client: RedisClientType;
@@ -72,6 +90,26 @@ export class RedisStateStore implements StateStore {
     return Object.keys(all)
       .sort()
       .map((id) => ({ id, value: decodeRecord(all[id]) as T }));
+  }
+
+  async raiseFields(
+    collection: string,
+    id: string,
+    fields: RaisedFields,
+    set?: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
+    checkRaise(fields, set);
+    const key = this.key(collection);
+    for (;;) {
+      const read = await this.client.hGet(key, id);
+      const raised = encodeRecord(raisedRecord(read == null ? undefined : decodeRecord(read), fields, set));
+      if (raised === read) return;
+      const written = await this.client.eval(REPLACE_IF_UNCHANGED, {
+        keys: [key],
+        arguments: [id, read ?? "", raised],
+      });
+      if (written === 1) return;
+    }
   }
 
   async close(): Promise<void> {

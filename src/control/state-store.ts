@@ -1,3 +1,4 @@
+import { Long } from "bson";
 import type { LeaseStore } from "./leases/lease.ts";
 
 /** Where the control plane keeps processor definitions, states, stats history and checkpoints. */
@@ -14,6 +15,20 @@ export interface StateStore {
   putBytes(collection: string, id: string, bytes: Uint8Array): Promise<void>;
   getBytes(collection: string, id: string): Promise<Uint8Array | undefined>;
   list<T>(collection: string): Promise<Array<{ id: string; value: T }>>;
+  /**
+   * Raises numeric fields of a record in one atomic step: each of `fields` becomes the higher of its stored
+   * figure and the given one (a missing or non-number stored field counts as lower; a Long, as the store
+   * reads back an integer past 32 bits, is a number), each of `set` is
+   * replaced, the record's other fields are kept, and a missing record starts empty. Concurrent raises of
+   * one record all count: none lowers a field another raised. Field names are plain (no `.`, no leading
+   * `$`) and the figures finite. A `put` still replaces the record whole.
+   */
+  raiseFields(
+    collection: string,
+    id: string,
+    fields: RaisedFields,
+    set?: Readonly<Record<string, unknown>>,
+  ): Promise<void>;
   close(): Promise<void>;
   /**
    * Leases over the same server, for stores that several `sp serve` instances can share (MongoDB, Redis);
@@ -40,4 +55,32 @@ export interface FencedWrites {
    * and nothing was written.
    */
   put(collection: string, id: string, value: unknown, token: number): Promise<boolean>;
+}
+
+export type RaisedFields = Readonly<Record<string, number>>;
+
+/** The record `raiseFields` leaves (see there), from the one stored (undefined: none). */
+export function raisedRecord(
+  stored: unknown,
+  fields: RaisedFields,
+  set: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  const base = stored !== null && typeof stored === "object" ? (stored as Record<string, unknown>) : {};
+  const raised: Record<string, unknown> = { ...base, ...set };
+  for (const [field, figure] of Object.entries(fields)) {
+    const kept = base[field];
+    const keptFigure = typeof kept === "number" ? kept : kept instanceof Long ? kept.toNumber() : undefined;
+    raised[field] = keptFigure !== undefined && keptFigure > figure ? kept : figure;
+  }
+  return raised;
+}
+
+/** Refuses what `raiseFields` does not take: a field name MongoDB would read as a path, a figure not finite. */
+export function checkRaise(fields: RaisedFields, set: Readonly<Record<string, unknown>> = {}): void {
+  for (const name of [...Object.keys(fields), ...Object.keys(set)])
+    if (name === "" || name.includes(".") || name.startsWith("$"))
+      throw new TypeError(`raiseFields: '${name}' is not a plain field name`);
+  for (const [name, figure] of Object.entries(fields))
+    if (!Number.isFinite(figure))
+      throw new TypeError(`raiseFields: ${name} is not a finite number (${figure})`);
 }

@@ -290,23 +290,59 @@ describe.each<[string, () => StateStore]>([
     expect(await store.all(id)).toEqual({ partitions: new Map(), sources: new Map() });
   });
 
-  it("are put right by their task when a figure written at the same moment lowered them", async () => {
+  it("keep each counter at the highest of many figures raised at the same moment", async () => {
+    const store = new ProcessorCountsStore(open());
+    const id = uniqueName("proc");
+    // Each figure is highest in one counter or another: no write may drop another's raise.
+    const figures = Array.from({ length: 24 }, (_, i) =>
+      counts({
+        inputMessageCount: (i * 7) % 24,
+        outputMessageCount: 100 + ((i * 5) % 24),
+        dlqMessageCount: 23 - i,
+      }),
+    );
+    await Promise.all(figures.map((figure) => store.raisePartition(id, 0, figure)));
+    expect((await store.all(id)).partitions.get(0)).toEqual(
+      counts({ inputMessageCount: 23, outputMessageCount: 123, dlqMessageCount: 23 }),
+    );
+    await store.forget(id);
+  });
+
+  it("are never lowered by a stale holder's figure written at the same moment as its successor's", async () => {
+    const store = new ProcessorCountsStore(open());
+    const id = uniqueName("proc");
+    let kept = 100;
+    await store.raisePartition(id, 0, counts({ inputMessageCount: kept }));
+    for (let round = 0; round < 10; round++) {
+      // The stale holder's figure is above the stored one but below its successor's.
+      await Promise.all([
+        store.raisePartition(id, 0, counts({ inputMessageCount: kept + 10 })),
+        store.raisePartition(id, 0, counts({ inputMessageCount: kept + 5 })),
+      ]);
+      kept += 10;
+      expect((await store.all(id)).partitions.get(0)?.inputMessageCount).toBe(kept);
+    }
+    await store.forget(id);
+  });
+
+  it("are raised from the figures an earlier version put, and written by a task only when they changed", async () => {
     const raw = open();
     const store = new ProcessorCountsStore(raw);
     const id = uniqueName("proc");
-    const figure = counts({ inputMessageCount: 80, outputMessageCount: 4 });
-    const task = store.forTask(id, 0);
-    await task.raisePartition(0, figure);
-    // What a stale holder's read-then-write can leave when it interleaves with the task's write.
-    await raw.put("processorCounts", `${id}/partition/0`, counts({ inputMessageCount: 50 }));
-    await task.raisePartition(0, figure);
-    expect((await store.all(id)).partitions.get(0)).toEqual(figure);
-    // Within the refresh time the task trusts what it wrote: a quiet partition costs the store nothing.
-    const trusting = store.forTask(id, 60_000);
-    await trusting.raisePartition(0, figure);
-    await raw.put("processorCounts", `${id}/partition/0`, counts({ inputMessageCount: 50 }));
-    await trusting.raisePartition(0, figure);
-    expect((await store.all(id)).partitions.get(0)?.inputMessageCount).toBe(50);
+    const key = `${id}/partition/0`;
+    // A whole record, as the read-then-write of earlier versions left it.
+    await raw.put("processorCounts", key, counts({ inputMessageCount: 80, outputMessageCount: 4 }));
+    const figure = (input: number) =>
+      counts({ inputMessageCount: input, outputMessageCount: 5, repartitioned: false });
+    const task = store.forTask(id);
+    await task.raisePartition(0, figure(60));
+    expect((await store.all(id)).partitions.get(0)).toEqual(figure(80));
+    // The same figure again costs the store nothing: the raw put below is not undone by it.
+    await raw.put("processorCounts", key, counts({ inputMessageCount: 1 }));
+    await task.raisePartition(0, figure(60));
+    expect((await store.all(id)).partitions.get(0)?.inputMessageCount).toBe(1);
+    await task.raisePartition(0, figure(61));
+    expect((await store.all(id)).partitions.get(0)?.inputMessageCount).toBe(61);
     await store.forget(id);
   });
 });

@@ -8,15 +8,14 @@
  * offset order, and a new holder continues from the counts of a checkpoint or an earlier holder), so two
  * figures of one partition are two prefixes: the higher is the longer one, and taking it counts every
  * record once. Each write therefore raises the stored entry (never lowers it), and the processor's total is
- * the sum over partitions.
+ * the sum over partitions. A raise is one atomic step on the store (`StateStore.raiseFields`), so two holders
+ * of a partition writing at the same moment (a stale one and its successor, while the partition moves) both
+ * count: neither lowers what the other raised.
  */
 import { COUNTER_FIELDS, type MessageCountersOutput } from "../../runtime/stats.ts";
 import type { StateStore } from "../state-store.ts";
-import { highestCounts } from "./task-stats.ts";
 
 const COLLECTION = "processorCounts";
-/** How long a task trusts that the figure it wrote is still the stored one (see `forTask`). */
-export const COUNTS_REFRESH_MS = 30_000;
 
 export type CounterField = (typeof COUNTER_FIELDS)[number];
 
@@ -73,13 +72,14 @@ export class ProcessorCountsStore {
     this.store = store;
   }
 
-  /** Raises partition `partition`'s stored counters to `counts` where these are higher. */
+  /** Raises partition `partition`'s stored counters to `counts` where these are higher, in one atomic step. */
   async raisePartition(processorId: string, partition: number, counts: PartitionCounts): Promise<void> {
-    const id = `${processorId}/partition/${partition}`;
-    const stored = await this.store.get<PartitionCounts>(COLLECTION, id);
     // Each counter at the higher of the two: the longer prefix of the partition's log.
-    const raised = stored ? highestCounts(counts, stored) : counts;
-    if (!stored || !sameCounts(raised, stored)) await this.store.put(COLLECTION, id, raised);
+    const fields: Record<string, number> = {};
+    for (const field of COUNTER_FIELDS) fields[field] = counts[field];
+    await this.store.raiseFields(COLLECTION, `${processorId}/partition/${partition}`, fields, {
+      repartitioned: counts.repartitioned,
+    });
   }
 
   /**
@@ -105,19 +105,16 @@ export class ProcessorCountsStore {
 
   /**
    * The counts of processor `processorId`'s partitions, as one task keeps them: a figure the task kept
-   * already is not written again for `refreshMs` (a quiet partition costs the store one read and no write
-   * that often). Raising a partition reads and then writes: a holder that lost the partition, writing at the
-   * same moment, can leave a lower figure behind, which the next raise after `refreshMs` puts right.
+   * already is not written again (a quiet partition costs the store nothing), since every raise is atomic
+   * and no other write lowers what it raised.
    */
-  forTask(processorId: string, refreshMs = COUNTS_REFRESH_MS): TaskCounts {
-    const kept = new Map<string, { readonly text: string; readonly at: number }>();
+  forTask(processorId: string): TaskCounts {
+    const kept = new Map<string, string>();
     const once = async (id: string, figure: object, raise: () => Promise<void>) => {
       const text = JSON.stringify(figure);
-      const last = kept.get(id);
-      const now = Date.now();
-      if (last?.text === text && now - last.at < refreshMs) return;
+      if (kept.get(id) === text) return;
       await raise();
-      kept.set(id, { text, at: now });
+      kept.set(id, text);
     };
     return {
       raisePartition: (partition, counts) =>
@@ -147,8 +144,4 @@ export class ProcessorCountsStore {
     for (const { id } of await this.store.list(COLLECTION))
       if (id.startsWith(prefix)) await this.store.delete(COLLECTION, id);
   }
-}
-
-function sameCounts(a: PartitionCounts, b: PartitionCounts): boolean {
-  return COUNTER_FIELDS.every((field) => a[field] === b[field]);
 }
