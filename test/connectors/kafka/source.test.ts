@@ -1,5 +1,6 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { Binary } from "bson";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
 import {
@@ -353,6 +354,37 @@ describe("KafkaSource", () => {
         expect(values(all, moved)).toEqual([0, 1, 2, 3, 8, 9, 10, 11]);
         expect(values(all, kept)).toEqual([0, 1, 2, 3]);
         expect(a.positions()).toEqual({ offsets: { [moved]: "12", [kept]: "4" } });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("drops what it fetched of a partition taken away, which its new holder reads", async () => {
+      const { topic, send } = await twoPartitions("taken-away");
+      const group = uniqueName("g");
+      const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
+      // Cooperative: the partition leaves A (a revoking round) before B gets it. A holds at most 2 × 4
+      // records, then its fetcher waits, and sees the revocation as it comes.
+      const options = { tuning, incrementalRebalance: true, maxBatchSize: 4 };
+      const a = new KafkaSource(client("eddy-test-away-a"), plan, options);
+      const b = new KafkaSource(client("eddy-test-away-b"), plan, options);
+      await a.start();
+      try {
+        expect(await read(a, 8)).toHaveLength(8);
+        await a.acknowledge(a.positions());
+        await Promise.all([send(0, 4), send(1, 4)]);
+        await sleep(1_000); // A fetches them, and hands none over
+        const bRecords: SourceRecord[] = [];
+        await b.start();
+        await readOn([[b, bRecords]], () => b.partitions().length === 1 && bRecords.length >= 4);
+        const [moved] = b.partitions();
+        const [kept] = a.partitions();
+        expect(values(bRecords, moved)).toEqual([4, 5, 6, 7]);
+
+        const aRecords: SourceRecord[] = [];
+        await readOn([[a, aRecords]], () => values(aRecords, kept).length >= 4);
+        expect(values(aRecords, moved)).toEqual([]);
+        expect(values(aRecords, kept)).toEqual([4, 5, 6, 7]);
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
