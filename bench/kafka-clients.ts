@@ -115,8 +115,7 @@ async function eddyConsume(brokers: string[], topic: string, count: number) {
       client,
       {
         topics: [topic],
-        offsets: new Map(),
-        mode: "committed",
+        startAt: (_key, committed) => committed,
         fallback: "earliest",
         maxWaitMs: 500,
         bytesPerPartition: FETCH_BYTES_PER_PARTITION,

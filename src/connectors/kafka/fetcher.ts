@@ -11,9 +11,10 @@
  * assignment), metadata (partition leaders), committed and listed offsets, commits. Fetches go over a
  * connection pool of their own, as MessagesStream's do, so a long-polling fetch never delays a heartbeat.
  *
- * Positions: a partition the group assigns starts at its explicit offset (a checkpoint), else (in
- * "committed" mode) at the group's committed offset, else at the fallback (earliest or latest); it
- * keeps its position while it stays assigned, and an out-of-range position restarts at the fallback.
+ * Positions: each time the group assigns a partition (again), the owner picks where it starts from the
+ * group's committed offset ({@link FetcherOptions.startAt}), else it starts at the fallback (earliest or
+ * latest); it keeps its position while it stays assigned, and an out-of-range position restarts at the
+ * fallback.
  * One request per partition leader per round; the next round is sent as soon as a round is decoded
  * unless the source paused the fetcher (it holds enough records).
  */
@@ -47,12 +48,11 @@ type KafkaConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 export interface FetcherOptions {
   readonly topics: readonly string[];
   /**
-   * Next offset per `topic:partition` to start at (a checkpoint); other partitions start per `mode`. Asked
-   * each time a partition is (again) to be fetched, so it may answer from live state.
+   * Where `topic:partition` starts, given the group's committed offset for it (undefined: none); undefined
+   * starts it at the fallback. Asked each time a partition is (again) to be fetched, so it may answer from
+   * live state.
    */
-  readonly offsets: Pick<ReadonlyMap<string, bigint>, "get">;
-  /** "committed": partitions without an explicit offset start at the group's committed offset, if any. */
-  readonly mode: "committed" | "manual";
+  readonly startAt: (key: string, committed: bigint | undefined) => bigint | undefined;
   readonly fallback: "earliest" | "latest";
   readonly maxWaitMs: number;
   readonly bytesPerPartition: number;
@@ -72,6 +72,8 @@ export interface FetcherSink {
   fetched(): void;
   /** Partitions were assigned positions (before anything of theirs is fetched). */
   positioned(positions: ReadonlyMap<string, bigint>): void;
+  /** Partitions are no longer fetched (the group took them away, or `fetches` left them out). */
+  revoked?(keys: readonly string[]): void;
   /** The loop stopped on an error; the fetcher must be closed and replaced. */
   failed(error: Error): void;
 }
@@ -205,24 +207,20 @@ export class Fetcher {
       for (const partition of partitions)
         if (!fetches || fetches(topic, partition)) assigned.add(`${topic}:${partition}`);
     }
-    for (const key of this.positions.keys()) if (!assigned.has(key)) this.positions.delete(key);
+    const revoked = [...this.positions.keys()].filter((key) => !assigned.has(key));
+    for (const key of revoked) this.positions.delete(key);
+    if (revoked.length > 0) this.sink.revoked?.(revoked);
     const fresh = [...assigned].filter((key) => !this.positions.has(key));
     if (fresh.length === 0) return;
+    const committed = await this.consumer.listCommittedOffsets({ topics: byTopic(fresh) });
     const resolved = new Map<string, bigint>();
     const unresolved: string[] = [];
     for (const key of fresh) {
-      const explicit = this.options.offsets.get(key);
-      if (explicit !== undefined) resolved.set(key, explicit);
+      const [topic, partition] = splitPartitionKey(key);
+      const offset = committed.get(topic)?.[partition];
+      const start = this.options.startAt(key, offset !== undefined && offset >= 0n ? offset : undefined);
+      if (start !== undefined) resolved.set(key, start);
       else unresolved.push(key);
-    }
-    if (unresolved.length > 0 && this.options.mode === "committed") {
-      const committed = await this.consumer.listCommittedOffsets({ topics: byTopic(unresolved) });
-      for (const key of unresolved.splice(0)) {
-        const [topic, partition] = splitPartitionKey(key);
-        const offset = committed.get(topic)?.[partition];
-        if (offset !== undefined && offset >= 0n) resolved.set(key, offset);
-        else unresolved.push(key);
-      }
     }
     if (unresolved.length > 0) {
       for (const [key, offset] of await this.fallbackOffsets(unresolved)) resolved.set(key, offset);

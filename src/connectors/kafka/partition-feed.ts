@@ -153,8 +153,7 @@ export class PartitionFeed {
         topics: [topic],
         // Where each partition continues, also when it is fetched again after the assignment left it out
         // for a moment (a member that lost its generation): after what its source holds, never before.
-        offsets: { get: (key) => this.sources.get(splitPartitionKey(key)[1])?.fetchFrom },
-        mode: "committed",
+        startAt: (key, committed) => this.sources.get(splitPartitionKey(key)[1])?.fetchFrom ?? committed,
         fallback: this.options.fallback ?? "earliest",
         maxWaitMs: 500,
         // As the $source's: without it one fetch behind a backlog decodes the whole backlog at once.

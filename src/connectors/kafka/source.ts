@@ -3,8 +3,10 @@
  * (`topic:partition`). Values are parsed as (Extended) JSON; a value that is not, or a key that does not
  * decode under `keyFormat` with `keyFormatError: "dlq"`, becomes a DLQ record carrying the raw bytes
  * (base64), topic, partition and offset. Start position: explicit offsets (a checkpoint), else the
- * consumer group's committed offsets, else `auto_offset_reset`. Offsets are committed to the consumer
- * group only through `acknowledge`, i.e. after a checkpoint covering them was saved.
+ * consumer group's committed offsets, else `auto_offset_reset`; a partition that comes back after the
+ * group gave it to another member continues where that member committed, or where this one left it when
+ * that is further ({@link KafkaSource.startAt}). Offsets are committed to the consumer group only through
+ * `acknowledge`, i.e. after a checkpoint covering them was saved.
  *
  * Records are fetched by Eddy's own fetch loop (fetcher.ts: Fetch requests and record batches decoded
  * straight into source records); the client's Consumer keeps the group membership, metadata and offsets.
@@ -117,6 +119,8 @@ export class KafkaSource implements Source {
   private wakeReader: (() => void) | undefined;
   /** Where each assigned partition started, for partitions that have handed nothing over yet. */
   private readonly startedAt = new Map<string, bigint>();
+  /** Next offset per `topic:partition` in the checkpoint the source started from. */
+  private readonly checkpointed = new Map<string, bigint>();
   /** False for an ephemeral processor's throw-away group: nothing to commit there. */
   private commitsOffsets = true;
   private groupId: string | undefined;
@@ -152,11 +156,10 @@ export class KafkaSource implements Source {
       ...(this.options.incrementalRebalance ? { protocols: [...INCREMENTAL_REBALANCE_PROTOCOLS] } : {}),
     });
     this.consumer.on("client:broker:disconnect", () => this.disrupt("lost the connection to a broker"));
-    const startOffsets = Object.entries(this.options.startOffsets ?? {}).map(
-      ([key, offset]) => [key, BigInt(offset)] as const,
-    );
+    for (const [key, offset] of Object.entries(this.options.startOffsets ?? {}))
+      this.checkpointed.set(key, BigInt(offset));
     try {
-      await this.open(startOffsets);
+      await this.open();
     } catch (error) {
       throw kafkaFailure(error, `Kafka $source on ${this.topicList()} could not start`);
     }
@@ -212,8 +215,8 @@ export class KafkaSource implements Source {
     };
   }
 
-  /** Starts fetching at `offsets` (a checkpoint, or what was handed over), else as configured. */
-  private async open(offsets: ReadonlyArray<readonly [string, bigint]>): Promise<void> {
+  /** Starts fetching each assigned partition where {@link startAt} says. */
+  private async open(): Promise<void> {
     const consumer = this.consumer as KafkaConsumer;
     this.disruption = undefined;
     this.queue = [];
@@ -222,10 +225,7 @@ export class KafkaSource implements Source {
       this.client,
       {
         topics: this.plan.topics,
-        offsets: new Map(offsets),
-        // A checkpoint names where to continue; partitions it does not name (none of their records had
-        // been read) start where a fresh processor would, ignoring the group's committed offsets.
-        mode: offsets.length > 0 ? "manual" : "committed",
+        startAt: (key, committed) => this.startAt(key, committed),
         fallback: EARLIEST.has(this.plan.config.auto_offset_reset) ? "earliest" : "latest",
         maxWaitMs: 500,
         bytesPerPartition: this.options.fetchBytesPerPartition ?? FETCH_BYTES_PER_PARTITION,
@@ -237,6 +237,28 @@ export class KafkaSource implements Source {
       this.fetcher = undefined;
       throw error;
     });
+  }
+
+  /**
+   * Where a partition the group assigns starts (ASP's order: the checkpoint, else the group's committed
+   * offset, else `auto_offset_reset`), and where one this source held before continues: a partition the group
+   * took away and gave back, or any partition when the fetcher is reopened.
+   *
+   * Such a partition continues at the further of where this source left it (what it handed over, which its
+   * next checkpoint covers) and the group's committed offset. Before it: records this source already handed
+   * over would be handed over twice. Further: another member of the group held the partition meanwhile and
+   * committed what it read, i.e. handled it (commits follow its checkpoints); reading it again would handle
+   * it twice. (The offsets the source started from are no guide here: they are at most where it left it.)
+   *
+   * A partition first assigned in this run starts at the checkpoint when it names it: ASP restarts from the
+   * checkpoint and uses the group's offsets only for partitions it lacks. In a group only this processor
+   * uses, a committed offset is never past the checkpoint anyway (it is committed after the checkpoint is
+   * saved).
+   */
+  private startAt(key: string, committed: bigint | undefined): bigint | undefined {
+    const left = this.nextOffsets.get(key) ?? this.startedAt.get(key);
+    if (left === undefined) return this.checkpointed.get(key) ?? committed;
+    return committed !== undefined && committed > left ? committed : left;
   }
 
   /** Where a fetcher's records and events go while it is the current one. */
@@ -263,11 +285,21 @@ export class KafkaSource implements Source {
         if (this.queue.length > 0) this.wakeReader?.();
       },
       // Offsets are assigned before they are fetched: a checkpoint taken before a partition hands anything
-      // over must still name where it started, or a resume would start it elsewhere.
+      // over must still name where it started, or a resume would start it elsewhere. A partition that comes
+      // back at another member's committed offset continues there.
       positioned: (positions) => {
         if (!current()) return;
-        for (const [key, offset] of positions)
-          if (!this.nextOffsets.has(key) && !this.startedAt.has(key)) this.startedAt.set(key, offset);
+        for (const [key, offset] of positions) {
+          const held = this.nextOffsets.has(key) ? this.nextOffsets : this.startedAt;
+          if ((held.get(key) ?? -1n) < offset) held.set(key, offset);
+        }
+      },
+      // As a Java consumer drops what it fetched of a revoked partition: its new holder reads those records,
+      // and they would be fetched again if the partition came back.
+      revoked: (keys) => {
+        if (!current()) return;
+        const gone = new Set<unknown>(keys);
+        this.queue = this.queue.filter((record) => !gone.has(record.partition));
       },
       failed: (error) => {
         if (current()) this.disrupt(`fetching failed: ${error.message}`, error);
@@ -298,7 +330,7 @@ export class KafkaSource implements Source {
       if (this.fatal) throw kafkaFailure(this.fatal, `Kafka $source on ${this.topicList()} failed`);
       this.options.onReconnect?.(reason, attempt + 1);
       try {
-        await this.open(this.positionEntries());
+        await this.open();
         this.reachability.ok();
         return;
       } catch (error) {
@@ -311,12 +343,6 @@ export class KafkaSource implements Source {
         await sleep(retryDelay(attempt, { initialDelayMs: 250, maxDelayMs: 5_000 }));
       }
     }
-  }
-
-  private positionEntries(): Array<readonly [string, bigint]> {
-    const entries = new Map(this.startedAt);
-    for (const [key, offset] of this.nextOffsets) entries.set(key, offset);
-    return [...entries];
   }
 
   private topicList(): string {

@@ -1,5 +1,6 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { Binary } from "bson";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { kafkaClientOptions } from "../../../src/connectors/kafka/connection.ts";
 import {
@@ -155,6 +156,40 @@ describe("KafkaSource", () => {
     await fromCheckpoint.close();
   });
 
+  it("starts a partition its checkpoint does not name at the group's committed offset", async () => {
+    const topic = uniqueName("unnamed");
+    const group = uniqueName("g");
+    const admin = new Admin(client("eddy-test-unnamed-admin"));
+    await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
+    await admin.close();
+    for (const partition of [0, 1])
+      await produceTo(
+        topic,
+        partition,
+        [0, 1, 2, 3].map((n) => JSON.stringify({ n })),
+      );
+    const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
+    // Another member of the group committed partition 1 at 2; this processor's checkpoint names only 0.
+    const other = new KafkaSource(client("eddy-test-unnamed-other"), plan);
+    await other.start();
+    await other.acknowledge({ offsets: { [`${topic}:0`]: "3", [`${topic}:1`]: "2" } });
+    await other.close();
+
+    const source = new KafkaSource(client("eddy-test-unnamed"), plan, {
+      startOffsets: { [`${topic}:0`]: "1" },
+    });
+    await source.start();
+    try {
+      const records = await read(source, 5);
+      const values = (partition: number) =>
+        records.filter((r) => r.partition === `${topic}:${partition}`).map((r) => r.doc?.n);
+      expect(values(0)).toEqual([1, 2, 3]);
+      expect(values(1)).toEqual([2, 3]);
+    } finally {
+      await source.close();
+    }
+  });
+
   it("restarts a partition at auto_offset_reset when its checkpointed offset is out of range", async () => {
     const topic = uniqueName("out-of-range");
     await produce(
@@ -223,5 +258,163 @@ describe("KafkaSource", () => {
     await reader.close(true);
     await Promise.all([first.close(), second.close()]);
     expect(committed.get(topic)?.[movedPartition]).toBe(8n);
+  });
+
+  describe("a partition the group takes away and gives back", () => {
+    const tuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000 };
+
+    /** A 2-partition topic with records n = 0..3 in each partition, and a send of more. */
+    async function twoPartitions(name: string) {
+      const topic = uniqueName(name);
+      const admin = new Admin(client(`eddy-test-${name}-admin`));
+      await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
+      await admin.close();
+      const send = (partition: number, from: number) =>
+        produceTo(
+          topic,
+          partition,
+          [0, 1, 2, 3].map((n) => JSON.stringify({ n: from + n })),
+        );
+      await send(0, 0);
+      await send(1, 0);
+      return { topic, send };
+    }
+
+    /** Calls `next()` on each member, keeping what each reads, until `done` or 100 rounds. */
+    async function readOn(
+      members: ReadonlyArray<readonly [KafkaSource, SourceRecord[]]>,
+      done: () => boolean,
+    ): Promise<void> {
+      for (let i = 0; i < 100 && !done(); i++)
+        await Promise.all(
+          members.map(async ([source, records]) => records.push(...((await source.next())?.records ?? []))),
+        );
+    }
+
+    const values = (records: readonly SourceRecord[], key: string) =>
+      records.filter((r) => r.partition === key).map((r) => r.doc?.n);
+
+    /**
+     * Member A holds both partitions; B joins and takes one; B leaves and A gets it back. `whileAway` runs
+     * while B holds it. Returns everything A read, with the partition that moved and the one A kept.
+     */
+    async function moveAndReturn(
+      a: KafkaSource,
+      b: KafkaSource,
+      whileAway: (moved: string, bRecords: SourceRecord[]) => Promise<void>,
+    ): Promise<{ aRecords: SourceRecord[]; moved: string; kept: string }> {
+      const aRecords: SourceRecord[] = [];
+      const bRecords: SourceRecord[] = [];
+      await b.start();
+      await readOn(
+        [
+          [a, aRecords],
+          [b, bRecords],
+        ],
+        () => a.partitions().length === 1 && b.partitions().length === 1,
+      );
+      const [moved] = b.partitions();
+      const [kept] = a.partitions();
+      expect([moved, kept].sort()).toHaveLength(2);
+      await whileAway(moved, bRecords);
+      await b.close();
+      await readOn([[a, aRecords]], () => a.partitions().length === 2);
+      expect(a.partitions()).toContain(moved);
+      return { aRecords, moved, kept };
+    }
+
+    it("continues at the offset the other member committed, not where it started", async () => {
+      const { topic, send } = await twoPartitions("comes-back");
+      const group = uniqueName("g");
+      const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
+      // A starts from a checkpoint: the offsets it was opened with must not serve the partition that returns.
+      const a = new KafkaSource(client("eddy-test-back-a"), plan, {
+        tuning,
+        startOffsets: { [`${topic}:0`]: "0", [`${topic}:1`]: "0" },
+      });
+      const b = new KafkaSource(client("eddy-test-back-b"), plan, { tuning });
+      await a.start();
+      try {
+        const before = await read(a, 8);
+        expect(before).toHaveLength(8);
+        await a.acknowledge(a.positions());
+        const partitionOf = (key: string) => Number(key.slice(key.lastIndexOf(":") + 1));
+
+        const { aRecords, moved, kept } = await moveAndReturn(a, b, async (moved, bRecords) => {
+          // B reads on from A's committed offset 4 and commits 8.
+          await send(partitionOf(moved), 4);
+          await readOn([[b, bRecords]], () => bRecords.length >= 4);
+          expect(values(bRecords, moved)).toEqual([4, 5, 6, 7]);
+          await b.acknowledge(b.positions());
+        });
+        await send(partitionOf(moved), 8);
+        await readOn([[a, aRecords]], () => values(aRecords, moved).includes(11));
+
+        const all = [...before, ...aRecords];
+        expect(values(all, moved)).toEqual([0, 1, 2, 3, 8, 9, 10, 11]);
+        expect(values(all, kept)).toEqual([0, 1, 2, 3]);
+        expect(a.positions()).toEqual({ offsets: { [moved]: "12", [kept]: "4" } });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("drops what it fetched of a partition taken away, which its new holder reads", async () => {
+      const { topic, send } = await twoPartitions("taken-away");
+      const group = uniqueName("g");
+      const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
+      // Cooperative: the partition leaves A (a revoking round) before B gets it. A holds at most 2 × 4
+      // records, then its fetcher waits, and sees the revocation as it comes.
+      const options = { tuning, incrementalRebalance: true, maxBatchSize: 4 };
+      const a = new KafkaSource(client("eddy-test-away-a"), plan, options);
+      const b = new KafkaSource(client("eddy-test-away-b"), plan, options);
+      await a.start();
+      try {
+        expect(await read(a, 8)).toHaveLength(8);
+        await a.acknowledge(a.positions());
+        await Promise.all([send(0, 4), send(1, 4)]);
+        await sleep(1_000); // A fetches them, and hands none over
+        const bRecords: SourceRecord[] = [];
+        await b.start();
+        await readOn([[b, bRecords]], () => b.partitions().length === 1 && bRecords.length >= 4);
+        const [moved] = b.partitions();
+        const [kept] = a.partitions();
+        expect(values(bRecords, moved)).toEqual([4, 5, 6, 7]);
+
+        const aRecords: SourceRecord[] = [];
+        await readOn([[a, aRecords]], () => values(aRecords, kept).length >= 4);
+        expect(values(aRecords, moved)).toEqual([]);
+        expect(values(aRecords, kept)).toEqual([4, 5, 6, 7]);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("continues where it left it when the other member committed nothing", async () => {
+      const { topic, send } = await twoPartitions("comes-back-uncommitted");
+      const group = uniqueName("g");
+      const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
+      const a = new KafkaSource(client("eddy-test-back-a"), plan, { tuning });
+      const b = new KafkaSource(client("eddy-test-back-b"), plan, { tuning });
+      await a.start();
+      try {
+        const before = await read(a, 8);
+        expect(before).toHaveLength(8);
+        // A's last checkpoint covers only the first two records of each partition; it handed over four.
+        await a.acknowledge({ offsets: { [`${topic}:0`]: "2", [`${topic}:1`]: "2" } });
+        const partitionOf = (key: string) => Number(key.slice(key.lastIndexOf(":") + 1));
+
+        // B starts the partition at the committed 2 and commits nothing.
+        const { aRecords, moved, kept } = await moveAndReturn(a, b, async () => undefined);
+        await send(partitionOf(moved), 4);
+        await readOn([[a, aRecords]], () => values(aRecords, moved).includes(7));
+
+        const all = [...before, ...aRecords];
+        expect(values(all, moved)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        expect(values(all, kept)).toEqual([0, 1, 2, 3]);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
   });
 });
