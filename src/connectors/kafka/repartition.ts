@@ -86,17 +86,23 @@ export async function ensureRepartitionTopic(
     const existing = await admin.metadata({ topics: [topic] }).catch(() => undefined);
     const have = existing?.topics.get(topic)?.partitionsCount;
     if (have === undefined) {
-      await admin
+      const created = await admin
         .createTopics({
           topics: [topic],
           partitions: count,
           replicas: -1,
           configs: [{ name: "retention.ms", value: UNLIMITED_RETENTION }],
         })
-        .catch((error: unknown) => {
-          // Another task created it meanwhile.
-          if (!/already exists/i.test(String((error as Error).message ?? error))) throw error;
-        });
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (!/already exists/i.test(String((error as Error).message ?? error))) throw error;
+            return false;
+          },
+        );
+      // Another task created it meanwhile, or the broker's metadata did not list it yet (one an earlier Eddy
+      // created with the broker's time retention): setting the retention again is harmless.
+      if (!created) await keepForever(admin, topic);
     } else if (have !== count) {
       throw new Error(
         `the repartition topic '${topic}' has ${have} partitions but the source '${sourceTopic}' has ${count}; ` +
@@ -104,27 +110,32 @@ export async function ensureRepartitionTopic(
       );
     } else {
       // A topic an earlier Eddy created kept the broker's time retention.
-      await admin
-        .incrementalAlterConfigs({
-          resources: [
-            {
-              resourceType: TOPIC_RESOURCE,
-              resourceName: topic,
-              configs: [{ name: "retention.ms", configOperation: SET_CONFIG, value: UNLIMITED_RETENTION }],
-            },
-          ],
-        })
-        .catch((error: unknown) => {
-          throw new Error(
-            `could not set retention.ms=-1 on the repartition topic '${topic}' (${String((error as Error).message ?? error)}); ` +
-              "set it with kafka-configs: its records carry event times, which time retention deletes unread",
-          );
-        });
+      await keepForever(admin, topic);
     }
     return { partitions: count, sourcePartitions };
   } finally {
     await admin.close().catch(() => undefined);
   }
+}
+
+/** Sets the repartition topic's `retention.ms` to -1: its records carry event times, which time retention deletes unread. */
+async function keepForever(admin: Admin, topic: string): Promise<void> {
+  await admin
+    .incrementalAlterConfigs({
+      resources: [
+        {
+          resourceType: TOPIC_RESOURCE,
+          resourceName: topic,
+          configs: [{ name: "retention.ms", configOperation: SET_CONFIG, value: UNLIMITED_RETENTION }],
+        },
+      ],
+    })
+    .catch((error: unknown) => {
+      throw new Error(
+        `could not set retention.ms=-1 on the repartition topic '${topic}' (${String((error as Error).message ?? error)}); ` +
+          "set it with kafka-configs: its records carry event times, which time retention deletes unread",
+      );
+    });
 }
 
 export interface RepartitionSinkOptions {
