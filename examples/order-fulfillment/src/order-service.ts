@@ -4,6 +4,13 @@
 // invalid; 70 % of shipments ship, 30 % are delayed — decided from the seed and the order id, and kept in
 // MongoDB (orderservicedb), so a request repeated after a failure gets the same answer and the same
 // shipment id, and nothing downstream is duplicated.
+//
+// One difference from the Flask original: /processOrder answers once the order's history has its
+// create_order_status_event (waiting at most HISTORY_WAIT_MS). shoppingCartToOrderTrackingStreamProcessor
+// writes that history with $merge whenMatched "replace", racing the trackers that add the service's
+// decision: a replace landing after them deletes the decision for good. Upstream, the service sits behind
+// an ngrok tunnel whose round trip lets the order tracker win; on loopback the service answers within a
+// millisecond, and the race shows (an order left without its fulfilled or invalid event).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Db, Document, MongoClient } from "mongodb";
@@ -11,6 +18,8 @@ import { seededChoice } from "./random.ts";
 
 export const SERVICE_DB = "orderservicedb";
 export const HISTORY_DB = "orderhistorydb";
+/** How long /processOrder waits for the order's history to be created (see the header). */
+export const HISTORY_WAIT_MS = 5_000;
 
 /** What the service decided for one order, as stored in orderservicedb.processed_orders / shipments. */
 export interface ServiceDecision {
@@ -102,9 +111,18 @@ async function route(
   const order = await readOrder(request);
   if (order === undefined)
     return { status: 400, body: { error: "expected a change event with fullDocument.order_id" } };
+  if (key === "POST /processOrder") await historyCreated(history, order.order_id as string);
   const decision =
     key === "POST /processOrder" ? await processOrder(db, seed, order) : await shipOrder(db, seed, order);
   return { status: 200, body: { message: decision } };
+}
+
+/** Resolves once order `orderId`'s history has its create_order_status_event, or after HISTORY_WAIT_MS. */
+async function historyCreated(history: ReturnType<Db["collection"]>, orderId: string): Promise<void> {
+  const deadline = Date.now() + HISTORY_WAIT_MS;
+  const created = { _id: orderId as never, create_order_status_event: { $exists: true } };
+  while ((await history.countDocuments(created, { limit: 1 })) === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 25));
 }
 
 /** The change event's fullDocument, when it names an order. */
