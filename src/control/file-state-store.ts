@@ -8,7 +8,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
-import { checkRaise, raisedRecord, type RaisedFields, type StateStore } from "./state-store.ts";
+import { checkRaise, raisedRecordText, type RaisedFields, type StateStore } from "./state-store.ts";
 
 const SUFFIX = ".json";
 const BYTES_SUFFIX = ".bin";
@@ -46,9 +46,7 @@ export class FileStateStore implements StateStore {
     const file = this.file(collection, id);
     await inTurn(file, async () => {
       const read = await readFile(file, "utf8").catch(ignoreMissing);
-      const raised = encodeRecord(
-        raisedRecord(read === undefined ? undefined : decodeRecord(read), fields, set),
-      );
+      const raised = raisedRecordText(read, fields, set);
       if (raised !== read) await this.replace(collection, file, raised);
     });
   }

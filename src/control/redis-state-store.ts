@@ -4,7 +4,7 @@ import { RedisLeaseStore } from "./leases/redis-lease-store.ts";
 import { decodeRecord, encodeRecord } from "./record-codec.ts";
 import {
   checkRaise,
-  raisedRecord,
+  raisedRecordText,
   type FencedWrites,
   type RaisedFields,
   type StateStore,
@@ -102,7 +102,7 @@ export class RedisStateStore implements StateStore {
     const key = this.key(collection);
     for (;;) {
       const read = await this.client.hGet(key, id);
-      const raised = encodeRecord(raisedRecord(read == null ? undefined : decodeRecord(read), fields, set));
+      const raised = raisedRecordText(read ?? undefined, fields, set);
       if (raised === read) return;
       const written = await this.client.eval(REPLACE_IF_UNCHANGED, {
         keys: [key],

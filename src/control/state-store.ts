@@ -1,5 +1,6 @@
 import { Long } from "bson";
 import type { LeaseStore } from "./leases/lease.ts";
+import { decodeRecord, encodeRecord } from "./record-codec.ts";
 
 /** Where the control plane keeps processor definitions, states, stats history and checkpoints. */
 export interface StateStore {
@@ -73,6 +74,15 @@ export function raisedRecord(
     raised[field] = keptFigure !== undefined && keptFigure > figure ? kept : figure;
   }
   return raised;
+}
+
+/** {@link raisedRecord} over a store's record text (undefined: none), as the text to store. */
+export function raisedRecordText(
+  stored: string | undefined,
+  fields: RaisedFields,
+  set?: Readonly<Record<string, unknown>>,
+): string {
+  return encodeRecord(raisedRecord(stored === undefined ? undefined : decodeRecord(stored), fields, set));
 }
 
 /** Refuses what `raiseFields` does not take: a field name MongoDB would read as a path, a figure not finite. */

@@ -53,6 +53,26 @@ async function read(source: KafkaSource, count: number): Promise<SourceRecord[]>
   return records;
 }
 
+/** Session settings that make a group notice joins and departures within seconds. */
+const tuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000 };
+
+/** A 2-partition topic with records n = 0..3 in each partition, and a send of more. */
+async function twoPartitions(name: string) {
+  const topic = uniqueName(name);
+  const admin = new Admin(client(`eddy-test-${name}-admin`));
+  await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
+  await admin.close();
+  const send = (partition: number, from: number) =>
+    produceTo(
+      topic,
+      partition,
+      [0, 1, 2, 3].map((n) => JSON.stringify({ n: from + n })),
+    );
+  await send(0, 0);
+  await send(1, 0);
+  return { topic, send };
+}
+
 describe("KafkaSource", () => {
   it("reads JSON documents with their key, headers and position, and dead-letters bad values", async () => {
     const topic = uniqueName("src");
@@ -213,22 +233,9 @@ describe("KafkaSource", () => {
   });
 
   it("commits only the partitions it holds: a partition that moved keeps its new owner's offset", async () => {
-    const topic = uniqueName("moved");
+    const { topic, send } = await twoPartitions("moved");
     const group = uniqueName("g");
-    const admin = new Admin(client("eddy-test-moved-admin"));
-    await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
-    await admin.close();
-    const send = (partition: number, from: number) =>
-      produceTo(
-        topic,
-        partition,
-        [0, 1, 2, 3].map((n) => JSON.stringify({ n: from + n })),
-      );
-    await send(0, 0);
-    await send(1, 0);
     const plan = sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: group } });
-    const tuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000 };
-
     // Alone in the group, the first member reads both partitions and checkpoints them at offset 4.
     const first = new KafkaSource(client("eddy-test-moved-1"), plan, { tuning });
     await first.start();
@@ -261,25 +268,6 @@ describe("KafkaSource", () => {
   });
 
   describe("a partition the group takes away and gives back", () => {
-    const tuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000 };
-
-    /** A 2-partition topic with records n = 0..3 in each partition, and a send of more. */
-    async function twoPartitions(name: string) {
-      const topic = uniqueName(name);
-      const admin = new Admin(client(`eddy-test-${name}-admin`));
-      await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
-      await admin.close();
-      const send = (partition: number, from: number) =>
-        produceTo(
-          topic,
-          partition,
-          [0, 1, 2, 3].map((n) => JSON.stringify({ n: from + n })),
-        );
-      await send(0, 0);
-      await send(1, 0);
-      return { topic, send };
-    }
-
     /** Calls `next()` on each member, keeping what each reads, until `done` or 100 rounds. */
     async function readOn(
       members: ReadonlyArray<readonly [KafkaSource, SourceRecord[]]>,
