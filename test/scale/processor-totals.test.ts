@@ -189,6 +189,21 @@ describe("a scaled-out processor's totals", () => {
     await a.count(records(0, range(10, 15)), ["t:0", "t:1"]);
     expect(new Map(a.figures()).get("t:0")).toEqual(read(15, 150, 14));
   });
+
+  it("continues from what another reader kept when a partition comes back between two batches", async () => {
+    const store = new Map<string, SourceCounts>();
+    const a = new SourceCounter(async (key) => store.get(key));
+    await a.count(records(0, range(0, 4)), ["t:0"]);
+    // Given up and taken back before a's next batch (a never saw an assignment without it); b meanwhile
+    // read 4…9, kept its figure and committed 10, where a's source now resumes.
+    store.set("t:0", read(10, 100, 9));
+    await a.count(records(0, range(10, 12)), ["t:0"]);
+    expect(new Map(a.figures()).get("t:0")).toEqual(read(12, 120, 11));
+    // A gap that is only a transaction marker (the kept figure is a's own, older one) changes nothing.
+    store.set("t:0", read(12, 120, 11));
+    await a.count(records(0, [13]), ["t:0"]);
+    expect(new Map(a.figures()).get("t:0")).toEqual(read(13, 130, 13));
+  });
 });
 
 /** A reader's dead letter of the record at `offset` of partition `t:<partition>`. */

@@ -10,7 +10,7 @@
 import type { Doc } from "../../mql/index.ts";
 import { safeSize } from "../../runtime/dlq.ts";
 import type { Source, SourceBatch } from "../../runtime/source.ts";
-import type { SourceCounts } from "./processor-counts.ts";
+import { furtherSourceCounts, type SourceCounts } from "./processor-counts.ts";
 
 type Running = { -readonly [field in keyof SourceCounts]: SourceCounts[field] };
 
@@ -50,7 +50,11 @@ export class SourceCounter {
         partition = String(record.partition);
         counts = this.counts.get(partition) ?? (await this.taken(partition));
       }
-      if (!counts || offset <= counts.offset) continue;
+      if (!counts) continue;
+      // A gap: the partition may have come back after another reader counted past us (the source resumes a
+      // returning partition at the group's committed offset, and what is before it was counted first).
+      if (offset > counts.offset + 1) counts = await this.catchUp(partition, counts);
+      if (offset <= counts.offset) continue;
       counts.inputMessageCount++;
       counts.inputMessageSize += record.size;
       counts.offset = offset;
@@ -65,6 +69,19 @@ export class SourceCounter {
         this.released.delete(partition);
         this.counts.delete(partition);
       }
+  }
+
+  /**
+   * The figure kept for `partition` when it counted further than `counts` (then counting goes on from it),
+   * else `counts`. A gap in the offsets is also a transaction marker or a compacted record: the read costs a
+   * store round trip and changes nothing.
+   */
+  private async catchUp(partition: string, counts: Running): Promise<Running> {
+    const kept = await this.load(partition).catch(() => undefined);
+    if (!kept || furtherSourceCounts(counts, kept) === counts) return counts;
+    const further = { ...NOTHING, ...kept };
+    this.counts.set(partition, further);
+    return further;
   }
 
   /**
