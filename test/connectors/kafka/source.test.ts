@@ -268,6 +268,34 @@ describe("KafkaSource", () => {
     expect(committed.get(topic)?.[movedPartition]).toBe(8n);
   });
 
+  it("reads a partition the topic gains while it runs", async () => {
+    const topic = uniqueName("grows");
+    const admin = new Admin(client("eddy-test-grows-admin"));
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    const source = new KafkaSource(
+      client("eddy-test-grows"),
+      sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: uniqueName("g") } }),
+      { tuning, lagIntervalMs: 500 },
+    );
+    await source.start();
+    try {
+      await source.next();
+      await admin.createPartitions({ topics: [{ name: topic, count: 2 }] });
+      await produceTo(
+        topic,
+        1,
+        ["0", "1", "2"].map((n) => JSON.stringify({ n: Number(n) })),
+      );
+      const records: SourceRecord[] = [];
+      for (let i = 0; i < 40 && records.length < 3; i++)
+        records.push(...((await source.next())?.records ?? []));
+      expect(source.partitions()).toEqual([`${topic}:0`, `${topic}:1`]);
+      expect(records.map((r) => [r.partition, r.doc?.n])).toEqual([0, 1, 2].map((n) => [`${topic}:1`, n]));
+    } finally {
+      await Promise.all([source.close(), admin.close()]);
+    }
+  });
+
   describe("a partition the group takes away and gives back", () => {
     /** Calls `next()` on each member, keeping what each reads, until `done` or 100 rounds. */
     async function readOn(
