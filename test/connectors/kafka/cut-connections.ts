@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { testServices } from "../../support/services.ts";
 
 /**
@@ -29,4 +31,30 @@ export function cutBrokerConnections(): number {
   if (cut === 0)
     throw new Error("no broker connection was cut (needs `ss -K` from iproute2 and CAP_NET_ADMIN)");
   return cut;
+}
+
+/**
+ * Whether this machine lets the tests destroy sockets (`ss -K` needs iproute2, CAP_NET_ADMIN and a kernel
+ * with SOCK_DESTROY): tried on a loopback connection of this process's own.
+ */
+export async function canCutConnections(): Promise<boolean> {
+  const server = createServer((socket) => socket.on("error", () => undefined));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const client: Socket = connect(port, "127.0.0.1");
+  client.on("error", () => undefined);
+  try {
+    await once(client, "connect");
+    execFileSync("ss", ["-K", "-tnH", "dst", `127.0.0.1:${port}`], { stdio: "ignore" });
+    const left = execFileSync("ss", ["-tnH", "state", "established", "dst", `127.0.0.1:${port}`], {
+      encoding: "utf8",
+    });
+    return left.trim() === "";
+  } catch {
+    return false;
+  } finally {
+    client.destroy();
+    server.close();
+  }
 }

@@ -13,7 +13,12 @@ import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index
 import type { SourceRecord } from "../../../src/runtime/source.ts";
 import { testServices, uniqueName } from "../../support/services.ts";
 import { CONNECTORS } from "../../../src/connectors/registry.ts";
-import { cutBrokerConnections } from "./cut-connections.ts";
+import { canCutConnections, cutBrokerConnections } from "./cut-connections.ts";
+
+// Cutting connections needs `ss -K` (iproute2, CAP_NET_ADMIN); where it cannot, those tests skip and say so.
+const socketsCuttable = await canCutConnections();
+if (!socketsCuttable)
+  console.warn("kafka source tests: `ss -K` cannot destroy sockets here; the cut-connection tests skip");
 
 const catalog = new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]);
 const client = (id: string) =>
@@ -435,7 +440,7 @@ describe("KafkaSource", () => {
     });
   });
 
-  describe("its broker connections cut mid-stream (the fetcher reopens)", () => {
+  describe.skipIf(!socketsCuttable)("its broker connections cut mid-stream (the fetcher reopens)", () => {
     const values = (records: readonly SourceRecord[], key: string) =>
       records.filter((r) => r.partition === key).map((r) => r.doc?.n);
 
