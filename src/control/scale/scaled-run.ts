@@ -316,7 +316,7 @@ export class ScaledRun implements ProcessorRun {
   }
 
   private async sendReport(): Promise<void> {
-    const stats = this.stats();
+    const stats = this.stats({ verbose: true });
     const task = stats.tasks[0];
     await this.keep(() => this.keepCounts());
     await this.options
@@ -331,6 +331,8 @@ export class ScaledRun implements ProcessorRun {
         ...(stats.kafkaPartitions ? { kafkaPartitions: stats.kafkaPartitions } : {}),
         readerDlqMessageCount: this.unattributedDlq.count,
         readerDlqMessageSize: this.unattributedDlq.size,
+        ...(stats.operatorStats ? { operatorStats: stats.operatorStats } : {}),
+        ...(stats.latency ? { latency: stats.latency } : {}),
       })
       .catch(() => undefined);
   }
@@ -397,7 +399,7 @@ export class ScaledRun implements ProcessorRun {
     return combineTaskStats(reader, this.windows?.stats() ?? [], {
       task: this.options.task,
       instance: this.options.instance,
-      partitions: this.windows?.running() ?? [],
+      partitions: this.windows?.running(options) ?? [],
       refusedCheckpoints: this.windows?.refusedCheckpoints() ?? 0,
     });
   }
