@@ -63,7 +63,7 @@ export interface KafkaSourceOptions {
   readonly reconnectForMs?: number;
   /** Called each time the source reopens its fetcher after a lost connection. */
   readonly onReconnect?: (reason: string, attempt: number) => void;
-  /** How often the partitions' log end offsets are read for the offset lag (default 5 s). */
+  /** How often the partitions' log end offsets are read, for the offset lag and to notice added partitions (default 5 s). */
   readonly lagIntervalMs?: number;
   /** Bytes one fetch may return per partition (default {@link FETCH_BYTES_PER_PARTITION}). */
   readonly fetchBytesPerPartition?: number;
@@ -129,6 +129,9 @@ export class KafkaSource implements Source {
   /** Next offset per `topic:partition` in the last checkpoint committed to the group. */
   private readonly committed = new Map<string, bigint>();
   private lagTimer: NodeJS.Timeout | undefined;
+  /** Partitions per topic when the log end offsets were last read. */
+  private readonly partitionCounts = new Map<string, number>();
+  private rejoining = false;
   private readonly reachability = new ReachabilityTracker();
 
   constructor(client: KafkaClientOptions, plan: KafkaSourcePlan, options: KafkaSourceOptions = {}) {
@@ -177,10 +180,37 @@ export class KafkaSource implements Source {
       for (const [topic, ends] of offsets)
         ends.forEach((end, partition) => this.logEnd.set(`${topic}:${partition}`, end));
       this.reachability.ok();
+      void this.joinIfPartitionsAdded(consumer, offsets);
     } catch (error) {
       if (!this.closed)
         this.reachability.failed(kafkaFailure(error, "reading the log end offsets failed").message);
     }
+  }
+
+  /**
+   * Rejoins the group when a topic has more partitions than at the last read. The client's group leader
+   * assigns partitions only when the group (re)joins, and nothing else makes it rejoin when a topic gains
+   * partitions: they would never be read. A leader's rejoin rebalances the group, and every member sees the
+   * new count within `lagIntervalMs`. A failed rejoin keeps the old counts, so the next read tries again.
+   */
+  private async joinIfPartitionsAdded(
+    consumer: KafkaConsumer,
+    offsets: ReadonlyMap<string, readonly bigint[]>,
+  ): Promise<void> {
+    if (this.rejoining) return;
+    const added = [...offsets].some(
+      ([topic, ends]) => ends.length > (this.partitionCounts.get(topic) ?? ends.length),
+    );
+    if (added) {
+      this.rejoining = true;
+      const joined = await consumer.joinGroup({}).then(
+        () => true,
+        () => false,
+      );
+      this.rejoining = false;
+      if (!joined) return;
+    }
+    for (const [topic, ends] of offsets) this.partitionCounts.set(topic, ends.length);
   }
 
   /** ASP's `kafkaPartitions[]` and `kafkaTotalOffsetLag` (log end offset − next offset to read). */

@@ -13,6 +13,7 @@ import { MapConnectionCatalog, planProcessor } from "../../../src/pipeline/index
 import type { SourceRecord } from "../../../src/runtime/source.ts";
 import { testServices, uniqueName } from "../../support/services.ts";
 import { CONNECTORS } from "../../../src/connectors/registry.ts";
+import { cutBrokerConnections } from "./cut-connections.ts";
 
 const catalog = new MapConnectionCatalog([{ name: "k", type: "Kafka", config: {} }]);
 const client = (id: string) =>
@@ -267,6 +268,34 @@ describe("KafkaSource", () => {
     expect(committed.get(topic)?.[movedPartition]).toBe(8n);
   });
 
+  it("reads a partition the topic gains while it runs", async () => {
+    const topic = uniqueName("grows");
+    const admin = new Admin(client("eddy-test-grows-admin"));
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    const source = new KafkaSource(
+      client("eddy-test-grows"),
+      sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: uniqueName("g") } }),
+      { tuning, lagIntervalMs: 500 },
+    );
+    await source.start();
+    try {
+      await source.next();
+      await admin.createPartitions({ topics: [{ name: topic, count: 2 }] });
+      await produceTo(
+        topic,
+        1,
+        ["0", "1", "2"].map((n) => JSON.stringify({ n: Number(n) })),
+      );
+      const records: SourceRecord[] = [];
+      for (let i = 0; i < 40 && records.length < 3; i++)
+        records.push(...((await source.next())?.records ?? []));
+      expect(source.partitions()).toEqual([`${topic}:0`, `${topic}:1`]);
+      expect(records.map((r) => [r.partition, r.doc?.n])).toEqual([0, 1, 2].map((n) => [`${topic}:1`, n]));
+    } finally {
+      await Promise.all([source.close(), admin.close()]);
+    }
+  });
+
   describe("a partition the group takes away and gives back", () => {
     /** Calls `next()` on each member, keeping what each reads, until `done` or 100 rounds. */
     async function readOn(
@@ -400,6 +429,96 @@ describe("KafkaSource", () => {
         const all = [...before, ...aRecords];
         expect(values(all, moved)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
         expect(values(all, kept)).toEqual([0, 1, 2, 3]);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+  });
+
+  describe("its broker connections cut mid-stream (the fetcher reopens)", () => {
+    const values = (records: readonly SourceRecord[], key: string) =>
+      records.filter((r) => r.partition === key).map((r) => r.doc?.n);
+
+    it("hands over every record once, those it had fetched and not handed over included", async () => {
+      const topic = uniqueName("cut");
+      const count = 500;
+      await produce(
+        topic,
+        Array.from({ length: count }, (_, n) => ({ value: JSON.stringify({ n }) })),
+      );
+      const reasons: string[] = [];
+      const source = new KafkaSource(
+        client("eddy-test-cut"),
+        sourcePlan({ topic, config: { auto_offset_reset: "earliest", group_id: uniqueName("g") } }),
+        { maxBatchSize: 20, onReconnect: (reason) => reasons.push(reason) },
+      );
+      await source.start();
+      try {
+        // One fetch brings all 500 records (far below the fetch bound): after two batches of 20, the other
+        // 460 wait in the source, fetched and not handed over, when the connections drop.
+        const before = await read(source, 40);
+        expect(before).toHaveLength(40);
+        cutBrokerConnections();
+        await produce(
+          topic,
+          Array.from({ length: 100 }, (_, i) => ({ value: JSON.stringify({ n: count + i }) })),
+        );
+        const after: SourceRecord[] = [];
+        const last = count + 99;
+        for (let i = 0; i < 200 && after.at(-1)?.doc?.n !== last; i++)
+          after.push(...((await source.next())?.records ?? []));
+
+        expect(reasons.length).toBeGreaterThan(0);
+        expect(values([...before, ...after], `${topic}:0`)).toEqual(
+          Array.from({ length: count + 100 }, (_, n) => n),
+        );
+        expect(source.positions()).toEqual({ offsets: { [`${topic}:0`]: String(count + 100) } });
+      } finally {
+        await source.close();
+      }
+    });
+
+    it("starts a partition first assigned after the reconnect at the group's committed offset", async () => {
+      const { topic, send } = await twoPartitions("cut-new");
+      const group = uniqueName("g");
+      // `latest`: a partition started at auto_offset_reset instead of the committed offset would lose records.
+      const plan = sourcePlan({ topic, config: { auto_offset_reset: "latest", group_id: group } });
+      const reasons: string[] = [];
+      const a = new KafkaSource(client("eddy-test-cut-a"), plan, {
+        tuning,
+        onReconnect: (reason) => reasons.push(reason),
+      });
+      const b = new KafkaSource(client("eddy-test-cut-b"), plan, { tuning });
+      await b.start();
+      try {
+        // B holds both partitions, then A joins and takes one: A never held the other.
+        await a.start();
+        for (let i = 0; i < 100 && (a.partitions().length !== 1 || b.partitions().length !== 1); i++)
+          await Promise.all([a.next(), b.next()]);
+        const [kept] = a.partitions();
+        const [other] = b.partitions();
+        expect([kept, other].sort()).toEqual([`${topic}:0`, `${topic}:1`]);
+        const partitionOf = (key: string) => Number(key.slice(key.lastIndexOf(":") + 1));
+        // B's last checkpoint covers the first two records of its partition.
+        await b.acknowledge({ offsets: { [other]: "2" } });
+
+        // A loses its connections; B leaves meanwhile, and the group gives A both partitions.
+        cutBrokerConnections();
+        await b.close();
+        for (let i = 0; i < 200 && a.partitions().length !== 2; i++) await sleep(100);
+        expect(a.partitions()).toHaveLength(2);
+        await Promise.all([send(partitionOf(kept), 4), send(partitionOf(other), 4)]);
+        const aRecords: SourceRecord[] = [];
+        for (
+          let i = 0;
+          i < 20 && !(values(aRecords, other).includes(7) && values(aRecords, kept).includes(7));
+          i++
+        )
+          aRecords.push(...((await a.next())?.records ?? []));
+
+        expect(reasons.length).toBeGreaterThan(0);
+        expect(values(aRecords, other)).toEqual([2, 3, 4, 5, 6, 7]);
+        expect(values(aRecords, kept)).toEqual([4, 5, 6, 7]);
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
