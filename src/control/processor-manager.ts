@@ -317,7 +317,8 @@ export class ProcessorManager {
     // The processor's own figures from every task's, the same on every instance (docs/scale-out.md, Stats),
     // and every task, wherever it runs.
     const { totals, reports } = await this.processorWide(record.id);
-    const scaled = scaledStats({ ...totals }, request.scale ?? 1);
+    const { latency: _latency, operatorStats: _operators, ...counters } = totals;
+    const scaled = scaledStats(request.verbose ? { ...totals } : counters, request.scale ?? 1);
     // This instance's own task's watermark and Kafka positions (or its last run's) give way to the tasks'.
     const { watermark: _w, kafkaPartitions: _k, kafkaTotalOffsetLag: _l, ok, ...own } = reply.stats as Doc;
     return { ...reply, stats: { ...own, ...scaled, tasks: reports.map(taskRow), ok } };

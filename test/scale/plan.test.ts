@@ -15,6 +15,7 @@ import { ControlError } from "../../src/control/errors.ts";
 import type { ProcessorRecord } from "../../src/control/processor-registry.ts";
 import { EMPTY_STATS } from "../../src/control/stats-view.ts";
 import type { ProcessorStats } from "../../src/runtime/index.ts";
+import type { LatencyStats, OperatorStatsOutput } from "../../src/runtime/stats.ts";
 import { CONNECTIONS, MERGE } from "../pipeline/helpers.ts";
 
 const KAFKA = { $source: { connectionName: "kafka", topic: "orders" } };
@@ -261,6 +262,50 @@ describe("task stats", () => {
       watermark: new Date(1000),
       tasks: [{ task: 1, instance: "host:1", partitions: [1, 4], lag: 5, refusedCheckpoints: 2 }],
     });
+  });
+
+  it("give verbose operators and latency: the reader's operators, then the running partitions' summed", () => {
+    const op = (name: string, inputMessageCount: number): OperatorStatsOutput => ({
+      ...(EMPTY_STATS as unknown as OperatorStatsOutput),
+      name,
+      inputMessageCount,
+      executionTimeMillis: 1,
+    });
+    const latency = (p50: number, count: number): LatencyStats => ({
+      p50,
+      p95: p50,
+      p99: p50,
+      unit: "microseconds",
+      count,
+      sum: p50 * count,
+    });
+    const reader = stats({
+      operatorStats: [op("KafkaConsumerOperator", 9), op("RepartitionOperator", 9)],
+      latency: latency(100, 9),
+    });
+    const partition = (input: number) =>
+      stats({
+        operatorStats: [op("KafkaConsumerOperator", input), op("MergeOperator", input)],
+        latency: latency(2_000, input),
+      });
+    const [p0, p1] = [partition(3), partition(5)];
+    const combined = combineTaskStats(reader, [p0, p1], {
+      task: 0,
+      instance: "host:1",
+      partitions: [
+        [0, p0],
+        [1, p1],
+      ],
+      refusedCheckpoints: 0,
+    });
+    expect(combined.operatorStats).toEqual([
+      op("KafkaConsumerOperator", 9),
+      op("RepartitionOperator", 9),
+      { ...op("KafkaConsumerOperator", 8), executionTimeMillis: 2 },
+      { ...op("MergeOperator", 8), executionTimeMillis: 2 },
+    ]);
+    // The reader's latency ends at the repartition topic; the partitions' at the processor's sink.
+    expect(combined.latency).toEqual(latency(2_000, 8));
   });
 
   it("are printed by sp stats as a table per processor", () => {

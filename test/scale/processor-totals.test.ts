@@ -23,9 +23,10 @@ import type { StateStore } from "../../src/control/state-store.ts";
 import { processorTotals } from "../../src/control/scale/processor-totals.ts";
 import { highestCounts } from "../../src/control/scale/task-stats.ts";
 import { SourceCounter } from "../../src/control/scale/source-counts.ts";
-import type { TaskReport } from "../../src/control/scale/task-board.ts";
+import { taskRow, type TaskReport } from "../../src/control/scale/task-board.ts";
 import { safeSize } from "../../src/runtime/dlq.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
+import { LatencyHistogram, type LatencyStats, type OperatorStatsOutput } from "../../src/runtime/stats.ts";
 import { MetricsHistory } from "../../src/server/console/metrics-history.ts";
 import { eventually } from "../server/helpers.ts";
 import { testServices, uniqueName } from "../support/services.ts";
@@ -203,6 +204,97 @@ describe("a scaled-out processor's totals", () => {
     store.set("t:0", read(12, 120, 11));
     await a.count(records(0, [13]), ["t:0"]);
     expect(new Map(a.figures()).get("t:0")).toEqual(read(13, 130, 13));
+  });
+});
+
+/** The latency summary of `samples` (microseconds), as a runtime's verbose stats give it. */
+const summary = (samples: readonly number[]): LatencyStats => {
+  const histogram = new LatencyHistogram();
+  for (const micros of samples) histogram.record(micros);
+  return {
+    p50: histogram.percentile(50),
+    p95: histogram.percentile(95),
+    p99: histogram.percentile(99),
+    unit: "microseconds",
+    count: histogram.count,
+    sum: Math.round(histogram.sum),
+    buckets: histogram.cumulative(),
+  };
+};
+
+const operator = (name: string, over: Partial<OperatorStatsOutput> = {}): OperatorStatsOutput => ({
+  name,
+  inputMessageCount: 0,
+  inputMessageSize: 0,
+  outputMessageCount: 0,
+  outputMessageSize: 0,
+  dlqMessageCount: 0,
+  dlqMessageSize: 0,
+  stateSize: 0,
+  executionTimeMillis: 0,
+  ...over,
+});
+
+describe("a scaled-out processor's verbose stats", () => {
+  it("sum the live tasks' operators by position and name, in pipeline order", () => {
+    const reader = (input: number) => [
+      operator("KafkaConsumerOperator", { inputMessageCount: input, outputMessageCount: input }),
+      operator("RepartitionOperator", { inputMessageCount: input, executionTimeMillis: 2 }),
+    ];
+    const windows = (input: number, state: number) => [
+      operator("KafkaConsumerOperator", { inputMessageCount: input, inputMessageSize: 10 * input }),
+      operator("GroupOperator", { inputMessageCount: input, stateSize: state, executionTimeMillis: 5 }),
+      operator("MergeOperator", { outputMessageCount: 1, dlqMessageCount: 1 }),
+    ];
+    const reports = [
+      report(0, { operatorStats: [...reader(60), ...windows(50, 300)] }),
+      // A task whose partitions all moved away still has its reader.
+      report(1, { operatorStats: reader(40) }),
+      report(2, { operatorStats: [...reader(0), ...windows(70, 200)] }),
+      report(3, {}),
+    ];
+    const totals = processorTotals({ partitions: new Map(), sources: new Map() }, reports);
+    expect(totals.operatorStats).toEqual([
+      operator("KafkaConsumerOperator", { inputMessageCount: 100, outputMessageCount: 100 }),
+      operator("RepartitionOperator", { inputMessageCount: 100, executionTimeMillis: 6 }),
+      operator("KafkaConsumerOperator", { inputMessageCount: 120, inputMessageSize: 1200 }),
+      operator("GroupOperator", { inputMessageCount: 120, stateSize: 500, executionTimeMillis: 10 }),
+      operator("MergeOperator", { outputMessageCount: 2, dlqMessageCount: 2 }),
+    ]);
+    // Figures for the top level only, not the tasks' rows.
+    expect(taskRow(reports[0])).not.toHaveProperty("operatorStats");
+    expect(taskRow(report(0, { latency: summary([1]) }))).not.toHaveProperty("latency");
+  });
+
+  it("merge the live tasks' latency: count, sum and buckets exactly, percentiles within what is sure", () => {
+    // Task 0 is fast, task 1 slow and busier: neither one's percentiles are the processor's.
+    const fast = Array.from({ length: 600 }, (_, i) => 1_000 + ((i * 37) % 2_000));
+    const slow = Array.from({ length: 900 }, (_, i) => 4_000 + ((i * 53) % 40_000));
+    const all = summary([...fast, ...slow]);
+    const reports = [report(0, { latency: summary(fast) }), report(1, { latency: summary(slow) })];
+    const latency = processorTotals({ partitions: new Map(), sources: new Map() }, reports).latency;
+    expect(latency).toMatchObject({ unit: "microseconds", count: 1_500, sum: all.sum, buckets: all.buckets });
+    // Each percentile lies in the same histogram bucket as the exact one over every sample.
+    const bounds = (all.buckets ?? []).map((bucket) => bucket.le);
+    const bucketOf = (micros: number) => bounds.findIndex((le) => micros <= le);
+    for (const field of ["p50", "p95", "p99"] as const) {
+      expect(bucketOf(latency?.[field] ?? -1), field).toBe(bucketOf(all[field]));
+      expect(latency?.[field], field).toBeGreaterThanOrEqual(
+        Math.min(summary(fast)[field], summary(slow)[field]),
+      );
+    }
+    // A count-weighted mean alone would put p50 in a lower bucket than the exact one.
+    const weighted = (summary(fast).p50 * 600 + summary(slow).p50 * 900) / 1_500;
+    expect(bucketOf(weighted)).not.toBe(bucketOf(all.p50));
+    // Tasks alike merge to their own figures; tasks with nothing written yet add nothing.
+    const same = summary(slow);
+    expect(
+      processorTotals({ partitions: new Map(), sources: new Map() }, [
+        report(0, { latency: same }),
+        report(1, { latency: same }),
+        report(2, { latency: summary([]) }),
+      ]).latency,
+    ).toMatchObject({ p50: same.p50, p99: same.p99, count: 1_800, sum: 2 * same.sum });
   });
 });
 
@@ -411,6 +503,11 @@ interface TopStats {
   tasks?: Array<{ instance: string; partitions: number[]; inputMessageCount: number }>;
 }
 
+interface VerboseStats extends TopStats {
+  operatorStats?: Array<{ name: string; outputMessageCount: number }>;
+  latency?: { p50: number; p99: number; count: number };
+}
+
 beforeAll(async () => {
   await bed.setUp();
   redis = createClient({ url: testServices().redisUrl });
@@ -519,6 +616,30 @@ describe("a scaled-out processor's top-level stats over several instances", () =
       expect(await windows.countDocuments()).toBe(expected.size);
       expect(await mongo.db(outDb).collection("plain").countDocuments()).toBe(input - bad);
       expect(plainA).toMatchObject({ inputMessageCount: plainC.inputMessageCount });
+      // Verbose, the operators and latency are the processor's too: its sink's written documents (each
+      // partition's counters continue from its checkpoint wherever it runs) on either instance.
+      expect(plainA).not.toHaveProperty("operatorStats");
+      const verbose = async (instance: SharedServe) =>
+        (await instance.call("GET", `/processors/${plain}/stats?verbose=true`)).body.stats as VerboseStats;
+      await eventually(
+        async () => {
+          const both = [await verbose(a), await verbose(c)];
+          return both.every(
+            (s) =>
+              s.operatorStats?.at(-1)?.outputMessageCount === input - bad &&
+              s.latency !== undefined &&
+              s.latency.count > 0 &&
+              s.latency.p50 <= s.latency.p99,
+          )
+            ? true
+            : undefined;
+        },
+        30_000,
+        `the sink operator's ${input - bad} documents on a and c`,
+      ).catch(async (error: unknown) => {
+        console.log(JSON.stringify([await verbose(a), await verbose(c)]));
+        throw error;
+      });
       expect(fromA.inputMessageCount).toBe(fromC.inputMessageCount);
       expect(fromA.outputMessageCount).toBe(fromC.outputMessageCount);
       // The tasks' own rows overlap once partitions moved: their sum is no total.

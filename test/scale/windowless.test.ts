@@ -92,6 +92,16 @@ describe("a scaled-out processor without a window", () => {
     expect(await counted()).toMatchObject({ inputMessageCount: 300, outputMessageCount: 300 });
     expect((await server.api("POST", `${P}/nw:stop`)).status).toBe(200);
     expect(await counted()).toMatchObject({ inputMessageCount: 300, outputMessageCount: 300 });
+    // Verbose, the stopped task's operators and latency are those of the partitions that last ran on it.
+    type Verbose = {
+      stats: {
+        operatorStats?: Array<{ name: string; outputMessageCount: number }>;
+        latency?: { count: number };
+      };
+    };
+    const { stats: last } = (await server.api("GET", `${P}/nw/stats?verbose=true`)).body as Verbose;
+    expect(last.operatorStats?.at(-1)).toMatchObject({ name: "MergeOperator", outputMessageCount: 300 });
+    expect(last.latency?.count).toBeGreaterThan(0);
   });
 
   it(

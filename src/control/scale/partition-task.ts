@@ -331,8 +331,8 @@ export class PartitionTask {
   }
 
   /** Stats of the partitions running here now, by partition. */
-  running(): Array<[number, ProcessorStats]> {
-    return [...this.runs].map(([partition, run]) => [partition, run.runtime.stats()]);
+  running(options: { verbose?: boolean; scale?: number } = {}): Array<[number, ProcessorStats]> {
+    return [...this.runs].map(([partition, run]) => [partition, run.runtime.stats(options)]);
   }
 
   async stop(): Promise<void> {

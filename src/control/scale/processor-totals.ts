@@ -2,10 +2,11 @@
  * The top-level stats of a scaled-out processor, the same whichever instance answers (docs/scale-out.md,
  * "Stats"): the counters summed over partitions from the figures kept in the state store (each partition
  * once, see processor-counts.ts), and what only running tasks have (state, watermark, Kafka positions and
- * lag, the readers' dead letters) from the live task reports.
+ * lag, the readers' dead letters, the verbose `operatorStats` and `latency`) from the live task reports.
  */
 import type { KafkaPartitionLag } from "../../runtime/source.ts";
-import type { MessageCountersOutput } from "../../runtime/stats.ts";
+import type { LatencyStats, MessageCountersOutput, OperatorStatsOutput } from "../../runtime/stats.ts";
+import { mergeLatency, mergeOperatorStats } from "./merged-stats.ts";
 import type { ProcessorCounts } from "./processor-counts.ts";
 import type { TaskReport } from "./task-board.ts";
 
@@ -14,6 +15,9 @@ export interface ProcessorTotals extends MessageCountersOutput {
   readonly watermark?: Date;
   readonly kafkaPartitions?: readonly KafkaPartitionLag[];
   readonly kafkaTotalOffsetLag?: number;
+  /** Verbose only: the live tasks' merged (merged-stats.ts). */
+  readonly latency?: LatencyStats;
+  readonly operatorStats?: readonly OperatorStatsOutput[];
 }
 
 export function processorTotals(counts: ProcessorCounts, reports: readonly TaskReport[]): ProcessorTotals {
@@ -25,6 +29,10 @@ export function processorTotals(counts: ProcessorCounts, reports: readonly TaskR
   const readers = partitions.filter((p) => !p.repartitioned);
   const marks = reports.flatMap((r) => (r.watermark !== undefined ? [new Date(r.watermark).getTime()] : []));
   const kafkaPartitions = unionOfPartitions(reports);
+  const operatorStats = mergeOperatorStats(
+    reports.flatMap((r) => (r.operatorStats ? [r.operatorStats] : [])),
+  );
+  const latency = mergeLatency(reports.flatMap((r) => (r.latency ? [r.latency] : [])));
   return {
     inputMessageCount: sum(sources, (s) => s.inputMessageCount) + sum(readers, (p) => p.inputMessageCount),
     inputMessageSize: sum(sources, (s) => s.inputMessageSize) + sum(readers, (p) => p.inputMessageSize),
@@ -48,6 +56,8 @@ export function processorTotals(counts: ProcessorCounts, reports: readonly TaskR
           kafkaTotalOffsetLag: sum(kafkaPartitions, (p) => p.partitionOffsetLag ?? 0),
         }
       : {}),
+    ...(operatorStats.length > 0 ? { operatorStats } : {}),
+    ...(latency ? { latency } : {}),
   };
 }
 

@@ -316,7 +316,7 @@ export class ScaledRun implements ProcessorRun {
   }
 
   private async sendReport(): Promise<void> {
-    const stats = this.stats();
+    const stats = this.stats({ verbose: true });
     const task = stats.tasks[0];
     await this.keep(() => this.keepCounts());
     await this.options
@@ -331,6 +331,8 @@ export class ScaledRun implements ProcessorRun {
         ...(stats.kafkaPartitions ? { kafkaPartitions: stats.kafkaPartitions } : {}),
         readerDlqMessageCount: this.unattributedDlq.count,
         readerDlqMessageSize: this.unattributedDlq.size,
+        ...(stats.operatorStats ? { operatorStats: stats.operatorStats } : {}),
+        ...(stats.latency ? { latency: stats.latency } : {}),
       })
       .catch(() => undefined);
   }
@@ -370,7 +372,8 @@ export class ScaledRun implements ProcessorRun {
     await this.sink?.close().catch(() => undefined);
     await this.clients?.close().catch(() => undefined);
     await this.options.retire().catch(() => undefined);
-    return this.stats({ verbose: true });
+    // None runs any more: the last figures of the partitions that ran here are the stopped task's.
+    return this.combine({ verbose: true }, this.windows?.statsByPartition() ?? []);
   }
 
   async stop(): Promise<ProcessorStats> {
@@ -393,11 +396,17 @@ export class ScaledRun implements ProcessorRun {
   stats(
     options: { verbose?: boolean; scale?: number } = {},
   ): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
-    const reader = this.reader?.stats(options);
-    return combineTaskStats(reader, this.windows?.stats() ?? [], {
+    return this.combine(options, this.windows?.running(options) ?? []);
+  }
+
+  private combine(
+    options: { verbose?: boolean; scale?: number },
+    partitions: ReadonlyArray<readonly [number, ProcessorStats]>,
+  ): ProcessorStats & { readonly tasks: readonly TaskStats[] } {
+    return combineTaskStats(this.reader?.stats(options), this.windows?.stats() ?? [], {
       task: this.options.task,
       instance: this.options.instance,
-      partitions: this.windows?.running() ?? [],
+      partitions,
       refusedCheckpoints: this.windows?.refusedCheckpoints() ?? 0,
     });
   }

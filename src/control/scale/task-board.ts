@@ -5,6 +5,7 @@
  * a task that is gone (its instance was killed) and is left out.
  */
 import type { KafkaPartitionLag } from "../../runtime/source.ts";
+import type { LatencyStats, OperatorStatsOutput } from "../../runtime/stats.ts";
 import type { StateStore } from "../state-store.ts";
 import type { TaskStats } from "./task-stats.ts";
 
@@ -30,6 +31,10 @@ export interface TaskReport extends TaskStats {
   /** Its reader's dead letters that name no source partition (the others are kept per source partition). */
   readonly readerDlqMessageCount?: number;
   readonly readerDlqMessageSize?: number;
+  /** Its reader's operators, then its running partitions' summed (task-stats.ts). */
+  readonly operatorStats?: readonly OperatorStatsOutput[];
+  /** Its running partitions' latency, merged. */
+  readonly latency?: LatencyStats;
 }
 
 /** A report as `stats.tasks` shows it. */
@@ -40,13 +45,21 @@ export function taskRow(report: TaskReport): Omit<TaskReport, TotalsOnly> {
     kafkaPartitions: _k,
     readerDlqMessageCount: _c,
     readerDlqMessageSize: _z,
+    operatorStats: _o,
+    latency: _l,
     ...row
   } = report;
   return row;
 }
 
 type TotalsOnly =
-  "stateSize" | "watermark" | "kafkaPartitions" | "readerDlqMessageCount" | "readerDlqMessageSize";
+  | "stateSize"
+  | "watermark"
+  | "kafkaPartitions"
+  | "readerDlqMessageCount"
+  | "readerDlqMessageSize"
+  | "operatorStats"
+  | "latency";
 
 export class TaskBoard {
   private readonly store: StateStore;

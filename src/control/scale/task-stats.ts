@@ -5,6 +5,7 @@
  */
 import type { ProcessorStats } from "../../runtime/index.ts";
 import { COUNTER_FIELDS, type MessageCountersOutput } from "../../runtime/stats.ts";
+import { mergeLatency, mergeOperatorStats } from "./merged-stats.ts";
 
 /** One task in `stats.tasks`. */
 export interface TaskStats {
@@ -21,7 +22,10 @@ export interface TaskStats {
 export interface TaskIdentity {
   readonly task: number;
   readonly instance: string;
-  /** Stats of the partitions running now, by partition. */
+  /**
+   * Stats of the partitions running now, by partition (verbose ones give the task's `latency` and the
+   * partitions' part of its `operatorStats`).
+   */
   readonly partitions: ReadonlyArray<readonly [number, ProcessorStats]>;
   readonly refusedCheckpoints: number;
 }
@@ -61,7 +65,12 @@ export function combineTaskStats(
     refusedCheckpoints: identity.refusedCheckpoints,
   };
   const running = identity.partitions.map(([, stats]) => stats);
-  const base: ProcessorStats = reader ?? {
+  // The reader's latency ends at the repartition topic: the task's is its partitions', which write the sink.
+  const {
+    latency: _readerLatency,
+    operatorStats: readerOperators,
+    ...base
+  }: ProcessorStats = reader ?? {
     name: running[0]?.name ?? "",
     status: running.length > 0 ? "running" : "created",
     scaleFactor: 1,
@@ -84,6 +93,27 @@ export function combineTaskStats(
     dlqMessageSize: (reader?.dlqMessageSize ?? 0) + sum("dlqMessageSize"),
     stateSize: running.reduce((total, stats) => total + stats.stateSize, 0),
     ...(marks.length > 0 ? { watermark: new Date(Math.min(...marks)) } : {}),
+    ...verboseOf(readerOperators, running),
     tasks: [task],
+  };
+}
+
+/**
+ * The task's `operatorStats` (its reader's operators, then its running partitions' summed) and `latency` (its
+ * running partitions'), when their stats are verbose. Only running partitions: their counters continue from
+ * their checkpoints wherever they move, so each partition counts once over the tasks.
+ */
+function verboseOf(
+  readerOperators: ProcessorStats["operatorStats"],
+  running: readonly ProcessorStats[],
+): Pick<ProcessorStats, "latency" | "operatorStats"> {
+  const operators = mergeOperatorStats(
+    running.flatMap((stats) => (stats.operatorStats ? [stats.operatorStats] : [])),
+  );
+  const latency = mergeLatency(running.flatMap((stats) => (stats.latency ? [stats.latency] : [])));
+  const operatorStats = [...(readerOperators ?? []), ...operators];
+  return {
+    ...(readerOperators || operators.length > 0 ? { operatorStats } : {}),
+    ...(latency ? { latency } : {}),
   };
 }
