@@ -67,7 +67,7 @@ describe("a scaled-out processor without a window", () => {
         };
         return body.stats.tasks?.[0]?.partitions.length === 4 ? body.stats : undefined;
       },
-      10_000,
+      30_000,
       "the task's partitions in the stats",
     );
     expect(stats.tasks?.[0]?.partitions).toEqual([0, 1, 2, 3]);
@@ -86,7 +86,7 @@ describe("a scaled-out processor without a window", () => {
     const counted = async () => ((await server.api("GET", `${P}/nw/stats`)).body as Top).stats;
     await eventually(
       async () => ((await counted()).outputMessageCount === 300 ? true : undefined),
-      10_000,
+      30_000,
       "300 outputs in the stats",
     );
     expect(await counted()).toMatchObject({ inputMessageCount: 300, outputMessageCount: 300 });
