@@ -14,6 +14,7 @@ import { FileStateStore } from "../../src/control/file-state-store.ts";
 import { MongoStateStore } from "../../src/control/mongo-state-store.ts";
 import { RedisStateStore } from "../../src/control/redis-state-store.ts";
 import {
+  type CounterField,
   ProcessorCountsStore,
   type PartitionCounts,
   type ProcessorCounts,
@@ -26,7 +27,12 @@ import { SourceCounter } from "../../src/control/scale/source-counts.ts";
 import { taskRow, type TaskReport } from "../../src/control/scale/task-board.ts";
 import { safeSize } from "../../src/runtime/dlq.ts";
 import type { SourceRecord } from "../../src/runtime/source.ts";
-import { LatencyHistogram, type LatencyStats, type OperatorStatsOutput } from "../../src/runtime/stats.ts";
+import {
+  COUNTER_FIELDS,
+  LatencyHistogram,
+  type LatencyStats,
+  type OperatorStatsOutput,
+} from "../../src/runtime/stats.ts";
 import { MetricsHistory } from "../../src/server/console/metrics-history.ts";
 import { eventually } from "../server/helpers.ts";
 import { testServices, uniqueName } from "../support/services.ts";
@@ -44,13 +50,11 @@ import {
 } from "./fixtures.ts";
 import { expectedWindows } from "./window-totals.ts";
 
+/** Every message counter at 0. */
+const ZERO = Object.fromEntries(COUNTER_FIELDS.map((field) => [field, 0])) as Record<CounterField, number>;
+
 const counts = (over: Partial<PartitionCounts>): PartitionCounts => ({
-  inputMessageCount: 0,
-  inputMessageSize: 0,
-  outputMessageCount: 0,
-  outputMessageSize: 0,
-  dlqMessageCount: 0,
-  dlqMessageSize: 0,
+  ...ZERO,
   repartitioned: true,
   ...over,
 });
@@ -224,12 +228,7 @@ const summary = (samples: readonly number[]): LatencyStats => {
 
 const operator = (name: string, over: Partial<OperatorStatsOutput> = {}): OperatorStatsOutput => ({
   name,
-  inputMessageCount: 0,
-  inputMessageSize: 0,
-  outputMessageCount: 0,
-  outputMessageSize: 0,
-  dlqMessageCount: 0,
-  dlqMessageSize: 0,
+  ...ZERO,
   stateSize: 0,
   executionTimeMillis: 0,
   ...over,
