@@ -29,6 +29,11 @@ export const STATUS_EVENTS = [
   ...TERMINAL_EVENTS,
 ] as const;
 
+/** The status events a history has (none without a history). */
+function statusEventsOf(history: Document | undefined): string[] {
+  return STATUS_EVENTS.filter((key) => history?.[key] !== undefined);
+}
+
 /** An order still pending at the end, with the status events its history has. */
 export interface IncompleteOrder {
   orderId: string;
@@ -68,13 +73,17 @@ export async function watchCompletion(
     if (typeof id !== "string" || !pending.delete(id)) return;
     completedAt.set(id, at);
   };
+  /** The histories of `ids`, by id. */
+  const historiesOf = async (ids: readonly string[]): Promise<Document[]> =>
+    history.find({ _id: { $in: ids as never[] } }).toArray();
+  // shoppingCartToOrderTrackingStreamProcessor replaces the whole history ($merge whenMatched "replace"):
+  // landing after another tracker's merge, it removes that tracker's event for good (the order is pending
+  // again, and the replace is recorded in `overwritten`).
   const statusEventsSeen = new Map<string, string[]>();
   const overwritten: OverwrittenHistory[] = [];
-  // shoppingCartToOrderTrackingStreamProcessor replaces the whole history ($merge whenMatched "replace"):
-  // landing after another tracker's merge, it removes that tracker's event for good.
   const noteStatusEvents = (event: Document, doc: Document): void => {
     const id = doc._id as string;
-    const has: string[] = STATUS_EVENTS.filter((key) => doc[key] !== undefined);
+    const has = statusEventsOf(doc);
     const lost = (statusEventsSeen.get(id) ?? []).filter((key) => !has.includes(key));
     if (event.operationType === "replace" && lost.length > 0) overwritten.push({ orderId: id, lost });
     statusEventsSeen.set(id, has);
@@ -101,14 +110,12 @@ export async function watchCompletion(
   const reconcile = async (): Promise<void> => {
     if (pending.size === 0) return;
     const now = Date.now();
-    for (const doc of await history.find({ _id: { $in: [...pending] as never[] } }).toArray()) {
+    for (const doc of await historiesOf([...pending])) {
       if (isComplete(doc)) complete(doc._id, now);
     }
   };
-  // shoppingCartToOrderTrackingStreamProcessor replaces the whole history document ($merge whenMatched
-  // "replace"): if it ever lands after a terminal event, that event is gone and the order is pending again.
   const lostSinceCompleted = async (): Promise<number> => {
-    const done = await history.find({ _id: { $in: [...completedAt.keys()] as never[] } }).toArray();
+    const done = await historiesOf([...completedAt.keys()]);
     const stillComplete = new Set(done.filter(isComplete).map((doc) => doc._id as unknown as string));
     let lost = 0;
     for (const id of [...completedAt.keys()]) {
@@ -134,13 +141,8 @@ export async function watchCompletion(
     completedCount: () => completedAt.size,
     async incomplete() {
       const ids = [...pending].sort();
-      const found = new Map<unknown, Document>();
-      for (const doc of await history.find({ _id: { $in: ids as never[] } }).toArray())
-        found.set(doc._id, doc);
-      return ids.map((orderId) => {
-        const doc = found.get(orderId);
-        return { orderId, has: STATUS_EVENTS.filter((key) => doc?.[key] !== undefined) };
-      });
+      const found = new Map((await historiesOf(ids)).map((doc) => [doc._id as unknown, doc]));
+      return ids.map((orderId) => ({ orderId, has: statusEventsOf(found.get(orderId)) }));
     },
     overwritten: () => [...overwritten],
     async close() {

@@ -79,9 +79,7 @@ export class SourceCounter {
   private async catchUp(partition: string, counts: Running): Promise<Running> {
     const kept = await this.load(partition).catch(() => undefined);
     if (!kept || furtherSourceCounts(counts, kept) === counts) return counts;
-    const further = { ...NOTHING, ...kept };
-    this.counts.set(partition, further);
-    return further;
+    return this.continueFrom(partition, kept);
   }
 
   /**
@@ -93,8 +91,14 @@ export class SourceCounter {
       (figure) => figure ?? NOTHING,
       () => undefined,
     );
-    if (kept) this.counts.set(partition, { ...NOTHING, ...kept });
-    return this.counts.get(partition);
+    return kept && this.continueFrom(partition, kept);
+  }
+
+  /** Counts `partition` on from `figure`. */
+  private continueFrom(partition: string, figure: SourceCounts): Running {
+    const running = { ...NOTHING, ...figure };
+    this.counts.set(partition, running);
+    return running;
   }
 
   /**
